@@ -1,0 +1,75 @@
+"""Flask application factory for the face-verified safety-training exam server."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from exam_server import config as config_module
+from exam_server.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+__all__ = ["create_app"]
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build and wire the application; settings come from the environment unless given."""
+    app = Flask(__name__, instance_relative_config=False)
+    settings = config_module.from_env()
+    settings.update(config or {})
+    app.config.update(settings)
+    config_module.validate(app.config)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_template_helpers(app)
+    logging.getLogger(__name__).debug("app created for %s", app.config["ENV_NAME"])
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from exam_server.database import install_engine_hooks, locale_selector
+    from exam_server.auth.session import load_user
+
+    install_engine_hooks()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=locale_selector, default_locale="zh_Hans_CN")
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录 / Please log in"
+    login_manager.user_loader(load_user)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from exam_server.auth import bp as auth_bp
+    from exam_server.console import bp as console_bp
+    from exam_server.public import bp as public_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(console_bp)
+    app.register_blueprint(public_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from exam_server.cli import register
+
+    register(app)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from exam_server.models import JOB_CATEGORY_LABELS, ROLE_LABELS
+
+    app.jinja_env.globals.update(
+        role_label=lambda role: ROLE_LABELS.get(role, str(role)),
+        job_label=lambda job: JOB_CATEGORY_LABELS.get(job, str(job)),
+    )
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).parent / "migrations"

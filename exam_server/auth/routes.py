@@ -1,0 +1,69 @@
+"""Login, logout and password change views."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from exam_server.auth import bp
+from exam_server.auth.forms import LoginForm, PasswordForm
+from exam_server.extensions import db, limiter
+from exam_server.models import DomainError
+from exam_server.services import accounts, audit
+from werkzeug.security import check_password_hash
+
+
+def _safe_next(target: str | None) -> str:
+    """Return a same-site path to go to after login, never an outside URL."""
+    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("console.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(db.session, form.username.data, form.password.data)
+        audit.record(db.session, "login" if user else "login_failed", target=user,
+                     user_id=user.id if user else None, ip=request.remote_addr,
+                     detail={"username": form.username.data[:64]})
+        db.session.commit()
+        if user:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        flash("用户名或密码错误 / wrong username or password", "error")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    audit.record(db.session, "logout", target=current_user, user_id=current_user.id, ip=request.remote_addr)
+    db.session.commit()
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if not check_password_hash(current_user.password_hash, form.current.data):
+            flash("当前密码不正确 / current password is wrong", "error")
+        else:
+            try:
+                accounts.set_password(current_user, form.new.data)
+            except DomainError as exc:
+                flash(str(exc), "error")
+            else:
+                audit.record(db.session, "password_changed", target=current_user,
+                             user_id=current_user.id, ip=request.remote_addr)
+                db.session.commit()
+                login_user(current_user)  # keep this session, end all others
+                flash("密码已修改，其他登录已失效 / password changed; other sessions ended", "success")
+                return redirect(url_for("console.dashboard"))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,90 @@
+"""``exam-server demo``: create an embedded SQLite demo, print logins, start gunicorn."""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+DEMO_USERS = (
+    # username, role, scope
+    ("admin", "city", None),
+    ("county_admin", "county", "county"),
+    ("enterprise_admin", "enterprise", "enterprise"),
+    ("reviewer", "reviewer", None),
+)
+
+
+def _ensure_secret(data_dir: Path) -> None:
+    """Create a random secret key file for this demo data directory, once."""
+    if os.environ.get("EXAM_SECRET_KEY") or os.environ.get("EXAM_SECRET_KEY_FILE"):
+        return
+    key_file = data_dir / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    os.environ["EXAM_SECRET_KEY_FILE"] = str(key_file)
+
+
+def _reset_demo_users(session) -> list[tuple[str, str, str]]:
+    """Create or reset the demo users, returning (username, role, password) for printing."""
+    from sqlalchemy import select
+
+    from exam_server.cli.admin import generate_password
+    from exam_server.models import County, Enterprise, User
+    from exam_server.services import accounts
+
+    first_county = session.scalar(select(County).order_by(County.id))
+    first_enterprise = session.scalar(select(Enterprise).order_by(Enterprise.id))
+    logins = []
+    for username, role, scope in DEMO_USERS:
+        password = generate_password()
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            accounts.create_user(session, username, password, role,
+                                 county=first_county if scope == "county" else None,
+                                 enterprise=first_enterprise if scope == "enterprise" else None)
+        else:
+            accounts.set_password(user, password)
+        logins.append((username, role, password))
+    return logins
+
+
+@click.command("demo")
+@click.option("--data-dir", default="var/demo", show_default=True, type=click.Path(file_okay=False),
+              help="where the SQLite database, photos and evidence go")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--serve/--no-serve", default=True, help="start gunicorn after loading the data")
+def demo(data_dir: str, host: str, port: int, serve: bool) -> None:
+    """Create the demo database (SQLite), load demo data, print logins and start the server."""
+    from flask_migrate import upgrade
+
+    from exam_server import create_app
+    from exam_server.extensions import db
+    from exam_server.services.demo import load_demo
+
+    directory = Path(data_dir).resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("EXAM_DATA_DIR", str(directory))
+    _ensure_secret(directory)
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        summary = load_demo(db.session)
+        logins = _reset_demo_users(db.session)
+        db.session.commit()
+    url = f"http://{host}:{port}/"
+    click.echo(f"\n演示数据 demo data: {summary}")
+    click.echo(f"数据库 database: {app.config['SQLALCHEMY_DATABASE_URI']}")
+    click.echo(f"\n控制台 console: {url}")
+    for username, role, password in logins:
+        click.echo(f"  {role:<10} 用户名 {username:<17} 密码 {password}")
+    click.echo("")
+    if serve:
+        sys.stdout.flush()
+        os.environ["EXAM_BIND"] = f"{host}:{port}"
+        os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", "python:exam_server.gunicorn_conf",
+                                   "exam_server.wsgi:app"])

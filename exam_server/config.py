@@ -1,0 +1,81 @@
+"""Configuration read from environment variables prefixed ``EXAM_``."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PREFIX = "EXAM_"
+
+
+class ConfigError(RuntimeError):
+    """Raise when the environment cannot produce a safe configuration."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(PREFIX + name, default)
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name)
+    try:
+        return float(raw) if raw is not None else default
+    except ValueError as exc:
+        raise ConfigError(f"{PREFIX}{name} must be a number, got {raw!r}") from exc
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    try:
+        return int(raw) if raw is not None else default
+    except ValueError as exc:
+        raise ConfigError(f"{PREFIX}{name} must be an integer, got {raw!r}") from exc
+
+
+def _read_secret(data_dir: Path) -> str | None:
+    """Return the secret key from EXAM_SECRET_KEY or the file EXAM_SECRET_KEY_FILE names."""
+    if key := _env("SECRET_KEY"):
+        return key
+    key_file = _env("SECRET_KEY_FILE")
+    if key_file:
+        try:
+            return Path(key_file).read_text().strip() or None
+        except OSError as exc:
+            raise ConfigError(f"cannot read {PREFIX}SECRET_KEY_FILE {key_file}: {exc.strerror}") from exc
+    return None
+
+
+def default_sqlite_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'exam.db').resolve()}"
+
+
+def from_env() -> dict:
+    """Build the Flask config mapping from the process environment."""
+    env = _env("ENV", "production")
+    data_dir = Path(_env("DATA_DIR", "var")).resolve()
+    database_url = _env("DATABASE_URL") or os.environ.get("DATABASE_URL") or default_sqlite_url(data_dir)
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url[len("postgres://"):]
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    return {
+        "ENV_NAME": env,
+        "SECRET_KEY": _read_secret(data_dir),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "DATA_DIR": str(data_dir),
+        "MAX_CONTENT_LENGTH": _env_int("MAX_UPLOAD_BYTES", 8 * 1024 * 1024),
+        "EVIDENCE_RETENTION_DAYS": _env_int("EVIDENCE_RETENTION_DAYS", 180),
+        "CHECKIN_MAX_FAILURES": _env_int("CHECKIN_MAX_FAILURES", 3),
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+    }
+
+
+def validate(config: dict) -> None:
+    """Refuse settings that would make the server unsafe."""
+    if not config.get("SECRET_KEY"):
+        if config.get("ENV_NAME") == "production" and not config.get("TESTING"):
+            raise ConfigError(
+                f"{PREFIX}SECRET_KEY (or {PREFIX}SECRET_KEY_FILE) must be set in production; "
+                f"for a local trial run `exam-server demo`, which creates one"
+            )
+        raise ConfigError(f"{PREFIX}SECRET_KEY is not set")

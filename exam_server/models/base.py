@@ -1,0 +1,60 @@
+"""Declarative base shared by every model."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import enum
+
+from sqlalchemy import JSON, DateTime, Enum, MetaData
+from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, registry
+
+# Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Store UTC and always read back an aware datetime (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={datetime: UTCDateTime(), dict: JSON, list: JSON},
+    )
+
+
+class DomainError(ValueError):
+    """Raise when data breaks a business rule; the message is shown to the user."""
+
+
+def enum_column(enum_cls: type[enum.Enum]) -> Enum:
+    """Store an enum by value, as a portable VARCHAR with a CHECK constraint."""
+    return Enum(enum_cls, values_callable=lambda e: [m.value for m in e], native_enum=False,
+                create_constraint=True, length=24, name=enum_cls.__name__.lower())

@@ -1,0 +1,139 @@
+"""Face verification events, scheduled captures, check-ins and review cases."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from exam_server.models.base import Base, enum_column, utcnow
+from exam_server.models.people import Worker
+
+
+class CheckKind(str, enum.Enum):
+    CHECKIN = "checkin"                 # 人证合一 at entry
+    IN_EXAM = "in_exam"                 # 刷脸比对 during the exam
+    ENROL_DUPLICATE = "enrol_duplicate" # new enrolment searched against everyone
+    SEARCH = "search"                   # 1:N query from the console
+
+
+class Decision(str, enum.Enum):
+    MATCH = "match"
+    REVIEW = "review"       # too close to the threshold to decide automatically
+    MISMATCH = "mismatch"
+    REFUSED = "refused"     # image refused: no face, several faces, blurred...
+
+
+class FaceCheck(Base):
+    """One verification event, with the evidence frame kept outside any public URL."""
+
+    __tablename__ = "face_check"
+    __table_args__ = (
+        Index("ix_face_check_sitting_time", "sitting_id", "created_at"),
+        Index("ix_face_check_worker_time", "worker_id", "created_at"),
+        Index("ix_face_check_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[CheckKind] = mapped_column(enum_column(CheckKind))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"))
+    sitting_id: Mapped[int | None] = mapped_column(ForeignKey("sitting.id"))
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"), index=True)
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk.id"))
+    model_name: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(64))
+    distance: Mapped[float | None]
+    threshold: Mapped[float | None]
+    decision: Mapped[Decision] = mapped_column(enum_column(Decision))
+    refusal_code: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[dict] = mapped_column(default=dict)  # quality figures, liveness measures
+    evidence_path: Mapped[str | None] = mapped_column(String(255))  # relative to DATA_DIR
+    evidence_purged_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    worker: Mapped[Worker] = relationship()
+
+
+class CheckInStatus(str, enum.Enum):
+    AWAITING_FACE = "awaiting_face"
+    PASSED = "passed"
+    REFUSED = "refused"  # too many failures: recorded for review
+    EXPIRED = "expired"
+
+
+class CheckIn(Base):
+    """A worker's attempt to enter an exam at a kiosk: challenge, burst, result."""
+
+    __tablename__ = "checkin"
+    __table_args__ = (Index("ix_checkin_worker_time", "worker_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"))
+    plan_id: Mapped[int] = mapped_column(ForeignKey("exam_plan.id"))
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosk.id"))
+    challenge: Mapped[str] = mapped_column(String(16))  # turn_left / turn_right / blink
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    chip_photo_path: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[CheckInStatus] = mapped_column(enum_column(CheckInStatus),
+                                                  default=CheckInStatus.AWAITING_FACE)
+    failures: Mapped[int] = mapped_column(default=0)
+    sitting_id: Mapped[int | None] = mapped_column(ForeignKey("sitting.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class CaptureRequest(Base):
+    """A scheduled in-exam capture; its nonce is stored hashed and can be used once."""
+
+    __tablename__ = "capture_request"
+    __table_args__ = (Index("ix_capture_sitting_due", "sitting_id", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id"))
+    nonce_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    due_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    face_check_id: Mapped[int | None] = mapped_column(ForeignKey("face_check.id"))
+    is_retry: Mapped[bool] = mapped_column(default=False)
+
+
+class ReviewKind(str, enum.Enum):
+    CHECKIN_REFUSED = "checkin_refused"
+    IN_EXAM_MISMATCH = "in_exam_mismatch"
+    BORDERLINE = "borderline"
+    DUPLICATE_ENROLMENT = "duplicate_enrolment"
+    SEARCH_HIT = "search_hit"
+    MULTIPLE_FACES = "multiple_faces"
+
+
+class ReviewStatus(str, enum.Enum):
+    OPEN = "open"
+    CONFIRMED = "confirmed"   # the reviewer agrees there is a problem
+    DISMISSED = "dismissed"   # false alarm
+
+
+class ReviewCase(Base):
+    """A face alert waiting for a person to decide."""
+
+    __tablename__ = "review_case"
+    __table_args__ = (Index("ix_review_status_time", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ReviewKind] = mapped_column(enum_column(ReviewKind))
+    status: Mapped[ReviewStatus] = mapped_column(enum_column(ReviewStatus), default=ReviewStatus.OPEN)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"), index=True)
+    other_worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
+    sitting_id: Mapped[int | None] = mapped_column(ForeignKey("sitting.id"), index=True)
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"))
+    face_check_id: Mapped[int | None] = mapped_column(ForeignKey("face_check.id"))
+    distance: Mapped[float | None]
+    summary: Mapped[str] = mapped_column(String(255), default="")
+    reason: Mapped[str | None] = mapped_column(String(500))  # the reviewer's reason
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("console_user.id"))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    worker: Mapped[Worker] = relationship(foreign_keys=[worker_id])
+    other_worker: Mapped[Worker | None] = relationship(foreign_keys=[other_worker_id])

@@ -1,0 +1,31 @@
+"""The question bank as stored by the server (the logic lives in question_bank)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from exam_server.models.base import Base, utcnow
+
+
+class Question(Base):
+    __tablename__ = "question"
+    __table_args__ = (Index("ix_question_pick", "status", "category", "qtype", "difficulty"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    qtype: Mapped[str] = mapped_column(String(16))  # single / multiple / truefalse
+    stem: Mapped[str] = mapped_column(Text)
+    options: Mapped[list] = mapped_column(default=list)
+    answer: Mapped[str] = mapped_column(String(8))  # letters by position, e.g. "ACD"
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(64))
+    industries: Mapped[list] = mapped_column(default=list)
+    job_categories: Mapped[list] = mapped_column(default=list)
+    difficulty: Mapped[int]
+    points: Mapped[float | None]
+    basis: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,1 @@
+"""Domain services shared by the console, the kiosk API and the CLI."""

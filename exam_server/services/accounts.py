@@ -1,0 +1,62 @@
+"""Create console users, check passwords and change them."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from exam_server.models import County, DomainError, Enterprise, Role, User, utcnow
+
+MIN_PASSWORD_LENGTH = 10
+# Compared against when the user does not exist, so both paths cost one hash check.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-but-costs-the-same")
+
+
+def check_password_strength(password: str) -> None:
+    """Refuse passwords too short or too simple to survive guessing."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(f"密码至少{MIN_PASSWORD_LENGTH}位 / password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if password.isdigit() or password.isalpha():
+        raise DomainError("密码须同时包含字母和数字 / password must mix letters and digits")
+
+
+def create_user(session: Session, username: str, password: str, role: Role | str, *,
+                county: County | None = None, enterprise: Enterprise | None = None,
+                display_name: str = "") -> User:
+    """Create a console user whose scope matches its role."""
+    role = Role(role)
+    if role is Role.COUNTY and county is None:
+        raise DomainError("区县管理员必须指定区县 / a county administrator needs a county")
+    if role is Role.ENTERPRISE and enterprise is None:
+        raise DomainError("企业管理员必须指定企业 / an enterprise manager needs an enterprise")
+    if session.scalar(select(User.id).where(User.username == username.strip())):
+        raise DomainError(f"用户名{username}已存在 / username {username} is taken")
+    check_password_strength(password)
+    user = User(
+        username=username, display_name=display_name or username, role=role,
+        password_hash=generate_password_hash(password),
+        county_id=county.id if county and role is Role.COUNTY else None,
+        enterprise_id=enterprise.id if enterprise and role is Role.ENTERPRISE else None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None."""
+    user = session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not user.active or not check_password_hash(user.password_hash, password or ""):
+        return None
+    user.last_login_at = utcnow()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Change the password and end every session opened with the old one."""
+    check_password_strength(password)
+    user.password_hash = generate_password_hash(password)
+    user.session_version += 1

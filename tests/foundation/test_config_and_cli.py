@@ -1,0 +1,74 @@
+"""Configuration from EXAM_ variables, refusal without a secret, readable CLI failures."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from exam_server import create_app
+from exam_server.config import ConfigError
+
+
+def run_cli(*args, env_extra=None, cwd=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXAM_") and k != "DATABASE_URL"}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "exam_server.cli", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=120)
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
+    for name in ("EXAM_SECRET_KEY", "EXAM_SECRET_KEY_FILE", "EXAM_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("EXAM_DATA_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match="EXAM_SECRET_KEY"):
+        create_app()
+
+
+def test_settings_come_from_prefixed_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("EXAM_SECRET_KEY", "from-env")
+    monkeypatch.setenv("EXAM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EXAM_DATABASE_URL", "postgres://u:p@db.example:5432/exam")
+    monkeypatch.setenv("EXAM_MAX_UPLOAD_BYTES", "1234")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["DATA_DIR"] == str(tmp_path)
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.example:5432/exam"
+    assert app.config["MAX_CONTENT_LENGTH"] == 1234
+
+
+def test_bad_number_in_environment_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("EXAM_SECRET_KEY", "x")
+    monkeypatch.setenv("EXAM_MAX_UPLOAD_BYTES", "lots")
+    with pytest.raises(ConfigError, match="EXAM_MAX_UPLOAD_BYTES must be an integer"):
+        create_app()
+
+
+def test_cli_without_secret_prints_one_line(tmp_path):
+    result = run_cli("init-db", env_extra={"EXAM_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "EXAM_SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unopenable_database_gives_one_readable_line(tmp_path):
+    result = run_cli("init-db", env_extra={
+        "EXAM_SECRET_KEY": "x", "EXAM_DATA_DIR": str(tmp_path),
+        "EXAM_DATABASE_URL": f"sqlite:///{tmp_path}/no/such/dir/exam.db"})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == "exam-server: cannot open the database: unable to open database file"
+
+
+def test_create_admin_then_login(tmp_path):
+    env = {"EXAM_SECRET_KEY": "x", "EXAM_DATA_DIR": str(tmp_path),
+           "EXAM_DATABASE_URL": f"sqlite:///{tmp_path}/exam.db"}
+    assert run_cli("init-db", env_extra=env).returncode == 0
+    result = run_cli("create-admin", "chief", env_extra=env)
+    assert result.returncode == 0, result.stderr
+    password = result.stdout.strip().rsplit(" ", 1)[-1]
+    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": env["EXAM_DATABASE_URL"],
+                      "WTF_CSRF_ENABLED": False, "DATA_DIR": str(tmp_path)})
+    response = app.test_client().post("/auth/login", data={"username": "chief", "password": password})
+    assert response.status_code == 302
+    assert run_cli("create-admin", "chief", env_extra=env).returncode != 0  # taken
