@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -72,6 +73,14 @@ def database_url(tmp_path_factory):
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'exam.db'}"
 
 
+class FreshContextClient(FlaskClient):
+    """Give every request its own app context, as a real server does (no leaking ``g``)."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     """Return the app on a database migrated to head, shared by the session."""
@@ -86,9 +95,10 @@ def app(database_url, tmp_path_factory):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "DATA_DIR": str(data_dir),
         "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
+        "LOGIN_RATE_LIMIT": "1000 per minute",
         "SERVER_NAME": "exam.test",
     })
+    application.test_client_class = FreshContextClient
     with application.app_context():
         upgrade()
     yield application

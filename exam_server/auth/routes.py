@@ -63,7 +63,7 @@ def change_password():
                 audit.record(db.session, "password_changed", target=current_user,
                              user_id=current_user.id, ip=request.remote_addr)
                 db.session.commit()
-                login_user(current_user)  # keep this session, end all others
+                login_user(current_user._get_current_object())  # keep this session, end all others
                 flash("密码已修改，其他登录已失效 / password changed; other sessions ended", "success")
                 return redirect(url_for("console.dashboard"))
     return render_template("auth/password.html", form=form)

@@ -3,4 +3,8 @@ from flask import Blueprint
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-from exam_server.console import routes  # noqa: E402,F401  (routes attach to bp)
+# Each module attaches its routes to bp.
+from exam_server.console import (  # noqa: E402,F401
+    audit_log, exam_plans, exports, kiosks, monitor, nav, questions, review, routes, statistics, users,
+    workers,
+)

@@ -1,0 +1,2 @@
+"""Console pages: exam_plans."""
+from exam_server.console import bp  # noqa: F401

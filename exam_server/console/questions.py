@@ -1,0 +1,2 @@
+"""Console pages: questions."""
+from exam_server.console import bp  # noqa: F401

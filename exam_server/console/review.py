@@ -1,0 +1,2 @@
+"""Console pages: review."""
+from exam_server.console import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Console pages: statistics."""
+from exam_server.console import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Console pages: workers."""
+from exam_server.console import bp  # noqa: F401

@@ -1,0 +1,270 @@
+"""The face engine: analyse an image once, enrol, and verify 1:1 with a three-valued decision."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .detection import (DetectedFace, DlibHogDetector, DlibShape68Provider, FaceBox, FaceDetector,
+                        LandmarkProvider, Landmarks, eye_aspect_ratio, head_pose)
+from .errors import FaceRefusal, ModelMismatchError
+from .intake import DecodedImage, decode_image
+from .liveness import Challenge, LivenessResult, check_liveness, issue_challenge
+from .models import EmbeddingModel, get_model
+from .quality import QualityFigures, brightness, check_exposure, check_quality, face_patch, sharpness
+from .settings import FaceSettings
+
+KINDS = ("live", "upload", "id_card")
+# Photo sources (the server's FacePhoto.source values and "live") and the kind of image each is.
+SOURCE_KINDS = {"live": "live", "id_card": "id_card", "certificate": "id_card", "console": "upload",
+                "batch": "upload", "upload": "upload"}
+ID_CARD_SIZE = (102, 126)
+# Share of an ID-card photo's width that the face box takes.
+_ID_CARD_FACE_SHARE = 0.6
+DECISIONS = ("match", "review", "mismatch")
+
+
+@dataclass(frozen=True, eq=False)
+class Embedding:
+    """A face vector tagged with the model that made it."""
+
+    vector: np.ndarray
+    model_name: str
+    model_version: str
+
+    @property
+    def model_key(self) -> str:
+        return f"{self.model_name}/{self.model_version}"
+
+    def to_bytes(self) -> bytes:
+        """Return the vector as little-endian float32 bytes for storage."""
+        return np.asarray(self.vector, dtype="<f4").tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, model_name: str, model_version: str) -> Embedding:
+        """Rebuild an embedding from stored float32 bytes."""
+        return cls(np.frombuffer(data, dtype="<f4").astype(np.float32), model_name, model_version)
+
+
+@dataclass(frozen=True, eq=False)
+class Template:
+    """An enrolled embedding and the kind of photo it came from (which picks the 1:1 threshold)."""
+
+    embedding: Embedding
+    kind: str = "upload"
+    template_id: int | None = None
+
+    @classmethod
+    def from_stored(cls, vector: bytes | np.ndarray, model_name: str, model_version: str, source: str,
+                    template_id: int | None = None) -> Template:
+        """Build a template from a stored row (vector bytes, model name and version, photo source)."""
+        if isinstance(vector, (bytes, bytearray, memoryview)):
+            embedding = Embedding.from_bytes(bytes(vector), model_name, model_version)
+        else:
+            embedding = Embedding(np.asarray(vector, dtype=np.float32), model_name, model_version)
+        return cls(embedding, SOURCE_KINDS.get(source, source), template_id)
+
+
+@dataclass(frozen=True, eq=False)
+class FaceSample:
+    """One analysed face: its embedding, where it is, and its quality figures."""
+
+    embedding: Embedding
+    kind: str
+    source: str
+    box: FaceBox
+    quality: QualityFigures
+    image_width: int
+    image_height: int
+    landmarks: Landmarks | None = field(default=None, repr=False)
+
+    @property
+    def vector(self) -> np.ndarray:
+        return self.embedding.vector
+
+    @property
+    def model_name(self) -> str:
+        return self.embedding.model_name
+
+    @property
+    def model_version(self) -> str:
+        return self.embedding.model_version
+
+    def template(self, template_id: int | None = None) -> Template:
+        """Return this sample as an enrolled template."""
+        return Template(self.embedding, self.kind, template_id)
+
+    def quality_dict(self) -> dict[str, Any]:
+        """Return the quality figures with the image size, JSON-ready."""
+        return {**self.quality.to_dict(), "image_width": self.image_width, "image_height": self.image_height,
+                "box": self.box.to_list()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model_name": self.model_name, "model_version": self.model_version, "kind": self.kind,
+                "source": self.source, "quality": self.quality_dict(),
+                "embedding": [round(float(v), 6) for v in self.vector]}
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of one 1:1 comparison."""
+
+    distance: float
+    decision: str
+    match: bool
+    threshold: float
+    review_low: float
+    review_high: float
+    template_kind: str
+    model_name: str
+    model_version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"distance": round(self.distance, 6), "match": self.match, "decision": self.decision,
+                "threshold": self.threshold, "review_band": [round(self.review_low, 6), round(self.review_high, 6)],
+                "template_kind": self.template_kind, "model_name": self.model_name,
+                "model_version": self.model_version}
+
+
+class FaceEngine:
+    """Analyse, enrol and verify faces with one detector, one landmark provider and one embedding model."""
+
+    def __init__(self, settings: FaceSettings | None = None, detector: FaceDetector | None = None,
+                 landmarker: LandmarkProvider | None = None, model: EmbeddingModel | None = None) -> None:
+        self.settings = settings or FaceSettings()
+        self.detector = detector or DlibHogDetector()
+        self.landmarker = landmarker or DlibShape68Provider()
+        self._model = model
+
+    @property
+    def model(self) -> EmbeddingModel:
+        if self._model is None:
+            self._model = get_model(self.settings.model)
+        return self._model
+
+    def decode(self, image_bytes: bytes, kind: str = "live") -> DecodedImage:
+        """Decode image bytes under the intake limits."""
+        return decode_image(image_bytes, self.settings)
+
+    def analyse(self, image_bytes: bytes, kind: str = "live", source: str | None = None) -> FaceSample:
+        """Decode an image, require exactly one usable face, and embed it (raises FaceRefusal)."""
+        _check_kind(kind)
+        return self.analyse_rgb(self.decode(image_bytes, kind).rgb, kind, source)
+
+    def analyse_rgb(self, rgb: np.ndarray, kind: str = "live", source: str | None = None,
+                    check: bool = True, embed: bool = True) -> FaceSample:
+        """Analyse an upright RGB uint8 image: detect once, landmark once, check, embed."""
+        face = self.find_single_face(rgb, kind)
+        figures = self.measure(rgb, face)
+        if check:
+            check_quality(figures, kind, self.settings)
+        vector = self.model.embed(rgb, face) if embed else np.zeros(self.model.dim, np.float32)
+        embedding = Embedding(vector, self.model.name, self.model.version)
+        return FaceSample(embedding, kind, source or kind, face.box, figures, int(rgb.shape[1]),
+                          int(rgb.shape[0]), face.landmarks)
+
+    def find_single_face(self, rgb: np.ndarray, kind: str = "live") -> DetectedFace:
+        """Return the only face in the image with its landmarks, or refuse."""
+        upsample = {"live": self.settings.detect_upsample_live, "id_card": self.settings.detect_upsample_id_card}.get(
+            kind, self.settings.detect_upsample_upload)
+        boxes = self.detector.detect(rgb, upsample)
+        if not boxes:
+            # A face lost in the dark (or in glare) is better reported as the lighting problem.
+            small = cv2.resize(rgb, (64, 48), interpolation=cv2.INTER_AREA)
+            check_exposure(float(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).mean()), self.settings, "frame")
+            raise FaceRefusal("no_face", "no face found")
+        if len(boxes) > 1:
+            raise FaceRefusal("multiple_faces", f"{len(boxes)} faces, widths {[b.width for b in boxes]}")
+        box = boxes[0]
+        return DetectedFace(box, self.landmarker.landmarks(rgb, box))
+
+    def measure(self, rgb: np.ndarray, face: DetectedFace) -> QualityFigures:
+        """Return the quality figures of a detected face."""
+        height, width = rgb.shape[:2]
+        clipped = face.box.clipped(width, height)
+        patch = cv2.cvtColor(np.ascontiguousarray(rgb[clipped.top:clipped.bottom, clipped.left:clipped.right]),
+                             cv2.COLOR_RGB2GRAY)
+        full = FaceBox(0, 0, patch.shape[1], patch.shape[0])
+        yaw, pitch, roll = head_pose(face.landmarks, width, height)
+        return QualityFigures(face_width=clipped.width, face_height=clipped.height,
+                              sharpness=sharpness(face_patch(patch, full)), brightness=brightness(patch),
+                              detector_score=face.box.score, yaw=yaw, pitch=pitch, roll=roll,
+                              eye_aspect_ratio=eye_aspect_ratio(face.landmarks))
+
+    def enrol_sample(self, image_bytes: bytes, source: str) -> FaceSample:
+        """Analyse an enrolment photo (source: id_card, certificate, console, batch or live)."""
+        try:
+            kind = SOURCE_KINDS[source]
+        except KeyError:
+            raise ValueError(f"unknown photo source {source!r}; known: {sorted(SOURCE_KINDS)}") from None
+        return self.analyse(image_bytes, kind, source)
+
+    def verify(self, sample: FaceSample | Embedding, template: Template | FaceSample | Embedding) -> Verification:
+        """Compare a sample with an enrolled template; raise ModelMismatchError across models."""
+        probe = sample.embedding if isinstance(sample, FaceSample) else sample
+        if isinstance(template, FaceSample):
+            template = template.template()
+        elif isinstance(template, Embedding):
+            template = Template(template, "live")
+        stored = template.embedding
+        if probe.model_key != stored.model_key:
+            raise ModelMismatchError(probe.model_key, stored.model_key)
+        if probe.model_key != self.model.key:
+            raise ModelMismatchError(probe.model_key, self.model.key)
+        if np.shape(probe.vector) != np.shape(stored.vector):
+            raise ModelMismatchError(f"{probe.model_key} dim {np.shape(probe.vector)}",
+                                     f"{stored.model_key} dim {np.shape(stored.vector)}")
+        return self.decide(self.model.distance(probe.vector, stored.vector), template.kind)
+
+    def decide(self, distance: float, template_kind: str = "live") -> Verification:
+        """Turn a distance into match / review / mismatch with the threshold for this template kind."""
+        threshold = self.settings.threshold_for(template_kind)
+        low = threshold - self.settings.review_below
+        high = threshold + self.settings.review_above
+        if distance <= low:
+            decision = "match"
+        elif distance > high:
+            decision = "mismatch"
+        else:
+            decision = "review"
+        return Verification(float(distance), decision, bool(distance <= threshold), threshold, low, high,
+                            template_kind, self.model.name, self.model.version)
+
+    def issue_challenge(self) -> Challenge:
+        """Pick a random liveness challenge valid for the configured time."""
+        return issue_challenge(self.settings.liveness_ttl_seconds)
+
+    def check_liveness(self, challenge: Challenge, frames: Sequence[bytes], template: Template,
+                       now: float | None = None) -> LivenessResult:
+        """Judge a burst of frames answering a challenge for the claimed worker's template."""
+        return check_liveness(self, challenge, frames, template, now)
+
+    def id_card_photo(self, image_bytes: bytes, quality: int = 90) -> bytes:
+        """Return a 102x126 JPEG cut around the single face, as an ID-card chip photo looks."""
+        rgb = self.decode(image_bytes, "upload").rgb
+        box = self.find_single_face(rgb, "upload").box
+        crop_w = box.width / _ID_CARD_FACE_SHARE
+        crop_h = crop_w * ID_CARD_SIZE[1] / ID_CARD_SIZE[0]
+        cx = (box.left + box.right) / 2.0
+        cy = (box.top + box.bottom) / 2.0 - 0.05 * crop_h
+        x0, y0 = int(round(cx - crop_w / 2)), int(round(cy - crop_h / 2))
+        x1, y1 = x0 + int(round(crop_w)), y0 + int(round(crop_h))
+        h, w = rgb.shape[:2]
+        pad = max(0, -x0, -y0, x1 - w, y1 - h)
+        if pad:
+            rgb = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        crop = rgb[y0 + pad:y1 + pad, x0 + pad:x1 + pad]
+        small = cv2.resize(crop, ID_CARD_SIZE, interpolation=cv2.INTER_AREA)
+        ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if not ok:
+            raise FaceRefusal("not_an_image", "cannot encode the ID-card photo")
+        return encoded.tobytes()
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown image kind {kind!r}; known: {KINDS}")

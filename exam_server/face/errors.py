@@ -1,0 +1,51 @@
+"""Refusal reasons of the face engine: machine-readable codes with a Chinese kiosk message."""
+
+from __future__ import annotations
+
+MESSAGES_ZH: dict[str, str] = {
+    "not_an_image": "无法读取图像：文件不是完整的 JPEG 或 PNG 图片，请重新拍摄或上传。",
+    "unsupported_format": "不支持的图像格式，请使用 JPEG 或 PNG 图片。",
+    "too_large": "图像文件过大，请压缩后重新上传。",
+    "no_face": "未检测到人脸，请正对摄像头。",
+    "multiple_faces": "检测到多张人脸，请确保画面中只有本人。",
+    "face_too_small": "人脸过小，请靠近摄像头。",
+    "too_blurry": "图像模糊，请保持不动并擦拭镜头后重试。",
+    "too_dark": "光线过暗，请到光线充足处重试。",
+    "overexposed": "光线过强或曝光过度，请避开强光后重试。",
+    "model_mismatch": "人脸模板与当前识别模型不一致，请联系管理员重新采集。",
+    "liveness_expired": "活体检测已超时，请重新开始。",
+    "liveness_too_few_frames": "活体检测画面不足，请按提示重新完成动作。",
+    "liveness_too_many_frames": "活体检测画面过多，请重新开始。",
+    "liveness_static": "未检测到真人动作（画面静止），请按提示完成动作。",
+    "liveness_rigid": "检测到疑似照片翻拍，请本人按提示完成动作。",
+    "liveness_movement_not_seen": "未检测到要求的动作，请按提示重新完成。",
+    "liveness_face_changed": "动作过程中人脸不一致，请本人重新完成。",
+    "face_mismatch": "人脸与登记信息不符。",
+}
+
+
+class FaceError(Exception):
+    """Base class of face engine errors."""
+
+
+class FaceRefusal(FaceError):
+    """Refuse an image or a check for a named reason a kiosk can show."""
+
+    def __init__(self, code: str, detail: str = "", message_zh: str | None = None) -> None:
+        self.code = code
+        self.detail = detail
+        self.message_zh = message_zh or MESSAGES_ZH.get(code, "人脸核验失败，请重试。")
+        super().__init__(f"{code}: {detail}" if detail else code)
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the refusal as a JSON-ready mapping."""
+        return {"error": self.code, "message_zh": self.message_zh, "detail": self.detail}
+
+
+class ModelMismatchError(FaceRefusal):
+    """Refuse to compare vectors made by different embedding models."""
+
+    def __init__(self, left: str, right: str) -> None:
+        super().__init__("model_mismatch", f"cannot compare {left} with {right}")
+        self.left = left
+        self.right = right

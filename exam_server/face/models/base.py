@@ -1,0 +1,36 @@
+"""The interface every face embedding model implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from ..detection import DetectedFace
+
+
+class EmbeddingModel(ABC):
+    """Turn an aligned face into a fixed-length vector compared by distance."""
+
+    name: str = ""
+    version: str = ""
+    dim: int = 0
+    # "euclidean" on raw vectors, or "cosine" (1 - cosine similarity).
+    metric: str = "euclidean"
+
+    @property
+    def key(self) -> str:
+        """Return "name/version", the identity a stored vector must match."""
+        return f"{self.name}/{self.version}"
+
+    @abstractmethod
+    def embed(self, rgb_image: np.ndarray, face: DetectedFace) -> np.ndarray:
+        """Return the float32 embedding of one face in an RGB uint8 image."""
+
+    def distance(self, a: np.ndarray, b: np.ndarray) -> float:
+        """Return the model's distance between two of its vectors."""
+        a = np.asarray(a, dtype=np.float64)
+        b = np.asarray(b, dtype=np.float64)
+        if self.metric == "cosine":
+            return float(1.0 - a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+        return float(np.linalg.norm(a - b))

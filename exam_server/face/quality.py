@@ -1,0 +1,84 @@
+"""Measure how usable a detected face is: size, sharpness and exposure."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+
+from .detection import FaceBox
+from .errors import FaceRefusal
+from .settings import FaceSettings
+
+# Sharpness is measured on the face resized to this width, so that it does not depend on face size.
+_SHARPNESS_WIDTH = 128
+
+
+@dataclass(frozen=True)
+class QualityFigures:
+    """Measured figures of one face."""
+
+    face_width: int
+    face_height: int
+    sharpness: float
+    brightness: float
+    detector_score: float
+    yaw: float = 0.0
+    pitch: float = 0.0
+    roll: float = 0.0
+    eye_aspect_ratio: float = 0.0
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+def face_patch(grey: np.ndarray, box: FaceBox) -> np.ndarray:
+    """Return the grey pixels inside the box, clipped to the image."""
+    b = box.clipped(grey.shape[1], grey.shape[0])
+    return grey[b.top:b.bottom, b.left:b.right]
+
+
+def sharpness(patch: np.ndarray) -> float:
+    """Return the variance of the Laplacian of the face at a fixed width."""
+    if patch.size == 0:
+        return 0.0
+    height = max(1, round(patch.shape[0] * _SHARPNESS_WIDTH / patch.shape[1]))
+    interpolation = cv2.INTER_AREA if patch.shape[1] > _SHARPNESS_WIDTH else cv2.INTER_LINEAR
+    scaled = cv2.resize(patch, (_SHARPNESS_WIDTH, height), interpolation=interpolation)
+    return float(cv2.Laplacian(scaled, cv2.CV_32F).var())
+
+
+def brightness(patch: np.ndarray) -> float:
+    """Return the mean grey level of the central part of the face (hair and background excluded)."""
+    if patch.size == 0:
+        return 0.0
+    h, w = patch.shape[:2]
+    inner = patch[h // 5: h - h // 5, w // 5: w - w // 5]
+    return float((inner if inner.size else patch).mean())
+
+
+def frame_brightness(grey: np.ndarray) -> float:
+    """Return the mean grey level of the whole frame."""
+    return float(grey.mean())
+
+
+def check_exposure(value: float, settings: FaceSettings, what: str = "face") -> None:
+    """Refuse a too dark or overexposed face (or frame)."""
+    if value < settings.min_brightness:
+        raise FaceRefusal("too_dark", f"{what} brightness {value:.1f} < {settings.min_brightness}")
+    if value > settings.max_brightness:
+        raise FaceRefusal("overexposed", f"{what} brightness {value:.1f} > {settings.max_brightness}")
+
+
+def check_quality(figures: QualityFigures, kind: str, settings: FaceSettings) -> None:
+    """Refuse a face that is too small, badly exposed or blurred for this kind of image."""
+    min_px = {"live": settings.min_face_px_live, "id_card": settings.min_face_px_id_card}.get(
+        kind, settings.min_face_px_upload)
+    if figures.face_width < min_px:
+        raise FaceRefusal("face_too_small", f"face {figures.face_width} px wide < {min_px} px")
+    check_exposure(figures.brightness, settings)
+    min_sharp = {"live": settings.min_sharpness_live, "id_card": settings.min_sharpness_id_card}.get(
+        kind, settings.min_sharpness_upload)
+    if figures.sharpness < min_sharp:
+        raise FaceRefusal("too_blurry", f"sharpness {figures.sharpness:.1f} < {min_sharp}")

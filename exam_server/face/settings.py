@@ -1,0 +1,107 @@
+"""Every threshold and limit of the face engine, with calibrated defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+ENV_PREFIX = "EXAM_FACE_"
+
+
+@dataclass(frozen=True)
+class FaceSettings:
+    """Hold the face engine's limits and thresholds (distances are Euclidean, dlib scale)."""
+
+    # Intake.
+    max_bytes: int = 8 * 1024 * 1024
+    max_pixels: int = 40_000_000
+    allowed_formats: tuple[str, ...] = ("JPEG", "PNG")
+    # Larger images are downscaled before detection: a face needs no more than this.
+    work_max_side: int = 1280
+
+    # Detection: HOG finds faces from about 80 px / 2**upsample wide.
+    detect_upsample_live: int = 1
+    detect_upsample_upload: int = 1
+    detect_upsample_id_card: int = 2
+
+    # Quality.
+    min_face_px_live: int = 80
+    min_face_px_upload: int = 80
+    min_face_px_id_card: int = 40
+    min_sharpness_live: float = 20.0
+    min_sharpness_upload: float = 20.0
+    min_sharpness_id_card: float = 12.0
+    min_brightness: float = 45.0
+    max_brightness: float = 215.0
+
+    # 1:1 decisions: distance <= threshold is a match; the review band
+    # [threshold - review_below, threshold + review_above] goes to a person.
+    live_threshold: float = 0.35
+    id_card_threshold: float = 0.38
+    review_below: float = 0.0
+    review_above: float = 0.17
+
+    # 1:N search: every hit goes to human review.
+    search_threshold: float = 0.18
+    search_k: int = 10
+
+    # Liveness.
+    liveness_min_frames: int = 4
+    liveness_max_frames: int = 30
+    liveness_ttl_seconds: int = 60
+    liveness_min_yaw_deg: float = 15.0
+    liveness_blink_ratio: float = 0.7
+    liveness_static_max_diff: float = 2.0
+    liveness_min_nonrigid: float = 0.02
+    mirrored_frames: bool = False
+
+    # Embedding model and batch work.
+    model: str = "dlib_resnet_v1"
+    batch_processes: int = 2
+
+    def threshold_for(self, template_kind: str) -> float:
+        """Return the 1:1 threshold for a template of this kind."""
+        return self.id_card_threshold if template_kind == "id_card" else self.live_threshold
+
+    def replace(self, **changes: Any) -> FaceSettings:
+        """Return a copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], prefix: str = "") -> FaceSettings:
+        """Build settings from a mapping whose keys are field names (optionally prefixed, any case)."""
+        known = {f.name: f for f in fields(cls)}
+        changes: dict[str, Any] = {}
+        for key, raw in values.items():
+            if prefix and not key.upper().startswith(prefix.upper()):
+                continue
+            name = key[len(prefix):].lower()
+            if name in known:
+                changes[name] = _coerce(known[name].type, raw, key)
+        return cls(**changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> FaceSettings:
+        """Build settings from EXAM_FACE_* environment variables, defaults elsewhere."""
+        return cls.from_mapping(os.environ if environ is None else environ, ENV_PREFIX)
+
+
+def _coerce(type_name: Any, raw: Any, key: str) -> Any:
+    if not isinstance(raw, str):
+        return tuple(raw) if isinstance(raw, list) else raw
+    text = str(type_name)
+    try:
+        if text == "bool":
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if text == "int":
+            return int(raw)
+        if text == "float":
+            return float(raw)
+        if text.startswith("tuple"):
+            return tuple(part.strip().upper() for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise ValueError(f"{key} must be a {text}, got {raw!r}") from exc
+    return raw

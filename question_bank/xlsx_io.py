@@ -1,0 +1,123 @@
+"""XLSX reading and writing in the administrators' column layout."""
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import replace
+from typing import Any, Iterable, Sequence
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from .model import Problem, Question
+from .rows import (OPTION_HEADERS, SHEET_HEADERS, SHEET_LABELS, header_positions, sheet_row,
+                   sheet_values)
+
+SHEET_NAME = "题目"
+_WIDTHS = {"编号": 14, "题型": 8, "题干": 48, "答案": 8, "解析": 36, "分类": 16, "行业": 16,
+           "岗位": 22, "难度": 6, "分值": 6, "依据": 32, "状态": 8, "版本": 6} | {h: 22 for h in OPTION_HEADERS}
+_HEADER_SCAN_ROWS = 5
+
+
+def read_records(data: bytes) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, str], list[Problem]]:
+    """Return (excel_row, field values) for each non-empty data row, the labels, and file problems."""
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        return [], SHEET_LABELS, [Problem(None, "", f"无法读取 XLSX 文件 / cannot read XLSX file: {exc}")]
+    try:
+        ws = wb[SHEET_NAME] if SHEET_NAME in wb.sheetnames else wb.worksheets[0]
+        # Some writers store a wrong sheet dimension, which would truncate rows in read-only mode.
+        ws.reset_dimensions()
+        rows = ws.iter_rows(values_only=True)
+        header_row, header_no = None, 0
+        for header_no, row in enumerate(rows, start=1):
+            if any(_is_stem_header(c) for c in row):
+                header_row = row
+                break
+            if header_no >= _HEADER_SCAN_ROWS:
+                break
+        if header_row is None:
+            return [], SHEET_LABELS, [Problem(1, "题干", '找不到表头行（需含 "题干" 列）/ header row not found')]
+        positions, problems = header_positions(header_row)
+        problems = [replace(p, row=header_no) for p in problems]
+        if problems:
+            return [], SHEET_LABELS, problems
+        records = [(n, sheet_values(row, positions))
+                   for n, row in enumerate(rows, start=header_no + 1)
+                   if any(c is not None and str(c).strip() for c in row)]
+        return records, SHEET_LABELS, []
+    finally:
+        wb.close()
+
+
+def _is_stem_header(cell: Any) -> bool:
+    """Tell whether a cell is the 题干 header."""
+    return isinstance(cell, str) and cell.strip() in ("题干", "stem")
+
+
+def write_questions(questions: Iterable[Question], example: Sequence[Any] | None = None,
+                    notes: Sequence[tuple[str, str]] = ()) -> bytes:
+    """Build an XLSX workbook of questions (plus optional example row and notes sheet)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(SHEET_NAME)
+    ws.freeze_panes = "A2"
+    for i, header in enumerate(SHEET_HEADERS, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = _WIDTHS.get(header, 12)
+    _add_dropdowns(ws)
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    header_cells = []
+    for h in SHEET_HEADERS:
+        cell = WriteOnlyCell(ws, h)
+        cell.font, cell.fill = bold, fill
+        header_cells.append(cell)
+    ws.append(header_cells)
+    if example is not None:
+        grey = Font(color="808080", italic=True)
+        ws.append([_text_cell(ws, v, grey) for v in example])
+    for q in questions:
+        ws.append([_text_cell(ws, v) for v in sheet_row(q)])
+    if notes:
+        info = wb.create_sheet("说明")
+        info.column_dimensions["A"].width = 14
+        info.column_dimensions["B"].width = 90
+        wrap = Alignment(wrap_text=True, vertical="top")
+        for key, text in notes:
+            a, b = WriteOnlyCell(info, key), WriteOnlyCell(info, text)
+            a.font, b.alignment = bold, wrap
+            info.append([a, b])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _text_cell(ws, value: Any, font: Font | None = None) -> WriteOnlyCell:
+    """Make a cell whose strings are stored as text, never as formulas."""
+    cell = WriteOnlyCell(ws, value)
+    if isinstance(value, str):
+        # openpyxl turns strings starting with "=" into formulas; force plain text.
+        cell.data_type = "s"
+    if font is not None:
+        cell.font = font
+    return cell
+
+
+def _add_dropdowns(ws) -> None:
+    """Add drop-down lists for 题型, 难度 and 状态 on every data row."""
+    def col(header: str) -> str:
+        return get_column_letter(SHEET_HEADERS.index(header) + 1)
+
+    for header, choices, prompt in (
+        ("题型", "单选,多选,判断", "单选 / 多选 / 判断"),
+        ("难度", "1,2,3,4,5", "1（易）- 5（难）"),
+        ("状态", "启用,草稿,停用", "启用 / 草稿 / 停用"),
+    ):
+        dv = DataValidation(type="list", formula1=f'"{choices}"', allow_blank=True,
+                            showErrorMessage=True, errorTitle="输入无效", error=f"请选择：{prompt}",
+                            promptTitle=header, prompt=prompt)
+        dv.add(f"{col(header)}2:{col(header)}1048576")
+        ws.data_validations.append(dv)
