@@ -45,6 +45,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from exam_server.api import bp as api_bp
     from exam_server.auth import bp as auth_bp
     from exam_server.console import bp as console_bp
     from exam_server.public import bp as public_bp
@@ -52,6 +53,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -15,7 +15,8 @@ PARTIAL_CREDIT_POLICIES = ("none", "proportional")
 TYPE_ORDER = (QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUEFALSE)
 _ALL_JOBS = frozenset(JOB_CATEGORIES)
 # Options that refer to other options ("以上都对", "A和B") lose their meaning when shuffled.
-_POSITIONAL_OPTION = re.compile(r"以上|上述|全部选项|均不|均对|都对|都不|[A-F]\s*[和与及、,，]\s*[A-F]")
+_POSITIONAL_OPTION = re.compile(
+    r"(以上|上述)(都|均|全|各|皆|说法|选项|答案)|(都|均)不(对|是|正确)|(?<![A-Za-z])[A-F]\s*[和与及、,，]\s*[A-F](?![A-Za-z])")
 
 
 class AssemblyError(Exception):
@@ -67,8 +68,8 @@ class Rule:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Rule":
         """Build from JSON; difficulty may be "any", "3", "4-5", 3 or [4, 5]."""
-        category = data.get("category")
-        if category in ("", "*", "any"):
+        category = (data.get("category") or "").strip()
+        if category in ("", "*", "any", "任意"):
             category = None
         return cls(type=QuestionType(data["type"]), count=int(data["count"]), category=category,
                    difficulty=parse_band(data.get("difficulty", "any")))
@@ -125,26 +126,29 @@ class RuleSet:
         """Return structural problems: bad counts/bands/points, overlapping rules, unreachable pass mark."""
         out: list[str] = []
         if not self.rules:
-            out.append("no rules")
+            out.append("没有规则 / no rules")
         for i, r in enumerate(self.rules, start=1):
             lo, hi = r.difficulty
             if r.count < 1:
-                out.append(f"rule {i}: count must be >= 1")
+                out.append(f"第 {i} 条规则题数须至少为 1 / rule {i}: count must be >= 1")
             if not 1 <= lo <= hi <= 5:
-                out.append(f"rule {i}: difficulty band {lo}-{hi} must lie within 1-5")
+                out.append(f"第 {i} 条规则难度 {lo}-{hi} 须在 1-5 之内 / rule {i}: difficulty band must lie within 1-5")
             if not self.points.get(r.type, 0) > 0:
-                out.append(f"rule {i}: no positive points for type {r.type.value}")
+                out.append(f"第 {i} 条规则的题型没有设置分值 / rule {i}: no positive points for type {r.type.value}")
             for j, other in enumerate(self.rules[:i - 1], start=1):
                 if r.overlaps(other):
-                    out.append(f"rules {j} and {i} overlap ({other.describe()[1]} / {r.describe()[1]})")
+                    out.append(f"第 {j} 条与第 {i} 条规则范围重叠 / rules {j} and {i} overlap "
+                               f"({other.describe()[1]} / {r.describe()[1]})")
         if self.partial_credit not in PARTIAL_CREDIT_POLICIES:
-            out.append(f"partial_credit must be one of {PARTIAL_CREDIT_POLICIES}")
+            out.append(f"partial_credit 须为 {'/'.join(PARTIAL_CREDIT_POLICIES)} / "
+                       f"partial_credit must be one of {PARTIAL_CREDIT_POLICIES}")
         if self.duration_minutes <= 0:
-            out.append("duration_minutes must be positive")
+            out.append("考试时长须大于 0 / duration_minutes must be positive")
         if not out and not 0 < self.pass_mark <= self.nominal_points:
-            out.append(f"pass_mark {self.pass_mark} must be within (0, {self.nominal_points}]")
+            out.append(f"及格分 {self.pass_mark:g} 须在 0 与满分 {self.nominal_points:g} 之间 / "
+                       f"pass_mark {self.pass_mark:g} must be within (0, {self.nominal_points:g}]")
         if self.job_category is not None and self.job_category not in JOB_CATEGORIES:
-            out.append(f"unknown job_category {self.job_category}")
+            out.append(f"未知岗位 / unknown job_category {self.job_category}")
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,10 +164,27 @@ class RuleSet:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "RuleSet":
         """Build from JSON; raises ValueError for an invalid rule set."""
+        rules = []
+        for i, r in enumerate(data.get("rules") or (), start=1):
+            try:
+                rules.append(Rule.from_dict(r))
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                raise ValueError(f"第 {i} 条规则无效 / rule {i} is invalid: {exc!r}") from exc
+        try:
+            points = {QuestionType(k): float(v) for k, v in data["points"].items()}
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise ValueError(f"各题型分值 points 无效 / invalid points per type: {exc!r}") from exc
+        try:
+            return cls._build(data, tuple(rules), points)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"组卷规则缺少或含有无效字段 / rule set has a missing or invalid field: {exc!r}") from exc
+
+    @classmethod
+    def _build(cls, data: Mapping[str, Any], rules: tuple[Rule, ...],
+               points: dict[QuestionType, float]) -> "RuleSet":
+        """Construct from already-parsed rules and points."""
         return cls(
-            id=str(data["id"]), name=str(data.get("name") or data["id"]),
-            rules=tuple(Rule.from_dict(r) for r in data["rules"]),
-            points={QuestionType(k): float(v) for k, v in data["points"].items()},
+            id=str(data["id"]), name=str(data.get("name") or data["id"]), rules=rules, points=points,
             pass_mark=float(data["pass_mark"]), duration_minutes=int(data["duration_minutes"]),
             industry=data.get("industry"), job_category=data.get("job_category"),
             partial_credit=data.get("partial_credit", "none"),

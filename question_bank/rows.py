@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from .model import (INDUSTRIES, JOB_CATEGORIES, LETTERS, TRUEFALSE_OPTIONS, Problem, Question,
                     QuestionType, Status, validate_question)
@@ -23,6 +23,8 @@ REQUIRED_HEADERS = ("编号", "题型", "题干", "答案", "分类", "难度")
 JSON_LABELS: dict[str, str] = {f: f for f in (
     "code", "type", "stem", "options", "answer", "explanation", "category", "industries",
     "job_categories", "difficulty", "points", "basis", "status", "version")}
+
+Fail = Callable[[str, str], None]
 
 # Example row code in the template; rows with this code are skipped on import.
 EXAMPLE_CODE = "EXAMPLE-001"
@@ -80,12 +82,12 @@ def parse_record(row: int | None, values: Mapping[str, Any], labels: Mapping[str
     stem = cell_text(values.get("stem"))
     qtype = _parse_type(values.get("type"), fail)
     options = _parse_options(values.get("options"), qtype, fail)
-    answer = _parse_answer(values.get("answer"), qtype, options, fail)
+    answer = _parse_answer(values.get("answer"), qtype, fail)
     difficulty = _parse_int(values.get("difficulty"), "difficulty", "难度", None, fail)
     version = _parse_int(values.get("version"), "version", "版本", 1, fail)
     points = _parse_points(values.get("points"), fail)
-    industries = _parse_tags(values.get("industries"), _INDUSTRY_NAMES, "industries")
-    jobs = _parse_tags(values.get("job_categories"), _JOB_NAMES, "job_categories")
+    industries = _parse_tags(values.get("industries"), _INDUSTRY_NAMES)
+    jobs = _parse_tags(values.get("job_categories"), _JOB_NAMES)
     status = _parse_status(values.get("status"), fail)
 
     question = Question(
@@ -104,7 +106,7 @@ def parse_record(row: int | None, values: Mapping[str, Any], labels: Mapping[str
     return question, problems
 
 
-def _parse_type(value: Any, fail) -> QuestionType | None:
+def _parse_type(value: Any, fail: Fail) -> QuestionType | None:
     """Map 单选/多选/判断 (or English names) to a QuestionType."""
     text = cell_text(value)
     if not text:
@@ -116,7 +118,7 @@ def _parse_type(value: Any, fail) -> QuestionType | None:
     return qtype
 
 
-def _parse_options(value: Any, qtype: QuestionType | None, fail) -> tuple[str, ...]:
+def _parse_options(value: Any, qtype: QuestionType | None, fail: Fail) -> tuple[str, ...]:
     """Return options, reporting gaps; true/false questions may leave them blank."""
     raw = list(value) if isinstance(value, (list, tuple)) else ([] if value is None else [value])
     texts = [cell_text(v) for v in raw]
@@ -132,7 +134,7 @@ def _parse_options(value: Any, qtype: QuestionType | None, fail) -> tuple[str, .
     return tuple(texts)
 
 
-def _parse_answer(value: Any, qtype: QuestionType | None, options: Sequence[str], fail) -> str:
+def _parse_answer(value: Any, qtype: QuestionType | None, fail: Fail) -> str:
     """Normalise the answer to sorted unique letters; true/false also accepts 正确/错误/对/错."""
     if isinstance(value, (list, tuple)):
         value = "".join(cell_text(v) for v in value)
@@ -152,7 +154,7 @@ def _parse_answer(value: Any, qtype: QuestionType | None, options: Sequence[str]
     return "".join(sorted(set(letters)))
 
 
-def _parse_int(value: Any, field: str, zh: str, default: int | None, fail) -> int | None:
+def _parse_int(value: Any, field: str, zh: str, default: int | None, fail: Fail) -> int | None:
     """Parse an integer cell; blank gives the default (None means required)."""
     text = cell_text(value)
     if not text:
@@ -169,7 +171,7 @@ def _parse_int(value: Any, field: str, zh: str, default: int | None, fail) -> in
         return default
 
 
-def _parse_points(value: Any, fail) -> float | None:
+def _parse_points(value: Any, fail: Fail) -> float | None:
     """Parse the optional points cell; blank means the rule set's default."""
     text = cell_text(value)
     if not text:
@@ -185,7 +187,7 @@ def _parse_points(value: Any, fail) -> float | None:
     return points
 
 
-def _parse_tags(value: Any, names: Mapping[str, str], field: str) -> tuple[str, ...]:
+def _parse_tags(value: Any, names: Mapping[str, str]) -> tuple[str, ...]:
     """Split ';'/'；'-separated tags, mapping Chinese names to codes; '全部' means all (empty)."""
     if isinstance(value, (list, tuple)):
         parts = [cell_text(v) for v in value]
@@ -203,7 +205,7 @@ def _parse_tags(value: Any, names: Mapping[str, str], field: str) -> tuple[str, 
     return tuple(out)
 
 
-def _parse_status(value: Any, fail) -> Status | None:
+def _parse_status(value: Any, fail: Fail) -> Status | None:
     """Map 启用/草稿/停用 (or English names) to a Status; blank means active."""
     text = cell_text(value)
     if not text:

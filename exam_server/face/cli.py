@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -14,6 +15,8 @@ from .calibration import format_report, read_pairs, verify_pairs
 from .engine import FaceEngine, Template
 from .errors import FaceRefusal
 from .settings import FaceSettings
+
+T = TypeVar("T")
 
 
 def _engine() -> FaceEngine:
@@ -110,7 +113,7 @@ class _Refused(Exception):
         self.image = image
 
 
-def _refusing(action, image: str):
+def _refusing(action: Callable[[], T], image: str) -> T:
     try:
         return action()
     except FaceRefusal as refusal:

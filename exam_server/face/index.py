@@ -21,6 +21,7 @@ import numpy as np
 
 from .engine import Embedding, FaceSample
 from .errors import ModelMismatchError
+from .models import EmbeddingModel
 
 MAGIC = b"EXFACEIX"
 FORMAT_VERSION = 1
@@ -78,7 +79,7 @@ class FaceIndex:
         self._map()
 
     @classmethod
-    def for_model(cls, data_dir: str | os.PathLike[str], model) -> FaceIndex:
+    def for_model(cls, data_dir: str | os.PathLike[str], model: EmbeddingModel) -> FaceIndex:
         """Open (or create) the index of an EmbeddingModel under the data directory."""
         return cls(index_path(data_dir, model.key), model.key, model.dim, model.metric)
 
@@ -222,7 +223,7 @@ class FaceIndex:
         if exclude is not None:
             scores[self._ids[:count] == exclude] = np.inf
         take = min(k, count)
-        nearest = np.argpartition(scores, take - 1)[:take] if take < count else np.arange(count)
+        nearest = _smallest(scores, take)
         nearest = nearest[np.argsort(scores[nearest], kind="stable")]
         ids = self._ids[nearest].copy()
         # Recompute the few winners in float64: the expanded form loses precision for near-duplicates.
@@ -307,6 +308,22 @@ class FaceIndex:
         vectors = self._units[:count] * self._norms[:count, None]
         self._write_file(self.path, ids, vectors, max(_INITIAL_CAPACITY, self._capacity * 2))
         self._map()
+
+
+def _smallest(scores: np.ndarray, take: int) -> np.ndarray:
+    """Return the indices of the take smallest scores (unordered)."""
+    if take >= len(scores):
+        return np.arange(len(scores))
+    stride = 64
+    if len(scores) >= stride * take * 4:
+        # The take-th smallest of every 64th score bounds the take-th smallest of all of them from above,
+        # so a cheap filter leaves a few hundred candidates for the exact partition.
+        cut = np.partition(scores[::stride], take - 1)[take - 1]
+        candidates = np.flatnonzero(scores <= cut)
+        if len(candidates) <= take:
+            return candidates
+        return candidates[np.argpartition(scores[candidates], take - 1)[:take]]
+    return np.argpartition(scores, take - 1)[:take]
 
 
 def _split(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

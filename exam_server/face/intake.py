@@ -107,11 +107,14 @@ def _read_header(data: bytes) -> Image.Image | None:
 
 
 def _require_complete(data: bytes, fmt: str) -> None:
-    # libjpeg fills a truncated scan with grey instead of failing, so check the end marker ourselves.
-    tail = data.rstrip(b"\x00\r\n\t ")
-    if fmt == "JPEG" and not tail.endswith(b"\xff\xd9"):
-        raise FaceRefusal("not_an_image", "JPEG is truncated (no end-of-image marker)")
-    if fmt == "PNG" and not tail.endswith(_PNG_END):
+    # libjpeg may fill a truncated scan with grey instead of failing, so look for the end marker ourselves.
+    # It cannot occur inside entropy-coded data (0xFF is stuffed there), so it must follow the last scan;
+    # bytes some cameras append after it are fine.
+    if fmt == "JPEG":
+        last_scan = data.rfind(b"\xff\xda")
+        if last_scan < 0 or data.find(b"\xff\xd9", last_scan) < 0:
+            raise FaceRefusal("not_an_image", "JPEG is truncated (no end-of-image marker after the last scan)")
+    if fmt == "PNG" and not data.rstrip(b"\x00\r\n\t ").endswith(_PNG_END):
         raise FaceRefusal("not_an_image", "PNG is truncated (no IEND chunk)")
 
 

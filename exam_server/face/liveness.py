@@ -84,11 +84,9 @@ def issue_challenge(ttl_seconds: float = 60.0, kinds: Sequence[str] = CHALLENGES
 
 
 def nonrigid_motion(landmarks: Sequence[Landmarks]) -> float:
-    """Return the largest landmark motion no plane can explain, relative to the eye distance.
-
-    A photo moved, scaled or tilted in front of the camera maps its landmarks by a homography;
-    a real head turning or blinking does not.
-    """
+    """Return the largest landmark motion no homography explains, relative to the eye distance."""
+    # A photo moved, scaled or tilted in front of the camera maps its landmarks by a homography;
+    # a real head turning does not.
     first = landmarks[0].points.astype(np.float32)
     scale = max(landmarks[0].eye_distance(), 1.0)
     worst = 0.0
@@ -104,11 +102,8 @@ def nonrigid_motion(landmarks: Sequence[Landmarks]) -> float:
 
 
 def yaw_turn_seen(yaws: Sequence[float], direction: str, min_degrees: float, mirrored: bool = False) -> bool:
-    """Tell whether the subject turned the head the requested way by at least min_degrees from the first frame.
-
-    Yaw is positive when the nose points to the image's right, which is the subject's own left
-    in an unmirrored camera frame.
-    """
+    """Tell whether the head turned the requested way by at least min_degrees from the first frame."""
+    # Yaw > 0 means the nose points to the image's right: the subject's own left in an unmirrored frame.
     toward_left = np.asarray(yaws, dtype=np.float64) - yaws[0]
     if mirrored:
         toward_left = -toward_left

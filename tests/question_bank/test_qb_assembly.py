@@ -207,3 +207,24 @@ def test_rule_counts_use_every_cell_of_the_band(bank):
     for seed in range(30):
         seen.update(i.difficulty for i in assemble(bank, rs, seed).items)
     assert set(seen) == {1, 2, 3}
+
+
+@pytest.mark.parametrize("option, pinned", [
+    ("以上都对", True), ("以上说法均正确", True), ("A和B", True), ("A、B、C", True), ("都不对", True),
+    ("80分及以上", False), ("CO和H2S", False), ("B级和C级", False), ("NaOH、HCl", False),
+])
+def test_options_that_refer_to_other_options_pin_the_order(option, pinned):
+    from question_bank.assembly import keeps_option_order
+    q = make_question(options=("甲", "乙", "丙", option))
+    assert keeps_option_order(q) is pinned
+
+
+@pytest.mark.parametrize("change, text", [
+    ({"rules": [{"type": "fill_in", "count": 1}]}, "rule 1 is invalid"),
+    ({"rules": [{"type": "single"}]}, "rule 1 is invalid"),
+    ({"points": {"essay": 5}}, "invalid points"),
+    ({"pass_mark": None}, "missing or invalid field"),
+])
+def test_malformed_ruleset_json_gives_a_clear_error(change, text):
+    with pytest.raises(ValueError, match=text):
+        RuleSet.from_dict(ruleset(RULES).to_dict() | change)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..detection import DetectedFace, dlib_models
@@ -27,7 +29,7 @@ class DlibResNetModel(EmbeddingModel):
         return np.asarray(descriptor, dtype=np.float32)
 
 
-def _shape_from_points(face: DetectedFace):
+def _shape_from_points(face: DetectedFace) -> Any:
     # Another landmark provider: dlib aligns its chip from 5 or 68 points given in its own order.
     import dlib
 

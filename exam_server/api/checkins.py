@@ -1,0 +1,86 @@
+"""Kiosk routes before the exam: ping, check-in and the liveness burst."""
+from __future__ import annotations
+
+import base64
+import binascii
+
+from flask import g
+
+from exam_server.api import MAX_ID, bp, schemas
+from exam_server.api.openapi import cached_document, form_files, form_text, operation, parse_json
+from exam_server.api.present import sitting_view
+from exam_server.extensions import db
+from exam_server.models import utcnow
+from exam_server.services import checkin, sittings
+from exam_server.services.refusals import Refusal
+
+_IMAGE_ERRORS = ("no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed",
+                 "not_an_image")
+FRAMES_FORM = {
+    "schema": {"type": "object", "required": ["checkin_token", "frames"], "properties": {
+        "checkin_token": {"type": "string", "minLength": 1, "maxLength": 128},
+        "frames": {"type": "array", "minItems": checkin.MIN_FRAMES, "maxItems": checkin.MAX_FRAMES,
+                   "items": {"type": "string", "format": "binary"}}}},
+    "encoding": {"frames": {"contentType": "image/jpeg, image/png"}},
+}
+
+
+@bp.get("/openapi.json")
+@operation(summary="This document (no token needed)", public=True, tags=("meta",))
+def openapi_document():
+    return cached_document()
+
+
+@bp.get("/ping")
+@operation(summary="Check the token and read the server's clock", response=schemas.Ping)
+def ping():
+    return {"kiosk": {"id": g.kiosk.id, "name": g.kiosk.name}, "server_time": utcnow()}
+
+
+@bp.post("/checkins")
+@operation(summary="Start a check-in: find the worker's exam and issue a liveness challenge",
+           body=schemas.CheckinRequest, response=schemas.CheckinCreated, status=201,
+           errors=("worker_not_found", "invalid_citizen_id", "not_enrolled", "no_open_exam", "no_attempts_left",
+                   "already_passed", "sitting_suspended", "checkin_refused", *_IMAGE_ERRORS))
+def create_checkin():
+    body = parse_json(schemas.CheckinRequest)
+    now = utcnow()
+    started = checkin.begin(db.session, g.kiosk, body.citizen_id, _chip_photo(body.chip_photo), now)
+    view = {
+        "checkin_id": started.checkin.id, "checkin_token": started.token, "expires_at": started.checkin.expires_at,
+        "worker": {"name_masked": sittings.masked_name(started.worker),
+                   "enterprise": started.worker.enterprise.name},
+        "exam": {"plan_id": started.plan.id, "name": started.plan.name, "duration_minutes": started.duration_minutes,
+                 "question_count": started.question_count, "attempts_left": started.attempts_left,
+                 "resuming": started.resuming},
+        "challenge": checkin.challenge_of(started.checkin.challenge)}
+    db.session.commit()
+    return view
+
+
+def _chip_photo(encoded: str | None) -> bytes | None:
+    if not encoded:
+        return None
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise Refusal("invalid_request", "chip_photo 须为 base64 编码的图像 / chip_photo must be base64",
+                      field="chip_photo") from None
+
+
+@bp.post(f"/checkins/<int(min=1, max={MAX_ID}):checkin_id>/frames")
+@operation(summary="Answer the challenge with a burst of frames; opens or resumes the sitting",
+           multipart=FRAMES_FORM, response=schemas.FramesPassed,
+           errors=("checkin_not_found", "checkin_expired", "checkin_refused", "not_enrolled", "face_mismatch",
+                   "liveness_failed", "sitting_suspended", "sitting_elsewhere", "sitting_closed", "no_open_exam",
+                   "no_attempts_left", *_IMAGE_ERRORS),
+           description="On a 422 the body also carries attempts_left and a new challenge to film.")
+def checkin_frames(checkin_id: int):
+    token = form_text("checkin_token")
+    frames = form_files("frames", checkin.MIN_FRAMES, checkin.MAX_FRAMES)
+    now = utcnow()
+    found = checkin.find(db.session, g.kiosk, checkin_id, token)
+    sitting = checkin.answer_challenge(db.session, g.kiosk, found, frames, now)
+    view = {"result": "passed", "sitting": sitting_view(db.session, sitting, now)}
+    db.session.commit()
+    return view

@@ -1,0 +1,101 @@
+"""One JSON error shape for everything under /api/v1: {"error", "message", ...extra}."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException, default_exceptions
+
+from exam_server.extensions import db
+from exam_server.services.refusals import Refusal
+
+PREFIX = "/api/v1/"
+IMAGE_CODES = ("no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed",
+               "not_an_image")
+# code -> (HTTP status, what the kiosk shows when the service gave no more precise message)
+CODES: dict[str, tuple[int, str]] = {
+    "invalid_request": (400, "请求格式不正确。"),
+    "nonce_invalid": (400, "拍照请求无效，请等待下一次拍照提示。"),
+    "kiosk_unauthorized": (401, "终端未授权，请联系管理员登记本终端。"),
+    "kiosk_disabled": (403, "本终端已停用，请联系管理员。"),
+    "checkin_refused": (403, "人证核验多次未通过，已提交人工审核，请联系现场工作人员。"),
+    "not_found": (404, "请求的地址不存在。"),
+    "worker_not_found": (404, "未找到该身份证号的从业人员，请联系所在企业登记。"),
+    "checkin_not_found": (404, "入场核验记录不存在或已失效，请重新刷身份证。"),
+    "sitting_not_found": (404, "考试记录不存在，请重新刷身份证。"),
+    "question_not_on_paper": (404, "试卷中没有该题。"),
+    "method_not_allowed": (405, "请求方法不正确。"),
+    "not_enrolled": (409, "尚未登记人脸照片，请联系所在企业采集照片。"),
+    "no_open_exam": (409, "当前没有需要您参加的考试。"),
+    "no_attempts_left": (409, "考试次数已用完，请联系所在企业。"),
+    "already_passed": (409, "您已通过本次考试，无需再考。"),
+    "sitting_suspended": (409, "考试已暂停，等待工作人员审核，请联系现场工作人员。"),
+    "sitting_closed": (409, "考试已结束（已交卷、已作废或时间已到）。"),
+    "sitting_elsewhere": (409, "该考试已在其他终端继续进行。"),
+    "nonce_used": (409, "该拍照请求已使用。"),
+    "checkin_expired": (410, "核验超时，请重新刷身份证。"),
+    "nonce_expired": (410, "拍照超时，请等待下一次拍照提示。"),
+    "payload_too_large": (413, "上传内容过大，请降低图像分辨率后重试。"),
+    "unsupported_media_type": (415, "请求内容类型不正确。"),
+    "invalid_citizen_id": (422, "身份证号无效，请重新刷卡或输入。"),
+    "face_mismatch": (422, "人脸与登记照片不符。"),
+    "liveness_failed": (422, "未检测到要求的动作，请按提示重新完成。"),
+    **{code: (422, "图像不符合要求，请按提示重新拍摄。") for code in IMAGE_CODES},
+    "internal_error": (500, "服务器内部错误，请稍后重试；如持续出现请联系管理员。"),
+}
+_HTTP_CODES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+               415: "unsupported_media_type"}
+log = logging.getLogger(__name__)
+
+
+def error_response(code: str, message: str = "", status: int | None = None, **extra):
+    """Return the JSON error response for a code."""
+    known_status, default_message = CODES.get(code, (status or 400, ""))
+    response = jsonify({"error": code, "message": message or default_message,
+                        **{k: v for k, v in extra.items() if v is not None}})
+    response.status_code = status or known_status
+    if code == "kiosk_unauthorized":
+        response.headers["WWW-Authenticate"] = 'Bearer realm="kiosk"'
+    return response
+
+
+def _refusal(exc: Refusal):
+    # A refusal that recorded a failed face check must keep that record; others leave no trace.
+    (db.session.commit if exc.keep else db.session.rollback)()
+    return error_response(exc.code, exc.message, **exc.extra)
+
+
+def _http_error(exc: HTTPException):
+    db.session.rollback()
+    code = _HTTP_CODES.get(exc.code, "invalid_request" if exc.code < 500 else "internal_error")
+    message = "" if code in CODES and code != "invalid_request" else exc.description
+    return error_response(code, message, status=exc.code)
+
+
+def _unexpected(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    log.exception("kiosk API request failed: %s %s", request.method, request.path)
+    db.session.rollback()
+    return error_response("internal_error")
+
+
+def install_on_blueprint(bp) -> None:
+    """Register the handlers for the API's routes, per status code so app-wide pages cannot override them."""
+    bp.register_error_handler(Refusal, _refusal)
+    for status in default_exceptions:
+        bp.register_error_handler(status, _http_error)
+    bp.register_error_handler(Exception, _unexpected)
+
+
+def install_on_app(app: Flask) -> None:
+    """Answer in JSON for /api/v1 URLs no route matched, leaving other URLs to the previous handler."""
+    for status in (404, 405):
+        previous = app.error_handler_spec[None][status].get(default_exceptions[status])
+
+        def handler(exc, _previous=previous):
+            if request.path.startswith(PREFIX) or request.path == PREFIX.rstrip("/"):
+                return _http_error(exc)
+            return _previous(exc) if _previous else exc
+
+        app.register_error_handler(status, handler)

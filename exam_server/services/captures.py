@@ -1,0 +1,293 @@
+"""Face re-checks during the exam: a random schedule, one-time nonces and the mismatch policy."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from exam_server.face import FaceRefusal, Template
+from exam_server.models import (CaptureRequest, CheckKind, Decision, ExamPlan, FaceCheck, Kiosk, ReviewCase,
+                                ReviewKind, ReviewStatus, Sitting, SittingStatus)
+from exam_server.services import audit, face_service
+from exam_server.services.refusals import Refusal
+
+DEFAULT_POLICY = {
+    "enabled": True,
+    "distribution": "uniform",        # or "exponential" (memoryless: the next check is never "safe")
+    "min_interval_seconds": 60,
+    "max_interval_seconds": 120,
+    "mean_interval_seconds": 90,
+    "window_seconds": 30,             # how long a nonce stays valid after it is due
+    "retry_after_seconds": 5,         # one clock poll later
+    "suspend_after_mismatches": 3,    # consecutive mismatches
+    "suspend_after_unverified": 6,    # consecutive checks without a match (no face, missed, review...)
+}
+MESSAGES = {
+    "match": "核验通过，请继续答题。",
+    "retry": "未能确认是考生本人，请正对摄像头，稍后将再次拍照。",
+    "warning": "检测到多张人脸，请确保画面中只有考生本人。此情况已记录。",
+    "suspended": "人脸核验多次不符，考试已暂停，请联系现场工作人员。",
+}
+_random = secrets.SystemRandom()
+
+
+def policy(plan: ExamPlan) -> dict:
+    """Return the plan's face policy with defaults for what it leaves out."""
+    return {**DEFAULT_POLICY, **(plan.face_policy or {})}
+
+
+def next_delay(rules: dict, rng=_random) -> float:
+    """Return seconds until the next regular check, drawn so a worker cannot predict it."""
+    low, high = float(rules["min_interval_seconds"]), float(rules["max_interval_seconds"])
+    if rules["distribution"] == "exponential":
+        mean = max(float(rules["mean_interval_seconds"]) - low, 1.0)
+        return min(low + rng.expovariate(1.0 / mean), high)
+    return rng.uniform(low, high)
+
+
+def nonce_for(capture: CaptureRequest) -> str:
+    """Return the capture's nonce: derived with the secret key, so only its hash is stored."""
+    message = f"capture:{capture.id}:{capture.sitting_id}:{capture.due_at.isoformat()}".encode()
+    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:32]
+
+
+def hash_nonce(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode("utf-8")).hexdigest()
+
+
+def schedule(session: Session, sitting: Sitting, now: datetime, *, retry: bool = False) -> CaptureRequest | None:
+    """Create the sitting's next capture request (a retry comes after one poll, others at random)."""
+    rules = policy(sitting.plan)
+    if not rules["enabled"]:
+        return None
+    delay = rules["retry_after_seconds"] if retry else next_delay(rules)
+    due = now + timedelta(seconds=delay)
+    capture = CaptureRequest(sitting_id=sitting.id, due_at=due, is_retry=retry,
+                             expires_at=due + timedelta(seconds=rules["window_seconds"]),
+                             nonce_hash=secrets.token_hex(32))  # placeholder until the id is known
+    session.add(capture)
+    session.flush()
+    capture.nonce_hash = hash_nonce(nonce_for(capture))
+    return capture
+
+
+def cancel_pending(session: Session, sitting_id: int, now: datetime) -> None:
+    """Spend every unused nonce of a sitting (on resume elsewhere, suspension or closing)."""
+    session.execute(update(CaptureRequest).where(CaptureRequest.sitting_id == sitting_id,
+                                                 CaptureRequest.used_at.is_(None)).values(used_at=now))
+
+
+def current(session: Session, sitting: Sitting, now: datetime) -> dict | None:
+    """Return the capture the kiosk must take now ({nonce, due_at, expires_at}) or None; note a missed one."""
+    latest = session.scalar(select(CaptureRequest).where(CaptureRequest.sitting_id == sitting.id)
+                            .order_by(CaptureRequest.id.desc()).limit(1))
+    if latest is None or latest.used_at is not None or latest.due_at > now:
+        return None
+    if now > latest.expires_at:
+        _missed(session, sitting, latest, now)
+        return None
+    return {"nonce": nonce_for(latest), "due_at": latest.due_at, "expires_at": latest.expires_at}
+
+
+def expire_missed(session: Session, now: datetime) -> int:
+    """Record expired captures of sittings whose kiosk kept polling (a dead kiosk is not the worker's fault)."""
+    rows = session.execute(
+        select(CaptureRequest, Sitting).join(Sitting, Sitting.id == CaptureRequest.sitting_id)
+        .join(Kiosk, Kiosk.id == Sitting.kiosk_id)
+        .where(CaptureRequest.used_at.is_(None), CaptureRequest.expires_at < now,
+               Sitting.status == SittingStatus.IN_PROGRESS, Kiosk.last_seen_at > CaptureRequest.expires_at)
+        .limit(500)).all()
+    return sum(_missed(session, sitting, capture, now) for capture, sitting in rows)
+
+
+def _missed(session: Session, sitting: Sitting, capture: CaptureRequest, now: datetime) -> bool:
+    claimed = session.execute(update(CaptureRequest).where(CaptureRequest.id == capture.id,
+                                                           CaptureRequest.used_at.is_(None))
+                              .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    if not claimed:
+        return False
+    name, version = face_service.model_key()
+    check = FaceCheck(kind=CheckKind.IN_EXAM, worker_id=sitting.worker_id, sitting_id=sitting.id,
+                      kiosk_id=sitting.kiosk_id, model_name=name, model_version=version, decision=Decision.REFUSED,
+                      refusal_code="capture_missed", created_at=now, detail={"capture_id": capture.id})
+    session.add(check)
+    session.flush()
+    session.execute(update(CaptureRequest).where(CaptureRequest.id == capture.id)
+                    .values(face_check_id=check.id).execution_options(synchronize_session=False))
+    _apply_policy(session, sitting, check, now)
+    return True
+
+
+def claim(session: Session, sitting: Sitting, nonce: str, now: datetime) -> CaptureRequest:
+    """Spend a nonce of this sitting exactly once, or refuse (invalid, used, expired)."""
+    capture = session.scalar(select(CaptureRequest).where(CaptureRequest.nonce_hash == hash_nonce(nonce or ""),
+                                                          CaptureRequest.sitting_id == sitting.id))
+    if capture is None or capture.due_at > now:
+        raise Refusal("nonce_invalid")
+    if capture.used_at is not None:
+        raise Refusal("nonce_used")
+    if now > capture.expires_at:
+        raise Refusal("nonce_expired")
+    won = session.execute(update(CaptureRequest).where(CaptureRequest.id == capture.id,
+                                                       CaptureRequest.used_at.is_(None))
+                          .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    if not won:
+        raise Refusal("nonce_used")
+    return capture
+
+
+@dataclass
+class FrameCheck:
+    """What the face engine said about one in-exam frame (computed with no database lock held)."""
+
+    refusal: FaceRefusal | None
+    verification: object | None
+    evidence_path: str | None
+    detail: dict
+
+
+def analyse_frame(session: Session, sitting: Sitting, frame: bytes, now: datetime) -> FrameCheck:
+    """Compare a frame with the enrolled template and with the face seen at check-in (same camera, same day)."""
+    engine = face_service.engine()
+    try:
+        sample = engine.analyse(frame, "live")
+    except FaceRefusal as refusal:
+        evidence = None if refusal.code in ("not_an_image", "unsupported_format", "too_large") else \
+            face_service.save_evidence(frame, now)
+        return FrameCheck(refusal, None, evidence, {"refusal": refusal.detail})
+    enrolled = face_service.active_template(session, sitting.worker_id)
+    entry = entry_template(session, sitting.id)
+    results = {"enrolled": engine.verify(sample, enrolled) if enrolled else None,
+               "checkin": engine.verify(sample, entry) if entry else None}
+    best = face_service.best_of(*results.values())
+    detail = {name: r.to_dict() for name, r in results.items() if r is not None}
+    detail["quality"] = sample.quality_dict()
+    return FrameCheck(None, best, face_service.save_evidence(frame, now), detail)
+
+
+def entry_template(session: Session, sitting_id: int) -> Template | None:
+    """Return the face embedded at the sitting's latest check-in, if it was kept."""
+    check = session.scalar(select(FaceCheck).where(
+        FaceCheck.sitting_id == sitting_id, FaceCheck.kind == CheckKind.CHECKIN,
+        FaceCheck.decision.in_([Decision.MATCH, Decision.REVIEW])).order_by(FaceCheck.id.desc()).limit(1))
+    probe = (check.detail or {}).get("probe") if check else None
+    if not probe:
+        return None
+    return Template.from_stored(np.asarray(probe, dtype=np.float32), check.model_name, check.model_version, "live")
+
+
+def record(session: Session, sitting: Sitting, capture: CaptureRequest, result: FrameCheck,
+           now: datetime) -> str:
+    """Store the check, apply the policy and return the kiosk's decision: match, retry, warning or suspended."""
+    verification = result.verification
+    name, version = face_service.model_key()
+    check = FaceCheck(
+        kind=CheckKind.IN_EXAM, worker_id=sitting.worker_id, sitting_id=sitting.id, kiosk_id=sitting.kiosk_id,
+        model_name=getattr(verification, "model_name", name), model_version=getattr(verification, "model_version", version),
+        distance=getattr(verification, "distance", None), threshold=getattr(verification, "threshold", None),
+        decision=Decision(verification.decision) if verification else Decision.REFUSED,
+        refusal_code=result.refusal.code if result.refusal else None, evidence_path=result.evidence_path,
+        detail={**result.detail, "capture_id": capture.id}, created_at=now)
+    session.add(check)
+    session.flush()
+    session.execute(update(CaptureRequest).where(CaptureRequest.id == capture.id)
+                    .values(face_check_id=check.id).execution_options(synchronize_session=False))
+    if sitting.status is not SittingStatus.IN_PROGRESS:
+        return "retry"
+    return _apply_policy(session, sitting, check, now)
+
+
+def _apply_policy(session: Session, sitting: Sitting, check: FaceCheck, now: datetime) -> str:
+    rules = policy(sitting.plan)
+    if check.decision is Decision.MATCH:
+        schedule(session, sitting, now)
+        return "match"
+    mismatches, unverified = _streaks(session, sitting.id)
+    if mismatches >= rules["suspend_after_mismatches"] or unverified >= rules["suspend_after_unverified"]:
+        suspend(session, sitting, check, now, mismatches=mismatches, unverified=unverified)
+        return "suspended"
+    schedule(session, sitting, now, retry=True)
+    if check.refusal_code == "multiple_faces":
+        _warn_multiple_faces(session, sitting, check, now)
+        return "warning"
+    return "retry"
+
+
+def _streaks(session: Session, sitting_id: int) -> tuple[int, int]:
+    """Count consecutive mismatches and consecutive checks without a match since the last fresh start."""
+    since = session.scalar(select(ReviewCase.decided_at).where(
+        ReviewCase.sitting_id == sitting_id, ReviewCase.kind == ReviewKind.IN_EXAM_MISMATCH,
+        ReviewCase.decided_at.is_not(None)).order_by(ReviewCase.decided_at.desc()).limit(1))
+    query = select(FaceCheck.decision, FaceCheck.kind).where(FaceCheck.sitting_id == sitting_id)
+    if since is not None:
+        query = query.where(FaceCheck.created_at > since)
+    mismatches = unverified = 0
+    counting_mismatches = True
+    for decision, kind in session.execute(query.order_by(FaceCheck.id.desc()).limit(50)):
+        if kind is CheckKind.CHECKIN or decision is Decision.MATCH:
+            break
+        unverified += 1
+        counting_mismatches = counting_mismatches and decision is Decision.MISMATCH
+        mismatches += counting_mismatches
+    return mismatches, unverified
+
+
+def suspend(session: Session, sitting: Sitting, check: FaceCheck, now: datetime, **why: int) -> bool:
+    """Suspend an in-progress sitting for a reviewer and open the review case; return whether it did."""
+    moved = session.execute(update(Sitting).where(Sitting.id == sitting.id,
+                                                  Sitting.status == SittingStatus.IN_PROGRESS)
+                            .values(status=SittingStatus.SUSPENDED, status_reason="face_mismatch")
+                            .execution_options(synchronize_session=False)).rowcount
+    if not moved:
+        return False
+    session.refresh(sitting)
+    cancel_pending(session, sitting.id, now)
+    session.add(ReviewCase(kind=ReviewKind.IN_EXAM_MISMATCH, worker_id=sitting.worker_id, sitting_id=sitting.id,
+                           face_check_id=check.id, distance=check.distance, created_at=now,
+                           summary=f"考试中人脸核验连续不符（不符{why.get('mismatches', 0)}次，"
+                                   f"未确认{why.get('unverified', 0)}次），考试已暂停"))
+    audit.record(session, "sitting_suspended", target=sitting, kiosk_id=sitting.kiosk_id, detail=why)
+    return True
+
+
+def _warn_multiple_faces(session: Session, sitting: Sitting, check: FaceCheck, now: datetime) -> None:
+    already = session.scalar(select(ReviewCase.id).where(
+        ReviewCase.sitting_id == sitting.id, ReviewCase.kind == ReviewKind.MULTIPLE_FACES,
+        ReviewCase.status == ReviewStatus.OPEN).limit(1))
+    if already is None:
+        session.add(ReviewCase(kind=ReviewKind.MULTIPLE_FACES, worker_id=sitting.worker_id, sitting_id=sitting.id,
+                               face_check_id=check.id, created_at=now, summary="考试中画面出现多张人脸"))
+
+
+def take(session: Session, sitting_id: int, kiosk: Kiosk, nonce: str, frame: bytes, now: datetime) -> tuple[Sitting, str]:
+    """Check an in-exam frame answering a nonce; return the sitting and the decision. Commits.
+
+    The nonce is spent and committed before the face work, so no lock is held while the engine runs
+    and a replayed nonce is refused even while the first upload is still being checked.
+    """
+    from exam_server.services import sittings
+
+    sitting = sittings.load(session, sitting_id, kiosk, lock=True)
+    sittings.require_writable(session, sitting, now)
+    capture = claim(session, sitting, nonce, now)
+    session.commit()
+    try:
+        result = analyse_frame(session, sitting, frame, now)
+    except Exception:
+        schedule(session, sitting, now, retry=True)
+        session.commit()
+        raise
+    sitting = session.scalar(select(Sitting).where(Sitting.id == sitting_id).with_for_update()
+                             .execution_options(populate_existing=True))
+    decision = record(session, sitting, capture, result, now)
+    session.flush()
+    return sitting, decision

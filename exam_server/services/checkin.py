@@ -1,0 +1,249 @@
+"""人证合一 at the kiosk: find the worker's exam, issue a liveness challenge, judge the burst, open the sitting."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import question_bank as qb
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exam_server.face import FaceRefusal
+from exam_server.face.liveness import CHALLENGES, INSTRUCTIONS_ZH, Challenge
+from exam_server.models import (ACTIVE_SITTING_STATUSES, CheckIn, CheckInStatus, CheckKind, Decision, ExamPlan,
+                                ExamRequirement, FaceCheck, Kiosk, RequirementStatus, ReviewCase, ReviewKind,
+                                ReviewStatus, Sitting, SittingStatus, Worker)
+from exam_server.services import audit, face_service, question_store, sittings
+from exam_server.services.citizen_id import InvalidCitizenId, normalise_citizen_id
+from exam_server.services.refusals import Refusal
+
+BURST_FRAMES = 8
+BURST_SECONDS = 2.5
+MIN_FRAMES, MAX_FRAMES = 4, 12
+# Codes that mean "not this person" or "not a live person": they count towards a refused check-in.
+_COUNTED = {"face_mismatch", "liveness_failed"}
+_IMAGE_CODES = {"no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed",
+                "not_an_image"}
+
+
+def _config(key: str, default):
+    return current_app.config.get(key, default)
+
+
+def challenge_of(kind: str) -> dict:
+    """Return what the kiosk needs to film a challenge."""
+    return {"kind": kind, "prompt": INSTRUCTIONS_ZH[kind], "frames": BURST_FRAMES, "seconds": BURST_SECONDS}
+
+
+def _new_kind() -> str:
+    return secrets.choice(tuple(_config("CHECKIN_CHALLENGES", CHALLENGES)))
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Started:
+    """A check-in waiting for its burst, with what the kiosk shows before filming."""
+
+    checkin: CheckIn
+    token: str
+    worker: Worker
+    plan: ExamPlan
+    duration_minutes: int
+    question_count: int
+    attempts_left: int
+    resuming: bool
+
+
+def begin(session: Session, kiosk: Kiosk, citizen_id: str, chip_photo: bytes | None, now: datetime) -> Started:
+    """Start a check-in for the worker with this ID, or refuse (unknown, no exam, not enrolled...)."""
+    try:
+        normalised, _ = normalise_citizen_id(citizen_id, today=now.date())
+    except InvalidCitizenId as exc:
+        raise Refusal("invalid_citizen_id", str(exc)) from None
+    worker = session.scalar(select(Worker).where(Worker.citizen_id == normalised, Worker.active))
+    if worker is None:
+        raise Refusal("worker_not_found")
+    if session.scalar(select(ReviewCase.id).where(ReviewCase.worker_id == worker.id,
+                                                  ReviewCase.kind == ReviewKind.CHECKIN_REFUSED,
+                                                  ReviewCase.status == ReviewStatus.OPEN).limit(1)):
+        raise Refusal("checkin_refused")
+    active = session.scalar(select(Sitting).where(Sitting.worker_id == worker.id,
+                                                  Sitting.status.in_(ACTIVE_SITTING_STATUSES)))
+    if active is not None and sittings.close_if_overdue(session, active, now):
+        session.commit()
+        active = None
+    if active is not None and active.status is SittingStatus.SUSPENDED:
+        raise Refusal("sitting_suspended")
+    if active is not None:
+        requirement = session.get(ExamRequirement, active.requirement_id)
+        duration, count = active.paper["duration_minutes"], len(active.paper["items"])
+    else:
+        requirement = open_requirement(session, worker, now)
+        duration, count = _check_paper(session, requirement)
+    if not face_service.is_enrolled(session, worker.id):
+        raise Refusal("not_enrolled")
+    token = secrets.token_urlsafe(32)
+    checkin = CheckIn(worker_id=worker.id, plan_id=requirement.plan_id, kiosk_id=kiosk.id, challenge=_new_kind(),
+                      token_hash=_hash(token), created_at=now,
+                      expires_at=now + timedelta(seconds=_config("CHECKIN_TTL_SECONDS", 300)))
+    if chip_photo:
+        try:
+            face_service.engine().enrol_sample(chip_photo, "id_card")
+        except FaceRefusal as refusal:
+            raise Refusal(_api_code(refusal.code), refusal.message_zh, field="chip_photo") from None
+        checkin.chip_photo_path = face_service.save_evidence(chip_photo, now)
+    session.add(checkin)
+    session.flush()
+    return Started(checkin, token, worker, requirement.plan, duration, count,
+                   requirement.plan.max_attempts - requirement.attempts, active is not None)
+
+
+def open_requirement(session: Session, worker: Worker, now: datetime) -> ExamRequirement:
+    """Return the requirement the worker can sit now, or refuse saying why not."""
+    rows = session.scalars(select(ExamRequirement).join(ExamPlan, ExamPlan.id == ExamRequirement.plan_id).where(
+        ExamRequirement.worker_id == worker.id, ExamPlan.opens_at <= now, ExamPlan.closes_at > now)
+        .order_by(ExamPlan.closes_at, ExamRequirement.id)).all()
+    if not rows:
+        raise Refusal("no_open_exam")
+    for requirement in rows:
+        if requirement.status is not RequirementStatus.PASSED and requirement.attempts < requirement.plan.max_attempts:
+            return requirement
+    if any(r.status is RequirementStatus.PASSED for r in rows):
+        raise Refusal("already_passed")
+    raise Refusal("no_attempts_left")
+
+
+def _check_paper(session: Session, requirement: ExamRequirement) -> tuple[int, int]:
+    """Make sure a paper can be drawn (without drawing it) and return (minutes, questions)."""
+    ruleset = qb.RuleSet.from_dict(requirement.plan.ruleset)
+    bank, _ = question_store.bank(session)
+    worker = requirement.worker
+    if qb.shortfalls(bank, ruleset, industry=worker.enterprise.industry.code, job_category=worker.job_category.value):
+        raise Refusal("no_open_exam", "题库暂时无法组卷，请联系工作人员。")
+    return ruleset.duration_minutes, ruleset.question_count
+
+
+def find(session: Session, kiosk: Kiosk, checkin_id: int, token: str) -> CheckIn:
+    """Return the kiosk's check-in whose token matches, or refuse."""
+    checkin = session.get(CheckIn, checkin_id)
+    if checkin is None or checkin.kiosk_id != kiosk.id or not hmac.compare_digest(checkin.token_hash,
+                                                                                   _hash(token or "")):
+        raise Refusal("checkin_not_found")
+    return checkin
+
+
+def answer_challenge(session: Session, kiosk: Kiosk, checkin: CheckIn, frames: list[bytes],
+                     now: datetime) -> Sitting:
+    """Judge the burst (liveness and identity) and open or resume the sitting; refuse and count failures."""
+    if checkin.status is CheckInStatus.PASSED:
+        return session.get(Sitting, checkin.sitting_id)  # a retried upload: same answer
+    if checkin.status is CheckInStatus.REFUSED:
+        raise Refusal("checkin_refused")
+    if checkin.status is CheckInStatus.EXPIRED or now > checkin.expires_at:
+        checkin.status = CheckInStatus.EXPIRED
+        raise Refusal("checkin_expired", keep=True)
+    if not MIN_FRAMES <= len(frames) <= MAX_FRAMES:
+        raise Refusal("invalid_request", f"frames 须为{MIN_FRAMES}-{MAX_FRAMES}张连拍图像，实际{len(frames)}张。",
+                      field="frames")
+    template = face_service.active_template(session, checkin.worker_id)
+    if template is None:
+        raise Refusal("not_enrolled")
+    engine = face_service.engine()
+    challenge = Challenge(checkin.challenge, str(checkin.id), checkin.created_at.timestamp(),
+                          checkin.expires_at.timestamp())
+    result = engine.check_liveness(challenge, frames, template, now=now.timestamp())
+    detail = {"liveness": result.to_dict()}
+    if not result.passed and result.decision != "review":
+        _fail(session, checkin, result.code, frames, now, detail, engine.model)
+    best = min(range(len(frames)), key=lambda i: result.verifications[i].distance)
+    probe = engine.analyse_rgb(engine.decode(frames[best]).rgb, "live", check=False)
+    decision = "match" if result.passed else "review"
+    if checkin.chip_photo_path:
+        chip = (face_service.data_dir() / checkin.chip_photo_path).read_bytes()
+        versus_chip = engine.verify(probe, engine.enrol_sample(chip, "id_card").template())
+        detail["chip"] = versus_chip.to_dict()
+        if versus_chip.decision == "mismatch":
+            _fail(session, checkin, "face_mismatch", frames, now, detail, engine.model)
+        decision = "review" if versus_chip.decision == "review" else decision
+    worst = max(result.verifications, key=lambda v: v.distance)
+    return _pass(session, kiosk, checkin, decision, worst, probe, frames[best], now, detail)
+
+
+def _pass(session, kiosk, checkin, decision, worst, probe, frame, now, detail) -> Sitting:
+    active = session.scalar(select(Sitting).where(Sitting.worker_id == checkin.worker_id,
+                                                  Sitting.status.in_(ACTIVE_SITTING_STATUSES)).with_for_update())
+    if active is not None and active.status is SittingStatus.SUSPENDED:
+        raise Refusal("sitting_suspended")
+    if active is not None and sittings.close_if_overdue(session, active, now):
+        sitting = active  # time ran out while the worker changed kiosks: the kiosk shows the result
+    elif active is not None:
+        sitting = sittings.resume(session, active, checkin, kiosk.id, now)
+    else:
+        requirement = session.scalar(select(ExamRequirement).where(
+            ExamRequirement.worker_id == checkin.worker_id, ExamRequirement.plan_id == checkin.plan_id))
+        sitting = sittings.start(session, checkin, requirement, kiosk.id, now)
+    # The embedding of this frame is the "same camera, same day" reference for the in-exam checks.
+    check = FaceCheck(kind=CheckKind.CHECKIN, worker_id=checkin.worker_id, sitting_id=sitting.id,
+                      checkin_id=checkin.id, kiosk_id=kiosk.id, model_name=worst.model_name,
+                      model_version=worst.model_version, distance=worst.distance, threshold=worst.threshold,
+                      decision=Decision(decision), evidence_path=face_service.save_evidence(frame, now),
+                      detail={**detail, "probe": [round(float(v), 7) for v in probe.vector]}, created_at=now)
+    session.add(check)
+    session.flush()
+    if decision == "review":
+        session.add(ReviewCase(kind=ReviewKind.BORDERLINE, worker_id=checkin.worker_id, sitting_id=sitting.id,
+                               checkin_id=checkin.id, face_check_id=check.id, distance=worst.distance,
+                               created_at=now, summary="入场人证核验距离处于复核区间，已允许考试，请复核"))
+    checkin.status, checkin.sitting_id = CheckInStatus.PASSED, sitting.id
+    return sitting
+
+
+def _api_code(engine_code: str | None) -> str:
+    if engine_code in _IMAGE_CODES or engine_code == "face_mismatch":
+        return engine_code
+    if engine_code in ("too_large", "unsupported_format"):
+        return "not_an_image"
+    if engine_code == "liveness_expired":
+        return "checkin_expired"
+    return "liveness_failed"
+
+
+def _fail(session, checkin, engine_code, frames, now, detail, model) -> None:
+    """Record a failed burst, count it if it points at fraud, and refuse with a fresh challenge."""
+    code = _api_code(engine_code)
+    if code == "checkin_expired":
+        checkin.status = CheckInStatus.EXPIRED
+        raise Refusal(code, keep=True)
+    frame = frames[len(frames) // 2]
+    try:
+        evidence = face_service.save_evidence(frame, now)
+    except FaceRefusal:
+        evidence = None
+    check = FaceCheck(kind=CheckKind.CHECKIN, worker_id=checkin.worker_id, checkin_id=checkin.id,
+                      kiosk_id=checkin.kiosk_id, model_name=model.name, model_version=model.version,
+                      decision=Decision.MISMATCH if code == "face_mismatch" else Decision.REFUSED,
+                      refusal_code=engine_code, evidence_path=evidence, detail=detail, created_at=now)
+    session.add(check)
+    session.flush()
+    if code in _COUNTED:
+        checkin.failures += 1
+    max_failures = _config("CHECKIN_MAX_FAILURES", 3)
+    if checkin.failures >= max_failures:
+        checkin.status = CheckInStatus.REFUSED
+        session.add(ReviewCase(kind=ReviewKind.CHECKIN_REFUSED, worker_id=checkin.worker_id, checkin_id=checkin.id,
+                               face_check_id=check.id, created_at=now,
+                               summary=f"入场人证核验连续{checkin.failures}次未通过（最后一次：{engine_code}）"))
+        audit.record(session, "checkin_refused", target=checkin, kiosk_id=checkin.kiosk_id,
+                     detail={"failures": checkin.failures, "last": engine_code})
+        raise Refusal("checkin_refused", keep=True)
+    checkin.challenge = _new_kind()
+    message = FaceRefusal(engine_code).message_zh if engine_code else ""
+    raise Refusal(code, message, keep=True, reason=engine_code, attempts_left=max_failures - checkin.failures,
+                  challenge=challenge_of(checkin.challenge))

@@ -1,0 +1,234 @@
+"""The database side of the face engine: enrolment, templates, 1:1 checks, evidence and the 1:N index."""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import Session
+
+from exam_server.face import FaceEngine, FaceSample, FaceSettings, Template, Verification
+from exam_server.face.evidence import save_evidence as _write_evidence
+from exam_server.face.index import FaceIndex
+from exam_server.face.intake import sniff_format
+from exam_server.face.models import get_model
+from exam_server.models import (CheckIn, CheckKind, Decision, FaceCheck, FacePhoto, FaceTemplate, PhotoSource,
+                                ReviewCase, ReviewKind, ReviewStatus, Worker, utcnow)
+from exam_server.services import audit
+
+_lock = threading.Lock()
+_engines: dict[FaceSettings, FaceEngine] = {}
+_indexes: dict[tuple[str, str], FaceIndex] = {}
+
+
+def settings() -> FaceSettings:
+    """Return the face settings: EXAM_FACE_* variables, overridden by FACE_* keys of the app config."""
+    values = {key[len("EXAM_"):]: value for key, value in os.environ.items() if key.startswith("EXAM_FACE_")}
+    values.update({key: value for key, value in current_app.config.items() if key.startswith("FACE_")})
+    return FaceSettings.from_mapping(values, prefix="FACE_")
+
+
+def engine() -> FaceEngine:
+    """Return this process's engine for the current settings (models load on first use)."""
+    current = settings()
+    with _lock:
+        if current not in _engines:
+            _engines[current] = FaceEngine(current)
+        return _engines[current]
+
+
+def model_key() -> tuple[str, str]:
+    """Return (name, version) of the configured model without loading its weights."""
+    model = get_model(settings().model)
+    return model.name, model.version
+
+
+def data_dir() -> Path:
+    return Path(current_app.config["DATA_DIR"])
+
+
+def index() -> FaceIndex:
+    """Return the 1:N index of the configured model, shared by every process through its file."""
+    model = get_model(settings().model)
+    key = (str(data_dir()), model.key)
+    with _lock:
+        if key not in _indexes:
+            _indexes[key] = FaceIndex.for_model(data_dir(), model)
+        return _indexes[key]
+
+
+@dataclass
+class Enrolment:
+    photo: FacePhoto
+    template: FaceTemplate
+    duplicates: list[ReviewCase] = field(default_factory=list)
+
+
+def photo_sha256(image_bytes: bytes) -> str:
+    return hashlib.sha256(image_bytes).hexdigest()
+
+
+def enrol(session: Session, worker: Worker, image_bytes: bytes, source: PhotoSource | str, *,
+          sample: FaceSample | None = None, user_id: int | None = None, now: datetime | None = None) -> Enrolment:
+    """Store a photo and its template for a worker, superseding older ones; raise FaceRefusal for a bad photo.
+
+    The new face is searched against everyone enrolled: a near hit opens a duplicate-enrolment review.
+    """
+    now = now or utcnow()
+    source = PhotoSource(source)
+    face_engine = engine()
+    sample = sample or face_engine.enrol_sample(image_bytes, source.value)
+    digest = photo_sha256(image_bytes)
+    relative = Path("photos") / str(worker.id) / f"{digest[:32]}.{'png' if sniff_format(image_bytes) == 'PNG' else 'jpg'}"
+    _write_private(data_dir() / relative, image_bytes)
+    photo = FacePhoto(worker_id=worker.id, source=source, path=relative.as_posix(), sha256=digest,
+                      width=sample.image_width, height=sample.image_height, quality=sample.quality_dict(),
+                      uploaded_by_id=user_id, created_at=now)
+    session.add(photo)
+    session.flush()
+    # Every active template came from the old photo, whatever its model: all of them are superseded.
+    session.execute(update(FaceTemplate).where(FaceTemplate.worker_id == worker.id, FaceTemplate.active)
+                    .values(active=False, superseded_at=now))
+    template = FaceTemplate(worker_id=worker.id, photo_id=photo.id, model_name=sample.model_name,
+                            model_version=sample.model_version, vector=sample.embedding.to_bytes(), created_at=now)
+    session.add(template)
+    session.flush()
+    duplicates = _duplicate_cases(session, worker, sample, template, now)
+    index().upsert(worker.id, sample)
+    audit.record(session, "face_enrolled", target=worker, user_id=user_id,
+                 detail={"photo_id": photo.id, "template_id": template.id, "source": source.value,
+                         "duplicates": [case.other_worker_id for case in duplicates]})
+    return Enrolment(photo, template, duplicates)
+
+
+def _duplicate_cases(session: Session, worker: Worker, sample: FaceSample, template: FaceTemplate,
+                     now: datetime) -> list[ReviewCase]:
+    current = settings()
+    hits = index().search(sample, k=current.search_k, threshold=current.search_threshold, exclude=worker.id)
+    cases = []
+    for hit in (h for h in hits if h.within_threshold):
+        check = FaceCheck(kind=CheckKind.ENROL_DUPLICATE, worker_id=worker.id, model_name=sample.model_name,
+                          model_version=sample.model_version, distance=hit.distance,
+                          threshold=current.search_threshold, decision=Decision.REVIEW, created_at=now,
+                          detail={"other_worker_id": hit.worker_id, "template_id": template.id, "rank": hit.rank})
+        session.add(check)
+        session.flush()
+        case = ReviewCase(kind=ReviewKind.DUPLICATE_ENROLMENT, worker_id=worker.id, other_worker_id=hit.worker_id,
+                          face_check_id=check.id, distance=hit.distance, created_at=now,
+                          summary=f"新登记照片与工人{hit.worker_id}的人脸相似（距离{hit.distance:.3f}）")
+        session.add(case)
+        cases.append(case)
+    session.flush()
+    return cases
+
+
+def active_template(session: Session, worker_id: int) -> Template | None:
+    """Return the worker's active template for the configured model, or None if not enrolled with it."""
+    name, version = model_key()
+    row = session.execute(
+        select(FaceTemplate.id, FaceTemplate.vector, FacePhoto.source)
+        .join(FacePhoto, FacePhoto.id == FaceTemplate.photo_id)
+        .where(FaceTemplate.worker_id == worker_id, FaceTemplate.active, FaceTemplate.model_name == name,
+               FaceTemplate.model_version == version)
+        .order_by(FaceTemplate.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return Template.from_stored(row.vector, name, version, PhotoSource(row.source).value, row.id)
+
+
+def is_enrolled(session: Session, worker_id: int) -> bool:
+    """Tell whether the worker has an active template of the configured model (no face work)."""
+    name, version = model_key()
+    return bool(session.scalar(select(FaceTemplate.id).where(
+        FaceTemplate.worker_id == worker_id, FaceTemplate.active, FaceTemplate.model_name == name,
+        FaceTemplate.model_version == version).limit(1)))
+
+
+def deactivate_template(session: Session, template_id: int, now: datetime | None = None) -> None:
+    """Stop using a template (kept for history) and take its worker out of the 1:N index."""
+    template = session.get(FaceTemplate, template_id)
+    if template is None or not template.active:
+        return
+    template.active, template.superseded_at = False, now or utcnow()
+    index().remove(template.worker_id)
+
+
+def best_of(*results: Verification | None) -> Verification | None:
+    """Return the most favourable verification (match before review before mismatch, then the nearest)."""
+    order = {"match": 0, "review": 1, "mismatch": 2}
+    found = [r for r in results if r is not None]
+    return min(found, key=lambda r: (order[r.decision], r.distance)) if found else None
+
+
+def save_evidence(frame: bytes, now: datetime | None = None) -> str:
+    """Keep a frame under DATA_DIR/evidence and return its path relative to DATA_DIR."""
+    relative = _write_evidence(frame, data_dir() / "evidence", now=now, settings=settings())
+    return f"evidence/{relative}"
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640), "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def rebuild_index(session: Session) -> int:
+    """Rewrite the 1:N index from the active templates of the configured model; return its size."""
+    name, version = model_key()
+    rows = session.execute(select(FaceTemplate.worker_id, FaceTemplate.vector).where(
+        FaceTemplate.active, FaceTemplate.model_name == name, FaceTemplate.model_version == version)
+        .order_by(FaceTemplate.id)).all()
+    vectors = {row.worker_id: row.vector for row in rows}  # the newest wins if a worker has two
+    model = get_model(settings().model)
+    matrix = np.array([np.frombuffer(v, dtype="<f4") for v in vectors.values()], dtype=np.float32).reshape(
+        len(vectors), model.dim)
+    built = FaceIndex.build(index().path, model.key, list(vectors), matrix, model.metric)
+    with _lock:
+        _indexes[(str(data_dir()), model.key)] = built
+    return len(vectors)
+
+
+def purge_evidence(session: Session, retention_days: int, *, now: datetime | None = None,
+                   user_id: int | None = None, batch: int = 1000) -> int:
+    """Delete evidence frames older than the retention period, except those of open review cases.
+
+    Commits every batch so a year of frames does not become one transaction; returns the files removed.
+    """
+    now = now or utcnow()
+    cutoff = now - timedelta(days=retention_days)
+    root = data_dir()
+    open_case = ReviewCase.status == ReviewStatus.OPEN
+    check_in_open_case = exists().where(open_case, or_(
+        ReviewCase.face_check_id == FaceCheck.id,
+        and_(FaceCheck.sitting_id.is_not(None), ReviewCase.sitting_id == FaceCheck.sitting_id),
+        and_(FaceCheck.checkin_id.is_not(None), ReviewCase.checkin_id == FaceCheck.checkin_id)))
+    removed = 0
+    while True:
+        checks = session.scalars(select(FaceCheck).where(
+            FaceCheck.created_at < cutoff, FaceCheck.evidence_path.is_not(None),
+            FaceCheck.evidence_purged_at.is_(None), ~check_in_open_case).limit(batch)).all()
+        chips = session.scalars(select(CheckIn).where(
+            CheckIn.created_at < cutoff, CheckIn.chip_photo_path.is_not(None),
+            ~exists().where(open_case, ReviewCase.checkin_id == CheckIn.id)).limit(batch)).all()
+        if not checks and not chips:
+            break
+        for check in checks:
+            (root / check.evidence_path).unlink(missing_ok=True)
+            check.evidence_purged_at = now
+        for checkin in chips:
+            (root / checkin.chip_photo_path).unlink(missing_ok=True)
+            checkin.chip_photo_path = None
+        removed += len(checks) + len(chips)
+        session.commit()
+    audit.record(session, "evidence_purged", user_id=user_id,
+                 detail={"files": removed, "older_than": cutoff.isoformat(), "retention_days": retention_days})
+    session.commit()
+    return removed

@@ -1,0 +1,104 @@
+"""Keep the question table in step with question_bank and convert rows to its dataclasses."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import question_bank as qb
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from exam_server.models import Question
+
+# A paper for anyone, used when question_bank ships no general rule set of its own.
+GENERAL_RULESET: dict[str, Any] = {
+    "id": "general", "name": "安全生产通用知识考试", "version": 1, "industry": None, "job_category": None,
+    "duration_minutes": 60, "pass_mark": 80, "points": {"single": 2, "multiple": 3, "truefalse": 1},
+    "partial_credit": "none", "group_by_type": True, "shuffle_options": True,
+    "rules": [
+        {"category": "安全生产法律法规", "type": "single", "count": 10},
+        {"category": "消防安全", "type": "single", "count": 8},
+        {"category": "应急救援与疏散", "type": "single", "count": 7},
+        {"category": "安全生产法律法规", "type": "multiple", "count": 5},
+        {"category": "消防安全", "type": "multiple", "count": 5},
+        {"category": "应急救援与疏散", "type": "multiple", "count": 5},
+        {"category": "安全生产法律法规", "type": "truefalse", "count": 5},
+        {"category": "消防安全", "type": "truefalse", "count": 5},
+        {"category": "应急救援与疏散", "type": "truefalse", "count": 5},
+    ],
+}
+
+_COLUMNS = ("qtype", "stem", "options", "answer", "explanation", "category", "industries", "job_categories",
+            "difficulty", "points", "basis", "status", "version")
+_cache_lock = threading.Lock()
+_cache: dict[str, Any] = {"key": None, "bank": None}
+
+
+def columns_of(question: qb.Question) -> dict[str, Any]:
+    """Return the question table's column values for a question_bank question."""
+    return {"code": question.code, "qtype": question.type.value, "stem": question.stem,
+            "options": list(question.options), "answer": question.answer, "explanation": question.explanation,
+            "category": question.category, "industries": list(question.industries),
+            "job_categories": list(question.job_categories), "difficulty": question.difficulty,
+            "points": question.points, "basis": question.basis, "status": question.status.value,
+            "version": question.version}
+
+
+def to_question(row: Question) -> qb.Question:
+    """Return the question_bank dataclass of a stored row."""
+    return qb.Question(code=row.code, type=qb.QuestionType(row.qtype), stem=row.stem, options=tuple(row.options),
+                       answer=row.answer, explanation=row.explanation or "", category=row.category,
+                       industries=tuple(row.industries or ()), job_categories=tuple(row.job_categories or ()),
+                       difficulty=row.difficulty, basis=row.basis or "", status=qb.Status(row.status),
+                       points=row.points, version=row.version)
+
+
+def save(session: Session, questions: list[qb.Question]) -> tuple[int, int]:
+    """Insert new codes and update changed ones; return (added, updated). Running it twice changes nothing."""
+    existing = {row.code: row for row in session.scalars(select(Question).where(
+        Question.code.in_([q.code for q in questions])))}
+    added = updated = 0
+    for question in questions:
+        values = columns_of(question)
+        row = existing.get(question.code)
+        if row is None:
+            session.add(Question(**values))
+            added += 1
+        elif any(getattr(row, name) != values[name] for name in _COLUMNS):
+            for name in _COLUMNS:
+                setattr(row, name, values[name])
+            updated += 1
+    session.flush()
+    return added, updated
+
+
+def load_bundled(session: Session) -> tuple[int, int]:
+    """Load question_bank's bundled questions into the table; return (added, updated)."""
+    return save(session, qb.load_bundled())
+
+
+def default_ruleset() -> dict[str, Any]:
+    """Return question_bank's general rule set as a dict, or GENERAL_RULESET when it ships none."""
+    try:
+        found = qb.select_ruleset(qb.load_rulesets(), None, None)
+    except (OSError, ValueError):
+        found = None
+    return found.to_dict() if found is not None else dict(GENERAL_RULESET)
+
+
+def bank(session: Session) -> tuple[qb.IndexedBank, dict[str, int]]:
+    """Return the active bank indexed for assembly and the question id of each code.
+
+    Rebuilt only when the table changed, so assembling a paper costs one small query.
+    """
+    key = (str(session.get_bind().url), *session.execute(select(
+        func.count(Question.id), func.max(Question.updated_at), func.max(Question.id))).one())
+    with _cache_lock:
+        if _cache["key"] == key:
+            return _cache["bank"], _cache["ids"]
+    rows = session.scalars(select(Question).where(Question.status == qb.Status.ACTIVE.value)).all()
+    indexed = qb.IndexedBank(to_question(row) for row in rows)
+    ids = {row.code: row.id for row in rows}
+    with _cache_lock:
+        _cache.update(key=key, bank=indexed, ids=ids)
+    return indexed, ids

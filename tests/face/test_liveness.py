@@ -1,0 +1,145 @@
+"""Challenge-response liveness: real photo sequences and photo attacks derived from one photo."""
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from exam_server.face.liveness import Challenge, blink_seen, issue_challenge, yaw_turn_seen
+
+from .conftest import encode_jpeg, needs_faces
+
+# Frames at roughly 640 px, as a kiosk camera sends them.
+TURN = ["single/obama/obama1.jpg", "resolutions/obama-720p.jpg", "single/obama/obama3.jpg", "single/obama/obama4.jpg"]
+
+
+def _challenge(kind: str, ttl: float = 60) -> Challenge:
+    now = time.time()
+    return Challenge(kind, "nonce", now, now + ttl)
+
+
+@pytest.fixture(scope="module")
+def enrolled(photos):
+    return photos.sample("single/obama/obama1.jpg").template()
+
+
+@pytest.fixture(scope="module")
+def turn_frames(photos):
+    return [encode_jpeg(photos.rgb(p, 640)) for p in TURN]
+
+
+@pytest.fixture(scope="module")
+def held_photo(photos):
+    """One photo held up to the camera: moved and scaled a little between frames."""
+    base = photos.rgb("single/obama/obama1.jpg", 640)
+    h, w = base.shape[:2]
+    frames = []
+    for dx, dy, scale in [(0, 0, 1.0), (6, 3, 1.02), (-5, 4, 0.98), (8, -4, 1.05), (3, 6, 0.96)]:
+        m = np.float32([[scale, 0, dx + (1 - scale) * w / 2], [0, scale, dy + (1 - scale) * h / 2]])
+        frames.append(encode_jpeg(cv2.warpAffine(base, m, (w, h), borderMode=cv2.BORDER_REPLICATE)))
+    return frames
+
+
+@needs_faces
+def test_different_real_photos_of_the_same_person_pass_the_turn(engine, enrolled, turn_frames):
+    result = engine.check_liveness(_challenge("turn_left"), turn_frames, enrolled)
+    assert result.code is None and result.decision in ("pass", "review"), result.to_dict()
+    assert max(result.yaw) - result.yaw[0] >= engine.settings.liveness_min_yaw_deg
+    assert result.nonrigid >= engine.settings.liveness_min_nonrigid
+
+
+@needs_faces
+def test_the_turn_must_be_the_requested_one(engine, enrolled, turn_frames):
+    assert engine.check_liveness(_challenge("turn_right"), turn_frames, enrolled).code == "liveness_movement_not_seen"
+    # The same burst seen by a mirroring camera is a turn the other way.
+    mirrored = type(engine)(engine.settings.replace(mirrored_frames=True))
+    assert mirrored.check_liveness(_challenge("turn_right"), turn_frames, enrolled).code is None
+
+
+@needs_faces
+def test_the_reverse_sequence_is_a_turn_the_other_way(engine, enrolled, turn_frames):
+    result = engine.check_liveness(_challenge("turn_right"), turn_frames[::-1], enrolled)
+    assert result.code is None, result.to_dict()
+
+
+@needs_faces
+@pytest.mark.parametrize("kind", ["turn_left", "turn_right", "blink"])
+def test_repeated_frame_fails(engine, enrolled, photos, kind):
+    frame = encode_jpeg(photos.rgb("single/obama/obama1.jpg", 640))
+    result = engine.check_liveness(_challenge(kind), [frame] * 5, enrolled)
+    assert not result.passed and result.code == "liveness_static"
+
+
+@needs_faces
+def test_re_encoded_still_frames_fail_as_static(engine, enrolled, photos):
+    rgb = photos.rgb("single/obama/obama1.jpg", 640)
+    frames = [encode_jpeg(rgb, quality) for quality in (95, 90, 85, 80, 75)]
+    result = engine.check_liveness(_challenge("blink"), frames, enrolled)
+    assert result.code == "liveness_static", result.to_dict()
+
+
+@needs_faces
+@pytest.mark.parametrize("kind", ["turn_left", "turn_right", "blink"])
+def test_held_up_photo_shifted_and_scaled_fails(engine, enrolled, held_photo, kind):
+    result = engine.check_liveness(_challenge(kind), held_photo, enrolled)
+    assert not result.passed
+    assert result.code in ("liveness_rigid", "liveness_movement_not_seen"), result.to_dict()
+    assert max(result.yaw) - min(result.yaw) < engine.settings.liveness_min_yaw_deg
+
+
+@needs_faces
+def test_another_person_in_the_burst_fails(engine, enrolled, photos, turn_frames):
+    frames = turn_frames[:3] + [encode_jpeg(photos.rgb("single/biden/biden2.jpg", 640))]
+    result = engine.check_liveness(_challenge("turn_left"), frames, enrolled)
+    assert result.code in ("liveness_face_changed", "face_mismatch")
+
+
+@needs_faces
+def test_turn_by_someone_else_than_the_claimed_worker_fails(engine, photos, turn_frames):
+    other = photos.sample("single/lennon/lennon1.jpg").template()
+    assert engine.check_liveness(_challenge("turn_left"), turn_frames, other).code == "face_mismatch"
+
+
+@needs_faces
+def test_a_frame_with_two_faces_fails(engine, enrolled, photos, turn_frames):
+    frames = turn_frames[:3] + [photos.data("multi/two_people.jpg")]
+    assert engine.check_liveness(_challenge("turn_left"), frames, enrolled).code == "multiple_faces"
+
+
+@needs_faces
+def test_head_pose_sign_flips_with_the_image(engine, photos):
+    rgb = photos.rgb("single/obama/obama4.jpg", 640)
+    yaw = engine.analyse_rgb(rgb, "live").quality.yaw
+    flipped = engine.analyse_rgb(np.ascontiguousarray(rgb[:, ::-1]), "live").quality.yaw
+    assert yaw > 20 and flipped < -20
+
+
+def test_expired_and_short_answers_fail_before_any_analysis(engine):
+    expired = Challenge("blink", "n", time.time() - 120, time.time() - 60)
+    assert engine.check_liveness(expired, [b"x"] * 5, None).code == "liveness_expired"
+    assert engine.check_liveness(_challenge("blink"), [b"x"], None).code == "liveness_too_few_frames"
+
+
+def test_issued_challenges_are_random_and_expire():
+    challenges = [issue_challenge(30, now=1000.0) for _ in range(60)]
+    assert {c.kind for c in challenges} == {"turn_left", "turn_right", "blink"}
+    assert len({c.nonce for c in challenges}) == 60 and all(c.expires_at == 1030.0 for c in challenges)
+    assert Challenge.from_dict(challenges[0].to_dict()) == challenges[0]
+    assert challenges[0].instruction_zh
+
+
+def test_blink_is_relative_to_the_persons_own_open_eye_level():
+    narrow_eyes = [0.17, 0.17, 0.16, 0.10, 0.17, 0.17]  # never under a fixed 0.2 cut, yet a clear blink
+    assert blink_seen(narrow_eyes, 0.7)
+    wide_eyes = [0.36, 0.35, 0.36, 0.27, 0.36, 0.36]  # a 25% dip from a high level is not a blink
+    assert not blink_seen(wide_eyes, 0.7)
+    assert not blink_seen([0.30, 0.30, 0.12, 0.12], 0.7)  # eyes never reopen
+    assert not blink_seen([0.3, 0.3, 0.3, 0.3], 0.7)
+
+
+def test_yaw_turn_direction():
+    assert yaw_turn_seen([0, 5, 12, 18, 4], "turn_left", 15)
+    assert not yaw_turn_seen([0, 5, 12, 18, 4], "turn_right", 15)
+    assert yaw_turn_seen([0, 5, 12, 18, 4], "turn_right", 15, mirrored=True)
+    assert not yaw_turn_seen([0, 5, 10, 12], "turn_left", 15)
