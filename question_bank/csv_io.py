@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any, Iterable
 
 from .model import Problem, Question
-from .rows import SHEET_HEADERS, SHEET_LABELS, header_positions, sheet_row, sheet_values
+from .rows import SHEET_HEADERS, SHEET_LABELS, find_header, header_positions, sheet_row, sheet_values
 
 # Excel treats cells starting with these as formulas; exports prefix them with "'".
 _FORMULA_START = ("=", "+", "-", "@")
@@ -33,11 +33,14 @@ def read_records(data: bytes) -> tuple[list[tuple[int, dict[str, Any]]], dict[st
         return [], SHEET_LABELS, [Problem(None, "", f"CSV 格式错误 / malformed CSV: {exc}")]
     if not rows:
         return [], SHEET_LABELS, [Problem(None, "", "文件为空 / file is empty")]
-    positions, problems = header_positions(rows[0])
+    found = find_header(rows)
+    if found is None:
+        return [], SHEET_LABELS, [Problem(1, "题干", '找不到表头行（需含 "题干" 列）/ header row not found')]
+    positions, problems = header_positions(rows[found])
     if problems:
-        return [], SHEET_LABELS, [replace(p, row=1) for p in problems]
+        return [], SHEET_LABELS, [replace(p, row=found + 1) for p in problems]
     records = [(n, sheet_values([_unescape(c) for c in row], positions))
-               for n, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
+               for n, row in enumerate(rows[found + 1:], start=found + 2) if any(c.strip() for c in row)]
     return records, SHEET_LABELS, []
 
 

@@ -240,6 +240,14 @@ def normalise_header(value: Any) -> str:
     return text
 
 
+def find_header(rows: Sequence[Sequence[Any]], scan: int = 5) -> int | None:
+    """Return the 0-based index of the first row (within `scan` rows) holding a 题干 header."""
+    for i, row in enumerate(rows[:scan]):
+        if any(normalise_header(c) == "题干" for c in row):
+            return i
+    return None
+
+
 def header_positions(header_row: Sequence[Any]) -> tuple[dict[str, int], list[Problem]]:
     """Map known headers to column indices; report missing required and duplicated headers."""
     positions: dict[str, int] = {}

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-import zipfile
+import itertools
 from dataclasses import replace
 from typing import Any, Iterable, Sequence
 
@@ -13,7 +13,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .model import Problem, Question
-from .rows import (OPTION_HEADERS, SHEET_HEADERS, SHEET_LABELS, header_positions, sheet_row,
+from .rows import (OPTION_HEADERS, SHEET_HEADERS, SHEET_LABELS, find_header, header_positions, sheet_row,
                    sheet_values)
 
 SHEET_NAME = "题目"
@@ -26,37 +26,40 @@ def read_records(data: bytes) -> tuple[list[tuple[int, dict[str, Any]]], dict[st
     """Return (excel_row, field values) for each non-empty data row, the labels, and file problems."""
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        return [], SHEET_LABELS, [Problem(None, "", f"无法读取 XLSX 文件 / cannot read XLSX file: {exc}")]
+    except Exception as exc:  # an uploaded file may be anything; every failure is a file-level problem
+        return [], SHEET_LABELS, [_unreadable(exc)]
     try:
-        ws = wb[SHEET_NAME] if SHEET_NAME in wb.sheetnames else wb.worksheets[0]
-        # Some writers store a wrong sheet dimension, which would truncate rows in read-only mode.
-        ws.reset_dimensions()
-        rows = ws.iter_rows(values_only=True)
-        header_row, header_no = None, 0
-        for header_no, row in enumerate(rows, start=1):
-            if any(_is_stem_header(c) for c in row):
-                header_row = row
-                break
-            if header_no >= _HEADER_SCAN_ROWS:
-                break
-        if header_row is None:
-            return [], SHEET_LABELS, [Problem(1, "题干", '找不到表头行（需含 "题干" 列）/ header row not found')]
-        positions, problems = header_positions(header_row)
-        problems = [replace(p, row=header_no) for p in problems]
-        if problems:
-            return [], SHEET_LABELS, problems
-        records = [(n, sheet_values(row, positions))
-                   for n, row in enumerate(rows, start=header_no + 1)
-                   if any(c is not None and str(c).strip() for c in row)]
-        return records, SHEET_LABELS, []
+        return _read_sheet(wb)
+    except Exception as exc:  # corrupt sheet XML surfaces only while iterating
+        return [], SHEET_LABELS, [_unreadable(exc)]
     finally:
         wb.close()
 
 
-def _is_stem_header(cell: Any) -> bool:
-    """Tell whether a cell is the 题干 header."""
-    return isinstance(cell, str) and cell.strip() in ("题干", "stem")
+def _unreadable(exc: Exception) -> Problem:
+    """Describe a file that openpyxl cannot read."""
+    return Problem(None, "", f"无法读取 XLSX 文件 / cannot read XLSX file: {type(exc).__name__}: {exc}")
+
+
+def _read_sheet(wb) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, str], list[Problem]]:
+    """Read the question sheet of an open workbook."""
+    ws = wb[SHEET_NAME] if SHEET_NAME in wb.sheetnames else wb.worksheets[0]
+    # Some writers store a wrong sheet dimension, which would truncate rows in read-only mode.
+    ws.reset_dimensions()
+    rows = ws.iter_rows(values_only=True)
+    head = [row for _, row in zip(range(_HEADER_SCAN_ROWS), rows)]
+    found = find_header(head, _HEADER_SCAN_ROWS)
+    if found is None:
+        return [], SHEET_LABELS, [Problem(1, "题干", '找不到表头行（需含 "题干" 列）/ header row not found')]
+    header_row, header_no = head[found], found + 1
+    positions, problems = header_positions(header_row)
+    problems = [replace(p, row=header_no) for p in problems]
+    if problems:
+        return [], SHEET_LABELS, problems
+    records = [(n, sheet_values(row, positions))
+               for n, row in enumerate(itertools.chain(head[found + 1:], rows), start=header_no + 1)
+               if any(c is not None and str(c).strip() for c in row)]
+    return records, SHEET_LABELS, []
 
 
 def write_questions(questions: Iterable[Question], example: Sequence[Any] | None = None,

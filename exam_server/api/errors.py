@@ -36,15 +36,13 @@ CODES: dict[str, tuple[int, str]] = {
     "checkin_expired": (410, "核验超时，请重新刷身份证。"),
     "nonce_expired": (410, "拍照超时，请等待下一次拍照提示。"),
     "payload_too_large": (413, "上传内容过大，请降低图像分辨率后重试。"),
-    "unsupported_media_type": (415, "请求内容类型不正确。"),
     "invalid_citizen_id": (422, "身份证号无效，请重新刷卡或输入。"),
     "face_mismatch": (422, "人脸与登记照片不符。"),
     "liveness_failed": (422, "未检测到要求的动作，请按提示重新完成。"),
     **{code: (422, "图像不符合要求，请按提示重新拍摄。") for code in IMAGE_CODES},
     "internal_error": (500, "服务器内部错误，请稍后重试；如持续出现请联系管理员。"),
 }
-_HTTP_CODES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-               415: "unsupported_media_type"}
+_HTTP_CODES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 log = logging.getLogger(__name__)
 
 

@@ -1,2 +1,74 @@
-"""Console pages: kiosks."""
-from exam_server.console import bp  # noqa: F401
+"""Console pages: exam kiosks (register with a token shown once, disable, enable, last seen)."""
+from __future__ import annotations
+
+from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from exam_server.auth.session import roles_required
+from exam_server.console import bp
+from exam_server.console.forms import KioskForm
+from exam_server.console.nav import CITY_COUNTY
+from exam_server.extensions import db
+from exam_server.models import County, DomainError, Kiosk, Role
+from exam_server.services import kiosks as kiosk_service
+
+
+def _scoped():
+    stmt = select(Kiosk).order_by(Kiosk.name)
+    return stmt.where(Kiosk.county_id == current_user.county_id) if current_user.role is Role.COUNTY else stmt
+
+
+def _form() -> KioskForm:
+    form = KioskForm()
+    counties = db.session.execute(select(County.id, County.name).order_by(County.code)).all()
+    if current_user.role is Role.COUNTY:
+        form.county_id.choices = [(c.id, c.name) for c in counties if c.id == current_user.county_id]
+    else:
+        form.county_id.choices = [(0, "市级（不属于区县）")] + [(c.id, c.name) for c in counties]
+    return form
+
+
+@bp.route("/kiosks", methods=["GET", "POST"])
+@roles_required(*CITY_COUNTY)
+def kiosks():
+    form = _form()
+    token = kiosk = None
+    if form.validate_on_submit():
+        county_id = current_user.county_id if current_user.role is Role.COUNTY else (form.county_id.data or None)
+        try:
+            kiosk, token = kiosk_service.register(db.session, form.name.data, location=form.location.data or "",
+                                                  county_id=county_id, user_id=current_user.id)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            form = _form()
+            form.name.data = form.location.data = ""
+    counties = dict(db.session.execute(select(County.id, County.name)).tuples().all())
+    page = render_template("console/kiosks.html", form=form, kiosks=db.session.scalars(_scoped()).all(),
+                           counties=counties, token=token, new_kiosk=kiosk)
+    response = make_response(page)
+    response.headers["Cache-Control"] = "no-store"  # the page may carry a token that is never shown again
+    return response
+
+
+def _toggle(kiosk_id: int, enabled: bool):
+    kiosk = db.session.scalar(_scoped().where(Kiosk.id == kiosk_id)) or abort(404)
+    kiosk_service.set_enabled(db.session, kiosk, enabled, user_id=current_user.id)
+    db.session.commit()
+    flash(f"终端“{kiosk.name}”已{'启用' if enabled else '停用'}", "success")
+    return redirect(url_for("console.kiosks"))
+
+
+@bp.route("/kiosks/<int:kiosk_id>/disable", methods=["POST"])
+@roles_required(*CITY_COUNTY)
+def kiosk_disable(kiosk_id: int):
+    return _toggle(kiosk_id, False)
+
+
+@bp.route("/kiosks/<int:kiosk_id>/enable", methods=["POST"])
+@roles_required(*CITY_COUNTY)
+def kiosk_enable(kiosk_id: int):
+    return _toggle(kiosk_id, True)

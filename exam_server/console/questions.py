@@ -1,2 +1,101 @@
-"""Console pages: questions."""
-from exam_server.console import bp  # noqa: F401
+"""Console pages: the question bank for the city administrator (browse, edit, retire, quality)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import question_bank as qb
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from exam_server.auth.session import roles_required
+from exam_server.console import bp
+from exam_server.console.forms import QuestionForm, QuestionSearchForm
+from exam_server.console.helpers import PER_PAGE, page_number
+from exam_server.extensions import db
+from exam_server.models import Question, Role, utcnow
+from exam_server.services import question_admin
+
+LETTERS = "abcdef"
+FIELD_LABELS = {"stem": "题干", "options": "选项", "answer": "答案", "category": "分类", "difficulty": "难度",
+                "points": "分值", "basis": "依据", "explanation": "解析", "industries": "行业", "job_categories": "岗位"}
+
+
+def search_filters(form: QuestionSearchForm) -> dict:
+    return {"text": form.text.data or "", "category": form.category.data or "", "qtype": form.qtype.data or "",
+            "difficulty": int(form.difficulty.data) if (form.difficulty.data or "").isdigit() else None,
+            "status": form.status.data or ""}
+
+
+def search_form() -> QuestionSearchForm:
+    form = QuestionSearchForm(request.args)
+    form.category.choices = [("", "全部分类")] + [(c, c) for c in question_admin.categories(db.session)]
+    return form
+
+
+@bp.route("/questions")
+@roles_required(Role.CITY)
+def questions():
+    form = search_form()
+    stmt = question_admin.filtered(**search_filters(form))
+    page = db.paginate(stmt, page=page_number(), per_page=PER_PAGE, error_out=False)
+    return render_template("console/questions.html", form=form, page=page)
+
+
+@bp.route("/questions/<int:question_id>", methods=["GET", "POST"])
+@roles_required(Role.CITY)
+def question_edit(question_id: int):
+    row = db.session.get(Question, question_id) or abort(404)
+    form = QuestionForm(data=None if request.method == "POST" else _data(row))
+    form.industries.choices = list(qb.INDUSTRIES.items())
+    if form.validate_on_submit():
+        problems = question_admin.update(db.session, row, _changes(form), current_user)
+        if not problems:
+            db.session.commit()
+            flash(f"题目{row.code}已保存（版本{row.version}）", "success")
+            return redirect(url_for("console.questions"))
+        db.session.rollback()
+        for p in problems:
+            flash(f"{FIELD_LABELS.get(p.column.split('[')[0], p.column)}: {p.message.split(' / ')[0]}", "error")
+    return render_template("console/questions_edit.html", form=form, row=row)
+
+
+def _data(row: Question) -> dict:
+    options = list(row.options) + [""] * (6 - len(row.options))
+    return {**{f"option_{LETTERS[i]}": options[i] for i in range(6)}, "stem": row.stem, "answer": row.answer,
+            "explanation": row.explanation, "category": row.category, "difficulty": row.difficulty,
+            "points": row.points, "basis": row.basis, "status": row.status, "job_categories": row.job_categories,
+            "industries": row.industries}
+
+
+def _changes(form: QuestionForm) -> dict:
+    options = [getattr(form, f"option_{letter}").data.strip() for letter in LETTERS]
+    while options and not options[-1]:
+        options.pop()
+    return {"stem": form.stem.data.strip(), "options": tuple(options), "answer": form.answer.data.strip().upper(),
+            "explanation": (form.explanation.data or "").strip(), "category": form.category.data.strip(),
+            "difficulty": form.difficulty.data, "points": form.points.data, "basis": (form.basis.data or "").strip(),
+            "status": qb.Status(form.status.data), "job_categories": tuple(form.job_categories.data or ()),
+            "industries": tuple(form.industries.data or ())}
+
+
+@bp.route("/questions/<int:question_id>/retire", methods=["POST"])
+@roles_required(Role.CITY)
+def question_retire(question_id: int):
+    row = db.session.get(Question, question_id) or abort(404)
+    if question_admin.retire(db.session, row, current_user):
+        db.session.commit()
+        flash(f"题目{row.code}已停用，不再用于新组卷", "success")
+    return redirect(request.referrer or url_for("console.questions"))
+
+
+@bp.route("/questions/quality")
+@roles_required(Role.CITY)
+def question_quality():
+    days = request.args.get("days", 365, type=int)
+    since = utcnow() - timedelta(days=days) if days and days > 0 else None
+    rows, sittings = question_admin.quality(db.session, since)
+    return render_template("console/questions_quality.html", rows=rows, sittings=sittings, days=days,
+                           flags=qb.FLAG_LABELS, limit=question_admin.QUALITY_SITTINGS)
+
+
+from exam_server.console import questions_import  # noqa: E402,F401  (import and export pages)

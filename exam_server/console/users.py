@@ -1,2 +1,94 @@
-"""Console pages: users."""
-from exam_server.console import bp  # noqa: F401
+"""Console pages: accounts (city: every role; county: enterprise managers and reviewers of its county)."""
+from __future__ import annotations
+
+from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from exam_server.auth.session import roles_required
+from exam_server.console import bp
+from exam_server.console.forms import UserForm
+from exam_server.console.helpers import PER_PAGE, page_number
+from exam_server.console.nav import CITY_COUNTY
+from exam_server.extensions import db
+from exam_server.models import ROLE_LABELS, County, DomainError, Role
+from exam_server.services import user_admin
+
+
+def _no_store(html: str):
+    response = make_response(html)
+    response.headers["Cache-Control"] = "no-store"  # the page may carry a password shown only once
+    return response
+
+
+@bp.route("/users")
+@roles_required(*CITY_COUNTY)
+def users():
+    page = db.paginate(user_admin.manageable(current_user), page=page_number(), per_page=PER_PAGE, error_out=False)
+    counties = dict(db.session.execute(select(County.id, County.name)).tuples().all())
+    return render_template("console/users.html", page=page, counties=counties)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(*CITY_COUNTY)
+def user_new():
+    form = UserForm()
+    form.role.choices = [(r.value, ROLE_LABELS[r]) for r in user_admin.creatable_roles(current_user)]
+    counties = db.session.execute(select(County.id, County.name).order_by(County.code)).all()
+    form.county_id.choices = [(0, "—")] + [(c.id, c.name) for c in counties
+                                           if current_user.role is Role.CITY or c.id == current_user.county_id]
+    if form.validate_on_submit():
+        try:
+            user, password = user_admin.create(
+                db.session, current_user, username=form.username.data, display_name=form.display_name.data,
+                role=form.role.data, county_id=form.county_id.data or None, enterprise_code=form.enterprise_code.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            return _no_store(render_template("console/users_password.html", user=user, password=password,
+                                             created=True))
+    return render_template("console/users_form.html", form=form)
+
+
+def _managed_or_404(user_id: int):
+    return user_admin.find(db.session, current_user, user_id) or abort(404)
+
+
+def _set_active(user_id: int, active: bool):
+    target = _managed_or_404(user_id)
+    try:
+        user_admin.set_active(db.session, current_user, target, active)
+        db.session.commit()
+        flash(f"账号{target.username}已{'启用' if active else '停用'}", "success")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("console.users"))
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@roles_required(*CITY_COUNTY)
+def user_deactivate(user_id: int):
+    return _set_active(user_id, False)
+
+
+@bp.route("/users/<int:user_id>/activate", methods=["POST"])
+@roles_required(*CITY_COUNTY)
+def user_activate(user_id: int):
+    return _set_active(user_id, True)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@roles_required(*CITY_COUNTY)
+def user_reset_password(user_id: int):
+    target = _managed_or_404(user_id)
+    try:
+        password = user_admin.reset_password(db.session, current_user, target)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("console.users"))
+    return _no_store(render_template("console/users_password.html", user=target, password=password, created=False))

@@ -1,2 +1,79 @@
-"""Console pages: workers."""
-from exam_server.console import bp  # noqa: F401
+"""Console pages: the worker list, a worker's page and enrolling their photo."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from exam_server.auth.session import roles_required
+from exam_server.console import bp
+from exam_server.console.forms import PhotoForm, WorkerSearchForm
+from exam_server.console.helpers import PER_PAGE, page_number
+from exam_server.console.nav import ADMINS
+from exam_server.extensions import db
+from exam_server.face import FaceRefusal
+from exam_server.models import PhotoSource
+from exam_server.services import face_service, worker_directory
+
+
+@bp.route("/workers")
+@roles_required(*ADMINS)
+def workers():
+    form = WorkerSearchForm(request.args)
+    stmt = worker_directory.search(current_user, name=form.name.data, citizen_id=form.citizen_id.data,
+                                   enterprise=form.enterprise.data)
+    page = db.paginate(stmt, page=page_number(), per_page=PER_PAGE, error_out=False)
+    return render_template("console/workers.html", form=form, page=page)
+
+
+def _worker_or_404(worker_id: int):
+    return worker_directory.find(db.session, current_user, worker_id) or abort(404)
+
+
+@bp.route("/workers/<int:worker_id>")
+@roles_required(*ADMINS)
+def worker_detail(worker_id: int):
+    worker = _worker_or_404(worker_id)
+    record = worker_directory.worker_file(db.session, worker)
+    return render_template("console/workers_detail.html", worker=worker, record=record, form=PhotoForm())
+
+
+@bp.route("/workers/<int:worker_id>/photo")
+@roles_required(*ADMINS)
+def worker_photo(worker_id: int):
+    photo = worker_directory.worker_file(db.session, _worker_or_404(worker_id)).photo
+    root = Path(current_app.config["DATA_DIR"]).resolve()
+    path = (root / photo.path).resolve() if photo else None
+    if path is None or root not in path.parents or not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="image/png" if path.suffix == ".png" else "image/jpeg", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/workers/<int:worker_id>/enrol", methods=["POST"])
+@roles_required(*ADMINS)
+def worker_enrol(worker_id: int):
+    worker = _worker_or_404(worker_id)
+    form = PhotoForm()
+    if not form.validate_on_submit():
+        flash("；".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("console.worker_detail", worker_id=worker.id))
+    try:
+        enrolment = face_service.enrol(db.session, worker, form.photo.data.read(), PhotoSource.CONSOLE,
+                                       user_id=current_user.id)
+        db.session.commit()
+    except FaceRefusal as refusal:
+        db.session.rollback()
+        flash(f"照片未通过检测：{refusal.message_zh}", "error")
+    else:
+        quality = enrolment.photo.quality
+        flash(f"照片已登记：人脸宽{quality.get('face_width')}像素，清晰度{quality.get('sharpness')}，"
+              f"亮度{quality.get('brightness')}", "success")
+        if enrolment.duplicates:
+            flash(f"该照片与{len(enrolment.duplicates)}名已登记人员相似，已提交人脸审核", "error")
+    return redirect(url_for("console.worker_detail", worker_id=worker.id))
+
+
+from exam_server.console import workers_import, workers_photos  # noqa: E402,F401  (more worker pages)

@@ -79,13 +79,33 @@ def verify_command(image_a: Path | None, image_b: Path | None, pairs_csv: Path |
 @click.option("--max-false-hits", default=0.01, show_default=True,
               help="Expected false hits per 1:N query to allow.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--model", "models", multiple=True,
+              help="Calibrate this embedding model (e.g. sface_2021dec_int8bq); with --fused, repeat for each model fused.")
+@click.option("--fused", is_flag=True, help="Fit the fusion of several models' distances and its thresholds.")
+@click.option("--write", "write_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the operating points / fusion to this JSON file (use it with EXAM_FACE_FUSION_FILE).")
+@click.option("--keep-weights", is_flag=True, help="With --fused: keep the current fusion weights, refit thresholds only.")
+@click.option("--review-frr", default=0.01, show_default=True,
+              help="With --model/--fused: the review band reaches past all but this share of genuine pairs.")
 def calibrate_command(pairs_csv: Path, images_dir: Path | None, id_card: bool, target_far: float, gallery_size: int,
-                      max_false_hits: float, as_json: bool) -> None:
+                      max_false_hits: float, as_json: bool, models: tuple[str, ...] = (), fused: bool = False,
+                      write_path: Path | None = None, keep_weights: bool = False, review_frr: float = 0.01) -> None:
     """Print false-accept and false-reject rates against thresholds, the equal-error point and target thresholds."""
     engine = _engine()
     pairs = read_pairs(pairs_csv)
     if any("same" not in p for p in pairs):
         raise click.UsageError(f"{pairs_csv} needs a 'same' column")
+    if models or fused or write_path:  # per-model and fused calibration: exam_server/face/fusion.py
+        from .fusion import calibrate_models, format_models_report
+
+        try:
+            report = calibrate_models(engine.settings, pairs, images_dir or pairs_csv.parent, models, fused, id_card,
+                                      target_far, review_frr, keep_weights, write_path, gallery_size, max_false_hits,
+                                      description=f"{pairs_csv.name}: {len(pairs)} pairs")
+        except (ValueError, KeyError, PermissionError) as exc:
+            raise click.UsageError(str(exc)) from exc
+        _emit(report) if as_json else click.echo(format_models_report(report))
+        return
     genuine: list[float] = []
     impostor: list[float] = []
     refused = []

@@ -14,7 +14,7 @@ from .detection import (DetectedFace, DlibHogDetector, DlibShape68Provider, Face
 from .errors import FaceRefusal, ModelMismatchError
 from .intake import DecodedImage, decode_image
 from .liveness import Challenge, LivenessResult, check_liveness, issue_challenge
-from .models import EmbeddingModel, get_model
+from .models import EmbeddingModel, get_model, load_model
 from .quality import QualityFigures, brightness, check_exposure, check_quality, face_patch, sharpness
 from .settings import FaceSettings
 
@@ -81,10 +81,28 @@ class FaceSample:
     image_width: int
     image_height: int
     landmarks: Landmarks | None = field(default=None, repr=False)
+    # Embeddings of the engine's extra models, made from the same detection and landmarks, by model key.
+    extra_embeddings: dict[str, Embedding] = field(default_factory=dict, repr=False)
 
     @property
     def vector(self) -> np.ndarray:
         return self.embedding.vector
+
+    @property
+    def embeddings(self) -> dict[str, Embedding]:
+        """Return every embedding of this face by model key, the primary model's first."""
+        return {self.embedding.model_key: self.embedding, **self.extra_embeddings}
+
+    def embedding_for(self, model_key: str) -> Embedding:
+        """Return this face's embedding by one model ("name/version"); ModelMismatchError if it has none."""
+        try:
+            return self.embeddings[model_key]
+        except KeyError:
+            raise ModelMismatchError(model_key, f"sample embedded with {sorted(self.embeddings)}") from None
+
+    def templates(self, template_id: int | None = None) -> list[Template]:
+        """Return one template per model (store each with its own model name and version)."""
+        return [Template(e, self.kind, template_id) for e in self.embeddings.values()]
 
     @property
     def model_name(self) -> str:
@@ -134,17 +152,82 @@ class FaceEngine:
     """Analyse, enrol and verify faces with one detector, one landmark provider and one embedding model."""
 
     def __init__(self, settings: FaceSettings | None = None, detector: FaceDetector | None = None,
-                 landmarker: LandmarkProvider | None = None, model: EmbeddingModel | None = None) -> None:
+                 landmarker: LandmarkProvider | None = None, model: EmbeddingModel | None = None,
+                 extra_models: Sequence[EmbeddingModel] | None = None) -> None:
         self.settings = settings or FaceSettings()
         self.detector = detector or DlibHogDetector()
         self.landmarker = landmarker or DlibShape68Provider()
         self._model = model
+        self._extra_models = list(extra_models) if extra_models is not None else None
 
     @property
     def model(self) -> EmbeddingModel:
         if self._model is None:
-            self._model = get_model(self.settings.model)
+            self._model = load_model(self.settings.model, self.settings.allow_noncommercial_models)
         return self._model
+
+    @property
+    def extra_models(self) -> list[EmbeddingModel]:
+        """Return the further models embedded at every analysis (settings.extra_models), loaded on first use."""
+        if self._extra_models is None:
+            loaded = [load_model(name, self.settings.allow_noncommercial_models) for name in self.settings.extra_models]
+            self._extra_models = [m for m in loaded if m.key != self.model.key]
+        return self._extra_models
+
+    @property
+    def models(self) -> list[EmbeddingModel]:
+        """Return every model this engine holds, the primary one first."""
+        return [self.model, *self.extra_models]
+
+    def model_for(self, model: str) -> EmbeddingModel:
+        """Return the held model with this key ("name/version") or name; ModelMismatchError if none."""
+        for held in self.models:
+            if model in (held.key, held.name):
+                return held
+        raise ModelMismatchError(model, f"this engine's models {[m.key for m in self.models]}")
+
+    def embed_with(self, model: str | EmbeddingModel, image: bytes | np.ndarray | FaceSample, kind: str = "upload",
+                   face: DetectedFace | None = None) -> Embedding:
+        """Return one model's embedding of an image's single face (for re-enrolment with a new model).
+
+        image: encoded bytes (decoded, detected and quality-checked here), an RGB array (with `face`
+        to reuse a detection, else detected here) or a FaceSample that already holds that model's vector.
+        The model need not be one of the engine's own (a name is loaded from the registry).
+        """
+        if not isinstance(model, EmbeddingModel):
+            try:
+                model = self.model_for(model)
+            except ModelMismatchError:
+                model = load_model(model, self.settings.allow_noncommercial_models)
+        if isinstance(image, FaceSample):
+            return image.embedding_for(model.key)
+        if isinstance(image, (bytes, bytearray, memoryview)):
+            _check_kind(kind)
+            rgb = self.decode(bytes(image), kind).rgb
+            face = self.find_single_face(rgb, kind)
+            check_quality(self.measure(rgb, face), kind, self.settings)
+        else:
+            rgb = image
+            face = face or self.find_single_face(rgb, kind)
+        return Embedding(model.embed(rgb, face), model.name, model.version)
+
+    @property
+    def fusion(self) -> Any:
+        """Return the fusion (exam_server.face.fusion.Fusion) of settings.fusion_file, checked against held models."""
+        from .fusion import load_params
+
+        fused = load_params(self.settings.fusion_file).fused
+        if fused is None:
+            raise ModelMismatchError("fused", "no fusion in the parameters file")
+        for key in fused.model_keys:
+            self.model_for(key)
+        return fused
+
+    def verify_fused(self, probes: FaceSample | Sequence[FaceSample], templates: Template | Sequence[Template]) -> Any:
+        """Decide on the calibrated fused score of several models, frames and templates (fusion.MultiVerification)."""
+        from .fusion import verify_fused
+
+        return verify_fused(self, probes, templates)
 
     def decode(self, image_bytes: bytes, kind: str = "live") -> DecodedImage:
         """Decode image bytes under the intake limits."""
@@ -164,8 +247,9 @@ class FaceEngine:
             check_quality(figures, kind, self.settings)
         vector = self.model.embed(rgb, face) if embed else np.zeros(self.model.dim, np.float32)
         embedding = Embedding(vector, self.model.name, self.model.version)
+        extra = {m.key: Embedding(m.embed(rgb, face), m.name, m.version) for m in self.extra_models} if embed else {}
         return FaceSample(embedding, kind, source or kind, face.box, figures, int(rgb.shape[1]),
-                          int(rgb.shape[0]), face.landmarks)
+                          int(rgb.shape[0]), face.landmarks, extra)
 
     def find_single_face(self, rgb: np.ndarray, kind: str = "live") -> DetectedFace:
         """Return the only face in the image with its landmarks, or refuse."""
@@ -205,26 +289,38 @@ class FaceEngine:
 
     def verify(self, sample: FaceSample | Embedding, template: Template | FaceSample | Embedding) -> Verification:
         """Compare a sample with an enrolled template; raise ModelMismatchError across models."""
-        probe = sample.embedding if isinstance(sample, FaceSample) else sample
         if isinstance(template, FaceSample):
             template = template.template()
         elif isinstance(template, Embedding):
             template = Template(template, "live")
         stored = template.embedding
+        probe = sample.embedding if isinstance(sample, FaceSample) else sample
+        if isinstance(sample, FaceSample) and stored.model_key in sample.extra_embeddings:
+            probe = sample.extra_embeddings[stored.model_key]  # the same face, embedded by the template's model
         if probe.model_key != stored.model_key:
             raise ModelMismatchError(probe.model_key, stored.model_key)
-        if probe.model_key != self.model.key:
-            raise ModelMismatchError(probe.model_key, self.model.key)
+        model = self.model_for(probe.model_key)
+        if model.key != probe.model_key:
+            raise ModelMismatchError(probe.model_key, model.key)
         if np.shape(probe.vector) != np.shape(stored.vector):
             raise ModelMismatchError(f"{probe.model_key} dim {np.shape(probe.vector)}",
                                      f"{stored.model_key} dim {np.shape(stored.vector)}")
-        return self.decide(self.model.distance(probe.vector, stored.vector), template.kind)
+        return self.decide(model.distance(probe.vector, stored.vector), template.kind, model)
 
-    def decide(self, distance: float, template_kind: str = "live") -> Verification:
-        """Turn a distance into match / review / mismatch with the threshold for this template kind."""
+    def decide(self, distance: float, template_kind: str = "live", model: EmbeddingModel | None = None) -> Verification:
+        """Turn a distance into match / review / mismatch with the threshold for this template kind (and model).
+
+        dlib's thresholds are settings fields; every other model's come from settings.fusion_file.
+        """
+        model = model or self.model
         threshold = self.settings.threshold_for(template_kind)
         low = threshold - self.settings.review_below
         high = threshold + self.settings.review_above
+        if model.name != "dlib_resnet_v1":
+            from .fusion import load_params
+
+            threshold, low, high = load_params(self.settings.fusion_file).point_for(model.name, model.key).band(
+                template_kind)
         if distance <= low:
             decision = "match"
         elif distance > high:
@@ -232,7 +328,7 @@ class FaceEngine:
         else:
             decision = "review"
         return Verification(float(distance), decision, bool(distance <= threshold), threshold, low, high,
-                            template_kind, self.model.name, self.model.version)
+                            template_kind, model.name, model.version)
 
     def issue_challenge(self) -> Challenge:
         """Pick a random liveness challenge valid for the configured time."""

@@ -62,6 +62,16 @@ class FaceSettings:
     model: str = "dlib_resnet_v1"
     batch_processes: int = 2
 
+    # More embedding models computed from the same detection at every analysis (comma-separated in
+    # EXAM_FACE_EXTRA_MODELS, e.g. sface_2021dec_int8bq); thresholds of models other than dlib, and the
+    # fusion, come from fusion_file (empty: the shipped exam_server/face/fusion_params.json).
+    # fused: the server decides 1:1 with engine.verify_fused. See docs/face-models.md.
+    extra_models: tuple[str, ...] = ()
+    fused: bool = False
+    fusion_file: str = ""
+    # InsightFace's ArcFace weights are licensed for non-commercial research only: opt-in.
+    allow_noncommercial_models: bool = False
+
     def threshold_for(self, template_kind: str) -> float:
         """Return the 1:1 threshold for a template of this kind."""
         return self.id_card_threshold if template_kind == "id_card" else self.live_threshold

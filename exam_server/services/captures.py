@@ -55,7 +55,7 @@ def next_delay(rules: dict, rng=_random) -> float:
 
 def nonce_for(capture: CaptureRequest) -> str:
     """Return the capture's nonce: derived with the secret key, so only its hash is stored."""
-    message = f"capture:{capture.id}:{capture.sitting_id}:{capture.due_at.isoformat()}".encode()
+    message = f"capture:{capture.id}:{capture.sitting_id}".encode()
     digest = hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:32]
 

@@ -68,6 +68,37 @@ def load_demo(session: Session) -> str:
     from exam_server.models import Worker
 
     load_demo_org(session)
+    load_demo_exam(session)
     workers = session.scalar(select(func.count(Worker.id)))
     enterprises = session.scalar(select(func.count(Enterprise.id)))
     return f"{enterprises} enterprises, {workers} workers"
+
+
+DEMO_PLAN_NAME = "安全生产培训考试（演示）"
+
+
+def load_demo_exam(session: Session) -> int:
+    """Load the question bank and an open plan requiring every demo worker (nobody is enrolled).
+
+    Return the number of requirements created; running it again adds nothing.
+    """
+    from datetime import timedelta
+
+    from exam_server.models import ExamPlan, ExamRequirement, Worker, utcnow
+    from exam_server.services import question_store
+
+    question_store.load_bundled(session)
+    if session.scalar(select(ExamPlan.id).where(ExamPlan.name == DEMO_PLAN_NAME)):
+        return 0
+    now = utcnow()
+    plan = ExamPlan(name=DEMO_PLAN_NAME, ruleset=question_store.default_ruleset(), opens_at=now - timedelta(days=1),
+                    closes_at=now + timedelta(days=365), max_attempts=2, face_policy={})
+    session.add(plan)
+    session.flush()
+    workers = session.execute(select(Worker.id, Enterprise.id, Enterprise.county_id, Enterprise.township_id,
+                                     Enterprise.industry_id).join(Enterprise, Enterprise.id == Worker.enterprise_id)
+                              .where(Worker.active)).all()
+    session.add_all(ExamRequirement(plan_id=plan.id, worker_id=w, enterprise_id=e, county_id=c, township_id=t,
+                                    industry_id=i) for w, e, c, t, i in workers)
+    session.flush()
+    return len(workers)

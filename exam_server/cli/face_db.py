@@ -1,0 +1,66 @@
+"""`exam-server face enroll-batch` and `face purge-evidence`: the face commands that need the database."""
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from tqdm import tqdm
+
+from exam_server.extensions import db
+from exam_server.face.batch import enrol_batch
+from exam_server.models import PhotoSource
+from exam_server.services import face_service
+
+REPORT_COLUMNS = ("file", "citizen_id", "error", "message", "detail")
+
+
+@click.command("enroll-batch")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV of refused photos (default: DIRECTORY/enroll-report.csv)")
+@click.option("--processes", type=int, default=None, help="analysis processes (default: every core)")
+@click.option("--commit-every", type=int, default=100, show_default=True)
+@with_appcontext
+def enroll_batch(directory: Path, report: Path | None, processes: int | None, commit_every: int) -> None:
+    """Enrol every photo in DIRECTORY named by citizen ID (110101199003071234.jpg); safe to run again."""
+    todo, refused, skipped = face_service.plan_batch(db.session, face_service.image_files(directory))
+    click.echo(f"{len(todo)} photos to enrol, {skipped} already enrolled from the same file, "
+               f"{len(refused)} refused before analysis")
+    enrolled = 0
+    # The pool forks: children must not inherit open database connections.
+    db.session.commit()
+    db.engine.dispose()
+    results = enrol_batch([path for path, _ in todo], source=PhotoSource.BATCH.value,
+                          processes=processes or os.cpu_count() or 1, settings=face_service.settings())
+    with tqdm(total=len(todo), unit="photo", desc="enrolling", dynamic_ncols=True) as bar:
+        for (path, worker_id), result in zip(todo, results):
+            if result.ok:
+                face_service.enrol_file(db.session, worker_id, path, result.sample)
+                enrolled += 1
+                if enrolled % commit_every == 0:
+                    db.session.commit()
+            else:
+                refused.append({"file": path.name, "citizen_id": path.stem, "error": result.error,
+                                "message": result.message_zh, "detail": result.detail})
+            bar.update(1)
+    db.session.commit()
+    report = report or directory / "enroll-report.csv"
+    with open(report, "w", newline="", encoding="utf-8-sig") as handle:  # BOM: Excel opens it as UTF-8
+        writer = csv.DictWriter(handle, fieldnames=REPORT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(refused)
+    click.echo(f"enrolled {enrolled}, skipped {skipped}, refused {len(refused)} (report: {report})")
+
+
+@click.command("purge-evidence")
+@click.option("--days", type=int, default=None, help="retention in days (default: EVIDENCE_RETENTION_DAYS)")
+@with_appcontext
+def purge_evidence(days: int | None) -> None:
+    """Delete evidence frames older than the retention period, except those of open review cases."""
+    retention = days if days is not None else current_app.config["EVIDENCE_RETENTION_DAYS"]
+    removed = face_service.purge_evidence(db.session, retention)
+    click.echo(f"removed {removed} evidence files older than {retention} days")

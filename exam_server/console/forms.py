@@ -1,0 +1,129 @@
+"""Console forms (Flask-WTF: every POST form carries a CSRF token; search forms use GET and none)."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (DateField, DateTimeLocalField, FloatField, IntegerField, SelectField, SelectMultipleField,
+                     StringField, SubmitField, TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from exam_server.models import JOB_CATEGORY_LABELS, ROLE_LABELS
+
+JOB_CHOICES = [(job.value, label) for job, label in JOB_CATEGORY_LABELS.items()]
+QTYPE_CHOICES = [("single", "单选"), ("multiple", "多选"), ("truefalse", "判断")]
+STATUS_CHOICES = [("active", "启用"), ("draft", "草稿"), ("retired", "停用")]
+CREDIT_CODE = Regexp(r"^\s*([0-9A-Za-z]{18})?\s*$", message="统一社会信用代码应为18位")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SearchForm(FlaskForm):
+    """A GET form: no CSRF token, values come from the query string."""
+
+    class Meta:
+        csrf = False
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class WorkerSearchForm(SearchForm):
+    name = StringField("姓名", validators=[Optional(), Length(max=64)])
+    citizen_id = StringField("身份证号", validators=[Optional(), Length(max=18)])
+    enterprise = StringField("企业名称或信用代码", validators=[Optional(), Length(max=128)])
+
+
+class WorkerImportForm(FlaskForm):
+    file = FileField("人员名单（XLSX或CSV）", validators=[FileRequired("请选择文件"),
+                                                    FileAllowed(["xlsx", "csv"], "只接受 .xlsx 或 .csv 文件")])
+    enterprise_code = StringField("导入到企业（统一社会信用代码）", validators=[Optional(), CREDIT_CODE])
+
+
+class ImportConfirmForm(FlaskForm):
+    import_all = SubmitField("确认导入")
+    import_valid = SubmitField("仅导入有效行")
+
+
+class PhotoForm(FlaskForm):
+    photo = FileField("登记照片（JPEG或PNG）", validators=[FileRequired("请选择照片"),
+                                                     FileAllowed(["jpg", "jpeg", "png"], "只接受 JPEG 或 PNG 图片")])
+
+
+class PhotoZipForm(FlaskForm):
+    archive = FileField("照片压缩包（ZIP，文件名为身份证号）",
+                        validators=[FileRequired("请选择ZIP文件"), FileAllowed(["zip"], "只接受 .zip 文件")])
+
+
+class QuestionSearchForm(SearchForm):
+    text = StringField("题干或编号", validators=[Optional(), Length(max=100)])
+    category = SelectField("分类", choices=[("", "全部分类")], validate_choice=False)
+    qtype = SelectField("题型", choices=[("", "全部题型"), *QTYPE_CHOICES])
+    difficulty = SelectField("难度", choices=[("", "全部难度")] + [(str(d), str(d)) for d in range(1, 6)])
+    status = SelectField("状态", choices=[("", "全部状态"), *STATUS_CHOICES])
+
+
+class QuestionForm(FlaskForm):
+    stem = TextAreaField("题干", validators=[DataRequired(), Length(max=2000)])
+    option_a = StringField("选项A", validators=[Length(max=500)])
+    option_b = StringField("选项B", validators=[Length(max=500)])
+    option_c = StringField("选项C", validators=[Length(max=500)])
+    option_d = StringField("选项D", validators=[Length(max=500)])
+    option_e = StringField("选项E", validators=[Length(max=500)])
+    option_f = StringField("选项F", validators=[Length(max=500)])
+    answer = StringField("答案（选项字母，如 B 或 ACD）", validators=[DataRequired(), Length(max=6)])
+    explanation = TextAreaField("解析", validators=[Length(max=2000)])
+    category = StringField("分类", validators=[DataRequired(), Length(max=64)])
+    difficulty = IntegerField("难度（1-5）", validators=[InputRequired(), NumberRange(1, 5)])
+    points = FloatField("分值（留空按组卷规则）", validators=[Optional(), NumberRange(min=0.5, max=100)])
+    basis = StringField("依据", validators=[Length(max=255)])
+    status = SelectField("状态", choices=STATUS_CHOICES)
+    job_categories = MultiCheckboxField("适用岗位（不选为全部）", choices=JOB_CHOICES)
+    industries = MultiCheckboxField("适用行业（不选为全部）", choices=[])
+
+
+class QuestionImportForm(FlaskForm):
+    file = FileField("题目文件（XLSX、CSV或JSON）", validators=[
+        FileRequired("请选择文件"), FileAllowed(["xlsx", "csv", "json"], "只接受 .xlsx、.csv 或 .json 文件")])
+
+
+class PlanForm(FlaskForm):
+    name = StringField("计划名称", validators=[DataRequired(), Length(min=2, max=128)])
+    county_id = SelectField("区县", coerce=int, choices=[])
+    industry_id = SelectField("行业", coerce=int, choices=[])
+    enterprise_code = StringField("指定企业（统一社会信用代码，可留空）", validators=[Optional(), CREDIT_CODE])
+    job_categories = MultiCheckboxField("岗位类别（不选为全部）", choices=JOB_CHOICES)
+    opens_at = DateTimeLocalField("开始时间（北京时间）", validators=[InputRequired("请填写开始时间")])
+    closes_at = DateTimeLocalField("结束时间（北京时间）", validators=[InputRequired("请填写结束时间")])
+    max_attempts = IntegerField("考试次数上限", default=2, validators=[InputRequired(), NumberRange(1, 10)])
+    ruleset_id = SelectField("组卷规则", choices=[])
+    mean_interval_seconds = IntegerField("人脸抽检平均间隔（秒）", default=90,
+                                         validators=[InputRequired(), NumberRange(30, 3600)])
+    retries = IntegerField("比对不符后允许重拍次数（用完即暂停考试）", default=2,
+                           validators=[InputRequired(), NumberRange(0, 5)])
+
+
+class KioskForm(FlaskForm):
+    name = StringField("终端名称", validators=[DataRequired(), Length(max=64)])
+    location = StringField("安装地点", validators=[Length(max=128)])
+    county_id = SelectField("所属区县", coerce=int, choices=[])
+
+
+class UserForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired(), Length(min=3, max=64),
+                                              Regexp(r"^[A-Za-z0-9_.-]+$", message="只能包含字母、数字和 _ . -")])
+    display_name = StringField("姓名", validators=[DataRequired(), Length(max=64)])
+    role = SelectField("角色", choices=[(role.value, label) for role, label in ROLE_LABELS.items()])
+    county_id = SelectField("区县（区县管理员、审核员）", coerce=int, choices=[])
+    enterprise_code = StringField("企业统一社会信用代码（企业管理员）", validators=[Optional(), CREDIT_CODE])
+
+
+class AuditSearchForm(SearchForm):
+    action = SelectField("操作", choices=[("", "全部操作")], validate_choice=False)
+    username = StringField("用户名", validators=[Optional(), Length(max=64)])
+    date_from = DateField("开始日期", validators=[Optional()])
+    date_to = DateField("结束日期", validators=[Optional()])

@@ -1,0 +1,62 @@
+"""Small helpers shared by the console views: Beijing time, paging, downloads, upload limits."""
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta, timezone
+
+from flask import Response, current_app, request, send_file
+from flask_login import current_user
+
+from exam_server.console import bp
+
+BEIJING = timezone(timedelta(hours=8), "北京时间")
+PER_PAGE = 30
+# Endpoints that accept files larger than MAX_CONTENT_LENGTH, the config key of their limit and its default.
+BIG_UPLOADS = {
+    "console.workers_import": ("IMPORT_MAX_BYTES", 64 * 1024 * 1024),
+    "console.questions_import": ("IMPORT_MAX_BYTES", 64 * 1024 * 1024),
+    "console.workers_photos": ("PHOTO_ZIP_MAX_BYTES", 512 * 1024 * 1024),
+}
+
+
+@bp.app_template_filter("bj")
+def beijing_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Show a UTC datetime in Beijing time."""
+    return value.astimezone(BEIJING).strftime(fmt) if value else ""
+
+
+def from_beijing(value: datetime | None) -> datetime | None:
+    """Return a naive Beijing-time datetime from a form as an aware UTC datetime."""
+    return value.replace(tzinfo=BEIJING).astimezone(timezone.utc) if value else None
+
+
+def to_beijing(value: datetime | None) -> datetime | None:
+    """Return an aware datetime as naive Beijing time, for a datetime-local input."""
+    return value.astimezone(BEIJING).replace(tzinfo=None) if value else None
+
+
+def page_number() -> int:
+    """Return the ?page= argument as a positive integer."""
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+def download(data: bytes, filename: str, mimetype: str) -> Response:
+    """Send bytes as an attachment that no cache keeps."""
+    response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=filename)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _raise_upload_limit() -> None:
+    """Let logged-in users send large files to the import endpoints (before CSRF reads the form)."""
+    limit = BIG_UPLOADS.get(request.endpoint or "")
+    if limit and request.method == "POST" and current_user.is_authenticated:
+        request.max_content_length = current_app.config.get(*limit)
+
+
+@bp.record_once
+def _install_upload_limit(state) -> None:
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _raise_upload_limit)

@@ -1,0 +1,100 @@
+"""Console pages: question import with preview and error report, export and the template."""
+from __future__ import annotations
+
+import csv
+import io
+
+import question_bank as qb
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from exam_server.auth.session import roles_required
+from exam_server.console import bp
+from exam_server.console.forms import ImportConfirmForm, QuestionImportForm
+from exam_server.console.helpers import XLSX, download
+from exam_server.console.questions import search_filters, search_form
+from exam_server.extensions import db
+from exam_server.models import DomainError, Role
+from exam_server.services import question_admin, staging
+
+KIND = "imports"
+MIMETYPES = {"xlsx": XLSX, "csv": "text/csv", "json": "application/json"}
+
+
+@bp.route("/questions/template.xlsx")
+@roles_required(Role.CITY)
+def questions_template():
+    return download(qb.build_template(), "题库导入模板.xlsx", XLSX)
+
+
+@bp.route("/questions/export")
+@roles_required(Role.CITY)
+def questions_export():
+    fmt = request.args.get("fmt", "xlsx")
+    if fmt not in MIMETYPES:
+        abort(400)
+    stmt = question_admin.filtered(**search_filters(search_form()))
+    return download(question_admin.export(db.session, stmt, fmt), f"题库导出.{fmt}", MIMETYPES[fmt])
+
+
+@bp.route("/questions/import", methods=["GET", "POST"])
+@roles_required(Role.CITY)
+def questions_import():
+    form = QuestionImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        staged = staging.stage(current_app.config["DATA_DIR"], KIND, upload.stream, upload.filename,
+                               {"user_id": current_user.id, "import": "questions"})
+        return redirect(url_for("console.questions_import_preview", token=staged.token))
+    return render_template("console/questions_import.html", form=form)
+
+
+def _checked(token: str, accept_valid_rows: bool = False):
+    staged = staging.load(current_app.config["DATA_DIR"], KIND, token, current_user.id)
+    if staged is None or staged.meta.get("import") != "questions":
+        abort(404)
+    try:
+        result = question_admin.check_import(db.session, staged.upload.read_bytes(), staged.meta["filename"],
+                                             accept_valid_rows=accept_valid_rows)
+    except DomainError as exc:
+        result = qb.ImportResult([], [qb.Problem(None, "文件", str(exc))], 0, 0)
+    return staged, result
+
+
+@bp.route("/questions/import/<token>")
+@roles_required(Role.CITY)
+def questions_import_preview(token: str):
+    staged, result = _checked(token)
+    return render_template("console/questions_import_preview.html", staged=staged, result=result,
+                           valid=result.valid_rows, form=ImportConfirmForm())
+
+
+@bp.route("/questions/import/<token>/report.csv")
+@roles_required(Role.CITY)
+def questions_import_report(token: str):
+    _, result = _checked(token)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["行号", "列", "问题"])
+    writer.writerows([p.row or "", p.column, p.message] for p in result.problems)
+    return download(out.getvalue().encode("utf-8-sig"), "题库导入错误报告.csv", "text/csv")
+
+
+@bp.route("/questions/import/<token>", methods=["POST"])
+@roles_required(Role.CITY)
+def questions_import_confirm(token: str):
+    form = ImportConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    staged, result = _checked(token, accept_valid_rows=bool(form.import_valid.data))
+    try:
+        added = question_admin.write_import(db.session, result, current_user, staged.meta["filename"])
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("console.questions_import_preview", token=token))
+    staging.discard(staged)
+    flash(f"已导入{added}道题目" + (f"，跳过{len(result.rejected_rows)}行有错误的数据" if result.problems else ""),
+          "success")
+    return redirect(url_for("console.questions"))

@@ -1,0 +1,102 @@
+"""Console pages: import workers from a spreadsheet with a preview and an error report."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from exam_server.auth.session import roles_required
+from exam_server.console import bp
+from exam_server.console.forms import ImportConfirmForm, WorkerImportForm
+from exam_server.console.helpers import XLSX, download
+from exam_server.console.nav import ADMINS
+from exam_server.extensions import db
+from exam_server.models import DomainError, Enterprise
+from exam_server.services import staging, worker_import
+
+KIND = "imports"
+SHOWN_PROBLEMS = 300
+
+
+@bp.route("/workers/import/template.xlsx")
+@roles_required(*ADMINS)
+def workers_import_template():
+    return download(worker_import.template_xlsx(), "从业人员导入模板.xlsx", XLSX)
+
+
+@bp.route("/workers/import", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def workers_import():
+    form = WorkerImportForm()
+    wanted = request.args.get("enterprise_id", type=int)
+    try:
+        preset = worker_import.target_enterprise(db.session, current_user, enterprise_id=wanted)
+        if form.validate_on_submit():
+            target = worker_import.target_enterprise(db.session, current_user, enterprise_id=wanted,
+                                                     credit_code=form.enterprise_code.data)
+            upload = form.file.data
+            staged = staging.stage(current_app.config["DATA_DIR"], KIND, upload.stream, upload.filename,
+                                   {"user_id": current_user.id, "import": "workers",
+                                    "enterprise_id": target.id if target else None})
+            return redirect(url_for("console.workers_import_preview", token=staged.token))
+    except LookupError:
+        form.enterprise_code.errors = ["未找到该企业，或该企业不在您的管理范围内"]
+        return render_template("console/workers_import.html", form=form, preset=None), 404
+    except DomainError as exc:
+        flash(str(exc), "error")
+        preset = None
+    return render_template("console/workers_import.html", form=form, preset=preset)
+
+
+def _checked(token: str):
+    """Return the staged upload, its enterprise and a fresh check of every row, or 404."""
+    staged = staging.load(current_app.config["DATA_DIR"], KIND, token, current_user.id)
+    if staged is None or staged.meta.get("import") != "workers":
+        abort(404)
+    enterprise = db.session.get(Enterprise, staged.meta["enterprise_id"]) if staged.meta["enterprise_id"] else None
+    try:
+        result = worker_import.check(db.session, staged.upload.read_bytes(), staged.meta["filename"], current_user,
+                                     enterprise)
+    except DomainError as exc:
+        result = worker_import.ImportCheck(problems=[worker_import.RowProblem(None, "文件", str(exc))])
+    return staged, enterprise, result
+
+
+@bp.route("/workers/import/<token>")
+@roles_required(*ADMINS)
+def workers_import_preview(token: str):
+    staged, enterprise, result = _checked(token)
+    return render_template("console/workers_import_preview.html", staged=staged, enterprise=enterprise,
+                           result=result, shown=result.problems[:SHOWN_PROBLEMS], form=ImportConfirmForm())
+
+
+@bp.route("/workers/import/<token>/report.csv")
+@roles_required(*ADMINS)
+def workers_import_report(token: str):
+    _, _, result = _checked(token)
+    return download(worker_import.problems_csv(result), "导入错误报告.csv", "text/csv")
+
+
+@bp.route("/workers/import/<token>", methods=["POST"])
+@roles_required(*ADMINS)
+def workers_import_confirm(token: str):
+    staged, enterprise, result = _checked(token)
+    form = ImportConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        outcome = worker_import.write(db.session, result, current_user, accept_valid_rows=bool(form.import_valid.data),
+                                      filename=staged.meta["filename"])
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("console.workers_import_preview", token=token))
+    except IntegrityError:
+        db.session.rollback()
+        flash("导入期间数据发生变化（如同一人员已被他人登记），未导入任何数据，请重新检查", "error")
+        return redirect(url_for("console.workers_import_preview", token=token))
+    staging.discard(staged)
+    flash(f"已导入{outcome.imported}人，跳过{outcome.skipped_rows}行有错误的数据，"
+          f"新增考试任务{outcome.requirements}项", "success")
+    return redirect(url_for("console.workers", enterprise=enterprise.credit_code if enterprise else None))

@@ -1,0 +1,369 @@
+"""Participation (参考率) and pass (合格率) rates by region, industry, enterprise and month, scoped to the user.
+
+Every figure is a GROUP BY on exam_requirement, whose copied region columns and status make each
+query single-table; nothing is cached, so a result counts the moment its transaction commits.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Mapping
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from exam_server.models import (County, DomainError, Enterprise, ExamPlan, ExamRequirement, Industry,
+                                RequirementStatus, Role, Sitting, SittingStatus, Township, User, Worker)
+from exam_server.services.scope import can_see_enterprise, enterprise_filter
+
+CN_TZ = timezone(timedelta(hours=8), "CST")  # China keeps UTC+8 all year
+SAT = (RequirementStatus.FAILED, RequirementStatus.PASSED)
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+REQ = ExamRequirement
+
+
+class OutOfScope(DomainError):
+    """Raise when a user asks for figures outside what they may see."""
+
+
+@dataclass
+class Rates:
+    """Counts of one group; a rate is None when its denominator is zero."""
+
+    required: int = 0
+    sat: int = 0
+    passed: int = 0
+
+    def add(self, status: RequirementStatus | str, count: int) -> None:
+        """Count ``count`` requirements of ``status`` into the group."""
+        status = RequirementStatus(status)
+        self.required += count
+        if status in SAT:
+            self.sat += count
+        if status is RequirementStatus.PASSED:
+            self.passed += count
+
+    def __add__(self, other: "Rates") -> "Rates":
+        return Rates(self.required + other.required, self.sat + other.sat, self.passed + other.passed)
+
+    @property
+    def pending(self) -> int:
+        return self.required - self.sat
+
+    @property
+    def participation(self) -> float | None:
+        return self.sat / self.required if self.required else None
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.passed / self.sat if self.sat else None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The page's filters: one plan, and a range of months that selects the plans whose window overlaps it."""
+
+    plan_id: int | None = None
+    month_from: str | None = None
+    month_to: str | None = None
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str]) -> "Filters":
+        """Read plan, from and to ("YYYY-MM") from query arguments, refusing malformed ones."""
+        plan = (args.get("plan") or "").strip()
+        months = [(args.get(key) or "").strip() or None for key in ("from", "to")]
+        for month in months:
+            if month and not _MONTH.match(month):
+                raise DomainError(f"月份格式应为YYYY-MM：{month}")
+        if not plan.isdigit() and plan:
+            raise DomainError(f"考试计划编号无效：{plan}")
+        if months[0] and months[1] and months[0] > months[1]:
+            months.reverse()
+        return cls(int(plan) if plan else None, *months)
+
+    def args(self) -> dict[str, str]:
+        """Return the filters as query arguments for links."""
+        pairs = {"plan": self.plan_id, "from": self.month_from, "to": self.month_to}
+        return {k: str(v) for k, v in pairs.items() if v}
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the user has drilled to: the city, a county, a township or an enterprise."""
+
+    county: County | None = None
+    township: Township | None = None
+    enterprise: Enterprise | None = None
+
+    @property
+    def level(self) -> str:
+        return ("enterprise" if self.enterprise else "township" if self.township
+                else "county" if self.county else "city")
+
+    @property
+    def child(self) -> str | None:
+        """Return the dimension one level down (None below an enterprise: its worker list)."""
+        return {"city": "county", "county": "township", "township": "enterprise"}.get(self.level)
+
+    def args(self) -> dict[str, str]:
+        if self.enterprise:
+            return {"enterprise": str(self.enterprise.id)}
+        if self.township:
+            return {"township": str(self.township.id)}
+        return {"county": str(self.county.id)} if self.county else {}
+
+    def where(self) -> list:
+        if self.enterprise:
+            return [REQ.enterprise_id == self.enterprise.id]
+        if self.township:
+            return [REQ.township_id == self.township.id]
+        return [REQ.county_id == self.county.id] if self.county else []
+
+
+def resolve_place(session: Session, user: User, county: int | None = None, township: int | None = None,
+                  enterprise: int | None = None) -> Place:
+    """Return the place the arguments name, or the user's own scope; refuse anything outside it."""
+    if user.role is Role.ENTERPRISE:
+        enterprise = enterprise or user.enterprise_id
+    elif user.role is Role.COUNTY and not (county or township or enterprise):
+        county = user.county_id
+    elif user.role is not Role.CITY:
+        raise OutOfScope("无权查看统计 / no statistics for this role")
+    if enterprise:
+        found = session.get(Enterprise, enterprise)
+        if found is None or not can_see_enterprise(user, found):
+            raise OutOfScope("无权查看该企业 / enterprise outside your scope")
+        return Place(found.county, found.township, found)
+    if user.role is Role.ENTERPRISE:
+        raise OutOfScope("企业管理员只能查看本企业 / enterprise managers see their own enterprise")
+    if township:
+        found = session.get(Township, township)
+        if found is None or (user.role is Role.COUNTY and found.county_id != user.county_id):
+            raise OutOfScope("无权查看该乡镇 / township outside your scope")
+        return Place(found.county, found)
+    found = session.get(County, county) if county else None
+    if county and (found is None or (user.role is Role.COUNTY and found.id != user.county_id)):
+        raise OutOfScope("无权查看该区县 / county outside your scope")
+    return Place(found)
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """Return the UTC start and end of a local (UTC+8) month "YYYY-MM"."""
+    year, mon = int(month[:4]), int(month[5:])
+    start = datetime(year, mon, 1, tzinfo=CN_TZ)
+    end = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=CN_TZ)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def months_between(first: str, last: str) -> list[str]:
+    """Return every month from first to last inclusive."""
+    year, mon, out = int(first[:4]), int(first[5:]), []
+    while f"{year:04d}-{mon:02d}" <= last:
+        out.append(f"{year:04d}-{mon:02d}")
+        year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
+    return out
+
+
+def local_month(moment: datetime) -> str:
+    return moment.astimezone(CN_TZ).strftime("%Y-%m")
+
+
+def plans_in(session: Session, filters: Filters) -> list[int] | None:
+    """Return the plan ids the filters select, or None when they select every plan."""
+    if filters.plan_id is not None:
+        return [filters.plan_id]
+    if not (filters.month_from or filters.month_to):
+        return None
+    query = select(ExamPlan.id)
+    if filters.month_from:
+        query = query.where(ExamPlan.closes_at > month_bounds(filters.month_from)[0])
+    if filters.month_to:
+        query = query.where(ExamPlan.opens_at < month_bounds(filters.month_to)[1])
+    return list(session.scalars(query))
+
+
+def scoped(session: Session, user: User, stmt: Select, place: Place, filters: Filters) -> Select:
+    """Limit a statement on exam_requirement to the user's scope, the place and the filters."""
+    stmt = enterprise_filter(user, stmt, REQ.enterprise_id, REQ.county_id).where(*place.where())
+    plan_ids = plans_in(session, filters)
+    return stmt if plan_ids is None else stmt.where(REQ.plan_id.in_(plan_ids))
+
+
+DIMENSIONS = {"county": REQ.county_id, "township": REQ.township_id, "industry": REQ.industry_id,
+              "enterprise": REQ.enterprise_id, "plan": REQ.plan_id}
+
+
+def counts_by(session: Session, user: User, place: Place, filters: Filters, dimension: str) -> dict:
+    """Return {key: Rates} for one dimension with a single GROUP BY on exam_requirement."""
+    column = DIMENSIONS[dimension]
+    stmt = select(column, REQ.status, func.count()).group_by(column, REQ.status)
+    groups: dict = defaultdict(Rates)
+    for key, status, count in session.execute(scoped(session, user, stmt, place, filters)):
+        groups[key].add(status, count)
+    return groups
+
+
+@dataclass
+class Row:
+    key: int | None
+    label: str
+    rates: Rates
+    code: str = ""
+
+
+def _members(session: Session, place: Place, dimension: str) -> list[tuple[int, str, str]]:
+    """Return (id, name, code) of every member of a dimension inside the place, zero rows included."""
+    if dimension == "county":
+        query = select(County.id, County.name, County.code).order_by(County.code)
+        if place.county:
+            query = query.where(County.id == place.county.id)
+    elif dimension == "township":
+        query = select(Township.id, Township.name, Township.code).order_by(Township.code)
+        query = query.where(Township.county_id == place.county.id) if place.county else query
+    elif dimension == "industry":
+        query = select(Industry.id, Industry.name, Industry.code).order_by(Industry.id)
+    elif dimension == "enterprise":
+        query = select(Enterprise.id, Enterprise.name, Enterprise.credit_code).where(Enterprise.active)
+        query = query.where(*[c for c in (
+            Enterprise.id == place.enterprise.id if place.enterprise else None,
+            Enterprise.township_id == place.township.id if place.township else None,
+            Enterprise.county_id == place.county.id if place.county else None) if c is not None])
+        query = query.order_by(Enterprise.name)
+    else:
+        query = select(ExamPlan.id, ExamPlan.name, ExamPlan.opens_at).order_by(ExamPlan.opens_at)
+    return [tuple(r) for r in session.execute(query)]
+
+
+def breakdown(session: Session, user: User, place: Place, filters: Filters, dimension: str) -> list[Row]:
+    """Return one row per member of the dimension in the place; members with no requirement get None rates."""
+    groups = counts_by(session, user, place, filters, dimension)
+    rows = [Row(key, name, groups.pop(key, Rates()), local_month(code) if isinstance(code, datetime) else code)
+            for key, name, code in _members(session, place, dimension)]
+    if dimension == "plan":
+        rows = [row for row in rows if row.rates.required]
+    rows.extend(Row(key, "未划分" if key is None else f"#{key}", rates) for key, rates in groups.items())
+    return rows
+
+
+def total(rows: list[Row]) -> Rates:
+    return sum((row.rates for row in rows), Rates())
+
+
+@dataclass
+class MonthRow:
+    month: str
+    rates: Rates
+    cumulative_participation: float | None = None
+
+
+def _month_expr(session: Session):
+    """Return the SQL for the local month (YYYY-MM) of first_sat_at on this database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", REQ.first_sat_at) + timedelta(hours=8), "YYYY-MM")
+    return func.strftime("%Y-%m", REQ.first_sat_at, "+8 hours")
+
+
+def _window(filters: Filters, found: list[str]) -> list[str]:
+    first = filters.month_from or (min(found) if found else None)
+    last = filters.month_to or (max(found) if found else None)
+    return months_between(first, last) if first and last else []
+
+
+def monthly_first_sat(session: Session, user: User, place: Place, filters: Filters) -> tuple[list[MonthRow], Rates]:
+    """Return per month of first sitting the sat and passed counts, and participation reached by its end.
+
+    The second value is the total over every month, for the same place and filters.
+    """
+    month = _month_expr(session)
+    stmt = select(month, REQ.status, func.count()).group_by(month, REQ.status)
+    groups: dict = defaultdict(Rates)
+    for key, status, count in session.execute(scoped(session, user, stmt, place, filters)):
+        groups[key].add(status, count)
+    overall = sum(groups.values(), Rates())
+    rows, months = [], _window(filters, [m for m in groups if m])
+    cumulative = sum(groups[m].sat for m in groups if m and months and m < months[0])
+    for name in months:
+        got = groups.get(name, Rates())
+        sat = Rates(got.sat, got.sat, got.passed)  # a month's denominator is who first sat in it
+        cumulative += got.sat
+        rows.append(MonthRow(name, sat, cumulative / overall.required if overall.required else None))
+    return rows, overall
+
+
+def monthly_plan_window(session: Session, user: User, place: Place, filters: Filters) -> list[MonthRow]:
+    """Return both rates per month in which plans opened (requirements grouped through their plan)."""
+    by_plan = counts_by(session, user, place, filters, "plan")
+    opened = dict(session.execute(select(ExamPlan.id, ExamPlan.opens_at).where(ExamPlan.id.in_(list(by_plan)))).all())
+    groups: dict = defaultdict(Rates)
+    for plan_id, rates in by_plan.items():
+        groups[local_month(opened[plan_id])] += rates
+    return [MonthRow(m, groups.get(m, Rates())) for m in _window(filters, list(groups))]
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def best_score():
+    """Return the correlated subquery of a requirement's best submitted score."""
+    return (select(func.max(Sitting.score)).where(Sitting.requirement_id == REQ.id,
+                                                  Sitting.status == SittingStatus.SUBMITTED)
+            .correlate(REQ).scalar_subquery())
+
+
+def results_query(session: Session, user: User, place: Place, filters: Filters,
+                  status: RequirementStatus | None = None) -> Select:
+    """Return the worker-level rows (one per requirement) of the place, in enterprise order."""
+    stmt = (select(REQ.id, REQ.enterprise_id, REQ.county_id, REQ.township_id, REQ.industry_id, REQ.plan_id,
+                   REQ.status, REQ.attempts, REQ.first_sat_at, REQ.passed_at, Worker.name, Worker.citizen_id,
+                   Worker.job_category, best_score().label("best_score"))
+            .join(Worker, Worker.id == REQ.worker_id))
+    if status is not None:
+        stmt = stmt.where(REQ.status == status)
+    return scoped(session, user, stmt, place, filters).order_by(REQ.enterprise_id, REQ.status, REQ.id)
+
+
+def worker_page(session: Session, user: User, place: Place, filters: Filters, page: int = 1, per_page: int = 50,
+                status: RequirementStatus | None = None, count: int | None = None) -> Page:
+    """Return one page of worker-level rows; ``count`` skips the count query when the caller knows it."""
+    page = max(1, page)
+    if count is None:
+        counted = select(func.count()).select_from(REQ)
+        counted = counted.where(REQ.status == status) if status is not None else counted
+        count = session.scalar(scoped(session, user, counted, place, filters))
+    query = results_query(session, user, place, filters, status).limit(per_page).offset((page - 1) * per_page)
+    return Page(session.execute(query).all(), page, per_page, count)
+
+
+@dataclass
+class Names:
+    """Names of the small reference tables, read once per request to label worker-level rows."""
+
+    counties: dict = field(default_factory=dict)
+    townships: dict = field(default_factory=dict)
+    industries: dict = field(default_factory=dict)
+    plans: dict = field(default_factory=dict)
+    enterprises: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session, place: Place | None = None) -> "Names":
+        """Read the names; enterprises only inside the place."""
+        enterprises = select(Enterprise.id, Enterprise.name, Enterprise.credit_code)
+        enterprises = enterprises.where(*[c for c in (
+            Enterprise.id == place.enterprise.id if place and place.enterprise else None,
+            Enterprise.county_id == place.county.id if place and place.county else None) if c is not None])
+        return cls(dict(session.execute(select(County.id, County.name)).all()),
+                   dict(session.execute(select(Township.id, Township.name)).all()),
+                   dict(session.execute(select(Industry.id, Industry.name)).all()),
+                   dict(session.execute(select(ExamPlan.id, ExamPlan.name)).all()),
+                   {i: (n, c) for i, n, c in session.execute(enterprises)})

@@ -1,0 +1,106 @@
+"""Console accounts as administrators manage them: who may manage whom, create, deactivate, reset."""
+from __future__ import annotations
+
+import secrets
+import string
+
+from sqlalchemy import Select, false, or_, select
+from sqlalchemy.orm import Session
+
+from exam_server.models import AuditLog, County, DomainError, Enterprise, Role, User
+from exam_server.services import accounts, audit
+
+_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0OoIl1")
+
+
+def creatable_roles(actor: User) -> tuple[Role, ...]:
+    """Return the roles this administrator may create: all for the city, enterprise and reviewer for a county."""
+    if actor.role is Role.CITY:
+        return tuple(Role)
+    return (Role.ENTERPRISE, Role.REVIEWER) if actor.role is Role.COUNTY else ()
+
+
+def manageable(actor: User) -> Select:
+    """Return the users this administrator may manage, newest first."""
+    stmt = select(User).outerjoin(Enterprise, Enterprise.id == User.enterprise_id).order_by(User.id.desc())
+    if actor.role is Role.CITY:
+        return stmt
+    if actor.role is Role.COUNTY:
+        return stmt.where(User.role.in_([Role.ENTERPRISE, Role.REVIEWER]),
+                          or_(Enterprise.county_id == actor.county_id, User.county_id == actor.county_id))
+    return stmt.where(false())
+
+
+def find(session: Session, actor: User, user_id: int) -> User | None:
+    """Return the user if this administrator may manage it."""
+    return session.scalar(manageable(actor).where(User.id == user_id))
+
+
+def generate_password(length: int = 14) -> str:
+    """Return a random password with letters and digits and no look-alike characters."""
+    while True:
+        password = "".join(secrets.choice(_ALPHABET) for _ in range(length))
+        if any(c.isdigit() for c in password) and any(c.isalpha() for c in password):
+            return password
+
+
+def create(session: Session, actor: User, *, username: str, display_name: str, role: Role | str,
+           county_id: int | None = None, enterprise_code: str = "") -> tuple[User, str]:
+    """Create an account within the actor's scope; return it with its generated first password."""
+    role = Role(role)
+    if role not in creatable_roles(actor):
+        raise DomainError("您无权创建该角色的账号")
+    county = enterprise = None
+    if actor.role is Role.COUNTY:
+        county_id = actor.county_id
+    if role is Role.COUNTY or (role is Role.REVIEWER and county_id):
+        county = session.get(County, county_id) if county_id else None
+        if county is None:
+            raise DomainError("请选择区县")
+    if role is Role.ENTERPRISE:
+        code = (enterprise_code or "").strip().upper()
+        enterprise = session.scalar(select(Enterprise).where(Enterprise.credit_code == code)) if code else None
+        if enterprise is None or (actor.role is Role.COUNTY and enterprise.county_id != actor.county_id):
+            raise DomainError(f"未找到统一社会信用代码为{code}的企业，或该企业不在您的辖区" if code else "请填写企业统一社会信用代码")
+    password = generate_password()
+    user = accounts.create_user(session, username, password, role, county=county, enterprise=enterprise,
+                                display_name=display_name.strip())
+    if role is Role.REVIEWER and county is not None:
+        user.county_id = county.id  # the county that manages this reviewer
+    audit.record(session, "user_created", target=user, user_id=actor.id,
+                 detail={"username": user.username, "role": role.value, "county_id": user.county_id,
+                         "enterprise_id": user.enterprise_id})
+    return user, password
+
+
+def set_active(session: Session, actor: User, target: User, active: bool) -> None:
+    """Deactivate (ending its sessions) or reactivate an account; nobody deactivates themselves."""
+    if target.id == actor.id:
+        raise DomainError("不能停用自己的账号")
+    if target.active == active:
+        return
+    target.active = active
+    if not active:
+        target.session_version += 1
+    audit.record(session, "user_activated" if active else "user_deactivated", target=target, user_id=actor.id,
+                 detail={"username": target.username})
+
+
+def reset_password(session: Session, actor: User, target: User) -> str:
+    """Give the account a new random password (its sessions end) and return it to show once."""
+    if target.id == actor.id:
+        raise DomainError("请在“修改密码”中修改自己的密码")
+    password = generate_password()
+    accounts.set_password(target, password)
+    audit.record(session, "user_password_reset", target=target, user_id=actor.id,
+                 detail={"username": target.username})
+    return password
+
+
+def audit_entries(actor: User) -> Select:
+    """Return the audit entries the actor may read: all for the city, its own and its users' for a county."""
+    stmt = select(AuditLog, User.username).outerjoin(User, User.id == AuditLog.user_id)
+    if actor.role is Role.CITY:
+        return stmt
+    users = manageable(actor).with_only_columns(User.id).order_by(None)
+    return stmt.where(or_(AuditLog.user_id == actor.id, AuditLog.user_id.in_(users)))

@@ -1,0 +1,299 @@
+"""Import workers from XLSX or CSV: check every row and column, then write all valid rows in one go."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterator
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.worksheet.datavalidation import DataValidation
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from exam_server.models import (JOB_CATEGORY_LABELS, DomainError, Enterprise, JobCategory, Role, User, Worker,
+                                utcnow)
+from exam_server.services import audit, plans
+from exam_server.services.citizen_id import InvalidCitizenId, gender_of, normalise_citizen_id
+from exam_server.services.scope import can_see_enterprise, enterprise_filter
+
+CHUNK = 2000
+LABELS = {"name": "姓名", "citizen_id": "身份证号", "job_category": "岗位类别", "phone": "手机号",
+          "credit_code": "统一社会信用代码"}
+ALIASES = {"姓名": "name", "身份证号": "citizen_id", "身份证号码": "citizen_id", "公民身份号码": "citizen_id",
+           "岗位类别": "job_category", "岗位": "job_category", "人员类别": "job_category", "手机号": "phone",
+           "手机号码": "phone", "联系电话": "phone", "统一社会信用代码": "credit_code", "企业信用代码": "credit_code"}
+REQUIRED = ("name", "citizen_id", "job_category")
+JOBS = {**{label: job for job, label in JOB_CATEGORY_LABELS.items()}, **{job.value: job for job in JobCategory},
+        "安全管理人员": JobCategory.SAFETY_MANAGER, "从业人员": JobCategory.GENERAL}
+_PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+_HEADER_NOISE = re.compile(r"[\s*＊]|[（(].*?[)）]")
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One problem in one cell; ``row`` is the spreadsheet row number (header is row 1), None for the file."""
+
+    row: int | None
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"第{self.row}行 {self.column}: {self.message}" if self.row else f"{self.column}: {self.message}"
+
+
+@dataclass
+class ImportCheck:
+    """The outcome of checking a file: rows ready to insert and every problem found."""
+
+    rows: int = 0
+    valid: list[tuple] = field(default_factory=list)  # citizen_id, name, gender, birth, enterprise_id, job, phone
+    problems: list[RowProblem] = field(default_factory=list)
+
+    @property
+    def file_problems(self) -> list[RowProblem]:
+        return [p for p in self.problems if p.row is None]
+
+    @property
+    def bad_rows(self) -> int:
+        return len({p.row for p in self.problems if p.row is not None})
+
+
+def read_table(data: bytes, filename: str = "") -> tuple[list, Iterator[tuple[int, list]]]:
+    """Return the header cells and an iterator of (row number, cells) of the first sheet or the CSV."""
+    if data[:2] == b"PK" or filename.lower().endswith(".xlsx"):
+        try:
+            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        except Exception as exc:  # openpyxl raises many kinds for a damaged file
+            raise DomainError(f"无法读取XLSX文件：{exc.__class__.__name__}") from exc
+        rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+    else:
+        rows = enumerate(csv.reader(io.StringIO(_decode(data))), start=1)
+    first = next(rows, None)
+    return (list(first[1]) if first else []), rows
+
+
+def _decode(data: bytes) -> str:
+    """Decode CSV bytes: UTF-8 (with or without BOM), else GB18030 as Excel saves it on Chinese Windows."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            raise DomainError("无法识别文件编码，请另存为UTF-8编码的CSV或XLSX文件") from None
+
+
+def map_columns(header: list) -> tuple[dict[str, int], list[RowProblem]]:
+    """Find each known column by its header label; report missing required columns."""
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(header):
+        key = ALIASES.get(_HEADER_NOISE.sub("", str(cell or "")))
+        if key and key not in columns:
+            columns[key] = index
+    missing = [RowProblem(None, "表头", f"缺少必填列“{LABELS[key]}”") for key in REQUIRED if key not in columns]
+    return columns, missing
+
+
+def target_enterprise(session: Session, user: User, *, enterprise_id: int | None = None,
+                      credit_code: str = "") -> Enterprise | None:
+    """Return the enterprise to import into (None: rows name their own); raise LookupError outside the scope."""
+    code = (credit_code or "").strip().upper()
+    if code:
+        enterprise = session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
+    elif enterprise_id:
+        enterprise = session.get(Enterprise, enterprise_id)
+    elif user.role is Role.ENTERPRISE:
+        enterprise = session.get(Enterprise, user.enterprise_id)
+    else:
+        return None
+    if enterprise is None or not can_see_enterprise(user, enterprise):
+        raise LookupError(code or enterprise_id)
+    if not enterprise.active:
+        raise DomainError(f"企业“{enterprise.name}”已停用，不能导入人员")
+    return enterprise
+
+
+def check(session: Session, data: bytes, filename: str, user: User, enterprise: Enterprise | None,
+          today=None) -> ImportCheck:
+    """Check every row of the file; nothing is written."""
+    header, rows = read_table(data, filename)
+    columns, problems = map_columns(header)
+    result = ImportCheck(problems=problems)
+    if problems:
+        return result
+    codes = _scoped_codes(session, user) if "credit_code" in columns else {}
+    seen: dict[str, int] = {}
+    pending: list[tuple[int, tuple]] = []
+    for row, cells in rows:
+        if not any(c not in (None, "") and str(c).strip() for c in cells):
+            continue
+        result.rows += 1
+        parsed = _parse_row(row, cells, columns, codes, enterprise, seen, result.problems, today)
+        if parsed is not None:
+            pending.append((row, parsed))
+    _drop_registered(session, user, pending, result)
+    return result
+
+
+def _cell(cells: list, columns: dict[str, int], key: str):
+    index = columns.get(key)
+    return cells[index] if index is not None and index < len(cells) else None
+
+
+def _text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return "" if value is None else str(value).strip()
+
+
+def _parse_row(row, cells, columns, codes, enterprise, seen, problems, today) -> tuple | None:
+    """Return the insert tuple of one row, or None after adding its problems."""
+    before = len(problems)
+    name = _text(_cell(cells, columns, "name"))
+    if not name or len(name) > 64:
+        problems.append(RowProblem(row, "姓名", "不能为空" if not name else "不能超过64个字符"))
+    raw_id = _cell(cells, columns, "citizen_id")
+    citizen_id = birth = None
+    if isinstance(raw_id, float):
+        problems.append(RowProblem(row, "身份证号", "单元格为数值格式，号码已失真，请将该列设为文本后重新填写"))
+    else:
+        try:
+            citizen_id, birth = normalise_citizen_id(_text(raw_id), today)
+        except InvalidCitizenId as exc:
+            message = str(exc).split(" / ")[0].removeprefix("身份证号")
+            problems.append(RowProblem(row, "身份证号", message))
+        else:
+            if citizen_id in seen:
+                problems.append(RowProblem(row, "身份证号", f"与第{seen[citizen_id]}行重复"))
+            else:
+                seen[citizen_id] = row
+    job_text = _text(_cell(cells, columns, "job_category"))
+    job = JOBS.get(job_text)
+    if job is None:
+        allowed = "、".join(JOB_CATEGORY_LABELS.values())
+        problems.append(RowProblem(row, "岗位类别", f"“{job_text}”无效，可填：{allowed}" if job_text else "不能为空"))
+    phone = _text(_cell(cells, columns, "phone")).replace(" ", "") or None
+    if phone and not _PHONE.match(phone):
+        problems.append(RowProblem(row, "手机号", f"“{phone[:20]}”不是有效的手机号或固定电话"))
+    enterprise_id = _row_enterprise(row, _text(_cell(cells, columns, "credit_code")).upper(), codes, enterprise,
+                                    problems)
+    if len(problems) > before:
+        return None
+    return citizen_id, name, gender_of(citizen_id), birth, enterprise_id, job, phone
+
+
+def _row_enterprise(row, code, codes, enterprise, problems) -> int | None:
+    if not code:
+        if enterprise is None:
+            problems.append(RowProblem(row, "统一社会信用代码", "未填写，且导入时未选择企业"))
+        return enterprise.id if enterprise else None
+    if enterprise is not None and code != enterprise.credit_code:
+        problems.append(RowProblem(row, "统一社会信用代码", f"与所选企业“{enterprise.name}”不一致"))
+        return None
+    if code not in codes:
+        problems.append(RowProblem(row, "统一社会信用代码", f"未找到企业{code}，或该企业不在您的管理范围内"))
+        return None
+    return codes[code]
+
+
+def _scoped_codes(session: Session, user: User) -> dict[str, int]:
+    stmt = select(Enterprise.credit_code, Enterprise.id).where(Enterprise.active)
+    return dict(session.execute(enterprise_filter(user, stmt, Enterprise.id)).all())
+
+
+def _drop_registered(session: Session, user: User, pending: list[tuple[int, tuple]], result: ImportCheck) -> None:
+    """Report IDs already registered (one query per chunk) and keep the other rows as valid."""
+    for start in range(0, len(pending), CHUNK):
+        chunk = pending[start:start + CHUNK]
+        stmt = (select(Worker.citizen_id, Enterprise)
+                .join(Enterprise, Enterprise.id == Worker.enterprise_id)
+                .where(Worker.citizen_id.in_([values[0] for _, values in chunk])))
+        registered = dict(session.execute(stmt).tuples().all())
+        for row, values in chunk:
+            found = registered.get(values[0])
+            if found is None:
+                result.valid.append(values)
+                continue
+            where = f"（{found.name}）" if can_see_enterprise(user, found) else "于其他企业，如需调动请联系区县管理员"
+            result.problems.append(RowProblem(row, "身份证号", f"已登记{where}"))
+    result.problems.sort(key=lambda p: (p.row or 0))
+
+
+@dataclass
+class ImportOutcome:
+    imported: int
+    skipped_rows: int
+    requirements: int
+
+
+def write(session: Session, result: ImportCheck, user: User, *, accept_valid_rows: bool, filename: str = "",
+          now: datetime | None = None) -> ImportOutcome:
+    """Insert every valid row in the caller's transaction; refuse while errors remain unless told to skip them."""
+    if result.file_problems:
+        raise DomainError("文件格式有误，未导入任何数据")
+    if result.problems and not accept_valid_rows:
+        raise DomainError(f"有{result.bad_rows}行存在错误，未导入任何数据；请修正后重新上传，或选择“仅导入有效行”")
+    if not result.valid:
+        raise DomainError("没有可导入的有效行")
+    now = now or utcnow()
+    before = session.scalar(select(func.max(Worker.id))) or 0
+    keys = ("citizen_id", "name", "gender", "birth_date", "enterprise_id", "job_category", "phone")
+    for start in range(0, len(result.valid), CHUNK):
+        session.execute(insert(Worker), [dict(zip(keys, values), active=True, created_at=now)
+                                         for values in result.valid[start:start + CHUNK]])
+    requirements = plans.materialise_open_plans(session, min_worker_id=before, now=now)
+    outcome = ImportOutcome(len(result.valid), result.bad_rows, requirements)
+    audit.record(session, "workers_imported", user_id=user.id,
+                 detail={"filename": filename[:200], "rows": result.rows, "imported": outcome.imported,
+                         "skipped_rows": outcome.skipped_rows, "requirements_added": requirements})
+    return outcome
+
+
+def problems_csv(result: ImportCheck) -> bytes:
+    """Return the error report as a CSV that Excel opens (UTF-8 with BOM)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["行号", "列", "问题"])
+    writer.writerows([p.row or "", p.column, p.message] for p in result.problems)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def template_xlsx() -> bytes:
+    """Return the import template: header row, text-formatted ID column, job drop-down and notes."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "从业人员"
+    sheet.append(["姓名*", "身份证号*", "岗位类别*", "手机号", "统一社会信用代码"])
+    for letter, width in zip("ABCDE", (14, 24, 20, 16, 24)):
+        sheet.column_dimensions[letter].width = width
+    for row in range(2, 2002):
+        for letter in "BDE":
+            sheet[f"{letter}{row}"].number_format = "@"
+    jobs = DataValidation(type="list", formula1='"' + ",".join(JOB_CATEGORY_LABELS.values()) + '"',
+                          allow_blank=False)
+    jobs.add("C2:C100000")
+    sheet.add_data_validation(jobs)
+    sheet.freeze_panes = "A2"
+    notes = book.create_sheet("填写说明")
+    notes.column_dimensions["A"].width = 18
+    notes.column_dimensions["B"].width = 80
+    for line in NOTES:
+        notes.append(line)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+NOTES = (
+    ("列", "说明"),
+    ("姓名", "必填，不超过64个字符。"),
+    ("身份证号", "必填，18位居民身份证号，末位X大小写均可。请保持单元格为文本格式，否则号码会失真。"),
+    ("岗位类别", "必填：" + "、".join(JOB_CATEGORY_LABELS.values()) + "。"),
+    ("手机号", "选填，11位手机号或带区号的固定电话。"),
+    ("统一社会信用代码", "选填。企业管理员可留空（导入本企业）；区县、市级管理员可在导入时选择企业，或逐行填写。"),
+    ("错误处理", "导入前逐行检查，错误以“第N行 列名: 原因”列出；有错误时默认不导入任何数据，可选择仅导入有效行。"),
+    ("示例", "张伟，37130219900307123X，一般从业人员，13800138000"),
+)
