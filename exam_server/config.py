@@ -65,6 +65,7 @@ def from_env() -> dict:
         "MAX_CONTENT_LENGTH": _env_int("MAX_UPLOAD_BYTES", 8 * 1024 * 1024),
         "EVIDENCE_RETENTION_DAYS": _env_int("EVIDENCE_RETENTION_DAYS", 180),
         "CHECKIN_MAX_FAILURES": _env_int("CHECKIN_MAX_FAILURES", 3),
+        "CHECKIN_TTL_SECONDS": _env_int("CHECKIN_TTL_SECONDS", 300),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
     }

@@ -84,30 +84,33 @@ def import_round(kind: str, workers: int, data_dir: Path) -> dict:
             done = time.perf_counter()
             counts = (db.session.scalar(select(func.count(Worker.id))),
                       db.session.scalar(select(func.count(ExamRequirement.id))))
-            baseline = baseline_rate(db.session, city)
             db.session.remove()
             db.engine.dispose()
     assert not checked.problems, checked.problems[:5]
     assert counts[0] == workers == outcome.imported, (counts, outcome)
     return {"check": validated - started, "write": done - validated, "total": done - started,
-            "requirements": counts[1], "bytes": len(data), "baseline_rows_per_s": baseline}
+            "requirements": counts[1], "bytes": len(data)}
 
 
-def baseline_rate(session, city, rows: int = 3000) -> float:
+def baseline_rate(kind: str, workers: int, rows: int, data_dir: Path) -> float:
     """Return rows/s of the per-row path (register_worker: an ORM object and three queries per row)."""
+    from exam_server.extensions import db
     from exam_server.services.workers import register_worker
 
-    rows = min(rows, len(city.workers))
-    sample = city.workers[:rows]
-    started = time.perf_counter()
-    for w in sample:
-        cid = w["citizen_id"][:6] + "19" + w["citizen_id"][8:17]  # a new, still valid, ID of the same person
-        from exam_server.services.citizen_id import check_digit
-
-        register_worker(session, citizen_id=cid + check_digit(cid), name=w["name"],
-                        enterprise_id=w["enterprise_id"], job_category=w["job_category"])
-    session.commit()
-    return rows / (time.perf_counter() - started)
+    with throwaway_database(kind, "bench_import_baseline") as url:
+        app = make_app(url, data_dir)
+        with app.app_context():
+            city, _ = build_city(db.session, workers)
+            sample = city.workers[:rows]
+            started = time.perf_counter()
+            for w in sample:
+                register_worker(db.session, citizen_id=w["citizen_id"], name=w["name"],
+                                enterprise_id=w["enterprise_id"], job_category=w["job_category"])
+            db.session.commit()
+            seconds = time.perf_counter() - started
+            db.session.remove()
+            db.engine.dispose()
+    return len(sample) / seconds
 
 
 def report(results: dict[str, list[dict]], workers: int, rounds: int) -> str:
@@ -117,14 +120,14 @@ def report(results: dict[str, list[dict]], workers: int, rounds: int) -> str:
              f"Medians of {rounds} round(s); each round imports into a fresh database holding the 9,032 "
              "enterprises and the 21 open plans, so `write` also creates every new worker's requirements.", "",
              "| database | check (read, validate, look up IDs) | write (insert + requirements) | total | rows/s | "
-             "requirements | per-row baseline (register_worker) | target < 90 s | met |",
+             "requirements | per-row baseline (register_worker, same rows, no requirements) | target | met |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, runs in results.items():
         check, write, total = (median([r[k] for r in runs]) for k in ("check", "write", "total"))
         base = median([r["baseline_rows_per_s"] for r in runs])
         lines.append(f"| {name} | {check:.1f} s | {write:.1f} s | {total:.1f} s | {workers / total:,.0f} | "
                      f"{runs[0]['requirements']:,} | {base:,.0f} rows/s, {workers / base:.0f} s for the file "
-                     f"({workers / base / total:.1f}x slower) | 90 s | {'yes' if total < TARGET_SECONDS else 'no'} |")
+                     f"({workers / base / total:.1f}x slower) | < 90 s | {'yes' if total < TARGET_SECONDS else 'no'} |")
     lines += ["", f"The CSV is {results[next(iter(results))][0]['bytes'] / 1e6:.1f} MB (UTF-8 with BOM, five columns: "
               "name, citizen ID, job category label, phone for 60%, enterprise credit code). Every row is "
               "checked (ID format, birth date and check digit, duplicates in the file, job category, phone, "
@@ -137,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--workers", type=int, default=310_000)
+    parser.add_argument("--baseline-rows", type=int, default=3000)
     parser.add_argument("--no-write-doc", action="store_true")
     args = parser.parse_args(argv)
     kinds = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}[args.db]
@@ -146,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             name = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[kind]
             for n in range(args.rounds):
                 run = import_round(kind, args.workers, Path(tmp))
+                run["baseline_rows_per_s"] = baseline_rate(kind, args.workers, args.baseline_rows, Path(tmp))
                 results.setdefault(name, []).append(run)
                 print(f"{name} round {n + 1}: check {run['check']:.1f} s, write {run['write']:.1f} s, "
                       f"total {run['total']:.1f} s; baseline {run['baseline_rows_per_s']:,.0f} rows/s", flush=True)

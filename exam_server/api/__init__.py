@@ -31,7 +31,7 @@ def _guard() -> None:
         db.session.commit()  # never hold the kiosk row's write lock through the request's face work
 
 
-from exam_server.api import checkins, errors, sittings  # noqa: E402  (routes attach to bp)
+from exam_server.api import checkins, errors, sittings  # noqa: E402,F401  (importing attaches the routes)
 
 csrf.exempt(bp)
 errors.install_on_blueprint(bp)

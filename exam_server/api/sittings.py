@@ -1,7 +1,5 @@
-"""Kiosk routes during the exam: the paper, autosave, the clock, face re-checks and submission.
-
-Autosave and the clock do no face work and no paper assembly: the paper was drawn at check-in.
-"""
+"""Kiosk routes during the exam: the paper, autosave, the clock, face re-checks and submission."""
+# Autosave and the clock do no face work and no paper assembly: the paper was drawn at check-in.
 from __future__ import annotations
 
 from flask import g

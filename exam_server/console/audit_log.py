@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from exam_server.auth.session import roles_required
 from exam_server.console import bp
-from exam_server.console.forms import AuditSearchForm
+from exam_server.console.forms import AuditSearchForm, options
 from exam_server.console.helpers import BEIJING, page_number
 from exam_server.console.nav import CITY_COUNTY
 from exam_server.extensions import db
@@ -40,8 +40,8 @@ def _day_start(day) -> datetime:
 @roles_required(*CITY_COUNTY)
 def audit_log():
     form = AuditSearchForm(request.args)
-    form.action.choices = [("", "全部操作")] + [
-        (a, ACTION_LABELS.get(a, a)) for a in db.session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action))]
+    form.action.choices = options([("", "全部操作")] + [
+        (a, ACTION_LABELS.get(a, a)) for a in db.session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action))])
     stmt = user_admin.audit_entries(current_user).order_by(AuditLog.at.desc(), AuditLog.id.desc())
     if form.validate():
         if form.action.data:

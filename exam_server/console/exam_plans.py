@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from exam_server.auth.session import roles_required
 from exam_server.console import bp
-from exam_server.console.forms import PlanForm
+from exam_server.console.forms import PlanForm, options
 from exam_server.console.helpers import PER_PAGE, from_beijing, page_number, to_beijing
 from exam_server.console.nav import CITY_COUNTY
 from exam_server.extensions import db
@@ -25,8 +25,8 @@ def exam_plans():
             select(ExamRequirement.plan_id, ExamRequirement.status, func.count(ExamRequirement.id))
             .where(ExamRequirement.plan_id.in_(ids)).group_by(ExamRequirement.plan_id, ExamRequirement.status)):
         counts.setdefault(plan_id, {})[status] = n
-    names = {"counties": dict(db.session.execute(select(County.id, County.name)).tuples().all()),
-             "industries": dict(db.session.execute(select(Industry.id, Industry.name)).tuples().all())}
+    names = {"counties": dict(db.session.execute(select(County.id, County.name)).all()),
+             "industries": dict(db.session.execute(select(Industry.id, Industry.name)).all())}
     return render_template("console/exam_plans.html", page=page, counts=counts, names=names,
                            passed=RequirementStatus.PASSED)
 
@@ -35,12 +35,12 @@ def _form(plan=None) -> PlanForm:
     form = PlanForm()
     counties = db.session.execute(select(County.id, County.name).order_by(County.code)).all()
     if current_user.role is Role.COUNTY:
-        form.county_id.choices = [(c.id, c.name) for c in counties if c.id == current_user.county_id]
+        form.county_id.choices = options((c.id, c.name) for c in counties if c.id == current_user.county_id)
     else:
-        form.county_id.choices = [(0, "全市")] + [(c.id, c.name) for c in counties]
-    form.industry_id.choices = [(0, "所有行业")] + [
-        (i.id, i.name) for i in db.session.execute(select(Industry.id, Industry.name).order_by(Industry.id))]
-    form.ruleset_id.choices = [(key, f"{rs['name']}（{key}）") for key, rs in plans.rulesets().items()]
+        form.county_id.choices = options([(0, "全市")] + [(c.id, c.name) for c in counties])
+    form.industry_id.choices = options([(0, "所有行业")] + [
+        (i.id, i.name) for i in db.session.execute(select(Industry.id, Industry.name).order_by(Industry.id))])
+    form.ruleset_id.choices = options((key, f"{rs['name']}（{key}）") for key, rs in plans.rulesets().items())
     if plan is not None and not form.is_submitted():
         policy = plan.face_policy or {}
         enterprise = db.session.get(Enterprise, plan.enterprise_id) if plan.enterprise_id else None

@@ -3,16 +3,23 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import (DateField, DateTimeLocalField, FloatField, IntegerField, SelectField, SelectMultipleField,
-                     StringField, SubmitField, TextAreaField)
+from wtforms import (DateField, DateTimeLocalField, FloatField, IntegerField, SelectChoice, SelectField,
+                     SelectMultipleField, StringField, SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from exam_server.models import JOB_CATEGORY_LABELS, ROLE_LABELS
 
-JOB_CHOICES = [(job.value, label) for job, label in JOB_CATEGORY_LABELS.items()]
-QTYPE_CHOICES = [("single", "单选"), ("multiple", "多选"), ("truefalse", "判断")]
-STATUS_CHOICES = [("active", "启用"), ("draft", "草稿"), ("retired", "停用")]
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Return select options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+JOB_CHOICES = options((job.value, label) for job, label in JOB_CATEGORY_LABELS.items())
+QTYPE_CHOICES = options([("single", "单选"), ("multiple", "多选"), ("truefalse", "判断")])
+STATUS_CHOICES = options([("active", "启用"), ("draft", "草稿"), ("retired", "停用")])
 CREDIT_CODE = Regexp(r"^\s*([0-9A-Za-z]{18})?\s*$", message="统一社会信用代码应为18位")
 
 
@@ -61,10 +68,10 @@ class PhotoZipForm(FlaskForm):
 
 class QuestionSearchForm(SearchForm):
     text = StringField("题干或编号", validators=[Optional(), Length(max=100)])
-    category = SelectField("分类", choices=[("", "全部分类")], validate_choice=False)
-    qtype = SelectField("题型", choices=[("", "全部题型"), *QTYPE_CHOICES])
-    difficulty = SelectField("难度", choices=[("", "全部难度")] + [(str(d), str(d)) for d in range(1, 6)])
-    status = SelectField("状态", choices=[("", "全部状态"), *STATUS_CHOICES])
+    category = SelectField("分类", choices=options([("", "全部分类")]), validate_choice=False)
+    qtype = SelectField("题型", choices=options([("", "全部题型")]) + QTYPE_CHOICES)
+    difficulty = SelectField("难度", choices=options([("", "全部难度")] + [(str(d), str(d)) for d in range(1, 6)]))
+    status = SelectField("状态", choices=options([("", "全部状态")]) + STATUS_CHOICES)
 
 
 class QuestionForm(FlaskForm):
@@ -117,13 +124,13 @@ class UserForm(FlaskForm):
     username = StringField("用户名", validators=[DataRequired(), Length(min=3, max=64),
                                               Regexp(r"^[A-Za-z0-9_.-]+$", message="只能包含字母、数字和 _ . -")])
     display_name = StringField("姓名", validators=[DataRequired(), Length(max=64)])
-    role = SelectField("角色", choices=[(role.value, label) for role, label in ROLE_LABELS.items()])
+    role = SelectField("角色", choices=options((role.value, label) for role, label in ROLE_LABELS.items()))
     county_id = SelectField("区县（区县管理员、审核员）", coerce=int, choices=[])
     enterprise_code = StringField("企业统一社会信用代码（企业管理员）", validators=[Optional(), CREDIT_CODE])
 
 
 class AuditSearchForm(SearchForm):
-    action = SelectField("操作", choices=[("", "全部操作")], validate_choice=False)
+    action = SelectField("操作", choices=options([("", "全部操作")]), validate_choice=False)
     username = StringField("用户名", validators=[Optional(), Length(max=64)])
     date_from = DateField("开始日期", validators=[Optional()])
     date_to = DateField("结束日期", validators=[Optional()])

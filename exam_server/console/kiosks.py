@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from exam_server.auth.session import roles_required
 from exam_server.console import bp
-from exam_server.console.forms import KioskForm
+from exam_server.console.forms import KioskForm, options
 from exam_server.console.nav import CITY_COUNTY
 from exam_server.extensions import db
 from exam_server.models import County, DomainError, Kiosk, Role
@@ -23,9 +23,9 @@ def _form() -> KioskForm:
     form = KioskForm()
     counties = db.session.execute(select(County.id, County.name).order_by(County.code)).all()
     if current_user.role is Role.COUNTY:
-        form.county_id.choices = [(c.id, c.name) for c in counties if c.id == current_user.county_id]
+        form.county_id.choices = options((c.id, c.name) for c in counties if c.id == current_user.county_id)
     else:
-        form.county_id.choices = [(0, "市级（不属于区县）")] + [(c.id, c.name) for c in counties]
+        form.county_id.choices = options([(0, "市级（不属于区县）")] + [(c.id, c.name) for c in counties])
     return form
 
 
@@ -46,7 +46,7 @@ def kiosks():
         else:
             form = _form()
             form.name.data = form.location.data = ""
-    counties = dict(db.session.execute(select(County.id, County.name)).tuples().all())
+    counties = dict(db.session.execute(select(County.id, County.name)).all())
     page = render_template("console/kiosks.html", form=form, kiosks=db.session.scalars(_scoped()).all(),
                            counties=counties, token=token, new_kiosk=kiosk)
     response = make_response(page)

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from exam_server.auth.session import roles_required
 from exam_server.console import bp
-from exam_server.console.forms import QuestionForm, QuestionSearchForm
+from exam_server.console.forms import QuestionForm, QuestionSearchForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
 from exam_server.models import Question, Role, utcnow
@@ -28,7 +28,7 @@ def search_filters(form: QuestionSearchForm) -> dict:
 
 def search_form() -> QuestionSearchForm:
     form = QuestionSearchForm(request.args)
-    form.category.choices = [("", "全部分类")] + [(c, c) for c in question_admin.categories(db.session)]
+    form.category.choices = options([("", "全部分类")] + [(c, c) for c in question_admin.categories(db.session)])
     return form
 
 
@@ -46,7 +46,7 @@ def questions():
 def question_edit(question_id: int):
     row = db.session.get(Question, question_id) or abort(404)
     form = QuestionForm(data=None if request.method == "POST" else _data(row))
-    form.industries.choices = list(qb.INDUSTRIES.items())
+    form.industries.choices = options(qb.INDUSTRIES.items())
     if form.validate_on_submit():
         problems = question_admin.update(db.session, row, _changes(form), current_user)
         if not problems:

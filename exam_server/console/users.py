@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from exam_server.auth.session import roles_required
 from exam_server.console import bp
-from exam_server.console.forms import UserForm
+from exam_server.console.forms import UserForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.console.nav import CITY_COUNTY
 from exam_server.extensions import db
@@ -25,7 +25,7 @@ def _no_store(html: str):
 @roles_required(*CITY_COUNTY)
 def users():
     page = db.paginate(user_admin.manageable(current_user), page=page_number(), per_page=PER_PAGE, error_out=False)
-    counties = dict(db.session.execute(select(County.id, County.name)).tuples().all())
+    counties = dict(db.session.execute(select(County.id, County.name)).all())
     return render_template("console/users.html", page=page, counties=counties)
 
 
@@ -33,10 +33,10 @@ def users():
 @roles_required(*CITY_COUNTY)
 def user_new():
     form = UserForm()
-    form.role.choices = [(r.value, ROLE_LABELS[r]) for r in user_admin.creatable_roles(current_user)]
+    form.role.choices = options((r.value, ROLE_LABELS[r]) for r in user_admin.creatable_roles(current_user))
     counties = db.session.execute(select(County.id, County.name).order_by(County.code)).all()
-    form.county_id.choices = [(0, "—")] + [(c.id, c.name) for c in counties
-                                           if current_user.role is Role.CITY or c.id == current_user.county_id]
+    form.county_id.choices = options([(0, "—")] + [(c.id, c.name) for c in counties
+                                                   if current_user.role is Role.CITY or c.id == current_user.county_id])
     if form.validate_on_submit():
         try:
             user, password = user_admin.create(

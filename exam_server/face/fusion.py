@@ -302,7 +302,8 @@ def fit_fusion(genuine: np.ndarray, impostor: np.ndarray, models: Sequence[str],
     fusion = Fusion(tuple(models), tuple(model_keys), tuple(map(float, centre)), tuple(map(float, scale)),
                     tuple(map(float, coef)), intercept, OperatingPoint(1.0, 1.0))
     point, stats = operating_point(fusion.distances(gen), fusion.distances(imp), target_far, review_frr, kind)
-    return replace(fusion, point=point, fitted_on={"description": description, "kind": kind, "l2": l2, **stats})
+    return replace(fusion, point=point, fitted_on={"weights_fitted_on": kind, "l2": l2,
+                                                   kind: {"description": description, **stats}})
 
 
 def refit_threshold(fusion: Fusion, genuine: np.ndarray, impostor: np.ndarray, target_far: float = 0.001,
@@ -310,8 +311,7 @@ def refit_threshold(fusion: Fusion, genuine: np.ndarray, impostor: np.ndarray, t
     """Keep a fusion's weights and choose the thresholds of one kind of comparison on new pairs."""
     point, stats = operating_point(fusion.distances(genuine), fusion.distances(impostor), target_far, review_frr,
                                    kind, base=fusion.point)
-    return replace(fusion, point=point, fitted_on={**fusion.fitted_on, f"{kind}_refit": {"description": description,
-                                                                                          **stats}})
+    return replace(fusion, point=point, fitted_on={**fusion.fitted_on, kind: {"description": description, **stats}})
 
 
 # Verification with several models, frames and templates.
@@ -519,10 +519,13 @@ def calibrate_models(settings: Any, pairs: Sequence[dict[str, str]], images: str
                             max_false_hits=max_false_hits)
         entry: dict[str, Any] = {"model_key": key, "report": table.to_dict()}
         if not fused and name != "dlib_resnet_v1":
-            base = current.models[name].point if name in current.models else None
-            point, stats = operating_point(gen[:, i], imp[:, i], target_far, review_frr, kind, base)
-            params = params.with_model(name, ModelPoint(key, point, {"description": description, "kind": kind,
-                                                                     **stats}))
+            existing = current.models.get(name)
+            if existing is not None and existing.model_key != key:
+                existing = None  # fitted for other weights: start again
+            point, stats = operating_point(gen[:, i], imp[:, i], target_far, review_frr, kind,
+                                           existing.point if existing else None)
+            fitted = {**(existing.fitted_on if existing else {}), kind: {"description": description, **stats}}
+            params = params.with_model(name, ModelPoint(key, point, fitted))
             entry["operating_point"] = {**point.to_dict(), **stats}
         elif not fused:
             entry["note"] = ("dlib's thresholds are FaceSettings fields (EXAM_FACE_LIVE_THRESHOLD, ...): "

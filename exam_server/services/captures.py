@@ -269,11 +269,9 @@ def _warn_multiple_faces(session: Session, sitting: Sitting, check: FaceCheck, n
 
 
 def take(session: Session, sitting_id: int, kiosk: Kiosk, nonce: str, frame: bytes, now: datetime) -> tuple[Sitting, str]:
-    """Check an in-exam frame answering a nonce; return the sitting and the decision. Commits.
-
-    The nonce is spent and committed before the face work, so no lock is held while the engine runs
-    and a replayed nonce is refused even while the first upload is still being checked.
-    """
+    """Check an in-exam frame answering a nonce and return the sitting and the kiosk's decision."""
+    # The nonce is spent and committed before the face work, so no lock is held while the engine runs
+    # and a replayed nonce is refused even while the first upload is still being checked.
     from exam_server.services import sittings
 
     sitting = sittings.load(session, sitting_id, kiosk, lock=True)

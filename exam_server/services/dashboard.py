@@ -40,7 +40,7 @@ def figures(session: Session, user: User, now: datetime | None = None) -> dict:
                     .join(ExamPlan, ExamPlan.id == ExamRequirement.plan_id)
                     .where(ExamPlan.opens_at <= now, ExamPlan.closes_at > now).group_by(ExamRequirement.status))
     by_status = dict(session.execute(enterprise_filter(user, requirements, ExamRequirement.enterprise_id,
-                                                       ExamRequirement.county_id)).tuples().all())
+                                                       ExamRequirement.county_id)).all())
     out["required"] = sum(by_status.values())
     out["passed"] = by_status.get(RequirementStatus.PASSED, 0)
     out["failed"] = by_status.get(RequirementStatus.FAILED, 0)

@@ -76,10 +76,7 @@ def photo_sha256(image_bytes: bytes) -> str:
 
 def enrol(session: Session, worker: Worker, image_bytes: bytes, source: PhotoSource | str, *,
           sample: FaceSample | None = None, user_id: int | None = None, now: datetime | None = None) -> Enrolment:
-    """Store a photo and its template for a worker, superseding older ones; raise FaceRefusal for a bad photo.
-
-    The new face is searched against everyone enrolled: a near hit opens a duplicate-enrolment review.
-    """
+    """Store a worker's photo and template, superseding older ones, and search it against everyone enrolled."""
     now = now or utcnow()
     source = PhotoSource(source)
     face_engine = engine()
@@ -198,10 +195,8 @@ def rebuild_index(session: Session) -> int:
 
 def purge_evidence(session: Session, retention_days: int, *, now: datetime | None = None,
                    user_id: int | None = None, batch: int = 1000) -> int:
-    """Delete evidence frames older than the retention period, except those of open review cases.
-
-    Commits every batch so a year of frames does not become one transaction; returns the files removed.
-    """
+    """Delete evidence older than the retention period, except for open review cases; return the files removed."""
+    # Commits every batch so that a year of frames does not become one transaction.
     now = now or utcnow()
     cutoff = now - timedelta(days=retention_days)
     root = data_dir()
@@ -243,11 +238,9 @@ def image_files(directory: Path) -> list[Path]:
 
 
 def plan_batch(session: Session, paths: list[Path]) -> tuple[list[tuple[Path, int]], list[dict], int]:
-    """Match files named by citizen ID to workers; return (todo, refused rows, skipped as already enrolled).
-
-    A worker whose active template came from a file with the same SHA-256 is skipped, so an
-    interrupted run can simply be started again.
-    """
+    """Match files named by citizen ID to workers; return (todo, refused rows, number already enrolled)."""
+    # A worker whose active template came from a file with the same SHA-256 is skipped, so an
+    # interrupted run can simply be started again.
     from exam_server.services.citizen_id import InvalidCitizenId, normalise_citizen_id
 
     refused: list[dict] = []

@@ -137,7 +137,7 @@ def _lookup(session: Session, user: User, citizen_ids: list[str]) -> tuple[dict[
         workers.update((w.citizen_id, w) for w in found)
         shas.update(session.execute(
             select(FaceTemplate.worker_id, FacePhoto.sha256).join(FacePhoto, FacePhoto.id == FaceTemplate.photo_id)
-            .where(FaceTemplate.worker_id.in_([w.id for w in found]), FaceTemplate.active)).tuples().all())
+            .where(FaceTemplate.worker_id.in_([w.id for w in found]), FaceTemplate.active)).all())
     return workers, shas
 
 

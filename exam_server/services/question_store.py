@@ -87,10 +87,8 @@ def default_ruleset() -> dict[str, Any]:
 
 
 def bank(session: Session) -> tuple[qb.IndexedBank, dict[str, int]]:
-    """Return the active bank indexed for assembly and the question id of each code.
-
-    Rebuilt only when the table changed, so assembling a paper costs one small query.
-    """
+    """Return the active bank indexed for assembly and the question id of each code."""
+    # Rebuilt only when the table changed, so assembling a paper costs one small query.
     key = (str(session.get_bind().url), *session.execute(select(
         func.count(Question.id), func.max(Question.updated_at), func.max(Question.id))).one())
     with _cache_lock:

@@ -5,11 +5,10 @@ from typing import Any
 
 
 class Refusal(Exception):
-    """Refuse a request with a machine-readable code and a Chinese message for the kiosk screen.
+    """Refuse a kiosk request with a machine-readable code and a Chinese message for the screen."""
 
-    ``keep`` asks the caller to commit what the service recorded before refusing (a failed face
-    check must be counted even though the request fails).
-    """
+    # ``keep`` asks the caller to commit what the service recorded before refusing: a failed face
+    # check must be counted even though the request fails.
 
     def __init__(self, code: str, message: str = "", *, keep: bool = False, **extra: Any) -> None:
         super().__init__(f"{code}: {message}" if message else code)

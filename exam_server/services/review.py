@@ -24,11 +24,9 @@ def _check(user: User, reason: str) -> str:
 
 def decide(session: Session, case: ReviewCase, outcome: ReviewStatus | str, reason: str, user: User,
            now: datetime | None = None) -> ReviewCase:
-    """Close an open case as confirmed (a real problem) or dismissed (a false alarm), with its effects.
-
-    A suspended sitting resumes when its mismatch alert is dismissed and is voided when it is
-    confirmed; a confirmed duplicate enrolment takes the new template out of use.
-    """
+    """Close an open case as confirmed (a real problem) or dismissed (a false alarm), with its effects."""
+    # A suspended sitting resumes when its mismatch alert is dismissed and is voided when it is
+    # confirmed; a confirmed duplicate enrolment takes the new template out of use.
     now = now or utcnow()
     outcome = ReviewStatus(outcome)
     if outcome is ReviewStatus.OPEN:

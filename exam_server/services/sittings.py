@@ -207,10 +207,8 @@ def certificate_of(session: Session, sitting_id: int) -> Certificate | None:
 
 
 def sweep(session: Session, now: datetime | None = None, batch: int = 200) -> dict[str, int]:
-    """Auto-submit overdue sittings, expire check-ins and record missed captures; safe to run in parallel.
-
-    Every change is a conditional UPDATE, so a second sweeper finds nothing left to do. Commits.
-    """
+    """Auto-submit overdue sittings, expire check-ins and record missed captures; commit each step."""
+    # Every change is a conditional UPDATE, so a second sweeper running at once finds nothing left to do.
     now = now or utcnow()
     submitted = 0
     overdue = session.scalars(select(Sitting.id).where(Sitting.status == SittingStatus.IN_PROGRESS,

@@ -211,7 +211,7 @@ def _drop_registered(session: Session, user: User, pending: list[tuple[int, tupl
         stmt = (select(Worker.citizen_id, Enterprise)
                 .join(Enterprise, Enterprise.id == Worker.enterprise_id)
                 .where(Worker.citizen_id.in_([values[0] for _, values in chunk])))
-        registered = dict(session.execute(stmt).tuples().all())
+        registered = dict(session.execute(stmt).all())
         for row, values in chunk:
             found = registered.get(values[0])
             if found is None:

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from exam_server.api.errors import CODES
 from exam_server.models import (CaptureRequest, CheckIn, ExamRequirement, RequirementStatus, ReviewCase,
                                 ReviewKind, Sitting, SittingStatus, utcnow)
-from exam_server.services import captures, kiosks, sittings
+from exam_server.services import kiosks, sittings
 from tests.api.conftest import frame, jpeg, open_sitting
 
 SEEN: dict[str, dict] = {}

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from exam_server.models import (AuditLog, CaptureRequest, DomainError, ExamPlan, ExamRequirement, FaceCheck,
-                                Question, ReviewCase, ReviewKind, ReviewStatus, Sitting, SittingStatus, utcnow)
+                                Question, ReviewCase, ReviewStatus, Sitting, SittingStatus, utcnow)
 from exam_server.services import captures, question_store, review
 from exam_server.services.demo import DEMO_PLAN_NAME, load_demo
 from tests.api.conftest import open_sitting

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Load-test the kiosk API: 200 simulated kiosks on loopback against gunicorn on a generated city.
+
+Builds a throw-away database with the city (9,032 enterprises, 310,000 workers, a year of sittings),
+enrols real photos through the face service, copies the kiosk identity's template to the workers who
+will sit, registers the kiosks, starts gunicorn with gunicorn.conf.py and drives it with asyncio
+kiosks (check-in with a real head-turn burst, an answer every few seconds, a clock poll every 5 s,
+captures when due with real frames, submit). Reports throughput and p50/p95/p99 per endpoint,
+errors, face-check throughput against bare face_recognition on the same cores, and checks that
+every acknowledged answer is in the answer table. Bounded: --duration seconds, one sitting per kiosk
+by default, and only 127.0.0.1 is ever contacted.
+
+Usage: python scripts/bench_load.py [--kiosks 200] [--duration 600] [--ramp 60] [--db postgres|sqlite]
+                                    [--scale city|tiny] [--split] [--faces DIR] [--no-write-doc]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_common import REPO, make_app, machine, stamp, throwaway_database, write_section
+from load_report import bare_face_seconds, cpu_snapshot, load_frames, report, verify_answers
+
+FACES = Path(os.environ.get("EXAM_FACES_DIR", REPO.parent / "shared" / "faces"))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kiosks", type=int, default=200)
+    parser.add_argument("--duration", type=float, default=600.0, help="hard limit of the load phase, seconds")
+    parser.add_argument("--ramp", type=float, default=60.0, help="kiosks start evenly over this many seconds")
+    parser.add_argument("--pace", type=float, nargs=2, default=(2.0, 6.0), help="seconds between answers")
+    parser.add_argument("--sittings-per-kiosk", type=int, default=1)
+    parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument("--scale", choices=("city", "tiny"), default="city")
+    parser.add_argument("--split", action="store_true",
+                        help="send check-in bursts and captures to a second gunicorn (the face pool) at nice 10")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--faces", type=Path, default=FACES)
+    parser.add_argument("--label", default="", help="name of this configuration in the results file")
+    parser.add_argument("--no-write-doc", action="store_true")
+    return parser.parse_args(argv)
+
+
+def build(url: str, data_dir: Path, args: argparse.Namespace):
+    """Generate the city and prepare enrolments and kiosks; return the LoadSetup."""
+    from exam_server.extensions import db
+    from exam_server.services.city_generator import generate, scale_named
+    from load_setup import prepare
+
+    app = make_app(url, data_dir)
+    with app.app_context():
+        started = time.perf_counter()
+        summary = generate(db.session, scale_named(args.scale), data_dir=str(data_dir), progress=False)
+        print(f"generated {summary.describe()}", flush=True)
+        setup = prepare(db.session, args.faces, args.kiosks, args.kiosks * args.sittings_per_kiosk)
+        print(f"prepared in {time.perf_counter() - started:.0f} s: {setup.enrolled_real} real enrolments, "
+              f"{setup.copied_templates} copied templates, {len(setup.kiosk_tokens)} kiosks", flush=True)
+        db.session.remove()
+        db.engine.dispose()
+    return setup
+
+
+def start_gunicorn(url: str, data_dir: Path, port: int, log: Path, nice: int = 0, **env_extra: str):
+    """Start gunicorn with the repository's gunicorn.conf.py on 127.0.0.1:port; return the process."""
+    import subprocess
+
+    env = {**os.environ, "EXAM_DATABASE_URL": url, "EXAM_DATA_DIR": str(data_dir), "EXAM_ENV": "production",
+           "EXAM_SECRET_KEY": "bench-load-secret-key", "EXAM_BIND": f"127.0.0.1:{port}", **env_extra}
+    command = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"),
+               "--pythonpath", f"{REPO / 'scripts'},{REPO}", "bench_load_app:app"]
+    if nice:
+        command = ["nice", "-n", str(nice), *command]
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+
+def wait_ready(port: int, token: str, seconds: float = 90) -> None:
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=2,
+                            headers={"Authorization": f"Bearer {token}"}).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"gunicorn on port {port} did not answer within {seconds:.0f} s")
+
+
+def stop(process) -> None:
+    import signal
+
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=40)
+        except Exception:
+            process.kill()
+
+
+def run(args: argparse.Namespace) -> int:
+    from load_kiosk import drive
+
+    frames = load_frames(args.faces)
+    bare = bare_face_seconds(frames["capture"])
+    print(f"bare face_recognition per frame: {bare * 1000:.0f} ms", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp, \
+            throwaway_database(args.db, "bench_load") as url:
+        data_dir = Path(tmp) / "data"
+        setup = build(url, data_dir, args)
+        servers = [start_gunicorn(url, data_dir, args.port, Path(tmp) / "gunicorn.log")]
+        routes = {"default": f"http://127.0.0.1:{args.port}"}
+        if args.split:
+            servers.append(start_gunicorn(url, data_dir, args.port + 1, Path(tmp) / "face.log", nice=10,
+                                          EXAM_SWEEP_SECONDS="0"))
+            routes.update(frames=f"http://127.0.0.1:{args.port + 1}", capture=f"http://127.0.0.1:{args.port + 1}")
+        try:
+            for port in {args.port, args.port + 1} if args.split else {args.port}:
+                wait_ready(port, setup.kiosk_tokens[0])
+            before = cpu_snapshot([s.pid for s in servers])
+            stats = asyncio.run(drive(routes, setup.kiosk_tokens, setup.citizen_ids, frames, duration=args.duration,
+                                      ramp=args.ramp, pace=tuple(args.pace), sittings=args.sittings_per_kiosk))
+            after = cpu_snapshot([s.pid for s in servers])
+        finally:
+            for server in servers:
+                stop(server)
+        answers = verify_answers(url, stats)
+        text = report(args, stats, answers, bare, before, after, machine(url if args.db == "postgres" else None),
+                      stamp())
+    print("\n" + text)
+    if not args.no_write_doc:
+        write_section("bench_load" + (f"_{args.label}" if args.label else ("_split" if args.split else "")), text)
+    return 0 if answers["lost"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(run(parse_args(None)))

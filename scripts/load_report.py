@@ -1,0 +1,170 @@
+"""Frames, bare face cost, CPU accounting, the lost-answer check and the report of the load benchmark."""
+from __future__ import annotations
+
+import io
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from bench_common import percentile
+
+# Face analyses per request, read from the services: a check-in burst analyses its 4 frames and
+# then the best one again (services/checkin.py); a capture analyses its one frame (services/captures.py).
+ANALYSES = {"frames": 5, "capture": 1}
+TURN = ("single/obama/obama1.jpg", "resolutions/obama-720p.jpg", "single/obama/obama3.jpg", "single/obama/obama4.jpg")
+
+
+def load_frames(faces: Path) -> dict[str, list[bytes]]:
+    """Return real kiosk frames (longest side 640 px, JPEG): a head turn to the left, reversed, and captures."""
+    import cv2
+
+    if not (faces / TURN[0]).is_file():
+        raise SystemExit(f"real face photos not found at {faces} (set EXAM_FACES_DIR or --faces)")
+    frames = []
+    for path in TURN:
+        bgr = cv2.imread(str(faces / path))
+        factor = 640 / max(bgr.shape[:2])
+        if factor < 1:
+            bgr = cv2.resize(bgr, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        frames.append(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes())
+    return {"turn_left": frames, "turn_right": frames[::-1], "capture": frames}
+
+
+def bare_face_seconds(frames: list[bytes], rounds: int = 3) -> float:
+    """Return the median seconds of bare face_recognition (decode, locate, encode) on one frame."""
+    import face_recognition
+
+    times = []
+    for _ in range(rounds):
+        for frame in frames:
+            started = time.perf_counter()
+            image = face_recognition.load_image_file(io.BytesIO(frame))
+            face_recognition.face_encodings(image, face_recognition.face_locations(image))
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        found = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return found + [c for child in found for c in _children(child)]
+
+
+def _ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def cpu_snapshot(server_pids: list[int]) -> dict[str, float]:
+    """Return CPU seconds used so far by the servers (with their workers), this process and the machine."""
+    hz = os.sysconf("SC_CLK_TCK")
+    server = sum(_ticks(p) for pid in server_pids for p in [pid, *_children(pid)]) / hz
+    times = os.times()
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return {"server": server, "client": times.user + times.system, "busy": (sum(values) - idle) / hz,
+            "wall": time.monotonic()}
+
+
+def verify_answers(url: str, stats) -> dict[str, int]:
+    """Compare the answers the server acknowledged with the rows of the answer table."""
+    from sqlalchemy import create_engine, select
+
+    from exam_server.models import Answer, Sitting
+
+    engine = create_engine(url)
+    rows: dict[tuple[int, int], str] = {}
+    statuses: dict[str, int] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(stats.sittings), 500):
+            chunk = stats.sittings[start:start + 500]
+            for sitting_id, item_no, response in conn.execute(
+                    select(Answer.sitting_id, Answer.item_no, Answer.response).where(Answer.sitting_id.in_(chunk))):
+                rows[(sitting_id, item_no)] = response
+            for (status,) in conn.execute(select(Sitting.status).where(Sitting.id.in_(chunk))):
+                statuses[str(status.value)] = statuses.get(str(status.value), 0) + 1
+    engine.dispose()
+    lost = sum(1 for key, response in stats.acked.items() if rows.get(key) != response)
+    return {"acked": len(stats.acked), "rows": len(rows), "lost": lost,
+            "unacknowledged_rows": sum(1 for key in rows if key not in stats.acked), **{f"sittings_{k}": v
+                                                                                         for k, v in statuses.items()}}
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms" if seconds == seconds else "–"
+
+
+def endpoint_table(stats, elapsed: float) -> list[str]:
+    lines = ["| endpoint | requests | per second | p50 | p95 | p99 | 5xx / transport errors | 4xx refusals |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name in ("checkin", "frames", "answer", "clock", "capture", "submit"):
+        samples = stats.samples.get(name, [])
+        seconds = [s[1] for s in samples]
+        errors = sum(n for (endpoint, _), n in stats.errors.items() if endpoint == name)
+        refusals = ", ".join(f"{code} {n}" for (endpoint, code), n in stats.refusals.items() if endpoint == name)
+        lines.append(f"| {name} | {len(samples):,} | {len(samples) / elapsed:.2f} | {_ms(percentile(seconds, 50))} | "
+                     f"{_ms(percentile(seconds, 95))} | {_ms(percentile(seconds, 99))} | {errors} | {refusals or 0} |")
+    return lines
+
+
+def face_throughput(stats) -> tuple[float, float]:
+    """Return (face analyses per second, window seconds) over the check-in storm (first to last burst)."""
+    bursts = stats.samples.get("frames", [])
+    if not bursts:
+        return float("nan"), 0.0
+    start, end = min(s[0] for s in bursts), max(s[0] + s[1] for s in bursts)
+    captures = [s for s in stats.samples.get("capture", []) if start <= s[0] <= end]
+    done = sum(1 for s in bursts if s[2] in (200, 422)) * ANALYSES["frames"] + len(captures)
+    return done / max(end - start, 1e-9), end - start
+
+
+def report(args, stats, answers: dict, bare: float, before: dict, after: dict, machine: str, when: str) -> str:
+    from exam_server import gunicorn_conf
+
+    elapsed = max(after["wall"] - before["wall"], 1e-9)
+    cores = os.cpu_count() or 1
+    answers_all = stats.samples.get("answer", [])
+    during = [s[1] for s in answers_all if s[3]]
+    steady = [s[1] for s in answers_all if s[0] > stats.last_checkin_done]
+    steady_face = [s[1] for s in answers_all if s[0] > stats.last_checkin_done and s[3]]
+    rate, window = face_throughput(stats)
+    ceiling = cores / bare
+    p95_during = percentile(during, 95)
+    server_cpu, client_cpu = after["server"] - before["server"], after["client"] - before["client"]
+    busy = (after["busy"] - before["busy"]) / (elapsed * cores)
+    pool = f"{gunicorn_conf.workers} workers x {gunicorn_conf.threads} threads (gthread)"
+    lines = [f"## Kiosk API under load: {args.kiosks} kiosks" + (" (split face pool)" if args.split else ""), "",
+             f"Measured {when} by `python scripts/bench_load.py {' '.join(sys.argv[1:])}` on: {machine}; "
+             f"load average before the run {os.getloadavg()[0]:.1f}.",
+             f"Server: gunicorn with `gunicorn.conf.py` as configured, {pool}"
+             + (", plus a second identical pool at nice 10 that receives the check-in bursts and captures"
+                if args.split else "") + f", on {args.db} holding the generated city ({args.scale} scale). "
+             f"Load: {args.kiosks} kiosks on 127.0.0.1 starting evenly over {args.ramp:.0f} s, one sitting each "
+             f"(54 questions, an answer every {args.pace[0]:.0f}-{args.pace[1]:.0f} s, a clock poll every 5 s, a "
+             f"capture when the server asks: every 60-120 s by the default face policy); run {elapsed:.0f} s "
+             f"(limit {args.duration:.0f} s).", "", *endpoint_table(stats, elapsed), "",
+             "| target | measured | met |", "| --- | --- | --- |",
+             f"| autosave p95 < 100 ms while face checks run | {_ms(p95_during)} over {len(during):,} answers sent "
+             f"while a burst or capture was in flight (all answers: p95 {_ms(percentile([s[1] for s in answers_all], 95))}; "
+             f"after the last check-in: p95 {_ms(percentile(steady, 95))}, of which during captures "
+             f"{_ms(percentile(steady_face, 95))}) | {'yes' if p95_during < 0.1 else 'no'} |",
+             f"| no answer lost | {answers['acked']:,} acknowledged, {answers['rows']:,} rows in `answer`, "
+             f"{answers['lost']} acknowledged but missing or different, {answers['unacknowledged_rows']} stored "
+             f"without an acknowledgement | {'yes' if answers['lost'] == 0 else 'no'} |",
+             f"| face-check throughput vs bare face_recognition x {cores} cores | {rate:.2f} analyses/s during the "
+             f"{window:.0f} s check-in storm; ceiling {ceiling:.2f}/s ({bare * 1000:.0f} ms per frame bare, with "
+             f"decode) = {rate / ceiling:.0%} | |",
+             f"| server errors | {sum(stats.errors.values())} | {'yes' if not stats.errors else 'no'} |", "",
+             f"Sittings started {len(stats.sittings)}, submitted {stats.submitted}; capture decisions "
+             f"{dict(stats.decisions) or '{}'}; sittings in the database: "
+             f"{ {k[9:]: v for k, v in answers.items() if k.startswith('sittings_')} }.",
+             f"CPU over the run: server processes {server_cpu:.0f} s, load generator {client_cpu:.0f} s, whole "
+             f"machine busy {busy:.0%} of {cores} cores (the rest is PostgreSQL and the system)."]
+    return "\n".join(lines)

@@ -1,0 +1,40 @@
+"""Builders for console tests: worker spreadsheets, valid and broken citizen IDs."""
+from __future__ import annotations
+
+import csv
+import io
+import random
+
+from exam_server.services import synthetic
+from exam_server.services.citizen_id import CHECK_CHARS, check_digit
+
+HEADER = ["姓名", "身份证号", "岗位类别", "手机号"]
+
+
+def citizen_ids(n: int, seed: int = 11, region: str = "371302") -> list[str]:
+    """Return n distinct valid citizen IDs."""
+    rng = random.Random(seed)
+    found: dict[str, None] = {}
+    while len(found) < n:
+        found[synthetic.citizen_id(rng, region)] = None
+    return list(found)
+
+
+def wrong_check_digit(citizen_id: str) -> tuple[str, str]:
+    """Return the ID with a wrong last character, and the character it should have."""
+    right = check_digit(citizen_id[:17])
+    wrong = next(c for c in CHECK_CHARS if c != right and c != "X")
+    return citizen_id[:17] + wrong, right
+
+
+def csv_bytes(rows: list[list], header: list[str] = HEADER, encoding: str = "utf-8-sig") -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode(encoding)
+
+
+def worker_rows(n: int, seed: int = 11, job: str = "一般从业人员") -> list[list]:
+    rng = random.Random(seed)
+    return [[synthetic.person_name(rng), cid, job, f"138{i:08d}"] for i, cid in enumerate(citizen_ids(n, seed))]

@@ -1,0 +1,147 @@
+"""Worker list, search, detail and photo enrolment (one by one, and a zip in the background)."""
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+
+from sqlalchemy import select
+
+from exam_server.models import AuditLog, FacePhoto, FaceTemplate, PhotoSource
+from tests import factories
+
+
+def names_on(response) -> list[str]:
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html[:500]
+    return [w for w in html.split('/console/workers/') if w[:1].isdigit()]
+
+
+def test_list_is_scoped_by_role(db, world, login):
+    def listed(user):
+        html = login(user).get("/console/workers").get_data(as_text=True)
+        return {w.citizen_id for w in world.workers_a + world.workers_b if w.citizen_id in html}
+
+    every_a = {w.citizen_id for w in world.workers_a}
+    assert listed(world.city) == every_a | {w.citizen_id for w in world.workers_b}
+    assert listed(world.county_admin_a) == every_a
+    assert listed(world.enterprise_admin_a) == every_a
+
+
+def test_search_by_name_citizen_id_and_enterprise(db, world, login):
+    target = world.workers_b[0]
+    city = login(world.city)
+
+    def found(**query):
+        html = city.get("/console/workers", query_string=query).get_data(as_text=True)
+        return {w.id for w in world.workers_a + world.workers_b if f"/console/workers/{w.id}\"" in html}
+
+    assert target.id in found(name=target.name[1:])
+    assert found(citizen_id=target.citizen_id) == {target.id}
+    assert found(citizen_id=target.citizen_id[-6:]) >= {target.id}
+    assert found(enterprise=world.enterprise_b.credit_code) == {w.id for w in world.workers_b}
+    assert found(enterprise=world.enterprise_a.name) == {w.id for w in world.workers_a}
+    # A county administrator searching for another county's worker finds nothing.
+    html = login(world.county_admin_a).get("/console/workers", query_string={"citizen_id": target.citizen_id})
+    assert target.citizen_id not in html.get_data(as_text=True)
+
+
+def test_list_is_paginated(db, world, login):
+    for _ in range(31):
+        factories.worker(db.session, world.enterprise_a)
+    db.session.commit()
+    manager = login(world.enterprise_admin_a)
+    first = manager.get("/console/workers").get_data(as_text=True)
+    assert "第 1 / 2 页，共 34 条" in first
+    second = manager.get("/console/workers?page=2").get_data(as_text=True)
+    assert second.count('href="/console/workers/') - second.count("/console/workers/import") \
+        - second.count("/console/workers/photos") == 4
+
+
+def test_detail_shows_the_worker_and_refuses_other_tenants(db, world, login):
+    worker = world.workers_a[0]
+    page = login(world.enterprise_admin_a).get(f"/console/workers/{worker.id}")
+    assert page.status_code == 200 and worker.citizen_id in page.get_data(as_text=True)
+    assert "尚未登记照片" in page.get_data(as_text=True)
+    other = world.workers_b[0]
+    for user in (world.county_admin_a, world.enterprise_admin_a):
+        client = login(user)
+        assert client.get(f"/console/workers/{other.id}").status_code == 404
+        assert client.get(f"/console/workers/{other.id}/photo").status_code == 404
+        assert client.post(f"/console/workers/{other.id}/enrol").status_code == 404
+
+
+def enrol(client, worker, data: bytes, name="photo.jpg"):
+    return client.post(f"/console/workers/{worker.id}/enrol", data={"photo": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data", follow_redirects=True)
+
+
+def test_single_photo_enrolment_shows_quality_or_the_refusal(db, world, login, faces_dir):
+    worker = world.workers_a[0]
+    manager = login(world.enterprise_admin_a)
+    refused = enrol(manager, worker, (faces_dir / "multi/obama_and_biden.jpg").read_bytes())
+    assert "照片未通过检测：检测到多张人脸" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(FacePhoto.id).where(FacePhoto.worker_id == worker.id)) is None
+    accepted = enrol(manager, worker, (faces_dir / "single/obama/obama1.jpg").read_bytes())
+    html = accepted.get_data(as_text=True)
+    assert "照片已登记：人脸宽" in html and "尚未登记照片" not in html
+    photo = db.session.scalars(select(FacePhoto).where(FacePhoto.worker_id == worker.id)).one()
+    assert photo.source is PhotoSource.CONSOLE and photo.uploaded_by_id == world.enterprise_admin_a.id
+    served = manager.get(f"/console/workers/{worker.id}/photo")
+    assert served.status_code == 200 and served.data == (faces_dir / "single/obama/obama1.jpg").read_bytes()
+    assert served.headers["Cache-Control"] == "private, no-store"
+    assert db.session.scalar(select(AuditLog.user_id).where(AuditLog.action == "face_enrolled")) \
+        == world.enterprise_admin_a.id
+
+
+def wait_for(client, job_url: str, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(f"{job_url}/status").get_json()
+        if status["finished"]:
+            return status
+        time.sleep(0.3)
+    raise AssertionError(f"photo job did not finish: {status}")
+
+
+def test_zip_enrolment_runs_in_the_background_within_scope(db, world, login, faces_dir):
+    a0, a1, a2 = world.workers_a
+    b0 = world.workers_b[0]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"照片/{a0.citizen_id}.jpg", (faces_dir / "single/obama/obama1.jpg").read_bytes())
+        archive.writestr(f"{a1.citizen_id.lower()}.jpg", (faces_dir / "single/biden/biden.jpg").read_bytes())
+        archive.writestr(f"{a2.citizen_id}.jpg", (faces_dir / "multi/obama_and_biden.jpg").read_bytes())
+        archive.writestr(f"{b0.citizen_id}.jpg", (faces_dir / "single/obama/obama2.jpg").read_bytes())
+        archive.writestr("123456.jpg", b"not even an image")
+        archive.writestr("__MACOSX/._x.jpg", b"resource fork")
+        archive.writestr("说明.txt", "ignored")
+    manager = login(world.enterprise_admin_a)
+    response = manager.post("/console/workers/photos", data={"archive": (io.BytesIO(buffer.getvalue()), "p.zip")},
+                            content_type="multipart/form-data")
+    assert response.status_code == 302
+    job_url = response.headers["Location"]
+    status = wait_for(manager, job_url)
+    assert status | {"refused": status["refused"]} == {
+        "state": "done", "total": 5, "done": 5, "enrolled": 2, "skipped": 0, "duplicates": 0, "error": None,
+        "refused": 3, "finished": True}
+    page = manager.get(job_url).get_data(as_text=True)
+    assert "检测到多张人脸" in page
+    assert "未找到该身份证号的从业人员，或其不在您的管理范围内" in page  # b0 belongs to another enterprise
+    assert "文件名不是有效的身份证号" in page
+    enrolled = set(db.session.scalars(select(FaceTemplate.worker_id).where(FaceTemplate.active)))
+    assert enrolled == {a0.id, a1.id}
+    # The same zip again enrols nothing new: identical photos are skipped.
+    again = manager.post("/console/workers/photos", data={"archive": (io.BytesIO(buffer.getvalue()), "p.zip")},
+                         content_type="multipart/form-data")
+    assert wait_for(manager, again.headers["Location"])["skipped"] == 2
+    # Another user cannot follow this job.
+    assert login(world.city).get(f"{job_url}/status").status_code == 404
+
+
+def test_a_broken_zip_fails_with_a_message(db, world, login):
+    manager = login(world.enterprise_admin_a)
+    response = manager.post("/console/workers/photos", data={"archive": (io.BytesIO(b"PK broken"), "p.zip")},
+                            content_type="multipart/form-data")
+    status = wait_for(manager, response.headers["Location"], timeout=30)
+    assert status["state"] == "failed" and status["error"] == "不是有效的ZIP文件"
