@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", choices=("city", "tiny"), default="city")
     parser.add_argument("--split", action="store_true",
                         help="send check-in bursts and captures to a second gunicorn (the face pool) at nice 10")
+    parser.add_argument("--fix-detector-lock", action="store_true",
+                        help="apply the proposed per-process lock around dlib's detector (see bench_load_app.py)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--faces", type=Path, default=FACES)
     parser.add_argument("--label", default="", help="name of this configuration in the results file")
@@ -66,11 +68,12 @@ def build(url: str, data_dir: Path, args: argparse.Namespace):
     return setup
 
 
-def start_gunicorn(url: str, data_dir: Path, port: int, log: Path, nice: int = 0, **env_extra: str):
+def start_gunicorn(url: str, data_dir: Path, port: int, log: Path, *, nice: int = 0, lock: bool = False,
+                   **env_extra: str):
     """Start gunicorn with the repository's gunicorn.conf.py on 127.0.0.1:port; return the process."""
     import subprocess
 
-    env = {**os.environ, "EXAM_DATABASE_URL": url, "EXAM_DATA_DIR": str(data_dir), "EXAM_ENV": "production",
+    env = {**os.environ, "EXAM_BENCH_DETECTOR_LOCK": "1" if lock else "0", "EXAM_DATABASE_URL": url, "EXAM_DATA_DIR": str(data_dir), "EXAM_ENV": "production",
            "EXAM_SECRET_KEY": "bench-load-secret-key", "EXAM_BIND": f"127.0.0.1:{port}", **env_extra}
     command = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"),
                "--pythonpath", f"{REPO / 'scripts'},{REPO}", "bench_load_app:app"]
@@ -111,15 +114,19 @@ def run(args: argparse.Namespace) -> int:
     frames = load_frames(args.faces)
     bare = bare_face_seconds(frames["capture"])
     print(f"bare face_recognition per frame: {bare * 1000:.0f} ms", flush=True)
+    logs = REPO / "var" / "bench_load"
+    logs.mkdir(parents=True, exist_ok=True)
+    for old in logs.glob("gunicorn*.log"):
+        old.unlink()
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp, \
             throwaway_database(args.db, "bench_load") as url:
         data_dir = Path(tmp) / "data"
         setup = build(url, data_dir, args)
-        servers = [start_gunicorn(url, data_dir, args.port, Path(tmp) / "gunicorn.log")]
+        servers = [start_gunicorn(url, data_dir, args.port, logs / "gunicorn.log", lock=args.fix_detector_lock)]
         routes = {"default": f"http://127.0.0.1:{args.port}"}
         if args.split:
-            servers.append(start_gunicorn(url, data_dir, args.port + 1, Path(tmp) / "face.log", nice=10,
-                                          EXAM_SWEEP_SECONDS="0"))
+            servers.append(start_gunicorn(url, data_dir, args.port + 1, logs / "gunicorn_face.log", nice=10,
+                                          lock=args.fix_detector_lock, EXAM_SWEEP_SECONDS="0"))
             routes.update(frames=f"http://127.0.0.1:{args.port + 1}", capture=f"http://127.0.0.1:{args.port + 1}")
         try:
             for port in {args.port, args.port + 1} if args.split else {args.port}:
@@ -132,11 +139,14 @@ def run(args: argparse.Namespace) -> int:
             for server in servers:
                 stop(server)
         answers = verify_answers(url, stats)
+        answers["worker_crashes"] = sum(log.read_text(errors="replace").count("was sent SIG")
+                                        for log in logs.glob("gunicorn*.log"))
         text = report(args, stats, answers, bare, before, after, machine(url if args.db == "postgres" else None),
                       stamp())
     print("\n" + text)
     if not args.no_write_doc:
-        write_section("bench_load" + (f"_{args.label}" if args.label else ("_split" if args.split else "")), text)
+        variant = "_".join(v for v, on in (("lock", args.fix_detector_lock), ("split", args.split)) if on)
+        write_section(f"bench_load_{args.label or variant or 'configured'}", text)
     return 0 if answers["lost"] == 0 else 1
 
 

@@ -29,6 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.add_argument(f"--{name}", type=int, dest=name.replace("-", "_"))
     parser.add_argument("--template-share", type=float, help="share of workers given a synthetic template")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--record", action="store_true", help="write the timing to docs/benchmarks_scale.md")
     return parser.parse_args(argv)
 
 
@@ -67,7 +68,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"generated {summary.describe()}")
     for table, rows in sorted(summary.rows.items()):
         print(f"  {table:<18} {rows:>10,}")
+    if args.record:
+        record(summary, url, args.scale)
     return 0
+
+
+def record(summary, url: str, scale: str) -> None:
+    """Write the generation time and row counts to this script's section of docs/benchmarks_scale.md."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from bench_common import machine, stamp, write_section
+
+    database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    rows = ", ".join(f"{table} {count:,}" for table, count in sorted(summary.rows.items()))
+    write_section(f"generate_city_{database.lower()}", "\n".join([
+        f"## City generator on {database} ({scale} scale)", "",
+        f"Measured {stamp()} by `python scripts/generate_city.py --record{'' if database == 'SQLite' else ' --database-url ...'}` on: "
+        f"{machine(url if database == 'PostgreSQL' else None)}.", "",
+        "| what | measured | target | met |", "| --- | --- | --- | --- |",
+        f"| generate the whole city (migrated empty database to committed data, one run) | {summary.seconds:.0f} s | "
+        f"< 600 s on SQLite | {'yes' if summary.seconds < 600 else 'no'} |",
+        f"| participation / pass rate | {summary.rates['participation']:.1%} / {summary.rates['pass_rate']:.1%} | "
+        "near 95% / 95% | |", "", f"Rows: {rows}."]))
 
 
 if __name__ == "__main__":

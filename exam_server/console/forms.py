@@ -20,6 +20,7 @@ def options(pairs) -> list[SelectChoice]:
 JOB_CHOICES = options((job.value, label) for job, label in JOB_CATEGORY_LABELS.items())
 QTYPE_CHOICES = options([("single", "单选"), ("multiple", "多选"), ("truefalse", "判断")])
 STATUS_CHOICES = options([("active", "启用"), ("draft", "草稿"), ("retired", "停用")])
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]  # what datetime-local inputs send and show
 CREDIT_CODE = Regexp(r"^\s*([0-9A-Za-z]{18})?\s*$", message="统一社会信用代码应为18位")
 
 
@@ -104,8 +105,10 @@ class PlanForm(FlaskForm):
     industry_id = SelectField("行业", coerce=int, choices=[])
     enterprise_code = StringField("指定企业（统一社会信用代码，可留空）", validators=[Optional(), CREDIT_CODE])
     job_categories = MultiCheckboxField("岗位类别（不选为全部）", choices=JOB_CHOICES)
-    opens_at = DateTimeLocalField("开始时间（北京时间）", validators=[InputRequired("请填写开始时间")])
-    closes_at = DateTimeLocalField("结束时间（北京时间）", validators=[InputRequired("请填写结束时间")])
+    opens_at = DateTimeLocalField("开始时间（北京时间）", format=LOCAL_FORMATS,
+                                  validators=[InputRequired("请填写开始时间")])
+    closes_at = DateTimeLocalField("结束时间（北京时间）", format=LOCAL_FORMATS,
+                                   validators=[InputRequired("请填写结束时间")])
     max_attempts = IntegerField("考试次数上限", default=2, validators=[InputRequired(), NumberRange(1, 10)])
     ruleset_id = SelectField("组卷规则", choices=[])
     mean_interval_seconds = IntegerField("人脸抽检平均间隔（秒）", default=90,

@@ -4,10 +4,12 @@ from __future__ import annotations
 import io
 from datetime import datetime, timedelta, timezone
 
-from flask import Response, current_app, request, send_file
+from flask import Response, current_app, has_request_context, request, send_file
 from flask_login import current_user
+from sqlalchemy import event
 
 from exam_server.console import bp
+from exam_server.models import AuditLog
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")
 PER_PAGE = 30
@@ -60,3 +62,10 @@ def _raise_upload_limit() -> None:
 @bp.record_once
 def _install_upload_limit(state) -> None:
     state.app.before_request_funcs.setdefault(None, []).insert(0, _raise_upload_limit)
+
+
+@event.listens_for(AuditLog, "before_insert")
+def _console_ip(_mapper, _connection, entry: AuditLog) -> None:
+    """Record the administrator's address on audit entries written while serving a console page."""
+    if entry.ip is None and has_request_context() and request.blueprint == "console":
+        entry.ip = (request.remote_addr or "")[:45] or None

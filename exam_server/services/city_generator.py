@@ -1,16 +1,14 @@
-"""Generate a whole city: regions, enterprises, workers, kiosks, plans and requirements, by bulk inserts.
+"""Generate a whole city (regions, enterprises, workers, kiosks, plans, requirements) by bulk inserts.
 
-Every row gets a precomputed id and goes in through Core ``insert(table)`` in chunks (no ORM
-object per row), so a city of 310,000 workers and a year of 374,000 sittings loads in minutes
-on SQLite. The year of exams itself is made by ``city_history``. Deterministic from the seed and
-the anchor date, except the secrets (kiosk token hashes, certificate verification codes), which
-are random by design so that a generated database never holds guessable credentials.
+Rows get precomputed ids and go in through Core inserts in chunks; ``city_history`` makes the year
+of exams. Deterministic from the seed and anchor date, except secrets (kiosk token hashes,
+certificate codes), which stay random so a generated database holds no guessable credentials.
 """
 from __future__ import annotations
 
 import random
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time as dtime, timedelta, timezone
 from typing import Any
 
@@ -169,6 +167,8 @@ def generate(session: Session, scale: CityScale = CITY, *, anchor: date | None =
                             (ExamPlan, city.plans)):
             loader.insert(model, rows)
             session.commit()
+        loader.bar.set_description("simulating the year")
+        loader.bar.refresh()
         history = city_history.simulate(session, city)
         loader.bar.total = loader.bar.n + len(city.requirements) + history.size()
         loader.insert(ExamRequirement, city.requirements)
@@ -363,4 +363,4 @@ def load_city(session: Session, data_dir: str | None = None, progress: bool = Tr
     return f"{session.scalar(select(func.count(Enterprise.id)))} enterprises, {workers} workers"
 
 
-__all__ = ["CITY", "TINY", "CityScale", "Summary", "asdict", "generate", "load_city", "scale_named"]
+__all__ = ["CITY", "TINY", "CityScale", "Summary", "generate", "load_city", "scale_named"]

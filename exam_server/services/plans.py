@@ -34,12 +34,13 @@ class PlanInput:
 
 
 def rulesets() -> dict[str, dict]:
-    """Return the selectable rule sets by id: question_bank's bundled ones, or the general one if none ship."""
+    """Return the selectable rule sets by id, general ones first; the built-in general one if none ship."""
     try:
-        found = {rs.id: rs.to_dict() for rs in qb.load_rulesets().values()}
+        loaded = sorted(qb.load_rulesets().values(),
+                        key=lambda rs: (rs.industry is not None, rs.job_category is not None, rs.id))
     except (OSError, ValueError):
-        found = {}
-    return found or {"general": question_store.default_ruleset()}
+        loaded = []
+    return {rs.id: rs.to_dict() for rs in loaded} or {"general": question_store.default_ruleset()}
 
 
 def face_policy(mean_interval_seconds: int, retries: int) -> dict:

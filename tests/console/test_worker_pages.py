@@ -11,12 +11,6 @@ from exam_server.models import AuditLog, FacePhoto, FaceTemplate, PhotoSource
 from tests import factories
 
 
-def names_on(response) -> list[str]:
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200, html[:500]
-    return [w for w in html.split('/console/workers/') if w[:1].isdigit()]
-
-
 def test_list_is_scoped_by_role(db, world, login):
     def listed(user):
         html = login(user).get("/console/workers").get_data(as_text=True)
@@ -43,7 +37,7 @@ def test_search_by_name_citizen_id_and_enterprise(db, world, login):
     assert found(enterprise=world.enterprise_a.name) == {w.id for w in world.workers_a}
     # A county administrator searching for another county's worker finds nothing.
     html = login(world.county_admin_a).get("/console/workers", query_string={"citizen_id": target.citizen_id})
-    assert target.citizen_id not in html.get_data(as_text=True)
+    assert "没有符合条件的人员" in html.get_data(as_text=True)
 
 
 def test_list_is_paginated(db, world, login):
@@ -110,7 +104,7 @@ def test_zip_enrolment_runs_in_the_background_within_scope(db, world, login, fac
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(f"照片/{a0.citizen_id}.jpg", (faces_dir / "single/obama/obama1.jpg").read_bytes())
-        archive.writestr(f"{a1.citizen_id.lower()}.jpg", (faces_dir / "single/biden/biden.jpg").read_bytes())
+        archive.writestr(f"{a1.citizen_id.lower()}.jpg", (faces_dir / "single/biden/biden1.jpg").read_bytes())
         archive.writestr(f"{a2.citizen_id}.jpg", (faces_dir / "multi/obama_and_biden.jpg").read_bytes())
         archive.writestr(f"{b0.citizen_id}.jpg", (faces_dir / "single/obama/obama2.jpg").read_bytes())
         archive.writestr("123456.jpg", b"not even an image")

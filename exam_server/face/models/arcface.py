@@ -54,11 +54,13 @@ class ArcFaceMbfModel(EmbeddingModel):
 
     def embed(self, rgb_image: np.ndarray, face: DetectedFace) -> np.ndarray:
         crop = align_112(rgb_image, face).astype(np.float32)
-        batch = [crop, crop[:, ::-1]] if self.flip else [crop]
-        blob = ((np.stack(batch) - 127.5) / 127.5).transpose(0, 3, 1, 2)
-        with self._lock:
-            out = self._session.run(None, {self._input: np.ascontiguousarray(blob)})[0]
-        vector = _unit(out[0])
-        if self.flip:
-            vector = _unit(vector + _unit(out[1]))
+        vector = self._run(crop)
+        if self.flip:  # one crop per run: the exported graph declares a batch of 1
+            vector = _unit(vector + self._run(crop[:, ::-1]))
         return vector.astype(np.float32)
+
+    def _run(self, crop: np.ndarray) -> np.ndarray:
+        blob = ((crop - 127.5) / 127.5).transpose(2, 0, 1)[None]
+        with self._lock:
+            out = self._session.run(None, {self._input: np.ascontiguousarray(blob, dtype=np.float32)})[0]
+        return _unit(out[0])

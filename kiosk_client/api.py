@@ -1,0 +1,90 @@
+"""Talk to the exam server's kiosk API (/api/v1) with the device token, over HTTP with timeouts."""
+from __future__ import annotations
+
+import base64
+import logging
+from dataclasses import dataclass, field
+
+import requests
+
+log = logging.getLogger(__name__)
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 15.0
+# A burst is analysed frame by frame on the server: give it longer.
+BURST_TIMEOUT = 60.0
+
+
+class ServerUnreachable(Exception):
+    """Raise when the server cannot be reached or fails (5xx): try again later, keep the data."""
+
+
+@dataclass
+class Refusal(Exception):
+    """Raise when the server answers with a 4xx error body; `code` is the contract's error code."""
+
+    status: int
+    code: str
+    message: str
+    body: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.message}"
+
+
+class KioskApi:
+    """Call each endpoint of the kiosk API contract (docs/kiosk-api.md)."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = READ_TIMEOUT) -> None:
+        self.base = base_url.rstrip("/") + "/api/v1"
+        self.timeout = timeout
+        self.session = requests.Session()
+        # The token travels only in this header, never in a URL that could end up in a log.
+        self.session.headers.update({"Authorization": f"Bearer {token}", "User-Agent": "kiosk-client/1"})
+
+    def _call(self, method: str, path: str, timeout: float | None = None, **kwargs) -> dict:
+        url = self.base + path
+        try:
+            response = self.session.request(method, url, timeout=(CONNECT_TIMEOUT, timeout or self.timeout), **kwargs)
+        except requests.RequestException as exc:
+            raise ServerUnreachable(f"{method} {path}: {type(exc).__name__}: {exc}") from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code >= 500 or (response.status_code >= 400 and "error" not in body):
+            # A proxy's error page or a server fault: nothing was decided, so the request may be repeated.
+            raise ServerUnreachable(f"{method} {path}: HTTP {response.status_code} {body.get('error', '')}".strip())
+        if response.status_code >= 400:
+            raise Refusal(response.status_code, body["error"], body.get("message", ""), body)
+        return body
+
+    def ping(self) -> dict:
+        return self._call("GET", "/ping")
+
+    def checkin(self, citizen_id: str, chip_photo: bytes | None = None) -> dict:
+        payload: dict = {"citizen_id": citizen_id}
+        if chip_photo:
+            payload["chip_photo"] = base64.b64encode(chip_photo).decode("ascii")
+        return self._call("POST", "/checkins", json=payload)
+
+    def send_burst(self, checkin_id: int, checkin_token: str, frames: list[bytes]) -> dict:
+        files = [("frames", (f"frame{n:02d}.jpg", data, "image/jpeg")) for n, data in enumerate(frames)]
+        return self._call("POST", f"/checkins/{checkin_id}/frames", timeout=BURST_TIMEOUT,
+                          data={"checkin_token": checkin_token}, files=files)
+
+    def sitting(self, sitting_id: int) -> dict:
+        return self._call("GET", f"/sittings/{sitting_id}")
+
+    def save_answer(self, sitting_id: int, item_no: int, response: str, idempotency_key: str) -> dict:
+        return self._call("PUT", f"/sittings/{sitting_id}/answers/{item_no}",
+                          json={"response": response, "idempotency_key": idempotency_key})
+
+    def clock(self, sitting_id: int) -> dict:
+        return self._call("GET", f"/sittings/{sitting_id}/clock")
+
+    def capture(self, sitting_id: int, nonce: str, frame: bytes) -> dict:
+        return self._call("POST", f"/sittings/{sitting_id}/captures", timeout=BURST_TIMEOUT,
+                          data={"nonce": nonce}, files=[("frame", ("frame.jpg", frame, "image/jpeg"))])
+
+    def submit(self, sitting_id: int, idempotency_key: str) -> dict:
+        return self._call("POST", f"/sittings/{sitting_id}/submit", json={"idempotency_key": idempotency_key})

@@ -1,0 +1,279 @@
+"""The kiosk's flow: welcome, ID, camera guidance, liveness burst, exam, result or a polite refusal."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from kiosk_client.api import KioskApi, Refusal, ServerUnreachable
+from kiosk_client.burst import Filming
+from kiosk_client.camera import CameraError
+from kiosk_client.delivery import Deliverer
+from kiosk_client.exam import ExamSession
+from kiosk_client.guidance import Guidance
+from kiosk_client.idreader import IdCard, IdCardReader, KeyboardReader, valid_citizen_id
+from kiosk_client.journal import Entry, Journal
+from kiosk_client.replies import handle_reply
+from kiosk_client.texts import RETRYABLE, refusal_view
+from kiosk_client.watch import ClockWatch
+
+log = logging.getLogger(__name__)
+# The "ready" button works while a good frame was seen this recently.
+READY_WINDOW = 2.5
+COUNTDOWN = 3
+BANNER_SECONDS = 10.0
+
+
+class KioskApp:
+    """Hold the current screen and move between screens on the worker's actions and the server's answers."""
+
+    def __init__(self, api: KioskApi, filming: Filming, journal: Journal, readers: list[IdCardReader],
+                 countdown: int = COUNTDOWN) -> None:
+        self.api = api
+        self.filming = filming
+        self.journal = journal
+        self.keypad = next((r for r in readers if isinstance(r, KeyboardReader)), None) or KeyboardReader()
+        self.readers = [self.keypad, *(r for r in readers if r is not self.keypad)]
+        self.countdown = countdown
+        self.lock = threading.RLock()
+        self.screen, self.data, self.version = "welcome", {}, 0
+        self.guidance: Guidance | None = None
+        self.last_ok = 0.0
+        self.checkin: dict | None = None
+        self.exam: ExamSession | None = None
+        self.banner: tuple[str, float] | None = None
+        self.deliverer = Deliverer(journal, api, self.on_reply)
+        self.watch = ClockWatch(self)
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._read_cards, name="id-reader", daemon=True),
+                         threading.Thread(target=self._guide, name="guidance", daemon=True)]
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def start(self) -> KioskApp:
+        self.exam = ExamSession.resume(self.journal)
+        if self.exam is not None:
+            log.info("resuming sitting %s from the journal", self.exam.id)
+            self.show("submitting" if self.exam.state["submitting"] else "exam")
+        self.deliverer.start()
+        self.watch.start()
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.watch.stop()
+        self.deliverer.stop()
+
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    # -- screens ------------------------------------------------------------------------------
+    def show(self, screen: str, **data) -> None:
+        with self.lock:
+            if screen != self.screen:
+                log.info("screen: %s -> %s %s", self.screen, screen, data.get("code", ""))
+            self.screen, self.data = screen, data
+            self.version += 1
+
+    def touch(self) -> None:
+        """Tell the browser to redraw the current screen."""
+        with self.lock:
+            self.version += 1
+
+    def refuse(self, code: str, message: str = "", **extra) -> None:
+        self.show("refusal", **refusal_view(code, message), **extra)
+
+    def say(self, text: str) -> None:
+        """Show a short message over the exam without stopping it."""
+        with self.lock:
+            self.banner = (text, time.monotonic() + BANNER_SECONDS)
+            self.version += 1
+
+    def online(self) -> bool:
+        return self.deliverer.online and self.watch.online
+
+    def snapshot(self) -> dict:
+        """Return everything the browser needs to draw the current screen."""
+        with self.lock:
+            banner = self.banner[0] if self.banner and self.banner[1] > time.monotonic() else None
+            view = {"screen": self.screen, "version": self.version, **self.data, "online": self.online(),
+                    "banner": banner}
+            if self.guidance is not None:
+                view["guidance"] = self.guidance.to_dict()
+                view["ready"] = time.monotonic() - self.last_ok < READY_WINDOW
+            if self.exam is not None:
+                view["sitting"] = self.exam.view()
+            return view
+
+    # -- actions from the screen --------------------------------------------------------------
+    def act(self, name: str, args: dict) -> None:
+        """Carry out a button press; raise ValueError for one the current screen does not offer."""
+        handler: Callable[[dict], None] | None = getattr(self, f"_on_{name}", None)
+        if handler is None:
+            raise ValueError(f"unknown action {name!r}")
+        with self.lock:
+            handler(args)
+
+    def _on_start(self, _args: dict) -> None:
+        if self.screen == "welcome":
+            self.show("id_entry")
+
+    def _on_home(self, _args: dict) -> None:
+        if self.screen in ("id_entry", "guidance", "retry", "refusal", "result"):
+            self.checkin = None
+            if self.screen == "result" and self.exam is not None:
+                self.exam.finish()
+                self.exam = None
+            self.show("welcome")
+
+    def _on_citizen_id(self, args: dict) -> None:
+        value = str(args.get("citizen_id", "")).strip().upper()
+        if self.screen != "id_entry":
+            raise ValueError("not on the ID screen")
+        if not valid_citizen_id(value):
+            self.show("id_entry", error="身份证号不对，请再看一下。18位，最后一位可能是X。")
+            return
+        self.keypad.type_in(value)
+
+    def _on_ready(self, _args: dict) -> None:
+        if self.screen != "guidance" or time.monotonic() - self.last_ok >= READY_WINDOW:
+            raise ValueError("the face is not ready yet")
+        self.show("challenge", phase="countdown", count=self.countdown, challenge=self.checkin["challenge"],
+                  worker=self.checkin["worker"])
+        threading.Thread(target=self._film, name="burst", daemon=True).start()
+
+    def _on_retry(self, _args: dict) -> None:
+        if self.screen == "retry" and self.checkin is not None:
+            self.show("guidance", worker=self.checkin["worker"], exam=self.checkin["exam"],
+                      challenge=self.checkin["challenge"])
+
+    def _on_goto(self, args: dict) -> None:
+        if self.exam is None or self.screen not in ("exam", "review"):
+            raise ValueError("no exam on screen")
+        self.exam.go(int(args["index"]))
+        self.show("exam")
+
+    def _on_review(self, _args: dict) -> None:
+        if self.exam is not None and self.screen == "exam":
+            self.show("review")
+
+    def _on_answer(self, args: dict) -> None:
+        if self.exam is None or self.screen != "exam":
+            raise ValueError("no exam on screen")
+        self.exam.answer(int(args["item_no"]), str(args.get("response", "")))
+        self.deliverer.wake()
+        self.touch()
+
+    def _on_submit(self, _args: dict) -> None:
+        if self.exam is None or self.screen not in ("exam", "review"):
+            raise ValueError("no exam on screen")
+        self.exam.submit()
+        self.show("submitting")
+        self.deliverer.wake()
+
+    # -- check-in -----------------------------------------------------------------------------
+    def _read_cards(self) -> None:
+        while not self._stop.wait(0.3):
+            if self.screen not in ("welcome", "id_entry"):
+                continue
+            for reader in self.readers:
+                card = reader.poll()
+                if card is not None:
+                    log.info("ID card from %s reader: %s****%s", reader.name, card.citizen_id[:6],
+                             card.citizen_id[-2:])
+                    self._check_in(card)
+                    break
+
+    def _check_in(self, card: IdCard) -> None:
+        self.show("checking_in")
+        try:
+            body = self.api.checkin(card.citizen_id, card.chip_photo)
+        except Refusal as refusal:
+            self.refuse(refusal.code, refusal.message)
+            return
+        except ServerUnreachable as exc:
+            log.warning("check-in failed: %s", exc)
+            self.refuse("server_unreachable")
+            return
+        with self.lock:
+            self.checkin = body
+            self.last_ok = 0.0
+            self.show("guidance", worker=body["worker"], exam=body["exam"], challenge=body["challenge"])
+
+    def _set_guidance(self, verdict: Guidance) -> None:
+        with self.lock:
+            self.guidance = verdict
+            if verdict.ok:
+                self.last_ok = time.monotonic()
+
+    def _guide(self) -> None:
+        number = 0
+        while not self._stop.is_set():
+            if self.screen != "guidance":
+                self._stop.wait(0.2)
+                continue
+            try:
+                number, frame = self.filming.camera.next_frame(number)
+            except CameraError:
+                self._set_guidance(Guidance("no_camera"))
+                self._stop.wait(1.0)
+                continue
+            self._set_guidance(self.filming.judge(frame))
+
+    def _film(self) -> None:
+        challenge = self.checkin["challenge"]
+        try:
+            for left in range(self.countdown, 0, -1):
+                self.show("challenge", phase="countdown", count=left, challenge=challenge,
+                          worker=self.checkin["worker"])
+                time.sleep(1.0)
+            self.show("challenge", phase="recording", challenge=challenge, worker=self.checkin["worker"])
+            frames = self.filming.burst(int(challenge["frames"]), float(challenge["seconds"]), self._set_guidance)
+        except CameraError as exc:
+            log.error("burst failed: %s", exc)
+            self.refuse("camera_failed")
+            return
+        self.show("verifying", worker=self.checkin["worker"])
+        try:
+            body = self.api.send_burst(self.checkin["checkin_id"], self.checkin["checkin_token"], frames)
+        except ServerUnreachable as exc:
+            log.warning("burst upload failed: %s", exc)
+            self.show("retry", **refusal_view("server_unreachable"), attempts_left=None)
+            return
+        except Refusal as refusal:
+            self._burst_refused(refusal)
+            return
+        self.begin_exam(body["sitting"])
+
+    def _burst_refused(self, refusal: Refusal) -> None:
+        log.info("burst refused: %s (reason %s)", refusal, refusal.body.get("reason"))
+        if refusal.code in RETRYABLE and refusal.body.get("challenge"):
+            with self.lock:
+                self.checkin["challenge"] = refusal.body["challenge"]
+                self.show("retry", **refusal_view(refusal.code, refusal.message),
+                          attempts_left=refusal.body.get("attempts_left"))
+            return
+        self.refuse(refusal.code, refusal.message)
+
+    # -- the exam -----------------------------------------------------------------------------
+    def begin_exam(self, sitting: dict) -> None:
+        if sitting.get("result"):
+            self.show_result(sitting["result"])
+            return
+        with self.lock:
+            self.exam = ExamSession.open(self.journal, sitting, self.checkin["worker"], self.checkin["exam"])
+            self.checkin = None
+            self.show("exam")
+        self.watch.poke()
+
+    def show_result(self, result: dict) -> None:
+        with self.lock:
+            if self.exam is not None:
+                self.exam.finish()
+            self.show("result", result=result)
+
+    def on_reply(self, entry: Entry, body: dict | None, refusal: Refusal | None) -> None:
+        """Act on the server's answer to a message from the journal (called by the delivery thread)."""
+        handle_reply(self, entry, body, refusal)

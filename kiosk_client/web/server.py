@@ -1,0 +1,126 @@
+"""Serve the screen, its state and the camera preview on 127.0.0.1 only; hold the token on this side."""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+from pathlib import Path
+
+import cv2
+from flask import Flask, abort, jsonify, request, send_from_directory
+from werkzeug.serving import make_server
+
+from kiosk_client.app import KioskApp
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+PREVIEW_WIDTH = 640
+
+
+class NotLoopback(ValueError):
+    """Raise when asked to listen on an address other machines could reach."""
+
+
+def check_loopback(host: str) -> None:
+    """Refuse any bind address but a loopback one: the camera and the token stay on this machine."""
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise NotLoopback(f"the kiosk screen listens on loopback only (127.0.0.1), not on {host!r}")
+
+
+def preview_jpeg(kiosk: KioskApp) -> bytes | None:
+    """Return the newest frame as the worker sees it: mirrored, scaled, with the face box drawn."""
+    _, frame = kiosk.filming.camera.latest()
+    if frame is None:
+        return None
+    scale = min(1.0, PREVIEW_WIDTH / frame.shape[1])
+    shown = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else frame.copy()
+    verdict = kiosk.guidance
+    if verdict is not None and verdict.box is not None and kiosk.screen in ("guidance", "challenge"):
+        left, top, right, bottom = (int(v * scale) for v in verdict.box)
+        colour = (80, 200, 60) if verdict.ok else (0, 160, 255)
+        cv2.rectangle(shown, (left, top), (right, bottom), colour, 4)
+    # A mirror is what people expect: turning left moves the picture left.
+    ok, data = cv2.imencode(".jpg", cv2.flip(shown, 1), [cv2.IMWRITE_JPEG_QUALITY, 80])
+    return data.tobytes() if ok else None
+
+
+def create_web_app(kiosk: KioskApp) -> Flask:
+    """Build the Flask app that the kiosk browser talks to (set config KIOSK_PORT once bound)."""
+    web = Flask(__name__, static_folder=None)
+
+    @web.before_request
+    def _guard():
+        port = web.config["KIOSK_PORT"]
+        # A page elsewhere could point a browser here through DNS rebinding; its Host header gives it away.
+        if request.host not in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+            abort(403)
+        if request.method == "POST" and not request.is_json:
+            abort(415)
+
+    @web.after_request
+    def _headers(response):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = "default-src 'self'; img-src 'self' data:"
+        return response
+
+    @web.get("/")
+    def index():
+        return send_from_directory(STATIC, "index.html")
+
+    @web.get("/static/<path:name>")
+    def static_file(name: str):
+        return send_from_directory(STATIC, name)
+
+    @web.get("/api/state")
+    def state():
+        return jsonify(kiosk.snapshot())
+
+    @web.get("/api/paper")
+    def paper():
+        exam = kiosk.exam
+        if exam is None:
+            return jsonify({"error": "no_exam"}), 404
+        return jsonify({"sitting_id": exam.id, "questions": exam.questions})
+
+    @web.post("/api/action/<name>")
+    def action(name: str):
+        try:
+            kiosk.act(name, request.get_json(silent=True) or {})
+        except (ValueError, KeyError, TypeError) as exc:
+            return jsonify({"error": str(exc), **kiosk.snapshot()}), 409
+        return jsonify(kiosk.snapshot())
+
+    @web.get("/preview.jpg")
+    def preview():
+        data = preview_jpeg(kiosk)
+        if data is None:
+            return "", 503
+        return data, 200, {"Content-Type": "image/jpeg"}
+
+    return web
+
+
+class ScreenServer:
+    """The web app on a loopback port, served by threads so the preview never blocks an action."""
+
+    def __init__(self, kiosk: KioskApp, host: str = "127.0.0.1", port: int = 8080) -> None:
+        check_loopback(host)
+        web = create_web_app(kiosk)
+        self._server = make_server(host, port, web, threaded=True)
+        self.port = web.config["KIOSK_PORT"] = self._server.server_port
+        self.url = f"http://{host}:{self.port}/"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="screen", daemon=True)
+
+    def start(self) -> ScreenServer:
+        self._thread.start()
+        log.info("screen served at %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,139 @@
+"""In a real browser: a county administrator imports a worker list with one bad row and finds the worker."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from exam_server.services import question_store
+from tests import factories
+from tests.console.helpers import csv_bytes, worker_rows, wrong_check_digit
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--lang=zh-CN"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture()
+def served(tmp_path):
+    """Serve a fresh app (CSRF on, SQLite file) from a werkzeug thread on 127.0.0.1; yield its URL and world."""
+    from flask_migrate import upgrade
+    from werkzeug.serving import make_server
+
+    from exam_server import create_app
+    from exam_server.extensions import db
+
+    app = create_app({"SECRET_KEY": "browser-test", "ENV_NAME": "development", "DATA_DIR": str(tmp_path),
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'exam.db'}"})
+    with app.app_context():
+        upgrade()
+        world = factories.World.build(db.session)
+        question_store.load_bundled(db.session)
+        db.session.commit()
+        enterprise = {"name": world.enterprise_a.name, "credit_code": world.enterprise_a.credit_code}
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", enterprise
+    server.shutdown()
+    thread.join(5)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def page():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium not installed at /usr/bin/chromium (apt-get install -y chromium)")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+        yield context.new_page()
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/console/")
+    page.fill("#username", username)
+    page.fill("#password", factories.PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=工作台")
+
+
+def test_county_admin_imports_valid_rows_and_finds_the_worker(served, page, tmp_path):
+    base, enterprise = served
+    rows = worker_rows(6, seed=31)
+    bad, right = wrong_check_digit(rows[3][1])
+    rows[3][1] = bad
+    upload = tmp_path / "从业人员名单.csv"
+    upload.write_bytes(csv_bytes(rows))
+
+    log_in(page, base, "county_a")
+    page.click("nav.mainnav >> text=人员管理")
+    page.click("text=批量导入人员")
+    page.set_input_files("#file", str(upload))
+    page.fill("#enterprise_code", enterprise["credit_code"])
+    shot(page, "import-1-upload")
+    page.click("text=上传并检查")
+
+    error = f"第5行 身份证号: 校验位错误，应为{right}"
+    page.wait_for_selector(f"text={error}")
+    assert page.locator("ol.problems li").count() == 1
+    shot(page, "import-2-preview-with-error")
+    page.click("button[name=import_valid]")
+
+    page.wait_for_selector("text=已导入5人")
+    shot(page, "import-3-imported")
+    page.fill("#name", rows[0][0])
+    page.click("text=查询")
+    page.wait_for_selector(f"text={rows[0][1]}")
+    assert page.locator("table.list tbody tr").count() >= 1
+    shot(page, "import-4-worker-found")
+    page.click(f"text={rows[0][0]}")
+    page.wait_for_selector(f"text={enterprise['name']}")
+    shot(page, "import-5-worker-detail")
+    page.goto(f"{base}/console/workers?citizen_id={bad}")
+    assert page.locator("text=没有符合条件的人员").count() == 1  # the bad row was not written
+
+
+def test_city_admin_pages_render_cleanly(served, page):
+    """Open the city administrator's pages, register a kiosk and create a plan, with no script errors."""
+    base, enterprise = served
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, base, "city_admin")
+    shot(page, "city-1-dashboard")
+    page.click("nav.mainnav >> text=考试计划")
+    page.click("text=新建考试计划")
+    page.fill("#name", "2026年度全市安全生产知识考试")
+    page.fill("#opens_at", "2026-03-01T08:00")
+    page.fill("#closes_at", "2026-12-31T18:00")
+    shot(page, "city-2-plan-form")
+    page.click("button:has-text('保存')")
+    page.wait_for_selector("text=新增考试任务5项")
+    shot(page, "city-3-plans")
+    page.click("nav.mainnav >> text=考试终端")
+    page.fill("#name", "兰山区考点1号机")
+    page.fill("#location", "兰山区应急管理局一楼大厅")
+    page.click("button:has-text('注册并生成令牌')")
+    page.wait_for_selector("#kiosk-token")
+    shot(page, "city-4-kiosk-token")
+    page.click("nav.mainnav >> text=题库管理")
+    page.wait_for_selector("table.list")
+    shot(page, "city-5-questions")
+    page.click("nav.mainnav >> text=账号管理")
+    shot(page, "city-6-users")
+    page.click("nav.mainnav >> text=操作日志")
+    shot(page, "city-7-audit")
+    assert page.locator("text=注册终端").count() >= 1 and page.locator("text=新建考试计划").count() >= 1
+    assert not errors
