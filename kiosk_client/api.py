@@ -59,32 +59,40 @@ class KioskApi:
         return body
 
     def ping(self) -> dict:
+        """Prove the token and read the server's clock."""
         return self._call("GET", "/ping")
 
     def checkin(self, citizen_id: str, chip_photo: bytes | None = None) -> dict:
+        """Start a check-in for a citizen ID, with the chip photo when a card reader gave one."""
         payload: dict = {"citizen_id": citizen_id}
         if chip_photo:
             payload["chip_photo"] = base64.b64encode(chip_photo).decode("ascii")
         return self._call("POST", "/checkins", json=payload)
 
     def send_burst(self, checkin_id: int, checkin_token: str, frames: list[bytes]) -> dict:
+        """Send the challenge's burst of JPEG frames, in capture order."""
         files = [("frames", (f"frame{n:02d}.jpg", data, "image/jpeg")) for n, data in enumerate(frames)]
         return self._call("POST", f"/checkins/{checkin_id}/frames", timeout=BURST_TIMEOUT,
                           data={"checkin_token": checkin_token}, files=files)
 
     def sitting(self, sitting_id: int) -> dict:
+        """Read the sitting: paper, saved answers, result."""
         return self._call("GET", f"/sittings/{sitting_id}")
 
     def save_answer(self, sitting_id: int, item_no: int, response: str, idempotency_key: str) -> dict:
+        """Save one item's response under an idempotency key."""
         return self._call("PUT", f"/sittings/{sitting_id}/answers/{item_no}",
                           json={"response": response, "idempotency_key": idempotency_key})
 
     def clock(self, sitting_id: int) -> dict:
+        """Read the server's clock and any face capture due."""
         return self._call("GET", f"/sittings/{sitting_id}/clock")
 
     def capture(self, sitting_id: int, nonce: str, frame: bytes) -> dict:
+        """Send the frame answering a capture request."""
         return self._call("POST", f"/sittings/{sitting_id}/captures", timeout=BURST_TIMEOUT,
                           data={"nonce": nonce}, files=[("frame", ("frame.jpg", frame, "image/jpeg"))])
 
     def submit(self, sitting_id: int, idempotency_key: str) -> dict:
+        """Submit the sitting for grading."""
         return self._call("POST", f"/sittings/{sitting_id}/submit", json={"idempotency_key": idempotency_key})

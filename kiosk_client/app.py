@@ -51,6 +51,7 @@ class KioskApp:
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> KioskApp:
+        """Resume a sitting left in the journal and start the background threads."""
         self.exam = ExamSession.resume(self.journal)
         if self.exam is not None:
             log.info("resuming sitting %s from the journal", self.exam.id)
@@ -62,15 +63,18 @@ class KioskApp:
         return self
 
     def stop(self) -> None:
+        """Stop the background threads."""
         self._stop.set()
         self.watch.stop()
         self.deliverer.stop()
 
     def stopped(self) -> bool:
+        """Tell whether the kiosk is stopping."""
         return self._stop.is_set()
 
     # -- screens ------------------------------------------------------------------------------
     def show(self, screen: str, **data) -> None:
+        """Switch to a screen with its data."""
         with self.lock:
             if screen != self.screen:
                 log.info("screen: %s -> %s %s", self.screen, screen, data.get("code", ""))
@@ -83,6 +87,7 @@ class KioskApp:
             self.version += 1
 
     def refuse(self, code: str, message: str = "", **extra) -> None:
+        """Show the refusal screen for a code."""
         self.show("refusal", **refusal_view(code, message), **extra)
 
     def say(self, text: str) -> None:
@@ -92,6 +97,7 @@ class KioskApp:
             self.version += 1
 
     def online(self) -> bool:
+        """Tell whether the last requests reached the server."""
         return self.deliverer.online and self.watch.online
 
     def snapshot(self) -> dict:
@@ -259,6 +265,7 @@ class KioskApp:
 
     # -- the exam -----------------------------------------------------------------------------
     def begin_exam(self, sitting: dict) -> None:
+        """Follow the sitting the server opened and show its first question."""
         if sitting.get("result"):
             self.show_result(sitting["result"])
             return
@@ -269,6 +276,7 @@ class KioskApp:
         self.watch.poke()
 
     def show_result(self, result: dict) -> None:
+        """Show the graded result and forget the sitting."""
         with self.lock:
             if self.exam is not None:
                 self.exam.finish()

@@ -24,6 +24,7 @@ class Filming:
         self._lock = threading.Lock()
 
     def judge(self, frame: np.ndarray) -> Guidance:
+        """Judge one frame under the lock."""
         with self._lock:
             return self.guide.judge(frame)
 
@@ -68,6 +69,7 @@ class Filming:
         return self.encode(frames)
 
     def encode(self, frames: list[np.ndarray]) -> list[bytes]:
+        """Crop the frames to one region around the face and encode them."""
         boxes = self.boxes(frames)
         face_px = max((b[2] - b[0] for b in boxes), default=0)
         if len(boxes) < len(frames):

@@ -95,10 +95,12 @@ class Camera:
         self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
 
     def start(self) -> Camera:
+        """Start reading frames."""
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop reading and release the source."""
         self._stop.set()
         self._thread.join(timeout=5)
         self._capture.release()
@@ -167,4 +169,5 @@ class Camera:
 
     @property
     def alive(self) -> bool:
+        """Tell whether frames still come."""
         return self._thread.is_alive() and self.error is None

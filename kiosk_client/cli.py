@@ -31,6 +31,7 @@ def read_token(path: Path) -> str:
 
 
 def setup_logging(level: str, log_file: Path | None) -> None:
+    """Log to stderr (and a file) with times and thread names."""
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if log_file:
         log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -48,6 +49,7 @@ def main() -> None:
 
 
 def camera_options(command):
+    """Add the camera source options to a command."""
     command = click.option("--fps", type=float, default=None,
                            help="frame rate of a video file or image folder (default: the file's, or 10)")(command)
     command = click.option("--loop/--no-loop", default=False, help="replay a video file or image folder")(command)

@@ -29,10 +29,12 @@ class Deliverer:
         self._thread = threading.Thread(target=self._run, name="delivery", daemon=True)
 
     def start(self) -> Deliverer:
+        """Start delivering."""
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop after the message being sent."""
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=10)

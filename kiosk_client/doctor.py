@@ -26,6 +26,7 @@ class Check:
     fix: str = ""
 
     def line(self) -> str:
+        """Return the report line."""
         mark = "OK  " if self.ok else "FAIL"
         return f"[{mark}] {self.name}: {self.detail}" + (f"\n       -> {self.fix}" if self.fix else "")
 
@@ -95,6 +96,7 @@ def check_server(server: str, token_file: Path | None) -> list[Check]:
 
 def run_checks(camera_spec: str, fps: float | None, server: str | None, token_file: Path | None,
                seconds: float) -> list[Check]:
+    """Run every check and return the report lines."""
     results = check_camera(camera_spec, fps, seconds)
     if server:
         results += check_server(server, token_file)

@@ -46,6 +46,7 @@ class ExamSession:
         return cls(journal, state) if state else None
 
     def save(self) -> None:
+        """Write the sitting's state to the journal."""
         self.journal.put("sitting", self.state)
 
     def sync_clock(self, body: dict) -> None:
@@ -58,10 +59,12 @@ class ExamSession:
             self.state["deadline"] = parse_time(body["server_time"]) + float(body["remaining_seconds"])
 
     def server_now(self) -> float:
+        """Return the server's time now, from the last offset seen."""
         return time.time() + self.state["offset"]
 
     def remaining_seconds(self) -> int:
-        return max(0, int(round(self.state["deadline"] - self.server_now())))
+        """Return the seconds left by the server's clock."""
+        return max(0, int(self.state["deadline"] - self.server_now()))
 
     def adopt_server_answers(self, server_answers: dict) -> None:
         """Take the server's saved answers, keeping any newer local answer still on its way."""
@@ -79,10 +82,12 @@ class ExamSession:
         log.info("sitting %s: item %s answered %r", self.id, item_no, response)
 
     def go(self, index: int) -> None:
+        """Move to the question at index."""
         self.state["current"] = max(0, min(len(self.questions) - 1, index))
         self.save()
 
     def submit(self) -> None:
+        """Queue the submission after the answers."""
         self.state["submitting"] = True
         self.journal.record_submit(self.id)
         self.save()
@@ -93,6 +98,7 @@ class ExamSession:
         self.journal.forget("sitting")
 
     def view(self) -> dict:
+        """Return what the screen shows of the sitting."""
         return {"sitting_id": self.id, "current": self.state["current"], "total": len(self.questions),
                 "answers": {str(k): v for k, v in self.answers.items()}, "remaining_seconds": self.remaining_seconds(),
                 "answered": sum(1 for v in self.answers.values() if v), "worker": self.state.get("worker"),

@@ -8,7 +8,7 @@ import numpy as np
 MIN_SENT_FACE_PX = 120
 # Faces wider than this are scaled down: identity needs no more, and the upload shrinks.
 MAX_SENT_FACE_PX = 220
-MARGIN = 0.8  # of the face width on each side: hair, ears and the shoulders stay in the picture
+MARGIN = 0.6  # of the face width on each side: hair, ears and the neck stay in the picture
 JPEG_QUALITY = 90
 
 Box = tuple[int, int, int, int]
@@ -30,6 +30,7 @@ def crop_region(box: Box, shape: tuple[int, ...], margin: float = MARGIN) -> Box
 
 
 def encode(frame: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
+    """Encode a frame as JPEG."""
     ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ValueError("JPEG encoding failed")

@@ -27,7 +27,7 @@ TEXTS = {
     "too_close": "请往后退一点",
     "more_light": "太暗了，请站到亮一点的地方",
     "too_bright": "光太强了，请避开强光",
-    "look_at_camera": "请正对摄像头，看着屏幕",
+    "look_at_camera": "请正对摄像头",
     "no_camera": "摄像头没有画面，请联系工作人员",
 }
 ICONS = {"ok": "check", "no_face": "person", "many_faces": "people", "come_closer": "closer",
@@ -50,19 +50,24 @@ class Guidance:
     face_px: int = 0
     yaw: float = 0.0
     brightness: float = 0.0
-    millis: float = 0.0
+    millis: float = 0.0  # CPU time of this thread: the cost on one core, whatever else the machine runs
+    wall_millis: float = 0.0
 
     @property
     def ok(self) -> bool:
+        """Tell whether the frame is good for filming."""
         return self.code == "ok"
 
     @property
     def text(self) -> str:
+        """Return the instruction in Chinese."""
         return TEXTS[self.code]
 
     def to_dict(self) -> dict:
+        """Return the verdict for the screen."""
         return {"code": self.code, "text": self.text, "icon": ICONS[self.code], "face_px": self.face_px,
-                "yaw": round(self.yaw, 1), "brightness": round(self.brightness, 1), "millis": round(self.millis, 1)}
+                "yaw": round(self.yaw, 1), "brightness": round(self.brightness, 1), "millis": round(self.millis, 1),
+                "wall_millis": round(self.wall_millis, 1)}
 
 
 def _models():
@@ -110,14 +115,16 @@ class FaceGuide:
 
     def judge(self, frame: np.ndarray) -> Guidance:
         """Return the instruction for this frame."""
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         small, scale, rects = self.faces(frame)
         height, width = frame.shape[:2]
         scene = float(small.mean())
 
         def verdict(code: str, **extra) -> Guidance:
+            """Return the Guidance for a code, timed."""
             return Guidance(code, brightness=extra.pop("brightness", scene),
-                            millis=(time.perf_counter() - started) * 1000, **extra)
+                            millis=(time.thread_time() - cpu_started) * 1000,
+                            wall_millis=(time.perf_counter() - started) * 1000, **extra)
 
         if not rects:
             return verdict("more_light" if scene < SCENE_DARK else "too_bright" if scene > SCENE_BRIGHT

@@ -46,9 +46,11 @@ class KeyboardReader:
         self._typed: queue.Queue[IdCard] = queue.Queue()
 
     def type_in(self, citizen_id: str) -> None:
+        """Take an ID typed on the screen's keypad."""
         self._typed.put(IdCard(citizen_id.strip().upper()))
 
     def poll(self) -> IdCard | None:
+        """Return the card presented since the last call, if any."""
         try:
             return self._typed.get_nowait()
         except queue.Empty:
@@ -64,6 +66,7 @@ class FileReader:
         self.path = Path(path)
 
     def poll(self) -> IdCard | None:
+        """Return the card presented since the last call, if any."""
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:

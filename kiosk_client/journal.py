@@ -63,13 +63,14 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
-        self.changed = threading.Condition(self._lock)
 
     def close(self) -> None:
+        """Close the database."""
         with self._lock:
             self._db.close()
 
     def pragma(self, name: str):
+        """Return the value of a PRAGMA."""
         with self._lock:
             return self._db.execute(f"PRAGMA {name}").fetchone()[0]
 
@@ -83,7 +84,6 @@ class Journal:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self.changed.notify_all()
 
     def _enqueue(self, sitting_id: int, kind: str, extra: list[tuple[str, tuple]] = (), **fields) -> str:
         key = f"kiosk-{uuid.uuid4().hex}"
@@ -101,6 +101,7 @@ class Journal:
         return self._enqueue(sitting_id, "answer", [keep], item_no=item_no, response=response)
 
     def record_capture(self, sitting_id: int, nonce: str, frame: bytes) -> str:
+        """Queue a capture frame with its nonce; return its key."""
         return self._enqueue(sitting_id, "capture", nonce=nonce, frame=frame)
 
     def record_submit(self, sitting_id: int) -> str:
@@ -123,9 +124,11 @@ class Journal:
         self._write([("UPDATE outbox SET done_at = ?, outcome = ? WHERE seq = ?", (time.time(), outcome, seq))])
 
     def attempted(self, seq: int) -> None:
+        """Count one more delivery attempt."""
         self._write([("UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", (seq,))])
 
     def pending_count(self, sitting_id: int | None = None) -> int:
+        """Return how many messages (of a sitting) wait for delivery."""
         with self._lock:
             if sitting_id is None:
                 return self._db.execute("SELECT count(*) FROM outbox WHERE done_at IS NULL").fetchone()[0]
@@ -139,6 +142,7 @@ class Journal:
                                     "ORDER BY seq", (sitting_id,)).fetchall()
 
     def answers(self, sitting_id: int) -> dict[int, str]:
+        """Return the local answers of a sitting."""
         with self._lock:
             rows = self._db.execute("SELECT item_no, response FROM answers WHERE sitting_id = ?", (sitting_id,))
             return dict(rows.fetchall())
@@ -157,17 +161,16 @@ class Journal:
                        for k, v in answers.items()]])
 
     def put(self, key: str, value) -> None:
+        """Store a state value as JSON."""
         self._write([("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
                       "SET value = excluded.value", (key, json.dumps(value, ensure_ascii=False)))])
 
     def get(self, key: str, default=None):
+        """Return a stored state value."""
         with self._lock:
             row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
 
     def forget(self, *keys: str) -> None:
+        """Delete state values."""
         self._write([("DELETE FROM state WHERE key = ?", (key,)) for key in keys])
-
-    def wait_for_change(self, timeout: float) -> None:
-        with self.changed:
-            self.changed.wait(timeout)

@@ -37,6 +37,16 @@ MESSAGES = {
     "camera_failed": "摄像头没有画面。请找现场工作人员检查摄像头。",
     "kiosk_default": "请找现场工作人员帮助。",
 }
+# What the worker can do about a failed burst, said under the server's message.
+ADVICE = {
+    "face_mismatch": "请本人参加考试。如果是您本人，请摘下帽子和口罩，正对摄像头再试一次。",
+    "liveness_failed": "请看着屏幕上的箭头，跟着提示慢慢做动作。",
+    "no_face": "请站到摄像头正前方。",
+    "multiple_faces": "请其他人离开画面。",
+    "face_too_small": "请再靠近摄像头一点。",
+    "too_dark": "请站到亮一点的地方。",
+    "server_unreachable": "请稍等一会儿再试。",
+}
 # Failed bursts that the worker may simply film again.
 RETRYABLE = {"face_mismatch", "liveness_failed", "no_face", "multiple_faces", "face_too_small", "too_blurry",
              "too_dark", "overexposed", "not_an_image"}
@@ -45,5 +55,5 @@ RETRYABLE = {"face_mismatch", "liveness_failed", "no_face", "multiple_faces", "f
 def refusal_view(code: str, message: str = "") -> dict:
     """Return what the refusal screen shows for a code."""
     title, icon = REFUSALS.get(code, DEFAULT_REFUSAL)
-    return {"code": code, "title": title, "icon": icon,
+    return {"code": code, "title": title, "icon": icon, "advice": ADVICE.get(code, ""),
             "message": message or MESSAGES.get(code) or MESSAGES["kiosk_default"]}

@@ -31,14 +31,17 @@ class ClockWatch:
         self._thread = threading.Thread(target=self._run, name="clock", daemon=True)
 
     def start(self) -> None:
+        """Start polling."""
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop polling."""
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=10)
 
     def poke(self) -> None:
+        """Poll now."""
         self._wake.set()
 
     def _sleep(self, seconds: float) -> None:

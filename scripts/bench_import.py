@@ -38,7 +38,7 @@ def build_city(session, workers: int):
     city = cg.City(scale, cg.anchor_of(None), random.Random(scale.seed))
     from exam_server.services import question_store
 
-    city.ruleset = question_store.default_ruleset()
+    question_store.load_bundled(session)
     cg.load_reference(session, city)
     cg.make_enterprises(session, city)
     cg.make_workers(session, city)

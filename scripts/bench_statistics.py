@@ -84,6 +84,7 @@ def build_city(session, seed: int = 2026) -> None:
     from exam_server.extensions import db
     from exam_server.services import accounts
 
+    session.rollback()  # the emptying runs on its own connection: hold no lock here
     empty_all_tables(db)
     rng = random.Random(seed)
     _bulk(session, County, [{"id": i + 1, "code": c, "name": n} for i, (c, n) in enumerate(COUNTIES)])

@@ -1,2 +1,82 @@
-"""Console pages: statistics."""
-from exam_server.console import bp  # noqa: F401
+"""Console pages: participation and pass rates with drill-down, charts and the not-yet-sat list."""
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from flask_login import current_user
+
+from exam_server.auth.session import roles_required
+from exam_server.console import bp
+from exam_server.console.nav import ADMINS
+from exam_server.extensions import db
+from exam_server.models import DomainError, RequirementStatus, Role
+from exam_server.services import statistics as stats
+from exam_server.services.exports import STATUS_LABELS
+
+DIMENSION_LABELS = {"county": "区县", "township": "乡镇（街道）", "enterprise": "企业", "industry": "行业"}
+CHART_LIMIT = 40  # more members than this are shown as a table only
+
+
+@bp.app_template_filter("rate")
+def format_rate(value: float | None) -> str:
+    """Show a rate as a percentage, or "—" when nobody is counted."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def place_and_filters() -> tuple[stats.Place, stats.Filters]:
+    """Read the drill-down place and filters from the query string; 403 outside the user's scope."""
+    def number(name: str) -> int | None:
+        raw = request.args.get(name, "")
+        return int(raw) if raw.isdigit() else None
+
+    try:
+        place = stats.resolve_place(db.session, current_user, number("county"), number("township"),
+                                    number("enterprise"))
+        return place, stats.Filters.parse(request.args)
+    except stats.OutOfScope:
+        abort(403)
+    except DomainError as exc:
+        abort(400, str(exc))
+
+
+def breadcrumbs(place: stats.Place) -> list[tuple[str, dict]]:
+    """Return (label, place arguments) from the highest level the user may open down to the place."""
+    crumbs = [("全市", {})] if current_user.role is Role.CITY else []
+    if place.county and current_user.role is not Role.ENTERPRISE:
+        crumbs.append((place.county.name, {"county": place.county.id}))
+    if place.township and current_user.role is not Role.ENTERPRISE:
+        crumbs.append((place.township.name, {"township": place.township.id}))
+    if place.enterprise:
+        crumbs.append((place.enterprise.name, {"enterprise": place.enterprise.id}))
+    return crumbs
+
+
+@bp.route("/statistics")
+@roles_required(*ADMINS)
+def statistics():
+    place, filters = place_and_filters()
+    session, user = db.session, current_user
+    plans = stats.breakdown(session, user, place, filters, "plan")
+    totals = stats.total(plans)
+    children = stats.breakdown(session, user, place, filters, place.child) if place.child else None
+    industries = stats.breakdown(session, user, place, filters, "industry") if place.level != "enterprise" else None
+    workers = None
+    if place.level == "enterprise":
+        workers = stats.worker_page(session, user, place, filters, request.args.get("page", 1, type=int),
+                                    count=totals.required)
+    return render_template(
+        "console/statistics.html", place=place, filters=filters, totals=totals, plans=plans,
+        all_plans=plans if filters == stats.Filters() else stats.breakdown(session, user, place, stats.Filters(), "plan"),
+        children=children, child_label=DIMENSION_LABELS.get(place.child), industries=industries,
+        months=stats.monthly_first_sat(session, user, place, filters, totals.required),
+        plan_months=stats.months_of_plans(plans, filters), workers=workers, names=stats.Names.load(session, place),
+        crumbs=breadcrumbs(place), chart_limit=CHART_LIMIT, status_labels=STATUS_LABELS)
+
+
+@bp.route("/statistics/pending")
+@roles_required(*ADMINS)
+def statistics_pending():
+    place, filters = place_and_filters()
+    page = stats.worker_page(db.session, current_user, place, filters, request.args.get("page", 1, type=int),
+                             status=RequirementStatus.PENDING)
+    return render_template("console/statistics_pending.html", place=place, filters=filters, workers=page,
+                           names=stats.Names.load(db.session, place), crumbs=breadcrumbs(place))

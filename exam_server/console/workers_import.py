@@ -12,7 +12,7 @@ from exam_server.console.helpers import XLSX, download
 from exam_server.console.nav import ADMINS
 from exam_server.extensions import db
 from exam_server.models import DomainError, Enterprise
-from exam_server.services import staging, worker_import
+from exam_server.services import staging, worker_import, worker_template
 
 KIND = "imports"
 SHOWN_PROBLEMS = 300
@@ -21,7 +21,7 @@ SHOWN_PROBLEMS = 300
 @bp.route("/workers/import/template.xlsx")
 @roles_required(*ADMINS)
 def workers_import_template():
-    return download(worker_import.template_xlsx(), "从业人员导入模板.xlsx", XLSX)
+    return download(worker_template.template_xlsx(), "从业人员导入模板.xlsx", XLSX)
 
 
 @bp.route("/workers/import", methods=["GET", "POST"])
@@ -55,8 +55,8 @@ def _checked(token: str):
         abort(404)
     enterprise = db.session.get(Enterprise, staged.meta["enterprise_id"]) if staged.meta["enterprise_id"] else None
     try:
-        result = worker_import.check(db.session, staged.upload.read_bytes(), staged.meta["filename"], current_user,
-                                     enterprise)
+        result = worker_import.check_table(db.session, worker_import.read_staged(staged.upload), current_user,
+                                           enterprise)
     except DomainError as exc:
         result = worker_import.ImportCheck(problems=[worker_import.RowProblem(None, "文件", str(exc))])
     return staged, enterprise, result

@@ -50,6 +50,9 @@ class ExamRequirement(Base):
         Index("ix_requirement_industry_status", "industry_id", "status"),
         Index("ix_requirement_township_status", "township_id", "status"),
         Index("ix_requirement_worker", "worker_id"),
+        # Statistics: monthly figures scan first_sat_at ranges, plan figures group by plan (migration 0002).
+        Index("ix_requirement_first_sat_status", "first_sat_at", "status"),
+        Index("ix_requirement_plan_status", "plan_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -103,7 +103,6 @@ class City:
     kiosks: list[dict] = field(default_factory=list)
     plans: list[dict] = field(default_factory=list)
     requirements: list[dict] = field(default_factory=list)
-    ruleset: dict = field(default_factory=dict)
 
 
 class Loader:
@@ -154,7 +153,6 @@ def generate(session: Session, scale: CityScale = CITY, *, anchor: date | None =
     started = time.perf_counter()
     city = City(scale, anchor_of(anchor), random.Random(scale.seed))
     question_store.load_bundled(session)
-    city.ruleset = question_store.default_ruleset()
     load_reference(session, city)
     make_enterprises(session, city)
     make_workers(session, city)
@@ -308,12 +306,36 @@ def make_plans(session: Session, city: City) -> None:
     specs.append((f"{year}年度主要负责人和安全生产管理人员安全生产知识考核", None,
                   [JobCategory.PRINCIPAL.value, JobCategory.SAFETY_MANAGER.value]))
     specs.append((f"{year}年度特种作业人员安全技术理论考试", None, [JobCategory.SPECIAL_OPS.value]))
+    codes = {i["id"]: i["code"] for i in city.industries}
+    every_job = [job.value for job in JobCategory]
     for n, (name, industry_id, jobs) in enumerate(specs):
-        city.plans.append({"id": plan_id + n, "name": name, "ruleset": city.ruleset, "county_id": None,
+        ruleset = plan_ruleset(session, [codes[industry_id]] if industry_id else list(codes.values()),
+                               jobs or every_job)
+        city.plans.append({"id": plan_id + n, "name": name, "ruleset": ruleset, "county_id": None,
                            "industry_id": industry_id, "enterprise_id": None, "job_categories": jobs,
                            "opens_at": opens, "closes_at": closes, "max_attempts": 2, "face_policy": {},
                            "certificate_valid_days": 365 * 3, "created_by_id": None,
                            "created_at": opens - timedelta(days=20)})
+
+
+def plan_ruleset(session: Session, industries: list[str], jobs: list[str]) -> dict:
+    """Return the most specific rule set whose paper can be drawn for every industry and job the plan covers."""
+    import question_bank as qb
+
+    bank, _ = question_store.bank(session)
+    try:
+        bundled = qb.load_rulesets()
+    except (OSError, ValueError):
+        bundled = {}
+    found = qb.select_ruleset(bundled, industries[0] if len(industries) == 1 else None,
+                              jobs[0] if len(jobs) == 1 else None)
+    candidates = ([found.to_dict()] if found else []) + [question_store.default_ruleset(),
+                                                          dict(question_store.GENERAL_RULESET)]
+    for candidate in candidates:
+        ruleset = qb.RuleSet.from_dict(candidate)
+        if not any(qb.shortfalls(bank, ruleset, industry=i, job_category=j) for i in industries for j in jobs):
+            return candidate
+    return candidates[-1]
 
 
 def make_requirements(session: Session, city: City) -> None:

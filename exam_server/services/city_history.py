@@ -82,9 +82,8 @@ def simulate(session: Session, city: City) -> History:
     from exam_server.services.city_generator import next_id
 
     rng, scale, history = city.rng, city.scale, History()
-    ruleset = qb.RuleSet.from_dict(city.ruleset)
-    max_score, duration = ruleset.nominal_points, timedelta(minutes=ruleset.duration_minutes)
-    paper = compact_paper(city.ruleset, max_score)
+    rulesets = {p["id"]: qb.RuleSet.from_dict(p["ruleset"]) for p in city.plans}
+    papers = {p["id"]: compact_paper(p["ruleset"], rulesets[p["id"]].nominal_points) for p in city.plans}
     first_rate, retake = attempt_rates(scale.participation, scale.pass_rate, scale.retake_pass_rate, scale.sittings,
                                        len(city.requirements))
     propensity = {e["id"]: (beta(rng, scale.participation, scale.spread), beta(rng, first_rate, scale.spread))
@@ -97,6 +96,8 @@ def simulate(session: Session, city: City) -> History:
     last_day = city.anchor - timedelta(days=1)
     for req in city.requirements:
         takes, passes = propensity[req["enterprise_id"]]
+        ruleset, paper = rulesets[req["plan_id"]], papers[req["plan_id"]]
+        max_score, duration = ruleset.nominal_points, timedelta(minutes=ruleset.duration_minutes)
         if rng.random() >= takes:
             continue
         outcomes = [rng.random() < passes]
@@ -128,14 +129,14 @@ def simulate(session: Session, city: City) -> History:
             sitting_id += 1
         req["attempts"] = len(outcomes)
         req["status"] = RequirementStatus.PASSED.value if outcomes[-1] else RequirementStatus.FAILED.value
-    sample_answers(session, city, history, ruleset)
+    sample_answers(session, city, history, rulesets)
     from exam_server.services import city_faces
 
     city_faces.make(session, city, history)
     return history
 
 
-def sample_answers(session: Session, city: City, history: History, ruleset: qb.RuleSet) -> None:
+def sample_answers(session: Session, city: City, history: History, rulesets: dict[int, qb.RuleSet]) -> None:
     """Give a random sample of sittings a real assembled paper and answers that grade to their outcome."""
     from exam_server.services.city_generator import next_id
 
@@ -149,7 +150,7 @@ def sample_answers(session: Session, city: City, history: History, ruleset: qb.R
     for index in sorted(rng.sample(range(len(history.sittings)), count)):
         sitting = history.sittings[index]
         try:
-            paper = qb.assemble(bank, ruleset, sitting["seed"], job_category=jobs[sitting["worker_id"]],
+            paper = qb.assemble(bank, rulesets[sitting["plan_id"]], sitting["seed"], job_category=jobs[sitting["worker_id"]],
                                 industry=industry[worker_enterprise[sitting["worker_id"]]])
         except qb.AssemblyError:
             continue

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from exam_server.models import (County, DomainError, Enterprise, ExamPlan, ExamRequirement, Industry,
+from exam_server.models import (County, DomainError, Enterprise, ExamPlan, ExamRequirement, FaceCheck, Industry,
                                 RequirementStatus, Role, Sitting, SittingStatus, Township, User, Worker)
 from exam_server.services.scope import can_see_enterprise, enterprise_filter
 
@@ -198,6 +198,9 @@ DIMENSIONS = {"county": REQ.county_id, "township": REQ.township_id, "industry": 
 def counts_by(session: Session, user: User, place: Place, filters: Filters, dimension: str) -> dict:
     """Return {key: Rates} for one dimension with a single GROUP BY on exam_requirement."""
     column = DIMENSIONS[dimension]
+    if filters != Filters():
+        # "+ 0" keeps SQLite from walking the dimension's index over every row to honour the plan filter.
+        column = (column + 0).label(dimension)
     stmt = select(column, REQ.status, func.count()).group_by(column, REQ.status)
     groups: dict = defaultdict(Rates)
     for key, status, count in session.execute(scoped(session, user, stmt, place, filters)):
@@ -258,48 +261,78 @@ class MonthRow:
     cumulative_participation: float | None = None
 
 
-def _month_expr(session: Session):
-    """Return the SQL for the local month (YYYY-MM) of first_sat_at on this database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", REQ.first_sat_at) + timedelta(hours=8), "YYYY-MM")
-    return func.strftime("%Y-%m", REQ.first_sat_at, "+8 hours")
-
-
-def _window(filters: Filters, found: list[str]) -> list[str]:
-    first = filters.month_from or (min(found) if found else None)
-    last = filters.month_to or (max(found) if found else None)
+def _window(filters: Filters, first: str | None, last: str | None) -> list[str]:
+    first, last = filters.month_from or first, filters.month_to or last
     return months_between(first, last) if first and last else []
 
 
-def monthly_first_sat(session: Session, user: User, place: Place, filters: Filters) -> tuple[list[MonthRow], Rates]:
-    """Return per month of first sitting the sat and passed counts, and participation reached by its end.
+def _first_sat_window(session: Session, user: User, place: Place, filters: Filters) -> list[str]:
+    """Return the months to show: the filter's range, completed by the first and last sittings in scope."""
+    if filters.month_from and filters.month_to:
+        return months_between(filters.month_from, filters.month_to)
+    stmt = select(func.min(REQ.first_sat_at), func.max(REQ.first_sat_at))
+    low, high = session.execute(scoped(session, user, stmt, place, filters)).one()
+    return _window(filters, low and local_month(low), high and local_month(high))
 
-    The second value is the total over every month, for the same place and filters.
-    """
-    month = _month_expr(session)
-    stmt = select(month, REQ.status, func.count()).group_by(month, REQ.status)
+
+def _buckets_by_ranges(session, user, place, filters, edges) -> dict:
+    """Count each month with its own range scan of the first_sat_at index (the city: no sort of every row)."""
+    sat = func.count().filter(REQ.status.in_(SAT))
+    passed = func.count().filter(REQ.status == RequirementStatus.PASSED)
+
+    def part(bucket: int, *conditions):
+        return scoped(session, user, select(literal(bucket), sat, passed).where(*conditions), place, filters)
+
+    parts = [part(-1, REQ.first_sat_at < edges[0])] + [
+        part(i, REQ.first_sat_at >= lo, REQ.first_sat_at < hi) for i, (lo, hi) in enumerate(zip(edges, edges[1:]))]
+    return {bucket: Rates(n_sat, n_sat, n_passed) for bucket, n_sat, n_passed in session.execute(union_all(*parts))}
+
+
+def _buckets_by_case(session, user, place, filters, edges) -> tuple[dict, int]:
+    """Count each month with one GROUP BY over the place's rows; also return every requirement counted."""
+    bucket = case((REQ.first_sat_at.is_(None), None), (REQ.first_sat_at < edges[0], -1),
+                  *[(REQ.first_sat_at < hi, i) for i, hi in enumerate(edges[1:])], else_=len(edges))
+    stmt = select(bucket, REQ.status, func.count()).group_by(bucket, REQ.status)
     groups: dict = defaultdict(Rates)
     for key, status, count in session.execute(scoped(session, user, stmt, place, filters)):
         groups[key].add(status, count)
-    overall = sum(groups.values(), Rates())
-    rows, months = [], _window(filters, [m for m in groups if m])
-    cumulative = sum(groups[m].sat for m in groups if m and months and m < months[0])
-    for name in months:
-        got = groups.get(name, Rates())
-        sat = Rates(got.sat, got.sat, got.passed)  # a month's denominator is who first sat in it
-        cumulative += got.sat
-        rows.append(MonthRow(name, sat, cumulative / overall.required if overall.required else None))
-    return rows, overall
+    required = sum(r.required for r in groups.values())
+    return {k: Rates(r.sat, r.sat, r.passed) for k, r in groups.items() if k is not None}, required
 
 
-def monthly_plan_window(session: Session, user: User, place: Place, filters: Filters) -> list[MonthRow]:
-    """Return both rates per month in which plans opened (requirements grouped through their plan)."""
-    by_plan = counts_by(session, user, place, filters, "plan")
-    opened = dict(session.execute(select(ExamPlan.id, ExamPlan.opens_at).where(ExamPlan.id.in_(list(by_plan)))).all())
+def monthly_first_sat(session: Session, user: User, place: Place, filters: Filters,
+                      required: int | None = None) -> list[MonthRow]:
+    """Return per local month of first sitting who sat, who passed, and participation reached by its end.
+
+    A month's rates count the requirements first sat in it; ``required`` (the place's total, when the
+    caller already has it) is the denominator of the cumulative participation.
+    """
+    months = _first_sat_window(session, user, place, filters)
+    if not months:
+        return []
+    edges = [month_bounds(m)[0] for m in months] + [month_bounds(months[-1])[1]]
+    if place.level == "city":
+        buckets = _buckets_by_ranges(session, user, place, filters, edges)
+        if required is None:
+            required = session.scalar(scoped(session, user, select(func.count()).select_from(REQ), place, filters))
+    else:
+        buckets, required = _buckets_by_case(session, user, place, filters, edges)
+    cumulative = buckets.get(-1, Rates()).sat
+    rows = []
+    for i, month in enumerate(months):
+        rates = buckets.get(i, Rates())
+        cumulative += rates.sat
+        rows.append(MonthRow(month, rates, cumulative / required if required else None))
+    return rows
+
+
+def months_of_plans(plan_rows: list[Row], filters: Filters) -> list[MonthRow]:
+    """Return both rates per local month in which plans opened, from the rows of ``breakdown(..., "plan")``."""
     groups: dict = defaultdict(Rates)
-    for plan_id, rates in by_plan.items():
-        groups[local_month(opened[plan_id])] += rates
-    return [MonthRow(m, groups.get(m, Rates())) for m in _window(filters, list(groups))]
+    for row in plan_rows:
+        groups[row.code] += row.rates
+    return [MonthRow(m, groups.get(m, Rates())) for m in _window(filters, min(groups, default=None),
+                                                                   max(groups, default=None))]
 
 
 @dataclass
@@ -367,3 +400,52 @@ class Names:
                    dict(session.execute(select(Industry.id, Industry.name)).all()),
                    dict(session.execute(select(ExamPlan.id, ExamPlan.name)).all()),
                    {i: (n, c) for i, n, c in session.execute(enterprises)})
+
+
+FACE_STATES = {"match": "比对通过", "review": "待复核", "mismatch": "比对不符", "refused": "未检出人脸",
+               "suspended": "已暂停", "none": "待核验"}
+
+
+def live_sittings(session: Session, user: User, now: datetime) -> list[dict]:
+    """Return the sittings in progress in the user's scope with their latest face check and time left."""
+    stmt = (select(Sitting.id, Sitting.status, Sitting.started_at, Sitting.deadline_at, Worker.name,
+                   REQ.enterprise_id, REQ.county_id)
+            .join(REQ, REQ.id == Sitting.requirement_id).join(Worker, Worker.id == Sitting.worker_id)
+            .where(Sitting.status.in_([SittingStatus.IN_PROGRESS, SittingStatus.SUSPENDED]))
+            .order_by(REQ.county_id, REQ.enterprise_id, Sitting.started_at))
+    rows = session.execute(enterprise_filter(user, stmt, REQ.enterprise_id, REQ.county_id)).all()
+    latest: dict[int, tuple] = {}
+    ids = [row.id for row in rows]
+    for start in range(0, len(ids), 500):
+        newest = (select(func.max(FaceCheck.id).label("id")).where(FaceCheck.sitting_id.in_(ids[start:start + 500]))
+                  .group_by(FaceCheck.sitting_id).subquery())
+        latest.update((sid, (decision, at, distance)) for sid, decision, at, distance in session.execute(
+            select(FaceCheck.sitting_id, FaceCheck.decision, FaceCheck.created_at, FaceCheck.distance)
+            .join(newest, newest.c.id == FaceCheck.id)))
+    enterprises = dict(session.execute(select(Enterprise.id, Enterprise.name).where(
+        Enterprise.id.in_({row.enterprise_id for row in rows}))).all())
+    counties = dict(session.execute(select(County.id, County.name)).all())
+    out = []
+    for row in rows:
+        decision, checked_at, distance = latest.get(row.id, (None, None, None))
+        state = ("suspended" if row.status is SittingStatus.SUSPENDED
+                 else decision.value if decision is not None else "none")
+        out.append({"sitting_id": row.id, "worker": row.name, "enterprise_id": row.enterprise_id,
+                    "enterprise": enterprises.get(row.enterprise_id, ""), "county_id": row.county_id,
+                    "county": counties.get(row.county_id, ""), "status": row.status.value,
+                    "face_state": state, "face_state_label": FACE_STATES[state],
+                    "checked_at": checked_at.isoformat() if checked_at else None, "distance": distance,
+                    "started_at": row.started_at.isoformat(), "deadline_at": row.deadline_at.isoformat(),
+                    "seconds_left": max(0, int((row.deadline_at - now).total_seconds()))})
+    return out
+
+
+def live_summary(sittings: list[dict], key: str = "county") -> list[dict]:
+    """Count live sittings per county (or enterprise) and per face state."""
+    groups: dict = {}
+    for item in sittings:
+        group = groups.setdefault(item[f"{key}_id"], {"id": item[f"{key}_id"], "name": item[key], "total": 0,
+                                                      **{state: 0 for state in FACE_STATES}})
+        group["total"] += 1
+        group[item["face_state"]] += 1
+    return list(groups.values())

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Iterator
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl import load_workbook
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
@@ -116,10 +118,39 @@ def target_enterprise(session: Session, user: User, *, enterprise_id: int | None
     return enterprise
 
 
+def read_staged(path: Path) -> tuple[list, Iterator[tuple[int, list]]]:
+    """Read a staged upload; an XLSX (slow to parse) is read once and kept beside it as JSON lines."""
+    if path.suffix.lower() != ".xlsx":
+        return read_table(path.read_bytes(), path.name)
+    cache = path.with_name(path.name + ".jsonl")
+    if not cache.exists():
+        header, rows = read_table(path.read_bytes(), path.name)
+        tmp = cache.with_name(cache.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as out:
+            out.write(json.dumps(header, ensure_ascii=False, default=str) + "\n")
+            for row in rows:  # JSON keeps numbers apart from text, so numeric ID cells are still caught
+                out.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        os.replace(tmp, cache)
+    lines = _json_lines(cache)
+    return next(lines, []), ((row, cells) for row, cells in lines)
+
+
+def _json_lines(path: Path) -> Iterator:
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            yield json.loads(line)
+
+
 def check(session: Session, data: bytes, filename: str, user: User, enterprise: Enterprise | None,
           today=None) -> ImportCheck:
-    """Check every row of the file; nothing is written."""
-    header, rows = read_table(data, filename)
+    """Check every row of the file's bytes; nothing is written."""
+    return check_table(session, read_table(data, filename), user, enterprise, today)
+
+
+def check_table(session: Session, table: tuple[list, Iterator[tuple[int, list]]], user: User,
+                enterprise: Enterprise | None, today=None) -> ImportCheck:
+    """Check every row of a read table; nothing is written."""
+    header, rows = table
     columns, problems = map_columns(header)
     result = ImportCheck(problems=problems)
     if problems:
@@ -259,41 +290,3 @@ def problems_csv(result: ImportCheck) -> bytes:
     writer.writerow(["行号", "列", "问题"])
     writer.writerows([p.row or "", p.column, p.message] for p in result.problems)
     return out.getvalue().encode("utf-8-sig")
-
-
-def template_xlsx() -> bytes:
-    """Return the import template: header row, text-formatted ID column, job drop-down and notes."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "从业人员"
-    sheet.append(["姓名*", "身份证号*", "岗位类别*", "手机号", "统一社会信用代码"])
-    for letter, width in zip("ABCDE", (14, 24, 20, 16, 24)):
-        sheet.column_dimensions[letter].width = width
-    for row in range(2, 2002):
-        for letter in "BDE":
-            sheet[f"{letter}{row}"].number_format = "@"
-    jobs = DataValidation(type="list", formula1='"' + ",".join(JOB_CATEGORY_LABELS.values()) + '"',
-                          allow_blank=False)
-    jobs.add("C2:C100000")
-    sheet.add_data_validation(jobs)
-    sheet.freeze_panes = "A2"
-    notes = book.create_sheet("填写说明")
-    notes.column_dimensions["A"].width = 18
-    notes.column_dimensions["B"].width = 80
-    for line in NOTES:
-        notes.append(line)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-NOTES = (
-    ("列", "说明"),
-    ("姓名", "必填，不超过64个字符。"),
-    ("身份证号", "必填，18位居民身份证号，末位X大小写均可。请保持单元格为文本格式，否则号码会失真。"),
-    ("岗位类别", "必填：" + "、".join(JOB_CATEGORY_LABELS.values()) + "。"),
-    ("手机号", "选填，11位手机号或带区号的固定电话。"),
-    ("统一社会信用代码", "选填。企业管理员可留空（导入本企业）；区县、市级管理员可在导入时选择企业，或逐行填写。"),
-    ("错误处理", "导入前逐行检查，错误以“第N行 列名: 原因”列出；有错误时默认不导入任何数据，可选择仅导入有效行。"),
-    ("示例", "张伟，37130219900307123X，一般从业人员，13800138000"),
-)

@@ -70,18 +70,22 @@ def create_web_app(kiosk: KioskApp) -> Flask:
 
     @web.get("/")
     def index():
+        """Serve the page."""
         return send_from_directory(STATIC, "index.html")
 
     @web.get("/static/<path:name>")
     def static_file(name: str):
+        """Serve a script, style sheet or icon file."""
         return send_from_directory(STATIC, name)
 
     @web.get("/api/state")
     def state():
+        """Return the current screen's state."""
         return jsonify(kiosk.snapshot())
 
     @web.get("/api/paper")
     def paper():
+        """Return the paper of the sitting on screen."""
         exam = kiosk.exam
         if exam is None:
             return jsonify({"error": "no_exam"}), 404
@@ -89,6 +93,7 @@ def create_web_app(kiosk: KioskApp) -> Flask:
 
     @web.post("/api/action/<name>")
     def action(name: str):
+        """Carry out a button press and return the new state."""
         try:
             kiosk.act(name, request.get_json(silent=True) or {})
         except (ValueError, KeyError, TypeError) as exc:
@@ -97,6 +102,7 @@ def create_web_app(kiosk: KioskApp) -> Flask:
 
     @web.get("/preview.jpg")
     def preview():
+        """Return the newest camera frame as JPEG."""
         data = preview_jpeg(kiosk)
         if data is None:
             return "", 503
@@ -117,10 +123,12 @@ class ScreenServer:
         self._thread = threading.Thread(target=self._server.serve_forever, name="screen", daemon=True)
 
     def start(self) -> ScreenServer:
+        """Start serving."""
         self._thread.start()
         log.info("screen served at %s", self.url)
         return self
 
     def stop(self) -> None:
+        """Stop serving."""
         self._server.shutdown()
         self._server.server_close()

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from exam_server.models import AuditLog, ExamRequirement, JobCategory, Worker
 from exam_server.services import worker_import
+from tests import factories
 from tests.console.conftest import add_plan
 from tests.console.helpers import HEADER, citizen_ids, csv_bytes, worker_rows, wrong_check_digit
 
@@ -209,3 +210,73 @@ def test_staged_upload_belongs_to_its_uploader(db, world, login):
     assert other.post(f"/console/workers/import/{token}", data={"import_all": "1"}).status_code == 404
     assert re.fullmatch(r"[0-9a-f]{32}", token)
     assert city.get("/console/workers/import/..%2F..%2Fetc").status_code == 404
+
+
+@pytest.fixture()
+def strict_app(database_url, tmp_path, db):
+    """An app with CSRF on and the default 8 MiB request limit, on the same database."""
+    from exam_server import create_app
+    from tests.conftest import FreshContextClient
+
+    strict = create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": database_url,
+                         "DATA_DIR": str(tmp_path), "LOGIN_RATE_LIMIT": "1000 per minute"})
+    strict.test_client_class = FreshContextClient
+    yield strict
+    with strict.app_context():
+        from exam_server.extensions import db as sqla
+
+        sqla.engine.dispose()
+
+
+def csrf_token(client, path: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def test_large_lists_pass_the_request_limit_only_where_meant_to(strict_app, world):
+    client = strict_app.test_client()
+    big = csv_bytes(worker_rows(1)) + b"\n" * (9 * 1024 * 1024)
+    assert strict_app.config["MAX_CONTENT_LENGTH"] < len(big)
+    anonymous = client.post("/console/workers/import", data={"file": (io.BytesIO(big), "a.csv")},
+                            content_type="multipart/form-data")
+    assert anonymous.status_code == 413  # strangers may not send large bodies
+    client.post("/auth/login", data={"username": "ent_a", "password": factories.PASSWORD,
+                                     "csrf_token": csrf_token(client, "/auth/login")})
+    token = csrf_token(client, "/console/workers/import")
+    accepted = client.post("/console/workers/import", data={"file": (io.BytesIO(big), "a.csv"), "csrf_token": token},
+                           content_type="multipart/form-data")
+    assert accepted.status_code == 302 and "/console/workers/import/" in accepted.headers["Location"]
+    photo = client.post(f"/console/workers/{world.workers_a[0].id}/enrol",
+                        data={"photo": (io.BytesIO(big), "a.jpg"), "csrf_token": token},
+                        content_type="multipart/form-data")
+    assert photo.status_code == 413
+
+
+def test_xlsx_upload_is_parsed_once_and_checked_again_on_confirm(db, world, login):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "身份证号", "岗位类别"])
+    ids = citizen_ids(3, seed=21)
+    sheet.append(["王芳", ids[0], "一般从业人员"])
+    sheet.append(["李强", float(ids[1]), "一般从业人员"])
+    sheet.append(["赵敏", ids[2], "一般从业人员"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    admin = login(world.enterprise_admin_a)
+    token = token_of(upload(admin, buffer.getvalue(), "名单.xlsx"))
+    assert "第3行 身份证号: 单元格为数值格式" in admin.get(f"/console/workers/import/{token}").get_data(as_text=True)
+    assert admin.post(f"/console/workers/import/{token}", data={"import_valid": "1"}).status_code == 302
+    assert set(db.session.scalars(select(Worker.citizen_id).where(Worker.citizen_id.in_(ids)))) == {ids[0], ids[2]}
+
+
+def test_staged_xlsx_cache_keeps_cell_types(tmp_path):
+    book = Workbook()
+    book.active.append(["姓名", "身份证号", "岗位类别", "手机号"])
+    book.active.append(["王芳", 3.71302199003071e17, "一般从业人员", 13800138000])
+    path = tmp_path / "upload.xlsx"
+    book.save(path)
+    first_header, first_rows = worker_import.read_staged(path)
+    first = list(first_rows)
+    assert (tmp_path / "upload.xlsx.jsonl").exists()
+    path.write_bytes(b"")  # the second read must come from the cache
+    header, rows = worker_import.read_staged(path)
+    assert header == first_header and list(rows) == first == [(2, ["王芳", 3.71302199003071e17, "一般从业人员", 13800138000])]

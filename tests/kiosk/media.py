@@ -19,8 +19,9 @@ FRAME_SIZE = (640, 480)
 # right, the worker's own left) and -34 degrees. Each entry: (photo, frames held at 10 fps).
 TURN_BOTH_WAYS = [("single/obama/obama1.jpg", 5), ("single/obama/obama3.jpg", 2), ("single/obama/obama4.jpg", 4),
                   ("single/obama/obama3.jpg", 2), ("single/obama/obama1.jpg", 5), ("single/obama/obama2.jpg", 4)]
-# Enrolled photo of that person: not one of the frames above.
+# Enrolled photos of that person (two workers, so two exams), none of them a frame above.
 ENROLLED_PHOTO = "resolutions/obama-1080p.jpg"
+SECOND_ENROLLED_PHOTO = "resolutions/obama-720p.jpg"
 OTHER_PERSON_PHOTO = "single/biden/biden2.jpg"
 _detector = dlib.get_frontal_face_detector()
 

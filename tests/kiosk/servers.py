@@ -19,6 +19,14 @@ from tests.kiosk.media import FACES_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+RULESET = {
+    "id": "kiosk-e2e", "name": "终端测试试卷", "duration_minutes": 30, "pass_mark": 10,
+    "points": {"single": 2, "multiple": 3, "truefalse": 1},
+    "rules": [{"category": "安全生产法律法规", "type": "single", "count": 4},
+              {"category": "消防安全", "type": "single", "count": 2},
+              {"category": "消防安全", "type": "multiple", "count": 2},
+              {"category": "应急救援与疏散", "type": "truefalse", "count": 2}],
+}
 
 
 def free_port() -> int:
@@ -62,27 +70,26 @@ class ExamServer:
         assert done.returncode == 0, f"exam-server {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
-    def prepare(self, photos: dict[str, int]) -> dict[str, str]:
-        """Load the demo, enrol the given photos on the first workers, register a kiosk; return {photo: citizen ID}."""
+    def prepare(self, photos: list[str]) -> list[str]:
+        """Load the demo, enrol the photos on the first workers, register a kiosk; return their citizen IDs."""
         self.data.mkdir(parents=True, exist_ok=True)
         (self.data / "secret_key").write_text(secrets.token_hex(32))
         self.cli("demo", "--no-serve", "--data-dir", str(self.data))
         ids = [row[0] for row in self.sql("SELECT citizen_id FROM worker ORDER BY id LIMIT ?", (len(photos),))]
         enrol = self.root / "enrol"
         enrol.mkdir()
-        chosen = {}
-        for (photo, _), citizen_id in zip(photos.items(), ids):
+        for photo, citizen_id in zip(photos, ids):
             (enrol / f"{citizen_id}{Path(photo).suffix}").write_bytes((FACES_DIR / photo).read_bytes())
-            chosen[photo] = citizen_id
         output = self.cli("face", "enroll-batch", str(enrol))
         assert f"enrolled {len(photos)}," in output, output
         token = re.search(r"token \(shown once.*?\): (\S+)", self.cli("kiosk", "register", "e2e-kiosk")).group(1)
         (self.root / "token").write_text(token + "\n")
         (self.root / "token").chmod(0o600)
-        # Face re-checks every few seconds, so a short test sees several.
+        # Face re-checks every few seconds, so a short test sees several; a ten-question paper that the
+        # bundled bank can fill for every worker (the demo's default rule set currently cannot).
         policy = {"min_interval_seconds": 6, "max_interval_seconds": 10, "window_seconds": 30}
-        self.sql("UPDATE exam_plan SET face_policy = ?", (json.dumps(policy),))
-        return chosen
+        self.sql("UPDATE exam_plan SET face_policy = ?, ruleset = ?", (json.dumps(policy), json.dumps(RULESET)))
+        return ids
 
     @property
     def token_file(self) -> Path:
@@ -96,7 +103,7 @@ class ExamServer:
 
     def start(self) -> ExamServer:
         handle = open(self.log, "ab")
-        self.process = subprocess.Popen([str(BIN / "gunicorn"), "-c", str(REPO / "gunicorn.conf.py"),
+        self.process = subprocess.Popen([str(BIN / "gunicorn"), "-c", str(REPO / "gunicorn.conf.py"), "--no-control-socket",
                                          "exam_server.wsgi:app"], env=self.env, cwd=REPO, stdout=handle,
                                         stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(self.url + "/api/v1/openapi.json", 60, self.process, self.log)

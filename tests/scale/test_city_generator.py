@@ -137,3 +137,14 @@ def test_templates_index_and_review_cases(db, city, tmp_path):
     assert len(index) == TINY.workers
     cases = db.session.scalars(select(ReviewCase)).all()
     assert cases and {c.status.value for c in cases} >= {"open"}
+
+
+def test_every_plan_paper_can_be_drawn_for_its_workers(db, city):
+    from exam_server.services import question_store
+
+    bank, _ = question_store.bank(db.session)
+    rulesets = {p.id: qb.RuleSet.from_dict(p.ruleset) for p in db.session.scalars(select(ExamPlan))}
+    for req in db.session.scalars(select(ExamRequirement)):
+        worker = req.worker
+        assert not qb.shortfalls(bank, rulesets[req.plan_id], industry=worker.enterprise.industry.code,
+                                 job_category=worker.job_category.value)

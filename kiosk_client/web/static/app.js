@@ -85,6 +85,7 @@ function draw() {
   clearTimeout(homeTimer);
   $("#dialog").hidden = true;
   const screen = SCREENS[state.screen] || SCREENS.unknown;
+  $("#screen").className = state.screen;
   $("#screen").innerHTML = screen(state);
   document.querySelectorAll("[data-width]").forEach((el) => { el.style.width = el.dataset.width + "%"; });
   const slot = $("#preview-slot");
@@ -109,14 +110,17 @@ const SCREENS = {
       <p><button class="primary" id="start" data-act="start">开始考试</button></p>
     </div>`,
 
-  id_entry: (s) => `<div class="center">
-      <h1>请输入身份证号</h1>
-      <div class="idbox" id="idbox">${esc(groupId(typed)) || "&nbsp;"}</div>
-      <div class="error" id="iderror">${esc(s.error || "")}</div>
+  id_entry: (s) => `<div class="id-layout">
+      <div class="id-left">
+        <h1>请输入身份证号</h1>
+        <div class="idbox" id="idbox">${esc(groupId(typed)) || "&nbsp;"}</div>
+        <div class="error" id="iderror">${esc(s.error || "")}</div>
+        <p>输错了，点 ⌫ 删除一位。</p>
+        <div class="row"><button class="secondary" data-act="home">返回</button>
+          <button class="primary" id="confirm-id" data-local="confirm-id">确定</button></div>
+      </div>
       <div class="keypad">${["1","2","3","4","5","6","7","8","9","X","0","⌫"].map((k) =>
         `<button data-key="${k}">${k}</button>`).join("")}</div>
-      <div class="row"><button class="secondary" data-act="home">返回</button>
-        <button class="primary" id="confirm-id" data-local="confirm-id">确定</button></div>
     </div>`,
 
   checking_in: () => spinner("正在查询您的考试，请稍等…"),
@@ -137,7 +141,7 @@ const SCREENS = {
     const arrow = kind === "turn_left" ? icon("arrow_left", "arrow left") : kind === "turn_right" ? icon("arrow_right", "arrow right") : icon("blink", "arrow blink");
     const status = s.phase === "countdown" ? `<div class="count">${s.count}</div><p>准备好，看着摄像头</p>` : `<div class="rec">正在拍摄，请照着做</div>`;
     return `<div class="split">
-      <div class="preview" id="preview-slot"><div class="prompt">${esc(s.challenge.prompt)}</div></div>
+      <div class="preview" id="preview-slot"></div>
       <div class="side center">${arrow}<h1>${esc(s.challenge.prompt)}</h1>${status}</div></div>`;
   },
 
@@ -145,7 +149,7 @@ const SCREENS = {
 
   retry: (s) => `<div class="center">
       ${icon(s.icon, "big-icon warn-icon")}
-      <h1>${esc(s.title)}</h1><p>${esc(s.message)}</p>
+      <h1>${esc(s.title)}</h1><p>${esc(s.message)}</p>${s.advice ? `<p class="advice">${esc(s.advice)}</p>` : ""}
       ${s.attempts_left != null ? `<p>还可以再试 <b>${s.attempts_left}</b> 次</p>` : ""}
       <div class="row"><button class="secondary" data-act="home">返回首页</button>
         <button class="primary" id="retry" data-act="retry">再试一次</button></div></div>`,
@@ -186,7 +190,7 @@ function press(key) {
 }
 
 function savedNote(s) {
-  return `<div class="saved">${icon("save")}<span>${s.online ? "答案自动保存" : "网络中断了，答案已安全保存在本机，请继续答题"}</span></div>`;
+  return `<div class="saved${s.online ? "" : " offline"}" id="saved">${icon("save")}<span>${s.online ? "答案已自动保存" : "网络断了，答案已保存在本机，请继续答题"}</span></div>`;
 }
 
 function examScreen(s) {
@@ -200,10 +204,9 @@ function examScreen(s) {
   }).join("");
   return `<div class="exam-top"><span id="progress-text">第 <b>${i + 1}</b> 题 / 共 ${total} 题</span>
       <div class="progress"><div data-width="${Math.round(100 * s.sitting.answered / total)}"></div></div>
-      <span class="clock" id="clock"></span></div>
+      ${savedNote(s)}<span class="clock" id="clock"></span></div>
     <div class="stem"><span class="qtype">${TYPES[q.type] || ""}</span>${esc(q.stem)}</div>
     <div class="options">${options}</div>
-    ${savedNote(s)}
     <div class="nav"><button class="secondary" id="prev" ${i === 0 ? "disabled" : ""} data-act="goto" data-index="${i - 1}">◀ 上一题</button>
       <button class="secondary" id="review" data-act="review">答题卡</button>
       ${i + 1 < total ? `<button class="primary" id="next" data-act="goto" data-index="${i + 1}">下一题 ▶</button>`

@@ -11,7 +11,7 @@ const ICON_PATHS = {
   cross: '<circle cx="32" cy="32" r="25"/><path d="M22 22l20 20M42 22L22 42"/>',
   clock: '<circle cx="32" cy="32" r="24"/><path d="M32 18v15l10 6"/>',
   staff: '<circle cx="32" cy="18" r="9"/><path d="M14 58c1-14 9-22 18-22s17 8 18 22M26 36l6 10 6-10"/>',
-  face: '<circle cx="32" cy="32" r="24"/><circle cx="24" cy="27" r="2.5"/><circle cx="40" cy="27" r="2.5"/><path d="M23 41c5 5 13 5 18 0"/>',
+  face: '<circle cx="32" cy="32" r="24"/><circle cx="24" cy="27" r="2.5"/><circle cx="40" cy="27" r="2.5"/><path d="M24 42h16"/>',
   light: '<circle cx="32" cy="30" r="12"/><path d="M32 6v6M32 48v10M8 30h6M50 30h6M15 13l4 4M45 17l4-4M26 52h12"/>',
   screen: '<rect x="6" y="10" width="52" height="34" rx="3"/><path d="M24 56h16M32 44v12"/>',
   wifi: '<path d="M8 26c14-13 34-13 48 0M16 35c9-8 23-8 32 0M24 44c5-4 11-4 16 0"/><circle cx="32" cy="52" r="3"/><path d="M10 10l44 46"/>',

@@ -1,0 +1,171 @@
+"""Participation and pass figures and worker-level results as CSV or XLSX, produced row by row.
+
+Rows come from the database in batches (``yield_per``) and leave as they are written, so memory
+stays flat however many rows the scope holds: CSV is a generator of byte chunks, XLSX is written by a
+write-only workbook into a temporary file that is then read out in chunks.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Iterable, Iterator
+from urllib.parse import quote
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exam_server.models import JOB_CATEGORY_LABELS, Enterprise, RequirementStatus, User
+from exam_server.services.scope import enterprise_filter
+from exam_server.services.statistics import (CN_TZ, Filters, Names, Place, Rates, counts_by, results_query)
+
+BOM = "\ufeff"
+STATUS_LABELS = {RequirementStatus.PENDING: "未参考", RequirementStatus.FAILED: "不合格",
+                 RequirementStatus.PASSED: "合格"}
+BATCH = 1000
+NONE = "—"
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    kind: str = "text"  # text, int, rate, time, score
+
+
+FIGURE_COLUMNS = [Column(t) for t in ("区县", "乡镇（街道）", "行业", "企业名称", "统一社会信用代码")] + [
+    Column(t, "int") for t in ("应考人数", "参考人数", "合格人数", "未参考人数")] + [
+    Column("参考率", "rate"), Column("合格率", "rate")]
+RESULT_COLUMNS = [Column(t) for t in ("区县", "乡镇（街道）", "行业", "企业名称", "姓名", "身份证号", "岗位类别",
+                                      "考试计划", "状态")] + [
+    Column("考试次数", "int"), Column("首次参考时间", "time"), Column("合格时间", "time"), Column("最高分", "score")]
+
+
+def _figures(rates: Rates) -> list:
+    return [rates.required, rates.sat, rates.passed, rates.pending, rates.participation, rates.pass_rate]
+
+
+def figure_rows(session: Session, user: User, place: Place, filters: Filters) -> Iterator[list]:
+    """Yield one row of figures per enterprise in the place (those with no requirement too), then the total."""
+    groups = counts_by(session, user, place, filters, "enterprise")
+    names = Names.load(session, place)
+    query = (select(Enterprise.id, Enterprise.name, Enterprise.credit_code, Enterprise.county_id,
+                    Enterprise.township_id, Enterprise.industry_id)
+             .order_by(Enterprise.county_id, Enterprise.township_id, Enterprise.name))
+    query = enterprise_filter(user, query, Enterprise.id, Enterprise.county_id)
+    for column, chosen in ((Enterprise.id, place.enterprise), (Enterprise.township_id, place.township),
+                           (Enterprise.county_id, place.county)):
+        if chosen is not None:
+            query = query.where(column == chosen.id)
+            break
+    total = Rates()
+    for e in session.execute(query):
+        rates = groups.pop(e.id, Rates())
+        total += rates
+        yield [names.counties.get(e.county_id, ""), names.townships.get(e.township_id, ""),
+               names.industries.get(e.industry_id, ""), e.name, e.credit_code, *_figures(rates)]
+    for rates in groups.values():  # requirements of enterprises no longer listed (moved or removed)
+        total += rates
+    yield ["合计", "", "", "", "", *_figures(total)]
+
+
+def result_rows(session: Session, user: User, place: Place, filters: Filters,
+                status: RequirementStatus | None = None) -> Iterator[list]:
+    """Yield one row per requirement (worker and plan) in the place, fetched from the database in batches."""
+    names = Names.load(session, place)
+    query = results_query(session, user, place, filters, status).execution_options(yield_per=BATCH)
+    for r in session.execute(query):
+        enterprise = names.enterprises.get(r.enterprise_id, ("", ""))[0]
+        yield [names.counties.get(r.county_id, ""), names.townships.get(r.township_id, ""),
+               names.industries.get(r.industry_id, ""), enterprise, r.name, r.citizen_id,
+               JOB_CATEGORY_LABELS.get(r.job_category, ""), names.plans.get(r.plan_id, ""),
+               STATUS_LABELS[RequirementStatus(r.status)], r.attempts, r.first_sat_at, r.passed_at, r.best_score]
+
+
+def _text(value) -> str:
+    """Return a cell's text; a leading = + - @ is quoted so a spreadsheet never runs it as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def csv_value(column: Column, value) -> str:
+    if column.kind == "text":
+        return _text(value)
+    if value is None:
+        return NONE
+    if column.kind == "rate":
+        return f"{value * 100:.1f}%"
+    if column.kind == "time":
+        return value.astimezone(CN_TZ).strftime("%Y-%m-%d %H:%M")
+    if column.kind == "score":
+        return f"{value:g}"
+    return str(value)
+
+
+def csv_chunks(columns: list[Column], rows: Iterable[list], rows_per_chunk: int = 500) -> Iterator[bytes]:
+    """Yield a UTF-8 CSV (with the BOM Excel needs to read Chinese) in chunks of a few hundred rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write(BOM)
+    writer.writerow([c.title for c in columns])
+    for n, row in enumerate(rows, 1):
+        writer.writerow([csv_value(c, v) for c, v in zip(columns, row)])
+        if n % rows_per_chunk == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def _xlsx_cell(sheet, column: Column, value):
+    if column.kind == "text":
+        return _text(value)
+    if value is None:
+        return NONE
+    if column.kind not in ("rate", "time"):
+        return value
+    cell = WriteOnlyCell(sheet, value=round(value, 4) if column.kind == "rate"
+                         else value.astimezone(CN_TZ).replace(tzinfo=None))
+    cell.number_format = "0.0%" if column.kind == "rate" else "yyyy-mm-dd hh:mm"
+    return cell
+
+
+def xlsx_file(sheets: list[tuple[str, list[Column], Iterable[list]]]) -> IO[bytes]:
+    """Write the sheets with a write-only workbook to a temporary file; return it opened, already unlinked."""
+    workbook = Workbook(write_only=True)
+    for title, columns, rows in sheets:
+        sheet = workbook.create_sheet(title)
+        sheet.append([c.title for c in columns])
+        for row in rows:
+            sheet.append([_xlsx_cell(sheet, c, v) for c, v in zip(columns, row)])
+    fd, path = tempfile.mkstemp(prefix="export-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        workbook.save(path)
+        handle = open(path, "rb")
+    finally:
+        os.unlink(path)  # the open handle keeps the data until it is closed
+    return handle
+
+
+def file_chunks(handle: IO[bytes], size: int = 64 * 1024) -> Iterator[bytes]:
+    """Yield an open file in chunks and close it at the end."""
+    with handle:
+        while chunk := handle.read(size):
+            yield chunk
+
+
+def content_disposition(filename: str, fallback: str) -> str:
+    """Return an attachment header naming the file in Chinese (RFC 5987) with an ASCII fallback."""
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def filename(place: Place, what: str, extension: str, now: datetime) -> str:
+    """Return e.g. "兰山区_考试成绩明细_20261129.csv"."""
+    where = (place.enterprise.name if place.enterprise else place.township.name if place.township
+             else place.county.name if place.county else "全市")
+    return f"{where}_{what}_{now.astimezone(CN_TZ):%Y%m%d}.{extension}"

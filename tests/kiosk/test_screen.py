@@ -1,0 +1,104 @@
+"""The local screen server: loopback only, same-host requests only, and the flow's first screens."""
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+import requests
+
+from kiosk_client.api import KioskApi
+from kiosk_client.app import KioskApp
+from kiosk_client.burst import Filming
+from kiosk_client.camera import Camera, resolve
+from kiosk_client.guidance import FaceGuide
+from kiosk_client.journal import Journal
+from kiosk_client.web.server import NotLoopback, ScreenServer, check_loopback
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "example.org", ""])
+def test_only_loopback_addresses_may_serve_the_screen(host):
+    with pytest.raises(NotLoopback):
+        check_loopback(host)
+    check_loopback("127.0.0.1")
+    check_loopback("::1")
+
+
+@pytest.fixture()
+def screen(live, tmp_path):
+    path = tmp_path / "grey.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15, (320, 240))
+    for n in range(15):
+        writer.write(np.full((240, 320, 3), 100 + n, np.uint8))
+    writer.release()
+    camera = Camera(resolve(str(path)), loop=True).start()
+    journal = Journal(tmp_path / "journal.sqlite3")
+    kiosk = KioskApp(KioskApi(live.server.url, live.token), Filming(camera, FaceGuide()), journal, []).start()
+    server = ScreenServer(kiosk, "127.0.0.1", 0).start()
+    yield server, kiosk
+    server.stop()
+    kiosk.stop()
+    camera.stop()
+    journal.close()
+
+
+def post(server, name, body=None):
+    return requests.post(server.url + f"api/action/{name}", json=body or {}, timeout=5)
+
+
+def wait_screen(server, name, timeout=20.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while (state := requests.get(server.url + "api/state", timeout=5).json())["screen"] != name:
+        assert time.monotonic() < deadline, state
+        time.sleep(0.1)
+    return state
+
+
+def test_requests_naming_another_host_are_refused(screen):
+    server, _ = screen
+    assert requests.get(server.url, timeout=5).status_code == 200
+    assert requests.get(server.url + "api/state", headers={"Host": f"evil.example:{server.port}"},
+                        timeout=5).status_code == 403
+    # A form post from another page (no JSON) cannot press a button.
+    assert requests.post(server.url + "api/action/start", data={"a": "b"}, timeout=5).status_code == 415
+
+
+def test_the_page_and_its_scripts_are_served_locally(screen):
+    server, _ = screen
+    page = requests.get(server.url, timeout=5)
+    assert "安全生产培训考试" in page.text and "http" not in page.text.replace("http-equiv", "")
+    for name in ("app.js", "icons.js", "style.css"):
+        assert requests.get(server.url + f"static/{name}", timeout=5).status_code == 200
+    assert "script-src" not in page.headers["Content-Security-Policy"]  # default-src 'self' covers it
+    preview = requests.get(server.url + "preview.jpg", timeout=5)
+    assert preview.headers["Content-Type"] == "image/jpeg" and preview.content[:2] == b"\xff\xd8"
+
+
+def test_a_typo_in_the_id_is_caught_on_the_kiosk(screen):
+    server, _ = screen
+    assert post(server, "start").json()["screen"] == "id_entry"
+    state = post(server, "citizen_id", {"citizen_id": "110101199003070039"}).json()
+    assert state["screen"] == "id_entry" and "不对" in state["error"]
+    assert post(server, "ready").status_code == 409  # a button this screen does not have
+
+
+def test_a_worker_without_a_photo_gets_the_servers_refusal(screen, live):
+    server, _ = screen
+    post(server, "start")
+    post(server, "citizen_id", {"citizen_id": live.unenrolled_citizen_id})
+    state = wait_screen(server, "refusal")
+    assert state["code"] == "not_enrolled" and state["title"] == "还没有登记照片" and "照片" in state["message"]
+    assert post(server, "home").json()["screen"] == "welcome"
+
+
+def test_a_kiosk_that_cannot_reach_the_server_says_so(screen, live):
+    server, _ = screen
+    live.server.stop()
+    try:
+        post(server, "start")
+        post(server, "citizen_id", {"citizen_id": live.unenrolled_citizen_id})
+        state = wait_screen(server, "refusal")
+    finally:
+        live.server.start()
+    assert state["code"] == "server_unreachable" and state["title"] == "网络不通"
