@@ -32,7 +32,6 @@ def handle_reply(app: KioskApp, entry: Entry, body: dict | None, refusal: Refusa
             end_sitting(app, "sitting_suspended", body.get("message", ""))
         elif body["decision"] in ("retry", "warning"):
             app.say(body["message"])
-    app.touch()
 
 
 def _refused(app: KioskApp, entry: Entry, refusal: Refusal) -> None:

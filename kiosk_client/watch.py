@@ -59,9 +59,9 @@ class ClockWatch:
             except ServerUnreachable as exc:
                 if self.online:
                     log.warning("clock: server unreachable, the exam goes on locally: %s", exc)
-                self.online = False
+                    self.online = False
+                    self.app.touch()
                 self._deadline(exam)
-                self.app.touch()
                 delay = self.poll_seconds
             except Refusal as refusal:
                 log.warning("clock of sitting %s refused: %s", exam.id, refusal)
@@ -79,8 +79,9 @@ class ClockWatch:
         body = self.app.api.clock(exam.id)
         if not self.online:
             log.info("clock: server reachable again")
+            self.online = True
             self.app.deliverer.wake()
-        self.online = True
+            self.app.touch()
         exam.sync_clock(body)
         exam.save()
         if body["status"] != "in_progress":
@@ -94,7 +95,6 @@ class ClockWatch:
                 return self.poll_seconds
             self._sleep(wait)
             self._capture(exam, capture["nonce"])
-        self.app.touch()
         return self.poll_seconds
 
     def _capture(self, exam, nonce: str) -> None:

@@ -19,4 +19,5 @@ def register(app: Flask) -> None:
         return
     face.add_command(face_db.enroll_batch)
     face.add_command(face_db.purge_evidence)
+    face.add_command(face_db.reenrol)
     app.cli.add_command(face)

@@ -1,4 +1,4 @@
-"""`exam-server face enroll-batch` and `face purge-evidence`: the face commands that need the database."""
+"""`exam-server face enroll-batch`, `face reenrol` and `face purge-evidence`: the face commands that need the database."""
 from __future__ import annotations
 
 import csv
@@ -11,11 +11,14 @@ from flask.cli import with_appcontext
 from tqdm import tqdm
 
 from exam_server.extensions import db
+from exam_server.face import FaceRefusal
 from exam_server.face.batch import enrol_batch
+from exam_server.face.reembed import model_key, reembed_files
 from exam_server.models import PhotoSource
-from exam_server.services import face_service
+from exam_server.services import face_reenrol, face_service
 
 REPORT_COLUMNS = ("file", "citizen_id", "error", "message", "detail")
+REENROL_COLUMNS = ("photo_id", "worker_id", "file", "error", "message", "detail")
 
 
 @click.command("enroll-batch")
@@ -64,3 +67,58 @@ def purge_evidence(days: int | None) -> None:
     retention = days if days is not None else current_app.config["EVIDENCE_RETENTION_DAYS"]
     removed = face_service.purge_evidence(db.session, retention)
     click.echo(f"removed {removed} evidence files older than {retention} days")
+
+
+@click.command("reenrol")
+@click.option("--model", "model_name", required=True, help="model to add, e.g. sface_2021dec_int8bq")
+@click.option("--processes", type=int, default=None, help="analysis processes (default: every core)")
+@click.option("--commit-every", type=int, default=100, show_default=True)
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV of refused photos (default: DATA_DIR/face/reenrol-MODEL-report.csv)")
+@with_appcontext
+def reenrol(model_name: str, processes: int | None, commit_every: int, report: Path | None) -> None:
+    """Re-embed every current enrolment photo lacking a template of MODEL; safe to stop and run again."""
+    settings = face_service.settings()
+    try:
+        key = model_key(model_name, settings)
+    except (KeyError, PermissionError, FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from None
+    name, version = key.split("/", 1)
+    work = face_reenrol.plan(db.session, name, version)
+    click.echo(f"{len(work.todo)} photos to re-embed with {key}, {work.done} already have a template of it")
+    stored = skipped = 0
+    refused: list[dict] = []
+    worker_of = {pid: wid for pid, wid in face_reenrol.workers_of(db.session, [p for p, _, _ in work.todo])}
+    # The pool forks: children must not inherit open database connections.
+    db.session.commit()
+    db.engine.dispose()
+    results = reembed_files(work.todo, name, settings, processes=processes or os.cpu_count() or 1)
+    with tqdm(total=len(work.todo), unit="photo", desc=f"re-embedding ({name})", dynamic_ncols=True) as bar:
+        for result in results:
+            if result.ok:
+                if face_reenrol.store(db.session, work, result) is None:
+                    skipped += 1  # re-enrolled with a new photo, or done by another run, meanwhile
+                else:
+                    stored += 1
+                if (stored + skipped) % commit_every == 0:
+                    db.session.commit()
+            else:
+                refused.append({"photo_id": result.photo_id, "worker_id": worker_of.get(result.photo_id),
+                                "file": result.path, "error": result.error,
+                                "message": FaceRefusal(result.error).message_zh if result.error else "",
+                                "detail": result.detail})
+            bar.update(1)
+            bar.set_postfix(stored=stored, refused=len(refused), refresh=False)
+    db.session.commit()
+    for row in refused:
+        click.echo(f"refused photo {row['photo_id']} of worker {row['worker_id']}: {row['error']} {row['message']}")
+    if refused:
+        report = report or face_service.data_dir() / "face" / f"reenrol-{name}-report.csv"
+        report.parent.mkdir(parents=True, exist_ok=True)
+        with open(report, "w", newline="", encoding="utf-8-sig") as handle:  # BOM: Excel opens it as UTF-8
+            writer = csv.DictWriter(handle, fieldnames=REENROL_COLUMNS)
+            writer.writeheader()
+            writer.writerows(refused)
+    click.echo(f"stored {stored}, skipped {skipped}, refused {len(refused)}"
+               + (f" (report: {report}); a refused worker keeps the other models' templates until a new photo"
+                  if refused else ""))

@@ -1,2 +1,142 @@
-"""Console pages: review."""
-from exam_server.console import bp  # noqa: F401
+"""Console pages: the face review queue, one case with its photos and time line, and the decision."""
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import exists, func, or_, select, true
+
+from exam_server.auth.session import roles_required
+from exam_server.console import bp
+from exam_server.extensions import db
+from exam_server.models import (CheckIn, DomainError, Enterprise, FaceCheck, FacePhoto, FaceTemplate, ReviewCase,
+                                ReviewKind, ReviewStatus, Role, Sitting, Worker)
+from exam_server.services import review as review_service
+
+REVIEW_ROLES = (Role.CITY, Role.COUNTY, Role.REVIEWER)
+KIND_LABELS = {ReviewKind.CHECKIN_REFUSED: "入场核验未通过", ReviewKind.IN_EXAM_MISMATCH: "考试中人脸不符",
+               ReviewKind.BORDERLINE: "临界相似度", ReviewKind.DUPLICATE_ENROLMENT: "重复登记",
+               ReviewKind.SEARCH_HIT: "1:N 检索命中", ReviewKind.MULTIPLE_FACES: "画面多人"}
+STATUS_LABELS = {ReviewStatus.OPEN: "待处理", ReviewStatus.CONFIRMED: "已确认", ReviewStatus.DISMISSED: "已驳回"}
+PER_PAGE, TIMELINE = 50, 50
+
+
+def in_scope(worker_id_column):
+    """Return the condition that a worker is inside the current user's scope (a county admin's county)."""
+    if current_user.role is Role.COUNTY:
+        return exists().where(Worker.id == worker_id_column, Worker.enterprise_id == Enterprise.id,
+                              Enterprise.county_id == current_user.county_id)
+    return true()
+
+
+def visible_case(case_id: int) -> ReviewCase:
+    case = db.session.scalar(select(ReviewCase).where(ReviewCase.id == case_id, in_scope(ReviewCase.worker_id)))
+    if case is None:
+        abort(404)
+    return case
+
+
+@bp.route("/review")
+@roles_required(*REVIEW_ROLES)
+def review_queue():
+    status = ReviewStatus.OPEN if request.args.get("status", "open") == "open" else None
+    query = select(ReviewCase).where(in_scope(ReviewCase.worker_id))
+    query = query.where(ReviewCase.status == ReviewStatus.OPEN) if status else query.where(
+        ReviewCase.status != ReviewStatus.OPEN)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page = max(1, request.args.get("page", 1, type=int))
+    order = ReviewCase.created_at.asc() if status else ReviewCase.decided_at.desc()
+    cases = db.session.scalars(query.order_by(order, ReviewCase.id).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    return render_template("console/review_queue.html", cases=cases, total=total, page=page,
+                           pages=max(1, -(-total // PER_PAGE)), open_only=bool(status), kinds=KIND_LABELS,
+                           statuses=STATUS_LABELS)
+
+
+def _enrolled_photo(worker_id: int | None) -> FacePhoto | None:
+    """Return the photo behind the worker's active template, else their newest photo."""
+    if worker_id is None:
+        return None
+    return db.session.scalar(select(FacePhoto).outerjoin(FaceTemplate, (FaceTemplate.photo_id == FacePhoto.id)
+                                                         & FaceTemplate.active)
+                             .where(FacePhoto.worker_id == worker_id)
+                             .order_by(FaceTemplate.id.is_(None), FacePhoto.created_at.desc()).limit(1))
+
+
+def _case_checks(case: ReviewCase) -> list[FaceCheck]:
+    """Return the face checks behind the case: its own, its check-in's and its sitting's."""
+    related = [FaceCheck.id == case.face_check_id]
+    related += [FaceCheck.checkin_id == case.checkin_id] if case.checkin_id else []
+    related += [FaceCheck.sitting_id == case.sitting_id] if case.sitting_id else []
+    return db.session.scalars(select(FaceCheck).where(or_(*related)).order_by(FaceCheck.created_at.desc())
+                              .limit(12)).all()
+
+
+@bp.route("/review/<int:case_id>")
+@roles_required(*REVIEW_ROLES)
+def review_case(case_id: int):
+    case = visible_case(case_id)
+    checkin = db.session.get(CheckIn, case.checkin_id) if case.checkin_id else None
+    timeline = db.session.scalars(select(FaceCheck).where(FaceCheck.worker_id == case.worker_id)
+                                  .order_by(FaceCheck.created_at.desc()).limit(TIMELINE)).all()
+    return render_template(
+        "console/review_case.html", case=case, kinds=KIND_LABELS, statuses=STATUS_LABELS, checkin=checkin,
+        photo=_enrolled_photo(case.worker_id), other_photo=_enrolled_photo(case.other_worker_id),
+        checks=_case_checks(case), timeline=timeline,
+        sitting=db.session.get(Sitting, case.sitting_id) if case.sitting_id else None,
+        can_decide=current_user.role in review_service.DECIDERS and case.status is ReviewStatus.OPEN)
+
+
+@bp.route("/review/<int:case_id>/decide", methods=["POST"])
+@roles_required(*REVIEW_ROLES)
+def review_decide(case_id: int):
+    case = visible_case(case_id)
+    outcome = request.form.get("outcome", "")
+    try:
+        if outcome not in (ReviewStatus.CONFIRMED.value, ReviewStatus.DISMISSED.value):
+            raise DomainError("请选择确认或驳回 / choose confirm or dismiss")
+        review_service.decide(db.session, case, outcome, request.form.get("reason", ""), current_user)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("console.review_case", case_id=case_id))
+    flash(f"告警 #{case_id} 已{STATUS_LABELS[ReviewStatus(outcome)]}", "success")
+    return redirect(url_for("console.review_queue"))
+
+
+def _image_row(source: str, item_id: int) -> tuple[int, str | None]:
+    """Return (worker id, path under DATA_DIR) of a photo, an evidence frame or a chip photo."""
+    if source == "photo":
+        row = db.session.execute(select(FacePhoto.worker_id, FacePhoto.path).where(FacePhoto.id == item_id)).first()
+    elif source == "check":
+        row = db.session.execute(select(FaceCheck.worker_id, FaceCheck.evidence_path).where(
+            FaceCheck.id == item_id, FaceCheck.evidence_purged_at.is_(None))).first()
+    elif source == "chip":
+        row = db.session.execute(select(CheckIn.worker_id, CheckIn.chip_photo_path).where(CheckIn.id == item_id)).first()
+    else:
+        row = None
+    return tuple(row) if row else (0, None)
+
+
+@bp.route("/review/image/<source>/<int:item_id>")
+@roles_required(*REVIEW_ROLES)
+def review_image(source: str, item_id: int):
+    """Serve a face image to a reviewer only when it belongs to a worker of a review case they may see."""
+    worker_id, relative = _image_row(source, item_id)
+    involved = or_(ReviewCase.worker_id == worker_id, ReviewCase.other_worker_id == worker_id)
+    allowed = relative and db.session.scalar(select(exists().where(involved, in_scope(ReviewCase.worker_id))))
+    if allowed and current_user.role is Role.COUNTY:  # a county admin sees faces of their own county only
+        allowed = db.session.scalar(select(in_scope(worker_id)))
+    if not allowed:
+        abort(404)
+    root = Path(current_app.config["DATA_DIR"]).resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                         max_age=0, conditional=False, etag=False)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

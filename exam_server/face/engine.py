@@ -334,7 +334,7 @@ class FaceEngine:
         """Pick a random liveness challenge valid for the configured time."""
         return issue_challenge(self.settings.liveness_ttl_seconds)
 
-    def check_liveness(self, challenge: Challenge, frames: Sequence[bytes], template: Template,
+    def check_liveness(self, challenge: Challenge, frames: Sequence[bytes], template: Template | Sequence[Template],
                        now: float | None = None) -> LivenessResult:
         """Judge a burst of frames answering a challenge for the claimed worker's template."""
         return check_liveness(self, challenge, frames, template, now)

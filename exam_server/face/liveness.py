@@ -60,6 +60,8 @@ class LivenessResult:
     frame_difference: float = 0.0
     verifications: list[Verification] = field(default_factory=list)
     detail: str = ""
+    # The analysed frames (every model's embedding), for a decision over the whole burst.
+    samples: list[FaceSample] = field(default_factory=list, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -125,9 +127,13 @@ def blink_seen(ears: Sequence[float], ratio: float) -> bool:
     return bool(near_open[:closed[0]].any() and near_open[closed[-1] + 1:].any())
 
 
-def check_liveness(engine: FaceEngine, challenge: Challenge, frames: Sequence[bytes], template: Template,
-                   now: float | None = None) -> LivenessResult:
-    """Judge a burst of frames answering a challenge for the claimed worker's template."""
+def check_liveness(engine: FaceEngine, challenge: Challenge, frames: Sequence[bytes],
+                   template: Template | Sequence[Template], now: float | None = None) -> LivenessResult:
+    """Judge a burst of frames answering a challenge for the claimed worker's template (or fused templates).
+
+    With one template each frame is verified by that template's model; with a list (one template per
+    fused model) each frame is judged by engine.verify_fused.
+    """
     settings = engine.settings
     result = LivenessResult("fail", None, challenge.kind, len(frames))
     if (time.time() if now is None else now) > challenge.expires_at:
@@ -159,7 +165,10 @@ def check_liveness(engine: FaceEngine, challenge: Challenge, frames: Sequence[by
     if result.frame_difference < settings.liveness_static_max_diff:
         return _fail(result, "liveness_static", f"frames differ by {result.frame_difference:.2f} grey levels")
 
-    result.verifications = [engine.verify(s, template) for s in samples]
+    result.samples = samples
+    templates = list(template) if isinstance(template, (list, tuple)) else [template]
+    result.verifications = [engine.verify(s, templates[0]) if len(templates) == 1 else
+                            engine.verify_fused(s, templates) for s in samples]
     consistency = [engine.model.distance(samples[0].vector, s.vector) for s in samples[1:]]
     if max(consistency) > settings.live_threshold + settings.review_above:
         return _fail(result, "liveness_face_changed", f"frame distance up to {max(consistency):.3f}")

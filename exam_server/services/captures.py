@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from exam_server.face import FaceRefusal, Template
 from exam_server.models import (CaptureRequest, CheckKind, Decision, ExamPlan, FaceCheck, Kiosk, ReviewCase,
                                 ReviewKind, ReviewStatus, Sitting, SittingStatus)
-from exam_server.services import audit, face_service
+from exam_server.services import audit, face_service, face_verify
 from exam_server.services.refusals import Refusal
 
 DEFAULT_POLICY = {
@@ -150,13 +150,13 @@ class FrameCheck:
     """What the face engine said about one in-exam frame (computed with no database lock held)."""
 
     refusal: FaceRefusal | None
-    verification: object | None
+    verification: face_verify.Judgement | None
     evidence_path: str | None
     detail: dict
 
 
 def analyse_frame(session: Session, sitting: Sitting, frame: bytes, now: datetime) -> FrameCheck:
-    """Compare a frame with the enrolled template and with the face seen at check-in (same camera, same day)."""
+    """Compare a frame with the enrolled templates and with the face seen at check-in (same camera, same day)."""
     engine = face_service.engine()
     try:
         sample = engine.analyse(frame, "live")
@@ -164,35 +164,38 @@ def analyse_frame(session: Session, sitting: Sitting, frame: bytes, now: datetim
         evidence = None if refusal.code in ("not_an_image", "unsupported_format", "too_large") else \
             face_service.save_evidence(frame, now)
         return FrameCheck(refusal, None, evidence, {"refusal": refusal.detail})
-    enrolled = face_service.active_template(session, sitting.worker_id)
-    entry = entry_template(session, sitting.id)
-    results = {"enrolled": engine.verify(sample, enrolled) if enrolled else None,
-               "checkin": engine.verify(sample, entry) if entry else None}
+    enrolled = face_service.active_templates(session, sitting.worker_id)
+    entry = entry_templates(session, sitting.id)
+    results = {"enrolled": face_verify.judge(engine, [sample], enrolled),
+               "checkin": face_verify.judge(engine, [sample], entry)}
     best = face_service.best_of(*results.values())
     detail = {name: r.to_dict() for name, r in results.items() if r is not None}
     detail["quality"] = sample.quality_dict()
     return FrameCheck(None, best, face_service.save_evidence(frame, now), detail)
 
 
-def entry_template(session: Session, sitting_id: int) -> Template | None:
-    """Return the face embedded at the sitting's latest check-in, if it was kept."""
+def entry_templates(session: Session, sitting_id: int) -> list[Template]:
+    """Return the face embedded at the sitting's latest check-in (one template per model), if it was kept."""
     check = session.scalar(select(FaceCheck).where(
         FaceCheck.sitting_id == sitting_id, FaceCheck.kind == CheckKind.CHECKIN,
         FaceCheck.decision.in_([Decision.MATCH, Decision.REVIEW])).order_by(FaceCheck.id.desc()).limit(1))
-    probe = (check.detail or {}).get("probe") if check else None
-    if not probe:
-        return None
-    return Template.from_stored(np.asarray(probe, dtype=np.float32), check.model_name, check.model_version, "live")
+    detail = (check.detail or {}) if check else {}
+    if detail.get("probes"):
+        return face_verify.stored_templates(detail["probes"])
+    if detail.get("probe") and check.model_name != face_verify.FUSED:  # kept before several models
+        return [Template.from_stored(np.asarray(detail["probe"], dtype=np.float32), check.model_name,
+                                     check.model_version, "live")]
+    return []
 
 
 def record(session: Session, sitting: Sitting, capture: CaptureRequest, result: FrameCheck,
            now: datetime) -> str:
     """Store the check, apply the policy and return the kiosk's decision: match, retry, warning or suspended."""
     verification = result.verification
-    name, version = face_service.model_key()
+    name, version = (verification.model_name, verification.model_version) if verification else face_service.model_key()
     check = FaceCheck(
         kind=CheckKind.IN_EXAM, worker_id=sitting.worker_id, sitting_id=sitting.id, kiosk_id=sitting.kiosk_id,
-        model_name=getattr(verification, "model_name", name), model_version=getattr(verification, "model_version", version),
+        model_name=name, model_version=version,
         distance=getattr(verification, "distance", None), threshold=getattr(verification, "threshold", None),
         decision=Decision(verification.decision) if verification else Decision.REFUSED,
         refusal_code=result.refusal.code if result.refusal else None, evidence_path=result.evidence_path,

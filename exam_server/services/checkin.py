@@ -17,7 +17,7 @@ from exam_server.face.liveness import CHALLENGES, INSTRUCTIONS_ZH, Challenge
 from exam_server.models import (ACTIVE_SITTING_STATUSES, CheckIn, CheckInStatus, CheckKind, Decision, ExamPlan,
                                 ExamRequirement, FaceCheck, Kiosk, RequirementStatus, ReviewCase, ReviewKind,
                                 ReviewStatus, Sitting, SittingStatus, Worker)
-from exam_server.services import audit, face_service, question_store, sittings
+from exam_server.services import audit, face_service, face_verify, question_store, sittings
 from exam_server.services.citizen_id import InvalidCitizenId, normalise_citizen_id
 from exam_server.services.refusals import Refusal
 
@@ -152,31 +152,40 @@ def answer_challenge(session: Session, kiosk: Kiosk, checkin: CheckIn, frames: l
     if not MIN_FRAMES <= len(frames) <= MAX_FRAMES:
         raise Refusal("invalid_request", f"frames 须为{MIN_FRAMES}-{MAX_FRAMES}张连拍图像，实际{len(frames)}张。",
                       field="frames")
-    template = face_service.active_template(session, checkin.worker_id)
-    if template is None:
-        raise Refusal("not_enrolled")
     engine = face_service.engine()
+    templates = face_verify.templates_to_judge(engine, face_service.active_templates(session, checkin.worker_id))
+    if not templates:
+        raise Refusal("not_enrolled")
+    fused = len(templates) > 1
+    identity = (face_verify.FUSED, face_verify.fusion_label(engine)) if fused else (engine.model.name,
+                                                                                    engine.model.version)
     challenge = Challenge(checkin.challenge, str(checkin.id), checkin.created_at.timestamp(),
                           checkin.expires_at.timestamp())
-    result = engine.check_liveness(challenge, frames, template, now=now.timestamp())
+    result = engine.check_liveness(challenge, frames, templates if fused else templates[0], now=now.timestamp())
     detail = {"liveness": result.to_dict()}
     if not result.passed and result.decision != "review":
-        _fail(session, checkin, result.code, frames, now, detail, engine.model)
-    best = min(range(len(frames)), key=lambda i: result.verifications[i].distance)
-    probe = engine.analyse_rgb(engine.decode(frames[best]).rgb, "live", check=False)
-    decision = "match" if result.passed else "review"
+        _fail(session, checkin, result.code, frames, now, detail, identity)
+    # Fused: the whole burst decides (mean over frames and templates); else the worst frame, as liveness saw it.
+    verdict = face_verify.judge(engine, result.samples, templates)
+    detail["identity"] = verdict.to_dict()
+    if verdict.decision == "mismatch":
+        _fail(session, checkin, "face_mismatch", frames, now, detail, identity)
+    best = min(range(len(frames)), key=lambda i: verdict.frame_distances[i])
+    probe = result.samples[best]
+    # Without fusion this is the liveness verdict (every frame a match, or review); capped at review
+    # when fusion is on but the worker has no template of every fused model yet.
+    decision = verdict.decision
     if checkin.chip_photo_path:
-        chip = (face_service.data_dir() / checkin.chip_photo_path).read_bytes()
-        versus_chip = engine.verify(probe, engine.enrol_sample(chip, "id_card").template())
+        chip = engine.enrol_sample((face_service.data_dir() / checkin.chip_photo_path).read_bytes(), "id_card")
+        versus_chip = face_verify.judge(engine, result.samples if verdict.fused else [probe], chip.templates())
         detail["chip"] = versus_chip.to_dict()
         if versus_chip.decision == "mismatch":
-            _fail(session, checkin, "face_mismatch", frames, now, detail, engine.model)
+            _fail(session, checkin, "face_mismatch", frames, now, detail, identity)
         decision = "review" if versus_chip.decision == "review" else decision
-    worst = max(result.verifications, key=lambda v: v.distance)
-    return _pass(session, kiosk, checkin, decision, worst, probe, frames[best], now, detail)
+    return _pass(session, kiosk, checkin, decision, verdict, probe, frames[best], now, detail)
 
 
-def _pass(session, kiosk, checkin, decision, worst, probe, frame, now, detail) -> Sitting:
+def _pass(session, kiosk, checkin, decision, verdict, probe, frame, now, detail) -> Sitting:
     active = session.scalar(select(Sitting).where(Sitting.worker_id == checkin.worker_id,
                                                   Sitting.status.in_(ACTIVE_SITTING_STATUSES)).with_for_update())
     if active is not None and active.status is SittingStatus.SUSPENDED:
@@ -191,16 +200,18 @@ def _pass(session, kiosk, checkin, decision, worst, probe, frame, now, detail) -
         sitting = sittings.start(session, checkin, requirement, kiosk.id, now)
     # The embedding of this frame is the "same camera, same day" reference for the in-exam checks.
     check = FaceCheck(kind=CheckKind.CHECKIN, worker_id=checkin.worker_id, sitting_id=sitting.id,
-                      checkin_id=checkin.id, kiosk_id=kiosk.id, model_name=worst.model_name,
-                      model_version=worst.model_version, distance=worst.distance, threshold=worst.threshold,
+                      checkin_id=checkin.id, kiosk_id=kiosk.id, model_name=verdict.model_name,
+                      model_version=verdict.model_version, distance=verdict.distance, threshold=verdict.threshold,
                       decision=Decision(decision), evidence_path=face_service.save_evidence(frame, now),
-                      detail={**detail, "probe": [round(float(v), 7) for v in probe.vector]}, created_at=now)
+                      detail={**detail, "probes": face_verify.probe_vectors(probe)}, created_at=now)
     session.add(check)
     session.flush()
     if decision == "review":
+        summary = ("该考生缺少部分人脸模型的登记模板（待重新提取），入场核验转人工复核，已允许考试"
+                   if "fusion_unavailable" in verdict.detail else "入场人证核验距离处于复核区间，已允许考试，请复核")
         session.add(ReviewCase(kind=ReviewKind.BORDERLINE, worker_id=checkin.worker_id, sitting_id=sitting.id,
-                               checkin_id=checkin.id, face_check_id=check.id, distance=worst.distance,
-                               created_at=now, summary="入场人证核验距离处于复核区间，已允许考试，请复核"))
+                               checkin_id=checkin.id, face_check_id=check.id, distance=verdict.distance,
+                               created_at=now, summary=summary))
     checkin.status, checkin.sitting_id = CheckInStatus.PASSED, sitting.id
     return sitting
 
@@ -215,7 +226,7 @@ def _api_code(engine_code: str | None) -> str:
     return "liveness_failed"
 
 
-def _fail(session, checkin, engine_code, frames, now, detail, model) -> None:
+def _fail(session, checkin, engine_code, frames, now, detail, identity: tuple[str, str]) -> None:
     """Record a failed burst, count it if it points at fraud, and refuse with a fresh challenge."""
     code = _api_code(engine_code)
     if code == "checkin_expired":
@@ -227,7 +238,7 @@ def _fail(session, checkin, engine_code, frames, now, detail, model) -> None:
     except FaceRefusal:
         evidence = None
     check = FaceCheck(kind=CheckKind.CHECKIN, worker_id=checkin.worker_id, checkin_id=checkin.id,
-                      kiosk_id=checkin.kiosk_id, model_name=model.name, model_version=model.version,
+                      kiosk_id=checkin.kiosk_id, model_name=identity[0], model_version=identity[1],
                       decision=Decision.MISMATCH if code == "face_mismatch" else Decision.REFUSED,
                       refusal_code=engine_code, evidence_path=evidence, detail=detail, created_at=now)
     session.add(check)

@@ -7,17 +7,18 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from exam_server.face import FaceEngine, FaceSample, FaceSettings, Template, Verification
+from exam_server.face import FaceEngine, FaceSample, FaceSettings, Template
 from exam_server.face.evidence import save_evidence as _write_evidence
 from exam_server.face.index import FaceIndex
 from exam_server.face.intake import sniff_format
-from exam_server.face.models import get_model
+from exam_server.face.models import EmbeddingModel, get_model
 from exam_server.models import (CheckIn, CheckKind, Decision, FaceCheck, FacePhoto, FaceTemplate, PhotoSource,
                                 ReviewCase, ReviewKind, ReviewStatus, Worker, utcnow)
 from exam_server.services import audit
@@ -44,18 +45,23 @@ def engine() -> FaceEngine:
 
 
 def model_key() -> tuple[str, str]:
-    """Return (name, version) of the configured model without loading its weights."""
+    """Return (name, version) of the configured primary model without loading its weights."""
     model = get_model(settings().model)
     return model.name, model.version
+
+
+def model_keys() -> list[tuple[str, str]]:
+    """Return (name, version) of every model the engine holds, the primary one first."""
+    return [(m.name, m.version) for m in engine().models]
 
 
 def data_dir() -> Path:
     return Path(current_app.config["DATA_DIR"])
 
 
-def index() -> FaceIndex:
-    """Return the 1:N index of the configured model, shared by every process through its file."""
-    model = get_model(settings().model)
+def index(model: EmbeddingModel | None = None) -> FaceIndex:
+    """Return the 1:N index of a model (the primary one by default), shared by every process through its file."""
+    model = model or get_model(settings().model)
     key = (str(data_dir()), model.key)
     with _lock:
         if key not in _indexes:
@@ -66,8 +72,9 @@ def index() -> FaceIndex:
 @dataclass
 class Enrolment:
     photo: FacePhoto
-    template: FaceTemplate
+    template: FaceTemplate  # the primary model's
     duplicates: list[ReviewCase] = field(default_factory=list)
+    templates: list[FaceTemplate] = field(default_factory=list)  # one per model, the primary one first
 
 
 def photo_sha256(image_bytes: bytes) -> str:
@@ -76,7 +83,7 @@ def photo_sha256(image_bytes: bytes) -> str:
 
 def enrol(session: Session, worker: Worker, image_bytes: bytes, source: PhotoSource | str, *,
           sample: FaceSample | None = None, user_id: int | None = None, now: datetime | None = None) -> Enrolment:
-    """Store a worker's photo and template, superseding older ones, and search it against everyone enrolled."""
+    """Store a worker's photo and one template per model, superseding older ones, and search it against everyone."""
     now = now or utcnow()
     source = PhotoSource(source)
     face_engine = engine()
@@ -92,16 +99,23 @@ def enrol(session: Session, worker: Worker, image_bytes: bytes, source: PhotoSou
     # Every active template came from the old photo, whatever its model: all of them are superseded.
     session.execute(update(FaceTemplate).where(FaceTemplate.worker_id == worker.id, FaceTemplate.active)
                     .values(active=False, superseded_at=now))
-    template = FaceTemplate(worker_id=worker.id, photo_id=photo.id, model_name=sample.model_name,
-                            model_version=sample.model_version, vector=sample.embedding.to_bytes(), created_at=now)
-    session.add(template)
+    # One row per model of the same photo; a model the engine no longer holds keeps no stale template.
+    held = [m for m in face_engine.models if m.key in sample.embeddings]
+    templates = [FaceTemplate(worker_id=worker.id, photo_id=photo.id, model_name=m.name, model_version=m.version,
+                              vector=sample.embedding_for(m.key).to_bytes(), created_at=now) for m in held]
+    session.add_all(templates)
     session.flush()
+    template = templates[0]
     duplicates = _duplicate_cases(session, worker, sample, template, now)
-    index().upsert(worker.id, sample)
+    for model in held:
+        index(model).upsert(worker.id, sample.embedding_for(model.key))
+    for model in (m for m in face_engine.models if m not in held):
+        index(model).remove(worker.id)  # the old photo's vector must not stand for the new one
     audit.record(session, "face_enrolled", target=worker, user_id=user_id,
                  detail={"photo_id": photo.id, "template_id": template.id, "source": source.value,
+                         "templates": {t.model_name: t.id for t in templates},
                          "duplicates": [case.other_worker_id for case in duplicates]})
-    return Enrolment(photo, template, duplicates)
+    return Enrolment(photo, template, duplicates, templates)
 
 
 def _duplicate_cases(session: Session, worker: Worker, sample: FaceSample, template: FaceTemplate,
@@ -125,8 +139,25 @@ def _duplicate_cases(session: Session, worker: Worker, sample: FaceSample, templ
     return cases
 
 
+def active_templates(session: Session, worker_id: int) -> list[Template]:
+    """Return the worker's newest active template of each model the engine holds, the primary model's first."""
+    keys = model_keys()
+    rows = session.execute(
+        select(FaceTemplate.id, FaceTemplate.vector, FaceTemplate.model_name, FaceTemplate.model_version,
+               FacePhoto.source)
+        .join(FacePhoto, FacePhoto.id == FaceTemplate.photo_id)
+        .where(FaceTemplate.worker_id == worker_id, FaceTemplate.active,
+               tuple_(FaceTemplate.model_name, FaceTemplate.model_version).in_(keys))
+        .order_by(FaceTemplate.id.desc())).all()
+    newest: dict[tuple[str, str], Template] = {}
+    for row in rows:
+        newest.setdefault((row.model_name, row.model_version), Template.from_stored(
+            row.vector, row.model_name, row.model_version, PhotoSource(row.source).value, row.id))
+    return [newest[key] for key in keys if key in newest]
+
+
 def active_template(session: Session, worker_id: int) -> Template | None:
-    """Return the worker's active template for the configured model, or None if not enrolled with it."""
+    """Return the worker's active template of the primary model, or None if not enrolled with it."""
     name, version = model_key()
     row = session.execute(
         select(FaceTemplate.id, FaceTemplate.vector, FacePhoto.source)
@@ -140,7 +171,7 @@ def active_template(session: Session, worker_id: int) -> Template | None:
 
 
 def is_enrolled(session: Session, worker_id: int) -> bool:
-    """Tell whether the worker has an active template of the configured model (no face work)."""
+    """Tell whether the worker has an active template of the primary model (no face work)."""
     name, version = model_key()
     return bool(session.scalar(select(FaceTemplate.id).where(
         FaceTemplate.worker_id == worker_id, FaceTemplate.active, FaceTemplate.model_name == name,
@@ -148,15 +179,18 @@ def is_enrolled(session: Session, worker_id: int) -> bool:
 
 
 def deactivate_template(session: Session, template_id: int, now: datetime | None = None) -> None:
-    """Stop using a template (kept for history) and take its worker out of the 1:N index."""
+    """Stop using a template and every other model's template of its photo; take the worker out of the 1:N indexes."""
     template = session.get(FaceTemplate, template_id)
     if template is None or not template.active:
         return
-    template.active, template.superseded_at = False, now or utcnow()
-    index().remove(template.worker_id)
+    session.execute(update(FaceTemplate).where(FaceTemplate.photo_id == template.photo_id, FaceTemplate.active)
+                    .values(active=False, superseded_at=now or utcnow()))
+    session.refresh(template)
+    for model in engine().models:
+        index(model).remove(template.worker_id)
 
 
-def best_of(*results: Verification | None) -> Verification | None:
+def best_of(*results: Any) -> Any:
     """Return the most favourable verification (match before review before mismatch, then the nearest)."""
     order = {"match": 0, "review": 1, "mismatch": 2}
     found = [r for r in results if r is not None]
@@ -178,16 +212,19 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def rebuild_index(session: Session) -> int:
-    """Rewrite the 1:N index from the active templates of the configured model; return its size."""
-    name, version = model_key()
+    """Rewrite the 1:N index of every held model from its active templates; return the primary index's size."""
+    sizes = [_rebuild_one(session, model) for model in engine().models]
+    return sizes[0]
+
+
+def _rebuild_one(session: Session, model: EmbeddingModel) -> int:
     rows = session.execute(select(FaceTemplate.worker_id, FaceTemplate.vector).where(
-        FaceTemplate.active, FaceTemplate.model_name == name, FaceTemplate.model_version == version)
+        FaceTemplate.active, FaceTemplate.model_name == model.name, FaceTemplate.model_version == model.version)
         .order_by(FaceTemplate.id)).all()
     vectors = {row.worker_id: row.vector for row in rows}  # the newest wins if a worker has two
-    model = get_model(settings().model)
     matrix = np.array([np.frombuffer(v, dtype="<f4") for v in vectors.values()], dtype=np.float32).reshape(
         len(vectors), model.dim)
-    built = FaceIndex.build(index().path, model.key, list(vectors), matrix, model.metric)
+    built = FaceIndex.build(index(model).path, model.key, list(vectors), matrix, model.metric)
     with _lock:
         _indexes[(str(data_dir()), model.key)] = built
     return len(vectors)

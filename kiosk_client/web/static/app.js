@@ -5,7 +5,7 @@ const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({"&": 
 const TYPES = {single: "单选题", multiple: "多选题（可选多个）", truefalse: "判断题"};
 const HOME_AFTER_MS = 60000;  // result and refusal screens go back to the welcome screen by themselves
 
-let state = null, drawnVersion = -1, paper = null, typed = "", clockBase = null, homeTimer = null;
+let state = null, drawnVersion = -1, drawnScreen = null, paper = null, typed = "", clockBase = null, homeTimer = null;
 
 // One <img> kept across redraws, so the live picture never flickers.
 const preview = new Image();
@@ -67,6 +67,8 @@ function refresh() {
   }
   const ready = $("#ready");
   if (ready) ready.disabled = !state.ready;
+  const saved = $("#saved");
+  if (saved && saved.classList.contains("offline") === state.online) saved.outerHTML = savedNote(state);
   const offline = $("#offline-note");
   if (offline) offline.hidden = state.online;
 }
@@ -83,7 +85,9 @@ setInterval(tickClock, 1000);
 
 function draw() {
   clearTimeout(homeTimer);
-  $("#dialog").hidden = true;
+  // A redraw of the same screen (an answer saved, the network back) must not close the worker's dialog.
+  if (state.screen !== drawnScreen) $("#dialog").hidden = true;
+  drawnScreen = state.screen;
   const screen = SCREENS[state.screen] || SCREENS.unknown;
   $("#screen").className = state.screen;
   $("#screen").innerHTML = screen(state);
