@@ -118,3 +118,7 @@ def write_section(key: str, body: str, path: Path = RESULTS) -> None:
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     path.write_text(text)
+    if path == RESULTS:
+        from benchdoc import rebuild
+
+        rebuild()

@@ -202,7 +202,7 @@ def bench_speed(faces: Path, rounds: int, with_arcface: bool) -> dict[str, float
 
     frame = make_frame(faces)
     rgb = face_recognition.load_image_file(io.BytesIO(frame))
-    dlib_only = FaceEngine(FaceSettings())
+    dlib_only = FaceEngine(FaceSettings(extra_models=(), fused=False))
     two = FaceEngine(FaceSettings(extra_models=(SFACE,)))
     sface = two.extra_models[0]
     dlib_template = dlib_only.analyse(frame, "live").template()

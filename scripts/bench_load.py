@@ -11,7 +11,8 @@ every acknowledged answer is in the answer table. Bounded: --duration seconds, o
 by default, and only 127.0.0.1 is ever contacted.
 
 Usage: python scripts/bench_load.py [--kiosks 200] [--duration 600] [--ramp 60] [--db postgres|sqlite]
-                                    [--scale city|tiny] [--split] [--faces DIR] [--no-write-doc]
+                                    [--scale city|tiny] [--variants configured,lock,lock_split] [--faces DIR]
+                                    [--no-write-doc]
 """
 from __future__ import annotations
 
@@ -38,19 +39,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sittings-per-kiosk", type=int, default=1)
     parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--scale", choices=("city", "tiny"), default="city")
-    parser.add_argument("--split", action="store_true",
-                        help="send check-in bursts and captures to a second gunicorn (the face pool) at nice 10")
-    parser.add_argument("--fix-detector-lock", action="store_true",
-                        help="apply the proposed per-process lock around dlib's detector (see bench_load_app.py)")
+    parser.add_argument("--variants", default="configured,lock,lock_split",
+                        help="comma-separated, run in order on the same city: configured (gunicorn.conf.py as is), "
+                             "lock (the proposed lock around dlib's detector, see bench_load_app.py), split (check-in "
+                             "bursts and captures go to a second gunicorn, the face pool, at nice 10), lock_split")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--faces", type=Path, default=FACES)
-    parser.add_argument("--label", default="", help="name of this configuration in the results file")
+    parser.add_argument("--keep-db", action="store_true", help="keep the database bench_load for inspection")
     parser.add_argument("--no-write-doc", action="store_true")
     return parser.parse_args(argv)
 
 
-def build(url: str, data_dir: Path, args: argparse.Namespace):
-    """Generate the city and prepare enrolments and kiosks; return the LoadSetup."""
+def build(url: str, data_dir: Path, args: argparse.Namespace, sitters: int):
+    """Generate the city and prepare enrolments, kiosks and sitters; return the LoadSetup."""
     from exam_server.extensions import db
     from exam_server.services.city_generator import generate, scale_named
     from load_setup import prepare
@@ -60,7 +61,7 @@ def build(url: str, data_dir: Path, args: argparse.Namespace):
         started = time.perf_counter()
         summary = generate(db.session, scale_named(args.scale), data_dir=str(data_dir), progress=False)
         print(f"generated {summary.describe()}", flush=True)
-        setup = prepare(db.session, args.faces, args.kiosks, args.kiosks * args.sittings_per_kiosk)
+        setup = prepare(db.session, args.faces, args.kiosks, sitters)
         print(f"prepared in {time.perf_counter() - started:.0f} s: {setup.enrolled_real} real enrolments, "
               f"{setup.copied_templates} copied templates, {len(setup.kiosk_tokens)} kiosks", flush=True)
         db.session.remove()
@@ -108,46 +109,66 @@ def stop(process) -> None:
             process.kill()
 
 
-def run(args: argparse.Namespace) -> int:
-    from load_kiosk import drive
+VARIANTS = {"configured": (False, False), "lock": (True, False), "lock_split": (True, True), "split": (False, True)}
 
+
+def run(args: argparse.Namespace) -> int:
+    """Build the city once, then load-test each variant with its own workers; write one section per variant."""
     frames = load_frames(args.faces)
     bare = bare_face_seconds(frames["capture"])
     print(f"bare face_recognition per frame: {bare * 1000:.0f} ms", flush=True)
+    variants = args.variants.split(",")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"unknown variants {unknown}; choose from {sorted(VARIANTS)}")
     logs = REPO / "var" / "bench_load"
+    logs.mkdir(parents=True, exist_ok=True)
+    lost = 0
+    with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp, \
+            throwaway_database(args.db, "bench_load", keep=args.keep_db) as url:
+        data_dir = Path(tmp) / "data"
+        per_variant = args.kiosks * args.sittings_per_kiosk
+        setup = build(url, data_dir, args, per_variant * len(variants))
+        for n, name in enumerate(variants):
+            args.fix_detector_lock, args.split = VARIANTS[name]
+            text, answers = run_variant(args, url, data_dir, logs / name, setup.kiosk_tokens,
+                                        setup.citizen_ids[n * per_variant:(n + 1) * per_variant], frames, bare)
+            lost += answers["lost"]
+            print("\n" + text, flush=True)
+            if not args.no_write_doc:
+                write_section(f"bench_load_{name}", text)
+    return 0 if lost == 0 else 1
+
+
+def run_variant(args, url: str, data_dir: Path, logs: Path, tokens: list[str], citizen_ids: list[str],
+                frames: dict, bare: float) -> tuple[str, dict]:
+    """Start the servers of one variant, drive the kiosks, stop the servers and report."""
+    from load_kiosk import drive
+
     logs.mkdir(parents=True, exist_ok=True)
     for old in logs.glob("gunicorn*.log"):
         old.unlink()
-    with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp, \
-            throwaway_database(args.db, "bench_load") as url:
-        data_dir = Path(tmp) / "data"
-        setup = build(url, data_dir, args)
-        servers = [start_gunicorn(url, data_dir, args.port, logs / "gunicorn.log", lock=args.fix_detector_lock)]
-        routes = {"default": f"http://127.0.0.1:{args.port}"}
-        if args.split:
-            servers.append(start_gunicorn(url, data_dir, args.port + 1, logs / "gunicorn_face.log", nice=10,
-                                          lock=args.fix_detector_lock, EXAM_SWEEP_SECONDS="0"))
-            routes.update(frames=f"http://127.0.0.1:{args.port + 1}", capture=f"http://127.0.0.1:{args.port + 1}")
-        try:
-            for port in {args.port, args.port + 1} if args.split else {args.port}:
-                wait_ready(port, setup.kiosk_tokens[0])
-            before = cpu_snapshot([s.pid for s in servers])
-            stats = asyncio.run(drive(routes, setup.kiosk_tokens, setup.citizen_ids, frames, duration=args.duration,
-                                      ramp=args.ramp, pace=tuple(args.pace), sittings=args.sittings_per_kiosk))
-            after = cpu_snapshot([s.pid for s in servers])
-        finally:
-            for server in servers:
-                stop(server)
-        answers = verify_answers(url, stats)
-        answers["worker_crashes"] = sum(log.read_text(errors="replace").count("was sent SIG")
-                                        for log in logs.glob("gunicorn*.log"))
-        text = report(args, stats, answers, bare, before, after, machine(url if args.db == "postgres" else None),
-                      stamp())
-    print("\n" + text)
-    if not args.no_write_doc:
-        variant = "_".join(v for v, on in (("lock", args.fix_detector_lock), ("split", args.split)) if on)
-        write_section(f"bench_load_{args.label or variant or 'configured'}", text)
-    return 0 if answers["lost"] == 0 else 1
+    servers = [start_gunicorn(url, data_dir, args.port, logs / "gunicorn.log", lock=args.fix_detector_lock)]
+    routes = {"default": f"http://127.0.0.1:{args.port}"}
+    if args.split:
+        servers.append(start_gunicorn(url, data_dir, args.port + 1, logs / "gunicorn_face.log", nice=10,
+                                      lock=args.fix_detector_lock, EXAM_SWEEP_SECONDS="0"))
+        routes.update(frames=f"http://127.0.0.1:{args.port + 1}", capture=f"http://127.0.0.1:{args.port + 1}")
+    try:
+        for port in sorted({args.port, args.port + 1} if args.split else {args.port}):
+            wait_ready(port, tokens[0])
+        before = cpu_snapshot([s.pid for s in servers])
+        stats = asyncio.run(drive(routes, tokens, citizen_ids, frames, duration=args.duration, ramp=args.ramp,
+                                  pace=tuple(args.pace), sittings=args.sittings_per_kiosk))
+        after = cpu_snapshot([s.pid for s in servers])
+    finally:
+        for server in servers:
+            stop(server)
+    answers = verify_answers(url, stats)
+    answers["worker_crashes"] = sum(log.read_text(errors="replace").count("was sent SIG")
+                                    for log in logs.glob("gunicorn*.log"))
+    machine_line = machine(url if args.db == "postgres" else None)
+    return report(args, stats, answers, bare, before, after, machine_line, stamp()), answers
 
 
 if __name__ == "__main__":

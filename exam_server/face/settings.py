@@ -63,11 +63,12 @@ class FaceSettings:
     batch_processes: int = 2
 
     # More embedding models computed from the same detection at every analysis (comma-separated in
-    # EXAM_FACE_EXTRA_MODELS, e.g. sface_2021dec_int8bq); thresholds of models other than dlib, and the
+    # EXAM_FACE_EXTRA_MODELS; empty for dlib alone); thresholds of models other than dlib, and the
     # fusion, come from fusion_file (empty: the shipped exam_server/face/fusion_params.json).
-    # fused: the server decides 1:1 with engine.verify_fused. See docs/face-models.md.
-    extra_models: tuple[str, ...] = ()
-    fused: bool = False
+    # fused: the server decides 1:1 with engine.verify_fused (a worker without a template of every
+    # fused model goes to review; `exam-server face reenrol --model NAME` adds them). See docs/face-models.md.
+    extra_models: tuple[str, ...] = ("sface_2021dec_int8bq",)
+    fused: bool = True
     fusion_file: str = ""
     # InsightFace's ArcFace weights are licensed for non-commercial research only: opt-in.
     allow_noncommercial_models: bool = False

@@ -83,8 +83,8 @@ def judge(engine: FaceEngine, probes: Sequence[FaceSample], templates: Sequence[
     detail = {**worst.to_dict(), "frame_distances": [round(v.distance, 6) for v in frames]}
     decision = worst.decision
     if engine.settings.fused:
-        detail["fusion_unavailable"] = why_not
         decision = "review" if decision == "match" else decision
+        detail.update(fusion_unavailable=why_not, decision=decision, model_decision=worst.decision)
     return Judgement(decision, worst.distance, worst.threshold, worst.model_name, worst.model_version, detail,
                      tuple(v.distance for v in frames))
 

@@ -28,9 +28,15 @@ def test_enrol_and_re_enrol_keep_history(app, db, world, faces_dir):
     second = face_service.enrol(db.session, worker, (faces_dir / "single/obama/obama2.jpg").read_bytes(),
                                 PhotoSource.ID_CARD)
     db.session.commit()
-    templates = db.session.scalars(select(FaceTemplate).where(FaceTemplate.worker_id == worker.id)
+    templates = db.session.scalars(select(FaceTemplate).where(FaceTemplate.worker_id == worker.id,
+                                                              FaceTemplate.model_name == "dlib_resnet_v1")
                                    .order_by(FaceTemplate.id)).all()
     assert [t.active for t in templates] == [False, True] and templates[0].superseded_at is not None
+    # Every other model's template of the old photo is superseded with it (one row per model and photo).
+    others = db.session.scalars(select(FaceTemplate).where(FaceTemplate.worker_id == worker.id,
+                                                           FaceTemplate.model_name != "dlib_resnet_v1")
+                                .order_by(FaceTemplate.id)).all()
+    assert [(t.photo_id, t.active) for t in others] == [(first.photo.id, False), (second.photo.id, True)]
     assert face_service.active_template(db.session, worker.id).template_id == second.template.id
     assert face_service.active_template(db.session, worker.id).kind == "id_card"
     assert db.session.scalar(select(func.count(FacePhoto.id))) == 2

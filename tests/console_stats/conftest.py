@@ -136,3 +136,35 @@ def build_city(session) -> City:
 @pytest.fixture()
 def city(db) -> City:
     return build_city(db.session)
+
+
+def start_real_sitting(session, requirement: ExamRequirement, now: datetime | None = None) -> Sitting:
+    """Open a sitting through the real sittings service, as a passed check-in does (no face work)."""
+    from exam_server.models import CheckIn, CheckInStatus
+    from exam_server.services import kiosks, question_store, sittings
+
+    now = now or utcnow()
+    question_store.load_bundled(session)
+    kiosk, _ = kiosks.register(session, f"统计测试终端{requirement.id}", location="测试考点")
+    checkin = CheckIn(worker_id=requirement.worker_id, plan_id=requirement.plan_id, kiosk_id=kiosk.id,
+                      challenge="blink", token_hash=kiosks.hash_token(f"stats-{requirement.id}-{now.timestamp()}"),
+                      status=CheckInStatus.PASSED, created_at=now, expires_at=now + timedelta(minutes=5))
+    session.add(checkin)
+    session.flush()
+    sitting = sittings.start(session, checkin, session.get(ExamRequirement, requirement.id), kiosk.id, now)
+    checkin.sitting_id = sitting.id
+    session.commit()
+    return sitting
+
+
+def finish_real_sitting(session, sitting: Sitting, correct: bool, now: datetime | None = None) -> Sitting:
+    """Answer every item (right or wrong) and submit through the real service, which grades it."""
+    from exam_server.services import sittings
+
+    now = now or utcnow()
+    for item in sitting.paper["items"]:
+        answer = item["answer"] if correct else ("B" if item["answer"] == "A" else "A")
+        sittings.save_answer(session, sitting, item["number"], answer, f"k{item['number']}", now)
+    sittings.submit(session, sitting, now)
+    session.commit()
+    return sitting

@@ -158,7 +158,7 @@ def test_fused_decision_never_silently_passes_a_hard_case(two_photos, two_engine
         engine.verify_fused(probe, [t for t in templates if t.embedding.model_name == "dlib_resnet_v1"])
     # And a dlib-only engine cannot run the fusion at all.
     with pytest.raises(ModelMismatchError):
-        FaceEngine(FaceSettings()).fusion
+        FaceEngine(FaceSettings(extra_models=())).fusion
 
 
 @needs_sface

@@ -51,10 +51,9 @@ def api_of(server) -> KioskApi:
     return KioskApi(server.url, server.token_file.read_text().strip())
 
 
-def answer_current(page, kiosk, letter: str) -> int:
-    """Answer the question on screen with one letter; return its item number."""
-    index = kiosk.state()["sitting"]["current"]
-    page.wait_for_selector(f'#progress-text >> text="{index + 1}"')
+def answer_question(page, index: int, letter: str) -> int:
+    """Wait for question index+1 on screen, answer it with one letter; return its item number."""
+    page.wait_for_function("n => document.querySelector('#progress-text b')?.textContent === n", arg=str(index + 1))
     option = page.locator(f'.option[data-letter="{letter}"]')
     item_no = int(option.get_attribute("data-item"))
     option.click()
@@ -80,11 +79,13 @@ def test_check_in_answer_every_question_and_submit(server, kiosk, page):
     started = time.monotonic()
     chosen = {}
     for number in range(total):
-        chosen[answer_current(page, kiosk, "B" if number % 3 == 0 else "A")] = "B" if number % 3 == 0 else "A"
+        letter = "B" if number % 3 == 0 else "A"
+        chosen[answer_question(page, number, letter)] = letter
         if number == 1:
             shot(page, "06-exam-answered")
         if number + 1 < total:
             page.click("#next")
+    assert len(chosen) == total
     # Face re-checks come every 6-10 s on this plan: stay long enough for some to be answered.
     time.sleep(max(0.0, 25 - (time.monotonic() - started)))
     page.click("#to-review")
@@ -111,12 +112,12 @@ def test_answers_given_while_the_server_is_down_are_stored_when_it_returns(serve
     state = check_in(page, kiosk, server.citizen_ids[1])
     assert state["screen"] == "exam", state
     sitting_id = state["sitting"]["sitting_id"]
-    chosen = {answer_current(page, kiosk, "A"): "A"}
+    chosen = {answer_question(page, 0, "A"): "A"}
     server.stop()
     try:
-        for _ in range(3):
+        for index in range(1, 4):
             page.click("#next")
-            chosen[answer_current(page, kiosk, "B")] = "B"
+            chosen[answer_question(page, index, "B")] = "B"
         page.wait_for_selector("#net:not([hidden])", timeout=30000)
         page.wait_for_selector("#saved.offline")
         shot(page, "10-exam-offline")

@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Rebuild docs/benchmarks.md from the per-area result files the bench_*.py scripts write.
+
+Each benchmark script writes its own docs/benchmarks_<area>.md (machine, date, medians, ratios)
+and then calls rebuild(), so docs/benchmarks.md always holds every latest result in one place.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+TARGET = DOCS / "benchmarks.md"
+# Reading order: foundation libraries first, then the face engine, the kiosk, and city scale.
+ORDER = ("question_bank", "face", "face_models", "kiosk", "stats", "scale")
+HEADER = """# Benchmarks
+
+Every figure below was written by a script in `scripts/` that anyone can rerun from a clean
+checkout (after `scripts/bootstrap.sh --test`); each section names its command, the machine and
+the date. Comparisons are measured against their baseline in the same run and quoted as ratios.
+This file is rebuilt from `docs/benchmarks_<area>.md` by `python scripts/benchdoc.py`, which
+every benchmark script runs when it finishes.
+"""
+
+
+def rebuild() -> Path:
+    """Concatenate the area files into docs/benchmarks.md, each area's top heading at level 2."""
+    areas = {p.stem.removeprefix("benchmarks_"): p for p in DOCS.glob("benchmarks_*.md")}
+    names = [n for n in ORDER if n in areas] + sorted(set(areas) - set(ORDER))
+    parts = [HEADER]
+    for name in names:
+        text = areas[name].read_text(encoding="utf-8").strip()
+        levels = [len(line) - len(line.lstrip("#")) for line in text.splitlines() if line.startswith("#")]
+        shift = "#" * (2 - min(levels)) if levels and min(levels) < 2 else ""
+        demoted = "\n".join(shift + line if line.startswith("#") else line for line in text.splitlines())
+        parts.append(f"<!-- from docs/benchmarks_{name}.md -->\n{demoted}\n")
+    TARGET.write_text("\n".join(parts), encoding="utf-8")
+    return TARGET
+
+
+if __name__ == "__main__":
+    print(f"wrote {rebuild()}")

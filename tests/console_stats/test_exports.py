@@ -1,0 +1,158 @@
+"""Exports: contents checked against the database, BOM and file names, streaming with flat memory."""
+import csv
+import io
+import tracemalloc
+from collections import Counter
+from datetime import date
+from urllib.parse import unquote
+
+import openpyxl
+import pytest
+from sqlalchemy import func, insert, select
+
+from exam_server.models import AuditLog, Enterprise, ExamRequirement, Sitting, SittingStatus, Worker
+from tests import factories
+from tests.console_stats.conftest import CN
+
+STATUS = {"pending": "未参考", "failed": "不合格", "passed": "合格"}
+
+
+def read_csv(response) -> list[list[str]]:
+    data = response.get_data()
+    assert data.startswith(b"\xef\xbb\xbf"), "CSV must start with the UTF-8 BOM for Excel"
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def expected_results(session, enterprise_ids=None) -> dict[str, tuple]:
+    """Recompute each requirement's row straight from the tables (citizen ID -> status, attempts, best)."""
+    query = select(Worker.citizen_id, ExamRequirement.status, ExamRequirement.attempts, ExamRequirement.id).join(
+        Worker, Worker.id == ExamRequirement.worker_id)
+    if enterprise_ids:
+        query = query.where(ExamRequirement.enterprise_id.in_(enterprise_ids))
+    rows = {}
+    for citizen_id, status, attempts, requirement_id in session.execute(query):
+        scores = [s for s in session.scalars(select(Sitting.score).where(
+            Sitting.requirement_id == requirement_id, Sitting.status == SittingStatus.SUBMITTED)) if s is not None]
+        rows[citizen_id] = (STATUS[status.value], attempts, max(scores) if scores else None)
+    return rows
+
+
+def test_enterprise_downloads_its_results_as_csv(db, city, login):
+    response = login(city.users["e1"]).get("/console/exports/results.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.is_streamed and "Content-Length" not in response.headers  # a generator, not a built file
+    rows = read_csv(response)
+    header, body = rows[0], rows[1:]
+    assert header[:6] == ["区县", "乡镇（街道）", "行业", "企业名称", "姓名", "身份证号"]
+    got = {r[5]: (r[8], int(r[9]), None if r[12] == "—" else float(r[12])) for r in body}
+    assert got == expected_results(db.session, [city.e1.id])
+    assert {r[3] for r in body} == {"兰山化工有限公司"}
+    w1 = next(r for r in body if r[4] == "工人1号")
+    assert w1[10] == "2026-01-10 10:00" and w1[0] == "兰山区" and w1[6] == "一般从业人员"
+
+
+def test_figures_csv_for_the_city_match_the_database(db, city, login):
+    rows = read_csv(login(city.users["city"]).get("/console/exports/figures.csv"))
+    header, body = rows[0], rows[1:]
+    assert header[5:] == ["应考人数", "参考人数", "合格人数", "未参考人数", "参考率", "合格率"]
+    by_name = {r[3]: r for r in body}
+    for enterprise in db.session.scalars(select(Enterprise)):
+        counts = Counter(s.value for s in db.session.scalars(
+            select(ExamRequirement.status).where(ExamRequirement.enterprise_id == enterprise.id)))
+        required, sat = sum(counts.values()), counts["failed"] + counts["passed"]
+        row = by_name[enterprise.name]
+        assert [int(x) for x in row[5:9]] == [required, sat, counts["passed"], required - sat]
+        assert row[9] == (f"{sat / required * 100:.1f}%" if required else "—")
+        assert row[10] == (f"{counts['passed'] / sat * 100:.1f}%" if sat else "—")
+    assert body[-1][0] == "合计" and body[-1][5:9] == ["11", "8", "5", "3"]
+
+
+def test_results_xlsx_opens_with_openpyxl_and_matches_the_database(db, city, login):
+    response = login(city.users["county_a"]).get("/console/exports/results.xlsx")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    workbook = openpyxl.load_workbook(io.BytesIO(response.get_data()), read_only=True)
+    sheet = workbook["成绩明细"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][4:6] == ("姓名", "身份证号")
+    got = {r[5]: (r[8], r[9], None if r[12] == "—" else r[12]) for r in rows[1:]}
+    assert got == expected_results(db.session, [city.e1.id, city.e2.id])  # 兰山区 only
+    w5 = next(r for r in rows[1:] if r[4] == "工人5号")
+    assert w5[10] == city.requirements["w5"].first_sat_at.astimezone(CN).replace(tzinfo=None)
+
+
+def test_figures_xlsx_rates_are_numbers(db, city, login):
+    response = login(city.users["city"]).get("/console/exports/figures.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.get_data()))["参考率合格率"]
+    rows = {r[3].value: r for r in sheet.iter_rows(min_row=2)}
+    e3 = rows["罗庄化工有限公司"]
+    assert e3[9].value == pytest.approx(2 / 3, abs=1e-4) and e3[9].number_format == "0.0%"
+    assert rows["河东矿业有限公司"][9].value == "—"
+
+
+def test_pending_export_lists_only_workers_not_yet_sat(db, city, login):
+    body = read_csv(login(city.users["city"]).get("/console/exports/pending.csv"))[1:]
+    assert sorted(r[4] for r in body) == ["工人11号", "工人4号", "工人6号"]
+
+
+def test_chinese_file_name_uses_rfc5987_and_the_export_is_audited(db, city, login):
+    response = login(city.users["e1"]).get("/console/exports/figures.csv")
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="figures.csv"; filename*=UTF-8\'\'')
+    name = unquote(disposition.split("UTF-8''", 1)[1])
+    assert name.startswith("兰山化工有限公司_参考率合格率统计_") and name.endswith(".csv")
+    assert response.headers["Cache-Control"] == "private, no-store"
+    response.get_data()
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "export"))
+    assert entry.user_id == city.users["e1"].id and entry.detail["kind"] == "figures"
+
+
+def test_export_refuses_other_scopes_and_roles(db, city, login, client):
+    assert login(city.users["e1"]).get(f"/console/exports/results.csv?enterprise={city.e3.id}").status_code == 403
+    assert login(city.users["reviewer"]).get("/console/exports/results.csv").status_code == 403
+    assert client.get("/console/exports/results.csv").status_code == 302
+    assert login(city.users["city"]).get("/console/exports/results.pdf").status_code == 404
+
+
+def _bulk_enterprise(session, county, size: int) -> Enterprise:
+    """Add an enterprise with ``size`` workers, each required by one plan, with bulk inserts."""
+    from exam_server.models import ExamPlan
+
+    enterprise = factories.enterprise(session, county, name=f"批量企业{size}")
+    plan = session.scalar(select(ExamPlan).limit(1))
+    first = (session.scalar(select(func.max(Worker.id))) or 0) + 1
+    session.execute(insert(Worker), [
+        {"id": first + i, "citizen_id": f"9{size:06d}{i:011d}"[:18], "name": f"批量{i}", "gender": "M",
+         "birth_date": date(1990, 1, 1), "enterprise_id": enterprise.id,
+         "job_category": "general", "active": True} for i in range(size)])
+    session.execute(insert(ExamRequirement), [
+        {"plan_id": plan.id, "worker_id": first + i, "enterprise_id": enterprise.id, "county_id": county.id,
+         "township_id": enterprise.township_id, "industry_id": enterprise.industry_id,
+         "status": ("pending", "failed", "passed")[i % 3], "attempts": 0} for i in range(size)])
+    session.commit()
+    return enterprise
+
+
+def _peak_while_streaming(client, url: str) -> tuple[int, int]:
+    """Return (rows, peak bytes allocated) while the CSV is read chunk by chunk and thrown away."""
+    tracemalloc.start()
+    try:
+        response = client.get(url)
+        rows = sum(chunk.count(b"\r\n") for chunk in response.response) - 1
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return rows, peak
+
+
+@pytest.mark.slow
+def test_memory_does_not_grow_with_the_number_of_rows(db, city, login):
+    small = _bulk_enterprise(db.session, city.county_b, 2_000)
+    large = _bulk_enterprise(db.session, city.county_b, 20_000)
+    client = login(city.users["city"])
+    _peak_while_streaming(client, f"/console/exports/results.csv?enterprise={small.id}")  # warm imports and caches
+    rows_small, peak_small = _peak_while_streaming(client, f"/console/exports/results.csv?enterprise={small.id}")
+    rows_large, peak_large = _peak_while_streaming(client, f"/console/exports/results.csv?enterprise={large.id}")
+    assert (rows_small, rows_large) == (2_000, 20_000)
+    # Ten times the rows may not cost ten times the memory: a built-in-memory file would (about 3 MB here).
+    assert peak_large < peak_small * 1.5 + 256 * 1024, (peak_small, peak_large)

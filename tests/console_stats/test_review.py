@@ -1,0 +1,146 @@
+"""The face review queue: scoped cases, images only through the role-checked route, decisions that act."""
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from exam_server.models import (AuditLog, CheckKind, Decision, FaceCheck, FacePhoto, FaceTemplate, PhotoSource,
+                                ReviewCase, ReviewKind, ReviewStatus, Sitting, SittingStatus, utcnow)
+from exam_server.services import captures
+from tests.console_stats.conftest import start_real_sitting
+
+
+def jpeg(shade: int) -> bytes:
+    image = np.full((48, 40, 3), shade, dtype=np.uint8)
+    return cv2.imencode(".jpg", image)[1].tobytes()
+
+
+def write(app, relative: str, data: bytes) -> str:
+    path = Path(app.config["DATA_DIR"]) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return relative
+
+
+def enrol(app, session, worker, shade: int) -> FacePhoto:
+    photo = FacePhoto(worker_id=worker.id, source=PhotoSource.CONSOLE, sha256="0" * 64, width=40, height=48,
+                      path=write(app, f"photos/{worker.id}/enrolled.jpg", jpeg(shade)))
+    session.add(photo)
+    session.flush()
+    session.add(FaceTemplate(worker_id=worker.id, photo_id=photo.id, model_name="dlib", model_version="1",
+                             vector=b"\0" * 512))
+    session.flush()
+    return photo
+
+
+@pytest.fixture()
+def cases(app, db, city):
+    """A suspended sitting of w4 (兰山区) with its mismatch case, and a check-in case of w9 (罗庄区)."""
+    session = db.session
+    w4 = city.requirements["w4"]
+    photo = enrol(app, session, city.workers["w4"], 120)
+    sitting = start_real_sitting(session, w4)
+    session.add(FaceCheck(kind=CheckKind.CHECKIN, worker_id=w4.worker_id, checkin_id=None, model_name="dlib",
+                          model_version="1", distance=0.28, threshold=0.5, decision=Decision.MATCH,
+                          created_at=sitting.started_at))
+    check = FaceCheck(kind=CheckKind.IN_EXAM, worker_id=w4.worker_id, sitting_id=sitting.id, model_name="dlib",
+                      model_version="1", distance=0.71, threshold=0.5, decision=Decision.MISMATCH,
+                      evidence_path=write(app, "evidence/2026/11/29/frame-a.jpg", jpeg(30)))
+    session.add(check)
+    session.flush()
+    assert captures.suspend(session, sitting, check, utcnow(), mismatches=3)  # opens the case, as the API does
+    other = enrol(app, session, city.workers["w9"], 200)
+    b_check = FaceCheck(kind=CheckKind.CHECKIN, worker_id=city.workers["w9"].id, model_name="dlib", model_version="1",
+                        distance=0.66, threshold=0.5, decision=Decision.MISMATCH,
+                        evidence_path=write(app, "evidence/2026/11/29/frame-b.jpg", jpeg(60)))
+    session.add(b_check)
+    session.flush()
+    session.add(ReviewCase(kind=ReviewKind.CHECKIN_REFUSED, worker_id=city.workers["w9"].id, face_check_id=b_check.id,
+                           distance=0.66, summary="入场核验三次不符"))
+    session.commit()
+    a_case = session.scalar(select(ReviewCase).where(ReviewCase.sitting_id == sitting.id))
+    b_case = session.scalar(select(ReviewCase).where(ReviewCase.kind == ReviewKind.CHECKIN_REFUSED))
+    return {"a": a_case, "b": b_case, "sitting": sitting, "photo": photo, "check": check, "other": other,
+            "b_check": b_check}
+
+
+def test_queue_is_scoped_and_the_case_page_shows_photos_and_time_line(db, city, cases, login):
+    reviewer = login(city.users["reviewer"])
+    queue = reviewer.get("/console/review").get_data(as_text=True)
+    assert f'data-case="{cases["a"].id}"' in queue and f'data-case="{cases["b"].id}"' in queue
+    county = login(city.users["county_a"]).get("/console/review").get_data(as_text=True)
+    assert f'data-case="{cases["a"].id}"' in county and f'data-case="{cases["b"].id}"' not in county
+    page = reviewer.get(f"/console/review/{cases['a'].id}").get_data(as_text=True)
+    assert f"/console/review/image/photo/{cases['photo'].id}" in page
+    assert f"/console/review/image/check/{cases['check'].id}" in page
+    assert "0.710" in page and "比对不符" in page and "入场核验" in page  # distances and the check-in in the time line
+    assert 'name="reason" required' in page
+
+
+def test_images_are_served_only_to_allowed_roles_and_never_cached(app, db, city, cases, login, client):
+    url = f"/console/review/image/photo/{cases['photo'].id}"
+    response = login(city.users["reviewer"]).get(url)
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    assert response.get_data() == (Path(app.config["DATA_DIR"]) / cases["photo"].path).read_bytes()
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert login(city.users["city"]).get(f"/console/review/image/check/{cases['check'].id}").status_code == 200
+    assert login(city.users["county_a"]).get(url).status_code == 200
+    assert login(city.users["county_a"]).get(f"/console/review/image/photo/{cases['other'].id}").status_code == 404
+    assert login(city.users["county_a"]).get(f"/console/review/image/check/{cases['b_check'].id}").status_code == 404
+    assert login(city.users["e1"]).get(url).status_code == 403
+    anonymous = client.get(url)
+    assert anonymous.status_code == 302 and "/auth/login" in anonymous.headers["Location"]
+    assert client.get("/static/../photos").status_code == 404  # nothing of DATA_DIR on a public URL
+
+
+def test_an_image_unrelated_to_any_case_or_outside_data_dir_is_refused(app, db, city, cases, login):
+    reviewer = login(city.users["reviewer"])
+    lone = enrol(app, db.session, city.workers["w1"], 90)
+    escape = FacePhoto(worker_id=city.workers["w4"].id, source=PhotoSource.CONSOLE, sha256="0" * 64, width=1,
+                       height=1, path="../../../../etc/passwd")
+    db.session.add(escape)
+    db.session.commit()
+    assert reviewer.get(f"/console/review/image/photo/{lone.id}").status_code == 404
+    assert reviewer.get(f"/console/review/image/photo/{escape.id}").status_code == 404
+    assert reviewer.get("/console/review/image/other/1").status_code == 404
+
+
+def test_dismissing_a_mismatch_resumes_the_sitting_and_is_audited(db, city, cases, login):
+    reviewer = login(city.users["reviewer"])
+    case_id, sitting_id = cases["a"].id, cases["sitting"].id
+    refused = reviewer.post(f"/console/review/{case_id}/decide", data={"outcome": "dismissed", "reason": ""})
+    assert refused.status_code == 302 and refused.headers["Location"].endswith(f"/console/review/{case_id}")
+    assert db.session.get(ReviewCase, case_id).status is ReviewStatus.OPEN  # a reason is required
+    done = reviewer.post(f"/console/review/{case_id}/decide",
+                         data={"outcome": "dismissed", "reason": "本人戴口罩导致误报，现场核实无误"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/console/review")
+    db.session.expire_all()
+    case = db.session.get(ReviewCase, case_id)
+    assert case.status is ReviewStatus.DISMISSED and case.decided_by_id == city.users["reviewer"].id
+    assert case.reason == "本人戴口罩导致误报，现场核实无误"
+    assert db.session.get(Sitting, sitting_id).status is SittingStatus.IN_PROGRESS
+    actions = set(db.session.scalars(select(AuditLog.action)))
+    assert {"review_dismissed", "sitting_resumed_by_review"} <= actions
+    again = reviewer.post(f"/console/review/{case_id}/decide", data={"outcome": "confirmed", "reason": "再次处理"})
+    assert "已被处理" in reviewer.get(again.headers["Location"]).get_data(as_text=True)
+
+
+def test_confirming_a_mismatch_voids_the_sitting(db, city, cases, login):
+    city_admin = login(city.users["city"])
+    city_admin.post(f"/console/review/{cases['a'].id}/decide", data={"outcome": "confirmed", "reason": "替考，现场确认"})
+    db.session.expire_all()
+    assert db.session.get(ReviewCase, cases["a"].id).status is ReviewStatus.CONFIRMED
+    assert db.session.get(Sitting, cases["sitting"].id).status is SittingStatus.VOIDED
+
+
+def test_county_admin_may_look_but_not_decide_and_other_roles_stay_out(db, city, cases, login):
+    county = login(city.users["county_a"])
+    page = county.get(f"/console/review/{cases['a'].id}").get_data(as_text=True)
+    assert "处理须由人脸审核员或市级管理员进行" in page and 'name="outcome"' not in page
+    county.post(f"/console/review/{cases['a'].id}/decide", data={"outcome": "dismissed", "reason": "区县试图处理"})
+    db.session.expire_all()
+    assert db.session.get(ReviewCase, cases["a"].id).status is ReviewStatus.OPEN
+    assert county.get(f"/console/review/{cases['b'].id}").status_code == 404  # another county's case
+    assert login(city.users["e1"]).get("/console/review").status_code == 403
