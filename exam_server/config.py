@@ -31,6 +31,11 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{PREFIX}{name} must be an integer, got {raw!r}") from exc
 
 
+def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = _env(name)
+    return tuple(part.strip() for part in raw.split(",") if part.strip()) if raw else default
+
+
 def _read_secret(data_dir: Path) -> str | None:
     """Return the secret key from EXAM_SECRET_KEY or the file EXAM_SECRET_KEY_FILE names."""
     if key := _env("SECRET_KEY"):
@@ -66,13 +71,19 @@ def from_env() -> dict:
         "EVIDENCE_RETENTION_DAYS": _env_int("EVIDENCE_RETENTION_DAYS", 180),
         "CHECKIN_MAX_FAILURES": _env_int("CHECKIN_MAX_FAILURES", 3),
         "CHECKIN_TTL_SECONDS": _env_int("CHECKIN_TTL_SECONDS", 300),
+        "CHECKIN_CHALLENGES": _env_list("CHECKIN_CHALLENGES", ("turn_left", "turn_right", "blink")),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
     }
 
 
 def validate(config: dict) -> None:
-    """Refuse settings that would make the server unsafe."""
+    """Refuse settings that would make the server unsafe or cannot work."""
+    from exam_server.face.liveness import CHALLENGES
+
+    unknown = set(config.get("CHECKIN_CHALLENGES", ())) - set(CHALLENGES)
+    if unknown or not config.get("CHECKIN_CHALLENGES", CHALLENGES):
+        raise ConfigError(f"{PREFIX}CHECKIN_CHALLENGES takes a comma-separated subset of {', '.join(CHALLENGES)}")
     if not config.get("SECRET_KEY"):
         if config.get("ENV_NAME") == "production" and not config.get("TESTING"):
             raise ConfigError(

@@ -14,6 +14,8 @@ accesslog = os.environ.get("EXAM_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("EXAM_LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("EXAM_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket defaults to one path per user, shared by every instance on the host.
+control_socket_disable = True
 
 # Sittings whose time is up are submitted even when no kiosk asks: one worker sweeps.
 sweep_seconds = float(os.environ.get("EXAM_SWEEP_SECONDS", "15"))

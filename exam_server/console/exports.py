@@ -1,7 +1,7 @@
 """Console pages: download figures and worker-level results as streamed CSV or XLSX."""
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request, stream_with_context
+from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
 from exam_server.auth.session import roles_required
@@ -9,17 +9,34 @@ from exam_server.console import bp
 from exam_server.console.nav import ADMINS
 from exam_server.console.statistics import breadcrumbs, place_and_filters
 from exam_server.extensions import db
-from exam_server.models import RequirementStatus, utcnow
+from exam_server.models import RequirementStatus, User, utcnow
 from exam_server.services import audit
 from exam_server.services import exports as ex
+from exam_server.services import statistics as stats
 
 KINDS = {  # kind: (file name part, sheet title, columns)
     "figures": ("参考率合格率统计", "参考率合格率", ex.FIGURE_COLUMNS),
     "results": ("考试成绩明细", "成绩明细", ex.RESULT_COLUMNS),
     "pending": ("未参考人员名单", "未参考人员", ex.RESULT_COLUMNS),
 }
+XLSX_ROW_LIMIT = 100_000
 MIMETYPES = {"csv": "text/csv; charset=utf-8",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _rows(kind: str, filters: stats.Filters, user_id: int, place_ids: dict, place: stats.Place | None = None):
+    """Yield the export's rows; without ``place`` (a streamed body) reload user and place first.
+
+    The request's session is closed when the view returns, before a streamed body is read, so the
+    generator works in the session of the context that stream_with_context pushes again.
+    """
+    user = current_user if place is not None else db.session.get(User, user_id)
+    place = place or stats.resolve_place(db.session, user, **place_ids)
+    if kind == "figures":
+        yield from ex.figure_rows(db.session, user, place, filters)
+    else:
+        status = RequirementStatus.PENDING if kind == "pending" else None
+        yield from ex.result_rows(db.session, user, place, filters, status)
 
 
 @bp.route("/exports")
@@ -37,18 +54,20 @@ def export_file(kind: str, fmt: str):
         abort(404)
     place, filters = place_and_filters()
     what, title, columns = KINDS[kind]
+    if fmt == "xlsx" and kind != "figures":
+        status = RequirementStatus.PENDING if kind == "pending" else None
+        rows = stats.worker_page(db.session, current_user, place, filters, per_page=1, status=status).total
+        if rows > XLSX_ROW_LIMIT:  # a workbook is written whole before its first byte leaves: minutes of silence
+            flash(f"共 {rows} 行，超过 XLSX 导出上限 {XLSX_ROW_LIMIT} 行，请下载 CSV 或缩小范围。", "error")
+            return redirect(url_for("console.exports", **place.args(), **filters.args()))
+    scope = (kind, filters, current_user.id, {key: int(value) for key, value in place.args().items()})
     audit.record(db.session, "export", user_id=current_user.id, ip=request.remote_addr,
                  detail={"kind": kind, "format": fmt, "place": place.args(), "filters": filters.args()})
     db.session.commit()
-    if kind == "figures":
-        rows = ex.figure_rows(db.session, current_user, place, filters)
-    else:
-        status = RequirementStatus.PENDING if kind == "pending" else None
-        rows = ex.result_rows(db.session, current_user, place, filters, status)
     if fmt == "csv":
-        body = stream_with_context(ex.csv_chunks(columns, rows))
+        body = stream_with_context(ex.csv_chunks(columns, _rows(*scope)))
     else:
-        body = ex.file_chunks(ex.xlsx_file([(title, columns, rows)]))
+        body = ex.file_chunks(ex.xlsx_file([(title, columns, _rows(*scope, place=place))]))
     response = Response(body, mimetype=MIMETYPES[fmt], direct_passthrough=True)
     response.headers["Content-Disposition"] = ex.content_disposition(
         ex.filename(place, what, fmt, utcnow()), f"{kind}.{fmt}")

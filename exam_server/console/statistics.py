@@ -76,7 +76,8 @@ def statistics():
         all_plans=plans if filters == stats.Filters() else stats.breakdown(session, user, place, stats.Filters(), "plan"),
         children=children, child_label=DIMENSION_LABELS.get(place.child), industries=industries,
         months=stats.monthly_first_sat(session, user, place, filters, totals.required),
-        plan_months=stats.months_of_plans(plans, filters), workers=workers, names=stats.Names.load(session, place),
+        plan_months=stats.months_of_plans(plans, filters), workers=workers,
+        names=stats.Names.load(session, place) if workers else None,
         crumbs=breadcrumbs(place), chart_limit=CHART_LIMIT, status_labels=STATUS_LABELS)
 
 

@@ -1,4 +1,4 @@
-"""The database side of the face engine: enrolment, templates, 1:1 checks, evidence and the 1:N index."""
+"""The database side of the face engine: enrolment (a template per model), templates, evidence and the 1:N indexes."""
 from __future__ import annotations
 
 import hashlib

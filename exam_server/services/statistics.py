@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Mapping
 
-from sqlalchemy import Select, case, func, literal, select, union_all
+from sqlalchemy import Select, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from exam_server.models import (County, DomainError, Enterprise, ExamPlan, ExamRequirement, FaceCheck, Industry,
@@ -129,8 +129,8 @@ def resolve_place(session: Session, user: User, county: int | None = None, towns
         if county or township:
             raise OutOfScope("企业管理员只能查看本企业 / enterprise managers see their own enterprise")
         enterprise = enterprise or user.enterprise_id
-    elif user.role is Role.COUNTY and not (county or township or enterprise):
-        county = user.county_id
+    elif user.role is Role.COUNTY:
+        county = county or (None if township or enterprise else user.county_id)
     elif user.role is not Role.CITY:
         raise OutOfScope("无权查看统计 / no statistics for this role")
     if enterprise:
@@ -289,12 +289,18 @@ def _buckets_by_ranges(session, user, place, filters, edges) -> dict:
     return {bucket: Rates(n_sat, n_sat, n_passed) for bucket, n_sat, n_passed in session.execute(union_all(*parts))}
 
 
-def _buckets_by_case(session, user, place, filters, edges) -> tuple[dict, int]:
-    """Count each month with one GROUP BY over the place's rows; also return every requirement counted."""
-    bucket = case((REQ.first_sat_at.is_(None), None), (REQ.first_sat_at < edges[0], -1),
-                  *[(REQ.first_sat_at < hi, i) for i, hi in enumerate(edges[1:])], else_=len(edges))
-    stmt = select(bucket, REQ.status, func.count()).group_by(bucket, REQ.status)
+def _month_expr(session: Session):
+    """Return the SQL for the local month ("YYYY-MM") of first_sat_at on this database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", REQ.first_sat_at) + timedelta(hours=8), "YYYY-MM")
+    return func.strftime("%Y-%m", REQ.first_sat_at, "+8 hours")
+
+
+def _groups_by_month(session, user, place, filters) -> tuple[dict, int]:
+    """Count each local month with one GROUP BY over the place's rows; also return every requirement counted."""
+    month = _month_expr(session)
     groups: dict = defaultdict(Rates)
+    stmt = select(month, REQ.status, func.count()).group_by(month, REQ.status)
     for key, status, count in session.execute(scoped(session, user, stmt, place, filters)):
         groups[key].add(status, count)
     required = sum(r.required for r in groups.values())
@@ -306,22 +312,26 @@ def monthly_first_sat(session: Session, user: User, place: Place, filters: Filte
     """Return per local month of first sitting who sat, who passed, and participation reached by its end.
 
     A month's rates count the requirements first sat in it; ``required`` (the place's total, when the
-    caller already has it) is the denominator of the cumulative participation.
+    caller already has it) is the denominator of the cumulative participation. The whole, unfiltered city
+    reads one index range per month; a county or smaller, or a few plans, group their own rows, which are few.
     """
-    months = _first_sat_window(session, user, place, filters)
-    if not months:
-        return []
-    edges = [month_bounds(m)[0] for m in months] + [month_bounds(months[-1])[1]]
-    if place.level == "city":
+    if place.level == "city" and filters == Filters():
+        months = _first_sat_window(session, user, place, filters)
+        if not months:
+            return []
+        edges = [month_bounds(m)[0] for m in months] + [month_bounds(months[-1])[1]]
         buckets = _buckets_by_ranges(session, user, place, filters, edges)
+        by_month = {m: buckets[i] for i, m in enumerate(months) if i in buckets}
+        before = buckets.get(-1, Rates()).sat
         if required is None:
             required = session.scalar(scoped(session, user, select(func.count()).select_from(REQ), place, filters))
     else:
-        buckets, required = _buckets_by_case(session, user, place, filters, edges)
-    cumulative = buckets.get(-1, Rates()).sat
-    rows = []
-    for i, month in enumerate(months):
-        rates = buckets.get(i, Rates())
+        by_month, required = _groups_by_month(session, user, place, filters)
+        months = _window(filters, min(by_month, default=None), max(by_month, default=None))
+        before = sum(r.sat for m, r in by_month.items() if months and m < months[0])
+    rows, cumulative = [], before
+    for month in months:
+        rates = by_month.get(month, Rates())
         cumulative += rates.sat
         rows.append(MonthRow(month, rates, cumulative / required if required else None))
     return rows

@@ -156,3 +156,38 @@ def test_memory_does_not_grow_with_the_number_of_rows(db, city, login):
     assert (rows_small, rows_large) == (2_000, 20_000)
     # Ten times the rows may not cost ten times the memory: a built-in-memory file would (about 3 MB here).
     assert peak_large < peak_small * 1.5 + 256 * 1024, (peak_small, peak_large)
+
+
+def test_streamed_export_works_after_the_request_context_is_gone(app, db, city):
+    """As under gunicorn: the request's app context (and its session) ends before the body is read."""
+    import threading
+
+    from flask.testing import FlaskClient
+
+    result = {}
+
+    def run() -> None:  # a new thread has no app context, so the request gets its own, as in production
+        client = FlaskClient(app, app.response_class, use_cookies=True)
+        client.post("/auth/login", data={"username": "stats_county_a", "password": factories.PASSWORD})
+        response = client.get("/console/exports/results.csv")
+        result["status"] = response.status_code
+        result["body"] = b"".join(response.response)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    assert result["status"] == 200
+    lines = result["body"].decode("utf-8-sig").splitlines()
+    assert len(lines) == 1 + 8 and all("兰山区" in line for line in lines[1:])
+
+
+def test_xlsx_above_the_row_limit_is_refused_in_favour_of_csv(db, city, login, monkeypatch):
+    from exam_server.console import exports
+
+    monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 5)
+    client = login(city.users["county_a"])
+    response = client.get("/console/exports/results.xlsx")  # 8 rows in 兰山区
+    assert response.status_code == 302 and "/console/exports" in response.headers["Location"]
+    assert "超过 XLSX 导出上限" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert client.get("/console/exports/results.csv").status_code == 200
+    assert login(city.users["e1"]).get("/console/exports/results.xlsx").status_code == 200  # 4 rows: still fine

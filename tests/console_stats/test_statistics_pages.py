@@ -54,6 +54,10 @@ def test_county_admin_never_sees_another_county(db, city, login):
     html = client.get("/console/statistics").get_data(as_text=True)
     assert tiles(html)["required"] == "8"
     assert "罗庄化工" not in html and "全市" not in html
+    township = client.get(f"/console/statistics?township={city.township_a2.id}").get_data(as_text=True)
+    assert tiles(township)["required"] == "4" and "枣园建设工程有限公司" in township
+    assert tiles(client.get(f"/console/statistics?county={city.county_a.id}").get_data(as_text=True))["required"] == "8"
+    assert client.get(f"/console/statistics?enterprise={city.e1.id}").status_code == 200
     for query in (f"county={city.county_b.id}", f"township={city.township_b1.id}", f"enterprise={city.e3.id}"):
         assert client.get(f"/console/statistics?{query}").status_code == 403
         assert client.get(f"/console/statistics/pending?{query}").status_code == 403

@@ -125,6 +125,8 @@ def test_county_admin_sees_only_their_county(db, city):
     assert place.county.id == city.county_a.id
     assert figures(stats.breakdown(db.session, user, place, stats.Filters(), "industry")) == {
         "危险化学品": (4, 3, 2), "建筑施工": (4, 3, 2), "非煤矿山": (0, 0, 0)}
+    for kwargs in ({"county": city.county_a.id}, {"township": city.township_a2.id}, {"enterprise": city.e1.id}):
+        assert stats.resolve_place(db.session, user, **kwargs).county.id == city.county_a.id  # drilling inside
     # Even a place outside the county cannot widen what the queries count.
     assert stats.total(stats.breakdown(db.session, user, stats.Place(), stats.Filters(), "county")).required == 8
     for kwargs in ({"county": city.county_b.id}, {"township": city.township_b1.id}, {"enterprise": city.e3.id},

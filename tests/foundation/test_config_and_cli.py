@@ -72,3 +72,12 @@ def test_create_admin_then_login(tmp_path):
     response = app.test_client().post("/auth/login", data={"username": "chief", "password": password})
     assert response.status_code == 302
     assert run_cli("create-admin", "chief", env_extra=env).returncode != 0  # taken
+
+
+def test_unknown_liveness_challenge_is_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("EXAM_SECRET_KEY", "x")
+    monkeypatch.setenv("EXAM_CHECKIN_CHALLENGES", "turn_left, smile")
+    with pytest.raises(ConfigError, match="EXAM_CHECKIN_CHALLENGES"):
+        create_app()
+    monkeypatch.setenv("EXAM_CHECKIN_CHALLENGES", "turn_left,turn_right")
+    assert create_app().config["CHECKIN_CHALLENGES"] == ("turn_left", "turn_right")
