@@ -6,6 +6,8 @@ Needs the real photos of ../shared/faces (or EXAM_FACES_DIR).
 """
 from __future__ import annotations
 
+import benchdoc  # scripts/benchdoc.py rebuilds docs/benchmarks.md
+
 import argparse
 import os
 import platform
@@ -117,6 +119,7 @@ def write(out: Path, rows, medians, kiosk_name, sizes) -> None:
     lines += ["", "The guidance runs in its own thread on the newest frame only, so the preview keeps the camera's",
               "rate whatever the guidance costs; the preview JPEG is made per request of the screen.", ""]
     out.write_text("\n".join(lines), encoding="utf-8")
+    benchdoc.rebuild()
     print(f"wrote {out}")
 
 

@@ -9,6 +9,8 @@ Usage: python scripts/bench_statistics.py [--db sqlite|postgres|both] [--rounds 
 """
 from __future__ import annotations
 
+import benchdoc  # scripts/benchdoc.py rebuilds docs/benchmarks.md
+
 import argparse
 import os
 import platform
@@ -103,7 +105,8 @@ def build_city(session, seed: int = 2026) -> None:
     _bulk(session, Enterprise, enterprises)
     plans = [{"id": m + 1, "name": f"2026年{m + 1}月安全生产培训考试", "ruleset": {"duration_minutes": 60},
               "opens_at": datetime(2026, m + 1, 1, tzinfo=timezone.utc) - timedelta(hours=8),
-              "closes_at": datetime(2026 + (m + 1) // 12, (m + 1) % 12 + 1, 1, tzinfo=timezone.utc) - timedelta(hours=8),
+              "closes_at": (datetime(2026 + (m + 1) // 12, (m + 1) % 12 + 1, 1, tzinfo=timezone.utc)
+                            - timedelta(hours=8)),
               "max_attempts": 2, "job_categories": [], "face_policy": {}, "certificate_valid_days": 1095,
               "created_at": YEAR_START} for m in range(12)]
     _bulk(session, ExamPlan, plans)
@@ -118,7 +121,8 @@ def build_city(session, seed: int = 2026) -> None:
         e = enterprises[(w * 7919) % ENTERPRISES]
         workers.append({"id": w, "citizen_id": f"{COUNTIES[e['county_id'] - 1][0]}19{w:010d}",
                         "name": synthetic.person_name(rng), "gender": "M" if w % 2 else "F", "birth_date": birth,
-                        "enterprise_id": e["id"], "job_category": jobs[w % 6], "active": True, "created_at": YEAR_START})
+                        "enterprise_id": e["id"], "job_category": jobs[w % 6], "active": True,
+                        "created_at": YEAR_START})
         plan = plans[rng.randrange(12)]
         req = {"id": w, "plan_id": plan["id"], "worker_id": w, "enterprise_id": e["id"], "county_id": e["county_id"],
                "township_id": e["township_id"], "industry_id": e["industry_id"], "status": "pending", "attempts": 0,
@@ -131,7 +135,8 @@ def build_city(session, seed: int = 2026) -> None:
             now = datetime.now(timezone.utc)
             start = now - timedelta(minutes=rng.randrange(1, 50))
             req.update(attempts=1, first_sat_at=start)
-            sittings.append(_sitting(len(sittings) + 1, req, 1, start, None, "suspended" if w % 10 == 0 else "in_progress"))
+            status = "suspended" if w % 10 == 0 else "in_progress"
+            sittings.append(_sitting(len(sittings) + 1, req, 1, start, None, status))
             continue
         first_passes = w not in retakes and rng.random() > 0.02
         sittings.append(_sitting(len(sittings) + 1, req, 1, start, first_passes, "submitted", rng))
@@ -148,7 +153,8 @@ def build_city(session, seed: int = 2026) -> None:
     _bulk(session, Sitting, sittings)
     checks = [{"kind": "in_exam", "worker_id": s["worker_id"], "sitting_id": s["id"], "model_name": "dlib_resnet",
                "model_version": "1", "distance": 0.3 + n / 10, "threshold": 0.5, "detail": {},
-               "decision": ("match", "review", "mismatch")[(s["id"] + n) % 3], "created_at": s["started_at"] + timedelta(minutes=n)}
+               "decision": ("match", "review", "mismatch")[(s["id"] + n) % 3],
+               "created_at": s["started_at"] + timedelta(minutes=n)}
               for s in sittings if s["status"] != "submitted" for n in range(3)]
     _bulk(session, FaceCheck, checks)
     for role, extra in ((Role.CITY, {}), (Role.COUNTY, {"county": session.get(County, 1)}),
@@ -211,7 +217,8 @@ def bench_queries(app, rounds: int) -> list[tuple[str, float]]:
     results = []
     with app.app_context():
         session = db.session
-        users = {r: session.scalar(select(User).where(User.username == f"bench_{r}")) for r in ("city", "county", "enterprise")}
+        users = {r: session.scalar(select(User).where(User.username == f"bench_{r}"))
+                 for r in ("city", "county", "enterprise")}
         city = stats.resolve_place(session, users["city"])
         county = stats.resolve_place(session, users["county"])
         township = stats.resolve_place(session, users["city"], township=1)
@@ -220,10 +227,12 @@ def bench_queries(app, rounds: int) -> list[tuple[str, float]]:
         spring = stats.Filters(month_from="2026-03", month_to="2026-05")
         pending = stats.RequirementStatus.PENDING
         cases = [
-            ("city: rates by plan (also the totals)", lambda: stats.breakdown(session, users["city"], city, none, "plan")),
+            ("city: rates by plan (also the totals)",
+             lambda: stats.breakdown(session, users["city"], city, none, "plan")),
             ("city: rates by county", lambda: stats.breakdown(session, users["city"], city, none, "county")),
             ("city: rates by industry", lambda: stats.breakdown(session, users["city"], city, none, "industry")),
-            ("city: month of first sitting", lambda: stats.monthly_first_sat(session, users["city"], city, none, WORKERS)),
+            ("city: month of first sitting",
+             lambda: stats.monthly_first_sat(session, users["city"], city, none, WORKERS)),
             ("city: first page of workers not yet sat", lambda: stats.worker_page(
                 session, users["city"], city, none, status=pending, count=9_000)),
             ("city: rates by county, one plan", lambda: stats.breakdown(session, users["city"], city, plan, "county")),
@@ -233,8 +242,10 @@ def bench_queries(app, rounds: int) -> list[tuple[str, float]]:
             ("county: rates by township", lambda: stats.breakdown(session, users["county"], county, none, "township")),
             ("county: rates by industry", lambda: stats.breakdown(session, users["county"], county, none, "industry")),
             ("county: month of first sitting", lambda: stats.monthly_first_sat(session, users["county"], county, none)),
-            ("township: rates by enterprise", lambda: stats.breakdown(session, users["city"], township, none, "enterprise")),
-            ("enterprise: rates by plan", lambda: stats.breakdown(session, users["enterprise"], enterprise, none, "plan")),
+            ("township: rates by enterprise",
+             lambda: stats.breakdown(session, users["city"], township, none, "enterprise")),
+            ("enterprise: rates by plan",
+             lambda: stats.breakdown(session, users["enterprise"], enterprise, none, "plan")),
             ("enterprise: worker list page", lambda: stats.worker_page(session, users["enterprise"], enterprise, none)),
             ("live monitor: sittings in progress (city)", lambda: stats.live_sittings(
                 session, users["city"], datetime.now(timezone.utc))),
@@ -277,6 +288,7 @@ def write_section(doc: Path, marker: str, body: str) -> None:
     else:
         text_ = text_.rstrip() + "\n\n" + block + "\n"
     doc.write_text(text_)
+    benchdoc.rebuild()
 
 
 def machine() -> str:

@@ -114,7 +114,8 @@ def _image_row(source: str, item_id: int) -> tuple[int, str | None]:
         row = db.session.execute(select(FaceCheck.worker_id, FaceCheck.evidence_path).where(
             FaceCheck.id == item_id, FaceCheck.evidence_purged_at.is_(None))).first()
     elif source == "chip":
-        row = db.session.execute(select(CheckIn.worker_id, CheckIn.chip_photo_path).where(CheckIn.id == item_id)).first()
+        row = db.session.execute(select(CheckIn.worker_id, CheckIn.chip_photo_path)
+                                 .where(CheckIn.id == item_id)).first()
     else:
         row = None
     return tuple(row) if row else (0, None)

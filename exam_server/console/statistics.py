@@ -73,7 +73,8 @@ def statistics():
                                     count=totals.required)
     return render_template(
         "console/statistics.html", place=place, filters=filters, totals=totals, plans=plans,
-        all_plans=plans if filters == stats.Filters() else stats.breakdown(session, user, place, stats.Filters(), "plan"),
+        all_plans=plans if filters == stats.Filters() else stats.breakdown(session, user, place, stats.Filters(),
+                                                                            "plan"),
         children=children, child_label=DIMENSION_LABELS.get(place.child), industries=industries,
         months=stats.monthly_first_sat(session, user, place, filters, totals.required),
         plan_months=stats.months_of_plans(plans, filters), workers=workers,

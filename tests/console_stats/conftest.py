@@ -56,7 +56,8 @@ def add_requirement(session, worker: Worker, plan: ExamPlan, status: str = "pend
     requirement = ExamRequirement(plan_id=plan.id, worker_id=worker.id, enterprise_id=e.id, county_id=e.county_id,
                                   township_id=e.township_id, industry_id=e.industry_id, status=status,
                                   attempts=0 if first_sat_at is None else 1, first_sat_at=first_sat_at,
-                                  passed_at=first_sat_at + timedelta(minutes=40) if status is RequirementStatus.PASSED else None)
+                                  passed_at=(first_sat_at + timedelta(minutes=40)
+                                             if status is RequirementStatus.PASSED else None))
     session.add(requirement)
     session.flush()
     return requirement
@@ -70,7 +71,8 @@ def add_sitting(session, requirement: ExamRequirement, score: float | None, stat
                       status=SittingStatus(status), attempt_no=attempt, seed=attempt, paper={"items": []},
                       started_at=started_at, deadline_at=started_at + timedelta(minutes=minutes),
                       submitted_at=started_at + timedelta(minutes=25) if submitted else None, score=score,
-                      max_score=100.0 if submitted else None, passed=(score >= 80) if submitted and score is not None else None)
+                      max_score=100.0 if submitted else None,
+                      passed=(score >= 80) if submitted and score is not None else None)
     session.add(sitting)
     session.flush()
     return sitting

@@ -29,7 +29,8 @@ def test_city_page_shows_hand_computed_figures_and_drill_links(db, city, login):
 def test_drill_down_to_the_worker_list(db, city, login):
     client = login(city.users["city"])
     county = client.get(f"/console/statistics?county={city.county_a.id}").get_data(as_text=True)
-    assert f"/console/statistics?township={city.township_a2.id}" in county and "罗庄区" not in county.split("按行业")[0].split("</nav>")[-1]
+    assert f"/console/statistics?township={city.township_a2.id}" in county
+    assert "罗庄化工" not in county
     township = client.get(f"/console/statistics?township={city.township_a2.id}").get_data(as_text=True)
     assert f"/console/statistics?enterprise={city.e2.id}" in township
     enterprise = client.get(f"/console/statistics?enterprise={city.e2.id}").get_data(as_text=True)

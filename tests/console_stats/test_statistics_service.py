@@ -149,7 +149,8 @@ def test_enterprise_manager_sees_only_their_enterprise(db, city):
 
 
 def test_filters_refuse_malformed_input():
-    assert stats.Filters.parse({"plan": "3", "from": "2026-05", "to": "2026-02"}) == stats.Filters(3, "2026-02", "2026-05")
+    parsed = stats.Filters.parse({"plan": "3", "from": "2026-05", "to": "2026-02"})
+    assert parsed == stats.Filters(3, "2026-02", "2026-05")
     for bad in ({"from": "2026-13"}, {"to": "May"}, {"plan": "x1"}):
         with pytest.raises(DomainError):
             stats.Filters.parse(bad)
