@@ -113,7 +113,7 @@ def main() -> None:
             table.setdefault(name, {})[label] = value
             print(f"  {label:10} {name:48} {value}", flush=True)
     lines = ["## Exports (`scripts/bench_exports.py`)", "",
-             f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {bench.machine()}; same data set as above "
+             f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {bench.benchdoc.machine()}; same data set as above "
              f"(the enterprise has about {bench.WORKERS // bench.ENTERPRISES} workers).",
              f"Through the real HTTP routes, reading the streamed body chunk by chunk; one enterprise: median of "
              f"{args.rounds}; whole city: one run, peak RSS growth sampled every 20 ms. "

@@ -13,7 +13,6 @@ import datetime as dt
 import io
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -177,21 +176,6 @@ def bench_search(queries: int) -> dict[str, float]:
         }
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import dlib
-
-    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}, "
-            f"numpy {np.__version__}, OpenCV {cv2.__version__}, dlib {dlib.__version__}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=Path, default=Path(os.environ.get("EXAM_FACES_DIR", REPO.parent / "shared" / "faces")))
@@ -217,7 +201,7 @@ def main() -> None:
     ok = lambda cond: "yes" if cond else "**NO**"  # noqa: E731
     text = f"""# Face engine benchmarks
 
-Measured {when} by `python scripts/bench_face.py{' --quick' if args.quick else ''}` on: {machine()}.
+Measured {when} by `python scripts/bench_face.py{' --quick' if args.quick else ''}` on: {benchdoc.machine(*benchdoc.face_libraries())}.
 Medians; every ratio comes from one run, with the compared variants interleaved.
 
 | what | measured | target | met |

@@ -18,7 +18,6 @@ import datetime as dt
 import io
 import itertools
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -240,28 +239,6 @@ def bench_speed(faces: Path, rounds: int, with_arcface: bool) -> dict[str, float
     return out
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import dlib
-
-    extra = ""
-    try:
-        import onnxruntime
-
-        extra = f", onnxruntime {onnxruntime.__version__}"
-    except ImportError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python "
-            f"{platform.python_version()}, numpy {np.__version__}, OpenCV {cv2.__version__}, dlib {dlib.__version__}{extra}")
-
-
 def write_shipped(faces: Path, out: Path) -> None:
     """Refit the shipped operating points and fusion on the shared photos (see docs/face-models.md)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -316,7 +293,7 @@ def main() -> None:
     ok = lambda cond: "yes" if cond else "**NO**"  # noqa: E731
     lines = [
         "# Face models: speed and error rates", "",
-        f"Measured {when} by `python scripts/bench_face_models.py{' --quick' if args.quick else ''}` on: {machine()}.",
+        f"Measured {when} by `python scripts/bench_face_models.py{' --quick' if args.quick else ''}` on: {benchdoc.machine(*benchdoc.face_libraries())}.",
         "Speed: medians of interleaved rounds on one 640x480 JPEG frame with one face (the frame of "
         "`scripts/bench_face.py`).", "",
         "| what | median | ratio to bare dlib | target | met |", "| --- | --- | --- | --- | --- |",

@@ -9,8 +9,6 @@ import benchdoc  # scripts/benchdoc.py rebuilds docs/benchmarks.md
 
 import argparse
 import datetime as dt
-import os
-import platform
 import random
 import statistics
 import sys
@@ -72,19 +70,6 @@ def timed(fn, repeat: int) -> list[float]:
     return times
 
 
-def machine() -> str:
-    """Describe the CPU, core count, OS and Python."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=200, help="assembly repetitions")
@@ -128,7 +113,7 @@ def main() -> None:
     if args.no_write:
         return
     now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    lines = ["## question_bank", "", f"Run {now} on {machine()}.", "",
+    lines = ["## question_bank", "", f"Run {now} on {benchdoc.machine()}.", "",
              "Command: `python scripts/bench_question_bank.py` (synthetic bank: 5,000 questions, 10 categories; "
              "rule set of 60 rules drawing 100 questions).", "",
              "| Measurement | Median | Notes | Target |", "| --- | --- | --- | --- |"]

@@ -13,7 +13,6 @@ import benchdoc  # scripts/benchdoc.py rebuilds docs/benchmarks.md
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import sys
@@ -291,13 +290,6 @@ def write_section(doc: Path, marker: str, body: str) -> None:
     benchdoc.rebuild()
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} "
-            f"{platform.release()}, load average at start {load} (the machine is shared)")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
@@ -317,7 +309,7 @@ def main() -> None:
             print(f"  {label:10} {name:58} {ms:8.1f} ms", flush=True)
     labels = list(builds)
     lines = [f"## Statistics dashboard (`scripts/bench_statistics.py`)", "",
-             f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}.",
+             f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {benchdoc.machine()}.",
              f"Data: {ENTERPRISES:,} enterprises, {WORKERS:,} workers and requirements, {SITTINGS:,} sittings "
              f"({LIVE} live), 12 monthly plans; " + "; ".join(f"{k} {v}" for k, v in builds.items()) + ".",
              f"Median of {args.rounds} runs after one warm-up; no caching (every run queries the database). "

@@ -6,6 +6,8 @@ and then calls rebuild(), so docs/benchmarks.md always holds every latest result
 """
 from __future__ import annotations
 
+import os
+import platform
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -20,6 +22,31 @@ the date. Comparisons are measured against their baseline in the same run and qu
 This file is rebuilt from `docs/benchmarks_<area>.md` by `python scripts/benchdoc.py`, which
 every benchmark script runs when it finishes.
 """
+
+
+def machine(*extras: str) -> str:
+    """Describe the CPU, cores, memory, OS, Python and load, plus any library versions given."""
+    cpu = platform.processor() or platform.machine()
+    memory = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+        memory = f", {int(Path('/proc/meminfo').read_text().split()[1]) / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, StopIteration, ValueError, IndexError):
+        pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    parts = [f"{cpu}, {os.cpu_count()} cores{memory}", f"{platform.system()} {platform.release()}",
+             f"Python {platform.python_version()}", *extras, f"load average at start {load}"]
+    return "; ".join(parts)
+
+
+def face_libraries() -> tuple[str, ...]:
+    """Name the versions of the libraries the face benchmarks measure."""
+    import cv2
+    import dlib
+    import numpy
+
+    return (f"numpy {numpy.__version__}", f"OpenCV {cv2.__version__}", f"dlib {dlib.__version__}")
 
 
 def rebuild() -> Path:

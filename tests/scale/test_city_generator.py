@@ -43,9 +43,11 @@ def test_same_seed_same_city_and_another_seed_another(db, tmp_path):
 
     generate(db.session, TINY, anchor=ANCHOR, progress=False)
     first = snapshot(db.session)
+    db.session.rollback()  # end the read transaction: PostgreSQL's TRUNCATE would wait for it
     factories.empty_all_tables(db)
     generate(db.session, TINY, anchor=ANCHOR, progress=False)
     assert snapshot(db.session) == first
+    db.session.rollback()
     factories.empty_all_tables(db)
     generate(db.session, scale_named("tiny", seed=7), anchor=ANCHOR, progress=False)
     other = snapshot(db.session)
