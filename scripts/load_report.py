@@ -67,12 +67,21 @@ def _ticks(pid: int) -> int:
 def cpu_snapshot(server_pids: list[int]) -> dict[str, float]:
     """Return CPU seconds used so far by the servers (with their workers), this process and the machine."""
     hz = os.sysconf("SC_CLK_TCK")
-    server = sum(_ticks(p) for pid in server_pids for p in [pid, *_children(pid)]) / hz
+    pools = [sum(_ticks(p) for p in [pid, *_children(pid)]) / hz for pid in server_pids]
     times = os.times()
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + values[4]
-    return {"server": server, "client": times.user + times.system, "busy": (sum(values) - idle) / hz,
-            "wall": time.monotonic()}
+    return {"server": sum(pools), "face_pool": pools[1] if len(pools) > 1 else float("nan"),
+            "postgres": {int(p.parent.name): _ticks(int(p.parent.name)) / hz for p in Path("/proc").glob("[0-9]*/comm")
+                         if _read(p) == "postgres"},
+            "client": times.user + times.system, "busy": (sum(values) - idle) / hz, "wall": time.monotonic()}
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
 
 
 def verify_answers(url: str, stats) -> dict[str, int]:
@@ -104,12 +113,13 @@ def _ms(seconds: float) -> str:
 
 
 def endpoint_table(stats, elapsed: float) -> list[str]:
-    lines = ["| endpoint | requests | per second | p50 | p95 | p99 | 5xx / transport errors | 4xx refusals |",
+    lines = ["| endpoint | requests | per second | p50 | p95 | p99 | errors (5xx status, or the client's exception) "
+             "| 4xx refusals |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name in ("checkin", "frames", "answer", "clock", "capture", "submit"):
         samples = stats.samples.get(name, [])
         seconds = [s[1] for s in samples]
-        errors = sum(n for (endpoint, _), n in stats.errors.items() if endpoint == name)
+        errors = ", ".join(f"{kind} {n}" for (endpoint, kind), n in stats.errors.items() if endpoint == name) or 0
         refusals = ", ".join(f"{code} {n}" for (endpoint, code), n in stats.refusals.items() if endpoint == name)
         lines.append(f"| {name} | {len(samples):,} | {len(samples) / elapsed:.2f} | {_ms(percentile(seconds, 50))} | "
                      f"{_ms(percentile(seconds, 95))} | {_ms(percentile(seconds, 99))} | {errors} | {refusals or 0} |")
@@ -137,6 +147,9 @@ def report(args, stats, answers: dict, bare: float, before: dict, after: dict, m
     steady = [s[1] for s in answers_all if s[0] > stats.last_checkin_done]
     steady_face = [s[1] for s in answers_all if s[0] > stats.last_checkin_done and s[3]]
     rate, window = face_throughput(stats)
+    analyses = sum(ANALYSES[name] * sum(1 for x in stats.samples.get(name, []) if x[2] in (200, 422))
+                   for name in ANALYSES)
+    face_cpu = after["face_pool"] - before["face_pool"]
     ceiling = cores / bare
     p95_during = percentile(during, 95)
     server_cpu, client_cpu = after["server"] - before["server"], after["client"] - before["client"]
@@ -166,13 +179,20 @@ def report(args, stats, answers: dict, bare: float, before: dict, after: dict, m
              f"without an acknowledgement | {'yes' if answers['lost'] == 0 else 'no'} |",
              f"| face-check throughput vs bare face_recognition x {cores} cores | {rate:.2f} analyses/s during the "
              f"{window:.0f} s check-in storm; ceiling {ceiling:.2f}/s ({bare * 1000:.0f} ms per frame bare, with "
-             f"decode) = {rate / ceiling:.0%} | |",
+             f"decode) = {rate / ceiling:.0%}; per CPU-second the server got: {analyses:,} analyses in "
+             f"{face_cpu if args.split else after['server'] - before['server']:.0f} s of "
+             f"{'face-pool' if args.split else 'server'} CPU = "
+             f"{analyses / max(face_cpu if args.split else after['server'] - before['server'], 1e-9) * bare:.0%} "
+             f"of bare speed" + ("" if args.split else " (a lower bound for the face work: that CPU also served "
+                                 "every other request)") + " | |",
              f"| server errors | {sum(stats.errors.values())} 5xx or transport errors; "
              f"{answers['worker_crashes']} gunicorn workers killed by a signal | "
              f"{'yes' if not stats.errors and not answers['worker_crashes'] else 'no'} |", "",
              f"Sittings started {len(stats.sittings)}, submitted {stats.submitted}; capture decisions "
              f"{dict(stats.decisions) or '{}'}; sittings in the database: "
              f"{ {k[9:]: v for k, v in answers.items() if k.startswith('sittings_')} }.",
-             f"CPU over the run: server processes {server_cpu:.0f} s, load generator {client_cpu:.0f} s, whole "
+             f"CPU over the run: server processes {server_cpu:.0f} s"
+             + (f" (face pool {face_cpu:.0f} s)" if args.split else "") + f", PostgreSQL backends alive at the end "
+             f"{sum(t - before['postgres'].get(pid, 0) for pid, t in after['postgres'].items()):.0f} s, load generator {client_cpu:.0f} s, whole "
              f"machine busy {busy:.0%} of {cores} cores (the rest: PostgreSQL, the system and any other process)."]
     return "\n".join(lines)
