@@ -120,9 +120,13 @@ class DlibHogDetector(FaceDetector):
     """Detect faces with dlib's HOG + linear SVM frontal face detector."""
 
     name = "dlib_hog"
+    # dlib's HOG detector releases the GIL but is not thread-safe: two calls at once in one
+    # gthread worker crashed the process under the load benchmark (scripts/bench_load.py).
+    _lock = threading.Lock()
 
     def detect(self, rgb: np.ndarray, upsample: int) -> list[FaceBox]:
-        rects, scores, _ = dlib_models().face_detector.run(rgb, upsample, 0.0)
+        with self._lock:
+            rects, scores, _ = dlib_models().face_detector.run(rgb, upsample, 0.0)
         boxes = [FaceBox(r.left(), r.top(), r.right() + 1, r.bottom() + 1, float(s)) for r, s in zip(rects, scores)]
         return sorted(boxes, key=lambda b: -b.score)
 
