@@ -12,6 +12,7 @@ fit, they cannot measure a false-accept rate below about 0.5% nor anything about
 from __future__ import annotations
 
 import benchdoc  # scripts/benchdoc.py rebuilds docs/benchmarks.md
+from bench_face import make_frame  # the same 640x480 frame as the engine benchmark
 
 import argparse
 import datetime as dt
@@ -24,7 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
@@ -187,15 +187,6 @@ def bench_multi_template(engine: FaceEngine, samples: dict, ident: dict, params)
 
 
 # Speed.
-
-
-def make_frame(faces: Path) -> bytes:
-    """Return a 640x480 JPEG frame with one face, cut from a shared photo (as scripts/bench_face.py)."""
-    bgr = cv2.imread(str(faces / "single/obama/obama1.jpg"))
-    h, w = bgr.shape[:2]
-    crop = bgr[100:100 + int(w * 0.75), :]
-    frame = cv2.resize(crop, (640, 480), interpolation=cv2.INTER_AREA)
-    return cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
 
 def bench_speed(faces: Path, rounds: int, with_arcface: bool) -> dict[str, float]:
