@@ -93,7 +93,8 @@ def machine(postgres_url: str | None = None) -> str:
     with contextlib.suppress(OSError, ValueError, IndexError):
         kib = int(Path("/proc/meminfo").read_text().split()[1])
         memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
-    parts = [f"{cpu}, {os.cpu_count()} cores{memory}", f"Linux {platform.release()}",
+    parts = [f"{cpu}, {os.cpu_count()} cores{memory} (load average {os.getloadavg()[0]:.1f})",
+             f"Linux {platform.release()}",
              f"Python {platform.python_version()}", f"SQLite {sqlite3.sqlite_version}"]
     if postgres_url:
         with contextlib.suppress(Exception):
