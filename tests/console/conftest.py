@@ -47,3 +47,6 @@ def kiosk_b(db, world):
 def bundled_questions(db):
     question_store.load_bundled(db.session)
     db.session.commit()
+
+
+from tests.console.browser import page, served  # noqa: E402,F401  (browser fixtures for test_browser*.py)

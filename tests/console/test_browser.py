@@ -1,77 +1,16 @@
 """In a real browser: a county administrator imports a worker list with one bad row and finds the worker."""
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
 
-from exam_server.services import question_store
-from tests import factories
+from tests.console.browser import log_in, shot
 from tests.console.helpers import csv_bytes, worker_rows, wrong_check_digit
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--lang=zh-CN"]
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture()
-def served(tmp_path):
-    """Serve a fresh app (CSRF on, SQLite file) from a werkzeug thread on 127.0.0.1; yield its URL and world."""
-    from flask_migrate import upgrade
-    from werkzeug.serving import make_server
-
-    from exam_server import create_app
-    from exam_server.extensions import db
-
-    app = create_app({"SECRET_KEY": "browser-test", "ENV_NAME": "development", "DATA_DIR": str(tmp_path),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'exam.db'}"})
-    with app.app_context():
-        upgrade()
-        world = factories.World.build(db.session)
-        question_store.load_bundled(db.session)
-        db.session.commit()
-        enterprise = {"name": world.enterprise_a.name, "credit_code": world.enterprise_a.credit_code}
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", enterprise
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture()
-def page():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium not installed at /usr/bin/chromium (apt-get install -y chromium)")
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
-        yield context.new_page()
-        browser.close()
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def log_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/console/")
-    page.fill("#username", username)
-    page.fill("#password", factories.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=工作台")
-
-
 def test_county_admin_imports_valid_rows_and_finds_the_worker(served, page, tmp_path):
-    base, enterprise = served
+    base, enterprise = served.url, served.enterprise
     rows = worker_rows(6, seed=31)
     bad, right = wrong_check_digit(rows[3][1])
     rows[3][1] = bad
@@ -108,7 +47,7 @@ def test_county_admin_imports_valid_rows_and_finds_the_worker(served, page, tmp_
 
 def test_city_admin_pages_render_cleanly(served, page):
     """Open the city administrator's pages, register a kiosk and create a plan, with no script errors."""
-    base, enterprise = served
+    base, enterprise = served.url, served.enterprise
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     log_in(page, base, "city_admin")
