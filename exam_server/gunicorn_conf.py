@@ -17,8 +17,17 @@ forwarded_allow_ips = os.environ.get("EXAM_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn's control socket defaults to one path per user, shared by every instance on the host.
 control_socket_disable = True
 
+# A face pool sharing a host with the answer pool runs at lower CPU priority (docs/scaling.md).
+nice = int(os.environ.get("EXAM_NICE", "0"))
+
 # Sittings whose time is up are submitted even when no kiosk asks: one worker sweeps.
 sweep_seconds = float(os.environ.get("EXAM_SWEEP_SECONDS", "15"))
+
+
+def post_fork(server, worker):
+    """Lower this worker's CPU priority by EXAM_NICE; the master keeps its own."""
+    if nice:
+        os.nice(nice)
 
 
 def post_worker_init(worker):

@@ -34,15 +34,17 @@ class Refusal(Exception):
 class KioskApi:
     """Call each endpoint of the kiosk API contract (docs/kiosk-api.md)."""
 
-    def __init__(self, base_url: str, token: str, timeout: float = READ_TIMEOUT) -> None:
+    def __init__(self, base_url: str, token: str, timeout: float = READ_TIMEOUT, face_url: str | None = None) -> None:
         self.base = base_url.rstrip("/") + "/api/v1"
+        # Bursts and captures may go to a separate face pool, so face work never queues answers.
+        self.face_base = (face_url or base_url).rstrip("/") + "/api/v1"
         self.timeout = timeout
         self.session = requests.Session()
         # The token travels only in this header, never in a URL that could end up in a log.
         self.session.headers.update({"Authorization": f"Bearer {token}", "User-Agent": "kiosk-client/1"})
 
-    def _call(self, method: str, path: str, timeout: float | None = None, **kwargs) -> dict:
-        url = self.base + path
+    def _call(self, method: str, path: str, timeout: float | None = None, base: str | None = None, **kwargs) -> dict:
+        url = (base or self.base) + path
         try:
             response = self.session.request(method, url, timeout=(CONNECT_TIMEOUT, timeout or self.timeout), **kwargs)
         except requests.RequestException as exc:
@@ -72,7 +74,7 @@ class KioskApi:
     def send_burst(self, checkin_id: int, checkin_token: str, frames: list[bytes]) -> dict:
         """Send the challenge's burst of JPEG frames, in capture order."""
         files = [("frames", (f"frame{n:02d}.jpg", data, "image/jpeg")) for n, data in enumerate(frames)]
-        return self._call("POST", f"/checkins/{checkin_id}/frames", timeout=BURST_TIMEOUT,
+        return self._call("POST", f"/checkins/{checkin_id}/frames", timeout=BURST_TIMEOUT, base=self.face_base,
                           data={"checkin_token": checkin_token}, files=files)
 
     def sitting(self, sitting_id: int) -> dict:
@@ -90,7 +92,7 @@ class KioskApi:
 
     def capture(self, sitting_id: int, nonce: str, frame: bytes) -> dict:
         """Send the frame answering a capture request."""
-        return self._call("POST", f"/sittings/{sitting_id}/captures", timeout=BURST_TIMEOUT,
+        return self._call("POST", f"/sittings/{sitting_id}/captures", timeout=BURST_TIMEOUT, base=self.face_base,
                           data={"nonce": nonce}, files=[("frame", ("frame.jpg", frame, "image/jpeg"))])
 
     def submit(self, sitting_id: int, idempotency_key: str) -> dict:

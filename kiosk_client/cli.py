@@ -57,8 +57,13 @@ def camera_options(command):
                         help="camera index, video file, or folder of images frame_000.jpg, frame_001.jpg...")(command)
 
 
+FACE_SERVER_HELP = ("URL of the server's face pool for check-in bursts and in-exam captures, when the "
+                    "deployment runs one (docs/scaling.md); default: --server")
+
+
 @main.command()
 @click.option("--server", required=True, help="exam server URL, e.g. https://exam.example.gov.cn")
+@click.option("--face-server", default=None, help=FACE_SERVER_HELP)
 @click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="file holding this kiosk's device token")
 @camera_options
@@ -71,7 +76,7 @@ def camera_options(command):
 @click.option("--countdown", default=3, show_default=True, type=int, help="seconds before filming a challenge")
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--log-level", default="info", show_default=True)
-def run(server, token_file, camera_spec, loop, fps, host, port, journal, id_file, countdown, log_file,
+def run(server, face_server, token_file, camera_spec, loop, fps, host, port, journal, id_file, countdown, log_file,
         log_level) -> None:
     """Start the kiosk: open the camera, serve the screen on 127.0.0.1 and talk to the server."""
     from kiosk_client.api import KioskApi
@@ -94,8 +99,8 @@ def run(server, token_file, camera_spec, loop, fps, host, port, journal, id_file
         raise click.ClickException(f"camera: {exc}") from None
     log.info("camera: %s at %.1f fps nominal", camera.source.description, camera.nominal_fps)
     readers = [KeyboardReader(), *([FileReader(id_file)] if id_file else [])]
-    kiosk = KioskApp(KioskApi(server, token), Filming(camera, FaceGuide()), Journal(journal), readers,
-                     countdown=countdown).start()
+    api = KioskApi(server, token, face_url=face_server)
+    kiosk = KioskApp(api, Filming(camera, FaceGuide()), Journal(journal), readers, countdown=countdown).start()
     screen = ScreenServer(kiosk, host, port).start()
     click.echo(f"kiosk screen: {screen.url}", err=True)
     done = threading.Event()
@@ -110,15 +115,16 @@ def run(server, token_file, camera_spec, loop, fps, host, port, journal, id_file
 
 @main.command()
 @click.option("--server", default=None, help="exam server URL to check")
+@click.option("--face-server", default=None, help=FACE_SERVER_HELP)
 @click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @camera_options
 @click.option("--seconds", default=3.0, show_default=True, help="how long to watch the camera")
-def doctor(server, token_file, camera_spec, loop, fps, seconds) -> None:
+def doctor(server, face_server, token_file, camera_spec, loop, fps, seconds) -> None:
     """Check the camera (frame rate, resolution), the server and the token; say what is wrong."""
     from kiosk_client.doctor import run_checks
 
     setup_logging("warning", None)
-    results = run_checks(camera_spec, fps, server, token_file, seconds)
+    results = run_checks(camera_spec, fps, server, token_file, seconds, face_server)
     for result in results:
         click.echo(result.line())
     if any(not r.ok for r in results):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -95,11 +95,15 @@ def check_server(server: str, token_file: Path | None) -> list[Check]:
 
 
 def run_checks(camera_spec: str, fps: float | None, server: str | None, token_file: Path | None,
-               seconds: float) -> list[Check]:
+               seconds: float, face_server: str | None = None) -> list[Check]:
     """Run every check and return the report lines."""
     results = check_camera(camera_spec, fps, seconds)
     if server:
         results += check_server(server, token_file)
     else:
         results.append(Check("server", False, "no --server given", "pass --server URL"))
+    if face_server:
+        # The face pool is the same application: the same checks, reported under their own names.
+        results += [replace(check, name=f"face pool {check.name}", fix=check.fix.replace("--server", "--face-server"))
+                    for check in check_server(face_server, token_file) if check.name != "clock"]
     return results

@@ -11,7 +11,7 @@ every acknowledged answer is in the answer table. Bounded: --duration seconds, o
 by default, and only 127.0.0.1 is ever contacted.
 
 Usage: python scripts/bench_load.py [--kiosks 200] [--duration 600] [--ramp 60] [--db postgres|sqlite]
-                                    [--scale city|tiny] [--variants configured,lock,lock_split] [--faces DIR]
+                                    [--scale city|tiny] [--variants shared,split] [--faces DIR]
                                     [--no-write-doc]
 """
 from __future__ import annotations
@@ -39,10 +39,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sittings-per-kiosk", type=int, default=1)
     parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--scale", choices=("city", "tiny"), default="city")
-    parser.add_argument("--variants", default="configured,lock,lock_split",
-                        help="comma-separated, run in order on the same city: configured (gunicorn.conf.py as is), "
-                             "lock (the proposed lock around dlib's detector, see bench_load_app.py), split (check-in "
-                             "bursts and captures go to a second gunicorn, the face pool, at nice 10), lock_split")
+    parser.add_argument("--variants", default="shared,split",
+                        help="comma-separated, run in order on the same city: shared (one gunicorn with "
+                             "gunicorn.conf.py serves everything), split (check-in bursts and captures go to a "
+                             "second gunicorn, the face pool, with EXAM_NICE=10, as kiosk-client --face-server "
+                             "sends them; docs/scaling.md)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--faces", type=Path, default=FACES)
     parser.add_argument("--keep-db", action="store_true", help="keep the database bench_load for inspection")
@@ -69,17 +70,15 @@ def build(url: str, data_dir: Path, args: argparse.Namespace, sitters: int):
     return setup
 
 
-def start_gunicorn(url: str, data_dir: Path, port: int, log: Path, *, nice: int = 0, lock: bool = False,
-                   **env_extra: str):
-    """Start gunicorn with the repository's gunicorn.conf.py on 127.0.0.1:port; return the process."""
+def start_gunicorn(url: str, data_dir: Path, port: int, log: Path, **env_extra: str):
+    """Start gunicorn with the repository's gunicorn.conf.py and the production app on 127.0.0.1:port."""
     import subprocess
 
-    env = {**os.environ, "EXAM_BENCH_DETECTOR_LOCK": "1" if lock else "0", "EXAM_DATABASE_URL": url, "EXAM_DATA_DIR": str(data_dir), "EXAM_ENV": "production",
-           "EXAM_SECRET_KEY": "bench-load-secret-key", "EXAM_BIND": f"127.0.0.1:{port}", **env_extra}
-    command = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"),
-               "--pythonpath", f"{REPO / 'scripts'},{REPO}", "bench_load_app:app"]
-    if nice:
-        command = ["nice", "-n", str(nice), *command]
+    # The shared photos hold a real head-turn sequence but no blink, so kiosks are asked for turns only.
+    env = {**os.environ, "EXAM_DATABASE_URL": url, "EXAM_DATA_DIR": str(data_dir), "EXAM_ENV": "production",
+           "EXAM_SECRET_KEY": "bench-load-secret-key", "EXAM_BIND": f"127.0.0.1:{port}",
+           "EXAM_CHECKIN_CHALLENGES": "turn_left,turn_right", **env_extra}
+    command = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"), "exam_server.wsgi:app"]
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
@@ -109,7 +108,7 @@ def stop(process) -> None:
             process.kill()
 
 
-VARIANTS = {"configured": (False, False), "lock": (True, False), "lock_split": (True, True), "split": (False, True)}
+VARIANTS = ("shared", "split")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         per_variant = args.kiosks * args.sittings_per_kiosk
         setup = build(url, data_dir, args, per_variant * len(variants))
         for n, name in enumerate(variants):
-            args.fix_detector_lock, args.split = VARIANTS[name]
+            args.split = name == "split"
             text, answers = run_variant(args, url, data_dir, logs / name, setup.kiosk_tokens,
                                         setup.citizen_ids[n * per_variant:(n + 1) * per_variant], frames, bare)
             lost += answers["lost"]
@@ -148,11 +147,11 @@ def run_variant(args, url: str, data_dir: Path, logs: Path, tokens: list[str], c
     logs.mkdir(parents=True, exist_ok=True)
     for old in logs.glob("gunicorn*.log"):
         old.unlink()
-    servers = [start_gunicorn(url, data_dir, args.port, logs / "gunicorn.log", lock=args.fix_detector_lock)]
+    servers = [start_gunicorn(url, data_dir, args.port, logs / "gunicorn.log")]
     routes = {"default": f"http://127.0.0.1:{args.port}"}
     if args.split:
-        servers.append(start_gunicorn(url, data_dir, args.port + 1, logs / "gunicorn_face.log", nice=10,
-                                      lock=args.fix_detector_lock, EXAM_SWEEP_SECONDS="0"))
+        servers.append(start_gunicorn(url, data_dir, args.port + 1, logs / "gunicorn_face.log",
+                                      EXAM_NICE="10", EXAM_SWEEP_SECONDS="0"))
         routes.update(frames=f"http://127.0.0.1:{args.port + 1}", capture=f"http://127.0.0.1:{args.port + 1}")
     try:
         for port in sorted({args.port, args.port + 1} if args.split else {args.port}):

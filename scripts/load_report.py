@@ -155,16 +155,13 @@ def report(args, stats, answers: dict, bare: float, before: dict, after: dict, m
     server_cpu, client_cpu = after["server"] - before["server"], after["client"] - before["client"]
     busy = (after["busy"] - before["busy"]) / (elapsed * cores)
     pool = f"{gunicorn_conf.workers} workers x {gunicorn_conf.threads} threads (gthread)"
-    variant = ", ".join(v for v, on in (("detector lock fix", args.fix_detector_lock), ("split face pool", args.split))
-                        if on) or "as configured"
+    variant = "face work on its own pool" if args.split else "one pool serves everything"
     lines = [f"## Kiosk API under load: {args.kiosks} kiosks ({variant})", "",
              f"Measured {when} by `python scripts/bench_load.py {' '.join(sys.argv[1:])}` on: {machine}; "
              f"load average before the run {os.getloadavg()[0]:.1f}.",
              f"Server: gunicorn with `gunicorn.conf.py` as configured, {pool}"
-             + (" with the proposed per-process lock around dlib's HOG detector applied by "
-                "`scripts/bench_load_app.py`" if args.fix_detector_lock else "")
-             + (", plus a second identical pool at nice 10 that receives the check-in bursts and captures"
-                if args.split else "") + f", on {args.db} holding the generated city ({args.scale} scale). "
+             + (", plus a second identical pool with `EXAM_NICE=10` that receives the check-in bursts and "
+                "captures (the kiosks' `--face-server`)" if args.split else "") + f", on {args.db} holding the generated city ({args.scale} scale). "
              f"Load: {args.kiosks} kiosks on 127.0.0.1 starting evenly over {args.ramp:.0f} s, one sitting each "
              f"(54 questions, an answer every {args.pace[0]:.0f}-{args.pace[1]:.0f} s, a clock poll every 5 s, a "
              f"capture when the server asks: every 60-120 s by the default face policy); run {elapsed:.0f} s "

@@ -1,4 +1,5 @@
 """What can be tested of the image here (no Docker engine): its commands exist and gunicorn serves."""
+import contextlib
 import os
 import re
 import shutil
@@ -49,11 +50,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_entrypoint_migrates_then_gunicorn_serves_with_the_conf(tmp_path):
+@contextlib.contextmanager
+def serving(tmp_path, **settings: str):
+    """Run the image's entrypoint and gunicorn with gunicorn.conf.py until it answers /healthz; yield the process."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXAM_")}
     env.update({"EXAM_SECRET_KEY": "deploy-test", "EXAM_DATA_DIR": str(tmp_path), "EXAM_WORKERS": "2",
-                "EXAM_BIND": f"127.0.0.1:{port}", "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"})
+                "EXAM_BIND": f"127.0.0.1:{port}", "PATH": f"{Path(sys.executable).parent}:{env['PATH']}", **settings})
     process = subprocess.Popen(
         ["sh", str(REPO / "scripts" / "docker-entrypoint.sh"), "gunicorn", "-c", "gunicorn.conf.py",
          "exam_server.wsgi:app"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -68,8 +71,28 @@ def test_entrypoint_migrates_then_gunicorn_serves_with_the_conf(tmp_path):
                 assert process.poll() is None, process.stdout.read().decode()[-2000:]
                 assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
                 time.sleep(0.3)
-        assert (tmp_path / "exam.db").exists()
+        yield process
     finally:
         process.terminate()
-        output = process.communicate(timeout=30)[0].decode()
-    assert "Booting worker" in output
+        process.output = process.communicate(timeout=30)[0].decode()
+
+
+def test_entrypoint_migrates_then_gunicorn_serves_with_the_conf(tmp_path):
+    with serving(tmp_path) as process:
+        assert (tmp_path / "exam.db").exists()
+    assert "Booting worker" in process.output
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    return [int(child) for task in tasks.iterdir() for child in (task / "children").read_text().split()]
+
+
+def test_a_face_pool_runs_its_workers_at_lower_priority(tmp_path):
+    """EXAM_NICE lowers the workers' priority (the face pool of docs/scaling.md), not the master's."""
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    with serving(tmp_path, EXAM_NICE="10", EXAM_SWEEP_SECONDS="0") as master:  # the entrypoint execs gunicorn
+        workers = _children(master.pid)
+        assert len(workers) == 2
+        assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in workers] == [min(base + 10, 19)] * 2
+        assert os.getpriority(os.PRIO_PROCESS, master.pid) == base

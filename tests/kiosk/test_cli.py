@@ -55,3 +55,16 @@ def test_doctor_says_what_is_wrong(live, tmp_path):
     assert "[FAIL] token: refused: kiosk_unauthorized" in result.output and "exam-server kiosk register" in result.output
     result = CliRunner().invoke(main, ["doctor", "--server", "http://127.0.0.1:9", "--camera", "57"])
     assert "[FAIL] server: http://127.0.0.1:9 unreachable" in result.output
+
+
+def test_doctor_checks_the_face_pool_too(live, tmp_path):
+    token = tmp_path / "token"
+    token.write_text(live.token)
+    result = CliRunner().invoke(main, ["doctor", "--server", live.server.url, "--face-server", "http://127.0.0.1:9",
+                                       "--token-file", str(token), "--camera", "57"])
+    assert "[OK  ] token: kiosk 单元测试终端" in result.output
+    assert "[FAIL] face pool server: http://127.0.0.1:9 unreachable" in result.output
+    assert "(--face-server)" in result.output and result.exit_code == 1
+    result = CliRunner().invoke(main, ["doctor", "--server", live.server.url, "--face-server", live.server.url,
+                                       "--token-file", str(token), "--camera", "57"])
+    assert "[OK  ] face pool token: kiosk 单元测试终端" in result.output

@@ -126,3 +126,22 @@ def test_a_restarted_kiosk_resumes_the_sitting_from_the_journal(live, api, tmp_p
     resumed.adopt_server_answers({})
     assert resumed.answers == {sitting["questions"][1]["item_no"]: "AC"}
     reopened.close()
+
+
+def test_face_work_goes_to_the_face_pool_and_answers_to_the_server(live):
+    """Send bursts and captures to --face-server and everything else to --server, each surviving the other's outage."""
+    from tests.kiosk.live import ThreadServer
+
+    face_pool = ThreadServer(live.server.app).start()  # the same application, as a second gunicorn would run it
+    api = KioskApi(live.server.url, live.token, face_url=face_pool.url)
+    live.server.stop()
+    with pytest.raises(ServerUnreachable):
+        api.save_answer(live.sitting_id, 1, "A", "key-1")
+    with pytest.raises(Refusal) as refused:  # answered by the face pool although the main server is down
+        api.capture(live.sitting_id, "no-such-nonce", b"\xff\xd8 not a frame")
+    assert refused.value.code == "nonce_invalid"
+    live.server.start()
+    face_pool.stop()
+    with pytest.raises(ServerUnreachable):
+        api.capture(live.sitting_id, "no-such-nonce", b"\xff\xd8 not a frame")
+    assert api.save_answer(live.sitting_id, 1, "A", "key-1")["item_no"] == 1
