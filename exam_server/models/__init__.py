@@ -3,7 +3,7 @@ from exam_server.models.accounts import ROLE_LABELS, AuditLog, Role, User
 from exam_server.models.base import Base, DomainError, utcnow
 from exam_server.models.devices import Kiosk
 from exam_server.models.exams import (
-    ACTIVE_SITTING_STATUSES, Answer, ExamPlan, ExamRequirement, RequirementStatus, Sitting,
+    ACTIVE_SITTING_STATUSES, Answer, AnswerReceipt, ExamPlan, ExamRequirement, RequirementStatus, Sitting,
     SittingStatus,
 )
 from exam_server.models.face import (
@@ -17,7 +17,7 @@ from exam_server.models.people import (
 from exam_server.models.questions import Question
 
 __all__ = [
-    "ACTIVE_SITTING_STATUSES", "Answer", "AuditLog", "Base", "CaptureRequest", "Certificate",
+    "ACTIVE_SITTING_STATUSES", "Answer", "AnswerReceipt", "AuditLog", "Base", "CaptureRequest", "Certificate",
     "CheckIn", "CheckInStatus", "CheckKind", "County", "Decision", "DomainError", "Enterprise",
     "ExamPlan", "ExamRequirement", "FaceCheck", "FacePhoto", "FaceTemplate", "Industry",
     "JOB_CATEGORY_LABELS", "JobCategory", "Kiosk", "PhotoSource", "Question", "ROLE_LABELS",

@@ -137,3 +137,17 @@ class Answer(Base):
     revision: Mapped[int] = mapped_column(default=1)
 
     sitting: Mapped[Sitting] = relationship(back_populates="answers")
+
+
+class AnswerReceipt(Base):
+    """One answer request the server has seen; a late copy of an old request must not undo a newer answer."""
+
+    __tablename__ = "answer_receipt"
+    __table_args__ = (UniqueConstraint("sitting_id", "item_no", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id"))
+    item_no: Mapped[int]
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    response: Mapped[str] = mapped_column(String(8))  # what this request asked for, applied or not
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

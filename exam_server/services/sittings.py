@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from exam_server.models import (Answer, CheckIn, CheckInStatus, Certificate, ExamRequirement, Kiosk,
+from exam_server.models import (Answer, AnswerReceipt, CheckIn, CheckInStatus, Certificate, ExamRequirement, Kiosk,
                                 RequirementStatus, Sitting, SittingStatus, Worker, utcnow)
 from exam_server.services import audit, captures, question_store
 from exam_server.services.refusals import Refusal
@@ -122,11 +122,20 @@ def normalise_response(item: dict, response: str) -> str:
 
 def save_answer(session: Session, sitting: Sitting, item_no: int, response: str, key: str,
                 now: datetime) -> Answer:
-    """Store the latest response to an item; the same answer (or the same key) sent again changes nothing."""
+    """Store the latest response to an item; a key seen before (a retry, or its late copy) changes nothing."""
     require_writable(session, sitting, now)
     item = paper_item(sitting, item_no)
     letters = normalise_response(item, response)
     answer = session.scalar(select(Answer).where(Answer.sitting_id == sitting.id, Answer.item_no == item_no))
+    try:
+        with session.begin_nested():
+            session.add(AnswerReceipt(sitting_id=sitting.id, item_no=item_no, idempotency_key=key,
+                                      response=letters, received_at=now))
+    except IntegrityError:
+        # Seen already: a retry, or the original of a retry arriving after newer answers; those stand.
+        if answer is not None:
+            return answer
+        return session.scalar(select(Answer).where(Answer.sitting_id == sitting.id, Answer.item_no == item_no))
     if answer is None:
         answer = Answer(sitting_id=sitting.id, item_no=item_no, question_id=item["question_id"], response=letters,
                         idempotency_key=key, answered_at=now)

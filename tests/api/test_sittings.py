@@ -36,6 +36,22 @@ def test_answers_are_idempotent_and_revised(db, exam, kiosk):
     assert view["answers"] == {"1": "B", str(multiple): "AC"}
 
 
+def test_a_late_copy_of_an_old_answer_does_not_undo_a_newer_one(db, exam, kiosk):
+    """A retried request's delayed original, arriving after the next answer, changes nothing."""
+    sitting = open_sitting(db, exam, kiosk.id)
+    url = f"/api/v1/sittings/{sitting.id}/answers/1"
+    assert kiosk.put(url, json={"response": "A", "idempotency_key": "k1"}).get_json()["response"] == "A"
+    assert kiosk.put(url, json={"response": "C", "idempotency_key": "k2"}).get_json()["response"] == "C"
+    late = kiosk.put(url, json={"response": "A", "idempotency_key": "k1"})
+    assert late.status_code == 200 and late.get_json()["response"] == "C" and late.get_json()["revision"] == 2
+    # Back to an earlier choice under a new key is a new answer, and its late copy is again a no-op.
+    assert kiosk.put(url, json={"response": "A", "idempotency_key": "k3"}).get_json()["response"] == "A"
+    assert kiosk.put(url, json={"response": "C", "idempotency_key": "k2"}).get_json()["response"] == "A"
+    other_item = kiosk.put(f"/api/v1/sittings/{sitting.id}/answers/2", json={"response": "B", "idempotency_key": "k1"})
+    assert other_item.get_json()["response"] == "B"  # keys are per item: reusing one elsewhere loses nothing
+    assert db.session.scalar(select(Answer.response).where(Answer.sitting_id == sitting.id, Answer.item_no == 1)) == "A"
+
+
 def test_no_answer_after_the_time_is_up(db, exam, kiosk):
     start = utcnow()
     sitting = open_sitting(db, exam, kiosk.id, now=start)
