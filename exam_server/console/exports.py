@@ -9,7 +9,7 @@ from exam_server.console import bp
 from exam_server.console.nav import ADMINS
 from exam_server.console.statistics import breadcrumbs, place_and_filters
 from exam_server.extensions import db
-from exam_server.models import RequirementStatus, User, utcnow
+from exam_server.models import ExamPlan, RequirementStatus, User, utcnow
 from exam_server.services import audit
 from exam_server.services import exports as ex
 from exam_server.services import statistics as stats
@@ -43,8 +43,9 @@ def _rows(kind: str, filters: stats.Filters, user_id: int, place_ids: dict, plac
 @roles_required(*ADMINS)
 def exports():
     place, filters = place_and_filters()
+    plan = db.session.get(ExamPlan, filters.plan_id) if filters.plan_id else None
     return render_template("console/exports.html", place=place, filters=filters, kinds=KINDS,
-                           crumbs=breadcrumbs(place))
+                           crumbs=breadcrumbs(place), plan_name=plan.name if plan else None)
 
 
 @bp.route("/exports/<kind>.<fmt>")

@@ -45,7 +45,10 @@ def figures(session: Session, user: User, now: datetime | None = None) -> dict:
     out["passed"] = by_status.get(RequirementStatus.PASSED, 0)
     out["failed"] = by_status.get(RequirementStatus.FAILED, 0)
     out["pending"] = by_status.get(RequirementStatus.PENDING, 0)
-    out["pass_rate"] = round(100 * out["passed"] / out["required"], 1) if out["required"] else None
+    sat = out["passed"] + out["failed"]
+    # The statistics page's definitions: 参考率 = sat / required, 合格率 = passed / sat (not / required).
+    out["participation"] = round(100 * sat / out["required"], 1) if out["required"] else None
+    out["pass_rate"] = round(100 * out["passed"] / sat, 1) if sat else None
     active = (select(func.count(Sitting.id)).join(Worker, Worker.id == Sitting.worker_id)
               .join(Enterprise, Enterprise.id == Worker.enterprise_id)
               .where(Sitting.status.in_([SittingStatus.IN_PROGRESS, SittingStatus.SUSPENDED])))
