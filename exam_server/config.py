@@ -68,6 +68,8 @@ def from_env() -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "DATA_DIR": str(data_dir),
         "MAX_CONTENT_LENGTH": _env_int("MAX_UPLOAD_BYTES", 8 * 1024 * 1024),
+        "IMPORT_MAX_BYTES": _env_int("IMPORT_MAX_BYTES", 64 * 1024 * 1024),
+        "PHOTO_ZIP_MAX_BYTES": _env_int("PHOTO_ZIP_MAX_BYTES", 512 * 1024 * 1024),
         "EVIDENCE_RETENTION_DAYS": _env_int("EVIDENCE_RETENTION_DAYS", 180),
         "CHECKIN_MAX_FAILURES": _env_int("CHECKIN_MAX_FAILURES", 3),
         "CHECKIN_TTL_SECONDS": _env_int("CHECKIN_TTL_SECONDS", 300),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import mimetypes
+from datetime import datetime
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -11,8 +12,9 @@ from sqlalchemy import exists, func, or_, select, true
 from exam_server.auth.session import roles_required
 from exam_server.console import bp
 from exam_server.extensions import db
-from exam_server.models import (CheckIn, DomainError, Enterprise, FaceCheck, FacePhoto, FaceTemplate, ReviewCase,
-                                ReviewKind, ReviewStatus, Role, Sitting, Worker)
+from exam_server.face.errors import MESSAGES_ZH
+from exam_server.models import (CheckIn, DomainError, Enterprise, FaceCheck, FacePhoto, FaceTemplate, Kiosk,
+                                ReviewCase, ReviewKind, ReviewStatus, Role, Sitting, User, Worker, utcnow)
 from exam_server.services import review as review_service
 
 REVIEW_ROLES = (Role.CITY, Role.COUNTY, Role.REVIEWER)
@@ -20,6 +22,9 @@ KIND_LABELS = {ReviewKind.CHECKIN_REFUSED: "入场核验未通过", ReviewKind.I
                ReviewKind.BORDERLINE: "临界相似度", ReviewKind.DUPLICATE_ENROLMENT: "重复登记",
                ReviewKind.SEARCH_HIT: "1:N 检索命中", ReviewKind.MULTIPLE_FACES: "画面多人"}
 STATUS_LABELS = {ReviewStatus.OPEN: "待处理", ReviewStatus.CONFIRMED: "已确认", ReviewStatus.DISMISSED: "已驳回"}
+CHECK_KINDS = {"checkin": "入场核验", "in_exam": "考试中抽检", "enrol_duplicate": "登记查重", "search": "1:N 检索"}
+DECISIONS = {"match": "比对通过", "review": "待复核", "mismatch": "比对不符", "refused": "未能比对"}
+SITTING_STATES = {"in_progress": "进行中", "suspended": "已暂停", "submitted": "已交卷", "voided": "已作废"}
 PER_PAGE, TIMELINE = 50, 50
 
 
@@ -51,7 +56,36 @@ def review_queue():
     cases = db.session.scalars(query.order_by(order, ReviewCase.id).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     return render_template("console/review_queue.html", cases=cases, total=total, page=page,
                            pages=max(1, -(-total // PER_PAGE)), open_only=bool(status), kinds=KIND_LABELS,
-                           statuses=STATUS_LABELS)
+                           statuses=STATUS_LABELS, waited=waited, deciders=_users(c.decided_by_id for c in cases),
+                           thresholds=_thresholds(c.face_check_id for c in cases))
+
+
+def waited(since: datetime) -> str:
+    """Return how long ago a case opened, in the largest whole unit."""
+    minutes = max(int((utcnow() - since).total_seconds() // 60), 0)
+    if minutes < 60:
+        return f"{minutes}分钟" if minutes else "不到1分钟"
+    return f"{minutes // 60}小时" if minutes < 48 * 60 else f"{minutes // 1440}天"
+
+
+def refusal_label(code: str | None) -> str:
+    """Return a short Chinese reason for a face check that could not compare, never a raw code."""
+    if not code:
+        return ""
+    if code == "capture_missed":
+        return "未按时拍照"
+    return MESSAGES_ZH[code].split("，")[0].rstrip("。") if code in MESSAGES_ZH else "其他原因"
+
+
+def _users(ids) -> dict[int, User]:
+    ids = {i for i in ids if i}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+
+
+def _thresholds(check_ids) -> dict[int, float]:
+    ids = {i for i in check_ids if i}
+    return dict(db.session.execute(select(FaceCheck.id, FaceCheck.threshold).where(FaceCheck.id.in_(ids))).all()) \
+        if ids else {}
 
 
 def _enrolled_photo(worker_id: int | None) -> FacePhoto | None:
@@ -80,18 +114,25 @@ def review_case(case_id: int):
     checkin = db.session.get(CheckIn, case.checkin_id) if case.checkin_id else None
     timeline = db.session.scalars(select(FaceCheck).where(FaceCheck.worker_id == case.worker_id)
                                   .order_by(FaceCheck.created_at.desc()).limit(TIMELINE)).all()
+    sitting = db.session.get(Sitting, case.sitting_id) if case.sitting_id else None
+    kiosk_id = sitting.kiosk_id if sitting else checkin.kiosk_id if checkin else None
     return render_template(
         "console/review_case.html", case=case, kinds=KIND_LABELS, statuses=STATUS_LABELS, checkin=checkin,
         photo=_enrolled_photo(case.worker_id), other_photo=_enrolled_photo(case.other_worker_id),
-        checks=_case_checks(case), timeline=timeline,
-        sitting=db.session.get(Sitting, case.sitting_id) if case.sitting_id else None,
-        can_decide=current_user.role in review_service.DECIDERS and case.status is ReviewStatus.OPEN)
+        checks=_case_checks(case), timeline=timeline, sitting=sitting, check_kinds=CHECK_KINDS,
+        decisions=DECISIONS, sitting_states=SITTING_STATES, refusal_label=refusal_label,
+        threshold=_thresholds([case.face_check_id]).get(case.face_check_id),
+        kiosk=db.session.get(Kiosk, kiosk_id) if kiosk_id else None,
+        decider=db.session.get(User, case.decided_by_id) if case.decided_by_id else None,
+        can_decide=case.status is ReviewStatus.OPEN and review_service.may_decide(current_user, case.worker))
 
 
 @bp.route("/review/<int:case_id>/decide", methods=["POST"])
 @roles_required(*REVIEW_ROLES)
 def review_decide(case_id: int):
-    case = visible_case(case_id)
+    case = db.session.get(ReviewCase, case_id) or abort(404)
+    if not review_service.may_decide(current_user, case.worker):
+        abort(403)  # another county's case: refused outright, nothing is written
     outcome = request.form.get("outcome", "")
     try:
         if outcome not in (ReviewStatus.CONFIRMED.value, ReviewStatus.DISMISSED.value):
@@ -102,7 +143,7 @@ def review_decide(case_id: int):
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("console.review_case", case_id=case_id))
-    flash(f"告警 #{case_id} 已{STATUS_LABELS[ReviewStatus(outcome)]}", "success")
+    flash(f"告警 #{case_id} {STATUS_LABELS[ReviewStatus(outcome)]}，处理结果已记入操作日志", "success")
     return redirect(url_for("console.review_queue"))
 
 

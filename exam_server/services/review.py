@@ -7,15 +7,23 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from exam_server.models import (DomainError, FaceCheck, ReviewCase, ReviewKind, ReviewStatus, Role, Sitting,
-                                SittingStatus, User, utcnow)
-from exam_server.services import audit, captures, face_service
+                                SittingStatus, User, Worker, utcnow)
+from exam_server.services import audit, captures, face_service, scope
 
-DECIDERS = (Role.CITY, Role.REVIEWER)
+DECIDERS = (Role.CITY, Role.COUNTY, Role.REVIEWER)
 
 
-def _check(user: User, reason: str) -> str:
-    if user.role not in DECIDERS:
-        raise DomainError("只有人脸审核员或市级管理员可以处理告警 / only reviewers and city administrators decide")
+def may_decide(user: User, worker: Worker) -> bool:
+    """Tell whether the user may decide alerts about this worker: reviewers and the city anywhere, a county its own."""
+    if user.role is Role.REVIEWER:
+        return True  # reviewers work city-wide, though scope.py gives them no enterprise data
+    return user.role in DECIDERS and scope.can_see_enterprise(user, worker.enterprise)
+
+
+def _check(user: User, reason: str, worker: Worker) -> str:
+    if not may_decide(user, worker):
+        raise DomainError("只有人脸审核员、市级管理员或该人员所在区县的管理员可以处理此告警 / "
+                          "only reviewers, city administrators and the worker's county administrators decide")
     reason = (reason or "").strip()
     if not 2 <= len(reason) <= 500:
         raise DomainError("请填写处理理由（2-500字） / give a reason of 2-500 characters")
@@ -31,7 +39,7 @@ def decide(session: Session, case: ReviewCase, outcome: ReviewStatus | str, reas
     outcome = ReviewStatus(outcome)
     if outcome is ReviewStatus.OPEN:
         raise DomainError("处理结果须为确认或驳回 / outcome must be confirmed or dismissed")
-    reason = _check(user, reason)
+    reason = _check(user, reason, case.worker)
     closed = session.execute(update(ReviewCase).where(ReviewCase.id == case.id, ReviewCase.status == ReviewStatus.OPEN)
                              .values(status=outcome, reason=reason, decided_by_id=user.id, decided_at=now)
                              .execution_options(synchronize_session=False)).rowcount
@@ -58,7 +66,7 @@ def resume_sitting(session: Session, sitting: Sitting, user: User, reason: str,
                    now: datetime | None = None) -> Sitting:
     """Let a suspended sitting go on, giving back the time it spent waiting for the reviewer."""
     now = now or utcnow()
-    reason = _check(user, reason)
+    reason = _check(user, reason, sitting.worker)
     suspended_at = session.scalar(select(ReviewCase.created_at).where(
         ReviewCase.sitting_id == sitting.id, ReviewCase.kind == ReviewKind.IN_EXAM_MISMATCH)
         .order_by(ReviewCase.created_at.desc()).limit(1)) or now
@@ -79,7 +87,7 @@ def void_sitting(session: Session, sitting: Sitting, user: User, reason: str,
                  now: datetime | None = None) -> Sitting:
     """Void an active sitting; the attempt stays counted and its pending captures are cancelled."""
     now = now or utcnow()
-    reason = _check(user, reason)
+    reason = _check(user, reason, sitting.worker)
     moved = session.execute(update(Sitting).where(Sitting.id == sitting.id,
                                                   Sitting.status.in_([SittingStatus.IN_PROGRESS, SittingStatus.SUSPENDED]))
                             .values(status=SittingStatus.VOIDED, status_reason=reason[:255])

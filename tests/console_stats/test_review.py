@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from exam_server.models import (AuditLog, CheckKind, Decision, FaceCheck, FacePhoto, FaceTemplate, PhotoSource,
-                                ReviewCase, ReviewKind, ReviewStatus, Sitting, SittingStatus, utcnow)
-from exam_server.services import captures
+from exam_server.models import (AuditLog, CheckKind, Decision, DomainError, FaceCheck, FacePhoto, FaceTemplate,
+                                PhotoSource, ReviewCase, ReviewKind, ReviewStatus, Sitting, SittingStatus, utcnow)
+from exam_server.services import captures, review
 from tests.console_stats.conftest import start_real_sitting
 
 
@@ -135,12 +135,35 @@ def test_confirming_a_mismatch_voids_the_sitting(db, city, cases, login):
     assert db.session.get(Sitting, cases["sitting"].id).status is SittingStatus.VOIDED
 
 
-def test_county_admin_may_look_but_not_decide_and_other_roles_stay_out(db, city, cases, login):
+def test_county_admin_decides_own_county_cases_only(db, city, cases, login):
     county = login(city.users["county_a"])
     page = county.get(f"/console/review/{cases['a'].id}").get_data(as_text=True)
-    assert "处理须由人脸审核员或市级管理员进行" in page and 'name="outcome"' not in page
-    county.post(f"/console/review/{cases['a'].id}/decide", data={"outcome": "dismissed", "reason": "区县试图处理"})
+    assert 'name="outcome"' in page  # 兰山区's case: the form is offered
+    refused = county.post(f"/console/review/{cases['b'].id}/decide",
+                          data={"outcome": "dismissed", "reason": "区县试图处理外区告警"})
+    assert refused.status_code == 403
     db.session.expire_all()
-    assert db.session.get(ReviewCase, cases["a"].id).status is ReviewStatus.OPEN
-    assert county.get(f"/console/review/{cases['b'].id}").status_code == 404  # another county's case
+    assert db.session.get(ReviewCase, cases["b"].id).status is ReviewStatus.OPEN
+    assert not db.session.scalars(select(AuditLog).where(AuditLog.action.like("review_%"))).all()
+    assert county.get(f"/console/review/{cases['b'].id}").status_code == 404  # nor may it look
+    with pytest.raises(DomainError):  # the service refuses too, whatever route calls it
+        review.decide(db.session, db.session.get(ReviewCase, cases["b"].id), "dismissed", "外区处理",
+                      city.users["county_a"])
+    db.session.rollback()
+
+    done = county.post(f"/console/review/{cases['a'].id}/decide", data={"outcome": "dismissed", "reason": "本区核实为本人"})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/console/review")
+    db.session.expire_all()
+    case = db.session.get(ReviewCase, cases["a"].id)
+    assert case.status is ReviewStatus.DISMISSED and case.decided_by_id == city.users["county_a"].id
+    assert db.session.get(Sitting, cases["sitting"].id).status is SittingStatus.IN_PROGRESS
     assert login(city.users["e1"]).get("/console/review").status_code == 403
+
+
+def test_reviewer_and_city_decide_in_any_county(db, city, cases, login):
+    for user, case in (("reviewer", "b"), ("city", "a")):
+        login(city.users[user]).post(f"/console/review/{cases[case].id}/decide",
+                                     data={"outcome": "confirmed", "reason": "跨区县处理"})
+    db.session.expire_all()
+    assert db.session.get(ReviewCase, cases["b"].id).decided_by_id == city.users["reviewer"].id
+    assert db.session.get(ReviewCase, cases["a"].id).decided_by_id == city.users["city"].id

@@ -29,11 +29,14 @@ def test_settings_come_from_prefixed_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("EXAM_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("EXAM_DATABASE_URL", "postgres://u:p@db.example:5432/exam")
     monkeypatch.setenv("EXAM_MAX_UPLOAD_BYTES", "1234")
+    monkeypatch.setenv("EXAM_IMPORT_MAX_BYTES", "5678")
+    monkeypatch.setenv("EXAM_PHOTO_ZIP_MAX_BYTES", "91011")
     app = create_app()
     assert app.config["SECRET_KEY"] == "from-env"
     assert app.config["DATA_DIR"] == str(tmp_path)
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.example:5432/exam"
     assert app.config["MAX_CONTENT_LENGTH"] == 1234
+    assert (app.config["IMPORT_MAX_BYTES"], app.config["PHOTO_ZIP_MAX_BYTES"]) == (5678, 91011)
 
 
 def test_bad_number_in_environment_is_named(monkeypatch, tmp_path):
