@@ -20,7 +20,7 @@ def test_demo_creates_database_and_prints_logins_that_work(tmp_path):
     response = client.post("/auth/login", data={"username": "admin", "password": logins["admin"]})
     assert response.status_code == 302
     dashboard = client.get("/console/").get_data(as_text=True)
-    workers = int(re.findall(r'class="num">(\d+)<', dashboard)[1])
+    workers = int(re.findall(r'class="fig">(\d+)<', dashboard)[1])
     assert workers > 100
 
     again = run_cli("demo", "--no-serve", "--data-dir", str(data_dir), cwd=tmp_path)
