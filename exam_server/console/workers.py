@@ -13,6 +13,7 @@ from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.console.nav import ADMINS
 from exam_server.extensions import db
 from exam_server.face import FaceRefusal
+from exam_server.face.quality import describe_upload
 from exam_server.models import PhotoSource
 from exam_server.services import face_service, worker_directory
 
@@ -36,7 +37,9 @@ def _worker_or_404(worker_id: int):
 def worker_detail(worker_id: int):
     worker = _worker_or_404(worker_id)
     record = worker_directory.worker_file(db.session, worker)
-    return render_template("console/workers_detail.html", worker=worker, record=record, form=PhotoForm())
+    quality = describe_upload(record.photo.quality, face_service.settings()) if record.photo else []
+    return render_template("console/workers_detail.html", worker=worker, record=record, quality=quality,
+                           form=PhotoForm())
 
 
 @bp.route("/workers/<int:worker_id>/photo")
@@ -66,11 +69,10 @@ def worker_enrol(worker_id: int):
         db.session.commit()
     except FaceRefusal as refusal:
         db.session.rollback()
-        flash(f"照片未通过检测：{refusal.message_zh}", "error")
+        flash(f"照片未通过检测：{refusal.photo_message_zh}", "error")
     else:
-        quality = enrolment.photo.quality
-        flash(f"照片已登记：人脸宽{quality.get('face_width')}像素，清晰度{quality.get('sharpness')}，"
-              f"亮度{quality.get('brightness')}", "success")
+        figures = describe_upload(enrolment.photo.quality, face_service.settings())
+        flash("照片已登记：" + "；".join(f"{label} {text}" for label, text in figures), "success")
         if enrolment.duplicates:
             flash(f"该照片与{len(enrolment.duplicates)}名已登记人员相似，已提交人脸审核", "error")
     return redirect(url_for("console.worker_detail", worker_id=worker.id))

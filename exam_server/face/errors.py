@@ -23,6 +23,16 @@ MESSAGES_ZH: dict[str, str] = {
     "face_mismatch": "人脸与登记信息不符。",
 }
 
+# An administrator uploading a photo needs other advice than a worker in front of the kiosk camera.
+PHOTO_MESSAGES_ZH: dict[str, str] = {
+    "no_face": "照片中未检测到人脸：请上传本人正面免冠、五官清楚的照片。",
+    "multiple_faces": "照片中有多张人脸：请上传只有本人的照片（可先裁剪）。",
+    "face_too_small": "照片中人脸过小：请上传人脸更大、分辨率更高的照片（人脸宽度至少80像素）。",
+    "too_blurry": "照片模糊：请换一张对焦清楚的照片。",
+    "too_dark": "照片过暗：请换一张光线充足的照片。",
+    "overexposed": "照片过亮或曝光过度：请换一张光线均匀的照片。",
+}
+
 
 class FaceError(Exception):
     """Base class of face engine errors."""
@@ -36,6 +46,11 @@ class FaceRefusal(FaceError):
         self.detail = detail
         self.message_zh = message_zh or MESSAGES_ZH.get(code, "人脸核验失败，请重试。")
         super().__init__(f"{code}: {detail}" if detail else code)
+
+    @property
+    def photo_message_zh(self) -> str:
+        """Return the message for an uploaded photo (console, batch), not for the kiosk camera."""
+        return PHOTO_MESSAGES_ZH.get(self.code, self.message_zh)
 
     def to_dict(self) -> dict[str, str]:
         """Return the refusal as a JSON-ready mapping."""

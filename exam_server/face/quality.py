@@ -82,3 +82,17 @@ def check_quality(figures: QualityFigures, kind: str, settings: FaceSettings) ->
         kind, settings.min_sharpness_upload)
     if figures.sharpness < min_sharp:
         raise FaceRefusal("too_blurry", f"sharpness {figures.sharpness:.1f} < {min_sharp}")
+
+
+def describe_upload(quality: dict, settings: FaceSettings) -> list[tuple[str, str]]:
+    """Explain an uploaded photo's figures in Chinese, each beside the limit it had to meet."""
+    width, sharp, light = quality.get("face_width"), quality.get("sharpness"), quality.get("brightness")
+    rows = []
+    if width is not None:
+        rows.append(("人脸宽度", f"{width} 像素（要求不小于 {settings.min_face_px_upload} 像素）"))
+    if sharp is not None:
+        rows.append(("清晰度", f"{sharp:.0f}（要求不低于 {settings.min_sharpness_upload:.0f}，数值越大越清楚）"))
+    if light is not None:
+        rows.append(("亮度", f"{light:.0f}（合格范围 {settings.min_brightness:.0f}–{settings.max_brightness:.0f}，"
+                            "0 为全黑，255 为全白）"))
+    return rows

@@ -120,7 +120,7 @@ def _enrol_one(session, archive, info, worker: Worker, user: User, current_sha: 
         session.commit()
     except FaceRefusal as exc:
         session.rollback()
-        progress.refuse(info.filename, worker.citizen_id, exc.message_zh)
+        progress.refuse(info.filename, worker.citizen_id, exc.photo_message_zh)
         return
     progress.data["enrolled"] += 1
     progress.data["duplicates"] += len(enrolment.duplicates)

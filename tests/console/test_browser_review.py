@@ -61,14 +61,14 @@ def test_manager_enrols_a_real_photo_and_bad_images_are_refused_with_the_reason(
     upload(page, corrupt)
     page.wait_for_selector("p.flash.error >> text=照片未通过检测：无法读取图像")
     upload(page, faceless)
-    page.wait_for_selector("p.flash.error >> text=照片未通过检测：未检测到人脸")
+    page.wait_for_selector("p.flash.error >> text=照片未通过检测：照片中未检测到人脸：请上传本人正面免冠")
     shot(page, "enrol-1-refused")
     assert page.locator("text=尚未登记照片").count() == 1
     assert stored_faces(served.app, worker_id) == ([], [])
 
     upload(page, clear)
     flash = page.wait_for_selector("p.flash.success >> text=照片已登记")
-    assert "人脸宽" in flash.inner_text()
+    assert "人脸宽度" in flash.inner_text() and "要求不小于 80 像素" in flash.inner_text()
     page.wait_for_function("() => document.querySelector('img.photo')?.complete")
     assert page.eval_on_selector("img.photo", "img => img.naturalWidth") == 1200
     shot(page, "enrol-2-enrolled")

@@ -74,12 +74,16 @@ def test_single_photo_enrolment_shows_quality_or_the_refusal(db, world, login, f
     worker = world.workers_a[0]
     manager = login(world.enterprise_admin_a)
     refused = enrol(manager, worker, (faces_dir / "multi/obama_and_biden.jpg").read_bytes())
-    assert "照片未通过检测：检测到多张人脸" in refused.get_data(as_text=True)
+    assert "照片未通过检测：照片中有多张人脸：请上传只有本人的照片" in refused.get_data(as_text=True)
     assert db.session.scalar(select(FacePhoto.id).where(FacePhoto.worker_id == worker.id)) is None
     accepted = enrol(manager, worker, (faces_dir / "single/obama/obama1.jpg").read_bytes())
     html = accepted.get_data(as_text=True)
-    assert "照片已登记：人脸宽" in html and "尚未登记照片" not in html
+    assert "尚未登记照片" not in html
     photo = db.session.scalars(select(FacePhoto).where(FacePhoto.worker_id == worker.id)).one()
+    # Each figure is shown beside the limit it had to meet, in the message and on the worker's page.
+    width = f"人脸宽度 {photo.quality['face_width']} 像素（要求不小于 80 像素）"
+    assert f"照片已登记：{width}" in html and f"<dd>{width.split(' ', 1)[1]}</dd>" in html
+    assert f"清晰度 {photo.quality['sharpness']:.0f}（要求不低于 20" in html and "合格范围 45–215" in html
     assert photo.source is PhotoSource.CONSOLE and photo.uploaded_by_id == world.enterprise_admin_a.id
     served = manager.get(f"/console/workers/{worker.id}/photo")
     assert served.status_code == 200 and served.data == (faces_dir / "single/obama/obama1.jpg").read_bytes()
@@ -120,7 +124,7 @@ def test_zip_enrolment_runs_in_the_background_within_scope(db, world, login, fac
         "state": "done", "total": 5, "done": 5, "enrolled": 2, "skipped": 0, "duplicates": 0, "error": None,
         "refused": 3, "finished": True}
     page = manager.get(job_url).get_data(as_text=True)
-    assert "检测到多张人脸" in page
+    assert "照片中有多张人脸" in page
     assert "未找到该身份证号的从业人员，或其不在您的管理范围内" in page  # b0 belongs to another enterprise
     assert "文件名不是有效的身份证号" in page
     enrolled = set(db.session.scalars(select(FaceTemplate.worker_id).where(FaceTemplate.active)))
