@@ -7,7 +7,7 @@ write (bulk insert, then the requirements of every open plan), and checks the ro
 baseline in the same run is the per-row path, services.workers.register_worker, on a sample.
 
 Usage: python scripts/bench_import.py [--db sqlite|postgres|both] [--rounds 1] [--workers 310000]
-                                      [--baseline-rows 3000] [--proposed-fix] [--no-write-doc]
+                                      [--baseline-rows 3000] [--no-write-doc]
 """
 from __future__ import annotations
 
@@ -141,17 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--workers", type=int, default=310_000)
     parser.add_argument("--baseline-rows", type=int, default=3000)
-    parser.add_argument("--proposed-fix", action="store_true",
-                        help="measure the importer with its ORM insert(Worker) replaced by insert(Worker.__table__)")
     parser.add_argument("--no-write-doc", action="store_true")
     args = parser.parse_args(argv)
     kinds = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"]}[args.db]
-    if args.proposed_fix:
-        import sqlalchemy
-
-        from exam_server.services import worker_import
-
-        worker_import.insert = lambda model: sqlalchemy.insert(model.__table__)
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="bench_import_") as tmp:
         for kind in kinds:
@@ -163,13 +155,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name} round {n + 1}: check {run['check']:.1f} s, write {run['write']:.1f} s, "
                       f"total {run['total']:.1f} s; baseline {run['baseline_rows_per_s']:,.0f} rows/s", flush=True)
     text = report(results, args.workers, args.rounds)
-    if args.proposed_fix:
-        text = text.replace("## Worker import", "## Worker import with the proposed Core insert", 1) + (
-            "\n\nThis run replaces `insert(Worker)` in `services/worker_import.py` by `insert(Worker.__table__)` "
-            "(the same rows in one executemany per chunk) to measure the proposed fix.")
     print("\n" + text)
     if not args.no_write_doc:
-        write_section("bench_import_fix" if args.proposed_fix else "bench_import", text)
+        write_section("bench_import", text)
     return 0
 
 

@@ -14,7 +14,7 @@ band from a small JSON file: `fusion_params.json` beside this module as shipped,
    direction, scaled so that the fitting set's impostors sit around 1.0 and every 0.1 below is one
    impostor standard deviation (a logistic probability saturates near 0 and 1, where thresholds
    could not be told apart). Lower is more alike, so f is decided like any distance (threshold and
-   review band), with thresholds chosen on the fitting pairs (`operating_point`).
+   review band), with thresholds chosen on the fitting pairs (`operating_point`). f is clamped at 0.
 
 Nothing here compares vectors of different models: each model's distance is computed between its
 own vectors, and fusion combines distances.
@@ -78,7 +78,7 @@ class OperatingPoint:
 
 @dataclass(frozen=True)
 class Fusion:
-    """A fitted fusion of several models' distances into one fused distance in (0, 1)."""
+    """A fitted fusion of several models' distances into one fused distance (0 and up, impostors near 1)."""
 
     models: tuple[str, ...]
     model_keys: tuple[str, ...]
@@ -115,9 +115,11 @@ class Fusion:
         return float(self.distances(d.reshape(1, -1))[0])
 
     def distances(self, matrix: np.ndarray) -> np.ndarray:
-        """Return the fused distance of every row of an (n, models) distance matrix."""
+        """Return the fused distance of every row of an (n, models) distance matrix (never below 0)."""
         z = (np.asarray(matrix, np.float64) - np.asarray(self.centre)) / np.asarray(self.scale)
-        return 1.0 + 0.1 * (z @ self.direction)
+        # The formula is affine and has no floor: with the shipped weights, identical vectors (every
+        # model's distance 0) come out at -0.0013. Clamping only touches pairs nearer than that.
+        return np.maximum(1.0 + 0.1 * (z @ self.direction), 0.0)
 
     def to_dict(self) -> dict[str, Any]:
         return {"models": list(self.models), "model_keys": list(self.model_keys),

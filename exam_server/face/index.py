@@ -228,10 +228,14 @@ class FaceIndex:
         ids = self._ids[nearest].copy()
         # Recompute the few winners in float64: the expanded form loses precision for near-duplicates.
         stored = self._units[nearest].astype(np.float64) * self._norms[nearest, None]
+        exact = query.astype(np.float64)
         if self.metric == "cosine":
-            values = 1.0 - stored @ query / (np.linalg.norm(stored, axis=1) * q_norm)
+            # As EmbeddingModel.distance: never below 0. 1 - cosine with the float32 norm of the query
+            # gave a stored vector's own search up to -7e-8.
+            units = stored / np.linalg.norm(stored, axis=1, keepdims=True)
+            values = 0.5 * np.sum((units - exact / np.linalg.norm(exact)) ** 2, axis=1)
         else:
-            values = np.linalg.norm(stored - query.astype(np.float64), axis=1)
+            values = np.linalg.norm(stored - exact, axis=1)
         values[~np.isfinite(scores[nearest])] = np.inf
         order = np.argsort(values, kind="stable")
         ids, values = ids[order], values[order]

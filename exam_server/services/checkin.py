@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exam_server.face import FaceRefusal
+from exam_server.face import FaceEngine, FaceRefusal, FaceSample
 from exam_server.face.liveness import CHALLENGES, INSTRUCTIONS_ZH, Challenge
 from exam_server.models import (ACTIVE_SITTING_STATUSES, CheckIn, CheckInStatus, CheckKind, Decision, ExamPlan,
                                 ExamRequirement, FaceCheck, Kiosk, RequirementStatus, ReviewCase, ReviewKind,
@@ -176,13 +176,26 @@ def answer_challenge(session: Session, kiosk: Kiosk, checkin: CheckIn, frames: l
     # when fusion is on but the worker has no template of every fused model yet.
     decision = verdict.decision
     if checkin.chip_photo_path:
-        chip = engine.enrol_sample((face_service.data_dir() / checkin.chip_photo_path).read_bytes(), "id_card")
+        try:
+            chip = _chip_sample(engine, checkin)
+        except FaceRefusal as refusal:
+            detail["chip"] = refusal.to_dict()
+            _fail(session, checkin, refusal.code, frames, now, detail, identity, chip=True)
         versus_chip = face_verify.judge(engine, result.samples if verdict.fused else [probe], chip.templates())
         detail["chip"] = versus_chip.to_dict()
         if versus_chip.decision == "mismatch":
             _fail(session, checkin, "face_mismatch", frames, now, detail, identity)
         decision = "review" if versus_chip.decision == "review" else decision
     return _pass(session, kiosk, checkin, decision, verdict, probe, frames[best], now, detail)
+
+
+def _chip_sample(engine: FaceEngine, checkin: CheckIn) -> FaceSample:
+    """Analyse again the ID-card photo kept by begin(), whose quality begin() already accepted."""
+    kept = (face_service.data_dir() / checkin.chip_photo_path).read_bytes()
+    # The kept copy is a JPEG re-encoding of what the reader sent: its face box, and so its size and
+    # sharpness, can come out differently (a 46 px face measured 38 px), and judging them again
+    # refused card photos begin() had accepted. Only the face itself is looked for here.
+    return engine.analyse_rgb(engine.decode(kept, "id_card").rgb, "id_card", "id_card", check=False)
 
 
 def _pass(session, kiosk, checkin, decision, verdict, probe, frame, now, detail) -> Sitting:
@@ -226,8 +239,8 @@ def _api_code(engine_code: str | None) -> str:
     return "liveness_failed"
 
 
-def _fail(session, checkin, engine_code, frames, now, detail, identity: tuple[str, str]) -> None:
-    """Record a failed burst, count it if it points at fraud, and refuse with a fresh challenge."""
+def _fail(session, checkin, engine_code, frames, now, detail, identity: tuple[str, str], chip: bool = False) -> None:
+    """Record a failed burst (chip: the ID-card photo could not be used), count it, refuse with a fresh challenge."""
     code = _api_code(engine_code)
     if code == "checkin_expired":
         checkin.status = CheckInStatus.EXPIRED
@@ -243,18 +256,23 @@ def _fail(session, checkin, engine_code, frames, now, detail, identity: tuple[st
                       refusal_code=engine_code, evidence_path=evidence, detail=detail, created_at=now)
     session.add(check)
     session.flush()
-    if code in _COUNTED:
+    # An unusable chip photo counts too: no new burst can change the card's photo, so the check-in
+    # must end in a refusal a person reviews rather than ask for bursts forever.
+    if code in _COUNTED or chip:
         checkin.failures += 1
     max_failures = _config("CHECKIN_MAX_FAILURES", 3)
     if checkin.failures >= max_failures:
         checkin.status = CheckInStatus.REFUSED
+        last = f"身份证照片 {engine_code}" if chip else engine_code
         session.add(ReviewCase(kind=ReviewKind.CHECKIN_REFUSED, worker_id=checkin.worker_id, checkin_id=checkin.id,
                                face_check_id=check.id, created_at=now,
-                               summary=f"入场人证核验连续{checkin.failures}次未通过（最后一次：{engine_code}）"))
+                               summary=f"入场人证核验连续{checkin.failures}次未通过（最后一次：{last}）"))
         audit.record(session, "checkin_refused", target=checkin, kiosk_id=checkin.kiosk_id,
-                     detail={"failures": checkin.failures, "last": engine_code})
+                     detail={"failures": checkin.failures, "last": engine_code, "chip_photo": chip})
         raise Refusal("checkin_refused", keep=True)
     checkin.challenge = _new_kind()
     message = FaceRefusal(engine_code).message_zh if engine_code else ""
+    if chip:
+        message = "身份证芯片照片无法用于人脸比对，请联系现场工作人员。"
     raise Refusal(code, message, keep=True, reason=engine_code, attempts_left=max_failures - checkin.failures,
-                  challenge=challenge_of(checkin.challenge))
+                  challenge=challenge_of(checkin.challenge), field="chip_photo" if chip else None)

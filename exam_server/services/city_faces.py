@@ -1,6 +1,7 @@
-"""Faces of a generated city: synthetic templates with their 1:N index, and a few hundred checks and alerts."""
+"""Faces of a generated city: synthetic templates of every model, their 1:N indexes, and checks and alerts."""
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -12,13 +13,18 @@ from exam_server.models import (CheckIn, CheckInStatus, CheckKind, Decision, Fac
                                 PhotoSource, RequirementStatus, ReviewCase, ReviewKind, ReviewStatus)
 
 if TYPE_CHECKING:
+    from exam_server.face.models import EmbeddingModel
     from exam_server.services.city_generator import City, Loader
     from exam_server.services.city_history import History
 
+log = logging.getLogger(__name__)
 TEMPLATE_CHUNK = 50_000
-# A fixed centre with the per-dimension spread of real dlib embeddings: two synthetic workers lie
-# about 0.9 apart, as two real different people do (measured on the shared photos: 0.82 median).
-TEMPLATE_CENTRE_SEED, TEMPLATE_CENTRE_SD, TEMPLATE_SD = 12345, 0.1176, 0.055
+TEMPLATE_CENTRE_SEED = 12345
+# Per metric: (spread of the fixed centre, spread of each worker around it, unit length), per dimension.
+# Euclidean (dlib): the spread of real dlib embeddings; two synthetic workers lie about 0.9 apart, as two
+# real different people do (measured on the shared photos: 0.82 median). Cosine (SFace): unit vectors, as
+# SFace returns them, with cosine distance about 0.88 between two workers (SFace's impostor mean there).
+SYNTHETIC = {"euclidean": (0.1176, 0.055, False), "cosine": (0.369, 1.0, True)}
 CASE_KINDS = {"borderline": 35, "multiple_faces": 20, "in_exam_mismatch": 20, "checkin_refused": 15,
               "duplicate_enrolment": 10}
 REASONS = {ReviewStatus.DISMISSED: ("现场核实为考生本人，光线不足导致比对偏差", "调取监控确认为本人，误报",
@@ -42,6 +48,38 @@ def model_identity():
     return get_model(settings.model), settings
 
 
+def template_models() -> list[EmbeddingModel]:
+    """Return every model the engine embeds with, the primary one first: fusion wants a template of each."""
+    from exam_server.face.models import load_model
+
+    primary, settings = model_identity()
+    models = [primary]
+    for name in settings.extra_models:
+        try:
+            model = load_model(name, settings.allow_noncommercial_models)
+        except (FileNotFoundError, PermissionError, ValueError) as exc:  # weights absent, other or not allowed
+            log.warning("generating no %s templates: %s", name, exc)
+            continue
+        if model.key not in {m.key for m in models}:
+            models.append(model)
+    return models
+
+
+def synthetic_vectors(model: EmbeddingModel, centre: np.ndarray, draw: np.random.Generator,
+                      count: int) -> np.ndarray:
+    """Return count workers' synthetic vectors for a model, as its real templates are stored (float32)."""
+    _, spread, unit = SYNTHETIC[model.metric]
+    vectors = centre + draw.normal(0.0, spread, (count, model.dim))
+    if unit:
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors.astype("<f4")
+
+
+def _stream(seed: int, n: int) -> np.random.Generator:
+    # The primary model keeps the stream it always had, so adding models does not change its vectors.
+    return np.random.default_rng(seed if n == 0 else [seed, n])
+
+
 def make(session: Session, city: City, history: History) -> None:
     """Choose the workers with templates and make the checks, check-ins and review cases."""
     from exam_server.services.city_generator import next_id
@@ -49,6 +87,7 @@ def make(session: Session, city: City, history: History) -> None:
     rng, share = city.rng, city.scale.template_share
     workers = [w["id"] for w in city.workers]
     history.template_workers = workers if share >= 1 else sorted(rng.sample(workers, round(share * len(workers))))
+    history.template_models = len(template_models())
     first = next_id(session, FaceTemplate)
     Alerts(session, city, history, {w: first + i for i, w in enumerate(history.template_workers)}).make()
 
@@ -189,30 +228,35 @@ class Alerts:
 
 
 def load_templates(session: Session, city: City, history: History, loader: Loader, data_dir: str | None) -> None:
-    """Insert a photo row and a synthetic template per chosen worker; write the 1:N index into data_dir."""
+    """Insert a photo row and a synthetic template of every model per chosen worker; write the 1:N indexes."""
     from exam_server.face.index import FaceIndex, index_path
     from exam_server.services.city_generator import next_id
 
-    model, _ = model_identity()
-    centre = np.random.default_rng(TEMPLATE_CENTRE_SEED).normal(0.0, TEMPLATE_CENTRE_SD, model.dim)
-    draw = np.random.default_rng(city.scale.seed)
+    models = template_models()
+    centres = [_stream(TEMPLATE_CENTRE_SEED, n).normal(0.0, SYNTHETIC[model.metric][0], model.dim)
+               for n, model in enumerate(models)]
+    draws = [_stream(city.scale.seed, n) for n in range(len(models))]
     ids = history.template_workers
     first_photo, first_template = next_id(session, FacePhoto), next_id(session, FaceTemplate)
     at = city.anchor - timedelta(days=370)
-    matrices = []
+    matrices: list[list[np.ndarray]] = [[] for _ in models]
     for start in range(0, len(ids), TEMPLATE_CHUNK):
         chunk = ids[start:start + TEMPLATE_CHUNK]
-        vectors = (centre + draw.normal(0.0, TEMPLATE_SD, (len(chunk), model.dim))).astype("<f4")
         loader.insert(FacePhoto, [{
             "id": first_photo + start + i, "worker_id": w, "source": PhotoSource.BATCH,
             "path": f"photos/{w}/synthetic.jpg", "sha256": f"{city.rng.getrandbits(256):064x}", "width": 358,
             "height": 441, "quality": {"synthetic": True}, "uploaded_by_id": None, "created_at": at}
             for i, w in enumerate(chunk)])
-        loader.insert(FaceTemplate, [{
-            "id": first_template + start + i, "worker_id": w, "photo_id": first_photo + start + i,
-            "model_name": model.name, "model_version": model.version, "vector": vectors[i].tobytes(), "active": True,
-            "created_at": at, "superseded_at": None} for i, w in enumerate(chunk)])
+        # One template per model of the same photo, as enrolment stores them; the primary model's ids come
+        # first (Alerts refers to them).
+        for n, model in enumerate(models):
+            vectors = synthetic_vectors(model, centres[n], draws[n], len(chunk))
+            loader.insert(FaceTemplate, [{
+                "id": first_template + n * len(ids) + start + i, "worker_id": w, "photo_id": first_photo + start + i,
+                "model_name": model.name, "model_version": model.version, "vector": vectors[i].tobytes(),
+                "active": True, "created_at": at, "superseded_at": None} for i, w in enumerate(chunk)])
+            matrices[n].append(vectors)
         session.commit()
-        matrices.append(vectors)
     if data_dir and ids:
-        FaceIndex.build(index_path(data_dir, model.key), model.key, ids, np.vstack(matrices), model.metric)
+        for model, parts in zip(models, matrices):
+            FaceIndex.build(index_path(data_dir, model.key), model.key, ids, np.vstack(parts), model.metric)

@@ -61,7 +61,7 @@ class CityScale:
     pass_rate: float = 0.95          # requirements passed / requirements sat
     retake_pass_rate: float = 0.75   # second attempts that pass
     spread: float = 25.0             # Beta concentration of enterprise rates: lower means wider spread
-    template_share: float = 1.0      # workers given a synthetic face template
+    template_share: float = 1.0      # workers given synthetic face templates (one per model)
     answer_sample: int = 1_000       # sittings stored with a real paper and their answers
     face_checks: int = 400
     review_cases: int = 200

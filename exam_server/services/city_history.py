@@ -33,11 +33,13 @@ class History:
     face_checks: list[dict] = field(default_factory=list)
     review_cases: list[dict] = field(default_factory=list)
     template_workers: list[int] = field(default_factory=list)
+    template_models: int = 1
 
     def size(self) -> int:
-        """Return the number of rows still to insert (a photo and a template per template worker)."""
+        """Return the number of rows still to insert (a photo and a template per model per template worker)."""
         return (len(self.sittings) + len(self.certificates) + len(self.answers) + len(self.checkins)
-                + len(self.face_checks) + len(self.review_cases) + 2 * len(self.template_workers))
+                + len(self.face_checks) + len(self.review_cases)
+                + (1 + self.template_models) * len(self.template_workers))
 
 
 def beta(rng: random.Random, mean: float, concentration: float) -> float:
@@ -203,7 +205,7 @@ def rates(requirements: list[dict]) -> dict[str, float]:
 
 
 def load(session: Session, city: City, history: History, loader: Loader, data_dir: str | None) -> None:
-    """Insert the year's rows, then the synthetic face templates (and write the 1:N index into data_dir)."""
+    """Insert the year's rows, then the synthetic face templates (and write the 1:N indexes into data_dir)."""
     from exam_server.services import city_faces
 
     for model, rows in ((Sitting, history.sittings), (Certificate, history.certificates),

@@ -5,6 +5,7 @@ import statistics
 from collections import defaultdict
 from datetime import date, timedelta
 
+import numpy as np
 import pytest
 import question_bank as qb
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from exam_server.services.citizen_id import gender_of, normalise_citizen_id
 from exam_server.services.city_generator import OTHER_REGIONS, TINY, generate, scale_named
 
 ANCHOR = date(2026, 6, 30)
+DLIB, SFACE = "dlib_resnet_v1", "sface_2021dec_int8bq"
 # Random by design (credentials and unguessable codes) or the loading time of the question bank:
 # left out of the determinism comparison.
 UNSEEDED = {("kiosk", "token_hash"), ("kiosk", "token_prefix"), ("certificate", "verify_code"),
@@ -129,14 +131,35 @@ def test_sampled_answers_grade_to_the_stored_score(db, city):
     assert 0 < graded <= TINY.answer_sample
 
 
-def test_templates_index_and_review_cases(db, city, tmp_path):
-    from exam_server.face.index import FaceIndex
+def test_templates_of_every_fused_model_their_indexes_and_review_cases(db, city, tmp_path):
+    from exam_server.face.index import FaceIndex, index_path
+    from exam_server.services import face_service, face_verify
 
+    engine = face_service.engine()
+    dlib, sface = engine.model_for(DLIB), engine.model_for(SFACE)
     templates = db.session.scalars(select(FaceTemplate)).all()
-    assert len(templates) == TINY.workers and all(len(t.vector) == 128 * 4 for t in templates)
-    index_file = next((tmp_path / "face").glob("*.faceidx"))
-    index = FaceIndex(index_file, f"{templates[0].model_name}/{templates[0].model_version}", 128, create=False)
-    assert len(index) == TINY.workers
+    by_model = defaultdict(dict)
+    for t in templates:
+        by_model[(t.model_name, t.model_version)][t.worker_id] = t
+    assert set(by_model) == {(dlib.name, dlib.version), (sface.name, sface.version)}
+    dlib_templates, sface_templates = by_model[(dlib.name, dlib.version)], by_model[(sface.name, sface.version)]
+    assert len(dlib_templates) == TINY.workers
+    assert sface_templates.keys() == dlib_templates.keys()  # every worker with a dlib template has an SFace one
+    assert all(sface_templates[w].photo_id == t.photo_id for w, t in dlib_templates.items())
+    vectors = np.array([np.frombuffer(t.vector, "<f4") for t in sface_templates.values()])
+    assert vectors.shape == (TINY.workers, sface.dim) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-6)
+    assert all(len(t.vector) == dlib.dim * 4 for t in dlib_templates.values())
+    # Synthetic workers are as far apart as real different people are, by each model's own distance.
+    first, second = list(dlib_templates)[:2]
+    for model, held in ((dlib, dlib_templates), (sface, sface_templates)):
+        apart = model.distance(np.frombuffer(held[first].vector, "<f4"), np.frombuffer(held[second].vector, "<f4"))
+        assert 0.6 < apart < 1.2, (model.name, apart)
+    # So a generated worker is judged by the fused score, not sent to review for a missing template.
+    for worker_id in (first, second):
+        assert face_verify.unfused_reason(engine, face_service.active_templates(db.session, worker_id)) is None
+    for model in (dlib, sface):
+        index = FaceIndex(index_path(tmp_path, model.key), model.key, model.dim, model.metric, create=False)
+        assert len(index) == TINY.workers
     cases = db.session.scalars(select(ReviewCase)).all()
     assert cases and {c.status.value for c in cases} >= {"open"}
 

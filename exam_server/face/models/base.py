@@ -32,5 +32,7 @@ class EmbeddingModel(ABC):
         a = np.asarray(a, dtype=np.float64)
         b = np.asarray(b, dtype=np.float64)
         if self.metric == "cosine":
-            return float(1.0 - a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+            # Half the squared distance between the unit vectors is 1 - cosine, but it cannot go below 0
+            # and is exactly 0 for identical vectors, where 1 - a.b / (|a| |b|) rounds to about +-2e-16.
+            return float(0.5 * np.sum((a / np.linalg.norm(a) - b / np.linalg.norm(b)) ** 2))
         return float(np.linalg.norm(a - b))
