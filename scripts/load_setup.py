@@ -56,21 +56,22 @@ def enrol_real(session, faces: Path, workers: list[Worker]):
 
 
 def copy_template(session, enrolment, workers: list[Worker]) -> int:
-    """Give each worker a copy of one real enrolment (photo row and template), superseding their own."""
+    """Give each worker a copy of one real enrolment (photo row and every model's template), superseding theirs."""
     now = utcnow()
     ids = [w.id for w in workers]
     session.execute(update(FaceTemplate).where(FaceTemplate.worker_id.in_(ids), FaceTemplate.active)
                     .values(active=False, superseded_at=now))
-    photo, template = enrolment.photo, enrolment.template
+    photo = enrolment.photo
     first_photo = (session.scalar(select(FacePhoto.id).order_by(FacePhoto.id.desc()).limit(1)) or 0) + 1
     session.execute(insert(FacePhoto.__table__), [
         {"id": first_photo + i, "worker_id": wid, "source": photo.source, "path": photo.path, "sha256": photo.sha256,
          "width": photo.width, "height": photo.height, "quality": {**photo.quality, "copied_for_load_test": True},
          "uploaded_by_id": None, "created_at": now} for i, wid in enumerate(ids)])
+    # Fused decisions need each model's template: a worker missing one goes to review, not to a match.
     session.execute(insert(FaceTemplate.__table__), [
         {"worker_id": wid, "photo_id": first_photo + i, "model_name": template.model_name,
          "model_version": template.model_version, "vector": template.vector, "active": True, "created_at": now,
-         "superseded_at": None} for i, wid in enumerate(ids)])
+         "superseded_at": None} for i, wid in enumerate(ids) for template in enrolment.templates])
     session.commit()
     return len(ids)
 
