@@ -128,8 +128,8 @@ class FaceSample:
 
 
 @dataclass(frozen=True)
-class Verification:
-    """The outcome of one 1:1 comparison."""
+class Decided:
+    """A distance and the decision taken on it: what one model's and a fused comparison share."""
 
     distance: float
     decision: str
@@ -138,14 +138,22 @@ class Verification:
     review_low: float
     review_high: float
     template_kind: str
-    model_name: str
-    model_version: str
 
     def to_dict(self) -> dict[str, Any]:
         return {"distance": round(self.distance, 6), "match": self.match, "decision": self.decision,
                 "threshold": self.threshold, "review_band": [round(self.review_low, 6), round(self.review_high, 6)],
-                "template_kind": self.template_kind, "model_name": self.model_name,
-                "model_version": self.model_version}
+                "template_kind": self.template_kind}
+
+
+@dataclass(frozen=True)
+class Verification(Decided):
+    """The outcome of one 1:1 comparison by one model."""
+
+    model_name: str
+    model_version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "model_name": self.model_name, "model_version": self.model_version}
 
 
 class FaceEngine:

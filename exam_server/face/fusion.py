@@ -33,9 +33,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .engine import Decided
 from .errors import FaceError, ModelMismatchError
 
-if TYPE_CHECKING:  # the engine imports this module; avoid a cycle at import time
+if TYPE_CHECKING:
     from .engine import FaceEngine, FaceSample, Template, Verification
 
 PARAMS_FILE = Path(__file__).with_name("fusion_params.json")
@@ -320,16 +321,9 @@ def refit_threshold(fusion: Fusion, genuine: np.ndarray, impostor: np.ndarray, t
 
 
 @dataclass(frozen=True)
-class MultiVerification:
+class MultiVerification(Decided):
     """A fused decision over several models, live frames and enrolled templates."""
 
-    distance: float
-    decision: str
-    match: bool
-    threshold: float
-    review_low: float
-    review_high: float
-    template_kind: str
     models: tuple[str, ...]
     model_distances: tuple[float, ...]
     per_model: tuple[Verification, ...]
@@ -343,10 +337,7 @@ class MultiVerification:
         return FUSED_NAME
 
     def to_dict(self) -> dict[str, Any]:
-        return {"distance": round(self.distance, 6), "match": self.match, "decision": self.decision,
-                "threshold": self.threshold, "review_band": [round(self.review_low, 6), round(self.review_high, 6)],
-                "template_kind": self.template_kind, "model_name": FUSED_NAME,
-                "models": list(self.models), "model_distances": [round(d, 6) for d in self.model_distances],
+        return {**super().to_dict(), "model_name": FUSED_NAME, "models": list(self.models), "model_distances": [round(d, 6) for d in self.model_distances],
                 "per_model": [v.to_dict() for v in self.per_model], "frames": self.frames,
                 "templates": self.templates, "frame_distances": [round(d, 6) for d in self.frame_distances],
                 "reasons": list(self.reasons)}
