@@ -50,9 +50,11 @@ class ExamRequirement(Base):
         Index("ix_requirement_industry_status", "industry_id", "status"),
         Index("ix_requirement_township_status", "township_id", "status"),
         Index("ix_requirement_worker", "worker_id"),
-        # Statistics: monthly figures scan first_sat_at ranges, plan figures group by plan (migration 0002).
-        Index("ix_requirement_first_sat_status", "first_sat_at", "status"),
+        # Statistics: plan figures group by plan (migration 0002); monthly figures of the city and of a
+        # county count first_sat_at ranges inside these covering indexes, plan filter included (0004).
         Index("ix_requirement_plan_status", "plan_id", "status"),
+        Index("ix_requirement_first_sat_status_plan", "first_sat_at", "status", "plan_id"),
+        Index("ix_requirement_county_first_sat", "county_id", "first_sat_at", "status", "plan_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,26 +1,24 @@
 """Participation and pass figures and worker-level results as CSV or XLSX, produced row by row.
 
 Rows come from the database in batches (``yield_per``) and leave as they are written, so memory
-stays flat however many rows the scope holds: CSV is a generator of byte chunks, XLSX is written by a
-write-only workbook into a temporary file that is then read out in chunks.
+stays flat however many rows the scope holds: CSV is a generator of byte chunks, XLSX is written row
+by row (``xlsx_writer``) into a temporary file that is then read out in chunks.
 """
 from __future__ import annotations
 
 import csv
 import io
-import os
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Iterable, Iterator
 from urllib.parse import quote
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exam_server.models import JOB_CATEGORY_LABELS, Enterprise, RequirementStatus, User
+from exam_server.services import xlsx_writer
 from exam_server.services.scope import enterprise_filter
 from exam_server.services.statistics import (CN_TZ, Filters, Names, Place, Rates, counts_by, results_query)
 
@@ -121,34 +119,33 @@ def csv_chunks(columns: list[Column], rows: Iterable[list], rows_per_chunk: int 
     yield buffer.getvalue().encode("utf-8")
 
 
-def _xlsx_cell(sheet, column: Column, value):
+def _xlsx_cell(column: Column, value):
     if column.kind == "text":
         return _text(value)
     if value is None:
         return NONE
-    if column.kind not in ("rate", "time"):
-        return value
-    cell = WriteOnlyCell(sheet, value=round(value, 4) if column.kind == "rate"
-                         else value.astimezone(CN_TZ).replace(tzinfo=None))
-    cell.number_format = "0.0%" if column.kind == "rate" else "yyyy-mm-dd hh:mm"
-    return cell
+    if column.kind == "rate":
+        return xlsx_writer.Formatted(round(value, 4), "0.0%")
+    if column.kind == "time":
+        return xlsx_writer.Formatted(value.astimezone(CN_TZ).replace(tzinfo=None), "yyyy-mm-dd hh:mm")
+    return value
+
+
+def _xlsx_rows(columns: list[Column], rows: Iterable[list]) -> Iterator[list]:
+    yield [c.title for c in columns]
+    for row in rows:
+        yield [_xlsx_cell(c, v) for c, v in zip(columns, row)]
 
 
 def xlsx_file(sheets: list[tuple[str, list[Column], Iterable[list]]]) -> IO[bytes]:
-    """Write the sheets with a write-only workbook to a temporary file; return it opened, already unlinked."""
-    workbook = Workbook(write_only=True)
-    for title, columns, rows in sheets:
-        sheet = workbook.create_sheet(title)
-        sheet.append([c.title for c in columns])
-        for row in rows:
-            sheet.append([_xlsx_cell(sheet, c, v) for c, v in zip(columns, row)])
-    fd, path = tempfile.mkstemp(prefix="export-", suffix=".xlsx")
-    os.close(fd)
+    """Write the sheets row by row to a temporary file; return it opened at the start, already unlinked."""
+    handle = tempfile.TemporaryFile(prefix="export-", suffix=".xlsx")
     try:
-        workbook.save(path)
-        handle = open(path, "rb")
-    finally:
-        os.unlink(path)  # the open handle keeps the data until it is closed
+        xlsx_writer.write(handle, [(title, _xlsx_rows(columns, rows)) for title, columns, rows in sheets])
+    except BaseException:
+        handle.close()
+        raise
+    handle.seek(0)
     return handle
 
 

@@ -181,14 +181,16 @@ def plans_in(session: Session, filters: Filters) -> list[int] | None:
         query = query.where(ExamPlan.closes_at > month_bounds(filters.month_from)[0])
     if filters.month_to:
         query = query.where(ExamPlan.opens_at < month_bounds(filters.month_to)[1])
-    return list(session.scalars(query))
+    plan_ids = list(session.scalars(query))
+    # Year-long plans all overlap any months: testing every row against every plan would only cost time.
+    return None if len(plan_ids) == session.scalar(select(func.count(ExamPlan.id))) else plan_ids
 
 
-def scoped(session: Session, user: User, stmt: Select, place: Place, filters: Filters) -> Select:
+def scoped(session: Session, user: User, stmt: Select, place: Place, filters: Filters, plan=REQ.plan_id) -> Select:
     """Limit a statement on exam_requirement to the user's scope, the place and the filters."""
     stmt = enterprise_filter(user, stmt, REQ.enterprise_id, REQ.county_id).where(*place.where())
     plan_ids = plans_in(session, filters)
-    return stmt if plan_ids is None else stmt.where(REQ.plan_id.in_(plan_ids))
+    return stmt if plan_ids is None else stmt.where(plan.in_(plan_ids))
 
 
 DIMENSIONS = {"county": REQ.county_id, "township": REQ.township_id, "industry": REQ.industry_id,
@@ -271,18 +273,21 @@ def _first_sat_window(session: Session, user: User, place: Place, filters: Filte
     if filters.month_from and filters.month_to:
         return months_between(filters.month_from, filters.month_to)
     # Two statements: SQLite reads a lone min() or max() from the end of the index, but not both at once.
-    low, high = (session.scalar(scoped(session, user, select(edge(REQ.first_sat_at)), place, filters))
+    low, high = (session.scalar(scoped(session, user, select(edge(REQ.first_sat_at)), place, filters,
+                                       plan=REQ.plan_id + 0))
                  for edge in (func.min, func.max))
     return _window(filters, low and local_month(low), high and local_month(high))
 
 
 def _buckets_by_ranges(session, user, place, filters, edges) -> dict:
-    """Count each month with its own range scan of the first_sat_at index (the city: no sort of every row)."""
+    """Count each month with its own range scan of a first_sat_at index (no function of, or sort by, every row)."""
     sat = func.count().filter(REQ.status.in_(SAT))
     passed = func.count().filter(REQ.status == RequirementStatus.PASSED)
 
     def part(bucket: int, *conditions):
-        return scoped(session, user, select(literal(bucket), sat, passed).where(*conditions), place, filters)
+        # "+ 0": the plan is tested inside the covering index; SQLite would otherwise look rows up by plan.
+        return scoped(session, user, select(literal(bucket), sat, passed).where(*conditions), place, filters,
+                      plan=REQ.plan_id + 0)
 
     parts = [part(-1, REQ.first_sat_at < edges[0])] + [
         part(i, REQ.first_sat_at >= lo, REQ.first_sat_at < hi) for i, (lo, hi) in enumerate(zip(edges, edges[1:]))]
@@ -307,15 +312,20 @@ def _groups_by_month(session, user, place, filters) -> tuple[dict, int]:
     return {k: Rates(r.sat, r.sat, r.passed) for k, r in groups.items() if k is not None}, required
 
 
+# Places with too many rows to compute and sort a month for each: a county holds a fifth of the city.
+RANGE_LEVELS = ("city", "county")
+
+
 def monthly_first_sat(session: Session, user: User, place: Place, filters: Filters,
                       required: int | None = None) -> list[MonthRow]:
     """Return per local month of first sitting who sat, who passed, and participation reached by its end.
 
     A month's rates count the requirements first sat in it; ``required`` (the place's total, when the
-    caller already has it) is the denominator of the cumulative participation. The whole, unfiltered city
-    reads one index range per month; a county or smaller, or a few plans, group their own rows, which are few.
+    caller already has it) is the denominator of the cumulative participation. The city and a county read
+    one range per month of a covering first_sat_at index (migration 0004: it carries the status and plan);
+    a township or an enterprise groups its own rows by the local month, as they are few.
     """
-    if place.level == "city" and filters == Filters():
+    if place.level in RANGE_LEVELS:
         months = _first_sat_window(session, user, place, filters)
         if not months:
             return []
