@@ -74,6 +74,9 @@ def from_env() -> dict:
         "CHECKIN_MAX_FAILURES": _env_int("CHECKIN_MAX_FAILURES", 3),
         "CHECKIN_TTL_SECONDS": _env_int("CHECKIN_TTL_SECONDS", 300),
         "CHECKIN_CHALLENGES": _env_list("CHECKIN_CHALLENGES", ("turn_left", "turn_right", "blink")),
+        # Face analyses wait their turn per process; one that would wait longer is refused with 503 face_busy.
+        "ANALYSIS_MAX_WAIT_SECONDS": _env_float("ANALYSIS_MAX_WAIT_SECONDS", 20.0),
+        "ANALYSIS_CONCURRENCY": _env_int("ANALYSIS_CONCURRENCY", 1),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
     }
@@ -86,6 +89,8 @@ def validate(config: dict) -> None:
     unknown = set(config.get("CHECKIN_CHALLENGES", ())) - set(CHALLENGES)
     if unknown or not config.get("CHECKIN_CHALLENGES", CHALLENGES):
         raise ConfigError(f"{PREFIX}CHECKIN_CHALLENGES takes a comma-separated subset of {', '.join(CHALLENGES)}")
+    if not config.get("ANALYSIS_MAX_WAIT_SECONDS", 1) > 0 or not config.get("ANALYSIS_CONCURRENCY", 1) >= 1:
+        raise ConfigError(f"{PREFIX}ANALYSIS_MAX_WAIT_SECONDS must be above 0 and {PREFIX}ANALYSIS_CONCURRENCY at least 1")
     if not config.get("SECRET_KEY"):
         if config.get("ENV_NAME") == "production" and not config.get("TESTING"):
             raise ConfigError(

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import base64
 import logging
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import requests
@@ -12,10 +15,21 @@ CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 15.0
 # A burst is analysed frame by frame on the server: give it longer.
 BURST_TIMEOUT = 60.0
+# How long a worker stands before the kiosk while the face pool says it is busy, before being asked to try later.
+BUSY_PATIENCE = 180.0
 
 
 class ServerUnreachable(Exception):
     """Raise when the server cannot be reached or fails (5xx): try again later, keep the data."""
+
+
+class Busy(ServerUnreachable):
+    """Raise when the face pool turned the request away unread (503 face_busy): send it again after retry_after s."""
+
+    def __init__(self, text: str, retry_after: float, message: str = "") -> None:
+        super().__init__(text)
+        self.retry_after = retry_after
+        self.message = message
 
 
 @dataclass
@@ -53,6 +67,8 @@ class KioskApi:
             body = response.json()
         except ValueError:
             body = {}
+        if response.status_code == 503 and body.get("error") == "face_busy":
+            raise Busy(f"{method} {path}: face pool busy", float(body.get("retry_after") or 5), body.get("message", ""))
         if response.status_code >= 500 or (response.status_code >= 400 and "error" not in body):
             # A proxy's error page or a server fault: nothing was decided, so the request may be repeated.
             raise ServerUnreachable(f"{method} {path}: HTTP {response.status_code} {body.get('error', '')}".strip())
@@ -98,3 +114,20 @@ class KioskApi:
     def submit(self, sitting_id: int, idempotency_key: str) -> dict:
         """Submit the sitting for grading."""
         return self._call("POST", f"/sittings/{sitting_id}/submit", json={"idempotency_key": idempotency_key})
+
+
+def patiently(send: Callable[[], dict], on_wait: Callable[[float], None], patience: float = BUSY_PATIENCE,
+              sleep: Callable[[float], None] = time.sleep) -> dict:
+    """Send again each time the face pool is busy, after the wait it asks for (plus jitter), within `patience` s."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return send()
+        except Busy as busy:
+            # Jitter spreads the kiosks that were turned away together, so they do not return together.
+            wait = busy.retry_after * random.uniform(1.0, 1.5)
+            if time.monotonic() + wait > deadline:
+                raise
+            log.info("face pool busy: sending again in %.0f s", wait)
+            on_wait(wait)
+            sleep(wait)

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from kiosk_client.api import KioskApi, Refusal, ServerUnreachable
+from kiosk_client.api import Busy, KioskApi, Refusal, ServerUnreachable, patiently
 from kiosk_client.burst import Filming
 from kiosk_client.camera import CameraError
 from kiosk_client.delivery import Deliverer
@@ -242,8 +242,14 @@ class KioskApp:
             self.refuse("camera_failed")
             return
         self.show("verifying", worker=self.checkin["worker"])
+        checkin_id, token, worker = self.checkin["checkin_id"], self.checkin["checkin_token"], self.checkin["worker"]
         try:
-            body = self.api.send_burst(self.checkin["checkin_id"], self.checkin["checkin_token"], frames)
+            body = patiently(lambda: self.api.send_burst(checkin_id, token, frames),
+                             lambda wait: self.show("verifying", worker=worker, queued=round(wait)))
+        except Busy as busy:
+            log.warning("burst upload: face pool still busy: %s", busy)
+            self.show("retry", **refusal_view("face_busy", busy.message), attempts_left=None)
+            return
         except ServerUnreachable as exc:
             log.warning("burst upload failed: %s", exc)
             self.show("retry", **refusal_view("server_unreachable"), attempts_left=None)

@@ -27,6 +27,7 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "kiosk_unauthorized": ("本机暂时不能使用", "stop"),
     "kiosk_disabled": ("本机暂时不能使用", "stop"),
     "server_unreachable": ("网络不通", "wifi"),
+    "face_busy": ("排队的人比较多", "clock"),
     "camera_failed": ("摄像头没有画面", "camera"),
     "internal_error": ("系统出了点问题", "stop"),
 }
@@ -46,6 +47,7 @@ ADVICE = {
     "face_too_small": "请再靠近摄像头一点。",
     "too_dark": "请站到亮一点的地方。",
     "server_unreachable": "请稍等一会儿再试。",
+    "face_busy": "请稍等一两分钟，再点“再试一次”。",
 }
 # Failed bursts that the worker may simply film again.
 RETRYABLE = {"face_mismatch", "liveness_failed", "no_face", "multiple_faces", "face_too_small", "too_blurry",

@@ -151,7 +151,7 @@ def run_variant(args, url: str, data_dir: Path, logs: Path, tokens: list[str], c
     routes = {"default": f"http://127.0.0.1:{args.port}"}
     if args.split:
         servers.append(start_gunicorn(url, data_dir, args.port + 1, logs / "gunicorn_face.log",
-                                      EXAM_NICE="10", EXAM_SWEEP_SECONDS="0"))
+                                      EXAM_NICE="10", EXAM_THREADS="32", EXAM_SWEEP_SECONDS="0"))
         routes.update(frames=f"http://127.0.0.1:{args.port + 1}", capture=f"http://127.0.0.1:{args.port + 1}")
     try:
         for port in sorted({args.port, args.port + 1} if args.split else {args.port}):

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from bench_common import percentile
+from load_kiosk import BUSY_SUFFIX, FACE_ENDPOINTS
 
 # Face analyses per request, read from the services: one per burst frame (services/checkin.py reuses the
 # best frame's sample; a chip photo would add one) and one per capture (services/captures.py).
@@ -114,9 +115,10 @@ def _ms(seconds: float) -> str:
 
 def endpoint_table(stats, elapsed: float) -> list[str]:
     lines = ["| endpoint | requests | per second | p50 | p95 | p99 | errors (5xx status, or the client's exception) "
-             "| 4xx refusals |",
+             "| refusals (4xx, or 503 face_busy) |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for name in ("checkin", "frames", "answer", "clock", "capture", "submit"):
+    busy = [f"{name} {BUSY_SUFFIX}" for name in FACE_ENDPOINTS if f"{name} {BUSY_SUFFIX}" in stats.samples]
+    for name in ("checkin", "frames", *busy, "answer", "clock", "capture", "submit"):
         samples = stats.samples.get(name, [])
         seconds = [s[1] for s in samples]
         errors = ", ".join(f"{kind} {n}" for (endpoint, kind), n in stats.errors.items() if endpoint == name) or 0
@@ -160,7 +162,7 @@ def report(args, stats, answers: dict, bare: float, before: dict, after: dict, m
              f"Measured {when} by `python scripts/bench_load.py {' '.join(sys.argv[1:])}` on: {machine}; "
              f"load average before the run {os.getloadavg()[0]:.1f}.",
              f"Server: gunicorn with `gunicorn.conf.py` as configured, {pool}"
-             + (", plus a second identical pool with `EXAM_NICE=10` that receives the check-in bursts and "
+             + (", plus a second pool of the same app with `EXAM_NICE=10 EXAM_THREADS=32` that receives the check-in bursts and "
                 "captures (the kiosks' `--face-server`)" if args.split else "") + f", on {args.db} holding the generated city ({args.scale} scale). "
              f"Load: {args.kiosks} kiosks on 127.0.0.1 starting evenly over {args.ramp:.0f} s, one sitting each "
              f"(54 questions, an answer every {args.pace[0]:.0f}-{args.pace[1]:.0f} s, a clock poll every 5 s, a "

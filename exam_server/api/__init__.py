@@ -31,8 +31,9 @@ def _guard() -> None:
         db.session.commit()  # never hold the kiosk row's write lock through the request's face work
 
 
-from exam_server.api import checkins, errors, sittings  # noqa: E402,F401  (importing attaches the routes)
+from exam_server.api import admission, checkins, errors, sittings  # noqa: E402,F401  (importing attaches the routes)
 
 csrf.exempt(bp)
 errors.install_on_blueprint(bp)
 bp.record_once(lambda state: errors.install_on_app(state.app))
+bp.record_once(lambda state: admission.install(state.app))

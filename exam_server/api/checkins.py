@@ -7,6 +7,7 @@ import binascii
 from flask import g
 
 from exam_server.api import MAX_ID, bp, schemas
+from exam_server.api.admission import face_work
 from exam_server.api.openapi import cached_document, form_files, form_text, operation, parse_json
 from exam_server.api.present import sitting_view
 from exam_server.extensions import db
@@ -73,8 +74,11 @@ def _chip_photo(encoded: str | None) -> bytes | None:
            multipart=FRAMES_FORM, response=schemas.FramesPassed,
            errors=("checkin_not_found", "checkin_expired", "checkin_refused", "not_enrolled", "face_mismatch",
                    "liveness_failed", "sitting_suspended", "sitting_elsewhere", "sitting_closed", "no_open_exam",
-                   "no_attempts_left", *_IMAGE_ERRORS),
-           description="On a 422 the body also carries attempts_left and a new challenge to film.")
+                   "no_attempts_left", "face_busy", *_IMAGE_ERRORS),
+           description="On a 422 the body also carries attempts_left and a new challenge to film. "
+                       "On a 503 face_busy nothing was analysed or counted: send the same burst again after "
+                       "retry_after seconds (also the Retry-After header).")
+@face_work("frames")
 def checkin_frames(checkin_id: int):
     token = form_text("checkin_token")
     frames = form_files("frames", checkin.MIN_FRAMES, checkin.MAX_FRAMES)

@@ -40,6 +40,7 @@ CODES: dict[str, tuple[int, str]] = {
     "face_mismatch": (422, "人脸与登记照片不符。"),
     "liveness_failed": (422, "未检测到要求的动作，请按提示重新完成。"),
     **{code: (422, "图像不符合要求，请按提示重新拍摄。") for code in IMAGE_CODES},
+    "face_busy": (503, "核验人脸的人比较多，请站在原地稍等，系统会自动重试。"),
     "internal_error": (500, "服务器内部错误，请稍后重试；如持续出现请联系管理员。"),
 }
 _HTTP_CODES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
@@ -54,6 +55,8 @@ def error_response(code: str, message: str = "", status: int | None = None, **ex
     response.status_code = status or known_status
     if code == "kiosk_unauthorized":
         response.headers["WWW-Authenticate"] = 'Bearer realm="kiosk"'
+    if extra.get("retry_after") is not None:
+        response.headers["Retry-After"] = str(extra["retry_after"])
     return response
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g
 
 from exam_server.api import MAX_ID, bp, schemas
+from exam_server.api.admission import face_work
 from exam_server.api.openapi import form_files, form_text, operation, parse_json
 from exam_server.api.present import result, sitting_view
 from exam_server.extensions import db
@@ -66,11 +67,14 @@ def clock(sitting_id: int):
 @bp.post(f"{SITTING}/captures")
 @operation(summary="Answer a capture request with one frame", multipart=CAPTURE_FORM,
            response=schemas.CaptureResult, errors=(*_WRITE, "nonce_invalid", "nonce_used", "nonce_expired"))
+# A capture waits its turn but is never turned away: its sitting is under way and its nonce would expire.
+@face_work("frame", may_refuse=False)
 def capture(sitting_id: int):
     nonce = form_text("nonce", 64)
     frame = form_files("frame", 1, 1)[0]
+    # The nonce is judged at the frame's arrival: its 30 s must not run out while it queued for analysis.
+    sitting, decision = captures.take(db.session, sitting_id, g.kiosk, nonce, frame, g.arrived_at)
     now = utcnow()
-    sitting, decision = captures.take(db.session, sitting_id, g.kiosk, nonce, frame, now)
     view = {"decision": decision, "message": captures.MESSAGES[decision], "status": sitting.status.value,
             "server_time": now, "remaining_seconds": sittings.remaining_seconds(sitting, now)}
     db.session.commit()

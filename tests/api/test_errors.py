@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sqlalchemy import update
 
+from exam_server.api.admission import face_queue
 from exam_server.api.errors import CODES
 from exam_server.models import (CaptureRequest, CheckIn, ExamRequirement, RequirementStatus, ReviewCase,
                                 ReviewKind, Sitting, SittingStatus, utcnow)
@@ -100,12 +101,17 @@ def test_checkin_refusals(db, exam, kiosk, world, faces_dir):
     refused(kiosk.post("/api/v1/checkins", json={"citizen_id": exam.worker.citizen_id}), "checkin_refused")
 
 
-def test_burst_refusals(db, enrolled, kiosk, turn_only, faces_dir):
+def test_burst_refusals(app, db, enrolled, kiosk, turn_only, faces_dir, monkeypatch):
     worker = enrolled.worker
     still = frame(faces_dir, "single/obama/obama1.jpg")
-    created, response = _burst(kiosk, worker, [still] * 4)
+    with monkeypatch.context() as busy_pool:
+        busy_pool.setattr(face_queue(app), "max_wait", -1.0)
+        created, response = _burst(kiosk, worker, [still] * 4)
+        assert refused(response, "face_busy")["retry_after"] >= 1
+    response = kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames", content_type="multipart/form-data",
+                          data={"checkin_token": created["checkin_token"], "frames": _frames([still] * 4)})
     body = refused(response, "liveness_failed")
-    assert body["reason"] == "liveness_static" and body["attempts_left"] == 2
+    assert body["reason"] == "liveness_static" and body["attempts_left"] == 2  # the busy reply cost no attempt
     assert body["challenge"]["kind"] == "turn_left"
     refused(kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames", content_type="multipart/form-data",
                        data={"checkin_token": "wrong", "frames": _frames([still] * 4)}), "checkin_not_found")

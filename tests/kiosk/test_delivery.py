@@ -145,3 +145,32 @@ def test_face_work_goes_to_the_face_pool_and_answers_to_the_server(live):
     with pytest.raises(ServerUnreachable):
         api.capture(live.sitting_id, "no-such-nonce", b"\xff\xd8 not a frame")
     assert api.save_answer(live.sitting_id, 1, "A", "key-1")["item_no"] == 1
+
+
+def test_a_busy_face_pool_gets_the_same_burst_again_after_the_wait_it_asked_for(live, monkeypatch):
+    from exam_server.api.admission import face_queue
+    from kiosk_client.api import Busy, patiently
+
+    queue = face_queue(live.server.app)
+    monkeypatch.setattr(queue, "max_wait", -1.0)  # the pool turns every burst away
+    api = KioskApi(live.server.url, live.token)
+    sent, shown, slept = [], [], []
+
+    def send():
+        sent.append(1)
+        return api.send_burst(2147483647, "token", [b"\xff\xd8 frame"] * 4)
+
+    def sleep(seconds):  # the queue drains while the kiosk waits
+        slept.append(seconds)
+        queue.max_wait = 20.0
+
+    with pytest.raises(Refusal) as answered:
+        patiently(send, shown.append, sleep=sleep)
+    assert answered.value.code == "checkin_not_found"  # the second try reached the check-in itself
+    assert len(sent) == 2 and shown == slept
+    assert 1.0 <= slept[0] <= 1.5 * 1  # retry_after 1 s (the estimate is 0 s over a -1 s limit), plus jitter
+
+    queue.max_wait = -1.0
+    with pytest.raises(Busy) as still_busy:  # patience runs out: the worker is told to try again later
+        patiently(send, shown.append, patience=0.5, sleep=lambda s: None)
+    assert still_busy.value.retry_after == 1 and "自动重试" in still_busy.value.message

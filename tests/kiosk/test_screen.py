@@ -15,6 +15,7 @@ from kiosk_client.camera import Camera, resolve
 from kiosk_client.guidance import FaceGuide
 from kiosk_client.journal import Journal
 from kiosk_client.web.server import NotLoopback, ScreenServer, check_loopback
+from tests.kiosk.browser import browser  # noqa: F401  (a fixture)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "example.org", ""])
@@ -102,3 +103,26 @@ def test_a_kiosk_that_cannot_reach_the_server_says_so(screen, live):
     finally:
         live.server.start()
     assert state["code"] == "server_unreachable" and state["title"] == "网络不通"
+
+
+def test_a_busy_face_pool_is_explained_on_screen(screen, browser):
+    """While the kiosk waits to resend a burst, and when it gives up, the worker reads what happens next."""
+    from kiosk_client.texts import refusal_view
+    from tests.kiosk.browser import shot
+
+    server, kiosk = screen
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        kiosk.show("verifying", worker={"name_masked": "张*"}, queued=12)
+        page.goto(server.url)
+        note = page.locator("#queue-note")
+        note.wait_for(timeout=10_000)
+        assert "大约 12 秒后自动再核对一次" in note.inner_text() and "不用重新拍照" in note.inner_text()
+        shot(page, "verifying_queued")
+        kiosk.show("retry", **refusal_view("face_busy", "核验人脸的人比较多，请站在原地稍等，系统会自动重试。"),
+                   attempts_left=None)
+        page.locator("#retry").wait_for(timeout=10_000)
+        text = page.inner_text("body")
+        assert "排队的人比较多" in text and "再试一次" in text
+    finally:
+        page.close()

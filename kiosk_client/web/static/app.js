@@ -149,7 +149,8 @@ const SCREENS = {
       <div class="side center">${arrow}<h1>${esc(s.challenge.prompt)}</h1>${status}</div></div>`;
   },
 
-  verifying: () => spinner("正在核对人脸，请稍等…"),
+  verifying: (s) => spinner("正在核对人脸，请稍等…", s.queued
+      ? `<p id="queue-note">排队核对的人比较多，大约 ${s.queued} 秒后自动再核对一次。请站在原地，不用重新拍照。</p>` : ""),
 
   retry: (s) => `<div class="center">
       ${icon(s.icon, "big-icon warn-icon")}

@@ -1,0 +1,41 @@
+"""Face routes take their turn on this process's face queue; a request that would wait too long gets 503 face_busy."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, current_app, g, request
+
+from exam_server.extensions import db
+from exam_server.face.admission import FaceBusy, FaceQueue
+from exam_server.models import utcnow
+from exam_server.services.refusals import Refusal
+
+EXTENSION = "face_queue"
+
+
+def install(app: Flask) -> None:
+    """Give the app its per-process face queue, sized by the ANALYSIS_* settings."""
+    app.extensions.setdefault(EXTENSION, FaceQueue(float(app.config["ANALYSIS_MAX_WAIT_SECONDS"]),
+                                                   int(app.config["ANALYSIS_CONCURRENCY"])))
+
+
+def face_queue(app: Flask | None = None) -> FaceQueue:
+    return (app or current_app).extensions[EXTENSION]
+
+
+def face_work(field: str, may_refuse: bool = True):
+    """Run the view in its turn, weighed by the images uploaded in `field`; refuse at once when busy if allowed."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            g.arrived_at = utcnow()  # what the kiosk sent in time stays in time, however long the queue
+            frames = max(1, len(request.files.getlist(field)))  # the view validates the count itself
+            # End the kiosk lookup's read transaction: a request waiting its turn holds no pooled connection.
+            db.session.rollback()
+            try:
+                with face_queue().turn(frames, may_refuse):  # only entering raises FaceBusy
+                    return view(*args, **kwargs)
+            except FaceBusy as busy:
+                raise Refusal("face_busy", retry_after=busy.retry_after) from None
+        return wrapper
+    return decorate

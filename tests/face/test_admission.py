@@ -1,0 +1,113 @@
+"""The face queue: analyses in arrival order, a wait estimate from what they took, refusal before any work."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from exam_server.face.admission import FaceBusy, FaceQueue
+
+
+def hold_turn(queue: FaceQueue, frames: int, release: threading.Event, started: threading.Event | None = None,
+              log: list | None = None, name: str = "") -> threading.Thread:
+    """Take a turn in a thread and keep it until `release` is set."""
+    def run():
+        with queue.turn(frames):
+            if log is not None:
+                log.append(name)
+            if started is not None:
+                started.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_for(condition, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_an_idle_queue_admits_at_once_and_learns_the_time_per_frame():
+    queue = FaceQueue(max_wait=5, seconds_per_frame=1.0)
+    with queue.turn(4):
+        time.sleep(0.05)
+    # 0.8 x 1.0 + 0.2 x (about 0.0125 s per frame)
+    assert 0.80 < queue.seconds_per_frame < 0.81
+    assert queue.estimated_wait() == 0
+
+
+def test_requests_are_served_in_arrival_order_one_at_a_time():
+    queue = FaceQueue(max_wait=100, seconds_per_frame=0.01)
+    order: list[str] = []
+    first_in, release_first = threading.Event(), threading.Event()
+    hold_turn(queue, 1, release_first, first_in, order, "first")
+    assert first_in.wait(5)
+    release_rest = threading.Event()
+    release_rest.set()
+    waiting = []
+    for n in range(5):
+        waiting.append(hold_turn(queue, 1, release_rest, log=order, name=f"next{n}"))
+        wait_for(lambda: queue.estimated_wait() >= 0.01 * (n + 2) - 1e-9)  # queued before the next one starts
+    assert order == ["first"]  # nobody overtakes the running analysis
+    release_first.set()
+    for thread in waiting:
+        thread.join(5)
+    assert order == ["first", "next0", "next1", "next2", "next3", "next4"]
+
+
+def test_a_request_that_would_wait_too_long_is_refused_at_once_with_a_retry_time():
+    queue = FaceQueue(max_wait=2.0, seconds_per_frame=0.5)
+    release = threading.Event()
+    started = threading.Event()
+    holder = hold_turn(queue, 4, release, started)  # 2 s of work ahead: still admitted
+    assert started.wait(5)
+    assert queue.estimated_wait() == pytest.approx(2.0)
+    hold_turn(queue, 4, release)  # waits behind it: 4 s ahead of the next
+    wait_for(lambda: queue.estimated_wait() == pytest.approx(4.0))
+    began = time.monotonic()
+    with pytest.raises(FaceBusy) as busy:
+        with queue.turn(4):
+            pytest.fail("a refused request must not run")
+    assert time.monotonic() - began < 0.5  # refused without waiting
+    assert busy.value.retry_after == 2 and busy.value.waiting_seconds == pytest.approx(4.0)
+    release.set()
+    holder.join(5)
+
+
+def test_a_capture_is_never_refused_but_still_waits_its_turn():
+    queue = FaceQueue(max_wait=0.1, seconds_per_frame=1.0)
+    release = threading.Event()
+    started = threading.Event()
+    hold_turn(queue, 1, release, started)
+    assert started.wait(5)
+    with pytest.raises(FaceBusy):
+        with queue.turn(1):
+            pass
+    served = threading.Event()
+
+    def capture():
+        with queue.turn(1, may_refuse=False):
+            served.set()
+
+    threading.Thread(target=capture, daemon=True).start()
+    assert not served.wait(0.2)  # queued behind the running analysis
+    release.set()
+    assert served.wait(5)
+
+
+def test_concurrency_lets_that_many_run_at_once():
+    queue = FaceQueue(max_wait=100, concurrency=2, seconds_per_frame=1.0)
+    release = threading.Event()
+    first, second = threading.Event(), threading.Event()
+    hold_turn(queue, 1, release, first)
+    hold_turn(queue, 1, release, second)
+    assert first.wait(5) and second.wait(5)
+    assert queue.estimated_wait() == pytest.approx(1.0)  # two frames running, shared by two
+    release.set()
+    with pytest.raises(ValueError):
+        FaceQueue(max_wait=1, concurrency=0)
