@@ -29,13 +29,16 @@ def face_work(field: str, may_refuse: bool = True):
         @wraps(view)
         def wrapper(*args, **kwargs):
             g.arrived_at = utcnow()  # what the kiosk sent in time stays in time, however long the queue
+            queue = face_queue()
+            if may_refuse:
+                try:
+                    queue.admit()  # before the upload is parsed: a busy reply costs the pool next to nothing
+                except FaceBusy as busy:
+                    raise Refusal("face_busy", retry_after=busy.retry_after) from None
             frames = max(1, len(request.files.getlist(field)))  # the view validates the count itself
             # End the kiosk lookup's read transaction: a request waiting its turn holds no pooled connection.
             db.session.rollback()
-            try:
-                with face_queue().turn(frames, may_refuse):  # only entering raises FaceBusy
-                    return view(*args, **kwargs)
-            except FaceBusy as busy:
-                raise Refusal("face_busy", retry_after=busy.retry_after) from None
+            with queue.turn(frames):
+                return view(*args, **kwargs)
         return wrapper
     return decorate

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from exam_server.face.admission import FaceBusy, FaceQueue
+from exam_server.face.admission import MIN_RETRY_SECONDS, FaceBusy, FaceQueue
 
 
 def hold_turn(queue: FaceQueue, frames: int, release: threading.Event, started: threading.Event | None = None,
@@ -64,34 +64,46 @@ def test_a_request_that_would_wait_too_long_is_refused_at_once_with_a_retry_time
     queue = FaceQueue(max_wait=2.0, seconds_per_frame=0.5)
     release = threading.Event()
     started = threading.Event()
+    queue.admit()  # an idle queue admits
     holder = hold_turn(queue, 4, release, started)  # 2 s of work ahead: still admitted
     assert started.wait(5)
+    queue.admit()
     assert queue.estimated_wait() == pytest.approx(2.0)
-    hold_turn(queue, 4, release)  # waits behind it: 4 s ahead of the next
-    wait_for(lambda: queue.estimated_wait() == pytest.approx(4.0))
+    hold_turn(queue, 40, release)  # 20 s of work waits behind it
+    wait_for(lambda: queue.estimated_wait() == pytest.approx(22.0))
     began = time.monotonic()
     with pytest.raises(FaceBusy) as busy:
-        with queue.turn(4):
-            pytest.fail("a refused request must not run")
+        queue.admit()
     assert time.monotonic() - began < 0.5  # refused without waiting
-    assert busy.value.retry_after == 2 and busy.value.waiting_seconds == pytest.approx(4.0)
+    assert busy.value.retry_after == 20 and busy.value.waiting_seconds == pytest.approx(22.0)
     release.set()
     holder.join(5)
 
 
-def test_a_capture_is_never_refused_but_still_waits_its_turn():
+def test_a_queue_just_over_its_limit_asks_for_a_few_seconds_not_one():
+    queue = FaceQueue(max_wait=2.0, seconds_per_frame=0.5)
+    release = threading.Event()
+    started = threading.Event()
+    hold_turn(queue, 5, release, started)  # 2.5 s ahead: half a second over the limit
+    assert started.wait(5)
+    with pytest.raises(FaceBusy) as busy:
+        queue.admit()
+    assert busy.value.retry_after == MIN_RETRY_SECONDS == 5
+    release.set()
+
+
+def test_a_turn_is_never_refused_however_long_the_queue():
     queue = FaceQueue(max_wait=0.1, seconds_per_frame=1.0)
     release = threading.Event()
     started = threading.Event()
     hold_turn(queue, 1, release, started)
     assert started.wait(5)
     with pytest.raises(FaceBusy):
-        with queue.turn(1):
-            pass
+        queue.admit()
     served = threading.Event()
 
     def capture():
-        with queue.turn(1, may_refuse=False):
+        with queue.turn(1):
             served.set()
 
     threading.Thread(target=capture, daemon=True).start()
