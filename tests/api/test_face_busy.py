@@ -67,3 +67,23 @@ def test_a_request_waiting_its_turn_holds_no_database_connection(app, db, enroll
                         content_type="multipart/form-data")
     assert passed.status_code == 200, passed.get_json()
     assert seen == [(len(_burst(faces_dir)), False)]  # weighed by the frames sent, no transaction open
+
+
+def test_the_upload_is_read_before_a_busy_reply(app, db, enrolled, kiosk, turn_only, faces_dir, monkeypatch):
+    """gunicorn breaks the connection of a kiosk answered while still uploading (8 of 200 bursts in a load run)."""
+    from flask import request
+
+    queue = face_queue(app)
+    monkeypatch.setattr(queue, "max_wait", -1.0)
+    real_admit, parsed = queue.admit, []
+
+    def spying_admit():
+        parsed.append("files" in request._get_current_object().__dict__)  # werkzeug caches the parsed form there
+        return real_admit()
+
+    monkeypatch.setattr(queue, "admit", spying_admit)
+    created = kiosk.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id}).get_json()
+    busy = kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames",
+                      data={"checkin_token": created["checkin_token"], "frames": _burst(faces_dir)},
+                      content_type="multipart/form-data")
+    assert busy.status_code == 503 and parsed == [True]
