@@ -90,7 +90,8 @@ def validate(config: dict) -> None:
     if unknown or not config.get("CHECKIN_CHALLENGES", CHALLENGES):
         raise ConfigError(f"{PREFIX}CHECKIN_CHALLENGES takes a comma-separated subset of {', '.join(CHALLENGES)}")
     if not config.get("ANALYSIS_MAX_WAIT_SECONDS", 1) > 0 or not config.get("ANALYSIS_CONCURRENCY", 1) >= 1:
-        raise ConfigError(f"{PREFIX}ANALYSIS_MAX_WAIT_SECONDS must be above 0 and {PREFIX}ANALYSIS_CONCURRENCY at least 1")
+        raise ConfigError(f"{PREFIX}ANALYSIS_MAX_WAIT_SECONDS must be above 0 "
+                          f"and {PREFIX}ANALYSIS_CONCURRENCY at least 1")
     if not config.get("SECRET_KEY"):
         if config.get("ENV_NAME") == "production" and not config.get("TESTING"):
             raise ConfigError(

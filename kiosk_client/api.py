@@ -24,7 +24,7 @@ class ServerUnreachable(Exception):
 
 
 class Busy(ServerUnreachable):
-    """Raise when the face pool turned the request away unread (503 face_busy): send it again after retry_after s."""
+    """Raise when the face pool turned a burst away before analysing it (503 face_busy): resend after retry_after s."""
 
     def __init__(self, text: str, retry_after: float, message: str = "") -> None:
         super().__init__(text)

@@ -84,3 +84,14 @@ def test_unknown_liveness_challenge_is_refused(monkeypatch, tmp_path):
         create_app()
     monkeypatch.setenv("EXAM_CHECKIN_CHALLENGES", "turn_left,turn_right")
     assert create_app().config["CHECKIN_CHALLENGES"] == ("turn_left", "turn_right")
+
+
+@pytest.mark.parametrize("name, value", [("EXAM_ANALYSIS_MAX_WAIT_SECONDS", "0"), ("EXAM_ANALYSIS_CONCURRENCY", "0")])
+def test_a_face_queue_that_could_admit_nothing_is_refused(monkeypatch, tmp_path, name, value):
+    monkeypatch.setenv("EXAM_SECRET_KEY", "x")
+    monkeypatch.setenv("EXAM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match="EXAM_ANALYSIS_MAX_WAIT_SECONDS must be above 0"):
+        create_app()
+    monkeypatch.setenv(name, "2")
+    assert create_app().config[name[len("EXAM_"):]] == 2
