@@ -33,7 +33,7 @@ def county(session, code: str | None = None, name: str | None = None) -> County:
     obj = County(code=code or f"3713{n % 100:02d}", name=name or f"测试区{n}")
     session.add(obj)
     session.flush()
-    session.add(Township(county_id=obj.id, code=f"{obj.code}{n % 1000:03d}000", name=f"测试镇{n}"))
+    session.add(Township(county_id=obj.id, code=f"{obj.code}{n % 1_000_000:06d}", name=f"测试镇{n}"))
     session.flush()
     return obj
 
