@@ -17,6 +17,11 @@ BUSY_SUFFIX = "(503 face_busy)"
 BUSY_PATIENCE = 180.0  # kiosk_client.api.BUSY_PATIENCE: the load test does not import the kiosk client
 
 
+def is_busy(status: int, body: dict) -> bool:
+    """Return whether the face pool turned the request away, to be sent again later (503 face_busy)."""
+    return status == 503 and body.get("error") == "face_busy"
+
+
 def require_loopback(url: str) -> None:
     """Refuse any target but this machine's loopback addresses."""
     host = urlsplit(url).hostname or ""
@@ -41,7 +46,7 @@ class Stats:
 
     def record(self, endpoint: str, started: float, seconds: float, status: int, during_face: bool,
                busy: bool = False) -> None:
-        # Turned away unread, a busy reply is timed apart so the endpoint's own percentiles stay the analyses'.
+        # Turned away before any analysis, a busy reply is timed apart so the endpoint's percentiles stay the analyses'.
         key = f"{endpoint} {BUSY_SUFFIX}" if busy else endpoint
         self.samples.setdefault(key, []).append((started - self.t0, seconds, status, during_face))
         if status >= 500 and not busy:  # face_busy is the pool's answer by design, not a failure
@@ -76,7 +81,7 @@ class Kiosk:
             status, body = 0, {}
         finally:
             self.stats.face_inflight -= face
-        busy = status == 503 and body.get("error") == "face_busy"
+        busy = is_busy(status, body)
         self.stats.record(endpoint, started, time.monotonic() - started, status, during_face or face, busy)
         if 400 <= status < 500 or busy:
             self.stats.refusals[(endpoint, body.get("error"))] += 1
@@ -106,7 +111,7 @@ class Kiosk:
         patience = time.monotonic() + BUSY_PATIENCE
         for _ in range(3):
             status, result = await self.send_burst(body, challenge)
-            while status == 503 and result.get("error") == "face_busy" and time.monotonic() < patience:
+            while is_busy(status, result) and time.monotonic() < patience:
                 # As kiosk_client.api.patiently: the same burst again after the wait asked for, with jitter.
                 if not await self.sleep(float(result.get("retry_after") or 5) * self.rng.uniform(1.0, 1.5)):
                     return None
