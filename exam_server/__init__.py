@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from exam_server import config as config_module
+from exam_server import localday
 from exam_server.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 __all__ = ["create_app"]
@@ -19,6 +20,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings.update(config or {})
     app.config.update(settings)
     config_module.validate(app.config)
+    localday.configure(app.config["TIMEZONE"])
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -64,6 +66,9 @@ def _register_cli(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from exam_server.models import JOB_CATEGORY_LABELS, ROLE_LABELS
+
+    # One filter writes every stored instant on the bureau's clock: {{ t|local_time }}, {{ t|local_time("%Y-%m-%d") }}.
+    app.add_template_filter(localday.format_local, "local_time")
 
     app.jinja_env.globals.update(
         role_label=lambda role: ROLE_LABELS.get(role, str(role)),

@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from exam_server import localday
+
 PREFIX = "EXAM_"
 
 
@@ -79,6 +81,8 @@ def from_env() -> dict:
         "ANALYSIS_CONCURRENCY": _env_int("ANALYSIS_CONCURRENCY", 1),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+        # The bureau's calendar day (certificates, filters, months, file names): exam_server/localday.py.
+        "TIMEZONE": _env("TIMEZONE", localday.DEFAULT_ZONE),
     }
 
 
@@ -86,6 +90,10 @@ def validate(config: dict) -> None:
     """Refuse settings that would make the server unsafe or cannot work."""
     from exam_server.face.liveness import CHALLENGES
 
+    try:
+        localday.load_zone(config.get("TIMEZONE", localday.DEFAULT_ZONE))
+    except ValueError as exc:
+        raise ConfigError(f"{PREFIX}TIMEZONE: {exc}") from None
     unknown = set(config.get("CHECKIN_CHALLENGES", ())) - set(CHALLENGES)
     if unknown or not config.get("CHECKIN_CHALLENGES", CHALLENGES):
         raise ConfigError(f"{PREFIX}CHECKIN_CHALLENGES takes a comma-separated subset of {', '.join(CHALLENGES)}")

@@ -48,6 +48,7 @@ def query_cases(session, places: city.Places, anchor: datetime) -> list[tuple[st
     """Return (name, call) for each query the dashboard runs, as the pages call them."""
     from sqlalchemy import func, select
 
+    from exam_server import localday
     from exam_server.models import ACTIVE_SITTING_STATUSES, RequirementStatus, Sitting, User
     from exam_server.services import statistics as stats
 
@@ -63,8 +64,8 @@ def query_cases(session, places: city.Places, anchor: datetime) -> list[tuple[st
                           .where(Sitting.status.in_(ACTIVE_SITTING_STATUSES)))
     none, plan = stats.Filters(), stats.Filters(plan_id=places.plan)
     # Three months in the middle of the generated year: the month filter's own code path.
-    months = stats.Filters(month_from=stats.local_month(anchor - timedelta(days=200)),
-                           month_to=stats.local_month(anchor - timedelta(days=140)))
+    months = stats.Filters(month_from=localday.local_month(anchor - timedelta(days=200)),
+                           month_to=localday.local_month(anchor - timedelta(days=140)))
     pending = RequirementStatus.PENDING
 
     def rates(role, where, dimension, filters=none):
@@ -307,6 +308,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
+    from exam_server.services.city_generator import anchor_of
+
     args = parse_args(argv)
     runs = {}
     targets = city.targets(args.db, args.scale)
@@ -314,7 +317,7 @@ def main(argv=None) -> int:
     for target in targets:
         with city.prepared(target, args.scale, args.seed, args.anchor, args.rebuild) as (app, marker, places, undo):
             print(f"{target.label}: {city.describe(marker)}", flush=True)
-            anchor = datetime.fromisoformat(marker["spec"]["anchor"]).replace(tzinfo=timezone.utc)
+            anchor = anchor_of(date.fromisoformat(marker["spec"]["anchor"]))
             queries = bench_queries(app, places, anchor, args.rounds)
             for name, ms in queries:
                 print(f"  {target.label:10} {name:62} {ms:8.1f} ms", flush=True)

@@ -20,7 +20,8 @@ def result(session: Session, sitting: Sitting, now: datetime) -> dict | None:
     return {"status": "submitted", "score": sitting.score, "max_score": sitting.max_score,
             "pass_mark": sitting.paper["pass_mark"], "passed": bool(sitting.passed),
             "certificate": None if certificate is None else {
-                "number": certificate.number,
+                "number": certificate.number, "issued_on": certificate.issued_on,
+                "valid_until": certificate.valid_until,
                 "verify_url": url_for("public.verify_certificate", code=certificate.verify_code, _external=True)},
             "server_time": now, "remaining_seconds": 0}
 

@@ -1,7 +1,7 @@
 """Request and response bodies of the kiosk API; the OpenAPI document is generated from these."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -83,6 +83,8 @@ class PaperQuestion(BaseModel):
 
 class CertificateRef(BaseModel):
     number: str
+    issued_on: date = Field(description="the bureau's calendar day of the pass (Asia/Shanghai by default)")
+    valid_until: date
     verify_url: str
 
 

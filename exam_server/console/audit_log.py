@@ -1,16 +1,15 @@
 """Console page: the audit log, filterable by action, user and date."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-
 from flask import render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from exam_server import localday
 from exam_server.auth.session import roles_required
 from exam_server.console import bp
 from exam_server.console.forms import AuditSearchForm, options
-from exam_server.console.helpers import BEIJING, page_number
+from exam_server.console.helpers import page_number
 from exam_server.console.nav import CITY_COUNTY
 from exam_server.extensions import db
 from exam_server.models import AuditLog, User
@@ -32,10 +31,6 @@ ACTION_LABELS = {
 }
 
 
-def _day_start(day) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=BEIJING)
-
-
 @bp.route("/audit")
 @roles_required(*CITY_COUNTY)
 def audit_log():
@@ -49,9 +44,9 @@ def audit_log():
         if form.username.data:
             stmt = stmt.where(User.username == form.username.data.strip())
         if form.date_from.data:
-            stmt = stmt.where(AuditLog.at >= _day_start(form.date_from.data))
+            stmt = stmt.where(AuditLog.at >= localday.day_start(form.date_from.data))
         if form.date_to.data:
-            stmt = stmt.where(AuditLog.at < _day_start(form.date_to.data + timedelta(days=1)))
+            stmt = stmt.where(AuditLog.at < localday.day_bounds(form.date_to.data)[1])
     page = page_number()
     rows = db.session.execute(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
     return render_template("console/audit_log.html", form=form, rows=rows[:PER_PAGE], page=page,

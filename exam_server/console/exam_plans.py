@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from exam_server.auth.session import roles_required
 from exam_server.console import bp
 from exam_server.console.forms import PlanForm, options
-from exam_server.console.helpers import PER_PAGE, from_beijing, page_number, to_beijing
+from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.console.nav import CITY_COUNTY
+from exam_server import localday
 from exam_server.extensions import db
 from exam_server.models import County, DomainError, Enterprise, ExamRequirement, Industry, RequirementStatus, Role
 from exam_server.services import plans
@@ -47,8 +48,8 @@ def _form(plan=None) -> PlanForm:
         form.process(data={
             "name": plan.name, "county_id": plan.county_id or 0, "industry_id": plan.industry_id or 0,
             "enterprise_code": enterprise.credit_code if enterprise else "",
-            "job_categories": plan.job_categories, "opens_at": to_beijing(plan.opens_at),
-            "closes_at": to_beijing(plan.closes_at), "max_attempts": plan.max_attempts,
+            "job_categories": plan.job_categories, "opens_at": localday.to_wall_clock(plan.opens_at),
+            "closes_at": localday.to_wall_clock(plan.closes_at), "max_attempts": plan.max_attempts,
             "ruleset_id": (plan.ruleset or {}).get("id"),
             "mean_interval_seconds": policy.get("mean_interval_seconds", 90),
             "retries": policy.get("suspend_after_mismatches", 3) - 1})
@@ -57,7 +58,7 @@ def _form(plan=None) -> PlanForm:
 
 def _input(form: PlanForm) -> plans.PlanInput:
     return plans.PlanInput(
-        name=form.name.data, opens_at=from_beijing(form.opens_at.data), closes_at=from_beijing(form.closes_at.data),
+        name=form.name.data, opens_at=localday.from_wall_clock(form.opens_at.data), closes_at=localday.from_wall_clock(form.closes_at.data),
         ruleset_id=form.ruleset_id.data, county_id=form.county_id.data or None,
         industry_id=form.industry_id.data or None, enterprise_code=form.enterprise_code.data or "",
         job_categories=form.job_categories.data or [], max_attempts=form.max_attempts.data,

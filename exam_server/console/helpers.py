@@ -1,9 +1,7 @@
-"""Small helpers shared by the console views: Beijing time, paging, downloads, upload limits."""
+"""Small helpers shared by the console views: paging, downloads, upload limits."""
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta, timezone
-
 from flask import Response, current_app, has_request_context, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import event
@@ -12,7 +10,6 @@ from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 from exam_server.console import bp
 from exam_server.models import AuditLog
 
-BEIJING = timezone(timedelta(hours=8), "北京时间")
 PER_PAGE = 30
 # Endpoints that accept files larger than MAX_CONTENT_LENGTH and the config key of their limit (config.py).
 BIG_UPLOADS = {
@@ -20,22 +17,6 @@ BIG_UPLOADS = {
     "console.questions_import": "IMPORT_MAX_BYTES",
     "console.workers_photos": "PHOTO_ZIP_MAX_BYTES",
 }
-
-
-@bp.app_template_filter("bj")
-def beijing_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Show a UTC datetime in Beijing time."""
-    return value.astimezone(BEIJING).strftime(fmt) if value else ""
-
-
-def from_beijing(value: datetime | None) -> datetime | None:
-    """Return a naive Beijing-time datetime from a form as an aware UTC datetime."""
-    return value.replace(tzinfo=BEIJING).astimezone(timezone.utc) if value else None
-
-
-def to_beijing(value: datetime | None) -> datetime | None:
-    """Return an aware datetime as naive Beijing time, for a datetime-local input."""
-    return value.astimezone(BEIJING).replace(tzinfo=None) if value else None
 
 
 def page_number() -> int:

@@ -1,8 +1,6 @@
 """Console pages: participation and pass rates with drill-down, charts and the not-yet-sat list."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import abort, render_template, request
 from flask_login import current_user
 
@@ -22,12 +20,6 @@ CHART_LIMIT = 40  # more members than this are shown as a table only
 def format_rate(value: float | None) -> str:
     """Show a rate as a percentage, or "—" when nobody is counted."""
     return "—" if value is None else f"{value * 100:.1f}%"
-
-
-@bp.app_template_filter("local_time")
-def format_local_time(value: datetime | None) -> str:
-    """Show a stored UTC time in China's time, or "—"."""
-    return "—" if value is None else value.astimezone(stats.CN_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def place_and_filters() -> tuple[stats.Place, stats.Filters]:

@@ -16,7 +16,11 @@ from .settings import FaceSettings
 
 def save_evidence(frame: bytes | np.ndarray, directory: str | os.PathLike[str], quality: int = 90,
                   now: dt.datetime | None = None, settings: FaceSettings | None = None) -> str:
-    """Write a frame (image bytes or an RGB array) as JPEG and return its path relative to the directory."""
+    """Write a frame (image bytes or an RGB array) as JPEG and return its path relative to the directory.
+
+    The file goes into a dated folder, ``now``'s date as given: pass an instant on the wall clock whose
+    day should name the folder (the server passes the bureau's).
+    """
     if isinstance(frame, np.ndarray):
         rgb = frame
     else:

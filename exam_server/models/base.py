@@ -9,6 +9,10 @@ from sqlalchemy import JSON, DateTime, Enum, MetaData
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
+from exam_server.localday import utcnow
+
+__all__ = ["Base", "DomainError", "UTCDateTime", "enum_column", "utcnow"]
+
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -17,11 +21,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    """Return the current time as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
 
 
 class UTCDateTime(TypeDecorator):

@@ -5,7 +5,8 @@ from flask import redirect, render_template, url_for
 from sqlalchemy import select, text
 
 from exam_server.extensions import db
-from exam_server.models import Certificate, ExamPlan, utcnow
+from exam_server import localday
+from exam_server.models import Certificate, ExamPlan
 from exam_server.public import bp
 from exam_server.services.citizen_id import mask
 
@@ -37,6 +38,6 @@ def verify_certificate(code: str):
         "issued_on": certificate.issued_on,
         "valid_until": certificate.valid_until,
         "revoked": certificate.revoked_at is not None,
-        "expired": certificate.valid_until < utcnow().date(),
+        "expired": certificate.valid_until < localday.today(),
     }
     return render_template("public/verify.html", certificate=view)

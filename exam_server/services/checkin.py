@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exam_server import localday
 from exam_server.face import FaceEngine, FaceRefusal, FaceSample
 from exam_server.face.liveness import CHALLENGES, INSTRUCTIONS_ZH, Challenge
 from exam_server.models import (ACTIVE_SITTING_STATUSES, CheckIn, CheckInStatus, CheckKind, Decision, ExamPlan,
@@ -64,7 +65,7 @@ class Started:
 def begin(session: Session, kiosk: Kiosk, citizen_id: str, chip_photo: bytes | None, now: datetime) -> Started:
     """Start a check-in for the worker with this ID, or refuse (unknown, no exam, not enrolled...)."""
     try:
-        normalised, _ = normalise_citizen_id(citizen_id, today=now.date())
+        normalised, _ = normalise_citizen_id(citizen_id, today=localday.local_date(now))
     except InvalidCitizenId as exc:
         raise Refusal("invalid_citizen_id", str(exc)) from None
     worker = session.scalar(select(Worker).where(Worker.citizen_id == normalised, Worker.active))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from exam_server import localday
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 # First two digits: provinces, autonomous regions, municipalities (GB/T 2260), plus Taiwan, HK, Macau.
@@ -34,7 +36,7 @@ def normalise_citizen_id(raw: str, today: date | None = None) -> tuple[str, date
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise InvalidCitizenId(f"身份证号出生日期{value[6:14]}无效 / invalid birth date {value[6:14]}") from None
-    today = today or date.today()
+    today = today or localday.today()
     if birth > today or birth.year < 1900:
         raise InvalidCitizenId(f"身份证号出生日期{value[6:14]}不合理 / implausible birth date {value[6:14]}")
     expected = check_digit(value[:17])

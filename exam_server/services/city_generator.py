@@ -9,12 +9,13 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from exam_server import localday
 from exam_server.models import (County, DomainError, Enterprise, ExamPlan, ExamRequirement, Industry, JobCategory,
                                 Kiosk, Township, Worker)
 from exam_server.reference import COUNTIES, INDUSTRIES, credit_code, township_names
@@ -138,9 +139,8 @@ def next_id(session: Session, model: Any) -> int:
 
 
 def anchor_of(day: date | None) -> datetime:
-    """Return the generation's "now": midnight UTC of the given day (default today)."""
-    day = day or datetime.now(timezone.utc).date()
-    return datetime.combine(day, dtime(), tzinfo=timezone.utc)
+    """Return the generation's "now": the start of the bureau's day ``day`` (default today), on its wall clock."""
+    return localday.local(localday.day_start(day or localday.today()))
 
 
 def generate(session: Session, scale: CityScale = CITY, *, anchor: date | None = None,

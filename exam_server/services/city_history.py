@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import question_bank as qb
 from sqlalchemy.orm import Session
 
+from exam_server import localday
 from exam_server.models import (Answer, Certificate, CheckIn, FaceCheck, RequirementStatus, ReviewCase, Sitting,
                                 SittingStatus)
 from exam_server.services import question_store
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 MONTH_WEIGHT = {1: 0.8, 2: 0.45, 6: 1.5, 11: 1.2, 12: 1.3}  # Spring Festival lull, safety month, year end
 WEEKEND_WEIGHT = 0.15
+WORKING_MINUTES = (8 * 60 + 30, 17 * 60)  # sittings start 08:30-17:00 on the bureau's clock (anchor: local midnight)
 
 
 @dataclass
@@ -105,13 +107,13 @@ def simulate(session: Session, city: City) -> History:
         outcomes = [rng.random() < passes]
         if not outcomes[0] and rng.random() < retake:
             outcomes.append(rng.random() < scale.retake_pass_rate)
-        start = rng.choices(days, cum_weights=cumulative)[0] + timedelta(minutes=rng.randint(30, 540))
+        start = rng.choices(days, cum_weights=cumulative)[0] + timedelta(minutes=rng.randint(*WORKING_MINUTES))
         kiosk = local.get(req["township_id"]) if rng.random() < 0.75 else None
         for attempt, passed in enumerate(outcomes, start=1):
             if attempt > 1:
                 start += timedelta(days=rng.randint(3, 40))
                 if start >= last_day:  # no later than the last day, in working hours
-                    start = last_day + timedelta(minutes=rng.randint(30, 540))
+                    start = last_day + timedelta(minutes=rng.randint(*WORKING_MINUTES))
             auto = rng.random() < 0.02
             submitted = start + (duration if auto else timedelta(seconds=rng.randint(18 * 60, 58 * 60)))
             history.sittings.append({
@@ -125,7 +127,8 @@ def simulate(session: Session, city: City) -> History:
                 history.certificates.append({
                     "number": f"AQ{submitted:%Y}{sitting_id:010d}", "verify_code": secrets.token_urlsafe(18),
                     "worker_id": req["worker_id"], "plan_id": req["plan_id"], "sitting_id": sitting_id,
-                    "issued_on": submitted.date(), "valid_until": submitted.date() + certificate_days})
+                    "issued_on": localday.local_date(submitted),
+                    "valid_until": localday.local_date(submitted) + certificate_days})
                 req["passed_at"] = submitted
             req["first_sat_at"] = req["first_sat_at"] or start
             sitting_id += 1

@@ -17,10 +17,11 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exam_server import localday
 from exam_server.models import JOB_CATEGORY_LABELS, Enterprise, RequirementStatus, User
 from exam_server.services import xlsx_writer
 from exam_server.services.scope import enterprise_filter
-from exam_server.services.statistics import (CN_TZ, Filters, Names, Place, Rates, counts_by, results_query)
+from exam_server.services.statistics import (Filters, Names, Place, Rates, counts_by, results_query)
 
 BOM = "\ufeff"
 STATUS_LABELS = {RequirementStatus.PENDING: "未参考", RequirementStatus.FAILED: "不合格",
@@ -32,7 +33,7 @@ NONE = "—"
 @dataclass(frozen=True)
 class Column:
     title: str
-    kind: str = "text"  # text, int, rate, time, score
+    kind: str = "text"  # text, int, rate, time, date, score
 
 
 FIGURE_COLUMNS = [Column(t) for t in ("区县", "乡镇（街道）", "行业", "企业名称", "统一社会信用代码")] + [
@@ -40,7 +41,8 @@ FIGURE_COLUMNS = [Column(t) for t in ("区县", "乡镇（街道）", "行业", 
     Column("参考率", "rate"), Column("合格率", "rate")]
 RESULT_COLUMNS = [Column(t) for t in ("区县", "乡镇（街道）", "行业", "企业名称", "姓名", "身份证号", "岗位类别",
                                       "考试计划", "状态")] + [
-    Column("考试次数", "int"), Column("首次参考时间", "time"), Column("合格时间", "time"), Column("最高分", "score")]
+    Column("考试次数", "int"), Column("首次参考时间", "time"), Column("合格时间", "time"), Column("最高分", "score"),
+    Column("证书编号"), Column("发证日期", "date"), Column("证书有效期至", "date")]
 
 
 def _figures(rates: Rates) -> list:
@@ -81,7 +83,8 @@ def result_rows(session: Session, user: User, place: Place, filters: Filters,
         yield [names.counties.get(r.county_id, ""), names.townships.get(r.township_id, ""),
                names.industries.get(r.industry_id, ""), enterprise, r.name, r.citizen_id,
                JOB_CATEGORY_LABELS.get(r.job_category, ""), names.plans.get(r.plan_id, ""),
-               STATUS_LABELS[RequirementStatus(r.status)], r.attempts, r.first_sat_at, r.passed_at, r.best_score]
+               STATUS_LABELS[RequirementStatus(r.status)], r.attempts, r.first_sat_at, r.passed_at, r.best_score,
+               r.certificate_number, r.issued_on, r.valid_until]
 
 
 def _text(value) -> str:
@@ -98,7 +101,9 @@ def csv_value(column: Column, value) -> str:
     if column.kind == "rate":
         return f"{value * 100:.1f}%"
     if column.kind == "time":
-        return value.astimezone(CN_TZ).strftime("%Y-%m-%d %H:%M")
+        return localday.format_local(value)
+    if column.kind == "date":
+        return value.isoformat()
     if column.kind == "score":
         return f"{value:g}"
     return str(value)
@@ -127,7 +132,9 @@ def _xlsx_cell(column: Column, value):
     if column.kind == "rate":
         return xlsx_writer.Formatted(round(value, 4), "0.0%")
     if column.kind == "time":
-        return xlsx_writer.Formatted(value.astimezone(CN_TZ).replace(tzinfo=None), "yyyy-mm-dd hh:mm")
+        return xlsx_writer.Formatted(localday.to_wall_clock(value), "yyyy-mm-dd hh:mm")
+    if column.kind == "date":
+        return xlsx_writer.Formatted(value, "yyyy-mm-dd")
     return value
 
 
@@ -165,4 +172,4 @@ def filename(place: Place, what: str, extension: str, now: datetime) -> str:
     """Return e.g. "兰山区_考试成绩明细_20261129.csv"."""
     where = (place.enterprise.name if place.enterprise else place.township.name if place.township
              else place.county.name if place.county else "全市")
-    return f"{where}_{what}_{now.astimezone(CN_TZ):%Y%m%d}.{extension}"
+    return f"{where}_{what}_{localday.local_date(now):%Y%m%d}.{extension}"

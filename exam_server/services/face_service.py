@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import and_, exists, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from exam_server import localday
 from exam_server.face import FaceEngine, FaceSample, FaceSettings, Template
 from exam_server.face.evidence import save_evidence as _write_evidence
 from exam_server.face.index import FaceIndex
@@ -198,8 +199,9 @@ def best_of(*results: Any) -> Any:
 
 
 def save_evidence(frame: bytes, now: datetime | None = None) -> str:
-    """Keep a frame under DATA_DIR/evidence and return its path relative to DATA_DIR."""
-    relative = _write_evidence(frame, data_dir() / "evidence", now=now, settings=settings())
+    """Keep a frame under DATA_DIR/evidence/<bureau date>/ and return its path relative to DATA_DIR."""
+    relative = _write_evidence(frame, data_dir() / "evidence", now=localday.local(now or localday.utcnow()),
+                               settings=settings())
     return f"evidence/{relative}"
 
 

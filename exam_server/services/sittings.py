@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from exam_server import localday
 from exam_server.models import (Answer, AnswerReceipt, CheckIn, CheckInStatus, Certificate, ExamRequirement, Kiosk,
                                 RequirementStatus, Sitting, SittingStatus, Worker, utcnow)
 from exam_server.services import audit, captures, question_store
@@ -201,7 +202,7 @@ def close_if_overdue(session: Session, sitting: Sitting, now: datetime) -> bool:
 
 def issue_certificate(session: Session, sitting: Sitting, now: datetime) -> Certificate:
     """Issue the certificate of a passed sitting with an unguessable public verification code."""
-    issued = now.date()
+    issued = localday.local_date(now)  # the bureau's day: a pass at 02:17 Beijing time is dated that day
     certificate = Certificate(number=f"AQ{issued:%Y}{sitting.id:010d}", verify_code=secrets.token_urlsafe(18),
                               worker_id=sitting.worker_id, plan_id=sitting.plan_id, sitting_id=sitting.id,
                               issued_on=issued, valid_until=issued + timedelta(days=sitting.plan.certificate_valid_days))

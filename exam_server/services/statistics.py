@@ -8,17 +8,17 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Mapping
 
 from sqlalchemy import Select, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from exam_server.models import (County, DomainError, Enterprise, ExamPlan, ExamRequirement, FaceCheck, Industry,
+from exam_server import localday
+from exam_server.models import (Certificate, County, DomainError, Enterprise, ExamPlan, ExamRequirement, FaceCheck, Industry,
                                 RequirementStatus, Role, Sitting, SittingStatus, Township, User, Worker)
 from exam_server.services.scope import can_see_enterprise, enterprise_filter
 
-CN_TZ = timezone(timedelta(hours=8), "CST")  # China keeps UTC+8 all year
 SAT = (RequirementStatus.FAILED, RequirementStatus.PASSED)
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 REQ = ExamRequirement
@@ -149,14 +149,6 @@ def resolve_place(session: Session, user: User, county: int | None = None, towns
     return Place(found)
 
 
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """Return the UTC start and end of a local (UTC+8) month "YYYY-MM"."""
-    year, mon = int(month[:4]), int(month[5:])
-    start = datetime(year, mon, 1, tzinfo=CN_TZ)
-    end = datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=CN_TZ)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
-
-
 def months_between(first: str, last: str) -> list[str]:
     """Return every month from first to last inclusive."""
     year, mon, out = int(first[:4]), int(first[5:]), []
@@ -164,10 +156,6 @@ def months_between(first: str, last: str) -> list[str]:
         out.append(f"{year:04d}-{mon:02d}")
         year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
     return out
-
-
-def local_month(moment: datetime) -> str:
-    return moment.astimezone(CN_TZ).strftime("%Y-%m")
 
 
 def plans_in(session: Session, filters: Filters) -> list[int] | None:
@@ -178,9 +166,9 @@ def plans_in(session: Session, filters: Filters) -> list[int] | None:
         return None
     query = select(ExamPlan.id)
     if filters.month_from:
-        query = query.where(ExamPlan.closes_at > month_bounds(filters.month_from)[0])
+        query = query.where(ExamPlan.closes_at > localday.month_bounds(filters.month_from)[0])
     if filters.month_to:
-        query = query.where(ExamPlan.opens_at < month_bounds(filters.month_to)[1])
+        query = query.where(ExamPlan.opens_at < localday.month_bounds(filters.month_to)[1])
     plan_ids = list(session.scalars(query))
     # Year-long plans all overlap any months: testing every row against every plan would only cost time.
     return None if len(plan_ids) == session.scalar(select(func.count(ExamPlan.id))) else plan_ids
@@ -244,7 +232,7 @@ def _members(session: Session, place: Place, dimension: str) -> list[tuple[int, 
 def breakdown(session: Session, user: User, place: Place, filters: Filters, dimension: str) -> list[Row]:
     """Return one row per member of the dimension in the place; members with no requirement get None rates."""
     groups = counts_by(session, user, place, filters, dimension)
-    rows = [Row(key, name, groups.pop(key, Rates()), local_month(code) if isinstance(code, datetime) else code)
+    rows = [Row(key, name, groups.pop(key, Rates()), localday.local_month(code) if isinstance(code, datetime) else code)
             for key, name, code in _members(session, place, dimension)]
     if dimension == "plan":
         rows = [row for row in rows if row.rates.required]
@@ -276,7 +264,7 @@ def _first_sat_window(session: Session, user: User, place: Place, filters: Filte
     low, high = (session.scalar(scoped(session, user, select(edge(REQ.first_sat_at)), place, filters,
                                        plan=REQ.plan_id + 0))
                  for edge in (func.min, func.max))
-    return _window(filters, low and local_month(low), high and local_month(high))
+    return _window(filters, low and localday.local_month(low), high and localday.local_month(high))
 
 
 def _buckets_by_ranges(session, user, place, filters, edges) -> dict:
@@ -297,8 +285,9 @@ def _buckets_by_ranges(session, user, place, filters, edges) -> dict:
 def _month_expr(session: Session):
     """Return the SQL for the local month ("YYYY-MM") of first_sat_at on this database."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", REQ.first_sat_at) + timedelta(hours=8), "YYYY-MM")
-    return func.strftime("%Y-%m", REQ.first_sat_at, "+8 hours")
+        return func.to_char(func.timezone(localday.zone().key, REQ.first_sat_at), "YYYY-MM")
+    # SQLite knows offsets, not zones: the zone's offset now (constant for the default Asia/Shanghai).
+    return func.strftime("%Y-%m", REQ.first_sat_at, f"{localday.utc_offset().total_seconds() / 60:+.0f} minutes")
 
 
 def _groups_by_month(session, user, place, filters) -> tuple[dict, int]:
@@ -329,7 +318,7 @@ def monthly_first_sat(session: Session, user: User, place: Place, filters: Filte
         months = _first_sat_window(session, user, place, filters)
         if not months:
             return []
-        edges = [month_bounds(m)[0] for m in months] + [month_bounds(months[-1])[1]]
+        edges = [localday.month_bounds(m)[0] for m in months] + [localday.month_bounds(months[-1])[1]]
         buckets = _buckets_by_ranges(session, user, place, filters, edges)
         by_month = {m: buckets[i] for i, m in enumerate(months) if i in buckets}
         before = buckets.get(-1, Rates()).sat
@@ -380,8 +369,11 @@ def results_query(session: Session, user: User, place: Place, filters: Filters,
     """Return the worker-level rows (one per requirement) of the place, in enterprise order."""
     stmt = (select(REQ.id, REQ.enterprise_id, REQ.county_id, REQ.township_id, REQ.industry_id, REQ.plan_id,
                    REQ.status, REQ.attempts, REQ.first_sat_at, REQ.passed_at, Worker.name, Worker.citizen_id,
-                   Worker.job_category, best_score().label("best_score"))
-            .join(Worker, Worker.id == REQ.worker_id))
+                   Worker.job_category, best_score().label("best_score"),
+                   Certificate.number.label("certificate_number"), Certificate.issued_on, Certificate.valid_until)
+            .join(Worker, Worker.id == REQ.worker_id)
+            # A requirement is passed once, so at most one certificate matches its worker and plan.
+            .outerjoin(Certificate, (Certificate.worker_id == REQ.worker_id) & (Certificate.plan_id == REQ.plan_id)))
     if status is not None:
         stmt = stmt.where(REQ.status == status)
     return scoped(session, user, stmt, place, filters).order_by(REQ.enterprise_id, REQ.status, REQ.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
+from exam_server import localday
 from exam_server.services.citizen_id import check_digit
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -19,7 +20,7 @@ def person_name(rng: random.Random) -> str:
 def citizen_id(rng: random.Random, region_code: str, *, min_age: int = 18, max_age: int = 60,
                today: date | None = None) -> str:
     """Return a valid-format citizen ID for a working-age person born in ``region_code``."""
-    today = today or date.today()
+    today = today or localday.today()
     birth = today - timedelta(days=rng.randint(min_age * 365 + 5, max_age * 365 - 5))
     first17 = f"{region_code}{birth:%Y%m%d}{rng.randint(0, 999):03d}"
     return first17 + check_digit(first17)

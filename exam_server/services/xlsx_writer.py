@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import IO, Iterable, NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
@@ -20,16 +20,16 @@ PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 TYPES = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 # Style index (cellXfs position) of each number format the writer knows; 0 is the default style.
-FORMATS = {"0.0%": 1, "yyyy-mm-dd hh:mm": 2}
+FORMATS = {"0.0%": 1, "yyyy-mm-dd hh:mm": 2, "yyyy-mm-dd": 3}
 EPOCH = datetime(1899, 12, 30)  # Excel's day 0 in the 1900 date system
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed in XML 1.0
 ROWS_PER_WRITE = 500
 
 
 class Formatted(NamedTuple):
-    """A number or a naive local datetime shown with one of FORMATS."""
+    """A number, a date or a naive local datetime shown with one of FORMATS."""
 
-    value: float | datetime
+    value: float | date | datetime
     number_format: str
 
 
@@ -50,6 +50,8 @@ def cell(ref: str, value) -> str:
         style, value = FORMATS[value.number_format], value.value
     if value is None or value == "":
         return ""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time.min)
     if isinstance(value, datetime):
         value = (value - EPOCH).total_seconds() / 86400
     styled = f' s="{style}"' if style else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import time_machine
 from sqlalchemy import select
 
 from exam_server.models import AuditLog, Kiosk, Role, User, utcnow
@@ -128,6 +129,7 @@ def test_nobody_deactivates_themselves_and_counties_keep_to_their_users(db, worl
     assert world.city.active
 
 
+@time_machine.travel("2026-12-01 20:00:00+00:00")  # 04:00 on 2 December in Beijing: UTC's date is another day
 def test_audit_log_filters_and_scope(db, world, login):
     city = login(world.city)
     city.post("/console/kiosks", data={"name": "市级考点", "county_id": "0"})
@@ -140,7 +142,7 @@ def test_audit_log_filters_and_scope(db, world, login):
 
     assert rows(city, action="kiosk_registered") == [("county_a", "注册终端"), ("city_admin", "注册终端")]
     assert rows(city, action="kiosk_registered", username="city_admin") == [("city_admin", "注册终端")]
-    today = utcnow().date().isoformat()
+    today = "2026-12-02"  # the filter reads bureau days (tests/console_stats/test_bureau_day.py)
     assert len(rows(city, action="kiosk_registered", date_from=today, date_to=today)) == 2
     assert rows(city, action="kiosk_registered", date_to="2000-01-01") == []
     assert {user for user, _ in rows(county)} == {"county_a"}  # a county sees its own people only

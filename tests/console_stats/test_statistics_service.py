@@ -8,6 +8,7 @@ Requirements (local time of first sitting):
 """
 import pytest
 
+from exam_server import localday
 from exam_server.models import DomainError
 from exam_server.services import statistics as stats
 
@@ -157,6 +158,6 @@ def test_filters_refuse_malformed_input():
 
 
 def test_month_bounds_are_local_months():
-    start, end = stats.month_bounds("2026-12")
+    start, end = localday.month_bounds("2026-12")
     assert start.isoformat() == "2026-11-30T16:00:00+00:00" and end.isoformat() == "2026-12-31T16:00:00+00:00"
     assert stats.months_between("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]

@@ -172,7 +172,8 @@ const SCREENS = {
       <h1 id="verdict">${r.passed ? "恭喜您，考试通过" : "这次没有通过"}</h1>
       <div class="score" id="score">${r.score} 分</div>
       <p>满分 ${r.max_score} 分，${r.pass_mark} 分及格</p>
-      ${r.certificate ? `<p>证书编号：${esc(r.certificate.number)}</p>` : ""}
+      ${r.certificate ? `<p id="certificate">证书编号：${esc(r.certificate.number)}<br>
+        发证日期：<span id="issued-on">${esc(r.certificate.issued_on)}</span>，有效期至 ${esc(r.certificate.valid_until)}</p>` : ""}
       ${r.passed ? "" : "<p>请好好复习，下次再来考。</p>"}
       <p><button class="primary" id="done" data-act="home">完成</button></p></div>`;
   },
