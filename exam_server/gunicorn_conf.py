@@ -46,7 +46,7 @@ def _sweep_forever(app, log):
     from pathlib import Path
 
     from exam_server.extensions import db
-    from exam_server.services.sittings import sweep
+    from exam_server.services.exam.sittings import sweep
 
     lock_path = Path(app.config["DATA_DIR"]) / "sweep.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """The generated city the statistics and export benchmarks run on: built once per database, reused while unchanged.
 
-The city comes from ``exam_server.services.city_generator.generate``, run by scripts/generate_city.py.
+The city comes from ``exam_server.demo.city_generator.generate``, run by scripts/generate_city.py.
 A marker file next to each database records the scale, seed, anchor date and a hash of the generator's
 source, plus a fingerprint of what the database held after generation (rows per table, requirements per
 status); a run reuses the database only when all of them still match, and otherwise rebuilds it anew.
@@ -24,9 +24,9 @@ ROOT = REPO / "var" / "bench"
 PG_DATABASE = "exam_bench_city"
 PASSWORD = "bench-password-42"
 # What the generated data depends on: a change to any of these makes a reused database stale.
-GENERATOR_SOURCES = ("scripts/generate_city.py", "exam_server/services/city_generator.py",
-                     "exam_server/services/city_history.py", "exam_server/services/city_faces.py",
-                     "exam_server/services/synthetic.py", "exam_server/reference.py")
+GENERATOR_SOURCES = ("scripts/generate_city.py", "exam_server/demo/city_generator.py",
+                     "exam_server/demo/city_history.py", "exam_server/demo/city_faces.py",
+                     "exam_server/demo/synthetic.py", "exam_server/reference.py")
 
 
 @dataclass
@@ -60,7 +60,7 @@ def targets(which: str, scale: str) -> list[Target]:
 
 def spec(scale: str, seed: int | None, anchor: date | None) -> dict:
     """Describe the city wanted: scale fields (seed included), anchor date (None: any) and generator hash."""
-    from exam_server.services.city_generator import scale_named
+    from exam_server.demo.city_generator import scale_named
 
     digest = hashlib.sha256()
     for path in GENERATOR_SOURCES:
@@ -154,7 +154,7 @@ def generate(target: Target, scale: str, seed: int | None, anchor: date | None) 
 def open_city(target: Target, scale: str, seed: int | None, anchor: date | None, rebuild: bool = False):
     """Return (app, marker) on the target's generated city, generating it first unless it can be reused."""
     from exam_server.extensions import db
-    from exam_server.services.city_generator import anchor_of
+    from exam_server.demo.city_generator import anchor_of
 
     wanted = spec(scale, seed, anchor)
     marker = None if rebuild else reusable(target, wanted)
@@ -234,7 +234,7 @@ ROLES = ("city", "county", "enterprise", "median_enterprise")
 def create_users(session, places: Places) -> None:
     """Create a console user per role, scoped to the measured county and enterprises (bench_<role>)."""
     from exam_server.models import County, Enterprise, Role
-    from exam_server.services import accounts
+    from exam_server.services.admin import accounts
 
     accounts.create_user(session, "bench_city", PASSWORD, Role.CITY)
     accounts.create_user(session, "bench_county", PASSWORD, Role.COUNTY, county=session.get(County, places.county))

@@ -117,7 +117,7 @@ def section(args, runs: dict, machine_line: str) -> str:
     names = list(dict.fromkeys(name for run in runs.values() for name, _ in run["exports"]))
     for name in names:
         lines.append(f"| {name} | " + " | ".join(dict(run["exports"]).get(name, "–") for run in runs.values()) + " |")
-    lines += ["", "XLSX is written row by row by `exam_server/services/xlsx_writer.py` (inline strings, no "
+    lines += ["", "XLSX is written row by row by `exam_server/services/reporting/xlsx_writer.py` (inline strings, no "
               "shared-string table), not openpyxl, which spent about 20 µs a cell. Worker-level XLSX downloads are "
               "still refused above 100,000 rows (`XLSX_ROW_LIMIT` in `exam_server/console/exports.py`): a workbook "
               "is complete before its first byte can leave, so the browser waits in silence for all of it "

@@ -32,7 +32,8 @@ sys.path.insert(0, str(REPO))
 
 from exam_server.face import FaceEngine, FaceSettings  # noqa: E402
 from exam_server.face.calibration import equal_error_point  # noqa: E402
-from exam_server.face.fusion import PARAMS_FILE, calibrate_models, load_params  # noqa: E402
+from exam_server.face.fusion import PARAMS_FILE, load_params  # noqa: E402
+from exam_server.face.fusion_fit import calibrate_models  # noqa: E402
 from exam_server.face.models import DlibResNetModel, SFaceFp32Model, SFaceModel  # noqa: E402
 
 SFACE = SFaceModel.name

@@ -26,7 +26,8 @@ from bench_common import (POSTGRES_SERVER, make_app, machine, median, stamp, thr
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from exam_server.models import Enterprise, ExamPlan, ExamRequirement, JOB_CATEGORY_LABELS, Worker  # noqa: E402
-from exam_server.services import accounts, city_generator as cg  # noqa: E402
+from exam_server.demo import city_generator as cg  # noqa: E402
+from exam_server.services.admin import accounts
 
 TARGET_SECONDS = 90.0
 HEADER = ["姓名", "身份证号", "岗位类别", "手机号", "统一社会信用代码"]
@@ -36,7 +37,7 @@ def build_city(session, workers: int):
     """Insert the reference data, the enterprises and the open plans; return the city with workers in memory."""
     scale = cg.scale_named("city", workers=workers)
     city = cg.City(scale, cg.anchor_of(None), random.Random(scale.seed))
-    from exam_server.services import question_store
+    from exam_server.services.exam import question_store
 
     question_store.load_bundled(session)
     cg.load_reference(session, city)
@@ -68,7 +69,7 @@ def csv_bytes(city) -> bytes:
 def import_round(kind: str, workers: int, data_dir: Path) -> dict:
     """Time one import of the whole file into a fresh database; return the timings and counts."""
     from exam_server.extensions import db
-    from exam_server.services import worker_import
+    from exam_server.services.admin import worker_import
 
     with throwaway_database(kind, "bench_import") as url:
         app = make_app(url, data_dir)
@@ -95,7 +96,7 @@ def import_round(kind: str, workers: int, data_dir: Path) -> dict:
 def baseline_rate(kind: str, workers: int, rows: int, data_dir: Path) -> float:
     """Return rows/s of the per-row path (register_worker: an ORM object and three queries per row)."""
     from exam_server.extensions import db
-    from exam_server.services.workers import register_worker
+    from exam_server.services.admin.workers import register_worker
 
     with throwaway_database(kind, "bench_import_baseline") as url:
         app = make_app(url, data_dir)

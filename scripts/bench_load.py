@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def build(url: str, data_dir: Path, args: argparse.Namespace, sitters: int):
     """Generate the city and prepare enrolments, kiosks and sitters; return the LoadSetup."""
     from exam_server.extensions import db
-    from exam_server.services.city_generator import generate, scale_named
+    from exam_server.demo.city_generator import generate, scale_named
     from load_setup import prepare
 
     app = make_app(url, data_dir)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark the statistics dashboard on the generated city, on SQLite and PostgreSQL, and check it is never stale.
 
-Runs on the city of ``exam_server.services.city_generator.generate`` (scripts/bench_city.py builds it
+Runs on the city of ``exam_server.demo.city_generator.generate`` (scripts/bench_city.py builds it
 once per database and reuses it while the generator and its output are unchanged). Reports the median
 time of each dashboard query and of whole pages for the city and the largest county, township and
 enterprise; then records one new passed result through the sitting service and checks, in new HTTP
@@ -50,7 +50,7 @@ def query_cases(session, places: city.Places, anchor: datetime) -> list[tuple[st
 
     from exam_server import localday
     from exam_server.models import ACTIVE_SITTING_STATUSES, RequirementStatus, Sitting, User
-    from exam_server.services import statistics as stats
+    from exam_server.services.reporting import statistics as stats
 
     users = {r: session.scalar(select(User).where(User.username == f"bench_{r}")) for r in city.ROLES}
     at = {"city": stats.resolve_place(session, users["city"]),
@@ -152,7 +152,8 @@ def record_result(session, places: city.Places, undo: city.Undo) -> str:
 
     from exam_server.models import (ACTIVE_SITTING_STATUSES, CheckIn, CheckInStatus, CheckKind, Decision,
                                     ExamRequirement as Req, FaceCheck, Kiosk, RequirementStatus, Sitting, utcnow)
-    from exam_server.services import city_faces, sittings
+    from exam_server.demo import city_faces
+    from exam_server.services.exam import sittings
 
     busy = select(Sitting.worker_id).where(Sitting.status.in_(ACTIVE_SITTING_STATUSES))
     requirement = session.scalar(select(Req).where(Req.enterprise_id == places.enterprise,
@@ -308,7 +309,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
-    from exam_server.services.city_generator import anchor_of
+    from exam_server.demo.city_generator import anchor_of
 
     args = parse_args(argv)
     runs = {}

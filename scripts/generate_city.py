@@ -39,7 +39,7 @@ def generate_into(database_url: str, data_dir: Path, scale, anchor: date | None 
 
     from exam_server import create_app
     from exam_server.extensions import db
-    from exam_server.services.city_generator import generate
+    from exam_server.demo.city_generator import generate
 
     data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "DATA_DIR": str(data_dir),
@@ -55,7 +55,7 @@ def generate_into(database_url: str, data_dir: Path, scale, anchor: date | None 
 def main(argv: list[str] | None = None) -> int:
     import logging
 
-    from exam_server.services.city_generator import scale_named
+    from exam_server.demo.city_generator import scale_named
 
     args = parse_args(argv)
     logging.getLogger("alembic").setLevel(logging.WARNING)

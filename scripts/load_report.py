@@ -11,8 +11,8 @@ from pathlib import Path
 from bench_common import percentile
 from load_kiosk import BUSY_SUFFIX, FACE_ENDPOINTS
 
-# Face analyses per request, read from the services: one per burst frame (services/checkin.py reuses the
-# best frame's sample; a chip photo would add one) and one per capture (services/captures.py).
+# Face analyses per request, read from the services: one per burst frame (services/exam/checkin.py reuses the
+# best frame's sample; a chip photo would add one) and one per capture (services/exam/captures.py).
 ANALYSES = {"frames": 4, "capture": 1}
 TURN = ("single/obama/obama1.jpg", "resolutions/obama-720p.jpg", "single/obama/obama3.jpg", "single/obama/obama4.jpg")
 

@@ -45,7 +45,7 @@ def pending_workers(session, count: int) -> list[Worker]:
 
 def enrol_real(session, faces: Path, workers: list[Worker]):
     """Enrol the kiosk identity and the other real photos through face_service; return the kiosk identity's."""
-    from exam_server.services import face_service
+    from exam_server.services.faces import face_service
 
     first = None
     for worker, path in zip(workers, (TURN[0], *OTHERS)):
@@ -78,8 +78,9 @@ def copy_template(session, enrolment, workers: list[Worker]) -> int:
 
 def prepare(session, faces: Path, kiosks: int, sitters: int) -> LoadSetup:
     """Enrol real photos, copy the kiosk identity to the sitters, register the kiosks; commit."""
-    from exam_server.services import face_service, kiosks as kiosk_service
-    from exam_server.services.city_generator import fix_sequences
+    from exam_server.services.exam import kiosks as kiosk_service
+    from exam_server.services.faces import face_service
+    from exam_server.demo.city_generator import fix_sequences
 
     fix_sequences(session)
     workers = pending_workers(session, sitters + len(OTHERS) + 1)

@@ -9,8 +9,9 @@ from sqlalchemy import text
 
 from exam_server.models import Base, County, Enterprise, Industry, JobCategory, Role, Township, User, Worker
 from exam_server.reference import credit_code
-from exam_server.services import accounts, synthetic
-from exam_server.services.workers import register_worker
+from exam_server.demo import synthetic
+from exam_server.services.admin import accounts
+from exam_server.services.admin.workers import register_worker
 
 PASSWORD = "correct-horse-42"
 _serial = itertools.count(1)

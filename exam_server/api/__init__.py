@@ -1,39 +1,11 @@
 """The kiosk JSON API under /api/v1 (contract: docs/kiosk-api.md, document: /api/v1/openapi.json)."""
-from flask import Blueprint, current_app, g, request
-from werkzeug.exceptions import RequestEntityTooLarge
-
-from exam_server.extensions import csrf, db
-from exam_server.services import kiosks
-from exam_server.services.refusals import Refusal
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-# Largest id a path accepts: ids are 32-bit integers on PostgreSQL.
-MAX_ID = 2**31 - 1
-
-
-@bp.before_request
-def _guard() -> None:
-    """Refuse oversized bodies before anything reads them, then identify the kiosk by its bearer token."""
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    if limit and (request.content_length or 0) > limit:
-        raise RequestEntityTooLarge()
-    from exam_server.api.openapi import operation_of
-
-    op = operation_of(current_app, request.endpoint)
-    if op is not None and op.public:
-        return
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    try:
-        g.kiosk = kiosks.authenticate(db.session, token.strip() if scheme.lower() == "bearer" else None)
-    except kiosks.KioskAuthError as exc:
-        raise Refusal(exc.code) from None
-    if kiosks.touch(db.session, g.kiosk):
-        db.session.commit()  # never hold the kiosk row's write lock through the request's face work
-
-
-from exam_server.api import admission, checkins, errors, sittings  # noqa: E402,F401  (importing attaches the routes)
+from exam_server.api import admission, checkins, errors, sittings  # noqa: F401  (importing attaches the routes)
+from exam_server.api.blueprint import bp
+from exam_server.extensions import csrf
 
 csrf.exempt(bp)
 errors.install_on_blueprint(bp)
 bp.record_once(lambda state: errors.install_on_app(state.app))
 bp.record_once(lambda state: admission.install(state.app))
+
+__all__ = ["bp"]

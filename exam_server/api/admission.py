@@ -8,7 +8,7 @@ from flask import Flask, current_app, g, request
 from exam_server.extensions import db
 from exam_server.face.admission import FaceBusy, FaceQueue
 from exam_server.models import utcnow
-from exam_server.services.refusals import Refusal
+from exam_server.services.exam.refusals import Refusal
 
 EXTENSION = "face_queue"
 

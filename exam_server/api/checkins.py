@@ -6,14 +6,15 @@ import binascii
 
 from flask import g
 
-from exam_server.api import MAX_ID, bp, schemas
+from exam_server.api import schemas
+from exam_server.api.blueprint import MAX_ID, bp
 from exam_server.api.admission import face_work
 from exam_server.api.openapi import cached_document, form_files, form_text, operation, parse_json
 from exam_server.api.present import sitting_view
 from exam_server.extensions import db
 from exam_server.models import utcnow
-from exam_server.services import checkin, sittings
-from exam_server.services.refusals import Refusal
+from exam_server.services.exam import checkin, sittings
+from exam_server.services.exam.refusals import Refusal
 
 _IMAGE_ERRORS = ("no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed",
                  "not_an_image")

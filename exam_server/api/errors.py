@@ -7,7 +7,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from exam_server.extensions import db
-from exam_server.services.refusals import Refusal
+from exam_server.services.exam.refusals import Refusal
 
 PREFIX = "/api/v1/"
 IMAGE_CODES = ("no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed",

@@ -11,7 +11,7 @@ from pydantic.json_schema import models_json_schema
 
 from exam_server.api import schemas
 from exam_server.api.errors import CODES
-from exam_server.services.refusals import Refusal
+from exam_server.services.exam.refusals import Refusal
 
 ATTRIBUTE = "__kiosk_api__"
 _REF = "#/components/schemas/{model}"

@@ -7,7 +7,7 @@ from flask import url_for
 from sqlalchemy.orm import Session
 
 from exam_server.models import Sitting, SittingStatus
-from exam_server.services import sittings
+from exam_server.services.exam import sittings
 
 LETTERS = "ABCDEF"
 

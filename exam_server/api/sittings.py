@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import g
 
-from exam_server.api import MAX_ID, bp, schemas
+from exam_server.api import schemas
+from exam_server.api.blueprint import MAX_ID, bp
 from exam_server.api.admission import face_work
 from exam_server.api.openapi import form_files, form_text, operation, parse_json
 from exam_server.api.present import result, sitting_view
 from exam_server.extensions import db
 from exam_server.models import SittingStatus, utcnow
-from exam_server.services import captures, sittings
+from exam_server.services.exam import captures, sittings
 
 SITTING = f"/sittings/<int(min=1, max={MAX_ID}):sitting_id>"
 _OWN = ("sitting_not_found", "sitting_elsewhere")
@@ -73,7 +74,9 @@ def capture(sitting_id: int):
     nonce = form_text("nonce", 64)
     frame = form_files("frame", 1, 1)[0]
     # The nonce is judged at the frame's arrival: its 30 s must not run out while it queued for analysis.
-    sitting, decision = captures.take(db.session, sitting_id, g.kiosk, nonce, frame, g.arrived_at)
+    sitting = sittings.load(db.session, sitting_id, g.kiosk, lock=True)
+    sittings.require_writable(db.session, sitting, g.arrived_at)
+    sitting, decision = captures.take(db.session, sitting, nonce, frame, g.arrived_at)
     now = utcnow()
     view = {"decision": decision, "message": captures.MESSAGES[decision], "status": sitting.status.value,
             "server_time": now, "remaining_seconds": sittings.remaining_seconds(sitting, now)}

@@ -1,6 +1,5 @@
 """Login, logout and password change for console users."""
-from flask import Blueprint
+from exam_server.auth import routes  # noqa: F401  (importing attaches the routes)
+from exam_server.auth.blueprint import bp
 
-bp = Blueprint("auth", __name__, url_prefix="/auth")
-
-from exam_server.auth import routes  # noqa: E402,F401  (routes attach to bp)
+__all__ = ["bp"]

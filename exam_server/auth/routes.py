@@ -6,11 +6,12 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from exam_server.auth import bp
+from exam_server.auth.blueprint import bp
 from exam_server.auth.forms import LoginForm, PasswordForm
 from exam_server.extensions import db, limiter
 from exam_server.models import DomainError
-from exam_server.services import accounts, audit
+from exam_server.services import audit
+from exam_server.services.admin import accounts
 from werkzeug.security import check_password_hash
 
 

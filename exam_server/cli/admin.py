@@ -9,7 +9,8 @@ from flask_migrate import upgrade
 
 from exam_server.extensions import db
 from exam_server.models import County, DomainError, Enterprise, Role
-from exam_server.services import accounts, audit
+from exam_server.services import audit
+from exam_server.services.admin import accounts
 
 
 @click.command("init-db")

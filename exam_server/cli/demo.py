@@ -34,7 +34,7 @@ def _reset_demo_users(session) -> list[tuple[str, str, str]]:
 
     from exam_server.cli.admin import generate_password
     from exam_server.models import County, Enterprise, User
-    from exam_server.services import accounts
+    from exam_server.services.admin import accounts
 
     first_county = session.scalar(select(County).order_by(County.id))
     first_enterprise = session.scalar(select(Enterprise).order_by(Enterprise.id))
@@ -67,8 +67,8 @@ def demo(data_dir: str, host: str, port: int, serve: bool, scale: str) -> None:
 
     from exam_server import create_app
     from exam_server.extensions import db
-    from exam_server.services.city_generator import load_city
-    from exam_server.services.demo import load_demo
+    from exam_server.demo.city_generator import load_city
+    from exam_server.demo.small_city import load_demo
 
     if scale == "city" and data_dir == "var/demo":
         data_dir = "var/demo-city"

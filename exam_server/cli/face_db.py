@@ -15,7 +15,7 @@ from exam_server.face import FaceRefusal
 from exam_server.face.batch import enrol_batch
 from exam_server.face.reembed import model_key, reembed_files
 from exam_server.models import PhotoSource
-from exam_server.services import face_reenrol, face_service
+from exam_server.services.faces import face_reenrol, face_service
 
 REPORT_COLUMNS = ("file", "citizen_id", "error", "message", "detail")
 REENROL_COLUMNS = ("photo_id", "worker_id", "file", "error", "message", "detail")

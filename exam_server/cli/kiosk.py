@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 
 from exam_server.extensions import db
 from exam_server.models import County, DomainError
-from exam_server.services import kiosks, sittings
+from exam_server.services.exam import kiosks, sittings
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,9 @@
 """The administrators' and enterprises' web console."""
-from flask import Blueprint
-
-bp = Blueprint("console", __name__, url_prefix="/console")
-
-# Each module attaches its routes to bp.
-from exam_server.console import (  # noqa: E402,F401
-    audit_log, exam_plans, exports, kiosks, monitor, nav, questions, review, routes, statistics, users,
-    workers,
+# Importing each view module attaches its routes to the blueprint.
+from exam_server.console import (  # noqa: F401
+    audit_log, exam_plans, exports, kiosks, monitor, nav, questions, questions_import, review, routes, statistics,
+    users, workers, workers_import, workers_photos,
 )
+from exam_server.console.blueprint import bp
+
+__all__ = ["bp"]

@@ -7,13 +7,13 @@ from sqlalchemy import select
 
 from exam_server import localday
 from exam_server.auth.session import roles_required
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.console.forms import AuditSearchForm, options
 from exam_server.console.helpers import page_number
 from exam_server.console.nav import CITY_COUNTY
 from exam_server.extensions import db
 from exam_server.models import AuditLog, User
-from exam_server.services import user_admin
+from exam_server.services.admin import user_admin
 
 PER_PAGE = 50
 ACTION_LABELS = {

@@ -6,14 +6,14 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from exam_server.auth.session import roles_required
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.console.forms import PlanForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.console.nav import CITY_COUNTY
 from exam_server import localday
 from exam_server.extensions import db
 from exam_server.models import County, DomainError, Enterprise, ExamRequirement, Industry, RequirementStatus, Role
-from exam_server.services import plans
+from exam_server.services.admin import plans
 
 
 @bp.route("/plans")

@@ -5,14 +5,14 @@ from flask import Response, abort, flash, redirect, render_template, request, st
 from flask_login import current_user
 
 from exam_server.auth.session import roles_required
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.console.nav import ADMINS
 from exam_server.console.statistics import breadcrumbs, place_and_filters
 from exam_server.extensions import db
 from exam_server.models import ExamPlan, RequirementStatus, User, utcnow
 from exam_server.services import audit
-from exam_server.services import exports as ex
-from exam_server.services import statistics as stats
+from exam_server.services.reporting import exports as ex
+from exam_server.services.reporting import statistics as stats
 
 KINDS = {  # kind: (file name part, sheet title, columns)
     "figures": ("参考率合格率统计", "参考率合格率", ex.FIGURE_COLUMNS),

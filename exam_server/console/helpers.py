@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import event
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.models import AuditLog
 
 PER_PAGE = 30

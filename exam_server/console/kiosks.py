@@ -6,12 +6,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from exam_server.auth.session import roles_required
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.console.forms import KioskForm, options
 from exam_server.console.nav import CITY_COUNTY
 from exam_server.extensions import db
 from exam_server.models import County, DomainError, Kiosk, Role
-from exam_server.services import kiosks as kiosk_service
+from exam_server.services.exam import kiosks as kiosk_service
 
 
 def _scoped():

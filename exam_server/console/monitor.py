@@ -7,11 +7,11 @@ from flask import jsonify, render_template
 from flask_login import current_user
 
 from exam_server.auth.session import roles_required
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.console.nav import ADMINS
 from exam_server.extensions import db
 from exam_server.models import utcnow
-from exam_server.services import statistics as stats
+from exam_server.services.reporting import statistics as stats
 
 POLL_SECONDS = 5
 

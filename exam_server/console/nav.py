@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app, request, url_for
 from flask_login import current_user
 
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.models import Role
 
 ALL = frozenset(Role)

@@ -8,12 +8,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from exam_server.auth.session import roles_required
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.console.forms import QuestionForm, QuestionSearchForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
 from exam_server.models import Question, Role, utcnow
-from exam_server.services import question_admin
+from exam_server.services.admin import question_admin
 
 LETTERS = "abcdef"
 FIELD_LABELS = {"stem": "题干", "options": "选项", "answer": "答案", "category": "分类", "difficulty": "难度",
@@ -98,4 +98,3 @@ def question_quality():
                            flags=qb.FLAG_LABELS, limit=question_admin.QUALITY_SITTINGS)
 
 
-from exam_server.console import questions_import  # noqa: E402,F401  (import and export pages)

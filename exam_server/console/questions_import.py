@@ -9,13 +9,13 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from exam_server.auth.session import roles_required
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.console.forms import ImportConfirmForm, QuestionImportForm
 from exam_server.console.helpers import XLSX, download
 from exam_server.console.questions import search_filters, search_form
 from exam_server.extensions import db
 from exam_server.models import DomainError, Role
-from exam_server.services import question_admin, staging
+from exam_server.services.admin import question_admin, staging
 
 KIND = "imports"
 MIMETYPES = {"xlsx": XLSX, "csv": "text/csv", "json": "application/json"}

@@ -10,12 +10,12 @@ from flask_login import current_user
 from sqlalchemy import exists, func, or_, select, true
 
 from exam_server.auth.session import roles_required
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.extensions import db
 from exam_server.face.errors import MESSAGES_ZH
 from exam_server.models import (CheckIn, DomainError, Enterprise, FaceCheck, FacePhoto, FaceTemplate, Kiosk,
                                 ReviewCase, ReviewKind, ReviewStatus, Role, Sitting, User, Worker, utcnow)
-from exam_server.services import review as review_service
+from exam_server.services.faces import review as review_service
 
 REVIEW_ROLES = (Role.CITY, Role.COUNTY, Role.REVIEWER)
 KIND_LABELS = {ReviewKind.CHECKIN_REFUSED: "入场核验未通过", ReviewKind.IN_EXAM_MISMATCH: "考试中人脸不符",

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user, login_required
 
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.extensions import db
-from exam_server.services import dashboard as dashboard_service
+from exam_server.services.reporting import dashboard as dashboard_service
 
 
 @bp.route("/")

@@ -5,12 +5,12 @@ from flask import abort, render_template, request
 from flask_login import current_user
 
 from exam_server.auth.session import roles_required
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.console.nav import ADMINS
 from exam_server.extensions import db
 from exam_server.models import DomainError, RequirementStatus, Role
-from exam_server.services import statistics as stats
-from exam_server.services.exports import STATUS_LABELS
+from exam_server.services.reporting import statistics as stats
+from exam_server.services.reporting.exports import STATUS_LABELS
 
 DIMENSION_LABELS = {"county": "区县", "township": "乡镇（街道）", "enterprise": "企业", "industry": "行业"}
 CHART_LIMIT = 40  # more members than this are shown as a table only

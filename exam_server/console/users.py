@@ -6,13 +6,13 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from exam_server.auth.session import roles_required
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.console.forms import UserForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.console.nav import CITY_COUNTY
 from exam_server.extensions import db
 from exam_server.models import ROLE_LABELS, County, DomainError, Role
-from exam_server.services import user_admin
+from exam_server.services.admin import user_admin
 
 
 def _no_store(html: str):

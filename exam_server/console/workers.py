@@ -7,7 +7,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from exam_server.auth.session import roles_required
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.console.forms import PhotoForm, WorkerSearchForm
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.console.nav import ADMINS
@@ -15,7 +15,8 @@ from exam_server.extensions import db
 from exam_server.face import FaceRefusal
 from exam_server.face.quality import describe_upload
 from exam_server.models import PhotoSource
-from exam_server.services import face_service, worker_directory
+from exam_server.services.admin import worker_directory
+from exam_server.services.faces import face_service
 
 
 @bp.route("/workers")
@@ -78,4 +79,3 @@ def worker_enrol(worker_id: int):
     return redirect(url_for("console.worker_detail", worker_id=worker.id))
 
 
-from exam_server.console import workers_import, workers_photos  # noqa: E402,F401  (more worker pages)

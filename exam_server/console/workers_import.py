@@ -6,13 +6,13 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from exam_server.auth.session import roles_required
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.console.forms import ImportConfirmForm, WorkerImportForm
 from exam_server.console.helpers import XLSX, download
 from exam_server.console.nav import ADMINS
 from exam_server.extensions import db
 from exam_server.models import DomainError, Enterprise
-from exam_server.services import staging, worker_import, worker_template
+from exam_server.services.admin import staging, worker_import, worker_template
 
 KIND = "imports"
 SHOWN_PROBLEMS = 300

@@ -5,11 +5,12 @@ from flask import abort, current_app, jsonify, redirect, render_template, reques
 from flask_login import current_user
 
 from exam_server.auth.session import roles_required
-from exam_server.console import bp
+from exam_server.console.blueprint import bp
 from exam_server.console.forms import PhotoZipForm
 from exam_server.console.nav import ADMINS
 from exam_server.extensions import db
-from exam_server.services import audit, photo_jobs
+from exam_server.services import audit
+from exam_server.services.faces import photo_jobs
 
 
 @bp.route("/workers/photos", methods=["GET", "POST"])

@@ -95,8 +95,8 @@ def calibrate_command(pairs_csv: Path, images_dir: Path | None, id_card: bool, t
     pairs = read_pairs(pairs_csv)
     if any("same" not in p for p in pairs):
         raise click.UsageError(f"{pairs_csv} needs a 'same' column")
-    if models or fused or write_path:  # per-model and fused calibration: exam_server/face/fusion.py
-        from .fusion import calibrate_models, format_models_report
+    if models or fused or write_path:  # per-model and fused calibration: exam_server/face/fusion_fit.py
+        from .fusion_fit import calibrate_models, format_models_report
 
         try:
             report = calibrate_models(engine.settings, pairs, images_dir or pairs_csv.parent, models, fused, id_card,

@@ -16,7 +16,8 @@ from .detection import Landmarks
 from .errors import FaceRefusal
 
 if TYPE_CHECKING:
-    from .engine import FaceEngine, FaceSample, Template, Verification
+    from .engine import FaceEngine
+    from .samples import FaceSample, Template, Verification
 
 CHALLENGES = ("turn_left", "turn_right", "blink")
 INSTRUCTIONS_ZH = {"turn_left": "请缓慢向左转头，再转回正面。", "turn_right": "请缓慢向右转头，再转回正面。",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from exam_server.models.base import Base, enum_column, utcnow
 from exam_server.models.org import Enterprise
-from exam_server.services.citizen_id import gender_of, normalise_citizen_id
+from exam_server.citizen_id import gender_of, normalise_citizen_id
 
 
 class JobCategory(str, enum.Enum):

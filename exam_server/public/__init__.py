@@ -1,6 +1,5 @@
 """Pages anyone may open: certificate verification and health."""
-from flask import Blueprint
+from exam_server.public import routes  # noqa: F401  (importing attaches the routes)
+from exam_server.public.blueprint import bp
 
-bp = Blueprint("public", __name__)
-
-from exam_server.public import routes  # noqa: E402,F401  (routes attach to bp)
+__all__ = ["bp"]

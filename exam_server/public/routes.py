@@ -7,8 +7,8 @@ from sqlalchemy import select, text
 from exam_server.extensions import db
 from exam_server import localday
 from exam_server.models import Certificate, ExamPlan
-from exam_server.public import bp
-from exam_server.services.citizen_id import mask
+from exam_server.public.blueprint import bp
+from exam_server.citizen_id import mask
 
 
 @bp.route("/")

@@ -11,7 +11,8 @@ import pytest
 
 from exam_server.models import (CheckIn, CheckInStatus, ExamPlan, ExamRequirement, PhotoSource, Sitting, Worker,
                                 utcnow)
-from exam_server.services import face_service, kiosks, question_store, sittings
+from exam_server.services.exam import kiosks, question_store, sittings
+from exam_server.services.faces import face_service
 
 # A head turning to its left: different real photos of one person, as the face engine's own tests use.
 TURN_LEFT = ["single/obama/obama1.jpg", "resolutions/obama-720p.jpg", "single/obama/obama3.jpg",

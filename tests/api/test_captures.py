@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from exam_server.models import (CaptureRequest, FaceCheck, Kiosk, ReviewCase, ReviewKind, Sitting, SittingStatus,
                                 utcnow)
-from exam_server.services import captures
-from exam_server.services.refusals import Refusal
+from exam_server.services.exam import captures
+from exam_server.services.exam.refusals import Refusal
 from tests.api.conftest import frame, open_sitting
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from exam_server.face import FaceRefusal
 from exam_server.face.evidence import save_evidence
 from exam_server.models import CheckIn, CheckInStatus, CheckKind, Decision, FaceCheck, ReviewCase, ReviewKind
-from exam_server.services import face_service
+from exam_server.services.faces import face_service
 from tests.api.test_visit import _burst
 
 

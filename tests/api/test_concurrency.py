@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from exam_server import create_app
 from exam_server.extensions import db as sqla
 from exam_server.models import CheckIn, ExamRequirement, Sitting, utcnow
-from exam_server.services import kiosks, question_store, sittings
-from exam_server.services.refusals import Refusal
+from exam_server.services.exam import kiosks, question_store, sittings
+from exam_server.services.exam.refusals import Refusal
 from tests import factories
 from tests.api.conftest import add_plan
 from tests.conftest import TempPostgresDatabase, postgres_available

@@ -14,7 +14,7 @@ from exam_server.api.admission import face_queue
 from exam_server.api.errors import CODES
 from exam_server.models import (CaptureRequest, CheckIn, ExamRequirement, RequirementStatus, ReviewCase,
                                 ReviewKind, Sitting, SittingStatus, utcnow)
-from exam_server.services import kiosks, sittings
+from exam_server.services.exam import kiosks, sittings
 from tests.api.conftest import frame, jpeg, open_sitting
 
 SEEN: dict[str, dict] = {}
@@ -83,7 +83,7 @@ def test_checkin_refusals(db, exam, kiosk, world, faces_dir):
     wrong_check = good[:17] + ("0" if good[17] != "0" else "1")
     body = refused(kiosk.post("/api/v1/checkins", json={"citizen_id": wrong_check}), "invalid_citizen_id")
     assert "校验位" in body["message"]
-    from exam_server.services.citizen_id import check_digit
+    from exam_server.citizen_id import check_digit
 
     unknown = "11010119900307777"
     refused(kiosk.post("/api/v1/checkins", json={"citizen_id": unknown + check_digit(unknown)}), "worker_not_found")
@@ -154,7 +154,7 @@ def test_burst_refusals(app, db, enrolled, kiosk, turn_only, faces_dir, monkeypa
 
 
 def test_chip_photo_refusals(db, enrolled, kiosk, faces_dir):
-    from exam_server.services import face_service
+    from exam_server.services.faces import face_service
 
     with kiosk.client.application.app_context():
         chip = face_service.engine().id_card_photo((faces_dir / "single/obama/obama2.jpg").read_bytes())

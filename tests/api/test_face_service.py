@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from exam_server.models import (AuditLog, FaceCheck, FacePhoto, FaceTemplate, PhotoSource, ReviewCase, ReviewKind,
                                 ReviewStatus, utcnow)
-from exam_server.services import face_service, review
+from exam_server.services.faces import face_service, review
 
 
 def test_enrol_and_re_enrol_keep_history(app, db, world, faces_dir):

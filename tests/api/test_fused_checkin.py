@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from exam_server.models import CheckKind, Decision, FaceCheck, ReviewCase, ReviewKind, Sitting
-from exam_server.services import face_service
+from exam_server.services.faces import face_service
 from tests.api.conftest import TURN_LEFT, frame, open_sitting
 from tests.api.test_visit import IMMEDIATE, capture, check_in
 

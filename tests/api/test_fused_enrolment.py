@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from exam_server.face import FaceEngine, FaceSettings
 from exam_server.face.reembed import ReembedResult
 from exam_server.models import FaceTemplate, PhotoSource
-from exam_server.services import face_reenrol, face_service, face_verify
+from exam_server.services.faces import face_reenrol, face_service, face_verify
 
 DLIB, SFACE = "dlib_resnet_v1", "sface_2021dec_int8bq"
 PHOTOS = {"obama1": ("single/obama/obama1.jpg", "console"), "obama2": ("single/obama/obama2.jpg", "console"),

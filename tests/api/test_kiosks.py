@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, select, text
 
 from exam_server.models import AuditLog, Kiosk, utcnow
-from exam_server.services import kiosks
+from exam_server.services.exam import kiosks
 from tests.conftest import REPO
 
 
@@ -69,7 +69,7 @@ def test_gunicorn_submits_overdue_sittings_with_no_request(tmp_path):
 
     from exam_server import create_app
     from exam_server.extensions import db as sqla
-    from exam_server.services import question_store
+    from exam_server.services.exam import question_store
     from tests import factories
     from tests.api.conftest import Exam, add_plan, open_sitting
 

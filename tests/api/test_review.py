@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 from exam_server.models import (AuditLog, CaptureRequest, DomainError, ExamPlan, ExamRequirement, FaceCheck,
                                 Question, ReviewCase, ReviewStatus, Sitting, SittingStatus, utcnow)
-from exam_server.services import captures, question_store, review
-from exam_server.services.demo import DEMO_PLAN_NAME, load_demo
+from exam_server.services.exam import captures, question_store
+from exam_server.services.faces import review
+from exam_server.demo.small_city import DEMO_PLAN_NAME, load_demo
 from tests.api.conftest import open_sitting
 
 

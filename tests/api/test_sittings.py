@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from exam_server.models import (Answer, AuditLog, Certificate, CheckIn, CheckInStatus, ExamRequirement,
                                 RequirementStatus, Sitting, SittingStatus, utcnow)
-from exam_server.services import question_store, sittings
-from exam_server.services.refusals import Refusal
+from exam_server.services.exam import question_store, sittings
+from exam_server.services.exam.refusals import Refusal
 from tests.api.conftest import TURN_LEFT, correct_response, frame, open_sitting
 
 
@@ -126,7 +126,7 @@ def test_paper_is_drawn_at_check_in_not_on_autosave(db, exam, kiosk, monkeypatch
 
     import question_bank
 
-    from exam_server.services import face_service
+    from exam_server.services.faces import face_service
 
     monkeypatch.setattr(question_bank, "assemble", forbidden)
     monkeypatch.setattr(question_store, "bank", forbidden)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from exam_server.models import (CheckKind, FaceCheck, ReviewCase, ReviewKind, ReviewStatus, Sitting,
                                 SittingStatus)
-from exam_server.services import review
+from exam_server.services.faces import review
 from tests.api.conftest import TURN_LEFT, correct_response, frame
 
 # Due at once and retried at once, so the test needs no waiting.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from exam_server.services import question_store
+from exam_server.services.exam import question_store
 from tests import factories
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from exam_server.models import ExamPlan, utcnow
-from exam_server.services import kiosks, question_store
+from exam_server.services.exam import kiosks, question_store
 
 
 # A paper the bundled questions can always fill, whatever rule sets question_bank ships.

@@ -5,8 +5,8 @@ import csv
 import io
 import random
 
-from exam_server.services import synthetic
-from exam_server.services.citizen_id import CHECK_CHARS, check_digit
+from exam_server.demo import synthetic
+from exam_server.citizen_id import CHECK_CHARS, check_digit
 
 HEADER = ["姓名", "身份证号", "岗位类别", "手机号"]
 

@@ -8,7 +8,7 @@ import time_machine
 from sqlalchemy import select
 
 from exam_server.models import AuditLog, Kiosk, Role, User, utcnow
-from exam_server.services import kiosks
+from exam_server.services.exam import kiosks
 from tests import factories
 
 

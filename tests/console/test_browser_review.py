@@ -12,7 +12,8 @@ from exam_server.extensions import db
 from exam_server.models import (AuditLog, CaptureRequest, Enterprise, ExamPlan, ExamRequirement, FacePhoto,
                                 FaceTemplate, PhotoSource, ReviewCase, ReviewKind, ReviewStatus, Sitting,
                                 SittingStatus, User, Worker, utcnow)
-from exam_server.services import face_service, kiosks
+from exam_server.services.exam import kiosks
+from exam_server.services.faces import face_service
 from tests.api.conftest import SMALL_RULESET, TURN_LEFT, KioskClient, frame
 from tests.console.browser import log_in, shot
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from exam_server.extensions import db
 from exam_server.models import (Enterprise, ExamPlan, ExamRequirement, Sitting, SittingStatus, Township, User, Worker,
                                 utcnow)
-from exam_server.services import plans
+from exam_server.services.admin import plans
 from tests import factories
 from tests.console.browser import log_in, shot
 from tests.console_stats.conftest import finish_real_sitting, start_real_sitting

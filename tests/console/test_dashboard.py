@@ -7,7 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from exam_server.models import ExamRequirement, RequirementStatus, ReviewCase, ReviewKind, utcnow
-from exam_server.services import kiosks, plans
+from exam_server.services.admin import plans
+from exam_server.services.exam import kiosks
 
 
 def figures(client) -> dict[str, int]:
@@ -42,7 +43,7 @@ def test_each_role_sees_its_own_scope(db, world, login):
 
 def test_pass_rate_counts_only_who_sat_and_participation_counts_who_was_required(db, world):
     """合格率 is passed / sat and 参考率 sat / required, as on the statistics page; none when nobody counts."""
-    from exam_server.services import dashboard
+    from exam_server.services.reporting import dashboard
 
     assert dashboard.figures(db.session, world.city)["pass_rate"] is None  # no open plan: no rate, not 0%
     now = utcnow()

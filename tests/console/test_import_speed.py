@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from exam_server.models import Enterprise, Worker
-from exam_server.services import synthetic, worker_import
+from exam_server.demo import synthetic
+from exam_server.services.admin import worker_import
 from tests import factories
 from tests.console.helpers import csv_bytes
 

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from exam_server.models import AuditLog, DomainError, ExamPlan, ExamRequirement, JobCategory, utcnow
-from exam_server.services import captures, plans
+from exam_server.services.admin import plans
+from exam_server.services.exam import captures
 from tests import factories
 
 

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from exam_server.models import Answer, AuditLog, ExamRequirement, Question, Sitting, SittingStatus, utcnow
-from exam_server.services import question_store
+from exam_server.services.exam import question_store
 from tests.console.conftest import add_plan
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from exam_server.models import AuditLog, ExamRequirement, JobCategory, Worker
-from exam_server.services import worker_import
+from exam_server.services.admin import worker_import
 from tests import factories
 from tests.console.conftest import add_plan
 from tests.console.helpers import HEADER, citizen_ids, csv_bytes, worker_rows, wrong_check_digit

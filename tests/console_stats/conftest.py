@@ -143,7 +143,7 @@ def city(db) -> City:
 def start_real_sitting(session, requirement: ExamRequirement, now: datetime | None = None) -> Sitting:
     """Open a sitting through the real sittings service, as a passed check-in does (no face work)."""
     from exam_server.models import CheckIn, CheckInStatus
-    from exam_server.services import kiosks, question_store, sittings
+    from exam_server.services.exam import kiosks, question_store, sittings
 
     now = now or utcnow()
     question_store.load_bundled(session)
@@ -161,7 +161,7 @@ def start_real_sitting(session, requirement: ExamRequirement, now: datetime | No
 
 def finish_real_sitting(session, sitting: Sitting, correct: bool, now: datetime | None = None) -> Sitting:
     """Answer every item (right or wrong) and submit through the real service, which grades it."""
-    from exam_server.services import sittings
+    from exam_server.services.exam import sittings
 
     now = now or utcnow()
     for item in sitting.paper["items"]:

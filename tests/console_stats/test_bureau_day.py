@@ -12,9 +12,11 @@ import time_machine
 
 from exam_server import localday
 from exam_server.models import Certificate, ExamRequirement, RequirementStatus
-from exam_server.services import citizen_id as cid
-from exam_server.services import city_generator, exports, kiosks, sittings, statistics as stats
-from exam_server.services.synthetic import citizen_id as synthetic_id
+from exam_server import citizen_id as cid
+from exam_server.demo import city_generator
+from exam_server.services.exam import kiosks, sittings
+from exam_server.services.reporting import exports, statistics as stats
+from exam_server.demo.synthetic import citizen_id as synthetic_id
 from tests.api.conftest import KioskClient
 from tests.console_stats.conftest import finish_real_sitting, start_real_sitting
 
@@ -141,7 +143,7 @@ def test_generated_people_and_the_city_anchor_use_the_bureau_day():
 
 
 def test_evidence_folders_are_named_for_the_bureau_day(app, db):
-    from exam_server.services import face_service
+    from exam_server.services.faces import face_service
 
     frame = _jpeg()
     assert face_service.save_evidence(frame, BEFORE).startswith("evidence/2026/12/01/")
@@ -186,7 +188,7 @@ def test_the_audit_log_day_filter_reads_bureau_days(db, world, login):
 
 def _start(session, requirement, kiosk_id, now):
     from exam_server.models import CheckIn, CheckInStatus
-    from exam_server.services import question_store
+    from exam_server.services.exam import question_store
 
     question_store.load_bundled(session)
     requirement = session.get(ExamRequirement, requirement.id)

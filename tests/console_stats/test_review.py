@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from exam_server.models import (AuditLog, CheckKind, Decision, DomainError, FaceCheck, FacePhoto, FaceTemplate,
                                 PhotoSource, ReviewCase, ReviewKind, ReviewStatus, Sitting, SittingStatus, utcnow)
-from exam_server.services import captures, review
+from exam_server.services.exam import captures
+from exam_server.services.faces import review
 from tests.console_stats.conftest import start_real_sitting
 
 

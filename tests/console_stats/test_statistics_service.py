@@ -10,7 +10,7 @@ import pytest
 
 from exam_server import localday
 from exam_server.models import DomainError
-from exam_server.services import statistics as stats
+from exam_server.services.reporting import statistics as stats
 
 
 def figures(rows):

@@ -7,8 +7,8 @@ from datetime import datetime
 import openpyxl
 import pytest
 
-from exam_server.services import xlsx_writer
-from exam_server.services.xlsx_writer import Formatted
+from exam_server.services.reporting import xlsx_writer
+from exam_server.services.reporting.xlsx_writer import Formatted
 
 
 def read_back(sheets):

@@ -9,8 +9,9 @@ from click.testing import CliRunner
 from exam_server.face import FaceEngine, FaceSettings, ModelMismatchError, Template
 from exam_server.face.cli import face
 from exam_server.face.errors import FaceError
-from exam_server.face.fusion import (PARAMS_FILE, FaceModelParams, Fusion, OperatingPoint, calibrate_models,
-                                     fit_fusion, fit_logistic, load_params, operating_point)
+from exam_server.face.fusion import (PARAMS_FILE, FaceModelParams, Fusion, OperatingPoint, fit_fusion, fit_logistic,
+                                     load_params, operating_point)
+from exam_server.face.fusion_fit import calibrate_models
 from exam_server.face.models import SFaceFp32Model, SFaceModel
 
 from .conftest import needs_faces, needs_sface

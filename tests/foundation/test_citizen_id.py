@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from exam_server.services.citizen_id import InvalidCitizenId, check_digit, gender_of, mask, normalise_citizen_id
+from exam_server.citizen_id import InvalidCitizenId, check_digit, gender_of, mask, normalise_citizen_id
 
 # By hand: digits 37130219900307125 times weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2 sum to 270;
 # 270 % 11 = 6 and "10X98765432"[6] = "6".

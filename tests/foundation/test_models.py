@@ -2,8 +2,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from exam_server.models import DomainError, JobCategory, Sitting, SittingStatus, Worker
-from exam_server.services.citizen_id import InvalidCitizenId
-from exam_server.services.workers import register_worker
+from exam_server.citizen_id import InvalidCitizenId
+from exam_server.services.admin.workers import register_worker
 from tests import factories
 from tests.foundation.test_citizen_id import VALID
 
@@ -87,7 +87,7 @@ def test_role_scope_is_required(db, world):
 
 
 def test_weak_password_is_refused(db):
-    from exam_server.services import accounts
+    from exam_server.services.admin import accounts
 
     with pytest.raises(DomainError, match="至少10位"):
         accounts.create_user(db.session, "someone", "short1", "city")

@@ -62,7 +62,7 @@ def open_exam(app) -> tuple[str, int, dict, str]:
     """Register a kiosk and open a sitting for a worker; return (token, sitting id, paper, another worker's ID)."""
     from exam_server.extensions import db
     from exam_server.models import ExamRequirement
-    from exam_server.services import kiosks, question_store
+    from exam_server.services.exam import kiosks, question_store
 
     with app.app_context():
         question_store.load_bundled(db.session)

@@ -57,7 +57,7 @@ def test_generates_the_city_then_reuses_it_unchanged(bench, tmp_path):
 
 
 def test_a_cached_figure_fails_the_freshness_check(bench, tmp_path, monkeypatch):
-    from exam_server.services import exports
+    from exam_server.services.reporting import exports
 
     cache, real = {}, exports.counts_by
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from exam_server.models import (Answer, Base, Certificate, Enterprise, ExamPlan, ExamRequirement, FaceTemplate,
                                 ReviewCase, Sitting, Worker)
 from exam_server.reference import COUNTIES
-from exam_server.services.citizen_id import gender_of, normalise_citizen_id
-from exam_server.services.city_generator import OTHER_REGIONS, TINY, generate, scale_named
+from exam_server.citizen_id import gender_of, normalise_citizen_id
+from exam_server.demo.city_generator import OTHER_REGIONS, TINY, generate, scale_named
 
 ANCHOR = date(2026, 6, 30)
 DLIB, SFACE = "dlib_resnet_v1", "sface_2021dec_int8bq"
@@ -133,7 +133,7 @@ def test_sampled_answers_grade_to_the_stored_score(db, city):
 
 def test_templates_of_every_fused_model_their_indexes_and_review_cases(db, city, tmp_path):
     from exam_server.face.index import FaceIndex, index_path
-    from exam_server.services import face_service, face_verify
+    from exam_server.services.faces import face_service, face_verify
 
     engine = face_service.engine()
     dlib, sface = engine.model_for(DLIB), engine.model_for(SFACE)
@@ -165,7 +165,7 @@ def test_templates_of_every_fused_model_their_indexes_and_review_cases(db, city,
 
 
 def test_every_plan_paper_can_be_drawn_for_its_workers(db, city):
-    from exam_server.services import question_store
+    from exam_server.services.exam import question_store
 
     bank, _ = question_store.bank(db.session)
     rulesets = {p.id: qb.RuleSet.from_dict(p.ruleset) for p in db.session.scalars(select(ExamPlan))}

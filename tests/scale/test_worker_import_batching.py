@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import event, select
 
 from exam_server.models import Worker
-from exam_server.services import worker_import
+from exam_server.services.admin import worker_import
 from tests.console.helpers import csv_bytes, worker_rows
 
 ROWS = 300

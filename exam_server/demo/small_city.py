@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from exam_server.models import County, Enterprise, Industry, JobCategory, Township
 from exam_server.reference import COUNTIES, INDUSTRIES, credit_code, township_names
-from exam_server.services import synthetic
-from exam_server.services.workers import register_worker
+from exam_server.demo import synthetic
+from exam_server.services.admin.workers import register_worker
 
 DEMO_ENTERPRISES = 24
 DEMO_WORKERS_PER_ENTERPRISE = (5, 30)
@@ -85,7 +85,7 @@ def load_demo_exam(session: Session) -> int:
     from datetime import timedelta
 
     from exam_server.models import ExamPlan, ExamRequirement, Worker, utcnow
-    from exam_server.services import question_store
+    from exam_server.services.exam import question_store
 
     question_store.load_bundled(session)
     if session.scalar(select(ExamPlan.id).where(ExamPlan.name == DEMO_PLAN_NAME)):

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exam_server.models import DomainError, Enterprise, JobCategory, Worker
-from exam_server.services.citizen_id import normalise_citizen_id
+from exam_server.citizen_id import normalise_citizen_id
 
 
 def register_worker(session: Session, *, citizen_id: str, name: str, enterprise_id: int,

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from exam_server import localday
 from exam_server.models import (Answer, Certificate, CheckIn, FaceCheck, RequirementStatus, ReviewCase, Sitting,
                                 SittingStatus)
-from exam_server.services import question_store
+from exam_server.services.exam import question_store
 
 if TYPE_CHECKING:
-    from exam_server.services.city_generator import City, Loader
+    from exam_server.demo.city_rows import City, Loader
 
 MONTH_WEIGHT = {1: 0.8, 2: 0.45, 6: 1.5, 11: 1.2, 12: 1.3}  # Spring Festival lull, safety month, year end
 WEEKEND_WEIGHT = 0.15
@@ -83,7 +83,7 @@ def score(rng: random.Random, passed: bool, pass_mark: float, max_score: float) 
 
 def simulate(session: Session, city: City) -> History:
     """Decide every requirement's year (sat or not, attempts, scores) and make the rows that record it."""
-    from exam_server.services.city_generator import next_id
+    from exam_server.demo.city_rows import next_id
 
     rng, scale, history = city.rng, city.scale, History()
     rulesets = {p["id"]: qb.RuleSet.from_dict(p["ruleset"]) for p in city.plans}
@@ -135,7 +135,7 @@ def simulate(session: Session, city: City) -> History:
         req["attempts"] = len(outcomes)
         req["status"] = RequirementStatus.PASSED.value if outcomes[-1] else RequirementStatus.FAILED.value
     sample_answers(session, city, history, rulesets)
-    from exam_server.services import city_faces
+    from exam_server.demo import city_faces
 
     city_faces.make(session, city, history)
     return history
@@ -143,7 +143,7 @@ def simulate(session: Session, city: City) -> History:
 
 def sample_answers(session: Session, city: City, history: History, rulesets: dict[int, qb.RuleSet]) -> None:
     """Give a random sample of sittings a real assembled paper and answers that grade to their outcome."""
-    from exam_server.services.city_generator import next_id
+    from exam_server.demo.city_rows import next_id
 
     rng = city.rng
     bank, question_ids = question_store.bank(session)
@@ -209,7 +209,7 @@ def rates(requirements: list[dict]) -> dict[str, float]:
 
 def load(session: Session, city: City, history: History, loader: Loader, data_dir: str | None) -> None:
     """Insert the year's rows, then the synthetic face templates (and write the 1:N indexes into data_dir)."""
-    from exam_server.services import city_faces
+    from exam_server.demo import city_faces
 
     for model, rows in ((Sitting, history.sittings), (Certificate, history.certificates),
                         (Answer, history.answers)):

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from exam_server.models import (JOB_CATEGORY_LABELS, DomainError, Enterprise, JobCategory, Role, User, Worker,
                                 utcnow)
-from exam_server.services import audit, plans
-from exam_server.services.citizen_id import InvalidCitizenId, gender_of, normalise_citizen_id
+from exam_server.services import audit
+from exam_server.services.admin import plans
+from exam_server.citizen_id import InvalidCitizenId, gender_of, normalise_citizen_id
 from exam_server.services.scope import can_see_enterprise, enterprise_filter
 
 CHUNK = 2000

@@ -8,7 +8,8 @@ from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
 from exam_server.models import AuditLog, County, DomainError, Enterprise, Role, User
-from exam_server.services import accounts, audit
+from exam_server.services import audit
+from exam_server.services.admin import accounts
 
 _ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0OoIl1")
 

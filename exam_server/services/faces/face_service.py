@@ -280,7 +280,7 @@ def plan_batch(session: Session, paths: list[Path]) -> tuple[list[tuple[Path, in
     """Match files named by citizen ID to workers; return (todo, refused rows, number already enrolled)."""
     # A worker whose active template came from a file with the same SHA-256 is skipped, so an
     # interrupted run can simply be started again.
-    from exam_server.services.citizen_id import InvalidCitizenId, normalise_citizen_id
+    from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
 
     refused: list[dict] = []
     wanted: dict[str, Path] = {}

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from exam_server.models import (County, DomainError, Enterprise, ExamPlan, ExamRequirement, Industry, JobCategory,
                                 RequirementStatus, Role, User, Worker, utcnow)
-from exam_server.services import audit, question_store
+from exam_server.services import audit
+from exam_server.services.exam import question_store
 from exam_server.services.scope import can_see_enterprise
 
 _COLUMNS = ("plan_id", "worker_id", "enterprise_id", "county_id", "township_id", "industry_id", "status", "attempts")

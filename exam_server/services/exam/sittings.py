@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from exam_server import localday
 from exam_server.models import (Answer, AnswerReceipt, CheckIn, CheckInStatus, Certificate, ExamRequirement, Kiosk,
                                 RequirementStatus, Sitting, SittingStatus, Worker, utcnow)
-from exam_server.services import audit, captures, question_store
-from exam_server.services.refusals import Refusal
+from exam_server.services import audit
+from exam_server.services.exam import captures, question_store
+from exam_server.services.exam.refusals import Refusal
 
 _LETTERS = re.compile(r"^[A-F]*$")
 _SEED_LIMIT = 2**31  # the seed column is a 32-bit integer on PostgreSQL

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from exam_server.face import FaceRefusal, Template
 from exam_server.models import (CaptureRequest, CheckKind, Decision, ExamPlan, FaceCheck, Kiosk, ReviewCase,
                                 ReviewKind, ReviewStatus, Sitting, SittingStatus)
-from exam_server.services import audit, face_service, face_verify
-from exam_server.services.refusals import Refusal
+from exam_server.services import audit
+from exam_server.services.faces import face_service, face_verify
+from exam_server.services.exam.refusals import Refusal
 
 DEFAULT_POLICY = {
     "enabled": True,
@@ -271,14 +272,11 @@ def _warn_multiple_faces(session: Session, sitting: Sitting, check: FaceCheck, n
                                face_check_id=check.id, created_at=now, summary="考试中画面出现多张人脸"))
 
 
-def take(session: Session, sitting_id: int, kiosk: Kiosk, nonce: str, frame: bytes, now: datetime) -> tuple[Sitting, str]:
-    """Check an in-exam frame answering a nonce and return the sitting and the kiosk's decision."""
+def take(session: Session, sitting: Sitting, nonce: str, frame: bytes, now: datetime) -> tuple[Sitting, str]:
+    """Check an in-exam frame answering a nonce for a writable, locked sitting; return it and the decision."""
     # The nonce is spent and committed before the face work, so no lock is held while the engine runs
     # and a replayed nonce is refused even while the first upload is still being checked.
-    from exam_server.services import sittings
-
-    sitting = sittings.load(session, sitting_id, kiosk, lock=True)
-    sittings.require_writable(session, sitting, now)
+    sitting_id = sitting.id
     capture = claim(session, sitting, nonce, now)
     session.commit()
     try:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 from exam_server.face.models import load_model
 from exam_server.face.reembed import ReembedResult
 from exam_server.models import FacePhoto, FaceTemplate, PhotoSource, utcnow
-from exam_server.services import face_service
+from exam_server.services.faces import face_service
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from exam_server.models import (CheckIn, CheckInStatus, CheckKind, Decision, Fac
 
 if TYPE_CHECKING:
     from exam_server.face.models import EmbeddingModel
-    from exam_server.services.city_generator import City, Loader
-    from exam_server.services.city_history import History
+    from exam_server.demo.city_rows import City, Loader
+    from exam_server.demo.city_history import History
 
 log = logging.getLogger(__name__)
 TEMPLATE_CHUNK = 50_000
@@ -40,7 +40,7 @@ def model_identity():
     from exam_server.face.models import get_model
 
     if has_app_context():
-        from exam_server.services import face_service
+        from exam_server.services.faces import face_service
 
         settings = face_service.settings()
     else:
@@ -82,7 +82,7 @@ def _stream(seed: int, n: int) -> np.random.Generator:
 
 def make(session: Session, city: City, history: History) -> None:
     """Choose the workers with templates and make the checks, check-ins and review cases."""
-    from exam_server.services.city_generator import next_id
+    from exam_server.demo.city_rows import next_id
 
     rng, share = city.rng, city.scale.template_share
     workers = [w["id"] for w in city.workers]
@@ -96,7 +96,7 @@ class Alerts:
     """Build face checks, check-ins and review cases that tell a consistent story."""
 
     def __init__(self, session: Session, city: City, history: History, template_of: dict[int, int]) -> None:
-        from exam_server.services.city_generator import next_id
+        from exam_server.demo.city_rows import next_id
 
         self.rng, self.city, self.history, self.template_of = city.rng, city, history, template_of
         self.model, self.settings = model_identity()
@@ -230,7 +230,7 @@ class Alerts:
 def load_templates(session: Session, city: City, history: History, loader: Loader, data_dir: str | None) -> None:
     """Insert a photo row and a synthetic template of every model per chosen worker; write the 1:N indexes."""
     from exam_server.face.index import FaceIndex, index_path
-    from exam_server.services.city_generator import next_id
+    from exam_server.demo.city_rows import next_id
 
     models = template_models()
     centres = [_stream(TEMPLATE_CENTRE_SEED, n).normal(0.0, SYNTHETIC[model.metric][0], model.dim)

@@ -19,9 +19,10 @@ from exam_server import localday
 from exam_server.models import (County, DomainError, Enterprise, ExamPlan, ExamRequirement, Industry, JobCategory,
                                 Kiosk, Township, Worker)
 from exam_server.reference import COUNTIES, INDUSTRIES, credit_code, township_names
-from exam_server.services import question_store, synthetic
+from exam_server.demo import synthetic
+from exam_server.demo.city_rows import CITY, TINY, City, CityScale, Loader, next_id
+from exam_server.services.exam import question_store
 
-CHUNK = 5_000
 # Urban districts hold more enterprises than rural counties (index in COUNTIES -> weight).
 COUNTY_WEIGHTS = {0: 3.0, 1: 2.0, 2: 1.6, 12: 1.2}
 INDUSTRY_WEIGHTS = {
@@ -49,31 +50,6 @@ OTHER_REGIONS = ("370102", "370211", "370303", "370883", "371121", "320311", "32
 LOCAL_SHARE = 0.82
 
 
-@dataclass(frozen=True)
-class CityScale:
-    """How big a city to make and the rates its year of exams should land near."""
-
-    counties: int = 13
-    industries: int = 19
-    enterprises: int = 9_032
-    workers: int = 310_000
-    sittings: int = 374_000
-    participation: float = 0.95      # requirements sat at least once / requirements
-    pass_rate: float = 0.95          # requirements passed / requirements sat
-    retake_pass_rate: float = 0.75   # second attempts that pass
-    spread: float = 25.0             # Beta concentration of enterprise rates: lower means wider spread
-    template_share: float = 1.0      # workers given synthetic face templates (one per model)
-    answer_sample: int = 1_000       # sittings stored with a real paper and their answers
-    face_checks: int = 400
-    review_cases: int = 200
-    seed: int = 2026
-
-
-CITY = CityScale()
-TINY = CityScale(counties=2, enterprises=30, workers=500, sittings=605, answer_sample=20, face_checks=40,
-                 review_cases=20)
-
-
 @dataclass
 class Summary:
     """What was generated: rows per table, the rates reached and the time taken."""
@@ -89,55 +65,6 @@ class Summary:
         return f"{', '.join(parts)} ({rates}) in {self.seconds:.0f} s"
 
 
-@dataclass
-class City:
-    """The generated rows, kept in memory between steps (ids are final)."""
-
-    scale: CityScale
-    anchor: datetime
-    rng: random.Random
-    counties: list[dict] = field(default_factory=list)
-    townships: dict[int, list[dict]] = field(default_factory=dict)
-    industries: list[dict] = field(default_factory=list)
-    enterprises: list[dict] = field(default_factory=list)
-    workers: list[dict] = field(default_factory=list)
-    kiosks: list[dict] = field(default_factory=list)
-    plans: list[dict] = field(default_factory=list)
-    requirements: list[dict] = field(default_factory=list)
-
-
-class Loader:
-    """Insert rows in chunks with a shared progress bar and count them per table."""
-
-    def __init__(self, session: Session, total: int, progress: bool) -> None:
-        from tqdm import tqdm
-
-        self.session = session
-        self.rows: dict[str, int] = {}
-        self.bar = tqdm(total=total, unit="rows", unit_scale=True, disable=not progress, mininterval=0.5)
-
-    def insert(self, model: Any, rows: list[dict]) -> None:
-        """Insert rows into the model's table, a chunk at a time."""
-        table = model.__table__
-        self.bar.set_description(table.name)
-        if rows and any(key.startswith("_") for key in rows[0]):
-            rows = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
-        conn = self.session.connection()
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start:start + CHUNK]
-            conn.execute(insert(table), chunk)
-            self.bar.update(len(chunk))
-        self.rows[table.name] = self.rows.get(table.name, 0) + len(rows)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-def next_id(session: Session, model: Any) -> int:
-    """Return the first free id of a table."""
-    return (session.scalar(select(func.max(model.id))) or 0) + 1
-
-
 def anchor_of(day: date | None) -> datetime:
     """Return the generation's "now": the start of the bureau's day ``day`` (default today), on its wall clock."""
     return localday.local(localday.day_start(day or localday.today()))
@@ -146,7 +73,7 @@ def anchor_of(day: date | None) -> datetime:
 def generate(session: Session, scale: CityScale = CITY, *, anchor: date | None = None,
              data_dir: str | None = None, progress: bool = True) -> Summary:
     """Fill an empty database with a city and its year of exams; commit after each table."""
-    from exam_server.services import city_history
+    from exam_server.demo import city_history
 
     if session.scalar(select(func.count(Enterprise.id))):
         raise DomainError("数据库中已有企业，请在空数据库中生成 / enterprises exist: generate into an empty database")
@@ -283,7 +210,7 @@ def make_kiosks(session: Session, city: City) -> None:
     """Create one kiosk per township and one at each county's service centre (token hashes are random)."""
     import secrets
 
-    from exam_server.services.kiosks import hash_token
+    from exam_server.services.exam.kiosks import hash_token
 
     kiosk_id = next_id(session, Kiosk)
     for county in city.counties:

@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session
 
 from exam_server.models import (DomainError, FaceCheck, ReviewCase, ReviewKind, ReviewStatus, Role, Sitting,
                                 SittingStatus, User, Worker, utcnow)
-from exam_server.services import audit, captures, face_service, scope
+from exam_server.services import audit, scope
+from exam_server.services.exam import captures
+from exam_server.services.faces import face_service
 
 DECIDERS = (Role.CITY, Role.COUNTY, Role.REVIEWER)
 

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from exam_server.face import FaceRefusal
 from exam_server.models import Enterprise, FacePhoto, FaceTemplate, PhotoSource, User, Worker
-from exam_server.services import face_service, staging
-from exam_server.services.citizen_id import InvalidCitizenId, normalise_citizen_id
+from exam_server.services.admin import staging
+from exam_server.services.faces import face_service
+from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
 from exam_server.services.scope import enterprise_filter
 
 KIND = "jobs"

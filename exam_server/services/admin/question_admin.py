@@ -12,7 +12,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from exam_server.models import Answer, DomainError, Question, Sitting, SittingStatus, User
-from exam_server.services import audit, question_store
+from exam_server.services import audit
+from exam_server.services.exam import question_store
 
 QUALITY_SITTINGS = 5000  # newest graded sittings read per page view: over a thousand answers per item
 

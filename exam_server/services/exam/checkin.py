@@ -18,9 +18,11 @@ from exam_server.face.liveness import CHALLENGES, INSTRUCTIONS_ZH, Challenge
 from exam_server.models import (ACTIVE_SITTING_STATUSES, CheckIn, CheckInStatus, CheckKind, Decision, ExamPlan,
                                 ExamRequirement, FaceCheck, Kiosk, RequirementStatus, ReviewCase, ReviewKind,
                                 ReviewStatus, Sitting, SittingStatus, Worker)
-from exam_server.services import audit, face_service, face_verify, question_store, sittings
-from exam_server.services.citizen_id import InvalidCitizenId, normalise_citizen_id
-from exam_server.services.refusals import Refusal
+from exam_server.services import audit
+from exam_server.services.exam import question_store, sittings
+from exam_server.services.faces import face_service, face_verify
+from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
+from exam_server.services.exam.refusals import Refusal
 
 BURST_FRAMES = 8
 BURST_SECONDS = 2.5

@@ -1,0 +1,31 @@
+"""The kiosk API's blueprint: every request is size-checked and its kiosk identified before a view runs."""
+from flask import Blueprint, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from exam_server.extensions import csrf, db
+from exam_server.services.exam import kiosks
+from exam_server.services.exam.refusals import Refusal
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Largest id a path accepts: ids are 32-bit integers on PostgreSQL.
+MAX_ID = 2**31 - 1
+
+
+@bp.before_request
+def _guard() -> None:
+    """Refuse oversized bodies before anything reads them, then identify the kiosk by its bearer token."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge()
+    from exam_server.api.openapi import operation_of
+
+    op = operation_of(current_app, request.endpoint)
+    if op is not None and op.public:
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    try:
+        g.kiosk = kiosks.authenticate(db.session, token.strip() if scheme.lower() == "bearer" else None)
+    except kiosks.KioskAuthError as exc:
+        raise Refusal(exc.code) from None
+    if kiosks.touch(db.session, g.kiosk):
+        db.session.commit()  # never hold the kiosk row's write lock through the request's face work

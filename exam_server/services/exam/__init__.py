@@ -1,0 +1,1 @@
+"""The exam flow at the kiosk: check-in, sittings and answers, in-exam face captures, kiosks, the question store."""

@@ -1,0 +1,1 @@
+"""Reporting: participation and pass figures, the dashboard, CSV and XLSX exports."""
