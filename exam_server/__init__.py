@@ -1,4 +1,5 @@
 """Flask application factory for the face-verified safety-training exam server."""
+
 from __future__ import annotations
 
 import logging
@@ -31,8 +32,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from exam_server.database import install_engine_hooks, locale_selector
     from exam_server.auth.session import load_user
+    from exam_server.database import install_engine_hooks, locale_selector
 
     install_engine_hooks()
     db.init_app(app)

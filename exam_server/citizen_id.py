@@ -1,4 +1,5 @@
 """Validate 18-digit resident citizen IDs (GB 11643-1999)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -9,7 +10,42 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 # First two digits: provinces, autonomous regions, municipalities (GB/T 2260), plus Taiwan, HK, Macau.
 PROVINCE_CODES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    ]
 )
 
 
@@ -19,7 +55,7 @@ class InvalidCitizenId(ValueError):
 
 def check_digit(first17: str) -> str:
     """Return the GB 11643-1999 check character for 17 leading digits."""
-    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=False))
     return CHECK_CHARS[total % 11]
 
 
@@ -27,7 +63,9 @@ def normalise_citizen_id(raw: str, today: date | None = None) -> tuple[str, date
     """Return the ID in canonical form (upper-case X) and the birth date, or raise InvalidCitizenId."""
     value = (raw or "").strip().upper()
     if len(value) != 18:
-        raise InvalidCitizenId(f"身份证号应为18位，实际{len(value)}位 / citizen ID must have 18 characters, got {len(value)}")
+        raise InvalidCitizenId(
+            f"身份证号应为18位，实际{len(value)}位 / citizen ID must have 18 characters, got {len(value)}"
+        )
     if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
         raise InvalidCitizenId("身份证号前17位须为数字，末位为数字或X / citizen ID must be 17 digits then a digit or X")
     if value[:2] not in PROVINCE_CODES:

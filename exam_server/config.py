@@ -1,4 +1,5 @@
 """Configuration read from environment variables prefixed ``EXAM_``."""
+
 from __future__ import annotations
 
 import os
@@ -61,9 +62,9 @@ def from_env() -> dict:
     data_dir = Path(_env("DATA_DIR", "var")).resolve()
     database_url = _env("DATABASE_URL") or os.environ.get("DATABASE_URL") or default_sqlite_url(data_dir)
     if database_url.startswith("postgres://"):
-        database_url = "postgresql://" + database_url[len("postgres://"):]
+        database_url = "postgresql://" + database_url[len("postgres://") :]
     if database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
     return {
         "ENV_NAME": env,
         "SECRET_KEY": _read_secret(data_dir),
@@ -98,8 +99,9 @@ def validate(config: dict) -> None:
     if unknown or not config.get("CHECKIN_CHALLENGES", CHALLENGES):
         raise ConfigError(f"{PREFIX}CHECKIN_CHALLENGES takes a comma-separated subset of {', '.join(CHALLENGES)}")
     if not config.get("ANALYSIS_MAX_WAIT_SECONDS", 1) > 0 or not config.get("ANALYSIS_CONCURRENCY", 1) >= 1:
-        raise ConfigError(f"{PREFIX}ANALYSIS_MAX_WAIT_SECONDS must be above 0 "
-                          f"and {PREFIX}ANALYSIS_CONCURRENCY at least 1")
+        raise ConfigError(
+            f"{PREFIX}ANALYSIS_MAX_WAIT_SECONDS must be above 0 and {PREFIX}ANALYSIS_CONCURRENCY at least 1"
+        )
     if not config.get("SECRET_KEY"):
         if config.get("ENV_NAME") == "production" and not config.get("TESTING"):
             raise ConfigError(

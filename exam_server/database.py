@@ -1,4 +1,5 @@
 """Database helpers: SQLite pragmas, readable connection errors, locale choice."""
+
 from __future__ import annotations
 
 from flask import request

@@ -1,4 +1,5 @@
 """gunicorn settings, each from an EXAM_ environment variable."""
+
 import multiprocessing
 import os
 

@@ -5,9 +5,10 @@ month of statistics, a date in a file name, "today" for an age check) is always 
 day, Asia/Shanghai (UTC+8 all year) unless ``EXAM_TIMEZONE`` names another IANA zone. This module is
 the one place that knows the zone; ``create_app`` sets it once from the configuration.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_ZONE = "Asia/Shanghai"
@@ -36,7 +37,7 @@ def zone() -> ZoneInfo:
 
 def utcnow() -> datetime:
     """Return the current instant as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def local(instant: datetime) -> datetime:
@@ -56,7 +57,7 @@ def today(now: datetime | None = None) -> date:
 
 def day_start(day: date) -> datetime:
     """Return the UTC instant at which the bureau's day ``day`` begins."""
-    return datetime.combine(day, time.min, tzinfo=_zone).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=_zone).astimezone(UTC)
 
 
 def day_bounds(first: date, last: date | None = None) -> tuple[datetime, datetime]:
@@ -77,7 +78,7 @@ def local_month(instant: datetime) -> str:
 
 def from_wall_clock(value: datetime | None) -> datetime | None:
     """Return a naive wall-clock time (as a form's datetime-local gives it) as an aware UTC instant."""
-    return value.replace(tzinfo=_zone).astimezone(timezone.utc) if value else None
+    return value.replace(tzinfo=_zone).astimezone(UTC) if value else None
 
 
 def to_wall_clock(value: datetime | None) -> datetime | None:

@@ -1,4 +1,5 @@
 """Talk to the exam server's kiosk API (/api/v1) with the device token, over HTTP with timeouts."""
+
 from __future__ import annotations
 
 import base64
@@ -90,8 +91,14 @@ class KioskApi:
     def send_burst(self, checkin_id: int, checkin_token: str, frames: list[bytes]) -> dict:
         """Send the challenge's burst of JPEG frames, in capture order."""
         files = [("frames", (f"frame{n:02d}.jpg", data, "image/jpeg")) for n, data in enumerate(frames)]
-        return self._call("POST", f"/checkins/{checkin_id}/frames", timeout=BURST_TIMEOUT, base=self.face_base,
-                          data={"checkin_token": checkin_token}, files=files)
+        return self._call(
+            "POST",
+            f"/checkins/{checkin_id}/frames",
+            timeout=BURST_TIMEOUT,
+            base=self.face_base,
+            data={"checkin_token": checkin_token},
+            files=files,
+        )
 
     def sitting(self, sitting_id: int) -> dict:
         """Read the sitting: paper, saved answers, result."""
@@ -99,8 +106,11 @@ class KioskApi:
 
     def save_answer(self, sitting_id: int, item_no: int, response: str, idempotency_key: str) -> dict:
         """Save one item's response under an idempotency key."""
-        return self._call("PUT", f"/sittings/{sitting_id}/answers/{item_no}",
-                          json={"response": response, "idempotency_key": idempotency_key})
+        return self._call(
+            "PUT",
+            f"/sittings/{sitting_id}/answers/{item_no}",
+            json={"response": response, "idempotency_key": idempotency_key},
+        )
 
     def clock(self, sitting_id: int) -> dict:
         """Read the server's clock and any face capture due."""
@@ -108,16 +118,26 @@ class KioskApi:
 
     def capture(self, sitting_id: int, nonce: str, frame: bytes) -> dict:
         """Send the frame answering a capture request."""
-        return self._call("POST", f"/sittings/{sitting_id}/captures", timeout=BURST_TIMEOUT, base=self.face_base,
-                          data={"nonce": nonce}, files=[("frame", ("frame.jpg", frame, "image/jpeg"))])
+        return self._call(
+            "POST",
+            f"/sittings/{sitting_id}/captures",
+            timeout=BURST_TIMEOUT,
+            base=self.face_base,
+            data={"nonce": nonce},
+            files=[("frame", ("frame.jpg", frame, "image/jpeg"))],
+        )
 
     def submit(self, sitting_id: int, idempotency_key: str) -> dict:
         """Submit the sitting for grading."""
         return self._call("POST", f"/sittings/{sitting_id}/submit", json={"idempotency_key": idempotency_key})
 
 
-def patiently(send: Callable[[], dict], on_wait: Callable[[float], None], patience: float = BUSY_PATIENCE,
-              sleep: Callable[[float], None] = time.sleep) -> dict:
+def patiently(
+    send: Callable[[], dict],
+    on_wait: Callable[[float], None],
+    patience: float = BUSY_PATIENCE,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict:
     """Send again each time the face pool is busy, after the wait it asks for (plus jitter), within `patience` s."""
     deadline = time.monotonic() + patience
     while True:

@@ -1,4 +1,5 @@
 """The kiosk's flow: welcome, ID, camera guidance, liveness burst, exam, result or a polite refusal."""
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,9 @@ BANNER_SECONDS = 10.0
 class KioskApp:
     """Hold the current screen and move between screens on the worker's actions and the server's answers."""
 
-    def __init__(self, api: KioskApi, filming: Filming, journal: Journal, readers: list[IdCardReader],
-                 countdown: int = COUNTDOWN) -> None:
+    def __init__(
+        self, api: KioskApi, filming: Filming, journal: Journal, readers: list[IdCardReader], countdown: int = COUNTDOWN
+    ) -> None:
         self.api = api
         self.filming = filming
         self.journal = journal
@@ -46,8 +48,10 @@ class KioskApp:
         self.deliverer = Deliverer(journal, api, self.on_reply)
         self.watch = ClockWatch(self)
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._read_cards, name="id-reader", daemon=True),
-                         threading.Thread(target=self._guide, name="guidance", daemon=True)]
+        self._threads = [
+            threading.Thread(target=self._read_cards, name="id-reader", daemon=True),
+            threading.Thread(target=self._guide, name="guidance", daemon=True),
+        ]
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> KioskApp:
@@ -104,8 +108,13 @@ class KioskApp:
         """Return everything the browser needs to draw the current screen."""
         with self.lock:
             banner = self.banner[0] if self.banner and self.banner[1] > time.monotonic() else None
-            view = {"screen": self.screen, "version": self.version, **self.data, "online": self.online(),
-                    "banner": banner}
+            view = {
+                "screen": self.screen,
+                "version": self.version,
+                **self.data,
+                "online": self.online(),
+                "banner": banner,
+            }
             if self.guidance is not None:
                 view["guidance"] = self.guidance.to_dict()
                 view["ready"] = time.monotonic() - self.last_ok < READY_WINDOW
@@ -146,14 +155,23 @@ class KioskApp:
     def _on_ready(self, _args: dict) -> None:
         if self.screen != "guidance" or time.monotonic() - self.last_ok >= READY_WINDOW:
             raise ValueError("the face is not ready yet")
-        self.show("challenge", phase="countdown", count=self.countdown, challenge=self.checkin["challenge"],
-                  worker=self.checkin["worker"])
+        self.show(
+            "challenge",
+            phase="countdown",
+            count=self.countdown,
+            challenge=self.checkin["challenge"],
+            worker=self.checkin["worker"],
+        )
         threading.Thread(target=self._film, name="burst", daemon=True).start()
 
     def _on_retry(self, _args: dict) -> None:
         if self.screen == "retry" and self.checkin is not None:
-            self.show("guidance", worker=self.checkin["worker"], exam=self.checkin["exam"],
-                      challenge=self.checkin["challenge"])
+            self.show(
+                "guidance",
+                worker=self.checkin["worker"],
+                exam=self.checkin["exam"],
+                challenge=self.checkin["challenge"],
+            )
 
     def _on_goto(self, args: dict) -> None:
         if self.exam is None or self.screen not in ("exam", "review"):
@@ -187,8 +205,7 @@ class KioskApp:
             for reader in self.readers:
                 card = reader.poll()
                 if card is not None:
-                    log.info("ID card from %s reader: %s****%s", reader.name, card.citizen_id[:6],
-                             card.citizen_id[-2:])
+                    log.info("ID card from %s reader: %s****%s", reader.name, card.citizen_id[:6], card.citizen_id[-2:])
                     self._check_in(card)
                     break
 
@@ -232,8 +249,9 @@ class KioskApp:
         challenge = self.checkin["challenge"]
         try:
             for left in range(self.countdown, 0, -1):
-                self.show("challenge", phase="countdown", count=left, challenge=challenge,
-                          worker=self.checkin["worker"])
+                self.show(
+                    "challenge", phase="countdown", count=left, challenge=challenge, worker=self.checkin["worker"]
+                )
                 time.sleep(1.0)
             self.show("challenge", phase="recording", challenge=challenge, worker=self.checkin["worker"])
             frames = self.filming.burst(int(challenge["frames"]), float(challenge["seconds"]), self._set_guidance)
@@ -244,8 +262,10 @@ class KioskApp:
         self.show("verifying", worker=self.checkin["worker"])
         checkin_id, token, worker = self.checkin["checkin_id"], self.checkin["checkin_token"], self.checkin["worker"]
         try:
-            body = patiently(lambda: self.api.send_burst(checkin_id, token, frames),
-                             lambda wait: self.show("verifying", worker=worker, queued=round(wait)))
+            body = patiently(
+                lambda: self.api.send_burst(checkin_id, token, frames),
+                lambda wait: self.show("verifying", worker=worker, queued=round(wait)),
+            )
         except Busy as busy:
             log.warning("burst upload: face pool still busy: %s", busy)
             self.show("retry", **refusal_view("face_busy", busy.message), attempts_left=None)
@@ -264,8 +284,11 @@ class KioskApp:
         if refusal.code in RETRYABLE and refusal.body.get("challenge"):
             with self.lock:
                 self.checkin["challenge"] = refusal.body["challenge"]
-                self.show("retry", **refusal_view(refusal.code, refusal.message),
-                          attempts_left=refusal.body.get("attempts_left"))
+                self.show(
+                    "retry",
+                    **refusal_view(refusal.code, refusal.message),
+                    attempts_left=refusal.body.get("attempts_left"),
+                )
             return
         self.refuse(refusal.code, refusal.message)
 

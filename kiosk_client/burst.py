@@ -1,4 +1,5 @@
 """Film the answer to a liveness challenge, and take single frames for the exam's face re-checks."""
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,9 @@ class Filming:
                 _, scale, rects = self.guide.faces(frame)
                 if len(rects) == 1:
                     r = rects[0]
-                    found.append((int(r.left() / scale), int(r.top() / scale),
-                                  int(r.right() / scale), int(r.bottom() / scale)))
+                    found.append(
+                        (int(r.left() / scale), int(r.top() / scale), int(r.right() / scale), int(r.bottom() / scale))
+                    )
         return found
 
     def wait_for_front(self, timeout: float, on_guidance: Callable[[Guidance], None]) -> tuple[int, np.ndarray]:
@@ -52,8 +54,9 @@ class Filming:
             number, frame = self.camera.next_frame(number)
         return number, frame
 
-    def burst(self, count: int, seconds: float, on_guidance: Callable[[Guidance], None],
-              front_timeout: float = 4.0) -> list[bytes]:
+    def burst(
+        self, count: int, seconds: float, on_guidance: Callable[[Guidance], None], front_timeout: float = 4.0
+    ) -> list[bytes]:
         """Film `count` frames spread over `seconds`, starting when the face looks at the camera."""
         # The server compares the turn with the first frame, so the first frame must be frontal.
         number, first = self.wait_for_front(front_timeout, on_guidance)

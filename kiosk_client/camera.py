@@ -1,4 +1,5 @@
 """Open the camera source (device index, video file or image folder) and keep its latest frame."""
+
 from __future__ import annotations
 
 import logging
@@ -54,8 +55,9 @@ def resolve(spec: str) -> Source:
     if path.is_dir():
         pattern = sequence_pattern(path)
         if pattern is None:
-            raise CameraError(f"folder {path} must hold images numbered from 0-4 without gaps, "
-                              f"like frame_000.jpg, frame_001.jpg ...")
+            raise CameraError(
+                f"folder {path} must hold images numbered from 0-4 without gaps, like frame_000.jpg, frame_001.jpg ..."
+            )
         return Source(pattern, True, f"image sequence {pattern}", is_sequence=True)
     if path.is_file():
         return Source(str(path), True, f"video file {path}")
@@ -154,8 +156,9 @@ class Camera:
             while self._number <= after:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self.error:
-                    raise CameraError(self.error or "no new frame from the camera within "
-                                      f"{timeout:.1f} s ({self.source.description})")
+                    raise CameraError(
+                        self.error or f"no new frame from the camera within {timeout:.1f} s ({self.source.description})"
+                    )
                 self._lock.wait(remaining)
             return self._number, self._frame
 

@@ -1,4 +1,5 @@
 """Deliver the journal's outbox to the server in order, backing off while it cannot be reached."""
+
 from __future__ import annotations
 
 import logging
@@ -17,8 +18,9 @@ HOLD_CODES = {"kiosk_unauthorized", "kiosk_disabled"}
 class Deliverer:
     """A background thread that sends each outbox message once the previous one got an answer."""
 
-    def __init__(self, journal: Journal, api: KioskApi,
-                 on_reply: Callable[[Entry, dict | None, Refusal | None], None]) -> None:
+    def __init__(
+        self, journal: Journal, api: KioskApi, on_reply: Callable[[Entry, dict | None, Refusal | None], None]
+    ) -> None:
         self.journal = journal
         self.api = api
         self.on_reply = on_reply

@@ -1,10 +1,11 @@
 """Checks a technician runs on a kiosk: camera rate and resolution, local guidance cost, server, token."""
+
 from __future__ import annotations
 
 import statistics
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -38,8 +39,15 @@ def check_camera(spec: str, fps: float | None, seconds: float) -> list[Check]:
     try:
         camera = Camera(resolve(spec), loop=True, fps=fps).start()
     except CameraError as exc:
-        return [Check("camera", False, str(exc), "check the cable and that this user may open /dev/video* "
-                                                 "(group 'video'), or give --camera another index")]
+        return [
+            Check(
+                "camera",
+                False,
+                str(exc),
+                "check the cable and that this user may open /dev/video* "
+                "(group 'video'), or give --camera another index",
+            )
+        ]
     try:
         number, frame = camera.next_frame(0, timeout=5.0)
         guide, costs = FaceGuide(), []
@@ -53,13 +61,25 @@ def check_camera(spec: str, fps: float | None, seconds: float) -> list[Check]:
     finally:
         camera.stop()
     height, width = frame.shape[:2]
-    checks = [Check("camera", rate >= MIN_FPS and width >= MIN_WIDTH,
-                    f"{camera.source.description}: {width}x{height} at {rate:.1f} frames/s",
-                    "" if rate >= MIN_FPS and width >= MIN_WIDTH
-                    else f"needs at least {MIN_WIDTH} px wide and {MIN_FPS:.0f} frames/s: use another camera or USB port")]
+    checks = [
+        Check(
+            "camera",
+            rate >= MIN_FPS and width >= MIN_WIDTH,
+            f"{camera.source.description}: {width}x{height} at {rate:.1f} frames/s",
+            ""
+            if rate >= MIN_FPS and width >= MIN_WIDTH
+            else f"needs at least {MIN_WIDTH} px wide and {MIN_FPS:.0f} frames/s: use another camera or USB port",
+        )
+    ]
     median = statistics.median(costs) if costs else 0.0
-    checks.append(Check("guidance", median < 30.0, f"local face check {median:.1f} ms per frame (median of {len(costs)})",
-                        "" if median < 30.0 else "this computer is too slow or busy: close other programs"))
+    checks.append(
+        Check(
+            "guidance",
+            median < 30.0,
+            f"local face check {median:.1f} ms per frame (median of {len(costs)})",
+            "" if median < 30.0 else "this computer is too slow or busy: close other programs",
+        )
+    )
     return checks
 
 
@@ -69,10 +89,22 @@ def check_server(server: str, token_file: Path | None) -> list[Check]:
         response = requests.get(server.rstrip("/") + "/api/v1/openapi.json", timeout=5)
         reachable = response.status_code == 200
     except requests.RequestException as exc:
-        return [Check("server", False, f"{server} unreachable: {type(exc).__name__}",
-                      "check the network cable and the server address (--server)")]
-    checks = [Check("server", reachable, f"{server} answered HTTP {response.status_code}",
-                    "" if reachable else "the address answers but is not the exam server's API")]
+        return [
+            Check(
+                "server",
+                False,
+                f"{server} unreachable: {type(exc).__name__}",
+                "check the network cable and the server address (--server)",
+            )
+        ]
+    checks = [
+        Check(
+            "server",
+            reachable,
+            f"{server} answered HTTP {response.status_code}",
+            "" if reachable else "the address answers but is not the exam server's API",
+        )
+    ]
     if token_file is None:
         return [*checks, Check("token", False, "no --token-file given", "pass --token-file PATH")]
     try:
@@ -82,20 +114,36 @@ def check_server(server: str, token_file: Path | None) -> list[Check]:
     try:
         body = KioskApi(server, token).ping()
     except Refusal as refusal:
-        fix = ("register this kiosk: exam-server kiosk register NAME, and put the token in the file"
-               if refusal.code == "kiosk_unauthorized" else "ask the administrator to enable this kiosk")
+        fix = (
+            "register this kiosk: exam-server kiosk register NAME, and put the token in the file"
+            if refusal.code == "kiosk_unauthorized"
+            else "ask the administrator to enable this kiosk"
+        )
         return [*checks, Check("token", False, f"refused: {refusal.code} ({refusal.message})", fix)]
     except ServerUnreachable as exc:
         return [*checks, Check("token", False, str(exc), "the server failed; try again later")]
     server_time = datetime.fromisoformat(body["server_time"].replace("Z", "+00:00"))
-    skew = abs((server_time - datetime.now(timezone.utc)).total_seconds())
-    return [*checks, Check("token", True, f"kiosk {body['kiosk']['name']} (id {body['kiosk']['id']}) recognised"),
-            Check("clock", skew < 60, f"differs from the server's by {skew:.0f} s",
-                  "" if skew < 60 else "set the time (NTP): the exam uses the server's clock, logs use this one")]
+    skew = abs((server_time - datetime.now(UTC)).total_seconds())
+    return [
+        *checks,
+        Check("token", True, f"kiosk {body['kiosk']['name']} (id {body['kiosk']['id']}) recognised"),
+        Check(
+            "clock",
+            skew < 60,
+            f"differs from the server's by {skew:.0f} s",
+            "" if skew < 60 else "set the time (NTP): the exam uses the server's clock, logs use this one",
+        ),
+    ]
 
 
-def run_checks(camera_spec: str, fps: float | None, server: str | None, token_file: Path | None,
-               seconds: float, face_server: str | None = None) -> list[Check]:
+def run_checks(
+    camera_spec: str,
+    fps: float | None,
+    server: str | None,
+    token_file: Path | None,
+    seconds: float,
+    face_server: str | None = None,
+) -> list[Check]:
     """Run every check and return the report lines."""
     results = check_camera(camera_spec, fps, seconds)
     if server:
@@ -104,6 +152,9 @@ def run_checks(camera_spec: str, fps: float | None, server: str | None, token_fi
         results.append(Check("server", False, "no --server given", "pass --server URL"))
     if face_server:
         # The face pool is the same application: the same checks, reported under their own names.
-        results += [replace(check, name=f"face pool {check.name}", fix=check.fix.replace("--server", "--face-server"))
-                    for check in check_server(face_server, token_file) if check.name != "clock"]
+        results += [
+            replace(check, name=f"face pool {check.name}", fix=check.fix.replace("--server", "--face-server"))
+            for check in check_server(face_server, token_file)
+            if check.name != "clock"
+        ]
     return results

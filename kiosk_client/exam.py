@@ -1,4 +1,5 @@
 """One sitting on this kiosk: the paper, local answers, the server's clock and scheduled face captures."""
+
 from __future__ import annotations
 
 import logging
@@ -29,12 +30,22 @@ class ExamSession:
     @classmethod
     def open(cls, journal: Journal, sitting: dict, worker: dict, exam: dict) -> ExamSession:
         """Start following a sitting the server has just opened (or resumed) for this kiosk."""
-        state = {"id": sitting["id"], "questions": sitting["questions"], "worker": worker, "exam": exam,
-                 "current": 0, "deadline": parse_time(sitting["deadline_at"]), "offset": 0.0, "submitting": False}
+        state = {
+            "id": sitting["id"],
+            "questions": sitting["questions"],
+            "worker": worker,
+            "exam": exam,
+            "current": 0,
+            "deadline": parse_time(sitting["deadline_at"]),
+            "offset": 0.0,
+            "submitting": False,
+        }
         session = cls(journal, state)
         session.sync_clock(sitting)
-        journal.adopt_answers(session.id, {**{int(k): v for k, v in sitting.get("answers", {}).items()},
-                                           **journal.pending_answers(session.id)})
+        journal.adopt_answers(
+            session.id,
+            {**{int(k): v for k, v in sitting.get("answers", {}).items()}, **journal.pending_answers(session.id)},
+        )
         session.answers = journal.answers(session.id)
         session.save()
         return session
@@ -99,8 +110,15 @@ class ExamSession:
 
     def view(self) -> dict:
         """Return what the screen shows of the sitting."""
-        return {"sitting_id": self.id, "current": self.state["current"], "total": len(self.questions),
-                "answers": {str(k): v for k, v in self.answers.items()}, "remaining_seconds": self.remaining_seconds(),
-                "answered": sum(1 for v in self.answers.values() if v), "worker": self.state.get("worker"),
-                "exam": self.state.get("exam"), "submitting": self.state["submitting"],
-                "pending": self.journal.pending_count(self.id)}
+        return {
+            "sitting_id": self.id,
+            "current": self.state["current"],
+            "total": len(self.questions),
+            "answers": {str(k): v for k, v in self.answers.items()},
+            "remaining_seconds": self.remaining_seconds(),
+            "answered": sum(1 for v in self.answers.values() if v),
+            "worker": self.state.get("worker"),
+            "exam": self.state.get("exam"),
+            "submitting": self.state["submitting"],
+            "pending": self.journal.pending_count(self.id),
+        }

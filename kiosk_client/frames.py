@@ -1,4 +1,5 @@
 """Crop camera frames to a margin around the face and encode them as JPEG for the server."""
+
 from __future__ import annotations
 
 import cv2

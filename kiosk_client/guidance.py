@@ -1,4 +1,5 @@
 """Judge a camera frame locally (one face, near enough, lit, facing the camera) and say what to do."""
+
 from __future__ import annotations
 
 import threading
@@ -30,13 +31,30 @@ TEXTS = {
     "look_at_camera": "请正对摄像头",
     "no_camera": "摄像头没有画面，请联系工作人员",
 }
-ICONS = {"ok": "check", "no_face": "person", "many_faces": "people", "come_closer": "closer",
-         "too_close": "back", "more_light": "light", "too_bright": "light", "look_at_camera": "eye",
-         "no_camera": "camera"}
+ICONS = {
+    "ok": "check",
+    "no_face": "person",
+    "many_faces": "people",
+    "come_closer": "closer",
+    "too_close": "back",
+    "more_light": "light",
+    "too_bright": "light",
+    "look_at_camera": "eye",
+    "no_camera": "camera",
+}
 
 # A generic adult head in millimetres (nose tip at the origin), the same points the server's pose uses.
-_MODEL_3D = np.array([(0.0, 0.0, 0.0), (0.0, 63.6, 12.5), (-43.3, -32.7, 26.0), (43.3, -32.7, 26.0),
-                      (-28.9, 28.9, 24.1), (28.9, 28.9, 24.1)], dtype=np.float64)
+_MODEL_3D = np.array(
+    [
+        (0.0, 0.0, 0.0),
+        (0.0, 63.6, 12.5),
+        (-43.3, -32.7, 26.0),
+        (43.3, -32.7, 26.0),
+        (-28.9, 28.9, 24.1),
+        (28.9, 28.9, 24.1),
+    ],
+    dtype=np.float64,
+)
 # iBUG 68 indices: nose tip, chin, outer eye corners, mouth corners (image left first).
 _POSE_POINTS = [30, 8, 36, 45, 48, 54]
 
@@ -65,9 +83,16 @@ class Guidance:
 
     def to_dict(self) -> dict:
         """Return the verdict for the screen."""
-        return {"code": self.code, "text": self.text, "icon": ICONS[self.code], "face_px": self.face_px,
-                "yaw": round(self.yaw, 1), "brightness": round(self.brightness, 1), "millis": round(self.millis, 1),
-                "wall_millis": round(self.wall_millis, 1)}
+        return {
+            "code": self.code,
+            "text": self.text,
+            "icon": ICONS[self.code],
+            "face_px": self.face_px,
+            "yaw": round(self.yaw, 1),
+            "brightness": round(self.brightness, 1),
+            "millis": round(self.millis, 1),
+            "wall_millis": round(self.wall_millis, 1),
+        }
 
 
 def _models():
@@ -78,8 +103,11 @@ def _models():
             import dlib
             import face_recognition_models
 
-            _loaded = (dlib.get_frontal_face_detector(),
-                       dlib.shape_predictor(face_recognition_models.pose_predictor_model_location()), dlib)
+            _loaded = (
+                dlib.get_frontal_face_detector(),
+                dlib.shape_predictor(face_recognition_models.pose_predictor_model_location()),
+                dlib,
+            )
         return _loaded
 
 
@@ -122,20 +150,27 @@ class FaceGuide:
 
         def verdict(code: str, **extra) -> Guidance:
             """Return the Guidance for a code, timed."""
-            return Guidance(code, brightness=extra.pop("brightness", scene),
-                            millis=(time.thread_time() - cpu_started) * 1000,
-                            wall_millis=(time.perf_counter() - started) * 1000, **extra)
+            return Guidance(
+                code,
+                brightness=extra.pop("brightness", scene),
+                millis=(time.thread_time() - cpu_started) * 1000,
+                wall_millis=(time.perf_counter() - started) * 1000,
+                **extra,
+            )
 
         if not rects:
-            return verdict("more_light" if scene < SCENE_DARK else "too_bright" if scene > SCENE_BRIGHT
-                           else "no_face")
+            return verdict("more_light" if scene < SCENE_DARK else "too_bright" if scene > SCENE_BRIGHT else "no_face")
         if len(rects) > 1:
             return verdict("many_faces")
         rect = rects[0]
-        box = (max(0, int(rect.left() / scale)), max(0, int(rect.top() / scale)),
-               min(width, int(rect.right() / scale)), min(height, int(rect.bottom() / scale)))
+        box = (
+            max(0, int(rect.left() / scale)),
+            max(0, int(rect.top() / scale)),
+            min(width, int(rect.right() / scale)),
+            min(height, int(rect.bottom() / scale)),
+        )
         face_px = box[2] - box[0]
-        patch = small[max(0, rect.top()):rect.bottom(), max(0, rect.left()):rect.right()]
+        patch = small[max(0, rect.top()) : rect.bottom(), max(0, rect.left()) : rect.right()]
         light = float(patch.mean()) if patch.size else scene
         found = {"box": box, "face_px": face_px, "brightness": light}
         if face_px < self.min_face_px:

@@ -1,4 +1,5 @@
 """Read the worker's citizen ID: the screen's keypad, a file (tests, demos) or any other card reader."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ def valid_citizen_id(value: str) -> bool:
     value = value.strip().upper()
     if len(value) != 18 or not value[:17].isdigit() or value[17] not in "0123456789X":
         return False
-    return _CHECK[sum(int(d) * w for d, w in zip(value[:17], _WEIGHTS)) % 11] == value[17]
+    return _CHECK[sum(int(d) * w for d, w in zip(value[:17], _WEIGHTS, strict=False)) % 11] == value[17]
 
 
 @dataclass(frozen=True)
@@ -81,4 +82,3 @@ class FileReader:
         except (ValueError, KeyError, TypeError, OSError) as exc:
             log.warning("id card file %s unreadable: %s", self.path, exc)
             return None
-

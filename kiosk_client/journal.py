@@ -1,4 +1,5 @@
 """Keep answers, captures and the submission in a local SQLite outbox (fsynced) and the sitting to resume."""
+
 from __future__ import annotations
 
 import json
@@ -95,9 +96,11 @@ class Journal:
 
     def record_answer(self, sitting_id: int, item_no: int, response: str) -> str:
         """Store the worker's answer and queue it for the server, in one transaction; return its key."""
-        keep = ("INSERT INTO answers (sitting_id, item_no, response) VALUES (?, ?, ?) "
-                "ON CONFLICT (sitting_id, item_no) DO UPDATE SET response = excluded.response",
-                (sitting_id, item_no, response))
+        keep = (
+            "INSERT INTO answers (sitting_id, item_no, response) VALUES (?, ?, ?) "
+            "ON CONFLICT (sitting_id, item_no) DO UPDATE SET response = excluded.response",
+            (sitting_id, item_no, response),
+        )
         return self._enqueue(sitting_id, "answer", [keep], item_no=item_no, response=response)
 
     def record_capture(self, sitting_id: int, nonce: str, frame: bytes) -> str:
@@ -107,8 +110,9 @@ class Journal:
     def record_submit(self, sitting_id: int) -> str:
         """Queue the submission once per sitting; return its key."""
         with self._lock:
-            row = self._db.execute("SELECT idempotency_key FROM outbox WHERE sitting_id = ? AND kind = 'submit'",
-                                   (sitting_id,)).fetchone()
+            row = self._db.execute(
+                "SELECT idempotency_key FROM outbox WHERE sitting_id = ? AND kind = 'submit'", (sitting_id,)
+            ).fetchone()
             return row[0] if row else self._enqueue(sitting_id, "submit")
 
     def next_pending(self) -> Entry | None:
@@ -116,7 +120,8 @@ class Journal:
         with self._lock:
             row = self._db.execute(
                 "SELECT seq, sitting_id, kind, item_no, response, nonce, frame, idempotency_key, attempts "
-                "FROM outbox WHERE done_at IS NULL ORDER BY seq LIMIT 1").fetchone()
+                "FROM outbox WHERE done_at IS NULL ORDER BY seq LIMIT 1"
+            ).fetchone()
         return Entry(*row) if row else None
 
     def finish(self, seq: int, outcome: str) -> None:
@@ -132,14 +137,16 @@ class Journal:
         with self._lock:
             if sitting_id is None:
                 return self._db.execute("SELECT count(*) FROM outbox WHERE done_at IS NULL").fetchone()[0]
-            return self._db.execute("SELECT count(*) FROM outbox WHERE done_at IS NULL AND sitting_id = ?",
-                                    (sitting_id,)).fetchone()[0]
+            return self._db.execute(
+                "SELECT count(*) FROM outbox WHERE done_at IS NULL AND sitting_id = ?", (sitting_id,)
+            ).fetchone()[0]
 
     def outcomes(self, sitting_id: int) -> list[tuple[str, int | None, str | None, str | None]]:
         """Return (kind, item_no, response, outcome) of every message of a sitting, in order."""
         with self._lock:
-            return self._db.execute("SELECT kind, item_no, response, outcome FROM outbox WHERE sitting_id = ? "
-                                    "ORDER BY seq", (sitting_id,)).fetchall()
+            return self._db.execute(
+                "SELECT kind, item_no, response, outcome FROM outbox WHERE sitting_id = ? ORDER BY seq", (sitting_id,)
+            ).fetchall()
 
     def answers(self, sitting_id: int) -> dict[int, str]:
         """Return the local answers of a sitting."""
@@ -150,20 +157,36 @@ class Journal:
     def pending_answers(self, sitting_id: int) -> dict[int, str]:
         """Return the newest undelivered response of each item: it overrides what the server last had."""
         with self._lock:
-            rows = self._db.execute("SELECT item_no, response FROM outbox WHERE sitting_id = ? AND kind = 'answer' "
-                                    "AND done_at IS NULL ORDER BY seq", (sitting_id,)).fetchall()
+            rows = self._db.execute(
+                "SELECT item_no, response FROM outbox WHERE sitting_id = ? AND kind = 'answer' "
+                "AND done_at IS NULL ORDER BY seq",
+                (sitting_id,),
+            ).fetchall()
         return dict(rows)
 
     def adopt_answers(self, sitting_id: int, answers: dict[int, str]) -> None:
         """Replace the local copy of a sitting's answers (after reading them back from the server)."""
-        self._write([("DELETE FROM answers WHERE sitting_id = ?", (sitting_id,)),
-                     *[("INSERT INTO answers (sitting_id, item_no, response) VALUES (?, ?, ?)", (sitting_id, k, v))
-                       for k, v in answers.items()]])
+        self._write(
+            [
+                ("DELETE FROM answers WHERE sitting_id = ?", (sitting_id,)),
+                *[
+                    ("INSERT INTO answers (sitting_id, item_no, response) VALUES (?, ?, ?)", (sitting_id, k, v))
+                    for k, v in answers.items()
+                ],
+            ]
+        )
 
     def put(self, key: str, value) -> None:
         """Store a state value as JSON."""
-        self._write([("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
-                      "SET value = excluded.value", (key, json.dumps(value, ensure_ascii=False)))])
+        self._write(
+            [
+                (
+                    "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                    "SET value = excluded.value",
+                    (key, json.dumps(value, ensure_ascii=False)),
+                )
+            ]
+        )
 
     def get(self, key: str, default=None):
         """Return a stored state value."""

@@ -1,4 +1,5 @@
 """Act on the server's replies to the journal's messages: capture decisions, results, closed sittings."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Short Chinese titles and icons for every refusal a worker can meet (the server's message goes below)."""
+
 from __future__ import annotations
 
 # code -> (title, icon); the icon names are drawn by web/static/app.js.
@@ -50,12 +51,26 @@ ADVICE = {
     "face_busy": "请稍等一两分钟，再点“再试一次”。",
 }
 # Failed bursts that the worker may simply film again.
-RETRYABLE = {"face_mismatch", "liveness_failed", "no_face", "multiple_faces", "face_too_small", "too_blurry",
-             "too_dark", "overexposed", "not_an_image"}
+RETRYABLE = {
+    "face_mismatch",
+    "liveness_failed",
+    "no_face",
+    "multiple_faces",
+    "face_too_small",
+    "too_blurry",
+    "too_dark",
+    "overexposed",
+    "not_an_image",
+}
 
 
 def refusal_view(code: str, message: str = "") -> dict:
     """Return what the refusal screen shows for a code."""
     title, icon = REFUSALS.get(code, DEFAULT_REFUSAL)
-    return {"code": code, "title": title, "icon": icon, "advice": ADVICE.get(code, ""),
-            "message": message or MESSAGES.get(code) or MESSAGES["kiosk_default"]}
+    return {
+        "code": code,
+        "title": title,
+        "icon": icon,
+        "advice": ADVICE.get(code, ""),
+        "message": message or MESSAGES.get(code) or MESSAGES["kiosk_default"],
+    }

@@ -1,4 +1,5 @@
 """Poll the server's clock during the exam: keep its time, follow its status, answer face re-checks."""
+
 from __future__ import annotations
 
 import logging

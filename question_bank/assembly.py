@@ -1,13 +1,15 @@
 """Paper assembly (组卷): rule sets, an indexed bank and seeded, shuffled draws."""
+
 from __future__ import annotations
 
 import json
 import os
 import random
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from .model import JOB_CATEGORIES, LETTERS, Question, QuestionType, Status
 
@@ -16,7 +18,8 @@ TYPE_ORDER = (QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUEFALSE
 _ALL_JOBS = frozenset(JOB_CATEGORIES)
 # Options that refer to other options ("以上都对", "A和B") lose their meaning when shuffled.
 _POSITIONAL_OPTION = re.compile(
-    r"(以上|上述)(都|均|全|各|皆|说法|选项|答案)|(都|均)不(对|是|正确)|(?<![A-Za-z])[A-F]\s*[和与及、,，]\s*[A-F](?![A-Za-z])")
+    r"(以上|上述)(都|均|全|各|皆|说法|选项|答案)|(都|均)不(对|是|正确)|(?<![A-Za-z])[A-F]\s*[和与及、,，]\s*[A-F](?![A-Za-z])"
+)
 
 
 class AssemblyError(Exception):
@@ -24,8 +27,9 @@ class AssemblyError(Exception):
 
     def __init__(self, shortfalls: Sequence[str]):
         self.shortfalls = list(shortfalls)
-        super().__init__("题库无法满足组卷规则 / bank cannot satisfy the rule set:\n"
-                         + "\n".join(f"- {s}" for s in self.shortfalls))
+        super().__init__(
+            "题库无法满足组卷规则 / bank cannot satisfy the rule set:\n" + "\n".join(f"- {s}" for s in self.shortfalls)
+        )
 
 
 @dataclass(frozen=True)
@@ -40,14 +44,18 @@ class Rule:
     def matches(self, q: Question) -> bool:
         """Tell whether a question falls under this rule (ignoring eligibility)."""
         lo, hi = self.difficulty
-        return (q.type is self.type and lo <= q.difficulty <= hi
-                and (self.category is None or q.category == self.category))
+        return (
+            q.type is self.type and lo <= q.difficulty <= hi and (self.category is None or q.category == self.category)
+        )
 
-    def overlaps(self, other: "Rule") -> bool:
+    def overlaps(self, other: Rule) -> bool:
         """Tell whether some question could match both rules."""
-        return (self.type is other.type
-                and (self.category is None or other.category is None or self.category == other.category)
-                and self.difficulty[0] <= other.difficulty[1] and other.difficulty[0] <= self.difficulty[1])
+        return (
+            self.type is other.type
+            and (self.category is None or other.category is None or self.category == other.category)
+            and self.difficulty[0] <= other.difficulty[1]
+            and other.difficulty[0] <= self.difficulty[1]
+        )
 
     def describe(self) -> tuple[str, str]:
         """Return (Chinese, English) descriptions like 'category 危险化学品, multiple choice, difficulty 4-5'."""
@@ -56,8 +64,10 @@ class Rule:
         cat_zh = self.category or "任意"
         cat_en = self.category or "any"
         band_zh = "不限" if band == "any" else band
-        return (f"分类 {cat_zh}，{self.type.label}题，难度 {band_zh}",
-                f"category {cat_en}, {self.type.english}, difficulty {band}")
+        return (
+            f"分类 {cat_zh}，{self.type.label}题，难度 {band_zh}",
+            f"category {cat_en}, {self.type.english}, difficulty {band}",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form used in rule set files."""
@@ -66,13 +76,17 @@ class Rule:
         return {"category": self.category, "type": self.type.value, "difficulty": band, "count": self.count}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Rule":
+    def from_dict(cls, data: Mapping[str, Any]) -> Rule:
         """Build from JSON; difficulty may be "any", "3", "4-5", 3 or [4, 5]."""
         category = (data.get("category") or "").strip()
         if category in ("", "*", "any", "任意"):
             category = None
-        return cls(type=QuestionType(data["type"]), count=int(data["count"]), category=category,
-                   difficulty=parse_band(data.get("difficulty", "any")))
+        return cls(
+            type=QuestionType(data["type"]),
+            count=int(data["count"]),
+            category=category,
+            difficulty=parse_band(data.get("difficulty", "any")),
+        )
 
 
 def parse_band(value: Any) -> tuple[int, int]:
@@ -135,18 +149,24 @@ class RuleSet:
                 out.append(f"第 {i} 条规则难度 {lo}-{hi} 须在 1-5 之内 / rule {i}: difficulty band must lie within 1-5")
             if not self.points.get(r.type, 0) > 0:
                 out.append(f"第 {i} 条规则的题型没有设置分值 / rule {i}: no positive points for type {r.type.value}")
-            for j, other in enumerate(self.rules[:i - 1], start=1):
+            for j, other in enumerate(self.rules[: i - 1], start=1):
                 if r.overlaps(other):
-                    out.append(f"第 {j} 条与第 {i} 条规则范围重叠 / rules {j} and {i} overlap "
-                               f"({other.describe()[1]} / {r.describe()[1]})")
+                    out.append(
+                        f"第 {j} 条与第 {i} 条规则范围重叠 / rules {j} and {i} overlap "
+                        f"({other.describe()[1]} / {r.describe()[1]})"
+                    )
         if self.partial_credit not in PARTIAL_CREDIT_POLICIES:
-            out.append(f"partial_credit 须为 {'/'.join(PARTIAL_CREDIT_POLICIES)} / "
-                       f"partial_credit must be one of {PARTIAL_CREDIT_POLICIES}")
+            out.append(
+                f"partial_credit 须为 {'/'.join(PARTIAL_CREDIT_POLICIES)} / "
+                f"partial_credit must be one of {PARTIAL_CREDIT_POLICIES}"
+            )
         if self.duration_minutes <= 0:
             out.append("考试时长须大于 0 / duration_minutes must be positive")
         if not out and not 0 < self.pass_mark <= self.nominal_points:
-            out.append(f"及格分 {self.pass_mark:g} 须在 0 与满分 {self.nominal_points:g} 之间 / "
-                       f"pass_mark {self.pass_mark:g} must be within (0, {self.nominal_points:g}]")
+            out.append(
+                f"及格分 {self.pass_mark:g} 须在 0 与满分 {self.nominal_points:g} 之间 / "
+                f"pass_mark {self.pass_mark:g} must be within (0, {self.nominal_points:g}]"
+            )
         if self.job_category is not None and self.job_category not in JOB_CATEGORIES:
             out.append(f"未知岗位 / unknown job_category {self.job_category}")
         return out
@@ -154,15 +174,22 @@ class RuleSet:
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form used in rule set files."""
         return {
-            "id": self.id, "name": self.name, "version": self.version, "industry": self.industry,
-            "job_category": self.job_category, "duration_minutes": self.duration_minutes,
-            "pass_mark": self.pass_mark, "points": {t.value: p for t, p in self.points.items()},
-            "partial_credit": self.partial_credit, "group_by_type": self.group_by_type,
-            "shuffle_options": self.shuffle_options, "rules": [r.to_dict() for r in self.rules],
+            "id": self.id,
+            "name": self.name,
+            "version": self.version,
+            "industry": self.industry,
+            "job_category": self.job_category,
+            "duration_minutes": self.duration_minutes,
+            "pass_mark": self.pass_mark,
+            "points": {t.value: p for t, p in self.points.items()},
+            "partial_credit": self.partial_credit,
+            "group_by_type": self.group_by_type,
+            "shuffle_options": self.shuffle_options,
+            "rules": [r.to_dict() for r in self.rules],
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RuleSet":
+    def from_dict(cls, data: Mapping[str, Any]) -> RuleSet:
         """Build from JSON; raises ValueError for an invalid rule set."""
         rules = []
         for i, r in enumerate(data.get("rules") or (), start=1):
@@ -180,20 +207,25 @@ class RuleSet:
             raise ValueError(f"组卷规则缺少或含有无效字段 / rule set has a missing or invalid field: {exc!r}") from exc
 
     @classmethod
-    def _build(cls, data: Mapping[str, Any], rules: tuple[Rule, ...],
-               points: dict[QuestionType, float]) -> "RuleSet":
+    def _build(cls, data: Mapping[str, Any], rules: tuple[Rule, ...], points: dict[QuestionType, float]) -> RuleSet:
         """Construct from already-parsed rules and points."""
         return cls(
-            id=str(data["id"]), name=str(data.get("name") or data["id"]), rules=rules, points=points,
-            pass_mark=float(data["pass_mark"]), duration_minutes=int(data["duration_minutes"]),
-            industry=data.get("industry"), job_category=data.get("job_category"),
+            id=str(data["id"]),
+            name=str(data.get("name") or data["id"]),
+            rules=rules,
+            points=points,
+            pass_mark=float(data["pass_mark"]),
+            duration_minutes=int(data["duration_minutes"]),
+            industry=data.get("industry"),
+            job_category=data.get("job_category"),
             partial_credit=data.get("partial_credit", "none"),
             group_by_type=bool(data.get("group_by_type", True)),
-            shuffle_options=bool(data.get("shuffle_options", True)), version=int(data.get("version", 1)),
+            shuffle_options=bool(data.get("shuffle_options", True)),
+            version=int(data.get("version", 1)),
         )
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "RuleSet":
+    def load(cls, path: str | os.PathLike[str]) -> RuleSet:
         """Load a rule set from a JSON file."""
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
@@ -213,8 +245,9 @@ class IndexedBank:
 
     def __init__(self, questions: Iterable[Question]):
         # Sorting by code makes draws independent of the order the caller loaded questions in.
-        self.questions: tuple[Question, ...] = tuple(sorted(
-            (q for q in questions if q.status is Status.ACTIVE), key=lambda q: q.code))
+        self.questions: tuple[Question, ...] = tuple(
+            sorted((q for q in questions if q.status is Status.ACTIVE), key=lambda q: q.code)
+        )
         self._cells: dict[tuple[str, QuestionType, int], list[Question]] = {}
         for q in self.questions:
             self._cells.setdefault((q.category, q.type, q.difficulty), []).append(q)
@@ -223,17 +256,22 @@ class IndexedBank:
     def __len__(self) -> int:
         return len(self.questions)
 
-    def candidates(self, rule: Rule, industry: str | None = None,
-                   job_category: str | None = None) -> tuple[Question, ...]:
+    def candidates(
+        self, rule: Rule, industry: str | None = None, job_category: str | None = None
+    ) -> tuple[Question, ...]:
         """Return the eligible questions matching a rule, in code order (cached)."""
         key = (rule, industry, job_category)
         found = self._cache.get(key)
         if found is None:
             lo, hi = rule.difficulty
-            cells = [qs for (cat, t, d), qs in self._cells.items()
-                     if t is rule.type and lo <= d <= hi and (rule.category is None or cat == rule.category)]
-            found = tuple(sorted((q for qs in cells for q in qs if eligible(q, industry, job_category)),
-                                 key=lambda q: q.code))
+            cells = [
+                qs
+                for (cat, t, d), qs in self._cells.items()
+                if t is rule.type and lo <= d <= hi and (rule.category is None or cat == rule.category)
+            ]
+            found = tuple(
+                sorted((q for qs in cells for q in qs if eligible(q, industry, job_category)), key=lambda q: q.code)
+            )
             self._cache[key] = found
         return found
 
@@ -266,26 +304,51 @@ class PaperItem:
 
     def public_dict(self) -> dict[str, Any]:
         """Return what the worker's screen may show: no answer, explanation or mapping."""
-        return {"number": self.number, "code": self.code, "type": self.type.value, "stem": self.stem,
-                "options": list(self.options), "points": self.points}
+        return {
+            "number": self.number,
+            "code": self.code,
+            "type": self.type.value,
+            "stem": self.stem,
+            "options": list(self.options),
+            "points": self.points,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (includes the answer: keep server-side)."""
-        return {"number": self.number, "code": self.code, "version": self.version,
-                "type": self.type.value, "stem": self.stem, "options": list(self.options),
-                "order": list(self.order), "answer": self.answer, "points": self.points,
-                "category": self.category, "difficulty": self.difficulty,
-                "explanation": self.explanation, "basis": self.basis}
+        return {
+            "number": self.number,
+            "code": self.code,
+            "version": self.version,
+            "type": self.type.value,
+            "stem": self.stem,
+            "options": list(self.options),
+            "order": list(self.order),
+            "answer": self.answer,
+            "points": self.points,
+            "category": self.category,
+            "difficulty": self.difficulty,
+            "explanation": self.explanation,
+            "basis": self.basis,
+        }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "PaperItem":
+    def from_dict(cls, data: Mapping[str, Any]) -> PaperItem:
         """Build from a dict made by to_dict."""
-        return cls(number=int(data["number"]), code=data["code"], version=int(data.get("version", 1)),
-                   type=QuestionType(data["type"]), stem=data["stem"], options=tuple(data["options"]),
-                   order=tuple(int(i) for i in data["order"]), answer=data["answer"],
-                   points=float(data["points"]), category=data.get("category", ""),
-                   difficulty=int(data.get("difficulty", 3)), explanation=data.get("explanation", ""),
-                   basis=data.get("basis", ""))
+        return cls(
+            number=int(data["number"]),
+            code=data["code"],
+            version=int(data.get("version", 1)),
+            type=QuestionType(data["type"]),
+            stem=data["stem"],
+            options=tuple(data["options"]),
+            order=tuple(int(i) for i in data["order"]),
+            answer=data["answer"],
+            points=float(data["points"]),
+            category=data.get("category", ""),
+            difficulty=int(data.get("difficulty", 3)),
+            explanation=data.get("explanation", ""),
+            basis=data.get("basis", ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -315,29 +378,46 @@ class Paper:
 
     def public_dict(self) -> dict[str, Any]:
         """Return what the worker's screen may show (no answers)."""
-        return {"title": self.title, "duration_minutes": self.duration_minutes,
-                "pass_mark": self.pass_mark, "total_points": self.total_points,
-                "items": [i.public_dict() for i in self.items]}
+        return {
+            "title": self.title,
+            "duration_minutes": self.duration_minutes,
+            "pass_mark": self.pass_mark,
+            "total_points": self.total_points,
+            "items": [i.public_dict() for i in self.items],
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict including answers (keep server-side)."""
-        return {"ruleset_id": self.ruleset_id, "ruleset_version": self.ruleset_version,
-                "seed": self.seed, "title": self.title, "pass_mark": self.pass_mark,
-                "duration_minutes": self.duration_minutes, "partial_credit": self.partial_credit,
-                "total_points": self.total_points, "items": [i.to_dict() for i in self.items]}
+        return {
+            "ruleset_id": self.ruleset_id,
+            "ruleset_version": self.ruleset_version,
+            "seed": self.seed,
+            "title": self.title,
+            "pass_mark": self.pass_mark,
+            "duration_minutes": self.duration_minutes,
+            "partial_credit": self.partial_credit,
+            "total_points": self.total_points,
+            "items": [i.to_dict() for i in self.items],
+        }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Paper":
+    def from_dict(cls, data: Mapping[str, Any]) -> Paper:
         """Build from a dict made by to_dict."""
-        return cls(ruleset_id=data["ruleset_id"], seed=data["seed"],
-                   items=tuple(PaperItem.from_dict(i) for i in data["items"]),
-                   pass_mark=float(data["pass_mark"]), duration_minutes=int(data["duration_minutes"]),
-                   partial_credit=data.get("partial_credit", "none"), title=data.get("title", ""),
-                   ruleset_version=int(data.get("ruleset_version", 1)))
+        return cls(
+            ruleset_id=data["ruleset_id"],
+            seed=data["seed"],
+            items=tuple(PaperItem.from_dict(i) for i in data["items"]),
+            pass_mark=float(data["pass_mark"]),
+            duration_minutes=int(data["duration_minutes"]),
+            partial_credit=data.get("partial_credit", "none"),
+            title=data.get("title", ""),
+            ruleset_version=int(data.get("ruleset_version", 1)),
+        )
 
 
-def shortfalls(bank: IndexedBank, ruleset: RuleSet, *, industry: str | None = None,
-               job_category: str | None = None) -> list[str]:
+def shortfalls(
+    bank: IndexedBank, ruleset: RuleSet, *, industry: str | None = None, job_category: str | None = None
+) -> list[str]:
     """Return one bilingual message per rule the bank cannot satisfy (empty when assemble will succeed)."""
     industry, job_category = ruleset.industry or industry, ruleset.job_category or job_category
     out = []
@@ -349,8 +429,14 @@ def shortfalls(bank: IndexedBank, ruleset: RuleSet, *, industry: str | None = No
     return out
 
 
-def assemble(bank: IndexedBank | Iterable[Question], ruleset: RuleSet, seed: int | str, *,
-             industry: str | None = None, job_category: str | None = None) -> Paper:
+def assemble(
+    bank: IndexedBank | Iterable[Question],
+    ruleset: RuleSet,
+    seed: int | str,
+    *,
+    industry: str | None = None,
+    job_category: str | None = None,
+) -> Paper:
     """Draw a paper reproducibly from `seed`, shuffling question and option order; raises AssemblyError.
 
     `industry`/`job_category` (the worker's) widen eligibility only where the rule set leaves them
@@ -376,9 +462,16 @@ def assemble(bank: IndexedBank | Iterable[Question], ruleset: RuleSet, seed: int
     if abs(total - ruleset.nominal_points) > 1e-9:
         # Questions with their own points change the total; keep the pass mark's share of it fair.
         pass_mark = round(pass_mark * total / ruleset.nominal_points, 2)
-    return Paper(ruleset_id=ruleset.id, seed=seed, items=items, pass_mark=pass_mark,
-                 duration_minutes=ruleset.duration_minutes, partial_credit=ruleset.partial_credit,
-                 title=ruleset.name, ruleset_version=ruleset.version)
+    return Paper(
+        ruleset_id=ruleset.id,
+        seed=seed,
+        items=items,
+        pass_mark=pass_mark,
+        duration_minutes=ruleset.duration_minutes,
+        partial_credit=ruleset.partial_credit,
+        title=ruleset.name,
+        ruleset_version=ruleset.version,
+    )
 
 
 def _present(number: int, q: Question, ruleset: RuleSet, rng: random.Random) -> PaperItem:
@@ -388,11 +481,21 @@ def _present(number: int, q: Question, ruleset: RuleSet, rng: random.Random) -> 
         rng.shuffle(order)
     correct = set(q.correct_indices)
     answer = "".join(LETTERS[i] for i, orig in enumerate(order) if orig in correct)
-    return PaperItem(number=number, code=q.code, version=q.version, type=q.type, stem=q.stem,
-                     options=tuple(q.options[i] for i in order), order=tuple(order), answer=answer,
-                     points=q.points if q.points is not None else ruleset.points[q.type],
-                     category=q.category, difficulty=q.difficulty, explanation=q.explanation,
-                     basis=q.basis)
+    return PaperItem(
+        number=number,
+        code=q.code,
+        version=q.version,
+        type=q.type,
+        stem=q.stem,
+        options=tuple(q.options[i] for i in order),
+        order=tuple(order),
+        answer=answer,
+        points=q.points if q.points is not None else ruleset.points[q.type],
+        category=q.category,
+        difficulty=q.difficulty,
+        explanation=q.explanation,
+        basis=q.basis,
+    )
 
 
 def keeps_option_order(q: Question) -> bool:

@@ -1,9 +1,10 @@
 """The question bank and rule sets shipped in question_bank/data."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from .assembly import RuleSet
 from .importer import FORMATS, _relabel, parse_file
@@ -86,8 +87,9 @@ def load_ruleset(name_or_path: str | os.PathLike[str]) -> RuleSet:
     return rulesets[str(name_or_path)]
 
 
-def select_ruleset(rulesets: Mapping[str, RuleSet] | Iterable[RuleSet], industry: str | None,
-                   job_category: str | None) -> RuleSet | None:
+def select_ruleset(
+    rulesets: Mapping[str, RuleSet] | Iterable[RuleSet], industry: str | None, job_category: str | None
+) -> RuleSet | None:
     """Pick the most specific rule set for a worker: exact, then industry-only, job-only, general."""
     items = list(rulesets.values()) if isinstance(rulesets, Mapping) else list(rulesets)
     for ind, job in ((industry, job_category), (industry, None), (None, job_category), (None, None)):

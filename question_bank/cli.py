@@ -1,4 +1,5 @@
 """Command line: question-bank validate|import|export|assemble|stats."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from .assembly import AssemblyError, IndexedBank, assemble as assemble_paper
+from .assembly import AssemblyError, IndexedBank
+from .assembly import assemble as assemble_paper
 from .bundled import QUESTIONS_DIR, bundled_files, load_ruleset, read_question_files
 from .importer import FORMATS, detect_format, export_questions, import_file
 from .model import LETTERS, Question
@@ -51,8 +53,10 @@ def validate(paths: tuple[str, ...], min_questions: int, min_categories: int) ->
         click.echo(str(p))
     by_cat = Counter(q.category for q in questions)
     by_type = Counter(q.type.value for q in questions)
-    click.echo(f"{len(questions)} valid questions in {len(by_cat)} categories "
-               f"({', '.join(f'{t} {n}' for t, n in sorted(by_type.items()))}); {len(problems)} problem(s)")
+    click.echo(
+        f"{len(questions)} valid questions in {len(by_cat)} categories "
+        f"({', '.join(f'{t} {n}' for t, n in sorted(by_type.items()))}); {len(problems)} problem(s)"
+    )
     for cat, n in sorted(by_cat.items()):
         click.echo(f"  {cat}: {n}")
     failed = bool(problems)
@@ -68,20 +72,30 @@ def validate(paths: tuple[str, ...], min_questions: int, min_categories: int) ->
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="File format (default: from the extension).")
-@click.option("--existing", multiple=True, type=click.Path(exists=True),
-              help="Question files/directories already in the bank; duplicates of their codes/stems are errors.")
+@click.option(
+    "--existing",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Question files/directories already in the bank; duplicates of their codes/stems are errors.",
+)
 @click.option("--accept-valid-rows", is_flag=True, help="Import the valid rows even if other rows have errors.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the accepted questions here as JSON.")
-def import_cmd(file: str, fmt: str | None, existing: tuple[str, ...], accept_valid_rows: bool,
-               output: str | None) -> None:
+def import_cmd(
+    file: str, fmt: str | None, existing: tuple[str, ...], accept_valid_rows: bool, output: str | None
+) -> None:
     """Validate an XLSX/CSV/JSON question file and report every problem by row and column.
 
     A file with any error imports nothing unless --accept-valid-rows is given. With -o the
     accepted questions are written as JSON in the bundled format. Exits 1 if nothing may be written.
     """
     known = _load_bank(existing) if existing else []
-    result = import_file(file, fmt, existing_codes=[q.code for q in known],
-                         existing_stems=[q.stem for q in known], accept_valid_rows=accept_valid_rows)
+    result = import_file(
+        file,
+        fmt,
+        existing_codes=[q.code for q in known],
+        existing_stems=[q.stem for q in known],
+        accept_valid_rows=accept_valid_rows,
+    )
     for p in result.problems:
         click.echo(str(p))
     click.echo(result.summary())
@@ -93,10 +107,20 @@ def import_cmd(file: str, fmt: str | None, existing: tuple[str, ...], accept_val
 
 
 @main.command()
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Output file; the format follows its extension (.xlsx, .csv, .json).")
-@click.option("--source", "sources", multiple=True, type=click.Path(exists=True),
-              help="Question files/directories to export (default: the bundled bank).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output file; the format follows its extension (.xlsx, .csv, .json).",
+)
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Question files/directories to export (default: the bundled bank).",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Override the format chosen by extension.")
 @click.option("--template", is_flag=True, help="Write the empty XLSX import template instead of questions.")
 def export(output: str, sources: tuple[str, ...], fmt: str | None, template: bool) -> None:
@@ -114,8 +138,13 @@ def export(output: str, sources: tuple[str, ...], fmt: str | None, template: boo
 @main.command()
 @click.option("-r", "--ruleset", required=True, help="Bundled rule set id (e.g. general, hazchem) or a JSON file.")
 @click.option("-s", "--seed", required=True, help="Seed; the same seed gives the same paper (e.g. exam:worker id).")
-@click.option("--bank", "banks", multiple=True, type=click.Path(exists=True),
-              help="Question files/directories (default: the bundled bank).")
+@click.option(
+    "--bank",
+    "banks",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Question files/directories (default: the bundled bank).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the paper as JSON (includes answers).")
 @click.option("--answers", is_flag=True, help="Show answers in the text output.")
 def assemble(ruleset: str, seed: str, banks: tuple[str, ...], as_json: bool, answers: bool) -> None:
@@ -126,15 +155,17 @@ def assemble(ruleset: str, seed: str, banks: tuple[str, ...], as_json: bool, ans
     try:
         paper = assemble_paper(bank, rs, seed_value)
     except AssemblyError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(paper.to_dict(), ensure_ascii=False, indent=2))
         return
-    click.echo(f"{paper.title}  {len(paper.items)} 题 / {paper.total_points:g} 分, 及格 {paper.pass_mark:g} 分, "
-               f"{paper.duration_minutes} 分钟 (seed {paper.seed})")
+    click.echo(
+        f"{paper.title}  {len(paper.items)} 题 / {paper.total_points:g} 分, 及格 {paper.pass_mark:g} 分, "
+        f"{paper.duration_minutes} 分钟 (seed {paper.seed})"
+    )
     for it in paper.items:
         click.echo(f"{it.number}. [{it.type.label} {it.points:g}分] {it.stem}  ({it.code})")
-        for letter, text in zip(LETTERS, it.options):
+        for letter, text in zip(LETTERS, it.options, strict=False):
             click.echo(f"   {letter}. {text}")
         if answers:
             click.echo(f"   答案: {it.answer}")
@@ -142,8 +173,13 @@ def assemble(ruleset: str, seed: str, banks: tuple[str, ...], as_json: bool, ans
 
 @main.command()
 @click.argument("sittings", type=click.Path(exists=True, dir_okay=False))
-@click.option("--min-responses", type=int, default=10, show_default=True,
-              help="Only flag questions seen in at least this many sittings.")
+@click.option(
+    "--min-responses",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Only flag questions seen in at least this many sittings.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--flagged", is_flag=True, help="Only show flagged questions.")
 def stats(sittings: str, min_responses: int, as_json: bool, flagged: bool) -> None:

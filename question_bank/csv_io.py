@@ -1,10 +1,12 @@
 """CSV reading and writing with the same columns as XLSX."""
+
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Any
 
 from .model import Problem, Question
 from .rows import SHEET_HEADERS, SHEET_LABELS, find_header, header_positions, sheet_row, sheet_values
@@ -39,8 +41,11 @@ def read_records(data: bytes) -> tuple[list[tuple[int, dict[str, Any]]], dict[st
     positions, problems = header_positions(rows[found])
     if problems:
         return [], SHEET_LABELS, [replace(p, row=found + 1) for p in problems]
-    records = [(n, sheet_values([_unescape(c) for c in row], positions))
-               for n, row in enumerate(rows[found + 1:], start=found + 2) if any(c.strip() for c in row)]
+    records = [
+        (n, sheet_values([_unescape(c) for c in row], positions))
+        for n, row in enumerate(rows[found + 1 :], start=found + 2)
+        if any(c.strip() for c in row)
+    ]
     return records, SHEET_LABELS, []
 
 

@@ -1,9 +1,11 @@
 """Grading of a worker's responses against an assembled paper."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .assembly import PARTIAL_CREDIT_POLICIES, Paper, PaperItem
 from .model import LETTERS, QuestionType
@@ -29,17 +31,32 @@ class ItemGrade:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"number": self.number, "code": self.code, "type": self.type.value,
-                "response": self.response, "response_original": self.response_original,
-                "answer": self.answer, "correct": self.correct, "points_awarded": self.points_awarded,
-                "points_possible": self.points_possible}
+        return {
+            "number": self.number,
+            "code": self.code,
+            "type": self.type.value,
+            "response": self.response,
+            "response_original": self.response_original,
+            "answer": self.answer,
+            "correct": self.correct,
+            "points_awarded": self.points_awarded,
+            "points_possible": self.points_possible,
+        }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ItemGrade":
+    def from_dict(cls, data: Mapping[str, Any]) -> ItemGrade:
         """Build from a dict made by to_dict."""
-        return cls(int(data["number"]), data["code"], QuestionType(data["type"]), data["response"],
-                   data.get("response_original", ""), data.get("answer", ""), bool(data["correct"]),
-                   float(data["points_awarded"]), float(data["points_possible"]))
+        return cls(
+            int(data["number"]),
+            data["code"],
+            QuestionType(data["type"]),
+            data["response"],
+            data.get("response_original", ""),
+            data.get("answer", ""),
+            bool(data["correct"]),
+            float(data["points_awarded"]),
+            float(data["points_possible"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -61,16 +78,28 @@ class GradeResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"ruleset_id": self.ruleset_id, "total": self.total, "max_total": self.max_total,
-                "pass_mark": self.pass_mark, "passed": self.passed, "policy": self.policy,
-                "items": [i.to_dict() for i in self.items]}
+        return {
+            "ruleset_id": self.ruleset_id,
+            "total": self.total,
+            "max_total": self.max_total,
+            "pass_mark": self.pass_mark,
+            "passed": self.passed,
+            "policy": self.policy,
+            "items": [i.to_dict() for i in self.items],
+        }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "GradeResult":
+    def from_dict(cls, data: Mapping[str, Any]) -> GradeResult:
         """Build from a dict made by to_dict."""
-        return cls(tuple(ItemGrade.from_dict(i) for i in data["items"]), float(data["total"]),
-                   float(data["max_total"]), float(data["pass_mark"]), bool(data["passed"]),
-                   data.get("policy", "none"), data.get("ruleset_id", ""))
+        return cls(
+            tuple(ItemGrade.from_dict(i) for i in data["items"]),
+            float(data["total"]),
+            float(data["max_total"]),
+            float(data["pass_mark"]),
+            bool(data["passed"]),
+            data.get("policy", "none"),
+            data.get("ruleset_id", ""),
+        )
 
 
 def normalise_response(value: str | Iterable[str] | None) -> str:
@@ -81,8 +110,9 @@ def normalise_response(value: str | Iterable[str] | None) -> str:
     return "".join(sorted(set(_SEPARATORS.sub("", text).upper())))
 
 
-def grade(paper: Paper, responses: Mapping[str | int, str | Iterable[str] | None],
-          policy: str | None = None) -> GradeResult:
+def grade(
+    paper: Paper, responses: Mapping[str | int, str | Iterable[str] | None], policy: str | None = None
+) -> GradeResult:
     """Score responses (keyed by question code or item number, in PRESENTED letters); policy defaults to the paper's."""
     policy = policy or paper.partial_credit or "none"
     if policy not in PARTIAL_CREDIT_POLICIES:
@@ -97,17 +127,26 @@ def grade(paper: Paper, responses: Mapping[str | int, str | Iterable[str] | None
         if item is None:
             raise ValueError(f"作答中的题目 {key!r} 不在试卷中 / response for {key!r} is not on this paper")
         letters = normalise_response(value)
-        allowed = LETTERS[:len(item.options)]
+        allowed = LETTERS[: len(item.options)]
         wrong = [c for c in letters if c not in allowed]
         if wrong:
-            raise ValueError(f"第 {item.number} 题作答 {''.join(wrong)!r} 不在选项 A-{allowed[-1]} 中 / "
-                             f"item {item.number} ({item.code}): {''.join(wrong)!r} is not among options "
-                             f"A-{allowed[-1]}")
+            raise ValueError(
+                f"第 {item.number} 题作答 {''.join(wrong)!r} 不在选项 A-{allowed[-1]} 中 / "
+                f"item {item.number} ({item.code}): {''.join(wrong)!r} is not among options "
+                f"A-{allowed[-1]}"
+            )
         given[item.number] = letters
     grades = tuple(_grade_item(it, given.get(it.number, ""), policy) for it in paper.items)
     total = round(sum(g.points_awarded for g in grades), 2)
-    return GradeResult(items=grades, total=total, max_total=paper.total_points, pass_mark=paper.pass_mark,
-                       passed=total + _EPS >= paper.pass_mark, policy=policy, ruleset_id=paper.ruleset_id)
+    return GradeResult(
+        items=grades,
+        total=total,
+        max_total=paper.total_points,
+        pass_mark=paper.pass_mark,
+        passed=total + _EPS >= paper.pass_mark,
+        policy=policy,
+        ruleset_id=paper.ruleset_id,
+    )
 
 
 def _grade_item(item: PaperItem, response: str, policy: str) -> ItemGrade:
@@ -115,11 +154,23 @@ def _grade_item(item: PaperItem, response: str, policy: str) -> ItemGrade:
     correct = response == item.answer
     if correct:
         awarded = item.points
-    elif (policy == "proportional" and item.type is QuestionType.MULTIPLE and response
-          and set(response) <= set(item.answer)):
+    elif (
+        policy == "proportional"
+        and item.type is QuestionType.MULTIPLE
+        and response
+        and set(response) <= set(item.answer)
+    ):
         awarded = round(item.points * len(response) / len(item.answer), 2)
     else:
         awarded = 0.0
-    return ItemGrade(number=item.number, code=item.code, type=item.type, response=response,
-                     response_original=item.to_original(response), answer=item.answer, correct=correct,
-                     points_awarded=float(awarded), points_possible=float(item.points))
+    return ItemGrade(
+        number=item.number,
+        code=item.code,
+        type=item.type,
+        response=response,
+        response_original=item.to_original(response),
+        answer=item.answer,
+        correct=correct,
+        points_awarded=float(awarded),
+        points_possible=float(item.points),
+    )

@@ -1,10 +1,12 @@
 """Import and export of question files (XLSX, CSV, JSON) through one validation path."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from . import csv_io, json_io, xlsx_io
 from .model import Problem, Question, find_duplicates
@@ -42,27 +44,43 @@ class ImportResult:
         """Return a one-line bilingual summary for the administrator."""
         bad = len(self.rejected_rows)
         if not self.problems:
-            return f"共 {self.rows} 行，全部有效，可导入 {len(self.questions)} 题 / " \
-                   f"{self.rows} rows, all valid, {len(self.questions)} questions to import"
+            return (
+                f"共 {self.rows} 行，全部有效，可导入 {len(self.questions)} 题 / "
+                f"{self.rows} rows, all valid, {len(self.questions)} questions to import"
+            )
         if self.ok_to_write:
-            return f"共 {self.rows} 行，{bad} 行有错误被跳过，将导入 {len(self.questions)} 题 / " \
-                   f"{self.rows} rows, {bad} rows with errors skipped, {len(self.questions)} to import"
-        return f"共 {self.rows} 行，发现 {len(self.problems)} 个问题（{bad} 行），未导入任何题目 / " \
-               f"{self.rows} rows, {len(self.problems)} problems in {bad} rows: nothing imported"
+            return (
+                f"共 {self.rows} 行，{bad} 行有错误被跳过，将导入 {len(self.questions)} 题 / "
+                f"{self.rows} rows, {bad} rows with errors skipped, {len(self.questions)} to import"
+            )
+        return (
+            f"共 {self.rows} 行，发现 {len(self.problems)} 个问题（{bad} 行），未导入任何题目 / "
+            f"{self.rows} rows, {len(self.problems)} problems in {bad} rows: nothing imported"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"questions": [q.to_dict() for q in self.questions],
-                "problems": [p.to_dict() for p in self.problems], "rows": self.rows,
-                "valid_rows": self.valid_rows, "accept_valid_rows": self.accept_valid_rows,
-                "skipped_example_rows": self.skipped_example_rows, "ok_to_write": self.ok_to_write}
+        return {
+            "questions": [q.to_dict() for q in self.questions],
+            "problems": [p.to_dict() for p in self.problems],
+            "rows": self.rows,
+            "valid_rows": self.valid_rows,
+            "accept_valid_rows": self.accept_valid_rows,
+            "skipped_example_rows": self.skipped_example_rows,
+            "ok_to_write": self.ok_to_write,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ImportResult":
+    def from_dict(cls, data: dict[str, Any]) -> ImportResult:
         """Build from a dict made by to_dict."""
-        return cls([Question.from_dict(q) for q in data["questions"]],
-                   [Problem.from_dict(p) for p in data["problems"]], data["rows"], data["valid_rows"],
-                   data.get("accept_valid_rows", False), data.get("skipped_example_rows", 0))
+        return cls(
+            [Question.from_dict(q) for q in data["questions"]],
+            [Problem.from_dict(p) for p in data["problems"]],
+            data["rows"],
+            data["valid_rows"],
+            data.get("accept_valid_rows", False),
+            data.get("skipped_example_rows", 0),
+        )
 
 
 def detect_format(name: str | os.PathLike[str]) -> str:
@@ -73,13 +91,20 @@ def detect_format(name: str | os.PathLike[str]) -> str:
     raise ValueError(f"不支持的文件类型 / unsupported file type: {name!s} (use .xlsx, .csv or .json)")
 
 
-def import_file(source: str | os.PathLike[str] | bytes, fmt: str | None = None, *,
-                existing_codes: Iterable[str] = (), existing_stems: Iterable[str] = (),
-                accept_valid_rows: bool = False, source_name: str = "") -> ImportResult:
+def import_file(
+    source: str | os.PathLike[str] | bytes,
+    fmt: str | None = None,
+    *,
+    existing_codes: Iterable[str] = (),
+    existing_stems: Iterable[str] = (),
+    accept_valid_rows: bool = False,
+    source_name: str = "",
+) -> ImportResult:
     """Parse and validate a question file; nothing is returned to write if any row fails (unless accept_valid_rows)."""
     parsed = parse_file(source, fmt, source_name=source_name)
-    problems = parsed.problems + [_relabel(p, parsed.labels) for p in
-                                  find_duplicates(parsed.entries, existing_codes, existing_stems)]
+    problems = parsed.problems + [
+        _relabel(p, parsed.labels) for p in find_duplicates(parsed.entries, existing_codes, existing_stems)
+    ]
     if parsed.rows == 0 and not problems:
         problems.append(Problem(None, "", "文件中没有题目 / no questions in the file", parsed.source))
     bad_rows = {p.row for p in problems}
@@ -101,8 +126,7 @@ class ParsedFile:
     skipped: int = 0
 
 
-def parse_file(source: str | os.PathLike[str] | bytes, fmt: str | None = None, *,
-               source_name: str = "") -> ParsedFile:
+def parse_file(source: str | os.PathLike[str] | bytes, fmt: str | None = None, *, source_name: str = "") -> ParsedFile:
     """Read a file and validate each row on its own (no duplicate checks)."""
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)

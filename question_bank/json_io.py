@@ -1,8 +1,10 @@
 """JSON reading and writing in the bundled question format."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .model import Problem, Question
 from .rows import JSON_LABELS
@@ -15,8 +17,11 @@ def read_records(data: bytes) -> tuple[list[tuple[int, dict[str, Any]]], dict[st
     except UnicodeDecodeError:
         return [], JSON_LABELS, [Problem(None, "", "JSON 文件必须是 UTF-8 编码 / JSON must be UTF-8")]
     except json.JSONDecodeError as exc:
-        return [], JSON_LABELS, [Problem(None, "", f"JSON 格式错误 / invalid JSON: {exc.msg} "
-                                                         f"(line {exc.lineno}, column {exc.colno})")]
+        return (
+            [],
+            JSON_LABELS,
+            [Problem(None, "", f"JSON 格式错误 / invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")],
+        )
     if isinstance(doc, dict) and isinstance(doc.get("questions"), list):
         doc = doc["questions"]
     if not isinstance(doc, list):

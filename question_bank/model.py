@@ -1,11 +1,13 @@
 """Question model, reference vocabularies and structural validation."""
+
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 LETTERS = "ABCDEF"
 MAX_OPTIONS = len(LETTERS)
@@ -19,11 +21,24 @@ JOB_CATEGORIES: dict[str, str] = {
 }
 # Same codes as the server's industry table; other lowercase codes are accepted too.
 INDUSTRIES: dict[str, str] = {
-    "hazchem": "危险化学品", "noncoal_mine": "非煤矿山", "metallurgy": "冶金", "construction": "建筑施工",
-    "fireworks": "烟花爆竹", "nonferrous": "有色金属", "building_materials": "建材", "machinery": "机械",
-    "light_industry": "轻工", "textile": "纺织", "tobacco": "烟草", "commerce": "商贸",
-    "road_transport": "道路运输", "gas": "城镇燃气", "dust_explosion": "粉尘涉爆",
-    "ammonia_refrigeration": "涉氨制冷", "power": "电力", "warehousing_logistics": "仓储物流",
+    "hazchem": "危险化学品",
+    "noncoal_mine": "非煤矿山",
+    "metallurgy": "冶金",
+    "construction": "建筑施工",
+    "fireworks": "烟花爆竹",
+    "nonferrous": "有色金属",
+    "building_materials": "建材",
+    "machinery": "机械",
+    "light_industry": "轻工",
+    "textile": "纺织",
+    "tobacco": "烟草",
+    "commerce": "商贸",
+    "road_transport": "道路运输",
+    "gas": "城镇燃气",
+    "dust_explosion": "粉尘涉爆",
+    "ammonia_refrigeration": "涉氨制冷",
+    "power": "电力",
+    "warehousing_logistics": "仓储物流",
     "crowded_places": "人员密集场所",
 }
 _INDUSTRY_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -47,8 +62,7 @@ class QuestionType(str, Enum):
     @property
     def english(self) -> str:
         """Return the English name used in messages."""
-        return {"single": "single choice", "multiple": "multiple choice",
-                "truefalse": "true/false"}[self.value]
+        return {"single": "single choice", "multiple": "multiple choice", "truefalse": "true/false"}[self.value]
 
 
 class Status(str, Enum):
@@ -84,14 +98,12 @@ class Problem:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        return {"row": self.row, "column": self.column, "message": self.message,
-                "source": self.source}
+        return {"row": self.row, "column": self.column, "message": self.message, "source": self.source}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Problem":
+    def from_dict(cls, data: Mapping[str, Any]) -> Problem:
         """Build from a dict made by to_dict."""
-        return cls(data.get("row"), data.get("column", ""), data["message"],
-                   data.get("source", ""))
+        return cls(data.get("row"), data.get("column", ""), data["message"], data.get("source", ""))
 
 
 @dataclass(frozen=True)
@@ -123,7 +135,7 @@ class Question:
         """Return the normalised stem used to detect duplicates."""
         return stem_key(self.stem)
 
-    def with_changes(self, **changes: Any) -> "Question":
+    def with_changes(self, **changes: Any) -> Question:
         """Return a copy with the given fields replaced."""
         return replace(self, **changes)
 
@@ -147,7 +159,7 @@ class Question:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Question":
+    def from_dict(cls, data: Mapping[str, Any]) -> Question:
         """Build from the bundled JSON representation; raises ValueError/KeyError on bad types."""
         points = data.get("points")
         return cls(
@@ -177,6 +189,11 @@ def stem_key(stem: str) -> str:
 
 def validate_question(q: Question) -> list[Problem]:
     """Check one question's structure; problems name the field in `column`, row is None."""
+    return [*_validate_text(q), *_validate_options(q), *_validate_answer(q), *_validate_figures_and_codes(q)]
+
+
+def _validate_text(q: Question) -> list[Problem]:
+    """Check the code, the required texts, control characters and lengths."""
     problems: list[Problem] = []
 
     def add(column: str, message: str) -> None:
@@ -196,8 +213,16 @@ def validate_question(q: Question) -> list[Problem]:
     for name, limit in _MAX_LENGTHS.items():
         if len(getattr(q, name)) > limit:
             add(name, f"长度 {len(getattr(q, name))} 超过上限 {limit} 字 / longer than {limit} characters")
-    problems.extend(_validate_options(q))
-    problems.extend(_validate_answer(q))
+    return problems
+
+
+def _validate_figures_and_codes(q: Question) -> list[Problem]:
+    """Check difficulty, points, version, industry and job codes, and status."""
+    problems: list[Problem] = []
+
+    def add(column: str, message: str) -> None:
+        problems.append(Problem(None, column, message))
+
     if isinstance(q.difficulty, bool) or not isinstance(q.difficulty, int) or not 1 <= q.difficulty <= 5:
         add("difficulty", f'难度 "{q.difficulty}" 必须是 1-5 的整数 / difficulty must be an integer 1-5')
     if q.points is not None and not (isinstance(q.points, (int, float)) and q.points > 0):
@@ -221,17 +246,26 @@ def _validate_options(q: Question) -> list[Problem]:
     opts = q.options
     if q.type is QuestionType.TRUEFALSE:
         if tuple(opts) != TRUEFALSE_OPTIONS:
-            problems.append(Problem(None, "options",
-                                    '判断题选项必须是 "正确"、"错误" / true/false options must be ["正确","错误"]'))
+            problems.append(
+                Problem(None, "options", '判断题选项必须是 "正确"、"错误" / true/false options must be ["正确","错误"]')
+            )
         return problems
     minimum = 3 if q.type is QuestionType.MULTIPLE else 2
     if len(opts) < minimum:
-        problems.append(Problem(None, "options",
-                                f"{q.type.label}题至少需要 {minimum} 个选项，现有 {len(opts)} 个 / "
-                                f"{q.type.english} needs at least {minimum} options, has {len(opts)}"))
+        problems.append(
+            Problem(
+                None,
+                "options",
+                f"{q.type.label}题至少需要 {minimum} 个选项，现有 {len(opts)} 个 / "
+                f"{q.type.english} needs at least {minimum} options, has {len(opts)}",
+            )
+        )
     if len(opts) > MAX_OPTIONS:
-        problems.append(Problem(None, "options",
-                                f"最多 {MAX_OPTIONS} 个选项 (A-F)，现有 {len(opts)} 个 / at most {MAX_OPTIONS} options"))
+        problems.append(
+            Problem(
+                None, "options", f"最多 {MAX_OPTIONS} 个选项 (A-F)，现有 {len(opts)} 个 / at most {MAX_OPTIONS} options"
+            )
+        )
     seen: dict[str, int] = {}
     for i, opt in enumerate(opts[:MAX_OPTIONS]):
         col = f"options[{i}]"
@@ -243,8 +277,13 @@ def _validate_options(q: Question) -> list[Problem]:
         key = stem_key(opt)
         if key in seen:
             j = seen[key]
-            problems.append(Problem(None, col, f"选项 {LETTERS[i]} 与选项 {LETTERS[j]} 重复 / "
-                                               f"option {LETTERS[i]} duplicates option {LETTERS[j]}"))
+            problems.append(
+                Problem(
+                    None,
+                    col,
+                    f"选项 {LETTERS[i]} 与选项 {LETTERS[j]} 重复 / option {LETTERS[i]} duplicates option {LETTERS[j]}",
+                )
+            )
         else:
             seen[key] = i
     return problems
@@ -264,20 +303,38 @@ def _validate_answer(q: Question) -> list[Problem]:
         bad = "".join(outside)
         return [Problem(None, "answer", f'答案 "{bad}" 不在选项 {rng} 中 / "{bad}" is not among the options {rng}')]
     if len(set(ans)) != len(ans) or "".join(sorted(ans)) != ans:
-        return [Problem(None, "answer", f'答案 "{ans}" 须按字母顺序且不重复，如 "ACD" / '
-                                        'answer letters must be sorted and unique')]
+        return [
+            Problem(
+                None,
+                "answer",
+                f'答案 "{ans}" 须按字母顺序且不重复，如 "ACD" / answer letters must be sorted and unique',
+            )
+        ]
     if q.type is QuestionType.MULTIPLE and len(ans) < 2:
-        return [Problem(None, "answer", f'多选题至少需要两个正确选项，现为 "{ans}" / '
-                                        "multiple choice needs at least two correct options")]
+        return [
+            Problem(
+                None,
+                "answer",
+                f'多选题至少需要两个正确选项，现为 "{ans}" / multiple choice needs at least two correct options',
+            )
+        ]
     if q.type in (QuestionType.SINGLE, QuestionType.TRUEFALSE) and len(ans) != 1:
-        return [Problem(None, "answer", f'{q.type.label}题只能有一个正确答案，现为 "{ans}" / '
-                                        f"{q.type.english} must have exactly one correct option")]
+        return [
+            Problem(
+                None,
+                "answer",
+                f'{q.type.label}题只能有一个正确答案，现为 "{ans}" / '
+                f"{q.type.english} must have exactly one correct option",
+            )
+        ]
     return []
 
 
-def find_duplicates(entries: Sequence[tuple[str, int | None, Question]],
-                    existing_codes: Iterable[str] = (),
-                    existing_stems: Iterable[str] = ()) -> list[Problem]:
+def find_duplicates(
+    entries: Sequence[tuple[str, int | None, Question]],
+    existing_codes: Iterable[str] = (),
+    existing_stems: Iterable[str] = (),
+) -> list[Problem]:
     """Report duplicate codes/stems among (source, row, question) entries and against existing ones."""
     problems: list[Problem] = []
     codes = set(existing_codes)
@@ -288,20 +345,20 @@ def find_duplicates(entries: Sequence[tuple[str, int | None, Question]],
         key = q.stem_key
         if q.code in seen_code:
             where = _where(seen_code[q.code], source)
-            problems.append(Problem(row, "code", f'编号 "{q.code}" 与{where[0]}重复 / '
-                                                 f"duplicate code, same as {where[1]}", source))
+            problems.append(
+                Problem(row, "code", f'编号 "{q.code}" 与{where[0]}重复 / duplicate code, same as {where[1]}', source)
+            )
         elif q.code in codes:
-            problems.append(Problem(row, "code", f'编号 "{q.code}" 已存在于题库 / '
-                                                 "code already exists in the bank", source))
+            problems.append(
+                Problem(row, "code", f'编号 "{q.code}" 已存在于题库 / code already exists in the bank', source)
+            )
         elif q.code:
             seen_code[q.code] = (source, row)
         if key in seen_stem:
             where = _where(seen_stem[key], source)
-            problems.append(Problem(row, "stem", f"题干与{where[0]}重复 / duplicate stem, same as {where[1]}",
-                                    source))
+            problems.append(Problem(row, "stem", f"题干与{where[0]}重复 / duplicate stem, same as {where[1]}", source))
         elif key and key in stems:
-            problems.append(Problem(row, "stem", "题干与题库中已有题目重复 / stem already exists in the bank",
-                                    source))
+            problems.append(Problem(row, "stem", "题干与题库中已有题目重复 / stem already exists in the bank", source))
         elif key:
             seen_stem[key] = (source, row)
     return problems

@@ -1,28 +1,64 @@
 """Shared row parsing: raw cell values from XLSX, CSV or JSON become a Question or Problems."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
-from .model import (INDUSTRIES, JOB_CATEGORIES, LETTERS, TRUEFALSE_OPTIONS, Problem, Question,
-                    QuestionType, Status, validate_question)
+from .model import (
+    INDUSTRIES,
+    JOB_CATEGORIES,
+    LETTERS,
+    TRUEFALSE_OPTIONS,
+    Problem,
+    Question,
+    QuestionType,
+    Status,
+    validate_question,
+)
 
 # Spreadsheet columns in order; (field, header).
 OPTION_HEADERS = tuple(f"选项{c}" for c in LETTERS)
 SHEET_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("code", "编号"), ("type", "题型"), ("stem", "题干"),
+    ("code", "编号"),
+    ("type", "题型"),
+    ("stem", "题干"),
     *((f"options[{i}]", h) for i, h in enumerate(OPTION_HEADERS)),
-    ("answer", "答案"), ("explanation", "解析"), ("category", "分类"), ("industries", "行业"),
-    ("job_categories", "岗位"), ("difficulty", "难度"), ("points", "分值"), ("basis", "依据"),
-    ("status", "状态"), ("version", "版本"),
+    ("answer", "答案"),
+    ("explanation", "解析"),
+    ("category", "分类"),
+    ("industries", "行业"),
+    ("job_categories", "岗位"),
+    ("difficulty", "难度"),
+    ("points", "分值"),
+    ("basis", "依据"),
+    ("status", "状态"),
+    ("version", "版本"),
 )
 SHEET_HEADERS = tuple(h for _, h in SHEET_COLUMNS)
 SHEET_LABELS: dict[str, str] = {f: h for f, h in SHEET_COLUMNS} | {"options": "选项"}
 REQUIRED_HEADERS = ("编号", "题型", "题干", "答案", "分类", "难度")
-JSON_LABELS: dict[str, str] = {f: f for f in (
-    "code", "type", "stem", "options", "answer", "explanation", "category", "industries",
-    "job_categories", "difficulty", "points", "basis", "status", "version")}
+JSON_LABELS: dict[str, str] = {
+    f: f
+    for f in (
+        "code",
+        "type",
+        "stem",
+        "options",
+        "answer",
+        "explanation",
+        "category",
+        "industries",
+        "job_categories",
+        "difficulty",
+        "points",
+        "basis",
+        "status",
+        "version",
+    )
+}
 
 Fail = Callable[[str, str], None]
 
@@ -30,27 +66,53 @@ Fail = Callable[[str, str], None]
 EXAMPLE_CODE = "EXAMPLE-001"
 
 _TYPE_NAMES = {
-    "single": QuestionType.SINGLE, "单选": QuestionType.SINGLE, "单选题": QuestionType.SINGLE,
-    "单项选择": QuestionType.SINGLE, "单项选择题": QuestionType.SINGLE,
-    "multiple": QuestionType.MULTIPLE, "多选": QuestionType.MULTIPLE, "多选题": QuestionType.MULTIPLE,
-    "多项选择": QuestionType.MULTIPLE, "多项选择题": QuestionType.MULTIPLE,
-    "truefalse": QuestionType.TRUEFALSE, "判断": QuestionType.TRUEFALSE, "判断题": QuestionType.TRUEFALSE,
-    "是非": QuestionType.TRUEFALSE, "是非题": QuestionType.TRUEFALSE,
+    "single": QuestionType.SINGLE,
+    "单选": QuestionType.SINGLE,
+    "单选题": QuestionType.SINGLE,
+    "单项选择": QuestionType.SINGLE,
+    "单项选择题": QuestionType.SINGLE,
+    "multiple": QuestionType.MULTIPLE,
+    "多选": QuestionType.MULTIPLE,
+    "多选题": QuestionType.MULTIPLE,
+    "多项选择": QuestionType.MULTIPLE,
+    "多项选择题": QuestionType.MULTIPLE,
+    "truefalse": QuestionType.TRUEFALSE,
+    "判断": QuestionType.TRUEFALSE,
+    "判断题": QuestionType.TRUEFALSE,
+    "是非": QuestionType.TRUEFALSE,
+    "是非题": QuestionType.TRUEFALSE,
 }
 _STATUS_NAMES = {
-    "active": Status.ACTIVE, "启用": Status.ACTIVE, "有效": Status.ACTIVE, "正常": Status.ACTIVE,
-    "draft": Status.DRAFT, "草稿": Status.DRAFT,
-    "retired": Status.RETIRED, "停用": Status.RETIRED, "退役": Status.RETIRED, "作废": Status.RETIRED,
+    "active": Status.ACTIVE,
+    "启用": Status.ACTIVE,
+    "有效": Status.ACTIVE,
+    "正常": Status.ACTIVE,
+    "draft": Status.DRAFT,
+    "草稿": Status.DRAFT,
+    "retired": Status.RETIRED,
+    "停用": Status.RETIRED,
+    "退役": Status.RETIRED,
+    "作废": Status.RETIRED,
 }
 _TRUE_WORDS = {"正确", "对", "是", "√", "✓", "✔", "T", "TRUE", "Y"}
 _FALSE_WORDS = {"错误", "错", "否", "×", "✗", "✘", "X", "F", "FALSE", "N"}
 _JOB_NAMES = {v: k for k, v in JOB_CATEGORIES.items()} | {
-    "主要负责人": "principal", "负责人": "principal", "安全管理人员": "safety_manager",
-    "特种作业": "special_ops", "从业人员": "general", "一般员工": "general", "全部": "*", "all": "*",
+    "主要负责人": "principal",
+    "负责人": "principal",
+    "安全管理人员": "safety_manager",
+    "特种作业": "special_ops",
+    "从业人员": "general",
+    "一般员工": "general",
+    "全部": "*",
+    "all": "*",
 }
 _INDUSTRY_NAMES = {v: k for k, v in INDUSTRIES.items()} | {
-    "危化": "hazchem", "危化品": "hazchem", "危险化学品行业": "hazchem", "建筑": "construction",
-    "全部": "*", "all": "*",
+    "危化": "hazchem",
+    "危化品": "hazchem",
+    "危险化学品行业": "hazchem",
+    "建筑": "construction",
+    "全部": "*",
+    "all": "*",
 }
 _LIST_SEP = re.compile(r"[;；,，、\n]+")
 _ANSWER_SEP = re.compile(r"[\s,，、;；/]+")
@@ -67,16 +129,16 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def parse_record(row: int | None, values: Mapping[str, Any], labels: Mapping[str, str],
-                 source: str = "") -> tuple[Question, list[Problem]]:
+def parse_record(
+    row: int | None, values: Mapping[str, Any], labels: Mapping[str, str], source: str = ""
+) -> tuple[Question, list[Problem]]:
     """Convert raw field values (keyed by field name, options as a list) into a Question; valid only if no problems."""
     problems: list[Problem] = []
     bad: set[str] = set()
 
     def fail(field: str, message: str) -> None:
         bad.add(field.split("[")[0])
-        problems.append(Problem(row, labels.get(field, labels.get(field.split("[")[0], field)), message,
-                                source))
+        problems.append(Problem(row, labels.get(field, labels.get(field.split("[")[0], field)), message, source))
 
     code = cell_text(values.get("code"))
     stem = cell_text(values.get("stem"))
@@ -91,11 +153,20 @@ def parse_record(row: int | None, values: Mapping[str, Any], labels: Mapping[str
     status = _parse_status(values.get("status"), fail)
 
     question = Question(
-        code=code, type=qtype or QuestionType.SINGLE, stem=stem, options=options, answer=answer,
-        explanation=cell_text(values.get("explanation")), category=cell_text(values.get("category")),
-        industries=industries, job_categories=jobs,
-        difficulty=difficulty if difficulty is not None else 3, basis=cell_text(values.get("basis")),
-        status=status or Status.ACTIVE, points=points, version=version if version is not None else 1,
+        code=code,
+        type=qtype or QuestionType.SINGLE,
+        stem=stem,
+        options=options,
+        answer=answer,
+        explanation=cell_text(values.get("explanation")),
+        category=cell_text(values.get("category")),
+        industries=industries,
+        job_categories=jobs,
+        difficulty=difficulty if difficulty is not None else 3,
+        basis=cell_text(values.get("basis")),
+        status=status or Status.ACTIVE,
+        points=points,
+        version=version if version is not None else 1,
     )
     if qtype is None:
         bad.update({"options", "answer"})
@@ -128,8 +199,11 @@ def _parse_options(value: Any, qtype: QuestionType | None, fail: Fail) -> tuple[
         return TRUEFALSE_OPTIONS
     for i, t in enumerate(texts):
         if not t:
-            fail(f"options[{i}]", f"选项 {LETTERS[i] if i < len(LETTERS) else i + 1} 为空但后面还有选项 / "
-                                  "option is empty but later options are filled")
+            fail(
+                f"options[{i}]",
+                f"选项 {LETTERS[i] if i < len(LETTERS) else i + 1} 为空但后面还有选项 / "
+                "option is empty but later options are filled",
+            )
             break
     return tuple(texts)
 
@@ -148,8 +222,11 @@ def _parse_answer(value: Any, qtype: QuestionType | None, fail: Fail) -> str:
     letters = _ANSWER_SEP.sub("", text).upper()
     letters = letters.translate(str.maketrans("ＡＢＣＤＥＦ", "ABCDEF"))
     if letters and not all(c in LETTERS for c in letters):
-        fail("answer", f'答案 "{text}" 只能由字母 A-F 组成（判断题可填 正确/错误）/ '
-                       "answer must be letters A-F (or 正确/错误 for true/false)")
+        fail(
+            "answer",
+            f'答案 "{text}" 只能由字母 A-F 组成（判断题可填 正确/错误）/ '
+            "answer must be letters A-F (or 正确/错误 for true/false)",
+        )
         return ""
     return "".join(sorted(set(letters)))
 
@@ -189,10 +266,7 @@ def _parse_points(value: Any, fail: Fail) -> float | None:
 
 def _parse_tags(value: Any, names: Mapping[str, str]) -> tuple[str, ...]:
     """Split ';'/'；'-separated tags, mapping Chinese names to codes; '全部' means all (empty)."""
-    if isinstance(value, (list, tuple)):
-        parts = [cell_text(v) for v in value]
-    else:
-        parts = _LIST_SEP.split(cell_text(value))
+    parts = [cell_text(v) for v in value] if isinstance(value, (list, tuple)) else _LIST_SEP.split(cell_text(value))
     out: list[str] = []
     for part in (p.strip() for p in parts):
         if not part:
@@ -218,6 +292,7 @@ def _parse_status(value: Any, fail: Fail) -> Status | None:
 
 def sheet_values(row: Sequence[Any], positions: Mapping[str, int]) -> dict[str, Any]:
     """Pick field values from a spreadsheet row using header positions."""
+
     def get(header: str) -> Any:
         i = positions.get(header)
         return row[i] if i is not None and i < len(row) else None
@@ -270,10 +345,20 @@ def sheet_row(q: Question) -> list[Any]:
     """Return a question as a spreadsheet row in SHEET_HEADERS order."""
     options = list(q.options) + [""] * (len(LETTERS) - len(q.options))
     return [
-        q.code, q.type.label, q.stem, *options[:len(LETTERS)], q.answer, q.explanation, q.category,
+        q.code,
+        q.type.label,
+        q.stem,
+        *options[: len(LETTERS)],
+        q.answer,
+        q.explanation,
+        q.category,
         ";".join(INDUSTRIES.get(i, i) for i in q.industries),
         ";".join(JOB_CATEGORIES.get(j, j) for j in q.job_categories),
-        q.difficulty, "" if q.points is None else _number(q.points), q.basis, q.status.label, q.version,
+        q.difficulty,
+        "" if q.points is None else _number(q.points),
+        q.basis,
+        q.status.label,
+        q.version,
     ]
 
 

@@ -1,9 +1,11 @@
 """Item statistics from graded sittings: facility, discrimination and quality flags."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .grading import GradeResult
 
@@ -27,22 +29,40 @@ class ItemStats:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (values rounded to 4 places)."""
+
         def r(v: float | None) -> float | None:
             return None if v is None else round(v, 4)
-        return {"code": self.code, "n": self.n, "facility": r(self.facility),
-                "point_biserial": r(self.point_biserial), "upper_lower": r(self.upper_lower),
-                "flags": list(self.flags)}
+
+        return {
+            "code": self.code,
+            "n": self.n,
+            "facility": r(self.facility),
+            "point_biserial": r(self.point_biserial),
+            "upper_lower": r(self.upper_lower),
+            "flags": list(self.flags),
+        }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ItemStats":
+    def from_dict(cls, data: Mapping[str, Any]) -> ItemStats:
         """Build from a dict made by to_dict."""
-        return cls(data["code"], int(data["n"]), float(data["facility"]), data.get("point_biserial"),
-                   data.get("upper_lower"), tuple(data.get("flags", ())))
+        return cls(
+            data["code"],
+            int(data["n"]),
+            float(data["facility"]),
+            data.get("point_biserial"),
+            data.get("upper_lower"),
+            tuple(data.get("flags", ())),
+        )
 
 
-def item_statistics(sittings: Iterable[GradeResult | Mapping[str, Any]], *, min_responses: int = 10,
-                    easy_above: float = 0.9, hard_below: float = 0.2,
-                    group_fraction: float = 0.27) -> list[ItemStats]:
+def item_statistics(
+    sittings: Iterable[GradeResult | Mapping[str, Any]],
+    *,
+    min_responses: int = 10,
+    easy_above: float = 0.9,
+    hard_below: float = 0.2,
+    group_fraction: float = 0.27,
+) -> list[ItemStats]:
     """Compute per-question statistics; flags are set only for questions with >= min_responses sittings.
 
     facility: proportion of sittings answering the item fully correctly.
@@ -86,7 +106,7 @@ def _pearson(xs: list[int], ys: list[float]) -> float | None:
     if n < 2:
         return None
     mx, my = sum(xs) / n, sum(ys) / n
-    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=False))
     sxx = sum((x - mx) ** 2 for x in xs)
     syy = sum((y - my) ** 2 for y in ys)
     if sxx <= 1e-12 or syy <= 1e-12:

@@ -1,10 +1,12 @@
 """XLSX reading and writing in the administrators' column layout."""
+
 from __future__ import annotations
 
 import io
 import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
@@ -13,12 +15,24 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .model import Problem, Question
-from .rows import (OPTION_HEADERS, SHEET_HEADERS, SHEET_LABELS, find_header, header_positions, sheet_row,
-                   sheet_values)
+from .rows import OPTION_HEADERS, SHEET_HEADERS, SHEET_LABELS, find_header, header_positions, sheet_row, sheet_values
 
 SHEET_NAME = "题目"
-_WIDTHS = {"编号": 14, "题型": 8, "题干": 48, "答案": 8, "解析": 36, "分类": 16, "行业": 16,
-           "岗位": 22, "难度": 6, "分值": 6, "依据": 32, "状态": 8, "版本": 6} | {h: 22 for h in OPTION_HEADERS}
+_WIDTHS = {
+    "编号": 14,
+    "题型": 8,
+    "题干": 48,
+    "答案": 8,
+    "解析": 36,
+    "分类": 16,
+    "行业": 16,
+    "岗位": 22,
+    "难度": 6,
+    "分值": 6,
+    "依据": 32,
+    "状态": 8,
+    "版本": 6,
+} | {h: 22 for h in OPTION_HEADERS}
 _HEADER_SCAN_ROWS = 5
 
 
@@ -47,7 +61,7 @@ def _read_sheet(wb) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, str], l
     # Some writers store a wrong sheet dimension, which would truncate rows in read-only mode.
     ws.reset_dimensions()
     rows = ws.iter_rows(values_only=True)
-    head = [row for _, row in zip(range(_HEADER_SCAN_ROWS), rows)]
+    head = [row for _, row in zip(range(_HEADER_SCAN_ROWS), rows, strict=False)]
     found = find_header(head, _HEADER_SCAN_ROWS)
     if found is None:
         return [], SHEET_LABELS, [Problem(1, "题干", '找不到表头行（需含 "题干" 列）/ header row not found')]
@@ -56,14 +70,17 @@ def _read_sheet(wb) -> tuple[list[tuple[int, dict[str, Any]]], dict[str, str], l
     problems = [replace(p, row=header_no) for p in problems]
     if problems:
         return [], SHEET_LABELS, problems
-    records = [(n, sheet_values(row, positions))
-               for n, row in enumerate(itertools.chain(head[found + 1:], rows), start=header_no + 1)
-               if any(c is not None and str(c).strip() for c in row)]
+    records = [
+        (n, sheet_values(row, positions))
+        for n, row in enumerate(itertools.chain(head[found + 1 :], rows), start=header_no + 1)
+        if any(c is not None and str(c).strip() for c in row)
+    ]
     return records, SHEET_LABELS, []
 
 
-def write_questions(questions: Iterable[Question], example: Sequence[Any] | None = None,
-                    notes: Sequence[tuple[str, str]] = ()) -> bytes:
+def write_questions(
+    questions: Iterable[Question], example: Sequence[Any] | None = None, notes: Sequence[tuple[str, str]] = ()
+) -> bytes:
     """Build an XLSX workbook of questions (plus optional example row and notes sheet)."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(SHEET_NAME)
@@ -111,6 +128,7 @@ def _text_cell(ws, value: Any, font: Font | None = None) -> WriteOnlyCell:
 
 def _add_dropdowns(ws) -> None:
     """Add drop-down lists for 题型, 难度 and 状态 on every data row."""
+
     def col(header: str) -> str:
         return get_column_letter(SHEET_HEADERS.index(header) + 1)
 
@@ -119,8 +137,15 @@ def _add_dropdowns(ws) -> None:
         ("难度", "1,2,3,4,5", "1（易）- 5（难）"),
         ("状态", "启用,草稿,停用", "启用 / 草稿 / 停用"),
     ):
-        dv = DataValidation(type="list", formula1=f'"{choices}"', allow_blank=True,
-                            showErrorMessage=True, errorTitle="输入无效", error=f"请选择：{prompt}",
-                            promptTitle=header, prompt=prompt)
+        dv = DataValidation(
+            type="list",
+            formula1=f'"{choices}"',
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="输入无效",
+            error=f"请选择：{prompt}",
+            promptTitle=header,
+            prompt=prompt,
+        )
         dv.add(f"{col(header)}2:{col(header)}1048576")
         ws.data_validations.append(dv)

@@ -5,6 +5,7 @@ A marker file next to each database records the scale, seed, anchor date and a h
 source, plus a fingerprint of what the database held after generation (rows per table, requirements per
 status); a run reuses the database only when all of them still match, and otherwise rebuilds it anew.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -15,18 +16,24 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bench_common import POSTGRES_SERVER, REPO, make_app as common_app
+from bench_common import POSTGRES_SERVER, REPO
+from bench_common import make_app as common_app
 
 ROOT = REPO / "var" / "bench"
 PG_DATABASE = "exam_bench_city"
 PASSWORD = "bench-password-42"
 # What the generated data depends on: a change to any of these makes a reused database stale.
-GENERATOR_SOURCES = ("scripts/generate_city.py", "exam_server/demo/city_generator.py",
-                     "exam_server/demo/city_history.py", "exam_server/demo/city_faces.py",
-                     "exam_server/demo/synthetic.py", "exam_server/reference.py")
+GENERATOR_SOURCES = (
+    "scripts/generate_city.py",
+    "exam_server/demo/city_generator.py",
+    "exam_server/demo/city_history.py",
+    "exam_server/demo/city_faces.py",
+    "exam_server/demo/synthetic.py",
+    "exam_server/reference.py",
+)
 
 
 @dataclass
@@ -65,27 +72,43 @@ def spec(scale: str, seed: int | None, anchor: date | None) -> dict:
     digest = hashlib.sha256()
     for path in GENERATOR_SOURCES:
         digest.update((REPO / path).read_bytes())
-    return {"scale": scale, "fields": asdict(scale_named(scale, seed=seed)),
-            "anchor": anchor.isoformat() if anchor else None, "generator_sha256": digest.hexdigest()[:16]}
+    return {
+        "scale": scale,
+        "fields": asdict(scale_named(scale, seed=seed)),
+        "anchor": anchor.isoformat() if anchor else None,
+        "generator_sha256": digest.hexdigest()[:16],
+    }
 
 
 def fingerprint(session) -> dict:
     """Return rows per table and requirements per status (with attempts): what a benchmark must leave as it found."""
     from sqlalchemy import func, select
 
-    from exam_server.models import Base, ExamRequirement as Req
+    from exam_server.models import Base
+    from exam_server.models import ExamRequirement as Req
 
     rows = {t.name: session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
-    statuses = {str(getattr(s, "value", s)): n for s, n in session.execute(
-        select(Req.status, func.count()).group_by(Req.status))}
-    return {"rows": rows, "requirements": statuses,
-            "attempts": int(session.scalar(select(func.coalesce(func.sum(Req.attempts), 0))))}
+    statuses = {
+        str(getattr(s, "value", s)): n
+        for s, n in session.execute(select(Req.status, func.count()).group_by(Req.status))
+    }
+    return {
+        "rows": rows,
+        "requirements": statuses,
+        "attempts": int(session.scalar(select(func.coalesce(func.sum(Req.attempts), 0)))),
+    }
 
 
 def make_app(target: Target):
     """Return the real app on the target (migrated to head), set up for the test client."""
-    return common_app(target.url, target.data_dir, TESTING=True, WTF_CSRF_ENABLED=False,
-                      LOGIN_RATE_LIMIT="1000 per minute", SERVER_NAME="bench.test")
+    return common_app(
+        target.url,
+        target.data_dir,
+        TESTING=True,
+        WTF_CSRF_ENABLED=False,
+        LOGIN_RATE_LIMIT="1000 per minute",
+        SERVER_NAME="bench.test",
+    )
 
 
 def _wipe(target: Target) -> None:
@@ -140,8 +163,17 @@ def generate(target: Target, scale: str, seed: int | None, anchor: date | None) 
 
     A child process keeps the generation's memory out of this one, whose growth the export benchmark measures.
     """
-    command = [sys.executable, str(REPO / "scripts" / "generate_city.py"), "--database-url", target.url,
-               "--data-dir", str(target.data_dir), "--scale", scale, "--no-progress"]
+    command = [
+        sys.executable,
+        str(REPO / "scripts" / "generate_city.py"),
+        "--database-url",
+        target.url,
+        "--data-dir",
+        str(target.data_dir),
+        "--scale",
+        scale,
+        "--no-progress",
+    ]
     command += (["--seed", str(seed)] if seed is not None else []) + (["--anchor", str(anchor)] if anchor else [])
     started = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
@@ -153,8 +185,8 @@ def generate(target: Target, scale: str, seed: int | None, anchor: date | None) 
 
 def open_city(target: Target, scale: str, seed: int | None, anchor: date | None, rebuild: bool = False):
     """Return (app, marker) on the target's generated city, generating it first unless it can be reused."""
-    from exam_server.extensions import db
     from exam_server.demo.city_generator import anchor_of
+    from exam_server.extensions import db
 
     wanted = spec(scale, seed, anchor)
     marker = None if rebuild else reusable(target, wanted)
@@ -169,9 +201,13 @@ def open_city(target: Target, scale: str, seed: int | None, anchor: date | None,
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("VACUUM ANALYZE")
         # SQLite is measured without ANALYZE statistics, as an ordinary deployment runs it.
-        marker = {"spec": dict(wanted, anchor=anchor_of(anchor).date().isoformat()),
-                  "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  "seconds": round(seconds), "summary": summary, "fingerprint": fingerprint(db.session)}
+        marker = {
+            "spec": dict(wanted, anchor=anchor_of(anchor).date().isoformat()),
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seconds": round(seconds),
+            "summary": summary,
+            "fingerprint": fingerprint(db.session),
+        }
         db.session.remove()
     target.marker.write_text(json.dumps(marker, indent=1, ensure_ascii=False))
     return app, dict(marker, reused=False)
@@ -180,12 +216,17 @@ def open_city(target: Target, scale: str, seed: int | None, anchor: date | None,
 def describe(marker: dict) -> str:
     """Return one sentence naming the generated city and whether this run built or reused it."""
     fields, rows = marker["spec"]["fields"], marker["fingerprint"]["rows"]
-    how = (f"reused (generated {marker['built_at'][:16].replace('T', ' ')} UTC in {marker['seconds']} s)"
-           if marker["reused"] else f"generated in {marker['seconds']} s by this run")
-    return (f"`city_generator.generate` scale `{marker['spec']['scale']}`, seed {fields['seed']}, anchor "
-            f"{marker['spec']['anchor']}, generator source {marker['spec']['generator_sha256']}: "
-            f"{rows['enterprise']:,} enterprises, {rows['worker']:,} workers, {rows['exam_requirement']:,} "
-            f"requirements, {rows['sitting']:,} sittings; {how}")
+    how = (
+        f"reused (generated {marker['built_at'][:16].replace('T', ' ')} UTC in {marker['seconds']} s)"
+        if marker["reused"]
+        else f"generated in {marker['seconds']} s by this run"
+    )
+    return (
+        f"`city_generator.generate` scale `{marker['spec']['scale']}`, seed {fields['seed']}, anchor "
+        f"{marker['spec']['anchor']}, generator source {marker['spec']['generator_sha256']}: "
+        f"{rows['enterprise']:,} enterprises, {rows['worker']:,} workers, {rows['exam_requirement']:,} "
+        f"requirements, {rows['sitting']:,} sittings; {how}"
+    )
 
 
 @dataclass
@@ -207,24 +248,32 @@ def pick_places(session) -> Places:
     """Pick the county, township and enterprise with the most requirements, a median enterprise and the largest plan."""
     from sqlalchemy import func, select
 
-    from exam_server.models import County, Enterprise, ExamPlan, ExamRequirement as Req, Township
+    from exam_server.models import County, Enterprise, ExamPlan, Township
+    from exam_server.models import ExamRequirement as Req
 
     def largest(column):
-        return session.execute(select(column, func.count()).group_by(column)
-                               .order_by(func.count().desc(), column).limit(1)).first()
+        return session.execute(
+            select(column, func.count()).group_by(column).order_by(func.count().desc(), column).limit(1)
+        ).first()
 
-    sizes = session.execute(select(Req.enterprise_id, func.count()).group_by(Req.enterprise_id)
-                            .order_by(func.count(), Req.enterprise_id)).all()
+    sizes = session.execute(
+        select(Req.enterprise_id, func.count()).group_by(Req.enterprise_id).order_by(func.count(), Req.enterprise_id)
+    ).all()
     median = sizes[len(sizes) // 2]
     (county, nc), (township, nt), (enterprise, ne), (plan, np_) = (
-        largest(c) for c in (Req.county_id, Req.township_id, Req.enterprise_id, Req.plan_id))
+        largest(c) for c in (Req.county_id, Req.township_id, Req.enterprise_id, Req.plan_id)
+    )
 
     def label(model, key: int, count: int) -> str:
         return f"{session.get(model, key).name} (#{key}, {count:,} requirements)"
 
-    names = {"county": label(County, county, nc), "township": label(Township, township, nt),
-             "enterprise": label(Enterprise, enterprise, ne), "median_enterprise": label(Enterprise, *median),
-             "plan": label(ExamPlan, plan, np_)}
+    names = {
+        "county": label(County, county, nc),
+        "township": label(Township, township, nt),
+        "enterprise": label(Enterprise, enterprise, ne),
+        "median_enterprise": label(Enterprise, *median),
+        "plan": label(ExamPlan, plan, np_),
+    }
     return Places(county, township, enterprise, median[0], plan, names)
 
 
@@ -239,8 +288,9 @@ def create_users(session, places: Places) -> None:
     accounts.create_user(session, "bench_city", PASSWORD, Role.CITY)
     accounts.create_user(session, "bench_county", PASSWORD, Role.COUNTY, county=session.get(County, places.county))
     for role, enterprise in (("enterprise", places.enterprise), ("median_enterprise", places.median_enterprise)):
-        accounts.create_user(session, f"bench_{role}", PASSWORD, Role.ENTERPRISE,
-                             enterprise=session.get(Enterprise, enterprise))
+        accounts.create_user(
+            session, f"bench_{role}", PASSWORD, Role.ENTERPRISE, enterprise=session.get(Enterprise, enterprise)
+        )
 
 
 def logged_in(app, role: str):
@@ -259,8 +309,11 @@ class Undo:
 
         from exam_server.models import Base
 
-        self.last = {t.name: session.scalar(select(func.coalesce(func.max(t.c.id), 0)))
-                     for t in Base.metadata.sorted_tables if "id" in t.c}
+        self.last = {
+            t.name: session.scalar(select(func.coalesce(func.max(t.c.id), 0)))
+            for t in Base.metadata.sorted_tables
+            if "id" in t.c
+        }
         self.kept: list[tuple] = []
 
     def keep(self, row, *columns: str) -> None:
@@ -308,5 +361,7 @@ def prepared(target: Target, scale: str, seed: int | None = None, anchor: date |
             db.engine.dispose()
         if left != marker["fingerprint"]:
             target.marker.unlink()  # the next run rebuilds rather than measure a changed city
-            raise SystemExit(f"{target.label}: the database differs from the generated city after the run; "
-                             "its marker is removed so the next run rebuilds it")
+            raise SystemExit(
+                f"{target.label}: the database differs from the generated city after the run; "
+                "its marker is removed so the next run rebuilds it"
+            )

@@ -1,4 +1,5 @@
 """Shared by the scale benchmarks: throw-away databases, the app, percentiles, the machine, the results file."""
+
 from __future__ import annotations
 
 import contextlib
@@ -9,9 +10,9 @@ import shutil
 import statistics
 import sys
 import tempfile
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -57,8 +58,9 @@ def make_app(url: str, data_dir: Path, **config):
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_app({"SECRET_KEY": "bench-secret-key", "SQLALCHEMY_DATABASE_URI": url, "DATA_DIR": str(data_dir),
-                      **config})
+    app = create_app(
+        {"SECRET_KEY": "bench-secret-key", "SQLALCHEMY_DATABASE_URI": url, "DATA_DIR": str(data_dir), **config}
+    )
     with app.app_context():
         upgrade()
     return app
@@ -93,9 +95,12 @@ def machine(postgres_url: str | None = None) -> str:
     with contextlib.suppress(OSError, ValueError, IndexError):
         kib = int(Path("/proc/meminfo").read_text().split()[1])
         memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
-    parts = [f"{cpu}, {os.cpu_count()} cores{memory} (load average {os.getloadavg()[0]:.1f})",
-             f"Linux {platform.release()}",
-             f"Python {platform.python_version()}", f"SQLite {sqlite3.sqlite_version}"]
+    parts = [
+        f"{cpu}, {os.cpu_count()} cores{memory} (load average {os.getloadavg()[0]:.1f})",
+        f"Linux {platform.release()}",
+        f"Python {platform.python_version()}",
+        f"SQLite {sqlite3.sqlite_version}",
+    ]
     if postgres_url:
         with contextlib.suppress(Exception):
             from sqlalchemy import create_engine, text
@@ -108,14 +113,18 @@ def machine(postgres_url: str | None = None) -> str:
 
 
 def stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def write_section(key: str, body: str, path: Path = RESULTS) -> None:
     """Put body between this benchmark's markers in the results file, keeping the other sections."""
     start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
     block = f"{start}\n{body.strip()}\n{end}"
-    text = path.read_text() if path.exists() else "# Scale benchmarks\n\nWritten by `scripts/bench_import.py` and `scripts/bench_load.py`; each rewrites its own section.\n"
+    text = (
+        path.read_text()
+        if path.exists()
+        else "# Scale benchmarks\n\nWritten by `scripts/bench_import.py` and `scripts/bench_load.py`; each rewrites its own section.\n"
+    )
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     path.write_text(text)

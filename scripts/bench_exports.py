@@ -8,6 +8,7 @@ and writes the results to docs/benchmarks_stats.md.
 Usage: python scripts/bench_exports.py [--db sqlite|postgres|both] [--rounds 9] [--city-xlsx] [--rebuild]
                                        [--scale city|tiny] [--seed N] [--anchor YYYY-MM-DD]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,9 +18,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-import benchdoc
 import bench_city as city
 import bench_statistics as bench
+import benchdoc
 from bench_common import stamp, write_section
 
 
@@ -34,7 +35,7 @@ def rss_bytes() -> int:
 class PeakRss:
     """Sample the resident set every 20 ms while the block runs; report the growth over the start."""
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         self.start = self.peak = rss_bytes()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -74,16 +75,18 @@ def bench_exports(app, places, rounds: int, city_xlsx: bool) -> list[tuple[str, 
         client = city.logged_in(app, role)
         for kind, fmt in (("figures", "csv"), ("results", "csv"), ("results", "xlsx"), ("figures", "xlsx")):
             url = f"/console/exports/{kind}.{fmt}"
-            ms = bench.median_ms(lambda: download(client, url), rounds)
+            ms = bench.median_ms(lambda client=client, url=url: download(client, url), rounds)
             results.append((f"{role.replace('_', ' ')}: {url}", f"{ms:.0f} ms"))
     if city_xlsx:  # lift the route's row limit to time what it guards against
         from exam_server.console import exports
 
         exports.XLSX_ROW_LIMIT = 10**7
     # The largest county's rows beside the whole city's show whether memory grows with the row count.
-    streamed = [("largest county", "county", "/console/exports/results.csv"),
-                ("whole city", "city", "/console/exports/results.csv"),
-                ("whole city", "city", "/console/exports/figures.csv")]
+    streamed = [
+        ("largest county", "county", "/console/exports/results.csv"),
+        ("whole city", "city", "/console/exports/results.csv"),
+        ("whole city", "city", "/console/exports/figures.csv"),
+    ]
     streamed += [("whole city", "city", "/console/exports/results.xlsx")] if city_xlsx else []
     for where, role, url in streamed:
         client = city.logged_in(app, role)
@@ -93,8 +96,9 @@ def bench_exports(app, places, rounds: int, city_xlsx: bool) -> list[tuple[str, 
             size, lines = download(client, url)
             seconds = time.perf_counter() - started
         rows = f"{lines - 1:,} rows, " if url.endswith(".csv") else ""  # a workbook is zipped: no lines to count
-        results.append((f"{where}: {url}", f"{seconds:.1f} s, {rows}{size / 2**20:.0f} MiB, "
-                                           f"peak RSS +{memory.growth_mib:.1f} MiB"))
+        results.append(
+            (f"{where}: {url}", f"{seconds:.1f} s, {rows}{size / 2**20:.0f} MiB, peak RSS +{memory.growth_mib:.1f} MiB")
+        )
     return results
 
 
@@ -102,26 +106,38 @@ def section(args, runs: dict, machine_line: str) -> str:
     """Return the Markdown section: the data, the places, a table per download and database."""
     labels = list(runs)
     places = next(iter(runs.values()))["places"]
-    lines = ["## Exports (`scripts/bench_exports.py`)", "",
-             f"Run {stamp()} with `python scripts/bench_exports.py {bench.command_args(args)}"
-             f"{' --city-xlsx' if args.city_xlsx else ''}` on {machine_line}.", ""]
+    lines = [
+        "## Exports (`scripts/bench_exports.py`)",
+        "",
+        f"Run {stamp()} with `python scripts/bench_exports.py {bench.command_args(args)}"
+        f"{' --city-xlsx' if args.city_xlsx else ''}` on {machine_line}.",
+        "",
+    ]
     for label, run in runs.items():
         lines.append(f"- {label} data: {city.describe(run['marker'])}; load average after the run {run['load']}.")
-    lines += ["", f"Enterprise: the largest, {places.name('enterprise')}; median enterprise: "
-              f"{places.name('median_enterprise')}; largest county: {places.name('county')}.",
-              f"Through the real HTTP routes, reading the streamed body chunk by chunk; one enterprise: median of "
-              f"{args.rounds} after one warm-up; whole city: one run, peak RSS growth sampled every 20 ms. "
-              "Targets: one enterprise < 500 ms, whole-city worker-level CSV < 60 s with memory that does not grow "
-              "with the row count.", "",
-              "| Download | " + " | ".join(labels) + " |", "| --- | " + " | ".join("---" for _ in labels) + " |"]
+    lines += [
+        "",
+        f"Enterprise: the largest, {places.name('enterprise')}; median enterprise: "
+        f"{places.name('median_enterprise')}; largest county: {places.name('county')}.",
+        f"Through the real HTTP routes, reading the streamed body chunk by chunk; one enterprise: median of "
+        f"{args.rounds} after one warm-up; whole city: one run, peak RSS growth sampled every 20 ms. "
+        "Targets: one enterprise < 500 ms, whole-city worker-level CSV < 60 s with memory that does not grow "
+        "with the row count.",
+        "",
+        "| Download | " + " | ".join(labels) + " |",
+        "| --- | " + " | ".join("---" for _ in labels) + " |",
+    ]
     names = list(dict.fromkeys(name for run in runs.values() for name, _ in run["exports"]))
     for name in names:
         lines.append(f"| {name} | " + " | ".join(dict(run["exports"]).get(name, "–") for run in runs.values()) + " |")
-    lines += ["", "XLSX is written row by row by `exam_server/services/reporting/xlsx_writer.py` (inline strings, no "
-              "shared-string table), not openpyxl, which spent about 20 µs a cell. Worker-level XLSX downloads are "
-              "still refused above 100,000 rows (`XLSX_ROW_LIMIT` in `exam_server/console/exports.py`): a workbook "
-              "is complete before its first byte can leave, so the browser waits in silence for all of it "
-              "(`--city-xlsx` lifts the limit and times the whole city's). The city downloads CSV."]
+    lines += [
+        "",
+        "XLSX is written row by row by `exam_server/services/reporting/xlsx_writer.py` (inline strings, no "
+        "shared-string table), not openpyxl, which spent about 20 µs a cell. Worker-level XLSX downloads are "
+        "still refused above 100,000 rows (`XLSX_ROW_LIMIT` in `exam_server/console/exports.py`): a workbook "
+        "is complete before its first byte can leave, so the browser waits in silence for all of it "
+        "(`--city-xlsx` lifts the limit and times the whole city's). The city downloads CSV.",
+    ]
     return "\n".join(lines)
 
 

@@ -6,8 +6,6 @@ Usage: python scripts/bench_face.py [--faces DIR] [--out docs/benchmarks_face.md
 
 from __future__ import annotations
 
-import benchdoc  # scripts/benchdoc.py rebuilds docs/benchmarks.md
-
 import argparse
 import datetime as dt
 import io
@@ -22,6 +20,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import benchdoc  # scripts/benchdoc.py rebuilds docs/benchmarks.md
 import cv2
 import numpy as np
 
@@ -43,7 +42,7 @@ def make_frame(faces: Path) -> bytes:
     """Return a 640x480 JPEG frame with one face, cut from a shared photo."""
     bgr = cv2.imread(str(faces / "single/obama/obama1.jpg"))
     h, w = bgr.shape[:2]
-    crop = bgr[100:100 + int(w * 0.75), :]
+    crop = bgr[100 : 100 + int(w * 0.75), :]
     frame = cv2.resize(crop, (640, 480), interpolation=cv2.INTER_AREA)
     return cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
@@ -154,8 +153,9 @@ def bench_search(queries: int) -> dict[str, float]:
             upsert_times.append(time.perf_counter() - start)
         del vectors
         script = _SECOND_PROCESS.format(repo=str(REPO), path=path, key=key)
-        child = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert child.stdout.readline().strip() == "READY"
         child.stdin.write("\n")
         child.stdin.flush()
@@ -165,8 +165,10 @@ def bench_search(queries: int) -> dict[str, float]:
         child.wait(60)
         before, after = json.loads(line)
         return {
-            "file_mb": os.path.getsize(path) / 1e6, "build_s": build,
-            "search_ms": median_ms(times), "search_p95_ms": float(np.percentile(times, 95)) * 1000,
+            "file_mb": os.path.getsize(path) / 1e6,
+            "build_s": build,
+            "search_ms": median_ms(times),
+            "search_p95_ms": float(np.percentile(times, 95)) * 1000,
             "upsert_ms": median_ms(upsert_times),
             "second_rss_mb": (after["VmRSS"] - before["VmRSS"]) / 1024,
             "second_rss_file_mb": (after["RssFile"] - before["RssFile"]) / 1024,
@@ -178,7 +180,9 @@ def bench_search(queries: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--faces", type=Path, default=Path(os.environ.get("EXAM_FACES_DIR", REPO.parent / "shared" / "faces")))
+    parser.add_argument(
+        "--faces", type=Path, default=Path(os.environ.get("EXAM_FACES_DIR", REPO.parent / "shared" / "faces"))
+    )
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks_face.md")
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     args = parser.parse_args()
@@ -187,44 +191,50 @@ def main() -> None:
     rounds, copies, queries = (8, 16, 50) if args.quick else (30, 48, 300)
 
     verify = bench_verify(args.faces, rounds)
-    print(f"verify 640x480: bare {verify['bare']:.1f} ms, bare+decode {verify['bare_with_decode']:.1f} ms, "
-          f"engine {verify['engine']:.1f} ms -> {verify['ratio']:.3f}x bare ({verify['ratio_with_decode']:.3f}x with decode)")
+    print(
+        f"verify 640x480: bare {verify['bare']:.1f} ms, bare+decode {verify['bare_with_decode']:.1f} ms, "
+        f"engine {verify['engine']:.1f} ms -> {verify['ratio']:.3f}x bare ({verify['ratio_with_decode']:.3f}x with decode)"
+    )
     batch = bench_batch(args.faces, copies)
-    print(f"batch enrolment of {batch['files']:.0f} photos: 1 process {batch['seconds_1']:.1f} s, "
-          f"2 processes {batch['seconds_2']:.1f} s -> {batch['speedup']:.2f}x")
+    print(
+        f"batch enrolment of {batch['files']:.0f} photos: 1 process {batch['seconds_1']:.1f} s, "
+        f"2 processes {batch['seconds_2']:.1f} s -> {batch['speedup']:.2f}x"
+    )
     search = bench_search(queries)
-    print(f"1:N over {GALLERY:,}: median {search['search_ms']:.2f} ms (p95 {search['search_p95_ms']:.2f}), "
-          f"second process: RSS +{search['second_rss_mb']:.1f} MB (file pages +{search['second_rss_file_mb']:.1f}, "
-          f"anon +{search['second_rss_anon_mb']:.1f}), private +{search['second_private_mb']:.1f} MB")
+    print(
+        f"1:N over {GALLERY:,}: median {search['search_ms']:.2f} ms (p95 {search['search_p95_ms']:.2f}), "
+        f"second process: RSS +{search['second_rss_mb']:.1f} MB (file pages +{search['second_rss_file_mb']:.1f}, "
+        f"anon +{search['second_rss_anon_mb']:.1f}), private +{search['second_private_mb']:.1f} MB"
+    )
 
-    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     ok = lambda cond: "yes" if cond else "**NO**"  # noqa: E731
     text = f"""# Face engine benchmarks
 
-Measured {when} by `python scripts/bench_face.py{' --quick' if args.quick else ''}` on: {benchdoc.machine(*benchdoc.face_libraries())}.
+Measured {when} by `python scripts/bench_face.py{" --quick" if args.quick else ""}` on: {benchdoc.machine(*benchdoc.face_libraries())}.
 Medians; every ratio comes from one run, with the compared variants interleaved.
 
 | what | measured | target | met |
 | --- | --- | --- | --- |
-| verify one 640x480 JPEG frame (decode, detect, 68 points, quality, pose, embed, compare) | {verify['engine']:.1f} ms | | |
-| bare `face_locations` + `face_encodings` on the decoded frame | {verify['bare']:.1f} ms | | |
-| same, with `load_image_file` decoding the JPEG | {verify['bare_with_decode']:.1f} ms | | |
-| engine / bare | {verify['ratio']:.3f}x | <= 1.15x | {ok(verify['ratio'] <= 1.15)} |
-| engine / bare with decode | {verify['ratio_with_decode']:.3f}x | <= 1.15x | {ok(verify['ratio_with_decode'] <= 1.15)} |
-| batch enrolment, {batch['files']:.0f} photos, 1 process | {batch['seconds_1']:.2f} s | | |
-| batch enrolment, 2 processes | {batch['seconds_2']:.2f} s | | |
-| speed-up on 2 cores | {batch['speedup']:.2f}x | >= 1.7x | {ok(batch['speedup'] >= 1.7)} |
-| 1:N search, {GALLERY:,} synthetic templates, k=10, exact float32 | {search['search_ms']:.2f} ms (p95 {search['search_p95_ms']:.2f}) | < 15 ms | {ok(search['search_ms'] < 15)} |
-| index file size | {search['file_mb']:.1f} MB | | |
-| index build from arrays / one upsert | {search['build_s']:.2f} s / {search['upsert_ms']:.3f} ms | | |
-| second process maps the index and searches: private memory (USS) added | {search['second_private_mb']:.1f} MB | < 20 MB | {ok(search['second_private_mb'] < 20)} |
-| ... its anonymous RSS added | {search['second_rss_anon_mb']:.1f} MB | < 20 MB | {ok(search['second_rss_anon_mb'] < 20)} |
-| ... its total RSS added (counts the shared page-cache pages it touched) | {search['second_rss_mb']:.1f} MB | | |
-| ... its proportional share (PSS) added | {search['second_pss_mb']:.1f} MB | | |
+| verify one 640x480 JPEG frame (decode, detect, 68 points, quality, pose, embed, compare) | {verify["engine"]:.1f} ms | | |
+| bare `face_locations` + `face_encodings` on the decoded frame | {verify["bare"]:.1f} ms | | |
+| same, with `load_image_file` decoding the JPEG | {verify["bare_with_decode"]:.1f} ms | | |
+| engine / bare | {verify["ratio"]:.3f}x | <= 1.15x | {ok(verify["ratio"] <= 1.15)} |
+| engine / bare with decode | {verify["ratio_with_decode"]:.3f}x | <= 1.15x | {ok(verify["ratio_with_decode"] <= 1.15)} |
+| batch enrolment, {batch["files"]:.0f} photos, 1 process | {batch["seconds_1"]:.2f} s | | |
+| batch enrolment, 2 processes | {batch["seconds_2"]:.2f} s | | |
+| speed-up on 2 cores | {batch["speedup"]:.2f}x | >= 1.7x | {ok(batch["speedup"] >= 1.7)} |
+| 1:N search, {GALLERY:,} synthetic templates, k=10, exact float32 | {search["search_ms"]:.2f} ms (p95 {search["search_p95_ms"]:.2f}) | < 15 ms | {ok(search["search_ms"] < 15)} |
+| index file size | {search["file_mb"]:.1f} MB | | |
+| index build from arrays / one upsert | {search["build_s"]:.2f} s / {search["upsert_ms"]:.3f} ms | | |
+| second process maps the index and searches: private memory (USS) added | {search["second_private_mb"]:.1f} MB | < 20 MB | {ok(search["second_private_mb"] < 20)} |
+| ... its anonymous RSS added | {search["second_rss_anon_mb"]:.1f} MB | < 20 MB | {ok(search["second_rss_anon_mb"] < 20)} |
+| ... its total RSS added (counts the shared page-cache pages it touched) | {search["second_rss_mb"]:.1f} MB | | |
+| ... its proportional share (PSS) added | {search["second_pss_mb"]:.1f} MB | | |
 
 The second process's total RSS grows by the size of the file because RSS counts every resident page a
 process has mapped, shared ones included; those pages are the page cache's single copy (RssFile
-+{search['second_rss_file_mb']:.1f} MB) that the first process also maps, which is why the memory the second
++{search["second_rss_file_mb"]:.1f} MB) that the first process also maps, which is why the memory the second
 process adds of its own (private pages, anonymous RSS) stays under 1 MB.
 """
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,6 @@ fit, they cannot measure a false-accept rate below about 0.5% nor anything about
 
 from __future__ import annotations
 
-import benchdoc  # scripts/benchdoc.py rebuilds docs/benchmarks.md
-from bench_face import make_frame  # the same 640x480 frame as the engine benchmark
-
 import argparse
 import datetime as dt
 import io
@@ -25,7 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import benchdoc  # scripts/benchdoc.py rebuilds docs/benchmarks.md
 import numpy as np
+from bench_face import make_frame  # the same 640x480 frame as the engine benchmark
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -70,6 +69,7 @@ def installed(model_class) -> bool:
 def arcface_available() -> bool:
     try:
         import onnxruntime  # noqa: F401
+
         from exam_server.face.models.arcface import ARCFACE_W600K_MBF
 
         ARCFACE_W600K_MBF.locate()
@@ -86,15 +86,31 @@ def d_prime(gen: np.ndarray, imp: np.ndarray) -> float:
 
 
 def summarise(name: str, gen: np.ndarray, imp: np.ndarray, point=None, kind: str = "live") -> dict:
-    out = {"name": name, "genuine": len(gen), "impostor": len(imp), "gen_median": float(np.median(gen)),
-           "gen_max": float(gen.max()), "imp_min": float(imp.min()), "imp_median": float(np.median(imp)),
-           "gap": float(imp.min() - gen.max()), "d_prime": d_prime(gen, imp)}
+    out = {
+        "name": name,
+        "genuine": len(gen),
+        "impostor": len(imp),
+        "gen_median": float(np.median(gen)),
+        "gen_max": float(gen.max()),
+        "imp_min": float(imp.min()),
+        "imp_median": float(np.median(imp)),
+        "gap": float(imp.min() - gen.max()),
+        "d_prime": d_prime(gen, imp),
+    }
     out["eer_threshold"], out["eer"] = equal_error_point(np.sort(gen), np.sort(imp))
     if point is not None:
         threshold, low, high = point.band(kind)
-        out.update({"threshold": threshold, "high": high, "far": float(np.mean(imp <= low)),
-                    "frr": float(np.mean(gen > low)), "review_gen": float(np.mean((gen > low) & (gen <= high))),
-                    "review_imp": float(np.mean((imp > low) & (imp <= high))), "refused_gen": float(np.mean(gen > high))})
+        out.update(
+            {
+                "threshold": threshold,
+                "high": high,
+                "far": float(np.mean(imp <= low)),
+                "frr": float(np.mean(gen > low)),
+                "review_gen": float(np.mean((gen > low) & (gen <= high))),
+                "review_imp": float(np.mean((imp > low) & (imp <= high))),
+                "refused_gen": float(np.mean(gen > high)),
+            }
+        )
     return out
 
 
@@ -107,8 +123,10 @@ def bench_accuracy(faces: Path, with_arcface: bool, jitters: int) -> dict:
     if with_arcface:
         from exam_server.face.models.arcface import ArcFaceMbfModel
 
-        labelled += [(ArcFaceMbfModel(), "ArcFace w600k_mbf (opt-in, non-commercial)"),
-                     (ArcFaceMbfModel(flip=True), "ArcFace w600k_mbf + flip TTA")]
+        labelled += [
+            (ArcFaceMbfModel(), "ArcFace w600k_mbf (opt-in, non-commercial)"),
+            (ArcFaceMbfModel(flip=True), "ArcFace w600k_mbf + flip TTA"),
+        ]
     jittered = DlibResNetModel(num_jitters=jitters)
     jittered.version = f"jitter{jitters}"  # a distinct key: never compared with plain dlib vectors
     labelled.append((jittered, f"dlib ResNet, {jitters} jitters (TTA)"))
@@ -150,9 +168,15 @@ def bench_accuracy(faces: Path, with_arcface: bool, jitters: int) -> dict:
         fusion = params.fused
         if fusion is not None:
             cols = [out["keys"].index(k) for k in fusion.model_keys]
-            out[kind].append(summarise("fused " + " + ".join(fusion.models) + " (shipped fit)",
-                                       fusion.distances(gen[:, cols]), fusion.distances(imp[:, cols]),
-                                       fusion.point, kind))
+            out[kind].append(
+                summarise(
+                    "fused " + " + ".join(fusion.models) + " (shipped fit)",
+                    fusion.distances(gen[:, cols]),
+                    fusion.distances(imp[:, cols]),
+                    fusion.point,
+                    kind,
+                )
+            )
     out["multi_template"] = bench_multi_template(engine, live, ident, params)
     return out
 
@@ -182,8 +206,13 @@ def bench_multi_template(engine: FaceEngine, samples: dict, ident: dict, params)
                     di = [model.distance(v, samples[o].embedding_for(key).vector) for o in their]
                     single_imp += di
                     multi_imp.append(float(np.mean(di)))
-        rows.append({"model": key, "single": summarise("one photo", np.array(single_gen), np.array(single_imp)),
-                     "multi": summarise("mean over the other photos", np.array(multi_gen), np.array(multi_imp))})
+        rows.append(
+            {
+                "model": key,
+                "single": summarise("one photo", np.array(single_gen), np.array(single_imp)),
+                "multi": summarise("mean over the other photos", np.array(multi_gen), np.array(multi_imp)),
+            }
+        )
     return rows
 
 
@@ -246,14 +275,17 @@ def write_shipped(faces: Path, out: Path) -> None:
             runs += [dict(models=(SFaceFp32Model.name,)), dict(models=(SFaceFp32Model.name,), id_card=True)]
         if arcface_available():
             runs += [dict(models=("arcface_w600k_mbf",)), dict(models=("arcface_w600k_mbf",), id_card=True)]
-        runs += [dict(models=("dlib_resnet_v1", SFACE), fused=True),
-                 dict(models=("dlib_resnet_v1", SFACE), fused=True, id_card=True, keep_weights=True)]
+        runs += [
+            dict(models=("dlib_resnet_v1", SFACE), fused=True),
+            dict(models=("dlib_resnet_v1", SFACE), fused=True, id_card=True, keep_weights=True),
+        ]
         for number, run in enumerate(runs):
             settings = FaceSettings(allow_noncommercial_models=True, fusion_file=str(staging) if number else "")
             if number == 0 and not PARAMS_FILE.exists():
                 settings = settings.replace(fusion_file="")
-            report = calibrate_models(settings, pairs, faces, target_far=SHIPPED_TARGET_FAR, write=staging,
-                                      description=description, **run)
+            report = calibrate_models(
+                settings, pairs, faces, target_far=SHIPPED_TARGET_FAR, write=staging, description=description, **run
+            )
             print(f"calibrated {run}: {report['genuine_pairs']} genuine, {report['impostor_pairs']} impostor")
         out.write_bytes(staging.read_bytes())
     print(f"wrote {out}")
@@ -265,7 +297,9 @@ def pct(v: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--faces", type=Path, default=Path(os.environ.get("EXAM_FACES_DIR", REPO.parent / "shared" / "faces")))
+    parser.add_argument(
+        "--faces", type=Path, default=Path(os.environ.get("EXAM_FACES_DIR", REPO.parent / "shared" / "faces"))
+    )
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks_face_models.md")
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument("--write-shipped", action="store_true", help="refit exam_server/face/fusion_params.json")
@@ -281,14 +315,17 @@ def main() -> None:
     speed = bench_speed(args.faces, rounds, with_arcface)
     print("speed (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in speed.items()))
     acc = bench_accuracy(args.faces, with_arcface, jitters=5)
-    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     ok = lambda cond: "yes" if cond else "**NO**"  # noqa: E731
     lines = [
-        "# Face models: speed and error rates", "",
+        "# Face models: speed and error rates",
+        "",
         f"Measured {when} by `python scripts/bench_face_models.py{' --quick' if args.quick else ''}` on: {benchdoc.machine(*benchdoc.face_libraries())}.",
         "Speed: medians of interleaved rounds on one 640x480 JPEG frame with one face (the frame of "
-        "`scripts/bench_face.py`).", "",
-        "| what | median | ratio to bare dlib | target | met |", "| --- | --- | --- | --- | --- |",
+        "`scripts/bench_face.py`).",
+        "",
+        "| what | median | ratio to bare dlib | target | met |",
+        "| --- | --- | --- | --- | --- |",
         f"| bare `face_locations` + `face_encodings` (dlib) | {speed['bare']:.1f} ms | 1.00x | | |",
         f"| engine, dlib only: decode, detect, 68 points, quality, pose, embed, compare | {speed['engine_dlib']:.1f} ms "
         f"| {speed['ratio_dlib']:.2f}x | | |",
@@ -297,39 +334,70 @@ def main() -> None:
         f"| SFace int8bq alone: align from the 68 points + `FaceRecognizerSF.feature` | {speed['sface_embed']:.1f} ms | | | |",
     ]
     if "arcface_embed" in speed:
-        lines.append(f"| ArcFace w600k_mbf alone (onnxruntime, 1 thread; opt-in) | {speed['arcface_embed']:.1f} ms | | | |")
-    lines += ["", "## Error rates on ../shared/faces", "",
-              "21 photos of 11 people, mostly Western; every model embeds the same detection. **This is not an "
-              "East-Asian set and it is tiny**: it shows how the models rank and whether the shipped settings "
-              "behave, it cannot measure a false-accept rate under about 0.5% (live) or 0.26% (ID card), nor the "
-              "issue's 1%/10% goal. FAR/FRR columns are at the shipped operating point: FAR = impostors "
-              "matched automatically, FRR = genuine pairs not matched automatically (they go to review or are "
-              "refused); review = share sent to a person; refused = genuine pairs refused outright. Distances: dlib "
-              "Euclidean, SFace/ArcFace cosine distance (1 - cosine), fused see docs/face-models.md.", ""]
-    for kind, title in (("live", "Photo vs photo (live threshold)"),
-                        ("id_card", "ID-card photo (cut to 102x126) vs photo (ID-card threshold)")):
+        lines.append(
+            f"| ArcFace w600k_mbf alone (onnxruntime, 1 thread; opt-in) | {speed['arcface_embed']:.1f} ms | | | |"
+        )
+    lines += [
+        "",
+        "## Error rates on ../shared/faces",
+        "",
+        "21 photos of 11 people, mostly Western; every model embeds the same detection. **This is not an "
+        "East-Asian set and it is tiny**: it shows how the models rank and whether the shipped settings "
+        "behave, it cannot measure a false-accept rate under about 0.5% (live) or 0.26% (ID card), nor the "
+        "issue's 1%/10% goal. FAR/FRR columns are at the shipped operating point: FAR = impostors "
+        "matched automatically, FRR = genuine pairs not matched automatically (they go to review or are "
+        "refused); review = share sent to a person; refused = genuine pairs refused outright. Distances: dlib "
+        "Euclidean, SFace/ArcFace cosine distance (1 - cosine), fused see docs/face-models.md.",
+        "",
+    ]
+    for kind, title in (
+        ("live", "Photo vs photo (live threshold)"),
+        ("id_card", "ID-card photo (cut to 102x126) vs photo (ID-card threshold)"),
+    ):
         rows = acc[kind]
-        lines += [f"### {title}: {rows[0]['genuine']} genuine, {rows[0]['impostor']} impostor pairs", "",
-                  "| model | genuine median / max | impostor min / median | gap | d' | EER | threshold / top of band "
-                  "| FAR | FRR | genuine to review | impostors to review | genuine refused |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            f"### {title}: {rows[0]['genuine']} genuine, {rows[0]['impostor']} impostor pairs",
+            "",
+            "| model | genuine median / max | impostor min / median | gap | d' | EER | threshold / top of band "
+            "| FAR | FRR | genuine to review | impostors to review | genuine refused |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
         for r in rows:
-            at = (f"{r['threshold']:.3f} / {r['high']:.3f} | {pct(r['far'])} | {pct(r['frr'])} | {pct(r['review_gen'])} "
-                  f"| {pct(r['review_imp'])} | {pct(r['refused_gen'])}") if "far" in r else "- | - | - | - | - | -"
-            lines.append(f"| {r['name']} | {r['gen_median']:.3f} / {r['gen_max']:.3f} | {r['imp_min']:.3f} / "
-                         f"{r['imp_median']:.3f} | {r['gap']:+.3f} | {r['d_prime']:.2f} | {pct(r['eer'])} | {at} |")
+            at = (
+                (
+                    f"{r['threshold']:.3f} / {r['high']:.3f} | {pct(r['far'])} | {pct(r['frr'])} | {pct(r['review_gen'])} "
+                    f"| {pct(r['review_imp'])} | {pct(r['refused_gen'])}"
+                )
+                if "far" in r
+                else "- | - | - | - | - | -"
+            )
+            lines.append(
+                f"| {r['name']} | {r['gen_median']:.3f} / {r['gen_max']:.3f} | {r['imp_min']:.3f} / "
+                f"{r['imp_median']:.3f} | {r['gap']:+.3f} | {r['d_prime']:.2f} | {pct(r['eer'])} | {at} |"
+            )
         lines.append("")
-    lines += ["### Several enrolment photos", "",
-              "People with 3 or more photos: each photo as the probe against (a) each other photo of the person "
-              "alone and (b) the mean distance to all of them; impostors likewise against every other person's photos.", "",
-              "| model | template | genuine median / max | impostor min | d' |", "| --- | --- | --- | --- | --- |"]
+    lines += [
+        "### Several enrolment photos",
+        "",
+        "People with 3 or more photos: each photo as the probe against (a) each other photo of the person "
+        "alone and (b) the mean distance to all of them; impostors likewise against every other person's photos.",
+        "",
+        "| model | template | genuine median / max | impostor min | d' |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for row in acc["multi_template"]:
         for label in ("single", "multi"):
             r = row[label]
-            lines.append(f"| {row['model']} | {r['name']} | {r['gen_median']:.3f} / {r['gen_max']:.3f} | "
-                         f"{r['imp_min']:.3f} | {r['d_prime']:.2f} |")
-    lines += ["", "d' = (mean impostor - mean genuine) / pooled standard deviation: larger separates better. "
-              "The East-Asian reference in the issue (dlib at 0.35-0.60) gives dlib a d' of about 1.8 there.", ""]
+            lines.append(
+                f"| {row['model']} | {r['name']} | {r['gen_median']:.3f} / {r['gen_max']:.3f} | "
+                f"{r['imp_min']:.3f} | {r['d_prime']:.2f} |"
+            )
+    lines += [
+        "",
+        "d' = (mean impostor - mean genuine) / pooled standard deviation: larger separates better. "
+        "The East-Asian reference in the issue (dlib at 0.35-0.60) gives dlib a d' of about 1.8 there.",
+        "",
+    ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines), encoding="utf-8")
     benchdoc.rebuild()

@@ -4,9 +4,8 @@
 Usage: python scripts/bench_kiosk_guidance.py [--rounds N] [--out docs/benchmarks_kiosk.md]
 Needs the real photos of ../shared/faces (or EXAM_FACES_DIR).
 """
-from __future__ import annotations
 
-import benchdoc  # scripts/benchdoc.py rebuilds docs/benchmarks.md
+from __future__ import annotations
 
 import argparse
 import os
@@ -14,9 +13,10 @@ import platform
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+import benchdoc  # scripts/benchdoc.py rebuilds docs/benchmarks.md
 import cv2
 import dlib
 
@@ -27,8 +27,14 @@ from kiosk_client.guidance import DETECT_WIDTH, FaceGuide  # noqa: E402
 from kiosk_client.web.server import PREVIEW_WIDTH  # noqa: E402
 from tests.kiosk.media import FACES_DIR, FACES_MISSING, camera_frame  # noqa: E402
 
-PHOTOS = ["single/obama/obama1.jpg", "single/obama/obama3.jpg", "single/obama/obama4.jpg", "single/biden/biden2.jpg",
-          "single/lennon/lennon1.jpg", "single/rose_leslie/rose1.jpg"]
+PHOTOS = [
+    "single/obama/obama1.jpg",
+    "single/obama/obama3.jpg",
+    "single/obama/obama4.jpg",
+    "single/biden/biden2.jpg",
+    "single/lennon/lennon1.jpg",
+    "single/rose_leslie/rose1.jpg",
+]
 TARGET_MS = 30.0
 
 
@@ -65,8 +71,9 @@ def main() -> None:
     def haar320(frame):
         g = grey(frame)
         s = 320 / g.shape[1]
-        return haar.detectMultiScale(cv2.resize(g, None, fx=s, fy=s, interpolation=cv2.INTER_AREA), 1.2, 4,
-                                     minSize=(40, 40))
+        return haar.detectMultiScale(
+            cv2.resize(g, None, fx=s, fy=s, interpolation=cv2.INTER_AREA), 1.2, 4, minSize=(40, 40)
+        )
 
     def preview(frame):
         s = PREVIEW_WIDTH / frame.shape[1]
@@ -99,25 +106,37 @@ def main() -> None:
 
 def write(out: Path, rows, medians, kiosk_name, sizes) -> None:
     load = os.getloadavg()[0]
-    lines = ["# Kiosk benchmarks", "",
-             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `python scripts/bench_kiosk_guidance.py` on "
-             f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-             f"OpenCV {cv2.__version__}, dlib {dlib.__version__}; load average {load:.1f} at the end of the run "
-             "(other work on the machine lengthens wall times, not CPU times).", "",
-             "Frames: six real photos from shared/faces placed as a camera films a worker (face about 190 px wide at "
-             "640x480), then scaled to each size. Medians per frame; CPU is this thread's time (one core; OpenCV "
-             "limited to one thread).", "",
-             "| frame | what | CPU ms | wall ms |", "| --- | --- | --- | --- |"]
+    lines = [
+        "# Kiosk benchmarks",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python scripts/bench_kiosk_guidance.py` on "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"OpenCV {cv2.__version__}, dlib {dlib.__version__}; load average {load:.1f} at the end of the run "
+        "(other work on the machine lengthens wall times, not CPU times).",
+        "",
+        "Frames: six real photos from shared/faces placed as a camera films a worker (face about 190 px wide at "
+        "640x480), then scaled to each size. Medians per frame; CPU is this thread's time (one core; OpenCV "
+        "limited to one thread).",
+        "",
+        "| frame | what | CPU ms | wall ms |",
+        "| --- | --- | --- | --- |",
+    ]
     lines += [f"| {label} | {name} | {cpu:.1f} | {wall:.1f} |" for label, name, cpu, wall in rows]
     lines += ["", "| target | measured | met |", "| --- | --- | --- |"]
     for label in sizes:
         kiosk_ms = medians[(label, kiosk_name)]
-        base = next(v for (l, n), v in medians.items() if l == label and n.startswith("baseline: same"))
-        lines.append(f"| local guidance under {TARGET_MS:.0f} ms per {label} frame on one core | {kiosk_ms:.1f} ms "
-                     f"({base / kiosk_ms:.1f}x less than the full-resolution baseline) | "
-                     f"{'yes' if kiosk_ms < TARGET_MS else 'no'} |")
-    lines += ["", "The guidance runs in its own thread on the newest frame only, so the preview keeps the camera's",
-              "rate whatever the guidance costs; the preview JPEG is made per request of the screen.", ""]
+        base = next(v for (size, n), v in medians.items() if size == label and n.startswith("baseline: same"))
+        lines.append(
+            f"| local guidance under {TARGET_MS:.0f} ms per {label} frame on one core | {kiosk_ms:.1f} ms "
+            f"({base / kiosk_ms:.1f}x less than the full-resolution baseline) | "
+            f"{'yes' if kiosk_ms < TARGET_MS else 'no'} |"
+        )
+    lines += [
+        "",
+        "The guidance runs in its own thread on the newest frame only, so the preview keeps the camera's",
+        "rate whatever the guidance costs; the preview JPEG is made per request of the screen.",
+        "",
+    ]
     out.write_text("\n".join(lines), encoding="utf-8")
     benchdoc.rebuild()
     print(f"wrote {out}")

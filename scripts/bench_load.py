@@ -14,6 +14,7 @@ Usage: python scripts/bench_load.py [--kiosks 200] [--duration 600] [--ramp 60] 
                                     [--scale city|tiny] [--variants shared,split] [--faces DIR]
                                     [--no-write-doc]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_common import REPO, make_app, machine, stamp, throwaway_database, write_section
+from bench_common import REPO, machine, make_app, stamp, throwaway_database, write_section
 from load_report import bare_face_seconds, cpu_snapshot, load_frames, report, verify_answers
 
 FACES = Path(os.environ.get("EXAM_FACES_DIR", REPO.parent / "shared" / "faces"))
@@ -39,11 +40,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sittings-per-kiosk", type=int, default=1)
     parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--scale", choices=("city", "tiny"), default="city")
-    parser.add_argument("--variants", default="shared,split",
-                        help="comma-separated, run in order on the same city: shared (one gunicorn with "
-                             "gunicorn.conf.py serves everything), split (check-in bursts and captures go to a "
-                             "second gunicorn, the face pool, with EXAM_NICE=10, as kiosk-client --face-server "
-                             "sends them; docs/scaling.md)")
+    parser.add_argument(
+        "--variants",
+        default="shared,split",
+        help="comma-separated, run in order on the same city: shared (one gunicorn with "
+        "gunicorn.conf.py serves everything), split (check-in bursts and captures go to a "
+        "second gunicorn, the face pool, with EXAM_NICE=10, as kiosk-client --face-server "
+        "sends them; docs/scaling.md)",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--faces", type=Path, default=FACES)
     parser.add_argument("--keep-db", action="store_true", help="keep the database bench_load for inspection")
@@ -53,9 +57,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def build(url: str, data_dir: Path, args: argparse.Namespace, sitters: int):
     """Generate the city and prepare enrolments, kiosks and sitters; return the LoadSetup."""
-    from exam_server.extensions import db
-    from exam_server.demo.city_generator import generate, scale_named
     from load_setup import prepare
+
+    from exam_server.demo.city_generator import generate, scale_named
+    from exam_server.extensions import db
 
     app = make_app(url, data_dir)
     with app.app_context():
@@ -63,8 +68,11 @@ def build(url: str, data_dir: Path, args: argparse.Namespace, sitters: int):
         summary = generate(db.session, scale_named(args.scale), data_dir=str(data_dir), progress=False)
         print(f"generated {summary.describe()}", flush=True)
         setup = prepare(db.session, args.faces, args.kiosks, sitters)
-        print(f"prepared in {time.perf_counter() - started:.0f} s: {setup.enrolled_real} real enrolments, "
-              f"{setup.copied_templates} copied templates, {len(setup.kiosk_tokens)} kiosks", flush=True)
+        print(
+            f"prepared in {time.perf_counter() - started:.0f} s: {setup.enrolled_real} real enrolments, "
+            f"{setup.copied_templates} copied templates, {len(setup.kiosk_tokens)} kiosks",
+            flush=True,
+        )
         db.session.remove()
         db.engine.dispose()
     return setup
@@ -75,9 +83,16 @@ def start_gunicorn(url: str, data_dir: Path, port: int, log: Path, **env_extra: 
     import subprocess
 
     # The shared photos hold a real head-turn sequence but no blink, so kiosks are asked for turns only.
-    env = {**os.environ, "EXAM_DATABASE_URL": url, "EXAM_DATA_DIR": str(data_dir), "EXAM_ENV": "production",
-           "EXAM_SECRET_KEY": "bench-load-secret-key", "EXAM_BIND": f"127.0.0.1:{port}",
-           "EXAM_CHECKIN_CHALLENGES": "turn_left,turn_right", **env_extra}
+    env = {
+        **os.environ,
+        "EXAM_DATABASE_URL": url,
+        "EXAM_DATA_DIR": str(data_dir),
+        "EXAM_ENV": "production",
+        "EXAM_SECRET_KEY": "bench-load-secret-key",
+        "EXAM_BIND": f"127.0.0.1:{port}",
+        "EXAM_CHECKIN_CHALLENGES": "turn_left,turn_right",
+        **env_extra,
+    }
     command = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"), "exam_server.wsgi:app"]
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
@@ -88,8 +103,12 @@ def wait_ready(port: int, token: str, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=2,
-                            headers={"Authorization": f"Bearer {token}"}).status_code == 200:
+            if (
+                requests.get(
+                    f"http://127.0.0.1:{port}/api/v1/ping", timeout=2, headers={"Authorization": f"Bearer {token}"}
+                ).status_code
+                == 200
+            ):
                 return
         except requests.RequestException:
             pass
@@ -123,15 +142,25 @@ def run(args: argparse.Namespace) -> int:
     logs = REPO / "var" / "bench_load"
     logs.mkdir(parents=True, exist_ok=True)
     lost = 0
-    with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp, \
-            throwaway_database(args.db, "bench_load", keep=args.keep_db) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench_load_") as tmp,
+        throwaway_database(args.db, "bench_load", keep=args.keep_db) as url,
+    ):
         data_dir = Path(tmp) / "data"
         per_variant = args.kiosks * args.sittings_per_kiosk
         setup = build(url, data_dir, args, per_variant * len(variants))
         for n, name in enumerate(variants):
             args.split = name == "split"
-            text, answers = run_variant(args, url, data_dir, logs / name, setup.kiosk_tokens,
-                                        setup.citizen_ids[n * per_variant:(n + 1) * per_variant], frames, bare)
+            text, answers = run_variant(
+                args,
+                url,
+                data_dir,
+                logs / name,
+                setup.kiosk_tokens,
+                setup.citizen_ids[n * per_variant : (n + 1) * per_variant],
+                frames,
+                bare,
+            )
             lost += answers["lost"]
             print("\n" + text, flush=True)
             if not args.no_write_doc:
@@ -139,8 +168,9 @@ def run(args: argparse.Namespace) -> int:
     return 0 if lost == 0 else 1
 
 
-def run_variant(args, url: str, data_dir: Path, logs: Path, tokens: list[str], citizen_ids: list[str],
-                frames: dict, bare: float) -> tuple[str, dict]:
+def run_variant(
+    args, url: str, data_dir: Path, logs: Path, tokens: list[str], citizen_ids: list[str], frames: dict, bare: float
+) -> tuple[str, dict]:
     """Start the servers of one variant, drive the kiosks, stop the servers and report."""
     from load_kiosk import drive
 
@@ -150,22 +180,42 @@ def run_variant(args, url: str, data_dir: Path, logs: Path, tokens: list[str], c
     servers = [start_gunicorn(url, data_dir, args.port, logs / "gunicorn.log")]
     routes = {"default": f"http://127.0.0.1:{args.port}"}
     if args.split:
-        servers.append(start_gunicorn(url, data_dir, args.port + 1, logs / "gunicorn_face.log",
-                                      EXAM_NICE="10", EXAM_THREADS="32", EXAM_SWEEP_SECONDS="0"))
+        servers.append(
+            start_gunicorn(
+                url,
+                data_dir,
+                args.port + 1,
+                logs / "gunicorn_face.log",
+                EXAM_NICE="10",
+                EXAM_THREADS="32",
+                EXAM_SWEEP_SECONDS="0",
+            )
+        )
         routes.update(frames=f"http://127.0.0.1:{args.port + 1}", capture=f"http://127.0.0.1:{args.port + 1}")
     try:
         for port in sorted({args.port, args.port + 1} if args.split else {args.port}):
             wait_ready(port, tokens[0])
         before = cpu_snapshot([s.pid for s in servers])
-        stats = asyncio.run(drive(routes, tokens, citizen_ids, frames, duration=args.duration, ramp=args.ramp,
-                                  pace=tuple(args.pace), sittings=args.sittings_per_kiosk))
+        stats = asyncio.run(
+            drive(
+                routes,
+                tokens,
+                citizen_ids,
+                frames,
+                duration=args.duration,
+                ramp=args.ramp,
+                pace=tuple(args.pace),
+                sittings=args.sittings_per_kiosk,
+            )
+        )
         after = cpu_snapshot([s.pid for s in servers])
     finally:
         for server in servers:
             stop(server)
     answers = verify_answers(url, stats)
-    answers["worker_crashes"] = sum(log.read_text(errors="replace").count("was sent SIG")
-                                    for log in logs.glob("gunicorn*.log"))
+    answers["worker_crashes"] = sum(
+        log.read_text(errors="replace").count("was sent SIG") for log in logs.glob("gunicorn*.log")
+    )
     machine_line = machine(url if args.db == "postgres" else None)
     return report(args, stats, answers, bare, before, after, machine_line, stamp()), answers
 

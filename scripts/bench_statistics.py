@@ -12,6 +12,7 @@ Usage: python scripts/bench_statistics.py [--db sqlite|postgres|both] [--rounds 
                                           [--scale city|tiny] [--seed N] [--anchor YYYY-MM-DD]
 Exits 1 when the figures were stale after a new result.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,11 +24,11 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import benchdoc
 import bench_city as city
+import benchdoc
 from bench_common import REPO, stamp, write_section
 
 DOC = REPO / "docs" / "benchmarks_stats.md"
@@ -53,35 +54,43 @@ def query_cases(session, places: city.Places, anchor: datetime) -> list[tuple[st
     from exam_server.services.reporting import statistics as stats
 
     users = {r: session.scalar(select(User).where(User.username == f"bench_{r}")) for r in city.ROLES}
-    at = {"city": stats.resolve_place(session, users["city"]),
-          "county": stats.resolve_place(session, users["county"]),
-          "township": stats.resolve_place(session, users["city"], township=places.township),
-          "enterprise": stats.resolve_place(session, users["enterprise"])}
+    at = {
+        "city": stats.resolve_place(session, users["city"]),
+        "county": stats.resolve_place(session, users["county"]),
+        "township": stats.resolve_place(session, users["city"], township=places.township),
+        "enterprise": stats.resolve_place(session, users["enterprise"]),
+    }
     reader = {"city": "city", "county": "county", "township": "city", "enterprise": "enterprise"}
-    required = {k: stats.total(stats.breakdown(session, users[reader[k]], p, stats.Filters(), "plan")).required
-                for k, p in at.items()}
-    live = session.scalar(select(func.count()).select_from(Sitting)
-                          .where(Sitting.status.in_(ACTIVE_SITTING_STATUSES)))
+    required = {
+        k: stats.total(stats.breakdown(session, users[reader[k]], p, stats.Filters(), "plan")).required
+        for k, p in at.items()
+    }
+    live = session.scalar(select(func.count()).select_from(Sitting).where(Sitting.status.in_(ACTIVE_SITTING_STATUSES)))
     none, plan = stats.Filters(), stats.Filters(plan_id=places.plan)
     # Three months in the middle of the generated year: the month filter's own code path.
-    months = stats.Filters(month_from=localday.local_month(anchor - timedelta(days=200)),
-                           month_to=localday.local_month(anchor - timedelta(days=140)))
+    months = stats.Filters(
+        month_from=localday.local_month(anchor - timedelta(days=200)),
+        month_to=localday.local_month(anchor - timedelta(days=140)),
+    )
     pending = RequirementStatus.PENDING
 
     def rates(role, where, dimension, filters=none):
         return lambda: stats.breakdown(session, users[role], at[where], filters, dimension)
 
     def by_month(role, where, filters=none):
-        return lambda: stats.monthly_first_sat(session, users[role], at[where], filters,
-                                               required[where] if filters == none else None)
+        return lambda: stats.monthly_first_sat(
+            session, users[role], at[where], filters, required[where] if filters == none else None
+        )
 
     return [
         ("city: rates by plan (also the totals)", rates("city", "city", "plan")),
         ("city: rates by county", rates("city", "city", "county")),
         ("city: rates by industry", rates("city", "city", "industry")),
         ("city: month of first sitting", by_month("city", "city")),
-        ("city: first page of workers not yet sat (with its count)", lambda: stats.worker_page(
-            session, users["city"], at["city"], none, status=pending)),
+        (
+            "city: first page of workers not yet sat (with its count)",
+            lambda: stats.worker_page(session, users["city"], at["city"], none, status=pending),
+        ),
         ("city: rates by county, one plan", rates("city", "city", "county", plan)),
         ("city: month of first sitting, one plan", by_month("city", "city", plan)),
         (f"city: month of first sitting, {months.month_from} to {months.month_to}", by_month("city", "city", months)),
@@ -92,10 +101,16 @@ def query_cases(session, places: city.Places, anchor: datetime) -> list[tuple[st
         ("township: rates by enterprise", rates("city", "township", "enterprise")),
         ("township: month of first sitting", by_month("city", "township")),
         ("enterprise: rates by plan", rates("enterprise", "enterprise", "plan")),
-        ("enterprise: worker list page", lambda: stats.worker_page(
-            session, users["enterprise"], at["enterprise"], none, count=required["enterprise"])),
-        (f"live monitor: sittings in progress (city, {live:,} of them)", lambda: stats.live_sittings(
-            session, users["city"], datetime.now(timezone.utc))),
+        (
+            "enterprise: worker list page",
+            lambda: stats.worker_page(
+                session, users["enterprise"], at["enterprise"], none, count=required["enterprise"]
+            ),
+        ),
+        (
+            f"live monitor: sittings in progress (city, {live:,} of them)",
+            lambda: stats.live_sittings(session, users["city"], datetime.now(UTC)),
+        ),
     ]
 
 
@@ -109,15 +124,20 @@ def bench_queries(app, places: city.Places, anchor: datetime, rounds: int) -> li
             results.append((name, median_ms(fn, rounds)))
             db.session.rollback()
         db.session.remove()
-    pages = [("city", "/console/statistics"), ("county", "/console/statistics"),
-             ("enterprise", "/console/statistics"), ("city", "/console/statistics/pending"),
-             ("city", "/console/monitor/live.json")]
+    pages = [
+        ("city", "/console/statistics"),
+        ("county", "/console/statistics"),
+        ("enterprise", "/console/statistics"),
+        ("city", "/console/statistics/pending"),
+        ("city", "/console/monitor/live.json"),
+    ]
     for role, path in pages:
         client = city.logged_in(app, role)
 
-        def page():
+        def page(client=client, path=path):
             response = client.get(path)
             assert response.status_code == 200, (path, response.status_code)
+
         results.append((f"whole page {path} as {role} (HTTP, rendered)", median_ms(page, max(5, rounds // 2))))
     return results
 
@@ -132,8 +152,9 @@ class Freshness:
 
     @property
     def ok(self) -> bool:
-        return bool(self.reads) and all(r["after"] == (r["before"][0], r["before"][1] + 1, r["before"][2] + 1)
-                                        for r in self.reads)
+        return bool(self.reads) and all(
+            r["after"] == (r["before"][0], r["before"][1] + 1, r["before"][2] + 1) for r in self.reads
+        )
 
 
 def figures(client, url: str) -> tuple[int, int, int]:
@@ -150,32 +171,68 @@ def record_result(session, places: city.Places, undo: city.Undo) -> str:
     """Check a worker of the measured enterprise in, sit and pass their paper through the sitting service; commit."""
     from sqlalchemy import select
 
-    from exam_server.models import (ACTIVE_SITTING_STATUSES, CheckIn, CheckInStatus, CheckKind, Decision,
-                                    ExamRequirement as Req, FaceCheck, Kiosk, RequirementStatus, Sitting, utcnow)
     from exam_server.demo import city_faces
+    from exam_server.models import (
+        ACTIVE_SITTING_STATUSES,
+        CheckIn,
+        CheckInStatus,
+        CheckKind,
+        Decision,
+        FaceCheck,
+        Kiosk,
+        RequirementStatus,
+        Sitting,
+        utcnow,
+    )
+    from exam_server.models import (
+        ExamRequirement as Req,
+    )
     from exam_server.services.exam import sittings
 
     busy = select(Sitting.worker_id).where(Sitting.status.in_(ACTIVE_SITTING_STATUSES))
-    requirement = session.scalar(select(Req).where(Req.enterprise_id == places.enterprise,
-                                                   Req.status == RequirementStatus.PENDING,
-                                                   Req.worker_id.not_in(busy)).order_by(Req.id).limit(1))
+    requirement = session.scalar(
+        select(Req)
+        .where(
+            Req.enterprise_id == places.enterprise, Req.status == RequirementStatus.PENDING, Req.worker_id.not_in(busy)
+        )
+        .order_by(Req.id)
+        .limit(1)
+    )
     assert requirement is not None, "the measured enterprise has no pending requirement"
     undo.keep(requirement, "status", "attempts", "first_sat_at", "passed_at")
     kiosk = session.scalar(select(Kiosk).where(Kiosk.county_id == requirement.county_id).order_by(Kiosk.id).limit(1))
     now = utcnow()
     # As checkin.begin and answer_challenge leave a passed check-in: the token hashed, a matching face check.
-    checkin = CheckIn(worker_id=requirement.worker_id, plan_id=requirement.plan_id, kiosk_id=kiosk.id,
-                      challenge="turn_left", status=CheckInStatus.PASSED, created_at=now - timedelta(seconds=20),
-                      token_hash=hashlib.sha256(secrets.token_urlsafe(32).encode()).hexdigest(),
-                      expires_at=now + timedelta(seconds=280))
+    checkin = CheckIn(
+        worker_id=requirement.worker_id,
+        plan_id=requirement.plan_id,
+        kiosk_id=kiosk.id,
+        challenge="turn_left",
+        status=CheckInStatus.PASSED,
+        created_at=now - timedelta(seconds=20),
+        token_hash=hashlib.sha256(secrets.token_urlsafe(32).encode()).hexdigest(),
+        expires_at=now + timedelta(seconds=280),
+    )
     session.add(checkin)
     session.flush()
     sitting = sittings.start(session, checkin, requirement, kiosk.id, now)
     model, settings = city_faces.model_identity()
-    session.add(FaceCheck(kind=CheckKind.CHECKIN, worker_id=checkin.worker_id, sitting_id=sitting.id,
-                          checkin_id=checkin.id, kiosk_id=kiosk.id, model_name=model.name,
-                          model_version=model.version, distance=0.25, threshold=settings.live_threshold,
-                          decision=Decision.MATCH, detail={"bench": True}, created_at=now))
+    session.add(
+        FaceCheck(
+            kind=CheckKind.CHECKIN,
+            worker_id=checkin.worker_id,
+            sitting_id=sitting.id,
+            checkin_id=checkin.id,
+            kiosk_id=kiosk.id,
+            model_name=model.name,
+            model_version=model.version,
+            distance=0.25,
+            threshold=settings.live_threshold,
+            decision=Decision.MATCH,
+            detail={"bench": True},
+            created_at=now,
+        )
+    )
     checkin.sitting_id = sitting.id
     session.commit()
     for item in sitting.paper["items"]:  # one request, one commit per answer, as the kiosk API does
@@ -184,8 +241,10 @@ def record_result(session, places: city.Places, undo: city.Undo) -> str:
     sittings.submit(session, sitting, utcnow())
     session.commit()
     assert sitting.passed, f"sitting {sitting.id} did not pass with the paper's own answers"
-    return f"sitting {sitting.id} of worker {sitting.worker_id} ({len(sitting.paper['items'])} answers, " \
-           f"score {sitting.score:g}/{sitting.max_score:g})"
+    return (
+        f"sitting {sitting.id} of worker {sitting.worker_id} ({len(sitting.paper['items'])} answers, "
+        f"score {sitting.score:g}/{sitting.max_score:g})"
+    )
 
 
 def check_freshness(app, places: city.Places, undo: city.Undo) -> Freshness:
@@ -199,9 +258,12 @@ def check_freshness(app, places: city.Places, undo: city.Undo) -> Freshness:
         db.session.remove()
     clients = {"enterprise": city.logged_in(app, "enterprise"), "city": city.logged_in(app, "city")}
     export = "/console/exports/figures.csv"
-    for place, reader, url in (("enterprise", "enterprise", export),
-                               ("enterprise", "city", f"{export}?enterprise={places.enterprise}"),
-                               ("county", "city", f"{export}?county={county.id}"), ("city", "city", export)):
+    for place, reader, url in (
+        ("enterprise", "enterprise", export),
+        ("enterprise", "city", f"{export}?enterprise={places.enterprise}"),
+        ("county", "city", f"{export}?county={county.id}"),
+        ("city", "city", export),
+    ):
         result.reads.append({"place": place, "reader": reader, "url": url, "before": figures(clients[reader], url)})
     with app.app_context():
         result.sitting = record_result(db.session, places, undo)
@@ -215,14 +277,19 @@ def check_freshness(app, places: city.Places, undo: city.Undo) -> Freshness:
 
 def freshness_lines(label: str, places: city.Places, fresh: Freshness) -> list[str]:
     """Return the Markdown lines of one database's freshness check."""
-    names = {"enterprise": f"enterprise {places.name('enterprise')}", "county": f"its county {fresh.county}",
-             "city": "the whole city"}
+    names = {
+        "enterprise": f"enterprise {places.name('enterprise')}",
+        "county": f"its county {fresh.county}",
+        "city": "the whole city",
+    }
     readers = {"enterprise": "its manager", "city": "the city administrator"}
     lines = [f"- {label}: correct right after a new result: **{'yes' if fresh.ok else 'NO'}** ({fresh.sitting})."]
     for r in fresh.reads:
         (_, sat0, pass0), (_, sat1, pass1) = r["before"], r["after"]
-        lines.append(f"  - {names[r['place']]}, read by {readers[r['reader']]}: sat {sat0:,} → {sat1:,}, "
-                     f"passed {pass0:,} → {pass1:,}; read {r['ms']:.0f} ms after the commit")
+        lines.append(
+            f"  - {names[r['place']]}, read by {readers[r['reader']]}: sat {sat0:,} → {sat1:,}, "
+            f"passed {pass0:,} → {pass1:,}; read {r['ms']:.0f} ms after the commit"
+        )
     return lines
 
 
@@ -242,31 +309,45 @@ def section(args, runs: dict, machine_line: str) -> str:
     """Return the Markdown section: the data, a table of medians per database, the freshness check, the notes."""
     labels = list(runs)
     first = next(iter(runs.values()))
-    lines = ["## Statistics dashboard (`scripts/bench_statistics.py`)", "",
-             f"Run {stamp()} with `python scripts/bench_statistics.py {command_args(args)}` on "
-             f"{machine_line}; the machine is shared with other work, so load averages are given.", ""]
+    lines = [
+        "## Statistics dashboard (`scripts/bench_statistics.py`)",
+        "",
+        f"Run {stamp()} with `python scripts/bench_statistics.py {command_args(args)}` on "
+        f"{machine_line}; the machine is shared with other work, so load averages are given.",
+        "",
+    ]
     for label, run in runs.items():
         lines.append(f"- {label} data: {city.describe(run['marker'])}; load average after the run {run['load']}.")
     places = first["places"]
-    lines += ["", f"Measured places (the largest by requirements): county {places.name('county')}, township "
-              f"{places.name('township')}, enterprise {places.name('enterprise')}; the one-plan filter is "
-              f"{places.name('plan')}.",
-              f"Median of {args.rounds} runs after one warm-up (whole pages: {max(5, args.rounds // 2)}); no caching "
-              "(every run queries the database). Target: each dashboard query < 300 ms.", "",
-              "| Query | " + " | ".join(labels) + " |", "| --- | " + " | ".join("---:" for _ in labels) + " |"]
+    lines += [
+        "",
+        f"Measured places (the largest by requirements): county {places.name('county')}, township "
+        f"{places.name('township')}, enterprise {places.name('enterprise')}; the one-plan filter is "
+        f"{places.name('plan')}.",
+        f"Median of {args.rounds} runs after one warm-up (whole pages: {max(5, args.rounds // 2)}); no caching "
+        "(every run queries the database). Target: each dashboard query < 300 ms.",
+        "",
+        "| Query | " + " | ".join(labels) + " |",
+        "| --- | " + " | ".join("---:" for _ in labels) + " |",
+    ]
     names = list(dict.fromkeys(name for run in runs.values() for name, _ in run["queries"]))
     for name in names:
         cells = [next((f"{ms:.1f} ms" for n, ms in run["queries"] if n == name), "–") for run in runs.values()]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     slowest = max(ms for run in runs.values() for name, ms in run["queries"] if not name.startswith("whole page"))
     met = "met" if slowest < 300 else "NOT met"
-    lines += ["", f"Slowest dashboard query: {slowest:.1f} ms (target 300 ms: {met}).",
-              "", "Freshness: after the timings, one pending requirement of the measured enterprise gets a passed "
-              "check-in, `sittings.start`, the paper's correct answers through `sittings.save_answer` and "
-              "`sittings.submit`, committed as the kiosk API commits; then new HTTP requests download "
-              "`/console/exports/figures.csv` (the same `counts_by` the dashboard uses) and compare its total row "
-              "with the one read just before. Every row the run added is deleted and the requirement restored "
-              "afterwards, and the database is checked against its generation fingerprint.", ""]
+    lines += [
+        "",
+        f"Slowest dashboard query: {slowest:.1f} ms (target 300 ms: {met}).",
+        "",
+        "Freshness: after the timings, one pending requirement of the measured enterprise gets a passed "
+        "check-in, `sittings.start`, the paper's correct answers through `sittings.save_answer` and "
+        "`sittings.submit`, committed as the kiosk API commits; then new HTTP requests download "
+        "`/console/exports/figures.csv` (the same `counts_by` the dashboard uses) and compare its total row "
+        "with the one read just before. Every row the run added is deleted and the requirement restored "
+        "afterwards, and the database is checked against its generation fingerprint.",
+        "",
+    ]
     for label, run in runs.items():
         lines += freshness_lines(label, run["places"], run["fresh"])
     return "\n".join(lines + ["", NOTES])
@@ -274,8 +355,11 @@ def section(args, runs: dict, machine_line: str) -> str:
 
 def command_args(args) -> str:
     """Return the options that reproduce this run (the defaults left out)."""
-    extra = [f"--{name} {value}" for name, value in (("scale", args.scale), ("seed", args.seed),
-                                                      ("anchor", args.anchor)) if value not in (None, "city")]
+    extra = [
+        f"--{name} {value}"
+        for name, value in (("scale", args.scale), ("seed", args.seed), ("anchor", args.anchor))
+        if value not in (None, "city")
+    ]
     return " ".join([f"--db {args.db}", f"--rounds {args.rounds}", *extra])
 
 
@@ -283,9 +367,8 @@ def machine(targets: list[city.Target]) -> str:
     """Describe the machine now (its load included) and the SQLite and PostgreSQL versions measured."""
     import sqlite3
 
-    from sqlalchemy import create_engine, text
-
     from bench_common import POSTGRES_SERVER
+    from sqlalchemy import create_engine, text
 
     parts = [f"SQLite {sqlite3.sqlite_version}"]
     if any(target.kind == "postgres" for target in targets):
@@ -323,8 +406,13 @@ def main(argv=None) -> int:
             for name, ms in queries:
                 print(f"  {target.label:10} {name:62} {ms:8.1f} ms", flush=True)
             fresh = check_freshness(app, places, undo)
-        runs[target.label] = {"marker": marker, "places": places, "queries": queries, "fresh": fresh,
-                              "load": city.load_average()}
+        runs[target.label] = {
+            "marker": marker,
+            "places": places,
+            "queries": queries,
+            "fresh": fresh,
+            "load": city.load_average(),
+        }
         print("\n".join(freshness_lines(target.label, places, fresh)), flush=True)
     write_section("bench_statistics", section(args, runs, machine_line), args.out)
     if args.out.parent == benchdoc.DOCS:

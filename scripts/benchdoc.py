@@ -4,6 +4,7 @@
 Each benchmark script writes its own docs/benchmarks_<area>.md (machine, date, medians, ratios)
 and then calls rebuild(), so docs/benchmarks.md always holds every latest result in one place.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,14 +30,22 @@ def machine(*extras: str) -> str:
     cpu = platform.processor() or platform.machine()
     memory = ""
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
         memory = f", {int(Path('/proc/meminfo').read_text().split()[1]) / 1024 / 1024:.0f} GiB RAM"
     except (OSError, StopIteration, ValueError, IndexError):
         pass
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    parts = [f"{cpu}, {os.cpu_count()} cores{memory}", f"{platform.system()} {platform.release()}",
-             f"Python {platform.python_version()}", *extras, f"load average at start {load}"]
+    parts = [
+        f"{cpu}, {os.cpu_count()} cores{memory}",
+        f"{platform.system()} {platform.release()}",
+        f"Python {platform.python_version()}",
+        *extras,
+        f"load average at start {load}",
+    ]
     return "; ".join(parts)
 
 

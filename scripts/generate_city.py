@@ -6,6 +6,7 @@ Usage: python scripts/generate_city.py [--database-url URL] [--data-dir DIR] [--
 The default is an SQLite file DIR/exam.db (DIR defaults to var/city); a PostgreSQL URL works as well.
 The database is migrated first and must hold no enterprises.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,12 +39,13 @@ def generate_into(database_url: str, data_dir: Path, scale, anchor: date | None 
     from flask_migrate import upgrade
 
     from exam_server import create_app
-    from exam_server.extensions import db
     from exam_server.demo.city_generator import generate
+    from exam_server.extensions import db
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "DATA_DIR": str(data_dir),
-                      "SECRET_KEY": secrets.token_hex(16)})
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": database_url, "DATA_DIR": str(data_dir), "SECRET_KEY": secrets.token_hex(16)}
+    )
     with app.app_context():
         upgrade()
         summary = generate(db.session, scale, anchor=anchor, data_dir=str(data_dir), progress=progress)
@@ -61,9 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     data_dir = Path(args.data_dir).resolve()
     url = args.database_url or f"sqlite:///{data_dir / 'exam.db'}"
-    scale = scale_named(args.scale, seed=args.seed, counties=args.counties, enterprises=args.enterprises,
-                        workers=args.workers, sittings=args.sittings, answer_sample=args.answer_sample,
-                        template_share=args.template_share)
+    scale = scale_named(
+        args.scale,
+        seed=args.seed,
+        counties=args.counties,
+        enterprises=args.enterprises,
+        workers=args.workers,
+        sittings=args.sittings,
+        answer_sample=args.answer_sample,
+        template_share=args.template_share,
+    )
     summary = generate_into(url, data_dir, scale, args.anchor, not args.no_progress)
     print(f"generated {summary.describe()}")
     for table, rows in sorted(summary.rows.items()):
@@ -80,15 +89,26 @@ def record(summary, url: str, scale: str) -> None:
 
     database = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     rows = ", ".join(f"{table} {count:,}" for table, count in sorted(summary.rows.items()))
-    write_section(f"generate_city_{database.lower()}", "\n".join([
-        f"## City generator on {database} ({scale} scale)", "",
-        f"Measured {stamp()} by `python scripts/generate_city.py --record{'' if database == 'SQLite' else ' --database-url ...'}` on: "
-        f"{machine(url if database == 'PostgreSQL' else None)}.", "",
-        "| what | measured | target | met |", "| --- | --- | --- | --- |",
-        f"| generate the whole city (migrated empty database to committed data, one run) | {summary.seconds:.0f} s | "
-        f"< 600 s on SQLite | {'yes' if summary.seconds < 600 else 'no'} |",
-        f"| participation / pass rate | {summary.rates['participation']:.1%} / {summary.rates['pass_rate']:.1%} | "
-        "near 95% / 95% | |", "", f"Rows: {rows}."]))
+    write_section(
+        f"generate_city_{database.lower()}",
+        "\n".join(
+            [
+                f"## City generator on {database} ({scale} scale)",
+                "",
+                f"Measured {stamp()} by `python scripts/generate_city.py --record{'' if database == 'SQLite' else ' --database-url ...'}` on: "
+                f"{machine(url if database == 'PostgreSQL' else None)}.",
+                "",
+                "| what | measured | target | met |",
+                "| --- | --- | --- | --- |",
+                f"| generate the whole city (migrated empty database to committed data, one run) | {summary.seconds:.0f} s | "
+                f"< 600 s on SQLite | {'yes' if summary.seconds < 600 else 'no'} |",
+                f"| participation / pass rate | {summary.rates['participation']:.1%} / {summary.rates['pass_rate']:.1%} | "
+                "near 95% / 95% | |",
+                "",
+                f"Rows: {rows}.",
+            ]
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Simulated exam kiosks: check in with a real head-turn burst, answer, poll the clock, send captures, submit."""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,8 +45,9 @@ class Stats:
     sittings: list[int] = field(default_factory=list)
     submitted: int = 0
 
-    def record(self, endpoint: str, started: float, seconds: float, status: int, during_face: bool,
-               busy: bool = False) -> None:
+    def record(
+        self, endpoint: str, started: float, seconds: float, status: int, during_face: bool, busy: bool = False
+    ) -> None:
         # Turned away before any analysis, a busy reply is timed apart so the endpoint's percentiles stay the analyses'.
         key = f"{endpoint} {BUSY_SUFFIX}" if busy else endpoint
         self.samples.setdefault(key, []).append((started - self.t0, seconds, status, during_face))
@@ -56,8 +58,17 @@ class Stats:
 class Kiosk:
     """One kiosk: takes workers from the shared queue and runs their exams until the pool or the time ends."""
 
-    def __init__(self, http: aiohttp.ClientSession, routes: dict[str, str], token: str, frames: dict,
-                 stats: Stats, rng: random.Random, deadline: float, pace: tuple[float, float]) -> None:
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        routes: dict[str, str],
+        token: str,
+        frames: dict,
+        stats: Stats,
+        rng: random.Random,
+        deadline: float,
+        pace: tuple[float, float],
+    ) -> None:
         self.http, self.routes, self.stats, self.rng = http, routes, stats, rng
         self.headers = {"Authorization": f"Bearer {token}"}
         self.frames, self.deadline, self.pace = frames, deadline, pace
@@ -72,11 +83,12 @@ class Kiosk:
         self.stats.face_inflight += face
         started = time.monotonic()
         try:
-            async with self.http.request(method, self._base(endpoint) + path, headers=self.headers,
-                                         **kwargs) as response:
+            async with self.http.request(
+                method, self._base(endpoint) + path, headers=self.headers, **kwargs
+            ) as response:
                 body = await response.json(content_type=None)
                 status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             self.stats.errors[(endpoint, type(exc).__name__)] += 1
             status, body = 0, {}
         finally:
@@ -140,21 +152,26 @@ class Kiosk:
                 if not await self.sleep(self.rng.uniform(*self.pace)):
                     return
                 await self.answer(sitting["id"], question)
-            status, _ = await self.call("submit", "POST", f"/api/v1/sittings/{sitting['id']}/submit",
-                                        json={"idempotency_key": uuid.uuid4().hex})
+            status, _ = await self.call(
+                "submit", "POST", f"/api/v1/sittings/{sitting['id']}/submit", json={"idempotency_key": uuid.uuid4().hex}
+            )
             self.stats.submitted += status == 200
         finally:
             done.set()
             poller.cancel()
 
     async def answer(self, sitting_id: int, question: dict) -> None:
-        letters = "ABCDEF"[:len(question["options"])]
+        letters = "ABCDEF"[: len(question["options"])]
         if question["type"] == "multiple":
             response = "".join(c for c in letters if self.rng.random() < 0.5) or letters[0]
         else:
             response = self.rng.choice(letters)
-        status, body = await self.call("answer", "PUT", f"/api/v1/sittings/{sitting_id}/answers/{question['item_no']}",
-                                       json={"response": response, "idempotency_key": uuid.uuid4().hex})
+        status, body = await self.call(
+            "answer",
+            "PUT",
+            f"/api/v1/sittings/{sitting_id}/answers/{question['item_no']}",
+            json={"response": response, "idempotency_key": uuid.uuid4().hex},
+        )
         if status == 200:
             self.stats.acked[(sitting_id, question["item_no"])] = body["response"]
 
@@ -166,15 +183,26 @@ class Kiosk:
                 continue
             form = aiohttp.FormData()
             form.add_field("nonce", clock["capture"]["nonce"])
-            form.add_field("frame", self.rng.choice(self.frames["capture"]), filename="frame.jpg",
-                           content_type="image/jpeg")
+            form.add_field(
+                "frame", self.rng.choice(self.frames["capture"]), filename="frame.jpg", content_type="image/jpeg"
+            )
             status, result = await self.call("capture", "POST", f"/api/v1/sittings/{sitting_id}/captures", data=form)
             if status == 200:
                 self.stats.decisions[result["decision"]] += 1
 
 
-async def drive(routes: dict[str, str], tokens: list[str], citizen_ids: list[str], frames: dict, *,
-                duration: float, ramp: float, pace: tuple[float, float], sittings: int, seed: int = 1) -> Stats:
+async def drive(
+    routes: dict[str, str],
+    tokens: list[str],
+    citizen_ids: list[str],
+    frames: dict,
+    *,
+    duration: float,
+    ramp: float,
+    pace: tuple[float, float],
+    sittings: int,
+    seed: int = 1,
+) -> Stats:
     """Run every kiosk against the server until all are done or the duration ends; return the stats."""
     for url in routes.values():
         require_loopback(url)
@@ -187,10 +215,12 @@ async def drive(routes: dict[str, str], tokens: list[str], citizen_ids: list[str
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
         rng = random.Random(seed)
-        kiosks = [Kiosk(http, routes, token, frames, stats, random.Random(rng.random()), deadline, pace)
-                  for token in tokens]
-        tasks = [asyncio.create_task(k.run(queue, ramp * n / max(len(kiosks), 1), sittings))
-                 for n, k in enumerate(kiosks)]
+        kiosks = [
+            Kiosk(http, routes, token, frames, stats, random.Random(rng.random()), deadline, pace) for token in tokens
+        ]
+        tasks = [
+            asyncio.create_task(k.run(queue, ramp * n / max(len(kiosks), 1), sittings)) for n, k in enumerate(kiosks)
+        ]
         done, pending = await asyncio.wait(tasks, timeout=duration + 150)
         for task in pending:
             task.cancel()

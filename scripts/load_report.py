@@ -1,4 +1,5 @@
 """Frames, bare face cost, CPU accounting, the lost-answer check and the report of the load benchmark."""
+
 from __future__ import annotations
 
 import io
@@ -72,10 +73,18 @@ def cpu_snapshot(server_pids: list[int]) -> dict[str, float]:
     times = os.times()
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = values[3] + values[4]
-    return {"server": sum(pools), "face_pool": pools[1] if len(pools) > 1 else float("nan"),
-            "postgres": {int(p.parent.name): _ticks(int(p.parent.name)) / hz for p in Path("/proc").glob("[0-9]*/comm")
-                         if _read(p) == "postgres"},
-            "client": times.user + times.system, "busy": (sum(values) - idle) / hz, "wall": time.monotonic()}
+    return {
+        "server": sum(pools),
+        "face_pool": pools[1] if len(pools) > 1 else float("nan"),
+        "postgres": {
+            int(p.parent.name): _ticks(int(p.parent.name)) / hz
+            for p in Path("/proc").glob("[0-9]*/comm")
+            if _read(p) == "postgres"
+        },
+        "client": times.user + times.system,
+        "busy": (sum(values) - idle) / hz,
+        "wall": time.monotonic(),
+    }
 
 
 def _read(path: Path) -> str:
@@ -96,17 +105,22 @@ def verify_answers(url: str, stats) -> dict[str, int]:
     statuses: dict[str, int] = {}
     with engine.connect() as conn:
         for start in range(0, len(stats.sittings), 500):
-            chunk = stats.sittings[start:start + 500]
+            chunk = stats.sittings[start : start + 500]
             for sitting_id, item_no, response in conn.execute(
-                    select(Answer.sitting_id, Answer.item_no, Answer.response).where(Answer.sitting_id.in_(chunk))):
+                select(Answer.sitting_id, Answer.item_no, Answer.response).where(Answer.sitting_id.in_(chunk))
+            ):
                 rows[(sitting_id, item_no)] = response
             for (status,) in conn.execute(select(Sitting.status).where(Sitting.id.in_(chunk))):
                 statuses[str(status.value)] = statuses.get(str(status.value), 0) + 1
     engine.dispose()
     lost = sum(1 for key, response in stats.acked.items() if rows.get(key) != response)
-    return {"acked": len(stats.acked), "rows": len(rows), "lost": lost,
-            "unacknowledged_rows": sum(1 for key in rows if key not in stats.acked), **{f"sittings_{k}": v
-                                                                                         for k, v in statuses.items()}}
+    return {
+        "acked": len(stats.acked),
+        "rows": len(rows),
+        "lost": lost,
+        "unacknowledged_rows": sum(1 for key in rows if key not in stats.acked),
+        **{f"sittings_{k}": v for k, v in statuses.items()},
+    }
 
 
 def _ms(seconds: float) -> str:
@@ -114,17 +128,21 @@ def _ms(seconds: float) -> str:
 
 
 def endpoint_table(stats, elapsed: float) -> list[str]:
-    lines = ["| endpoint | requests | per second | p50 | p95 | p99 | errors (5xx status, or the client's exception) "
-             "| refusals (4xx, or 503 face_busy) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| endpoint | requests | per second | p50 | p95 | p99 | errors (5xx status, or the client's exception) "
+        "| refusals (4xx, or 503 face_busy) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     busy = [f"{name} {BUSY_SUFFIX}" for name in FACE_ENDPOINTS if f"{name} {BUSY_SUFFIX}" in stats.samples]
     for name in ("checkin", "frames", *busy, "answer", "clock", "capture", "submit"):
         samples = stats.samples.get(name, [])
         seconds = [s[1] for s in samples]
         errors = ", ".join(f"{kind} {n}" for (endpoint, kind), n in stats.errors.items() if endpoint == name) or 0
         refusals = ", ".join(f"{code} {n}" for (endpoint, code), n in stats.refusals.items() if endpoint == name)
-        lines.append(f"| {name} | {len(samples):,} | {len(samples) / elapsed:.2f} | {_ms(percentile(seconds, 50))} | "
-                     f"{_ms(percentile(seconds, 95))} | {_ms(percentile(seconds, 99))} | {errors} | {refusals or 0} |")
+        lines.append(
+            f"| {name} | {len(samples):,} | {len(samples) / elapsed:.2f} | {_ms(percentile(seconds, 50))} | "
+            f"{_ms(percentile(seconds, 95))} | {_ms(percentile(seconds, 99))} | {errors} | {refusals or 0} |"
+        )
     return lines
 
 
@@ -149,8 +167,9 @@ def report(args, stats, answers: dict, bare: float, before: dict, after: dict, m
     steady = [s[1] for s in answers_all if s[0] > stats.last_checkin_done]
     steady_face = [s[1] for s in answers_all if s[0] > stats.last_checkin_done and s[3]]
     rate, window = face_throughput(stats)
-    analyses = sum(ANALYSES[name] * sum(1 for x in stats.samples.get(name, []) if x[2] in (200, 422))
-                   for name in ANALYSES)
+    analyses = sum(
+        ANALYSES[name] * sum(1 for x in stats.samples.get(name, []) if x[2] in (200, 422)) for name in ANALYSES
+    )
     face_cpu = after["face_pool"] - before["face_pool"]
     ceiling = cores / bare
     p95_during = percentile(during, 95)
@@ -158,40 +177,55 @@ def report(args, stats, answers: dict, bare: float, before: dict, after: dict, m
     busy = (after["busy"] - before["busy"]) / (elapsed * cores)
     pool = f"{gunicorn_conf.workers} workers x {gunicorn_conf.threads} threads (gthread)"
     variant = "face work on its own pool" if args.split else "one pool serves everything"
-    lines = [f"## Kiosk API under load: {args.kiosks} kiosks ({variant})", "",
-             f"Measured {when} by `python scripts/bench_load.py {' '.join(sys.argv[1:])}` on: {machine}; "
-             f"load average before the run {os.getloadavg()[0]:.1f}.",
-             f"Server: gunicorn with `gunicorn.conf.py` as configured, {pool}"
-             + (", plus a second pool of the same app with `EXAM_NICE=10 EXAM_THREADS=32` that receives the check-in bursts and "
-                "captures (the kiosks' `--face-server`)" if args.split else "") + f", on {args.db} holding the generated city ({args.scale} scale). "
-             f"Load: {args.kiosks} kiosks on 127.0.0.1 starting evenly over {args.ramp:.0f} s, one sitting each "
-             f"(54 questions, an answer every {args.pace[0]:.0f}-{args.pace[1]:.0f} s, a clock poll every 5 s, a "
-             f"capture when the server asks: every 60-120 s by the default face policy); run {elapsed:.0f} s "
-             f"(limit {args.duration:.0f} s).", "", *endpoint_table(stats, elapsed), "",
-             "| target | measured | met |", "| --- | --- | --- |",
-             f"| autosave p95 < 100 ms while face checks run | {_ms(p95_during)} over {len(during):,} answers sent "
-             f"while a burst or capture was in flight (all answers: p95 {_ms(percentile([s[1] for s in answers_all], 95))}; "
-             f"after the last check-in: p95 {_ms(percentile(steady, 95))}, of which during captures "
-             f"{_ms(percentile(steady_face, 95))}) | {'yes' if p95_during < 0.1 else 'no'} |",
-             f"| no answer lost | {answers['acked']:,} acknowledged, {answers['rows']:,} rows in `answer`, "
-             f"{answers['lost']} acknowledged but missing or different, {answers['unacknowledged_rows']} stored "
-             f"without an acknowledgement | {'yes' if answers['lost'] == 0 else 'no'} |",
-             f"| face-check throughput vs bare face_recognition x {cores} cores | {rate:.2f} analyses/s during the "
-             f"{window:.0f} s check-in storm; ceiling {ceiling:.2f}/s ({bare * 1000:.0f} ms per frame bare, with "
-             f"decode) = {rate / ceiling:.0%}; per CPU-second the server got: {analyses:,} analyses in "
-             f"{face_cpu if args.split else after['server'] - before['server']:.0f} s of "
-             f"{'face-pool' if args.split else 'server'} CPU = "
-             f"{analyses / max(face_cpu if args.split else after['server'] - before['server'], 1e-9) * bare:.0%} "
-             f"of bare speed" + ("" if args.split else " (a lower bound for the face work: that CPU also served "
-                                 "every other request)") + " | |",
-             f"| server errors | {sum(stats.errors.values())} 5xx or transport errors; "
-             f"{answers['worker_crashes']} gunicorn workers killed by a signal | "
-             f"{'yes' if not stats.errors and not answers['worker_crashes'] else 'no'} |", "",
-             f"Sittings started {len(stats.sittings)}, submitted {stats.submitted}; capture decisions "
-             f"{dict(stats.decisions) or '{}'}; sittings in the database: "
-             f"{ {k[9:]: v for k, v in answers.items() if k.startswith('sittings_')} }.",
-             f"CPU over the run: server processes {server_cpu:.0f} s"
-             + (f" (face pool {face_cpu:.0f} s)" if args.split else "") + f", PostgreSQL backends alive at the end "
-             f"{sum(t - before['postgres'].get(pid, 0) for pid, t in after['postgres'].items()):.0f} s, load generator {client_cpu:.0f} s, whole "
-             f"machine busy {busy:.0%} of {cores} cores (the rest: PostgreSQL, the system and any other process)."]
+    lines = [
+        f"## Kiosk API under load: {args.kiosks} kiosks ({variant})",
+        "",
+        f"Measured {when} by `python scripts/bench_load.py {' '.join(sys.argv[1:])}` on: {machine}; "
+        f"load average before the run {os.getloadavg()[0]:.1f}.",
+        f"Server: gunicorn with `gunicorn.conf.py` as configured, {pool}"
+        + (
+            ", plus a second pool of the same app with `EXAM_NICE=10 EXAM_THREADS=32` that receives the check-in bursts and "
+            "captures (the kiosks' `--face-server`)"
+            if args.split
+            else ""
+        )
+        + f", on {args.db} holding the generated city ({args.scale} scale). "
+        f"Load: {args.kiosks} kiosks on 127.0.0.1 starting evenly over {args.ramp:.0f} s, one sitting each "
+        f"(54 questions, an answer every {args.pace[0]:.0f}-{args.pace[1]:.0f} s, a clock poll every 5 s, a "
+        f"capture when the server asks: every 60-120 s by the default face policy); run {elapsed:.0f} s "
+        f"(limit {args.duration:.0f} s).",
+        "",
+        *endpoint_table(stats, elapsed),
+        "",
+        "| target | measured | met |",
+        "| --- | --- | --- |",
+        f"| autosave p95 < 100 ms while face checks run | {_ms(p95_during)} over {len(during):,} answers sent "
+        f"while a burst or capture was in flight (all answers: p95 {_ms(percentile([s[1] for s in answers_all], 95))}; "
+        f"after the last check-in: p95 {_ms(percentile(steady, 95))}, of which during captures "
+        f"{_ms(percentile(steady_face, 95))}) | {'yes' if p95_during < 0.1 else 'no'} |",
+        f"| no answer lost | {answers['acked']:,} acknowledged, {answers['rows']:,} rows in `answer`, "
+        f"{answers['lost']} acknowledged but missing or different, {answers['unacknowledged_rows']} stored "
+        f"without an acknowledgement | {'yes' if answers['lost'] == 0 else 'no'} |",
+        f"| face-check throughput vs bare face_recognition x {cores} cores | {rate:.2f} analyses/s during the "
+        f"{window:.0f} s check-in storm; ceiling {ceiling:.2f}/s ({bare * 1000:.0f} ms per frame bare, with "
+        f"decode) = {rate / ceiling:.0%}; per CPU-second the server got: {analyses:,} analyses in "
+        f"{face_cpu if args.split else after['server'] - before['server']:.0f} s of "
+        f"{'face-pool' if args.split else 'server'} CPU = "
+        f"{analyses / max(face_cpu if args.split else after['server'] - before['server'], 1e-9) * bare:.0%} "
+        f"of bare speed"
+        + ("" if args.split else " (a lower bound for the face work: that CPU also served every other request)")
+        + " | |",
+        f"| server errors | {sum(stats.errors.values())} 5xx or transport errors; "
+        f"{answers['worker_crashes']} gunicorn workers killed by a signal | "
+        f"{'yes' if not stats.errors and not answers['worker_crashes'] else 'no'} |",
+        "",
+        f"Sittings started {len(stats.sittings)}, submitted {stats.submitted}; capture decisions "
+        f"{dict(stats.decisions) or '{}'}; sittings in the database: "
+        f"{ {k[9:]: v for k, v in answers.items() if k.startswith('sittings_')} }.",
+        f"CPU over the run: server processes {server_cpu:.0f} s"
+        + (f" (face pool {face_cpu:.0f} s)" if args.split else "")
+        + f", PostgreSQL backends alive at the end "
+        f"{sum(t - before['postgres'].get(pid, 0) for pid, t in after['postgres'].items()):.0f} s, load generator {client_cpu:.0f} s, whole "
+        f"machine busy {busy:.0%} of {cores} cores (the rest: PostgreSQL, the system and any other process).",
+    ]
     return "\n".join(lines)

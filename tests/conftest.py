@@ -1,4 +1,5 @@
 """Shared fixtures: an app on a migrated database (SQLite by default, PostgreSQL on request)."""
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,7 @@ class TempPostgresDatabase:
     def url(self) -> str:
         return self.server.set(database=self.name).render_as_string(hide_password=False)
 
-    def __enter__(self) -> "TempPostgresDatabase":
+    def __enter__(self) -> TempPostgresDatabase:
         with self._admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{self.name}"'))
         return self
@@ -89,15 +90,17 @@ def app(database_url, tmp_path_factory):
     from exam_server import create_app
 
     data_dir = tmp_path_factory.mktemp("data")
-    application = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "DATA_DIR": str(data_dir),
-        "WTF_CSRF_ENABLED": False,
-        "LOGIN_RATE_LIMIT": "1000 per minute",
-        "SERVER_NAME": "exam.test",
-    })
+    application = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "DATA_DIR": str(data_dir),
+            "WTF_CSRF_ENABLED": False,
+            "LOGIN_RATE_LIMIT": "1000 per minute",
+            "SERVER_NAME": "exam.test",
+        }
+    )
     application.test_client_class = FreshContextClient
     with application.app_context():
         upgrade()

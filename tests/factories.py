@@ -1,4 +1,5 @@
 """Small factories that build valid objects for tests."""
+
 from __future__ import annotations
 
 import itertools
@@ -7,9 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
+from exam_server.demo import synthetic
 from exam_server.models import Base, County, Enterprise, Industry, JobCategory, Role, Township, User, Worker
 from exam_server.reference import credit_code
-from exam_server.demo import synthetic
 from exam_server.services.admin import accounts
 from exam_server.services.admin.workers import register_worker
 
@@ -48,30 +49,57 @@ def industry(session, code: str = "hazchem", name: str = "危险化学品") -> I
     return obj
 
 
-def enterprise(session, county_obj: County, industry_obj: Industry | None = None, name: str | None = None) -> Enterprise:
+def enterprise(
+    session, county_obj: County, industry_obj: Industry | None = None, name: str | None = None
+) -> Enterprise:
     n = next(_serial)
     industry_obj = industry_obj or industry(session)
     township = session.query(Township).filter_by(county_id=county_obj.id).first()
-    obj = Enterprise(credit_code=credit_code(county_obj.code, n), name=name or f"测试企业{n}",
-                     county_id=county_obj.id, township_id=township.id if township else None,
-                     industry_id=industry_obj.id)
+    obj = Enterprise(
+        credit_code=credit_code(county_obj.code, n),
+        name=name or f"测试企业{n}",
+        county_id=county_obj.id,
+        township_id=township.id if township else None,
+        industry_id=industry_obj.id,
+    )
     session.add(obj)
     session.flush()
     return obj
 
 
-def worker(session, enterprise_obj: Enterprise, job: JobCategory = JobCategory.GENERAL,
-           name: str | None = None, citizen_id: str | None = None) -> Worker:
+def worker(
+    session,
+    enterprise_obj: Enterprise,
+    job: JobCategory = JobCategory.GENERAL,
+    name: str | None = None,
+    citizen_id: str | None = None,
+) -> Worker:
     county_code = enterprise_obj.county.code if enterprise_obj.county else "371302"
-    return register_worker(session, citizen_id=citizen_id or synthetic.citizen_id(_rng, county_code),
-                           name=name or synthetic.person_name(_rng), enterprise_id=enterprise_obj.id,
-                           job_category=job)
+    return register_worker(
+        session,
+        citizen_id=citizen_id or synthetic.citizen_id(_rng, county_code),
+        name=name or synthetic.person_name(_rng),
+        enterprise_id=enterprise_obj.id,
+        job_category=job,
+    )
 
 
-def user(session, role: Role | str, *, county_obj: County | None = None,
-         enterprise_obj: Enterprise | None = None, username: str | None = None) -> User:
-    return accounts.create_user(session, username or f"{Role(role).value}_{next(_serial)}", PASSWORD, role,
-                                county=county_obj, enterprise=enterprise_obj)
+def user(
+    session,
+    role: Role | str,
+    *,
+    county_obj: County | None = None,
+    enterprise_obj: Enterprise | None = None,
+    username: str | None = None,
+) -> User:
+    return accounts.create_user(
+        session,
+        username or f"{Role(role).value}_{next(_serial)}",
+        PASSWORD,
+        role,
+        county=county_obj,
+        enterprise=enterprise_obj,
+    )
 
 
 @dataclass
@@ -90,11 +118,14 @@ class World:
     reviewer: User
 
     @classmethod
-    def build(cls, session) -> "World":
+    def build(cls, session) -> World:
         county_a, county_b = county(session, "371302", "兰山区"), county(session, "371311", "罗庄区")
         enterprise_a, enterprise_b = enterprise(session, county_a), enterprise(session, county_b)
         world = cls(
-            county_a=county_a, county_b=county_b, enterprise_a=enterprise_a, enterprise_b=enterprise_b,
+            county_a=county_a,
+            county_b=county_b,
+            enterprise_a=enterprise_a,
+            enterprise_b=enterprise_b,
             workers_a=[worker(session, enterprise_a) for _ in range(3)],
             workers_b=[worker(session, enterprise_b) for _ in range(2)],
             city=user(session, Role.CITY, username="city_admin"),

@@ -1,4 +1,5 @@
 """The kiosk JSON API under /api/v1 (contract: docs/kiosk-api.md, document: /api/v1/openapi.json)."""
+
 from exam_server.api import admission, checkins, errors, sittings  # noqa: F401  (importing attaches the routes)
 from exam_server.api.blueprint import bp
 from exam_server.extensions import csrf

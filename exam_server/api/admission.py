@@ -1,4 +1,5 @@
 """Face routes take their turn on this process's face queue; a request that would wait too long gets 503 face_busy."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -15,8 +16,9 @@ EXTENSION = "face_queue"
 
 def install(app: Flask) -> None:
     """Give the app its per-process face queue, sized by the ANALYSIS_* settings."""
-    app.extensions.setdefault(EXTENSION, FaceQueue(float(app.config["ANALYSIS_MAX_WAIT_SECONDS"]),
-                                                   int(app.config["ANALYSIS_CONCURRENCY"])))
+    app.extensions.setdefault(
+        EXTENSION, FaceQueue(float(app.config["ANALYSIS_MAX_WAIT_SECONDS"]), int(app.config["ANALYSIS_CONCURRENCY"]))
+    )
 
 
 def face_queue(app: Flask | None = None) -> FaceQueue:
@@ -25,6 +27,7 @@ def face_queue(app: Flask | None = None) -> FaceQueue:
 
 def face_work(field: str, may_refuse: bool = True):
     """Run the view in its turn, weighed by the images uploaded in `field`; refuse at once when busy if allowed."""
+
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
@@ -42,5 +45,7 @@ def face_work(field: str, may_refuse: bool = True):
             db.session.rollback()
             with queue.turn(frames):
                 return view(*args, **kwargs)
+
         return wrapper
+
     return decorate

@@ -1,8 +1,9 @@
 """The kiosk API's blueprint: every request is size-checked and its kiosk identified before a view runs."""
+
 from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from exam_server.extensions import csrf, db
+from exam_server.extensions import db
 from exam_server.services.exam import kiosks
 from exam_server.services.exam.refusals import Refusal
 

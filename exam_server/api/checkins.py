@@ -1,4 +1,5 @@
 """Kiosk routes before the exam: ping, check-in and the liveness burst."""
+
 from __future__ import annotations
 
 import base64
@@ -7,8 +8,8 @@ import binascii
 from flask import g
 
 from exam_server.api import schemas
-from exam_server.api.blueprint import MAX_ID, bp
 from exam_server.api.admission import face_work
+from exam_server.api.blueprint import MAX_ID, bp
 from exam_server.api.openapi import cached_document, form_files, form_text, operation, parse_json
 from exam_server.api.present import sitting_view
 from exam_server.extensions import db
@@ -16,13 +17,21 @@ from exam_server.models import utcnow
 from exam_server.services.exam import checkin, sittings
 from exam_server.services.exam.refusals import Refusal
 
-_IMAGE_ERRORS = ("no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed",
-                 "not_an_image")
+_IMAGE_ERRORS = ("no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed", "not_an_image")
 FRAMES_FORM = {
-    "schema": {"type": "object", "required": ["checkin_token", "frames"], "properties": {
-        "checkin_token": {"type": "string", "minLength": 1, "maxLength": 128},
-        "frames": {"type": "array", "minItems": checkin.MIN_FRAMES, "maxItems": checkin.MAX_FRAMES,
-                   "items": {"type": "string", "format": "binary"}}}},
+    "schema": {
+        "type": "object",
+        "required": ["checkin_token", "frames"],
+        "properties": {
+            "checkin_token": {"type": "string", "minLength": 1, "maxLength": 128},
+            "frames": {
+                "type": "array",
+                "minItems": checkin.MIN_FRAMES,
+                "maxItems": checkin.MAX_FRAMES,
+                "items": {"type": "string", "format": "binary"},
+            },
+        },
+    },
     "encoding": {"frames": {"contentType": "image/jpeg, image/png"}},
 }
 
@@ -40,22 +49,42 @@ def ping():
 
 
 @bp.post("/checkins")
-@operation(summary="Start a check-in: find the worker's exam and issue a liveness challenge",
-           body=schemas.CheckinRequest, response=schemas.CheckinCreated, status=201,
-           errors=("worker_not_found", "invalid_citizen_id", "not_enrolled", "no_open_exam", "no_attempts_left",
-                   "already_passed", "sitting_suspended", "checkin_refused", *_IMAGE_ERRORS))
+@operation(
+    summary="Start a check-in: find the worker's exam and issue a liveness challenge",
+    body=schemas.CheckinRequest,
+    response=schemas.CheckinCreated,
+    status=201,
+    errors=(
+        "worker_not_found",
+        "invalid_citizen_id",
+        "not_enrolled",
+        "no_open_exam",
+        "no_attempts_left",
+        "already_passed",
+        "sitting_suspended",
+        "checkin_refused",
+        *_IMAGE_ERRORS,
+    ),
+)
 def create_checkin():
     body = parse_json(schemas.CheckinRequest)
     now = utcnow()
     started = checkin.begin(db.session, g.kiosk, body.citizen_id, _chip_photo(body.chip_photo), now)
     view = {
-        "checkin_id": started.checkin.id, "checkin_token": started.token, "expires_at": started.checkin.expires_at,
-        "worker": {"name_masked": sittings.masked_name(started.worker),
-                   "enterprise": started.worker.enterprise.name},
-        "exam": {"plan_id": started.plan.id, "name": started.plan.name, "duration_minutes": started.duration_minutes,
-                 "question_count": started.question_count, "attempts_left": started.attempts_left,
-                 "resuming": started.resuming},
-        "challenge": checkin.challenge_of(started.checkin.challenge)}
+        "checkin_id": started.checkin.id,
+        "checkin_token": started.token,
+        "expires_at": started.checkin.expires_at,
+        "worker": {"name_masked": sittings.masked_name(started.worker), "enterprise": started.worker.enterprise.name},
+        "exam": {
+            "plan_id": started.plan.id,
+            "name": started.plan.name,
+            "duration_minutes": started.duration_minutes,
+            "question_count": started.question_count,
+            "attempts_left": started.attempts_left,
+            "resuming": started.resuming,
+        },
+        "challenge": checkin.challenge_of(started.checkin.challenge),
+    }
     db.session.commit()
     return view
 
@@ -66,19 +95,35 @@ def _chip_photo(encoded: str | None) -> bytes | None:
     try:
         return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise Refusal("invalid_request", "chip_photo 须为 base64 编码的图像 / chip_photo must be base64",
-                      field="chip_photo") from None
+        raise Refusal(
+            "invalid_request", "chip_photo 须为 base64 编码的图像 / chip_photo must be base64", field="chip_photo"
+        ) from None
 
 
 @bp.post(f"/checkins/<int(min=1, max={MAX_ID}):checkin_id>/frames")
-@operation(summary="Answer the challenge with a burst of frames; opens or resumes the sitting",
-           multipart=FRAMES_FORM, response=schemas.FramesPassed,
-           errors=("checkin_not_found", "checkin_expired", "checkin_refused", "not_enrolled", "face_mismatch",
-                   "liveness_failed", "sitting_suspended", "sitting_elsewhere", "sitting_closed", "no_open_exam",
-                   "no_attempts_left", "face_busy", *_IMAGE_ERRORS),
-           description="On a 422 the body also carries attempts_left and a new challenge to film. "
-                       "On a 503 face_busy nothing was analysed or counted: send the same burst again after "
-                       "retry_after seconds (also the Retry-After header).")
+@operation(
+    summary="Answer the challenge with a burst of frames; opens or resumes the sitting",
+    multipart=FRAMES_FORM,
+    response=schemas.FramesPassed,
+    errors=(
+        "checkin_not_found",
+        "checkin_expired",
+        "checkin_refused",
+        "not_enrolled",
+        "face_mismatch",
+        "liveness_failed",
+        "sitting_suspended",
+        "sitting_elsewhere",
+        "sitting_closed",
+        "no_open_exam",
+        "no_attempts_left",
+        "face_busy",
+        *_IMAGE_ERRORS,
+    ),
+    description="On a 422 the body also carries attempts_left and a new challenge to film. "
+    "On a 503 face_busy nothing was analysed or counted: send the same burst again after "
+    "retry_after seconds (also the Retry-After header).",
+)
 @face_work("frames")
 def checkin_frames(checkin_id: int):
     token = form_text("checkin_token")

@@ -1,4 +1,5 @@
 """One JSON error shape for everything under /api/v1: {"error", "message", ...extra}."""
+
 from __future__ import annotations
 
 import logging
@@ -10,8 +11,7 @@ from exam_server.extensions import db
 from exam_server.services.exam.refusals import Refusal
 
 PREFIX = "/api/v1/"
-IMAGE_CODES = ("no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed",
-               "not_an_image")
+IMAGE_CODES = ("no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed", "not_an_image")
 # code -> (HTTP status, what the kiosk shows when the service gave no more precise message)
 CODES: dict[str, tuple[int, str]] = {
     "invalid_request": (400, "请求格式不正确。"),
@@ -50,8 +50,9 @@ log = logging.getLogger(__name__)
 def error_response(code: str, message: str = "", status: int | None = None, **extra):
     """Return the JSON error response for a code."""
     known_status, default_message = CODES.get(code, (status or 400, ""))
-    response = jsonify({"error": code, "message": message or default_message,
-                        **{k: v for k, v in extra.items() if v is not None}})
+    response = jsonify(
+        {"error": code, "message": message or default_message, **{k: v for k, v in extra.items() if v is not None}}
+    )
     response.status_code = status or known_status
     if code == "kiosk_unauthorized":
         response.headers["WWW-Authenticate"] = 'Bearer realm="kiosk"'

@@ -1,4 +1,5 @@
 """Describe each route once (@operation) and build the OpenAPI 3.1 document from the app's real url_map."""
+
 from __future__ import annotations
 
 import re
@@ -80,8 +81,12 @@ def form_files(name: str, low: int, high: int) -> list[bytes]:
     """Return the uploaded files of a multipart field, refusing a count outside low..high."""
     files = [part.read() for part in request.files.getlist(name)]
     if not low <= len(files) <= high:
-        raise Refusal("invalid_request", f"字段 {name} 须有 {low}-{high} 个图像文件，实际 {len(files)} 个 / "
-                                         f"field {name} needs {low}-{high} image files", field=name)
+        raise Refusal(
+            "invalid_request",
+            f"字段 {name} 须有 {low}-{high} 个图像文件，实际 {len(files)} 个 / "
+            f"field {name} needs {low}-{high} image files",
+            field=name,
+        )
     return files
 
 
@@ -102,12 +107,20 @@ def _error_responses(codes: list[str]) -> dict:
     by_status: dict[int, list[str]] = {}
     for code in codes:
         by_status.setdefault(CODES[code][0], []).append(code)
-    return {str(status): {
-        "description": ", ".join(found),
-        "content": {"application/json": {"schema": {
-            "allOf": [{"$ref": _REF.format(model="Error")}],
-            "properties": {"error": {"enum": found}}}}}}
-        for status, found in sorted(by_status.items())}
+    return {
+        str(status): {
+            "description": ", ".join(found),
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "allOf": [{"$ref": _REF.format(model="Error")}],
+                        "properties": {"error": {"enum": found}},
+                    }
+                }
+            },
+        }
+        for status, found in sorted(by_status.items())
+    }
 
 
 def _describe(op: Operation, params: list[dict], endpoint: str, refs: dict) -> dict:
@@ -121,8 +134,12 @@ def _describe(op: Operation, params: list[dict], endpoint: str, refs: dict) -> d
         success["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
     else:
         success["content"] = {"application/json": {"schema": {"type": "object"}}}
-    described = {"operationId": endpoint.split(".", 1)[1], "summary": op.summary, "tags": list(op.tags),
-                 "responses": {str(op.status): success, **_error_responses(list(dict.fromkeys(codes)))}}
+    described = {
+        "operationId": endpoint.split(".", 1)[1],
+        "summary": op.summary,
+        "tags": list(op.tags),
+        "responses": {str(op.status): success, **_error_responses(list(dict.fromkeys(codes)))},
+    }
     if op.description:
         described["description"] = op.description
     if params:
@@ -130,8 +147,10 @@ def _describe(op: Operation, params: list[dict], endpoint: str, refs: dict) -> d
     if op.public:
         described["security"] = []
     if op.body is not None:
-        described["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": refs[(op.body, "validation")]}}}
+        described["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+        }
     if op.multipart is not None:
         described["requestBody"] = {"required": True, "content": {"multipart/form-data": op.multipart}}
     return described
@@ -146,8 +165,11 @@ def document(app: Flask) -> dict:
             if op is None:
                 raise RuntimeError(f"kiosk API route {rule.rule} has no @operation description")
             found.append((rule, op))
-    models = {(op.body, "validation") for _, op in found if op.body} | {
-        (op.response, "serialization") for _, op in found if op.response} | {(schemas.Error, "serialization")}
+    models = (
+        {(op.body, "validation") for _, op in found if op.body}
+        | {(op.response, "serialization") for _, op in found if op.response}
+        | {(schemas.Error, "serialization")}
+    )
     keyed, definitions = models_json_schema(sorted(models, key=lambda m: m[0].__name__), ref_template=_REF)
     paths: dict[str, dict] = {}
     for rule, op in sorted(found, key=lambda item: item[0].rule):
@@ -156,14 +178,20 @@ def document(app: Flask) -> dict:
             paths.setdefault(path, {})[method.lower()] = _describe(op, params, rule.endpoint, keyed)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "考试终端接口 Kiosk API", "version": "1.0.0",
-                 "description": "Face-verified exam kiosks; see docs/kiosk-api.md."},
+        "info": {
+            "title": "考试终端接口 Kiosk API",
+            "version": "1.0.0",
+            "description": "Face-verified exam kiosks; see docs/kiosk-api.md.",
+        },
         "servers": [{"url": "/"}],
         "security": [{"kiosk": []}],
         "paths": paths,
-        "components": {"schemas": definitions.get("$defs", {}),
-                       "securitySchemes": {"kiosk": {"type": "http", "scheme": "bearer",
-                                                     "description": "the kiosk's device token"}}},
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {
+                "kiosk": {"type": "http", "scheme": "bearer", "description": "the kiosk's device token"}
+            },
+        },
     }
 
 

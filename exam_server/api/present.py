@@ -1,4 +1,5 @@
 """Turn sittings into the JSON the kiosk sees (never the answers or the option mapping)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,22 +18,44 @@ def result(session: Session, sitting: Sitting, now: datetime) -> dict | None:
     if sitting.status is not SittingStatus.SUBMITTED:
         return None
     certificate = sittings.certificate_of(session, sitting.id)
-    return {"status": "submitted", "score": sitting.score, "max_score": sitting.max_score,
-            "pass_mark": sitting.paper["pass_mark"], "passed": bool(sitting.passed),
-            "certificate": None if certificate is None else {
-                "number": certificate.number, "issued_on": certificate.issued_on,
-                "valid_until": certificate.valid_until,
-                "verify_url": url_for("public.verify_certificate", code=certificate.verify_code, _external=True)},
-            "server_time": now, "remaining_seconds": 0}
+    return {
+        "status": "submitted",
+        "score": sitting.score,
+        "max_score": sitting.max_score,
+        "pass_mark": sitting.paper["pass_mark"],
+        "passed": bool(sitting.passed),
+        "certificate": None
+        if certificate is None
+        else {
+            "number": certificate.number,
+            "issued_on": certificate.issued_on,
+            "valid_until": certificate.valid_until,
+            "verify_url": url_for("public.verify_certificate", code=certificate.verify_code, _external=True),
+        },
+        "server_time": now,
+        "remaining_seconds": 0,
+    }
 
 
 def sitting_view(session: Session, sitting: Sitting, now: datetime) -> dict:
     """Return the sitting with its presented paper and the responses saved so far."""
-    questions = [{"item_no": item["number"], "type": item["type"], "stem": item["stem"], "points": item["points"],
-                  "options": [{"letter": LETTERS[i], "text": text} for i, text in enumerate(item["options"])]}
-                 for item in sitting.paper["items"]]
-    return {"id": sitting.id, "status": sitting.status.value, "deadline_at": sitting.deadline_at,
-            "server_time": now, "remaining_seconds": sittings.remaining_seconds(sitting, now),
-            "questions": questions,
-            "answers": {str(k): v for k, v in sorted(sittings.answers_of(session, sitting.id).items())},
-            "result": result(session, sitting, now)}
+    questions = [
+        {
+            "item_no": item["number"],
+            "type": item["type"],
+            "stem": item["stem"],
+            "points": item["points"],
+            "options": [{"letter": LETTERS[i], "text": text} for i, text in enumerate(item["options"])],
+        }
+        for item in sitting.paper["items"]
+    ]
+    return {
+        "id": sitting.id,
+        "status": sitting.status.value,
+        "deadline_at": sitting.deadline_at,
+        "server_time": now,
+        "remaining_seconds": sittings.remaining_seconds(sitting, now),
+        "questions": questions,
+        "answers": {str(k): v for k, v in sorted(sittings.answers_of(session, sitting.id).items())},
+        "result": result(session, sitting, now),
+    }

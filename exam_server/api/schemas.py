@@ -1,8 +1,9 @@
 """Request and response bodies of the kiosk API; the OpenAPI document is generated from these."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,14 +13,16 @@ _STRICT = ConfigDict(extra="forbid")
 class CheckinRequest(BaseModel):
     model_config = _STRICT
     citizen_id: str = Field(min_length=1, max_length=32, description="18-digit resident citizen ID")
-    chip_photo: Optional[str] = Field(None, max_length=200_000,
-                                      description="base64 JPEG read from the ID card's chip (optional)")
+    chip_photo: str | None = Field(
+        None, max_length=200_000, description="base64 JPEG read from the ID card's chip (optional)"
+    )
 
 
 class AnswerRequest(BaseModel):
     model_config = _STRICT
-    response: str = Field(max_length=6, pattern="^[A-Fa-f]*$",
-                          description='presented option letters, e.g. "BD"; "" clears the answer')
+    response: str = Field(
+        max_length=6, pattern="^[A-Fa-f]*$", description='presented option letters, e.g. "BD"; "" clears the answer'
+    )
     idempotency_key: str = Field(min_length=1, max_length=64)
 
 
@@ -94,7 +97,7 @@ class Result(BaseModel):
     max_score: float
     pass_mark: float
     passed: bool
-    certificate: Optional[CertificateRef]
+    certificate: CertificateRef | None
     server_time: datetime
     remaining_seconds: int
 
@@ -110,7 +113,7 @@ class SittingView(BaseModel):
     remaining_seconds: int
     questions: list[PaperQuestion]
     answers: dict[str, str]
-    result: Optional[Result]
+    result: Result | None
 
 
 class FramesPassed(BaseModel):
@@ -138,7 +141,7 @@ class Clock(BaseModel):
     remaining_seconds: int
     deadline_at: datetime
     server_time: datetime
-    capture: Optional[CaptureDue]
+    capture: CaptureDue | None
 
 
 class CaptureResult(BaseModel):
@@ -153,7 +156,7 @@ class Error(BaseModel):
     model_config = ConfigDict(extra="allow")
     error: str
     message: str
-    field: Optional[str] = Field(None, description="the request field at fault (invalid_request)")
-    attempts_left: Optional[int] = Field(None, description="check-ins: failed face checks still allowed")
-    challenge: Optional[Challenge] = Field(None, description="check-ins: the new challenge to film")
-    reason: Optional[str] = Field(None, description="the face engine's precise reason")
+    field: str | None = Field(None, description="the request field at fault (invalid_request)")
+    attempts_left: int | None = Field(None, description="check-ins: failed face checks still allowed")
+    challenge: Challenge | None = Field(None, description="check-ins: the new challenge to film")
+    reason: str | None = Field(None, description="the face engine's precise reason")

@@ -1,12 +1,13 @@
 """Kiosk routes during the exam: the paper, autosave, the clock, face re-checks and submission."""
+
 # Autosave and the clock do no face work and no paper assembly: the paper was drawn at check-in.
 from __future__ import annotations
 
 from flask import g
 
 from exam_server.api import schemas
-from exam_server.api.blueprint import MAX_ID, bp
 from exam_server.api.admission import face_work
+from exam_server.api.blueprint import MAX_ID, bp
 from exam_server.api.openapi import form_files, form_text, operation, parse_json
 from exam_server.api.present import result, sitting_view
 from exam_server.extensions import db
@@ -17,16 +18,22 @@ SITTING = f"/sittings/<int(min=1, max={MAX_ID}):sitting_id>"
 _OWN = ("sitting_not_found", "sitting_elsewhere")
 _WRITE = (*_OWN, "sitting_suspended", "sitting_closed")
 CAPTURE_FORM = {
-    "schema": {"type": "object", "required": ["nonce", "frame"], "properties": {
-        "nonce": {"type": "string", "minLength": 1, "maxLength": 64},
-        "frame": {"type": "string", "format": "binary"}}},
+    "schema": {
+        "type": "object",
+        "required": ["nonce", "frame"],
+        "properties": {
+            "nonce": {"type": "string", "minLength": 1, "maxLength": 64},
+            "frame": {"type": "string", "format": "binary"},
+        },
+    },
     "encoding": {"frame": {"contentType": "image/jpeg, image/png"}},
 }
 
 
 @bp.get(SITTING)
-@operation(summary="The sitting: paper without answers, saved responses, result", response=schemas.SittingView,
-           errors=_OWN)
+@operation(
+    summary="The sitting: paper without answers, saved responses, result", response=schemas.SittingView, errors=_OWN
+)
 def get_sitting(sitting_id: int):
     now = utcnow()
     sitting = sittings.load(db.session, sitting_id, g.kiosk)
@@ -37,37 +44,58 @@ def get_sitting(sitting_id: int):
 
 
 @bp.put(f"{SITTING}/answers/<int(min=1, max=1000):item_no>")
-@operation(summary="Save the response to one item (the same answer twice is stored once)",
-           body=schemas.AnswerRequest, response=schemas.AnswerSaved, errors=(*_WRITE, "question_not_on_paper"))
+@operation(
+    summary="Save the response to one item (the same answer twice is stored once)",
+    body=schemas.AnswerRequest,
+    response=schemas.AnswerSaved,
+    errors=(*_WRITE, "question_not_on_paper"),
+)
 def save_answer(sitting_id: int, item_no: int):
     body = parse_json(schemas.AnswerRequest)
     now = utcnow()
     sitting = sittings.load(db.session, sitting_id, g.kiosk, lock=True)
     answer = sittings.save_answer(db.session, sitting, item_no, body.response, body.idempotency_key, now)
-    view = {"item_no": answer.item_no, "response": answer.response, "revision": answer.revision,
-            "saved_at": answer.answered_at, "server_time": now,
-            "remaining_seconds": sittings.remaining_seconds(sitting, now)}
+    view = {
+        "item_no": answer.item_no,
+        "response": answer.response,
+        "revision": answer.revision,
+        "saved_at": answer.answered_at,
+        "server_time": now,
+        "remaining_seconds": sittings.remaining_seconds(sitting, now),
+    }
     db.session.commit()
     return view
 
 
 @bp.get(f"{SITTING}/clock")
-@operation(summary="The server's clock and the face capture due now, if any (poll every 5 s)",
-           response=schemas.Clock, errors=_OWN)
+@operation(
+    summary="The server's clock and the face capture due now, if any (poll every 5 s)",
+    response=schemas.Clock,
+    errors=_OWN,
+)
 def clock(sitting_id: int):
     now = utcnow()
     sitting = sittings.load(db.session, sitting_id, g.kiosk)
     sittings.close_if_overdue(db.session, sitting, now)
     due = captures.current(db.session, sitting, now) if sitting.status is SittingStatus.IN_PROGRESS else None
-    view = {"status": sitting.status.value, "remaining_seconds": sittings.remaining_seconds(sitting, now),
-            "deadline_at": sitting.deadline_at, "server_time": now, "capture": due}
+    view = {
+        "status": sitting.status.value,
+        "remaining_seconds": sittings.remaining_seconds(sitting, now),
+        "deadline_at": sitting.deadline_at,
+        "server_time": now,
+        "capture": due,
+    }
     db.session.commit()
     return view
 
 
 @bp.post(f"{SITTING}/captures")
-@operation(summary="Answer a capture request with one frame", multipart=CAPTURE_FORM,
-           response=schemas.CaptureResult, errors=(*_WRITE, "nonce_invalid", "nonce_used", "nonce_expired"))
+@operation(
+    summary="Answer a capture request with one frame",
+    multipart=CAPTURE_FORM,
+    response=schemas.CaptureResult,
+    errors=(*_WRITE, "nonce_invalid", "nonce_used", "nonce_expired"),
+)
 # A capture waits its turn but is never turned away: its sitting is under way and its nonce would expire.
 @face_work("frame", may_refuse=False)
 def capture(sitting_id: int):
@@ -78,15 +106,24 @@ def capture(sitting_id: int):
     sittings.require_writable(db.session, sitting, g.arrived_at)
     sitting, decision = captures.take(db.session, sitting, nonce, frame, g.arrived_at)
     now = utcnow()
-    view = {"decision": decision, "message": captures.MESSAGES[decision], "status": sitting.status.value,
-            "server_time": now, "remaining_seconds": sittings.remaining_seconds(sitting, now)}
+    view = {
+        "decision": decision,
+        "message": captures.MESSAGES[decision],
+        "status": sitting.status.value,
+        "server_time": now,
+        "remaining_seconds": sittings.remaining_seconds(sitting, now),
+    }
     db.session.commit()
     return view
 
 
 @bp.post(f"{SITTING}/submit")
-@operation(summary="Submit for grading; submitting again returns the same result",
-           body=schemas.SubmitRequest, response=schemas.Result, errors=_WRITE)
+@operation(
+    summary="Submit for grading; submitting again returns the same result",
+    body=schemas.SubmitRequest,
+    response=schemas.Result,
+    errors=_WRITE,
+)
 def submit(sitting_id: int):
     parse_json(schemas.SubmitRequest)
     now = utcnow()

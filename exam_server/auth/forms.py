@@ -1,4 +1,5 @@
 """Forms for logging in and changing a password."""
+
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length

@@ -1,10 +1,12 @@
 """Login, logout and password change views."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.security import check_password_hash
 
 from exam_server.auth.blueprint import bp
 from exam_server.auth.forms import LoginForm, PasswordForm
@@ -12,7 +14,6 @@ from exam_server.extensions import db, limiter
 from exam_server.models import DomainError
 from exam_server.services import audit
 from exam_server.services.admin import accounts
-from werkzeug.security import check_password_hash
 
 
 def _safe_next(target: str | None) -> str:
@@ -28,9 +29,14 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(db.session, form.username.data, form.password.data)
-        audit.record(db.session, "login" if user else "login_failed", target=user,
-                     user_id=user.id if user else None, ip=request.remote_addr,
-                     detail={"username": form.username.data[:64]})
+        audit.record(
+            db.session,
+            "login" if user else "login_failed",
+            target=user,
+            user_id=user.id if user else None,
+            ip=request.remote_addr,
+            detail={"username": form.username.data[:64]},
+        )
         db.session.commit()
         if user:
             login_user(user)
@@ -61,8 +67,9 @@ def change_password():
             except DomainError as exc:
                 flash(str(exc), "error")
             else:
-                audit.record(db.session, "password_changed", target=current_user,
-                             user_id=current_user.id, ip=request.remote_addr)
+                audit.record(
+                    db.session, "password_changed", target=current_user, user_id=current_user.id, ip=request.remote_addr
+                )
                 db.session.commit()
                 login_user(current_user._get_current_object())  # keep this session, end all others
                 flash("密码已修改，其他登录已失效 / password changed; other sessions ended", "success")

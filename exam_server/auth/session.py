@@ -1,8 +1,9 @@
 """Load users into the session and enforce roles and scope."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import abort, jsonify, redirect, request, url_for
 from flask_login import current_user

@@ -1,4 +1,5 @@
 """The ``exam-server`` command line: a Flask CLI group with the project's commands."""
+
 from __future__ import annotations
 
 from flask import Flask

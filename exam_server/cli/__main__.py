@@ -1,4 +1,5 @@
 """Allow ``python -m exam_server.cli``."""
+
 from exam_server.cli.main import main
 
 main()

@@ -1,4 +1,5 @@
 """Commands that prepare the database and its first administrator."""
+
 from __future__ import annotations
 
 import secrets
@@ -28,19 +29,27 @@ def generate_password() -> str:
 
 @click.command("create-admin")
 @click.argument("username")
-@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.CITY.value,
-              show_default=True, help="console role")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.CITY.value,
+    show_default=True,
+    help="console role",
+)
 @click.option("--county", "county_code", help="county code (for a county administrator)")
 @click.option("--enterprise", "credit_code", help="enterprise credit code (for an enterprise manager)")
-@click.option("--password", envvar="EXAM_ADMIN_PASSWORD",
-              help="password (default: generate one and print it); also read from EXAM_ADMIN_PASSWORD")
+@click.option(
+    "--password",
+    envvar="EXAM_ADMIN_PASSWORD",
+    help="password (default: generate one and print it); also read from EXAM_ADMIN_PASSWORD",
+)
 @with_appcontext
-def create_admin(username: str, role: str, county_code: str | None, credit_code: str | None,
-                 password: str | None) -> None:
+def create_admin(
+    username: str, role: str, county_code: str | None, credit_code: str | None, password: str | None
+) -> None:
     """Create a console user and print its login."""
     county = db.session.query(County).filter_by(code=county_code).one_or_none() if county_code else None
-    enterprise = (db.session.query(Enterprise).filter_by(credit_code=credit_code).one_or_none()
-                  if credit_code else None)
+    enterprise = db.session.query(Enterprise).filter_by(credit_code=credit_code).one_or_none() if credit_code else None
     if county_code and county is None:
         raise click.ClickException(f"unknown county code {county_code}")
     if credit_code and enterprise is None:

@@ -1,4 +1,5 @@
 """``exam-server demo``: create an embedded SQLite demo, print logins, start gunicorn."""
+
 from __future__ import annotations
 
 import os
@@ -43,9 +44,14 @@ def _reset_demo_users(session) -> list[tuple[str, str, str]]:
         password = generate_password()
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            accounts.create_user(session, username, password, role,
-                                 county=first_county if scope == "county" else None,
-                                 enterprise=first_enterprise if scope == "enterprise" else None)
+            accounts.create_user(
+                session,
+                username,
+                password,
+                role,
+                county=first_county if scope == "county" else None,
+                enterprise=first_enterprise if scope == "enterprise" else None,
+            )
         else:
             accounts.set_password(user, password)
         logins.append((username, role, password))
@@ -53,22 +59,32 @@ def _reset_demo_users(session) -> list[tuple[str, str, str]]:
 
 
 @click.command("demo")
-@click.option("--data-dir", default="var/demo", show_default=True, type=click.Path(file_okay=False),
-              help="where the SQLite database, photos and evidence go")
+@click.option(
+    "--data-dir",
+    default="var/demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="where the SQLite database, photos and evidence go",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--serve/--no-serve", default=True, help="start gunicorn after loading the data")
-@click.option("--scale", type=click.Choice(["small", "city"]), default="small", show_default=True,
-              help="a small demo, or a whole city (9,032 enterprises, 310,000 workers, a year of sittings; "
-                   "about 2 minutes; its data directory defaults to var/demo-city)")
+@click.option(
+    "--scale",
+    type=click.Choice(["small", "city"]),
+    default="small",
+    show_default=True,
+    help="a small demo, or a whole city (9,032 enterprises, 310,000 workers, a year of sittings; "
+    "about 2 minutes; its data directory defaults to var/demo-city)",
+)
 def demo(data_dir: str, host: str, port: int, serve: bool, scale: str) -> None:
     """Create the demo database (SQLite), load demo data, print logins and start the server."""
     from flask_migrate import upgrade
 
     from exam_server import create_app
-    from exam_server.extensions import db
     from exam_server.demo.city_generator import load_city
     from exam_server.demo.small_city import load_demo
+    from exam_server.extensions import db
 
     if scale == "city" and data_dir == "var/demo":
         data_dir = "var/demo-city"
@@ -92,5 +108,7 @@ def demo(data_dir: str, host: str, port: int, serve: bool, scale: str) -> None:
     if serve:
         sys.stdout.flush()
         os.environ["EXAM_BIND"] = f"{host}:{port}"
-        os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", "python:exam_server.gunicorn_conf",
-                                   "exam_server.wsgi:app"])
+        os.execvp(
+            sys.executable,
+            [sys.executable, "-m", "gunicorn", "-c", "python:exam_server.gunicorn_conf", "exam_server.wsgi:app"],
+        )

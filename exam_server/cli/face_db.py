@@ -1,4 +1,5 @@
 """`exam-server face enroll-batch`, `face reenrol` and `face purge-evidence`: the face commands that need the database."""
+
 from __future__ import annotations
 
 import csv
@@ -23,32 +24,49 @@ REENROL_COLUMNS = ("photo_id", "worker_id", "file", "error", "message", "detail"
 
 @click.command("enroll-batch")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV of refused photos (default: DIRECTORY/enroll-report.csv)")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV of refused photos (default: DIRECTORY/enroll-report.csv)",
+)
 @click.option("--processes", type=int, default=None, help="analysis processes (default: every core)")
 @click.option("--commit-every", type=int, default=100, show_default=True)
 @with_appcontext
 def enroll_batch(directory: Path, report: Path | None, processes: int | None, commit_every: int) -> None:
     """Enrol every photo in DIRECTORY named by citizen ID (110101199003071234.jpg); safe to run again."""
     todo, refused, skipped = face_service.plan_batch(db.session, face_service.image_files(directory))
-    click.echo(f"{len(todo)} photos to enrol, {skipped} already enrolled from the same file, "
-               f"{len(refused)} refused before analysis")
+    click.echo(
+        f"{len(todo)} photos to enrol, {skipped} already enrolled from the same file, "
+        f"{len(refused)} refused before analysis"
+    )
     enrolled = 0
     # The pool forks: children must not inherit open database connections.
     db.session.commit()
     db.engine.dispose()
-    results = enrol_batch([path for path, _ in todo], source=PhotoSource.BATCH.value,
-                          processes=processes or os.cpu_count() or 1, settings=face_service.settings())
+    results = enrol_batch(
+        [path for path, _ in todo],
+        source=PhotoSource.BATCH.value,
+        processes=processes or os.cpu_count() or 1,
+        settings=face_service.settings(),
+    )
     with tqdm(total=len(todo), unit="photo", desc="enrolling", dynamic_ncols=True) as bar:
-        for (path, worker_id), result in zip(todo, results):
+        for (path, worker_id), result in zip(todo, results, strict=False):
             if result.ok:
                 face_service.enrol_file(db.session, worker_id, path, result.sample)
                 enrolled += 1
                 if enrolled % commit_every == 0:
                     db.session.commit()
             else:
-                refused.append({"file": path.name, "citizen_id": path.stem, "error": result.error,
-                                "message": result.message_zh, "detail": result.detail})
+                refused.append(
+                    {
+                        "file": path.name,
+                        "citizen_id": path.stem,
+                        "error": result.error,
+                        "message": result.message_zh,
+                        "detail": result.detail,
+                    }
+                )
             bar.update(1)
     db.session.commit()
     report = report or directory / "enroll-report.csv"
@@ -73,8 +91,12 @@ def purge_evidence(days: int | None) -> None:
 @click.option("--model", "model_name", required=True, help="model to add, e.g. sface_2021dec_int8bq")
 @click.option("--processes", type=int, default=None, help="analysis processes (default: every core)")
 @click.option("--commit-every", type=int, default=100, show_default=True)
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV of refused photos (default: DATA_DIR/face/reenrol-MODEL-report.csv)")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV of refused photos (default: DATA_DIR/face/reenrol-MODEL-report.csv)",
+)
 @with_appcontext
 def reenrol(model_name: str, processes: int | None, commit_every: int, report: Path | None) -> None:
     """Re-embed every current enrolment photo lacking a template of MODEL; safe to stop and run again."""
@@ -103,10 +125,16 @@ def reenrol(model_name: str, processes: int | None, commit_every: int, report: P
                 if (stored + skipped) % commit_every == 0:
                     db.session.commit()
             else:
-                refused.append({"photo_id": result.photo_id, "worker_id": worker_of.get(result.photo_id),
-                                "file": result.path, "error": result.error,
-                                "message": FaceRefusal(result.error).message_zh if result.error else "",
-                                "detail": result.detail})
+                refused.append(
+                    {
+                        "photo_id": result.photo_id,
+                        "worker_id": worker_of.get(result.photo_id),
+                        "file": result.path,
+                        "error": result.error,
+                        "message": FaceRefusal(result.error).message_zh if result.error else "",
+                        "detail": result.detail,
+                    }
+                )
             bar.update(1)
             bar.set_postfix(stored=stored, refused=len(refused), refresh=False)
     db.session.commit()
@@ -119,6 +147,11 @@ def reenrol(model_name: str, processes: int | None, commit_every: int, report: P
             writer = csv.DictWriter(handle, fieldnames=REENROL_COLUMNS)
             writer.writeheader()
             writer.writerows(refused)
-    click.echo(f"stored {stored}, skipped {skipped}, refused {len(refused)}"
-               + (f" (report: {report}); a refused worker keeps the other models' templates until a new photo"
-                  if refused else ""))
+    click.echo(
+        f"stored {stored}, skipped {skipped}, refused {len(refused)}"
+        + (
+            f" (report: {report}); a refused worker keeps the other models' templates until a new photo"
+            if refused
+            else ""
+        )
+    )

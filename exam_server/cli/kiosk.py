@@ -1,4 +1,5 @@
 """`exam-server kiosk ...` and `exam-server sweep`: kiosk tokens and the automatic-submission sweep."""
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,7 @@ def register_kiosk(name: str, location: str, county_code: str | None) -> None:
     if county_code and county is None:
         raise click.ClickException(f"unknown county code {county_code}")
     try:
-        created, token = kiosks.register(db.session, name, location=location,
-                                         county_id=county.id if county else None)
+        created, token = kiosks.register(db.session, name, location=location, county_id=county.id if county else None)
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
@@ -54,8 +54,9 @@ def disable_kiosk(name: str) -> None:
 
 
 @click.command("sweep")
-@click.option("--every", type=float, default=None, metavar="SECONDS",
-              help="keep sweeping at this interval instead of once")
+@click.option(
+    "--every", type=float, default=None, metavar="SECONDS", help="keep sweeping at this interval instead of once"
+)
 @with_appcontext
 def sweep(every: float | None) -> None:
     """Auto-submit overdue sittings, expire check-ins and record missed captures."""

@@ -1,4 +1,5 @@
 """Entry point of the ``exam-server`` console script."""
+
 from __future__ import annotations
 
 import sys

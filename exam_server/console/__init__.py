@@ -1,8 +1,22 @@
 """The administrators' and enterprises' web console."""
+
 # Importing each view module attaches its routes to the blueprint.
 from exam_server.console import (  # noqa: F401
-    audit_log, exam_plans, exports, kiosks, monitor, nav, questions, questions_import, review, routes, statistics,
-    users, workers, workers_import, workers_photos,
+    audit_log,
+    exam_plans,
+    exports,
+    kiosks,
+    monitor,
+    nav,
+    questions,
+    questions_import,
+    review,
+    routes,
+    statistics,
+    users,
+    workers,
+    workers_import,
+    workers_photos,
 )
 from exam_server.console.blueprint import bp
 

@@ -1,16 +1,17 @@
 """Console pages: exam plans (city: all; county: its own), with their requirements materialised on save."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from exam_server import localday
 from exam_server.auth.session import roles_required
 from exam_server.console.blueprint import bp
 from exam_server.console.forms import PlanForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.console.nav import CITY_COUNTY
-from exam_server import localday
 from exam_server.extensions import db
 from exam_server.models import County, DomainError, Enterprise, ExamRequirement, Industry, RequirementStatus, Role
 from exam_server.services.admin import plans
@@ -23,13 +24,18 @@ def exam_plans():
     ids = [plan.id for plan in page.items]
     counts = {}
     for plan_id, status, n in db.session.execute(
-            select(ExamRequirement.plan_id, ExamRequirement.status, func.count(ExamRequirement.id))
-            .where(ExamRequirement.plan_id.in_(ids)).group_by(ExamRequirement.plan_id, ExamRequirement.status)):
+        select(ExamRequirement.plan_id, ExamRequirement.status, func.count(ExamRequirement.id))
+        .where(ExamRequirement.plan_id.in_(ids))
+        .group_by(ExamRequirement.plan_id, ExamRequirement.status)
+    ):
         counts.setdefault(plan_id, {})[status] = n
-    names = {"counties": dict(db.session.execute(select(County.id, County.name)).all()),
-             "industries": dict(db.session.execute(select(Industry.id, Industry.name)).all())}
-    return render_template("console/exam_plans.html", page=page, counts=counts, names=names,
-                           passed=RequirementStatus.PASSED)
+    names = {
+        "counties": dict(db.session.execute(select(County.id, County.name)).all()),
+        "industries": dict(db.session.execute(select(Industry.id, Industry.name)).all()),
+    }
+    return render_template(
+        "console/exam_plans.html", page=page, counts=counts, names=names, passed=RequirementStatus.PASSED
+    )
 
 
 def _form(plan=None) -> PlanForm:
@@ -39,30 +45,46 @@ def _form(plan=None) -> PlanForm:
         form.county_id.choices = options((c.id, c.name) for c in counties if c.id == current_user.county_id)
     else:
         form.county_id.choices = options([(0, "全市")] + [(c.id, c.name) for c in counties])
-    form.industry_id.choices = options([(0, "所有行业")] + [
-        (i.id, i.name) for i in db.session.execute(select(Industry.id, Industry.name).order_by(Industry.id))])
+    form.industry_id.choices = options(
+        [(0, "所有行业")]
+        + [(i.id, i.name) for i in db.session.execute(select(Industry.id, Industry.name).order_by(Industry.id))]
+    )
     form.ruleset_id.choices = options((key, f"{rs['name']}（{key}）") for key, rs in plans.rulesets().items())
     if plan is not None and not form.is_submitted():
         policy = plan.face_policy or {}
         enterprise = db.session.get(Enterprise, plan.enterprise_id) if plan.enterprise_id else None
-        form.process(data={
-            "name": plan.name, "county_id": plan.county_id or 0, "industry_id": plan.industry_id or 0,
-            "enterprise_code": enterprise.credit_code if enterprise else "",
-            "job_categories": plan.job_categories, "opens_at": localday.to_wall_clock(plan.opens_at),
-            "closes_at": localday.to_wall_clock(plan.closes_at), "max_attempts": plan.max_attempts,
-            "ruleset_id": (plan.ruleset or {}).get("id"),
-            "mean_interval_seconds": policy.get("mean_interval_seconds", 90),
-            "retries": policy.get("suspend_after_mismatches", 3) - 1})
+        form.process(
+            data={
+                "name": plan.name,
+                "county_id": plan.county_id or 0,
+                "industry_id": plan.industry_id or 0,
+                "enterprise_code": enterprise.credit_code if enterprise else "",
+                "job_categories": plan.job_categories,
+                "opens_at": localday.to_wall_clock(plan.opens_at),
+                "closes_at": localday.to_wall_clock(plan.closes_at),
+                "max_attempts": plan.max_attempts,
+                "ruleset_id": (plan.ruleset or {}).get("id"),
+                "mean_interval_seconds": policy.get("mean_interval_seconds", 90),
+                "retries": policy.get("suspend_after_mismatches", 3) - 1,
+            }
+        )
     return form
 
 
 def _input(form: PlanForm) -> plans.PlanInput:
     return plans.PlanInput(
-        name=form.name.data, opens_at=localday.from_wall_clock(form.opens_at.data), closes_at=localday.from_wall_clock(form.closes_at.data),
-        ruleset_id=form.ruleset_id.data, county_id=form.county_id.data or None,
-        industry_id=form.industry_id.data or None, enterprise_code=form.enterprise_code.data or "",
-        job_categories=form.job_categories.data or [], max_attempts=form.max_attempts.data,
-        mean_interval_seconds=form.mean_interval_seconds.data, retries=form.retries.data)
+        name=form.name.data,
+        opens_at=localday.from_wall_clock(form.opens_at.data),
+        closes_at=localday.from_wall_clock(form.closes_at.data),
+        ruleset_id=form.ruleset_id.data,
+        county_id=form.county_id.data or None,
+        industry_id=form.industry_id.data or None,
+        enterprise_code=form.enterprise_code.data or "",
+        job_categories=form.job_categories.data or [],
+        max_attempts=form.max_attempts.data,
+        mean_interval_seconds=form.mean_interval_seconds.data,
+        retries=form.retries.data,
+    )
 
 
 def _save(form: PlanForm, plan=None):
@@ -73,8 +95,7 @@ def _save(form: PlanForm, plan=None):
         db.session.rollback()
         flash(str(exc), "error")
         return None
-    flash(f"考试计划“{plan.name}”已保存：新增考试任务{added}项" + (f"，移除{removed}项" if removed else ""),
-          "success")
+    flash(f"考试计划“{plan.name}”已保存：新增考试任务{added}项" + (f"，移除{removed}项" if removed else ""), "success")
     return redirect(url_for("console.exam_plans"))
 
 

@@ -1,4 +1,5 @@
 """Console pages: download figures and worker-level results as streamed CSV or XLSX."""
+
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
@@ -20,8 +21,10 @@ KINDS = {  # kind: (file name part, sheet title, columns)
     "pending": ("未参考人员名单", "未参考人员", ex.RESULT_COLUMNS),
 }
 XLSX_ROW_LIMIT = 100_000
-MIMETYPES = {"csv": "text/csv; charset=utf-8",
-             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 def _rows(kind: str, filters: stats.Filters, user_id: int, place_ids: dict, place: stats.Place | None = None):
@@ -44,8 +47,14 @@ def _rows(kind: str, filters: stats.Filters, user_id: int, place_ids: dict, plac
 def exports():
     place, filters = place_and_filters()
     plan = db.session.get(ExamPlan, filters.plan_id) if filters.plan_id else None
-    return render_template("console/exports.html", place=place, filters=filters, kinds=KINDS,
-                           crumbs=breadcrumbs(place), plan_name=plan.name if plan else None)
+    return render_template(
+        "console/exports.html",
+        place=place,
+        filters=filters,
+        kinds=KINDS,
+        crumbs=breadcrumbs(place),
+        plan_name=plan.name if plan else None,
+    )
 
 
 @bp.route("/exports/<kind>.<fmt>")
@@ -62,8 +71,13 @@ def export_file(kind: str, fmt: str):
             flash(f"共 {rows} 行，超过 XLSX 导出上限 {XLSX_ROW_LIMIT} 行，请下载 CSV 或缩小范围。", "error")
             return redirect(url_for("console.exports", **place.args(), **filters.args()))
     scope = (kind, filters, current_user.id, {key: int(value) for key, value in place.args().items()})
-    audit.record(db.session, "export", user_id=current_user.id, ip=request.remote_addr,
-                 detail={"kind": kind, "format": fmt, "place": place.args(), "filters": filters.args()})
+    audit.record(
+        db.session,
+        "export",
+        user_id=current_user.id,
+        ip=request.remote_addr,
+        detail={"kind": kind, "format": fmt, "place": place.args(), "filters": filters.args()},
+    )
     db.session.commit()
     if fmt == "csv":
         body = stream_with_context(ex.csv_chunks(columns, _rows(*scope)))
@@ -71,6 +85,7 @@ def export_file(kind: str, fmt: str):
         body = ex.file_chunks(ex.xlsx_file([(title, columns, _rows(*scope, place=place))]))
     response = Response(body, mimetype=MIMETYPES[fmt], direct_passthrough=True)
     response.headers["Content-Disposition"] = ex.content_disposition(
-        ex.filename(place, what, fmt, utcnow()), f"{kind}.{fmt}")
+        ex.filename(place, what, fmt, utcnow()), f"{kind}.{fmt}"
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response

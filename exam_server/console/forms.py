@@ -1,15 +1,25 @@
 """Console forms (Flask-WTF: every POST form carries a CSRF token; search forms use GET and none)."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import (DateField, DateTimeLocalField, FloatField, IntegerField, SelectChoice, SelectField,
-                     SelectMultipleField, StringField, SubmitField, TextAreaField)
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    FloatField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from exam_server.models import JOB_CATEGORY_LABELS, ROLE_LABELS
-
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -47,8 +57,10 @@ class WorkerSearchForm(SearchForm):
 
 
 class WorkerImportForm(FlaskForm):
-    file = FileField("人员名单（XLSX或CSV）", validators=[FileRequired("请选择文件"),
-                                                    FileAllowed(["xlsx", "csv"], "只接受 .xlsx 或 .csv 文件")])
+    file = FileField(
+        "人员名单（XLSX或CSV）",
+        validators=[FileRequired("请选择文件"), FileAllowed(["xlsx", "csv"], "只接受 .xlsx 或 .csv 文件")],
+    )
     enterprise_code = StringField("导入到企业（统一社会信用代码）", validators=[Optional(), CREDIT_CODE])
 
 
@@ -58,13 +70,17 @@ class ImportConfirmForm(FlaskForm):
 
 
 class PhotoForm(FlaskForm):
-    photo = FileField("登记照片（JPEG或PNG）", validators=[FileRequired("请选择照片"),
-                                                     FileAllowed(["jpg", "jpeg", "png"], "只接受 JPEG 或 PNG 图片")])
+    photo = FileField(
+        "登记照片（JPEG或PNG）",
+        validators=[FileRequired("请选择照片"), FileAllowed(["jpg", "jpeg", "png"], "只接受 JPEG 或 PNG 图片")],
+    )
 
 
 class PhotoZipForm(FlaskForm):
-    archive = FileField("照片压缩包（ZIP，文件名为身份证号）",
-                        validators=[FileRequired("请选择ZIP文件"), FileAllowed(["zip"], "只接受 .zip 文件")])
+    archive = FileField(
+        "照片压缩包（ZIP，文件名为身份证号）",
+        validators=[FileRequired("请选择ZIP文件"), FileAllowed(["zip"], "只接受 .zip 文件")],
+    )
 
 
 class QuestionSearchForm(SearchForm):
@@ -95,8 +111,13 @@ class QuestionForm(FlaskForm):
 
 
 class QuestionImportForm(FlaskForm):
-    file = FileField("题目文件（XLSX、CSV或JSON）", validators=[
-        FileRequired("请选择文件"), FileAllowed(["xlsx", "csv", "json"], "只接受 .xlsx、.csv 或 .json 文件")])
+    file = FileField(
+        "题目文件（XLSX、CSV或JSON）",
+        validators=[
+            FileRequired("请选择文件"),
+            FileAllowed(["xlsx", "csv", "json"], "只接受 .xlsx、.csv 或 .json 文件"),
+        ],
+    )
 
 
 class PlanForm(FlaskForm):
@@ -105,16 +126,20 @@ class PlanForm(FlaskForm):
     industry_id = SelectField("行业", coerce=int, choices=[])
     enterprise_code = StringField("指定企业（统一社会信用代码，可留空）", validators=[Optional(), CREDIT_CODE])
     job_categories = MultiCheckboxField("岗位类别（不选为全部）", choices=JOB_CHOICES)
-    opens_at = DateTimeLocalField("开始时间（北京时间）", format=LOCAL_FORMATS,
-                                  validators=[InputRequired("请填写开始时间")])
-    closes_at = DateTimeLocalField("结束时间（北京时间）", format=LOCAL_FORMATS,
-                                   validators=[InputRequired("请填写结束时间")])
+    opens_at = DateTimeLocalField(
+        "开始时间（北京时间）", format=LOCAL_FORMATS, validators=[InputRequired("请填写开始时间")]
+    )
+    closes_at = DateTimeLocalField(
+        "结束时间（北京时间）", format=LOCAL_FORMATS, validators=[InputRequired("请填写结束时间")]
+    )
     max_attempts = IntegerField("考试次数上限", default=2, validators=[InputRequired(), NumberRange(1, 10)])
     ruleset_id = SelectField("组卷规则", choices=[])
-    mean_interval_seconds = IntegerField("人脸抽检平均间隔（秒）", default=90,
-                                         validators=[InputRequired(), NumberRange(30, 3600)])
-    retries = IntegerField("比对不符后允许重拍次数（用完即暂停考试）", default=2,
-                           validators=[InputRequired(), NumberRange(0, 5)])
+    mean_interval_seconds = IntegerField(
+        "人脸抽检平均间隔（秒）", default=90, validators=[InputRequired(), NumberRange(30, 3600)]
+    )
+    retries = IntegerField(
+        "比对不符后允许重拍次数（用完即暂停考试）", default=2, validators=[InputRequired(), NumberRange(0, 5)]
+    )
 
 
 class KioskForm(FlaskForm):
@@ -124,8 +149,14 @@ class KioskForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired(), Length(min=3, max=64),
-                                              Regexp(r"^[A-Za-z0-9_.-]+$", message="只能包含字母、数字和 _ . -")])
+    username = StringField(
+        "用户名",
+        validators=[
+            DataRequired(),
+            Length(min=3, max=64),
+            Regexp(r"^[A-Za-z0-9_.-]+$", message="只能包含字母、数字和 _ . -"),
+        ],
+    )
     display_name = StringField("姓名", validators=[DataRequired(), Length(max=64)])
     role = SelectField("角色", choices=options((role.value, label) for role, label in ROLE_LABELS.items()))
     county_id = SelectField("区县（区县管理员、审核员）", coerce=int, choices=[])

@@ -1,7 +1,9 @@
 """Small helpers shared by the console views: paging, downloads, upload limits."""
+
 from __future__ import annotations
 
 import io
+
 from flask import Response, current_app, has_request_context, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import event

@@ -1,4 +1,5 @@
 """Console pages: exam kiosks (register with a token shown once, disable, enable, last seen)."""
+
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, url_for
@@ -37,8 +38,13 @@ def kiosks():
     if form.validate_on_submit():
         county_id = current_user.county_id if current_user.role is Role.COUNTY else (form.county_id.data or None)
         try:
-            kiosk, token = kiosk_service.register(db.session, form.name.data, location=form.location.data or "",
-                                                  county_id=county_id, user_id=current_user.id)
+            kiosk, token = kiosk_service.register(
+                db.session,
+                form.name.data,
+                location=form.location.data or "",
+                county_id=county_id,
+                user_id=current_user.id,
+            )
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -47,8 +53,14 @@ def kiosks():
             form = _form()
             form.name.data = form.location.data = ""
     counties = dict(db.session.execute(select(County.id, County.name)).all())
-    page = render_template("console/kiosks.html", form=form, kiosks=db.session.scalars(_scoped()).all(),
-                           counties=counties, token=token, new_kiosk=kiosk)
+    page = render_template(
+        "console/kiosks.html",
+        form=form,
+        kiosks=db.session.scalars(_scoped()).all(),
+        counties=counties,
+        token=token,
+        new_kiosk=kiosk,
+    )
     response = make_response(page)
     response.headers["Cache-Control"] = "no-store"  # the page may carry a token that is never shown again
     return response

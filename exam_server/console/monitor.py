@@ -1,4 +1,5 @@
 """Console pages: live monitor of sittings in progress, refreshed from a JSON route."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -18,6 +19,7 @@ POLL_SECONDS = 5
 
 def json_roles_required(*roles):
     """Answer 401 or 403 in JSON, never a redirect, when the caller may not use a JSON route."""
+
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
@@ -26,7 +28,9 @@ def json_roles_required(*roles):
             if current_user.role not in roles:
                 return jsonify(error="forbidden", message="无权访问 / not allowed"), 403
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator
 
 
@@ -41,7 +45,11 @@ def monitor():
 def monitor_live():
     now = utcnow()
     sittings = stats.live_sittings(db.session, current_user, now)
-    response = jsonify(now=now.isoformat(), sittings=sittings, counties=stats.live_summary(sittings, "county"),
-                       enterprises=stats.live_summary(sittings, "enterprise"))
+    response = jsonify(
+        now=now.isoformat(),
+        sittings=sittings,
+        counties=stats.live_summary(sittings, "county"),
+        enterprises=stats.live_summary(sittings, "enterprise"),
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response

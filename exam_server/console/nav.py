@@ -1,4 +1,5 @@
 """The console's navigation: each entry shows only to roles allowed to open it."""
+
 from __future__ import annotations
 
 from flask import current_app, request, url_for
@@ -43,22 +44,47 @@ def inject_nav() -> dict:
 # reached from them follow. tests/console/test_access.py checks every ``console.*`` endpoint of
 # the url_map against this table, so a new console route must be listed here.
 ACCESS: dict[str, frozenset] = {endpoint: roles for endpoint, _, roles in NAV} | {
-    **dict.fromkeys((
-        "console.worker_detail", "console.worker_photo", "console.worker_enrol", "console.workers_import",
-        "console.workers_import_preview", "console.workers_import_confirm", "console.workers_import_report",
-        "console.workers_import_template", "console.workers_photos", "console.workers_photos_job",
-        "console.workers_photos_status"), ADMINS),
-    **dict.fromkeys(("console.statistics_pending", "console.monitor_live", "console.exports",
-                     "console.export_file"), ADMINS),
-    **dict.fromkeys(("console.review_case", "console.review_decide", "console.review_image"),
-                    frozenset({Role.CITY, Role.COUNTY, Role.REVIEWER})),
+    **dict.fromkeys(
+        (
+            "console.worker_detail",
+            "console.worker_photo",
+            "console.worker_enrol",
+            "console.workers_import",
+            "console.workers_import_preview",
+            "console.workers_import_confirm",
+            "console.workers_import_report",
+            "console.workers_import_template",
+            "console.workers_photos",
+            "console.workers_photos_job",
+            "console.workers_photos_status",
+        ),
+        ADMINS,
+    ),
+    **dict.fromkeys(
+        ("console.statistics_pending", "console.monitor_live", "console.exports", "console.export_file"), ADMINS
+    ),
+    **dict.fromkeys(
+        ("console.review_case", "console.review_decide", "console.review_image"),
+        frozenset({Role.CITY, Role.COUNTY, Role.REVIEWER}),
+    ),
     **dict.fromkeys(("console.exam_plan_new", "console.exam_plan_edit"), CITY_COUNTY),
     **dict.fromkeys(("console.kiosk_disable", "console.kiosk_enable"), CITY_COUNTY),
-    **dict.fromkeys(("console.user_new", "console.user_deactivate", "console.user_activate",
-                     "console.user_reset_password"), CITY_COUNTY),
-    **dict.fromkeys((
-        "console.question_edit", "console.question_retire", "console.questions_import",
-        "console.questions_import_preview", "console.questions_import_confirm",
-        "console.questions_import_report", "console.questions_export", "console.questions_template",
-        "console.question_quality"), frozenset({Role.CITY})),
+    **dict.fromkeys(
+        ("console.user_new", "console.user_deactivate", "console.user_activate", "console.user_reset_password"),
+        CITY_COUNTY,
+    ),
+    **dict.fromkeys(
+        (
+            "console.question_edit",
+            "console.question_retire",
+            "console.questions_import",
+            "console.questions_import_preview",
+            "console.questions_import_confirm",
+            "console.questions_import_report",
+            "console.questions_export",
+            "console.questions_template",
+            "console.question_quality",
+        ),
+        frozenset({Role.CITY}),
+    ),
 }

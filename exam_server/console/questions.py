@@ -1,12 +1,13 @@
 """Console pages: the question bank for the city administrator (browse, edit, retire, quality)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
-import question_bank as qb
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+import question_bank as qb
 from exam_server.auth.session import roles_required
 from exam_server.console.blueprint import bp
 from exam_server.console.forms import QuestionForm, QuestionSearchForm, options
@@ -16,14 +17,28 @@ from exam_server.models import Question, Role, utcnow
 from exam_server.services.admin import question_admin
 
 LETTERS = "abcdef"
-FIELD_LABELS = {"stem": "题干", "options": "选项", "answer": "答案", "category": "分类", "difficulty": "难度",
-                "points": "分值", "basis": "依据", "explanation": "解析", "industries": "行业", "job_categories": "岗位"}
+FIELD_LABELS = {
+    "stem": "题干",
+    "options": "选项",
+    "answer": "答案",
+    "category": "分类",
+    "difficulty": "难度",
+    "points": "分值",
+    "basis": "依据",
+    "explanation": "解析",
+    "industries": "行业",
+    "job_categories": "岗位",
+}
 
 
 def search_filters(form: QuestionSearchForm) -> dict:
-    return {"text": form.text.data or "", "category": form.category.data or "", "qtype": form.qtype.data or "",
-            "difficulty": int(form.difficulty.data) if (form.difficulty.data or "").isdigit() else None,
-            "status": form.status.data or ""}
+    return {
+        "text": form.text.data or "",
+        "category": form.category.data or "",
+        "qtype": form.qtype.data or "",
+        "difficulty": int(form.difficulty.data) if (form.difficulty.data or "").isdigit() else None,
+        "status": form.status.data or "",
+    }
 
 
 def search_form() -> QuestionSearchForm:
@@ -61,21 +76,38 @@ def question_edit(question_id: int):
 
 def _data(row: Question) -> dict:
     options = list(row.options) + [""] * (6 - len(row.options))
-    return {**{f"option_{LETTERS[i]}": options[i] for i in range(6)}, "stem": row.stem, "answer": row.answer,
-            "explanation": row.explanation, "category": row.category, "difficulty": row.difficulty,
-            "points": row.points, "basis": row.basis, "status": row.status, "job_categories": row.job_categories,
-            "industries": row.industries}
+    return {
+        **{f"option_{LETTERS[i]}": options[i] for i in range(6)},
+        "stem": row.stem,
+        "answer": row.answer,
+        "explanation": row.explanation,
+        "category": row.category,
+        "difficulty": row.difficulty,
+        "points": row.points,
+        "basis": row.basis,
+        "status": row.status,
+        "job_categories": row.job_categories,
+        "industries": row.industries,
+    }
 
 
 def _changes(form: QuestionForm) -> dict:
     options = [getattr(form, f"option_{letter}").data.strip() for letter in LETTERS]
     while options and not options[-1]:
         options.pop()
-    return {"stem": form.stem.data.strip(), "options": tuple(options), "answer": form.answer.data.strip().upper(),
-            "explanation": (form.explanation.data or "").strip(), "category": form.category.data.strip(),
-            "difficulty": form.difficulty.data, "points": form.points.data, "basis": (form.basis.data or "").strip(),
-            "status": qb.Status(form.status.data), "job_categories": tuple(form.job_categories.data or ()),
-            "industries": tuple(form.industries.data or ())}
+    return {
+        "stem": form.stem.data.strip(),
+        "options": tuple(options),
+        "answer": form.answer.data.strip().upper(),
+        "explanation": (form.explanation.data or "").strip(),
+        "category": form.category.data.strip(),
+        "difficulty": form.difficulty.data,
+        "points": form.points.data,
+        "basis": (form.basis.data or "").strip(),
+        "status": qb.Status(form.status.data),
+        "job_categories": tuple(form.job_categories.data or ()),
+        "industries": tuple(form.industries.data or ()),
+    }
 
 
 @bp.route("/questions/<int:question_id>/retire", methods=["POST"])
@@ -94,7 +126,11 @@ def question_quality():
     days = request.args.get("days", 365, type=int)
     since = utcnow() - timedelta(days=days) if days and days > 0 else None
     rows, sittings = question_admin.quality(db.session, since)
-    return render_template("console/questions_quality.html", rows=rows, sittings=sittings, days=days,
-                           flags=qb.FLAG_LABELS, limit=question_admin.QUALITY_SITTINGS)
-
-
+    return render_template(
+        "console/questions_quality.html",
+        rows=rows,
+        sittings=sittings,
+        days=days,
+        flags=qb.FLAG_LABELS,
+        limit=question_admin.QUALITY_SITTINGS,
+    )

@@ -1,13 +1,14 @@
 """Console pages: question import with preview and error report, export and the template."""
+
 from __future__ import annotations
 
 import csv
 import io
 
-import question_bank as qb
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+import question_bank as qb
 from exam_server.auth.session import roles_required
 from exam_server.console.blueprint import bp
 from exam_server.console.forms import ImportConfirmForm, QuestionImportForm
@@ -43,8 +44,13 @@ def questions_import():
     form = QuestionImportForm()
     if form.validate_on_submit():
         upload = form.file.data
-        staged = staging.stage(current_app.config["DATA_DIR"], KIND, upload.stream, upload.filename,
-                               {"user_id": current_user.id, "import": "questions"})
+        staged = staging.stage(
+            current_app.config["DATA_DIR"],
+            KIND,
+            upload.stream,
+            upload.filename,
+            {"user_id": current_user.id, "import": "questions"},
+        )
         return redirect(url_for("console.questions_import_preview", token=staged.token))
     return render_template("console/questions_import.html", form=form)
 
@@ -54,8 +60,9 @@ def _checked(token: str, accept_valid_rows: bool = False):
     if staged is None or staged.meta.get("import") != "questions":
         abort(404)
     try:
-        result = question_admin.check_import(db.session, staged.upload.read_bytes(), staged.meta["filename"],
-                                             accept_valid_rows=accept_valid_rows)
+        result = question_admin.check_import(
+            db.session, staged.upload.read_bytes(), staged.meta["filename"], accept_valid_rows=accept_valid_rows
+        )
     except DomainError as exc:
         result = qb.ImportResult([], [qb.Problem(None, "文件", str(exc))], 0, 0)
     return staged, result
@@ -65,8 +72,13 @@ def _checked(token: str, accept_valid_rows: bool = False):
 @roles_required(Role.CITY)
 def questions_import_preview(token: str):
     staged, result = _checked(token)
-    return render_template("console/questions_import_preview.html", staged=staged, result=result,
-                           valid=result.valid_rows, form=ImportConfirmForm())
+    return render_template(
+        "console/questions_import_preview.html",
+        staged=staged,
+        result=result,
+        valid=result.valid_rows,
+        form=ImportConfirmForm(),
+    )
 
 
 @bp.route("/questions/import/<token>/report.csv")
@@ -95,6 +107,8 @@ def questions_import_confirm(token: str):
         flash(str(exc), "error")
         return redirect(url_for("console.questions_import_preview", token=token))
     staging.discard(staged)
-    flash(f"已导入{added}道题目" + (f"，跳过{len(result.rejected_rows)}行有错误的数据" if result.problems else ""),
-          "success")
+    flash(
+        f"已导入{added}道题目" + (f"，跳过{len(result.rejected_rows)}行有错误的数据" if result.problems else ""),
+        "success",
+    )
     return redirect(url_for("console.questions"))

@@ -1,4 +1,5 @@
 """Console pages: the face review queue, one case with its photos and time line, and the decision."""
+
 from __future__ import annotations
 
 import mimetypes
@@ -13,14 +14,34 @@ from exam_server.auth.session import roles_required
 from exam_server.console.blueprint import bp
 from exam_server.extensions import db
 from exam_server.face.errors import MESSAGES_ZH
-from exam_server.models import (CheckIn, DomainError, Enterprise, FaceCheck, FacePhoto, FaceTemplate, Kiosk,
-                                ReviewCase, ReviewKind, ReviewStatus, Role, Sitting, User, Worker, utcnow)
+from exam_server.models import (
+    CheckIn,
+    DomainError,
+    Enterprise,
+    FaceCheck,
+    FacePhoto,
+    FaceTemplate,
+    Kiosk,
+    ReviewCase,
+    ReviewKind,
+    ReviewStatus,
+    Role,
+    Sitting,
+    User,
+    Worker,
+    utcnow,
+)
 from exam_server.services.faces import review as review_service
 
 REVIEW_ROLES = (Role.CITY, Role.COUNTY, Role.REVIEWER)
-KIND_LABELS = {ReviewKind.CHECKIN_REFUSED: "入场核验未通过", ReviewKind.IN_EXAM_MISMATCH: "考试中人脸不符",
-               ReviewKind.BORDERLINE: "临界相似度", ReviewKind.DUPLICATE_ENROLMENT: "重复登记",
-               ReviewKind.SEARCH_HIT: "1:N 检索命中", ReviewKind.MULTIPLE_FACES: "画面多人"}
+KIND_LABELS = {
+    ReviewKind.CHECKIN_REFUSED: "入场核验未通过",
+    ReviewKind.IN_EXAM_MISMATCH: "考试中人脸不符",
+    ReviewKind.BORDERLINE: "临界相似度",
+    ReviewKind.DUPLICATE_ENROLMENT: "重复登记",
+    ReviewKind.SEARCH_HIT: "1:N 检索命中",
+    ReviewKind.MULTIPLE_FACES: "画面多人",
+}
 STATUS_LABELS = {ReviewStatus.OPEN: "待处理", ReviewStatus.CONFIRMED: "已确认", ReviewStatus.DISMISSED: "已驳回"}
 CHECK_KINDS = {"checkin": "入场核验", "in_exam": "考试中抽检", "enrol_duplicate": "登记查重", "search": "1:N 检索"}
 DECISIONS = {"match": "比对通过", "review": "待复核", "mismatch": "比对不符", "refused": "未能比对"}
@@ -31,8 +52,11 @@ PER_PAGE, TIMELINE = 50, 50
 def in_scope(worker_id_column):
     """Return the condition that a worker is inside the current user's scope (a county admin's county)."""
     if current_user.role is Role.COUNTY:
-        return exists().where(Worker.id == worker_id_column, Worker.enterprise_id == Enterprise.id,
-                              Enterprise.county_id == current_user.county_id)
+        return exists().where(
+            Worker.id == worker_id_column,
+            Worker.enterprise_id == Enterprise.id,
+            Enterprise.county_id == current_user.county_id,
+        )
     return true()
 
 
@@ -48,16 +72,28 @@ def visible_case(case_id: int) -> ReviewCase:
 def review_queue():
     status = ReviewStatus.OPEN if request.args.get("status", "open") == "open" else None
     query = select(ReviewCase).where(in_scope(ReviewCase.worker_id))
-    query = query.where(ReviewCase.status == ReviewStatus.OPEN) if status else query.where(
-        ReviewCase.status != ReviewStatus.OPEN)
+    query = (
+        query.where(ReviewCase.status == ReviewStatus.OPEN)
+        if status
+        else query.where(ReviewCase.status != ReviewStatus.OPEN)
+    )
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     page = max(1, request.args.get("page", 1, type=int))
     order = ReviewCase.created_at.asc() if status else ReviewCase.decided_at.desc()
     cases = db.session.scalars(query.order_by(order, ReviewCase.id).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    return render_template("console/review_queue.html", cases=cases, total=total, page=page,
-                           pages=max(1, -(-total // PER_PAGE)), open_only=bool(status), kinds=KIND_LABELS,
-                           statuses=STATUS_LABELS, waited=waited, deciders=_users(c.decided_by_id for c in cases),
-                           thresholds=_thresholds(c.face_check_id for c in cases))
+    return render_template(
+        "console/review_queue.html",
+        cases=cases,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        open_only=bool(status),
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
+        waited=waited,
+        deciders=_users(c.decided_by_id for c in cases),
+        thresholds=_thresholds(c.face_check_id for c in cases),
+    )
 
 
 def waited(since: datetime) -> str:
@@ -84,18 +120,24 @@ def _users(ids) -> dict[int, User]:
 
 def _thresholds(check_ids) -> dict[int, float]:
     ids = {i for i in check_ids if i}
-    return dict(db.session.execute(select(FaceCheck.id, FaceCheck.threshold).where(FaceCheck.id.in_(ids))).all()) \
-        if ids else {}
+    return (
+        dict(db.session.execute(select(FaceCheck.id, FaceCheck.threshold).where(FaceCheck.id.in_(ids))).all())
+        if ids
+        else {}
+    )
 
 
 def _enrolled_photo(worker_id: int | None) -> FacePhoto | None:
     """Return the photo behind the worker's active template, else their newest photo."""
     if worker_id is None:
         return None
-    return db.session.scalar(select(FacePhoto).outerjoin(FaceTemplate, (FaceTemplate.photo_id == FacePhoto.id)
-                                                         & FaceTemplate.active)
-                             .where(FacePhoto.worker_id == worker_id)
-                             .order_by(FaceTemplate.id.is_(None), FacePhoto.created_at.desc()).limit(1))
+    return db.session.scalar(
+        select(FacePhoto)
+        .outerjoin(FaceTemplate, (FaceTemplate.photo_id == FacePhoto.id) & FaceTemplate.active)
+        .where(FacePhoto.worker_id == worker_id)
+        .order_by(FaceTemplate.id.is_(None), FacePhoto.created_at.desc())
+        .limit(1)
+    )
 
 
 def _case_checks(case: ReviewCase) -> list[FaceCheck]:
@@ -103,8 +145,9 @@ def _case_checks(case: ReviewCase) -> list[FaceCheck]:
     related = [FaceCheck.id == case.face_check_id]
     related += [FaceCheck.checkin_id == case.checkin_id] if case.checkin_id else []
     related += [FaceCheck.sitting_id == case.sitting_id] if case.sitting_id else []
-    return db.session.scalars(select(FaceCheck).where(or_(*related)).order_by(FaceCheck.created_at.desc())
-                              .limit(12)).all()
+    return db.session.scalars(
+        select(FaceCheck).where(or_(*related)).order_by(FaceCheck.created_at.desc()).limit(12)
+    ).all()
 
 
 @bp.route("/review/<int:case_id>")
@@ -112,19 +155,34 @@ def _case_checks(case: ReviewCase) -> list[FaceCheck]:
 def review_case(case_id: int):
     case = visible_case(case_id)
     checkin = db.session.get(CheckIn, case.checkin_id) if case.checkin_id else None
-    timeline = db.session.scalars(select(FaceCheck).where(FaceCheck.worker_id == case.worker_id)
-                                  .order_by(FaceCheck.created_at.desc()).limit(TIMELINE)).all()
+    timeline = db.session.scalars(
+        select(FaceCheck)
+        .where(FaceCheck.worker_id == case.worker_id)
+        .order_by(FaceCheck.created_at.desc())
+        .limit(TIMELINE)
+    ).all()
     sitting = db.session.get(Sitting, case.sitting_id) if case.sitting_id else None
     kiosk_id = sitting.kiosk_id if sitting else checkin.kiosk_id if checkin else None
     return render_template(
-        "console/review_case.html", case=case, kinds=KIND_LABELS, statuses=STATUS_LABELS, checkin=checkin,
-        photo=_enrolled_photo(case.worker_id), other_photo=_enrolled_photo(case.other_worker_id),
-        checks=_case_checks(case), timeline=timeline, sitting=sitting, check_kinds=CHECK_KINDS,
-        decisions=DECISIONS, sitting_states=SITTING_STATES, refusal_label=refusal_label,
+        "console/review_case.html",
+        case=case,
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
+        checkin=checkin,
+        photo=_enrolled_photo(case.worker_id),
+        other_photo=_enrolled_photo(case.other_worker_id),
+        checks=_case_checks(case),
+        timeline=timeline,
+        sitting=sitting,
+        check_kinds=CHECK_KINDS,
+        decisions=DECISIONS,
+        sitting_states=SITTING_STATES,
+        refusal_label=refusal_label,
         threshold=_thresholds([case.face_check_id]).get(case.face_check_id),
         kiosk=db.session.get(Kiosk, kiosk_id) if kiosk_id else None,
         decider=db.session.get(User, case.decided_by_id) if case.decided_by_id else None,
-        can_decide=case.status is ReviewStatus.OPEN and review_service.may_decide(current_user, case.worker))
+        can_decide=case.status is ReviewStatus.OPEN and review_service.may_decide(current_user, case.worker),
+    )
 
 
 @bp.route("/review/<int:case_id>/decide", methods=["POST"])
@@ -152,11 +210,15 @@ def _image_row(source: str, item_id: int) -> tuple[int, str | None]:
     if source == "photo":
         row = db.session.execute(select(FacePhoto.worker_id, FacePhoto.path).where(FacePhoto.id == item_id)).first()
     elif source == "check":
-        row = db.session.execute(select(FaceCheck.worker_id, FaceCheck.evidence_path).where(
-            FaceCheck.id == item_id, FaceCheck.evidence_purged_at.is_(None))).first()
+        row = db.session.execute(
+            select(FaceCheck.worker_id, FaceCheck.evidence_path).where(
+                FaceCheck.id == item_id, FaceCheck.evidence_purged_at.is_(None)
+            )
+        ).first()
     elif source == "chip":
-        row = db.session.execute(select(CheckIn.worker_id, CheckIn.chip_photo_path)
-                                 .where(CheckIn.id == item_id)).first()
+        row = db.session.execute(
+            select(CheckIn.worker_id, CheckIn.chip_photo_path).where(CheckIn.id == item_id)
+        ).first()
     else:
         row = None
     return tuple(row) if row else (0, None)
@@ -177,8 +239,13 @@ def review_image(source: str, item_id: int):
     path = (root / relative).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         abort(404)
-    response = send_file(path, mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-                         max_age=0, conditional=False, etag=False)
+    response = send_file(
+        path,
+        mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+        max_age=0,
+        conditional=False,
+        etag=False,
+    )
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -1,4 +1,5 @@
 """Console views: the dashboard with the figures of the user's scope."""
+
 from __future__ import annotations
 
 from flask import render_template

@@ -1,4 +1,5 @@
 """Console pages: participation and pass rates with drill-down, charts and the not-yet-sat list."""
+
 from __future__ import annotations
 
 from flask import abort, render_template, request
@@ -24,13 +25,15 @@ def format_rate(value: float | None) -> str:
 
 def place_and_filters() -> tuple[stats.Place, stats.Filters]:
     """Read the drill-down place and filters from the query string; 403 outside the user's scope."""
+
     def number(name: str) -> int | None:
         raw = request.args.get(name, "")
         return int(raw) if raw.isdigit() else None
 
     try:
-        place = stats.resolve_place(db.session, current_user, number("county"), number("township"),
-                                    number("enterprise"))
+        place = stats.resolve_place(
+            db.session, current_user, number("county"), number("township"), number("enterprise")
+        )
         return place, stats.Filters.parse(request.args)
     except stats.OutOfScope:
         abort(403)
@@ -61,25 +64,49 @@ def statistics():
     industries = stats.breakdown(session, user, place, filters, "industry") if place.level != "enterprise" else None
     workers = None
     if place.level == "enterprise":
-        workers = stats.worker_page(session, user, place, filters, request.args.get("page", 1, type=int),
-                                    count=totals.required)
+        workers = stats.worker_page(
+            session, user, place, filters, request.args.get("page", 1, type=int), count=totals.required
+        )
     return render_template(
-        "console/statistics.html", place=place, filters=filters, totals=totals, plans=plans,
-        all_plans=plans if filters == stats.Filters() else stats.breakdown(session, user, place, stats.Filters(),
-                                                                            "plan"),
-        children=children, child_label=DIMENSION_LABELS.get(place.child), industries=industries,
+        "console/statistics.html",
+        place=place,
+        filters=filters,
+        totals=totals,
+        plans=plans,
+        all_plans=plans
+        if filters == stats.Filters()
+        else stats.breakdown(session, user, place, stats.Filters(), "plan"),
+        children=children,
+        child_label=DIMENSION_LABELS.get(place.child),
+        industries=industries,
         months=stats.monthly_first_sat(session, user, place, filters, totals.required),
-        plan_months=stats.months_of_plans(plans, filters), workers=workers,
+        plan_months=stats.months_of_plans(plans, filters),
+        workers=workers,
         names=stats.Names.load(session, place) if workers else None,
-        crumbs=breadcrumbs(place), chart_limit=CHART_LIMIT, status_labels=STATUS_LABELS)
+        crumbs=breadcrumbs(place),
+        chart_limit=CHART_LIMIT,
+        status_labels=STATUS_LABELS,
+    )
 
 
 @bp.route("/statistics/pending")
 @roles_required(*ADMINS)
 def statistics_pending():
     place, filters = place_and_filters()
-    page = stats.worker_page(db.session, current_user, place, filters, request.args.get("page", 1, type=int),
-                             status=RequirementStatus.PENDING)
-    return render_template("console/statistics_pending.html", place=place, filters=filters, workers=page,
-                           names=stats.Names.load(db.session, place), crumbs=breadcrumbs(place),
-                           status_labels=STATUS_LABELS)
+    page = stats.worker_page(
+        db.session,
+        current_user,
+        place,
+        filters,
+        request.args.get("page", 1, type=int),
+        status=RequirementStatus.PENDING,
+    )
+    return render_template(
+        "console/statistics_pending.html",
+        place=place,
+        filters=filters,
+        workers=page,
+        names=stats.Names.load(db.session, place),
+        crumbs=breadcrumbs(place),
+        status_labels=STATUS_LABELS,
+    )

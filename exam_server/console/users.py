@@ -1,4 +1,5 @@
 """Console pages: accounts (city: every role; county: enterprise managers and reviewers of its county)."""
+
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, url_for
@@ -35,20 +36,27 @@ def user_new():
     form = UserForm()
     form.role.choices = options((r.value, ROLE_LABELS[r]) for r in user_admin.creatable_roles(current_user))
     counties = db.session.execute(select(County.id, County.name).order_by(County.code)).all()
-    form.county_id.choices = options([(0, "—")] + [(c.id, c.name) for c in counties
-                                                   if current_user.role is Role.CITY or c.id == current_user.county_id])
+    form.county_id.choices = options(
+        [(0, "—")]
+        + [(c.id, c.name) for c in counties if current_user.role is Role.CITY or c.id == current_user.county_id]
+    )
     if form.validate_on_submit():
         try:
             user, password = user_admin.create(
-                db.session, current_user, username=form.username.data, display_name=form.display_name.data,
-                role=form.role.data, county_id=form.county_id.data or None, enterprise_code=form.enterprise_code.data)
+                db.session,
+                current_user,
+                username=form.username.data,
+                display_name=form.display_name.data,
+                role=form.role.data,
+                county_id=form.county_id.data or None,
+                enterprise_code=form.enterprise_code.data,
+            )
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
-            return _no_store(render_template("console/users_password.html", user=user, password=password,
-                                             created=True))
+            return _no_store(render_template("console/users_password.html", user=user, password=password, created=True))
     return render_template("console/users_form.html", form=form)
 
 

@@ -1,4 +1,5 @@
 """Console pages: the worker list, a worker's page and enrolling their photo."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,9 @@ from exam_server.services.faces import face_service
 @roles_required(*ADMINS)
 def workers():
     form = WorkerSearchForm(request.args)
-    stmt = worker_directory.search(current_user, name=form.name.data, citizen_id=form.citizen_id.data,
-                                   enterprise=form.enterprise.data)
+    stmt = worker_directory.search(
+        current_user, name=form.name.data, citizen_id=form.citizen_id.data, enterprise=form.enterprise.data
+    )
     page = db.paginate(stmt, page=page_number(), per_page=PER_PAGE, error_out=False)
     return render_template("console/workers.html", form=form, page=page)
 
@@ -39,8 +41,9 @@ def worker_detail(worker_id: int):
     worker = _worker_or_404(worker_id)
     record = worker_directory.worker_file(db.session, worker)
     quality = describe_upload(record.photo.quality, face_service.settings()) if record.photo else []
-    return render_template("console/workers_detail.html", worker=worker, record=record, quality=quality,
-                           form=PhotoForm())
+    return render_template(
+        "console/workers_detail.html", worker=worker, record=record, quality=quality, form=PhotoForm()
+    )
 
 
 @bp.route("/workers/<int:worker_id>/photo")
@@ -65,8 +68,9 @@ def worker_enrol(worker_id: int):
         flash("；".join(e for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("console.worker_detail", worker_id=worker.id))
     try:
-        enrolment = face_service.enrol(db.session, worker, form.photo.data.read(), PhotoSource.CONSOLE,
-                                       user_id=current_user.id)
+        enrolment = face_service.enrol(
+            db.session, worker, form.photo.data.read(), PhotoSource.CONSOLE, user_id=current_user.id
+        )
         db.session.commit()
     except FaceRefusal as refusal:
         db.session.rollback()
@@ -77,5 +81,3 @@ def worker_enrol(worker_id: int):
         if enrolment.duplicates:
             flash(f"该照片与{len(enrolment.duplicates)}名已登记人员相似，已提交人脸审核", "error")
     return redirect(url_for("console.worker_detail", worker_id=worker.id))
-
-

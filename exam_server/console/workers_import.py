@@ -1,4 +1,5 @@
 """Console pages: import workers from a spreadsheet with a preview and an error report."""
+
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -32,12 +33,17 @@ def workers_import():
     try:
         preset = worker_import.target_enterprise(db.session, current_user, enterprise_id=wanted)
         if form.validate_on_submit():
-            target = worker_import.target_enterprise(db.session, current_user, enterprise_id=wanted,
-                                                     credit_code=form.enterprise_code.data)
+            target = worker_import.target_enterprise(
+                db.session, current_user, enterprise_id=wanted, credit_code=form.enterprise_code.data
+            )
             upload = form.file.data
-            staged = staging.stage(current_app.config["DATA_DIR"], KIND, upload.stream, upload.filename,
-                                   {"user_id": current_user.id, "import": "workers",
-                                    "enterprise_id": target.id if target else None})
+            staged = staging.stage(
+                current_app.config["DATA_DIR"],
+                KIND,
+                upload.stream,
+                upload.filename,
+                {"user_id": current_user.id, "import": "workers", "enterprise_id": target.id if target else None},
+            )
             return redirect(url_for("console.workers_import_preview", token=staged.token))
     except LookupError:
         form.enterprise_code.errors = ["未找到该企业，或该企业不在您的管理范围内"]
@@ -55,8 +61,9 @@ def _checked(token: str):
         abort(404)
     enterprise = db.session.get(Enterprise, staged.meta["enterprise_id"]) if staged.meta["enterprise_id"] else None
     try:
-        result = worker_import.check_table(db.session, worker_import.read_staged(staged.upload), current_user,
-                                           enterprise)
+        result = worker_import.check_table(
+            db.session, worker_import.read_staged(staged.upload), current_user, enterprise
+        )
     except DomainError as exc:
         result = worker_import.ImportCheck(problems=[worker_import.RowProblem(None, "文件", str(exc))])
     return staged, enterprise, result
@@ -66,8 +73,14 @@ def _checked(token: str):
 @roles_required(*ADMINS)
 def workers_import_preview(token: str):
     staged, enterprise, result = _checked(token)
-    return render_template("console/workers_import_preview.html", staged=staged, enterprise=enterprise,
-                           result=result, shown=result.problems[:SHOWN_PROBLEMS], form=ImportConfirmForm())
+    return render_template(
+        "console/workers_import_preview.html",
+        staged=staged,
+        enterprise=enterprise,
+        result=result,
+        shown=result.problems[:SHOWN_PROBLEMS],
+        form=ImportConfirmForm(),
+    )
 
 
 @bp.route("/workers/import/<token>/report.csv")
@@ -85,8 +98,13 @@ def workers_import_confirm(token: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        outcome = worker_import.write(db.session, result, current_user, accept_valid_rows=bool(form.import_valid.data),
-                                      filename=staged.meta["filename"])
+        outcome = worker_import.write(
+            db.session,
+            result,
+            current_user,
+            accept_valid_rows=bool(form.import_valid.data),
+            filename=staged.meta["filename"],
+        )
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -97,6 +115,8 @@ def workers_import_confirm(token: str):
         flash("导入期间数据发生变化（如同一人员已被他人登记），未导入任何数据，请重新检查", "error")
         return redirect(url_for("console.workers_import_preview", token=token))
     staging.discard(staged)
-    flash(f"已导入{outcome.imported}人，跳过{outcome.skipped_rows}行有错误的数据，"
-          f"新增考试任务{outcome.requirements}项", "success")
+    flash(
+        f"已导入{outcome.imported}人，跳过{outcome.skipped_rows}行有错误的数据，新增考试任务{outcome.requirements}项",
+        "success",
+    )
     return redirect(url_for("console.workers", enterprise=enterprise.credit_code if enterprise else None))

@@ -1,4 +1,5 @@
 """Console pages: enrol a zip of photos in the background and follow its progress."""
+
 from __future__ import annotations
 
 from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
@@ -20,8 +21,13 @@ def workers_photos():
     if form.validate_on_submit():
         upload = form.archive.data
         token = photo_jobs.start(current_app._get_current_object(), upload.stream, upload.filename, current_user)
-        audit.record(db.session, "photo_batch_started", user_id=current_user.id, ip=request.remote_addr,
-                     detail={"job": token, "filename": (upload.filename or "")[:200]})
+        audit.record(
+            db.session,
+            "photo_batch_started",
+            user_id=current_user.id,
+            ip=request.remote_addr,
+            detail={"job": token, "filename": (upload.filename or "")[:200]},
+        )
         db.session.commit()
         return redirect(url_for("console.workers_photos_job", token=token))
     return render_template("console/workers_photos.html", form=form)
@@ -42,5 +48,7 @@ def workers_photos_job(token: str):
 def workers_photos_status(token: str):
     job = _status_or_404(token)
     finished = job["state"] in ("done", "failed", "interrupted")
-    return jsonify({key: job[key] for key in ("state", "total", "done", "enrolled", "skipped", "duplicates", "error")}
-                   | {"refused": len(job["refused"]), "finished": finished})
+    return jsonify(
+        {key: job[key] for key in ("state", "total", "done", "enrolled", "skipped", "duplicates", "error")}
+        | {"refused": len(job["refused"]), "finished": finished}
+    )

@@ -4,6 +4,7 @@ Rows get precomputed ids and go in through Core inserts in chunks; ``city_histor
 of exams. Deterministic from the seed and anchor date, except secrets (kiosk token hashes,
 certificate codes), which stay random so a generated database holds no guessable credentials.
 """
+
 from __future__ import annotations
 
 import random
@@ -16,37 +17,97 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from exam_server import localday
-from exam_server.models import (County, DomainError, Enterprise, ExamPlan, ExamRequirement, Industry, JobCategory,
-                                Kiosk, Township, Worker)
-from exam_server.reference import COUNTIES, INDUSTRIES, credit_code, township_names
 from exam_server.demo import synthetic
 from exam_server.demo.city_rows import CITY, TINY, City, CityScale, Loader, next_id
+from exam_server.models import (
+    County,
+    DomainError,
+    Enterprise,
+    ExamPlan,
+    ExamRequirement,
+    Industry,
+    JobCategory,
+    Kiosk,
+    Township,
+    Worker,
+)
+from exam_server.reference import COUNTIES, INDUSTRIES, credit_code, township_names
 from exam_server.services.exam import question_store
 
 # Urban districts hold more enterprises than rural counties (index in COUNTIES -> weight).
 COUNTY_WEIGHTS = {0: 3.0, 1: 2.0, 2: 1.6, 12: 1.2}
 INDUSTRY_WEIGHTS = {
-    "construction": 14, "commerce": 12, "machinery": 10, "crowded_places": 9, "light_industry": 8,
-    "road_transport": 7, "building_materials": 6, "warehousing_logistics": 6, "textile": 5, "hazchem": 5,
-    "dust_explosion": 4, "metallurgy": 2, "noncoal_mine": 2, "gas": 2, "nonferrous": 2,
-    "ammonia_refrigeration": 2, "power": 2, "fireworks": 1, "tobacco": 1,
+    "construction": 14,
+    "commerce": 12,
+    "machinery": 10,
+    "crowded_places": 9,
+    "light_industry": 8,
+    "road_transport": 7,
+    "building_materials": 6,
+    "warehousing_logistics": 6,
+    "textile": 5,
+    "hazchem": 5,
+    "dust_explosion": 4,
+    "metallurgy": 2,
+    "noncoal_mine": 2,
+    "gas": 2,
+    "nonferrous": 2,
+    "ammonia_refrigeration": 2,
+    "power": 2,
+    "fireworks": 1,
+    "tobacco": 1,
 }
 # Share of special-operations workers (electricians, welders, blasters...) by industry; 0.08 elsewhere.
-SPECIAL_SHARE = {"hazchem": 0.25, "noncoal_mine": 0.30, "fireworks": 0.25, "metallurgy": 0.20, "gas": 0.20,
-                 "construction": 0.20, "power": 0.25, "nonferrous": 0.18, "ammonia_refrigeration": 0.15}
+SPECIAL_SHARE = {
+    "hazchem": 0.25,
+    "noncoal_mine": 0.30,
+    "fireworks": 0.25,
+    "metallurgy": 0.20,
+    "gas": 0.20,
+    "construction": 0.20,
+    "power": 0.25,
+    "nonferrous": 0.18,
+    "ammonia_refrigeration": 0.15,
+}
 SUFFIX = {
-    "hazchem": "化工有限公司", "noncoal_mine": "矿业有限公司", "metallurgy": "钢铁有限公司",
-    "construction": "建设工程有限公司", "fireworks": "烟花爆竹有限公司", "nonferrous": "有色金属有限公司",
-    "building_materials": "建材有限公司", "machinery": "机械制造有限公司", "light_industry": "食品有限公司",
-    "textile": "纺织有限公司", "tobacco": "卷烟配送有限公司", "commerce": "商贸有限公司",
-    "road_transport": "运输有限公司", "gas": "燃气有限公司", "dust_explosion": "木业有限公司",
-    "ammonia_refrigeration": "冷链食品有限公司", "power": "电力工程有限公司",
-    "warehousing_logistics": "物流有限公司", "crowded_places": "商业管理有限公司",
+    "hazchem": "化工有限公司",
+    "noncoal_mine": "矿业有限公司",
+    "metallurgy": "钢铁有限公司",
+    "construction": "建设工程有限公司",
+    "fireworks": "烟花爆竹有限公司",
+    "nonferrous": "有色金属有限公司",
+    "building_materials": "建材有限公司",
+    "machinery": "机械制造有限公司",
+    "light_industry": "食品有限公司",
+    "textile": "纺织有限公司",
+    "tobacco": "卷烟配送有限公司",
+    "commerce": "商贸有限公司",
+    "road_transport": "运输有限公司",
+    "gas": "燃气有限公司",
+    "dust_explosion": "木业有限公司",
+    "ammonia_refrigeration": "冷链食品有限公司",
+    "power": "电力工程有限公司",
+    "warehousing_logistics": "物流有限公司",
+    "crowded_places": "商业管理有限公司",
 }
 BRAND = "鑫华泰恒盛金宏远达源丰顺瑞兴隆昌通安利德祥康嘉新永联正信大"
 # Real county-level codes (GB/T 2260) of places many of the city's migrant workers come from.
-OTHER_REGIONS = ("370102", "370211", "370303", "370883", "371121", "320311", "321322", "320722", "341302",
-                 "340321", "410102", "411522", "130102", "220102")
+OTHER_REGIONS = (
+    "370102",
+    "370211",
+    "370303",
+    "370883",
+    "371121",
+    "320311",
+    "321322",
+    "320722",
+    "341302",
+    "340321",
+    "410102",
+    "411522",
+    "130102",
+    "220102",
+)
 LOCAL_SHARE = 0.82
 
 
@@ -70,8 +131,14 @@ def anchor_of(day: date | None) -> datetime:
     return localday.local(localday.day_start(day or localday.today()))
 
 
-def generate(session: Session, scale: CityScale = CITY, *, anchor: date | None = None,
-             data_dir: str | None = None, progress: bool = True) -> Summary:
+def generate(
+    session: Session,
+    scale: CityScale = CITY,
+    *,
+    anchor: date | None = None,
+    data_dir: str | None = None,
+    progress: bool = True,
+) -> Summary:
     """Fill an empty database with a city and its year of exams; commit after each table."""
     from exam_server.demo import city_history
 
@@ -88,8 +155,12 @@ def generate(session: Session, scale: CityScale = CITY, *, anchor: date | None =
     make_requirements(session, city)
     loader = Loader(session, len(city.enterprises) + len(city.workers) + len(city.kiosks) + len(city.plans), progress)
     try:
-        for model, rows in ((Enterprise, city.enterprises), (Worker, city.workers), (Kiosk, city.kiosks),
-                            (ExamPlan, city.plans)):
+        for model, rows in (
+            (Enterprise, city.enterprises),
+            (Worker, city.workers),
+            (Kiosk, city.kiosks),
+            (ExamPlan, city.plans),
+        ):
             loader.insert(model, rows)
             session.commit()
         loader.bar.set_description("simulating the year")
@@ -113,26 +184,37 @@ def load_reference(session: Session, city: City) -> None:
     if not session.scalar(select(func.count(County.id))):
         county_id, township_id = next_id(session, County), next_id(session, Township)
         counties, townships = [], []
-        for index, (code, name) in enumerate(COUNTIES[:scale.counties]):
+        for index, (code, name) in enumerate(COUNTIES[: scale.counties]):
             counties.append({"id": county_id + index, "code": code, "name": name})
             for t, township in enumerate(township_names(index), start=1):
-                townships.append({"id": township_id, "county_id": county_id + index, "code": f"{code}{t:03d}000",
-                                  "name": township})
+                townships.append(
+                    {"id": township_id, "county_id": county_id + index, "code": f"{code}{t:03d}000", "name": township}
+                )
                 township_id += 1
         session.execute(insert(County.__table__), counties)
         session.execute(insert(Township.__table__), townships)
     if not session.scalar(select(func.count(Industry.id))):
         first = next_id(session, Industry)
-        session.execute(insert(Industry.__table__), [{"id": first + i, "code": code, "name": name}
-                                                     for i, (code, name) in enumerate(INDUSTRIES)])
+        session.execute(
+            insert(Industry.__table__),
+            [{"id": first + i, "code": code, "name": name} for i, (code, name) in enumerate(INDUSTRIES)],
+        )
     session.commit()
     rows = session.execute(select(County.id, County.code, County.name).order_by(County.id).limit(scale.counties))
     city.counties = [dict(r._mapping) for r in rows]
     for county in city.counties:
-        city.townships[county["id"]] = [dict(r._mapping) for r in session.execute(
-            select(Township.id, Township.name).where(Township.county_id == county["id"]).order_by(Township.id))]
-    city.industries = [dict(r._mapping) for r in session.execute(
-        select(Industry.id, Industry.code, Industry.name).order_by(Industry.id).limit(scale.industries))]
+        city.townships[county["id"]] = [
+            dict(r._mapping)
+            for r in session.execute(
+                select(Township.id, Township.name).where(Township.county_id == county["id"]).order_by(Township.id)
+            )
+        ]
+    city.industries = [
+        dict(r._mapping)
+        for r in session.execute(
+            select(Industry.id, Industry.code, Industry.name).order_by(Industry.id).limit(scale.industries)
+        )
+    ]
 
 
 def _county_weight(county: dict) -> float:
@@ -145,20 +227,32 @@ def make_enterprises(session: Session, city: City) -> None:
     rng, scale = city.rng, city.scale
     first = next_id(session, Enterprise)
     counties = rng.choices(city.counties, weights=[_county_weight(c) for c in city.counties], k=scale.enterprises)
-    industries = rng.choices(city.industries, weights=[INDUSTRY_WEIGHTS.get(i["code"], 3) for i in city.industries],
-                             k=scale.enterprises)
+    industries = rng.choices(
+        city.industries, weights=[INDUSTRY_WEIGHTS.get(i["code"], 3) for i in city.industries], k=scale.enterprises
+    )
     names: set[str] = set()
-    for n, (county, industry) in enumerate(zip(counties, industries)):
+    for n, (county, industry) in enumerate(zip(counties, industries, strict=False)):
         township = rng.choice(city.townships[county["id"]])
         name = ""
         while not name or name in names:
             name = f"临沂{township['name'][:2]}{rng.choice(BRAND)}{rng.choice(BRAND)}{SUFFIX.get(industry['code'], '有限公司')}"
         names.add(name)
-        city.enterprises.append({
-            "id": first + n, "credit_code": credit_code(county["code"], first + n), "name": name,
-            "county_id": county["id"], "township_id": township["id"], "industry_id": industry["id"], "active": True,
-            "_industry": industry["code"], "_county_code": county["code"]})
-    for enterprise, size in zip(city.enterprises, enterprise_sizes(rng, scale.enterprises, scale.workers)):
+        city.enterprises.append(
+            {
+                "id": first + n,
+                "credit_code": credit_code(county["code"], first + n),
+                "name": name,
+                "county_id": county["id"],
+                "township_id": township["id"],
+                "industry_id": industry["id"],
+                "active": True,
+                "_industry": industry["code"],
+                "_county_code": county["code"],
+            }
+        )
+    for enterprise, size in zip(
+        city.enterprises, enterprise_sizes(rng, scale.enterprises, scale.workers), strict=False
+    ):
         enterprise["_size"] = size
 
 
@@ -170,7 +264,7 @@ def enterprise_sizes(rng: random.Random, count: int, total: int) -> list[int]:
     raw = [w / scale * rest for w in weights]
     sizes = [minimum + int(r) for r in raw]
     by_fraction = sorted(range(count), key=lambda i: (int(raw[i]) - raw[i], i))
-    for i in by_fraction[:total - sum(sizes)]:
+    for i in by_fraction[: total - sum(sizes)]:
         sizes[i] += 1
     return sizes
 
@@ -180,8 +274,12 @@ def job_mix(rng: random.Random, size: int, industry: str) -> list[JobCategory]:
     managers = min(max(1, round(size / 50)), max(size - 1, 0))
     others = size - 1 - managers
     special = min(others, round(others * SPECIAL_SHARE.get(industry, 0.08) * rng.uniform(0.6, 1.4)))
-    return ([JobCategory.PRINCIPAL] + [JobCategory.SAFETY_MANAGER] * managers + [JobCategory.SPECIAL_OPS] * special
-            + [JobCategory.GENERAL] * (others - special))[:size]
+    return (
+        [JobCategory.PRINCIPAL]
+        + [JobCategory.SAFETY_MANAGER] * managers
+        + [JobCategory.SPECIAL_OPS] * special
+        + [JobCategory.GENERAL] * (others - special)
+    )[:size]
 
 
 def make_workers(session: Session, city: City) -> None:
@@ -197,12 +295,20 @@ def make_workers(session: Session, city: City) -> None:
             while cid in seen:
                 cid = synthetic.citizen_id(rng, region, min_age=min_age, max_age=60, today=today)
             seen.add(cid)
-            city.workers.append({
-                "id": worker_id, "citizen_id": cid, "name": synthetic.person_name(rng),
-                "gender": "M" if int(cid[16]) % 2 else "F",
-                "birth_date": date(int(cid[6:10]), int(cid[10:12]), int(cid[12:14])),
-                "enterprise_id": enterprise["id"], "job_category": job, "phone": None, "active": True,
-                "created_at": city.anchor - timedelta(days=rng.randint(380, 1500), seconds=rng.randint(0, 86399))})
+            city.workers.append(
+                {
+                    "id": worker_id,
+                    "citizen_id": cid,
+                    "name": synthetic.person_name(rng),
+                    "gender": "M" if int(cid[16]) % 2 else "F",
+                    "birth_date": date(int(cid[6:10]), int(cid[10:12]), int(cid[12:14])),
+                    "enterprise_id": enterprise["id"],
+                    "job_category": job,
+                    "phone": None,
+                    "active": True,
+                    "created_at": city.anchor - timedelta(days=rng.randint(380, 1500), seconds=rng.randint(0, 86399)),
+                }
+            )
             worker_id += 1
 
 
@@ -217,10 +323,20 @@ def make_kiosks(session: Session, city: City) -> None:
         places = [(t["id"], f"{county['name']}{t['name']}考点") for t in city.townships[county["id"]]]
         for township_id, name in [(None, f"{county['name']}政务服务中心考点"), *places]:
             token = secrets.token_urlsafe(32)
-            city.kiosks.append({"id": kiosk_id, "name": name, "location": name.removesuffix("考点") + "安全培训考场",
-                                "county_id": county["id"], "token_hash": hash_token(token),
-                                "token_prefix": token[:8], "enabled": True, "last_seen_at": city.anchor,
-                                "created_at": city.anchor - timedelta(days=400), "_township": township_id})
+            city.kiosks.append(
+                {
+                    "id": kiosk_id,
+                    "name": name,
+                    "location": name.removesuffix("考点") + "安全培训考场",
+                    "county_id": county["id"],
+                    "token_hash": hash_token(token),
+                    "token_prefix": token[:8],
+                    "enabled": True,
+                    "last_seen_at": city.anchor,
+                    "created_at": city.anchor - timedelta(days=400),
+                    "_township": township_id,
+                }
+            )
             kiosk_id += 1
 
 
@@ -230,19 +346,38 @@ def make_plans(session: Session, city: City) -> None:
     opens, closes = city.anchor - timedelta(days=365), city.anchor + timedelta(days=30)
     year = opens.year
     specs = [(f"{year}年度{i['name']}行业从业人员安全生产培训考试", i["id"], []) for i in city.industries]
-    specs.append((f"{year}年度主要负责人和安全生产管理人员安全生产知识考核", None,
-                  [JobCategory.PRINCIPAL.value, JobCategory.SAFETY_MANAGER.value]))
+    specs.append(
+        (
+            f"{year}年度主要负责人和安全生产管理人员安全生产知识考核",
+            None,
+            [JobCategory.PRINCIPAL.value, JobCategory.SAFETY_MANAGER.value],
+        )
+    )
     specs.append((f"{year}年度特种作业人员安全技术理论考试", None, [JobCategory.SPECIAL_OPS.value]))
     codes = {i["id"]: i["code"] for i in city.industries}
     every_job = [job.value for job in JobCategory]
     for n, (name, industry_id, jobs) in enumerate(specs):
-        ruleset = plan_ruleset(session, [codes[industry_id]] if industry_id else list(codes.values()),
-                               jobs or every_job)
-        city.plans.append({"id": plan_id + n, "name": name, "ruleset": ruleset, "county_id": None,
-                           "industry_id": industry_id, "enterprise_id": None, "job_categories": jobs,
-                           "opens_at": opens, "closes_at": closes, "max_attempts": 2, "face_policy": {},
-                           "certificate_valid_days": 365 * 3, "created_by_id": None,
-                           "created_at": opens - timedelta(days=20)})
+        ruleset = plan_ruleset(
+            session, [codes[industry_id]] if industry_id else list(codes.values()), jobs or every_job
+        )
+        city.plans.append(
+            {
+                "id": plan_id + n,
+                "name": name,
+                "ruleset": ruleset,
+                "county_id": None,
+                "industry_id": industry_id,
+                "enterprise_id": None,
+                "job_categories": jobs,
+                "opens_at": opens,
+                "closes_at": closes,
+                "max_attempts": 2,
+                "face_policy": {},
+                "certificate_valid_days": 365 * 3,
+                "created_by_id": None,
+                "created_at": opens - timedelta(days=20),
+            }
+        )
 
 
 def plan_ruleset(session: Session, industries: list[str], jobs: list[str]) -> dict:
@@ -254,10 +389,13 @@ def plan_ruleset(session: Session, industries: list[str], jobs: list[str]) -> di
         bundled = qb.load_rulesets()
     except (OSError, ValueError):
         bundled = {}
-    found = qb.select_ruleset(bundled, industries[0] if len(industries) == 1 else None,
-                              jobs[0] if len(jobs) == 1 else None)
-    candidates = ([found.to_dict()] if found else []) + [question_store.default_ruleset(),
-                                                          dict(question_store.GENERAL_RULESET)]
+    found = qb.select_ruleset(
+        bundled, industries[0] if len(industries) == 1 else None, jobs[0] if len(jobs) == 1 else None
+    )
+    candidates = ([found.to_dict()] if found else []) + [
+        question_store.default_ruleset(),
+        dict(question_store.GENERAL_RULESET),
+    ]
     for candidate in candidates:
         ruleset = qb.RuleSet.from_dict(candidate)
         if not any(qb.shortfalls(bank, ruleset, industry=i, job_category=j) for i in industries for j in jobs):
@@ -277,11 +415,21 @@ def make_requirements(session: Session, city: City) -> None:
         if worker["job_category"].value in by_job:
             plans.append(by_job[worker["job_category"].value])
         for plan_id in plans:
-            city.requirements.append({
-                "id": requirement_id, "plan_id": plan_id, "worker_id": worker["id"],
-                "enterprise_id": enterprise["id"], "county_id": enterprise["county_id"],
-                "township_id": enterprise["township_id"], "industry_id": enterprise["industry_id"],
-                "status": "pending", "attempts": 0, "first_sat_at": None, "passed_at": None})
+            city.requirements.append(
+                {
+                    "id": requirement_id,
+                    "plan_id": plan_id,
+                    "worker_id": worker["id"],
+                    "enterprise_id": enterprise["id"],
+                    "county_id": enterprise["county_id"],
+                    "township_id": enterprise["township_id"],
+                    "industry_id": enterprise["industry_id"],
+                    "status": "pending",
+                    "attempts": 0,
+                    "first_sat_at": None,
+                    "passed_at": None,
+                }
+            )
             requirement_id += 1
 
 
@@ -293,8 +441,12 @@ def fix_sequences(session: Session) -> None:
 
     for table in Base.metadata.sorted_tables:
         if "id" in table.c:
-            session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                                 f"GREATEST((SELECT MAX(id) FROM \"{table.name}\"), 1))"))
+            session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f'GREATEST((SELECT MAX(id) FROM "{table.name}"), 1))'
+                )
+            )
     session.commit()
 
 

@@ -1,4 +1,5 @@
 """A year of exams for a generated city: sittings, outcomes, certificates, sampled answers, faces and alerts."""
+
 from __future__ import annotations
 
 import itertools
@@ -8,12 +9,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-import question_bank as qb
 from sqlalchemy.orm import Session
 
+import question_bank as qb
 from exam_server import localday
-from exam_server.models import (Answer, Certificate, CheckIn, FaceCheck, RequirementStatus, ReviewCase, Sitting,
-                                SittingStatus)
+from exam_server.models import (
+    Answer,
+    Certificate,
+    CheckIn,
+    FaceCheck,
+    RequirementStatus,
+    ReviewCase,
+    Sitting,
+    SittingStatus,
+)
 from exam_server.services.exam import question_store
 
 if TYPE_CHECKING:
@@ -39,9 +48,15 @@ class History:
 
     def size(self) -> int:
         """Return the number of rows still to insert (a photo and a template per model per template worker)."""
-        return (len(self.sittings) + len(self.certificates) + len(self.answers) + len(self.checkins)
-                + len(self.face_checks) + len(self.review_cases)
-                + (1 + self.template_models) * len(self.template_workers))
+        return (
+            len(self.sittings)
+            + len(self.certificates)
+            + len(self.answers)
+            + len(self.checkins)
+            + len(self.face_checks)
+            + len(self.review_cases)
+            + (1 + self.template_models) * len(self.template_workers)
+        )
 
 
 def beta(rng: random.Random, mean: float, concentration: float) -> float:
@@ -50,8 +65,9 @@ def beta(rng: random.Random, mean: float, concentration: float) -> float:
     return rng.betavariate(mean * concentration, (1 - mean) * concentration)
 
 
-def attempt_rates(participation: float, pass_rate: float, retake_pass: float, sittings: int,
-                  requirements: int) -> tuple[float, float]:
+def attempt_rates(
+    participation: float, pass_rate: float, retake_pass: float, sittings: int, requirements: int
+) -> tuple[float, float]:
     """Return (first-attempt pass rate, share of failures retaken) that land on the targets and sitting count."""
     sat = max(participation * requirements, 1.0)
     retakes = max(0.0, sittings - sat)
@@ -68,10 +84,17 @@ def calendar(anchor: datetime) -> tuple[list[datetime], list[float]]:
 
 def compact_paper(ruleset: dict, max_score: float) -> dict:
     """Return the paper stored with generated sittings outside the answer sample (no items)."""
-    return {"ruleset_id": ruleset["id"], "ruleset_version": ruleset.get("version", 1), "title": ruleset["name"],
-            "pass_mark": ruleset["pass_mark"], "duration_minutes": ruleset["duration_minutes"],
-            "partial_credit": ruleset.get("partial_credit", "none"), "total_points": max_score, "items": [],
-            "abridged": True}
+    return {
+        "ruleset_id": ruleset["id"],
+        "ruleset_version": ruleset.get("version", 1),
+        "title": ruleset["name"],
+        "pass_mark": ruleset["pass_mark"],
+        "duration_minutes": ruleset["duration_minutes"],
+        "partial_credit": ruleset.get("partial_credit", "none"),
+        "total_points": max_score,
+        "items": [],
+        "abridged": True,
+    }
 
 
 def score(rng: random.Random, passed: bool, pass_mark: float, max_score: float) -> float:
@@ -88,10 +111,13 @@ def simulate(session: Session, city: City) -> History:
     rng, scale, history = city.rng, city.scale, History()
     rulesets = {p["id"]: qb.RuleSet.from_dict(p["ruleset"]) for p in city.plans}
     papers = {p["id"]: compact_paper(p["ruleset"], rulesets[p["id"]].nominal_points) for p in city.plans}
-    first_rate, retake = attempt_rates(scale.participation, scale.pass_rate, scale.retake_pass_rate, scale.sittings,
-                                       len(city.requirements))
-    propensity = {e["id"]: (beta(rng, scale.participation, scale.spread), beta(rng, first_rate, scale.spread))
-                  for e in city.enterprises}
+    first_rate, retake = attempt_rates(
+        scale.participation, scale.pass_rate, scale.retake_pass_rate, scale.sittings, len(city.requirements)
+    )
+    propensity = {
+        e["id"]: (beta(rng, scale.participation, scale.spread), beta(rng, first_rate, scale.spread))
+        for e in city.enterprises
+    }
     days, weights = calendar(city.anchor)
     cumulative = list(itertools.accumulate(weights))
     centre = {k["county_id"]: k["id"] for k in city.kiosks if k["_township"] is None}
@@ -116,19 +142,39 @@ def simulate(session: Session, city: City) -> History:
                     start = last_day + timedelta(minutes=rng.randint(*WORKING_MINUTES))
             auto = rng.random() < 0.02
             submitted = start + (duration if auto else timedelta(seconds=rng.randint(18 * 60, 58 * 60)))
-            history.sittings.append({
-                "id": sitting_id, "plan_id": req["plan_id"], "worker_id": req["worker_id"],
-                "requirement_id": req["id"], "kiosk_id": kiosk or centre[req["county_id"]],
-                "status": SittingStatus.SUBMITTED, "attempt_no": attempt, "seed": rng.randrange(2**31),
-                "paper": paper, "started_at": start, "deadline_at": start + duration, "submitted_at": submitted,
-                "auto_submitted": auto, "score": score(rng, passed, ruleset.pass_mark, max_score),
-                "max_score": max_score, "passed": passed, "status_reason": None})
+            history.sittings.append(
+                {
+                    "id": sitting_id,
+                    "plan_id": req["plan_id"],
+                    "worker_id": req["worker_id"],
+                    "requirement_id": req["id"],
+                    "kiosk_id": kiosk or centre[req["county_id"]],
+                    "status": SittingStatus.SUBMITTED,
+                    "attempt_no": attempt,
+                    "seed": rng.randrange(2**31),
+                    "paper": paper,
+                    "started_at": start,
+                    "deadline_at": start + duration,
+                    "submitted_at": submitted,
+                    "auto_submitted": auto,
+                    "score": score(rng, passed, ruleset.pass_mark, max_score),
+                    "max_score": max_score,
+                    "passed": passed,
+                    "status_reason": None,
+                }
+            )
             if passed:
-                history.certificates.append({
-                    "number": f"AQ{submitted:%Y}{sitting_id:010d}", "verify_code": secrets.token_urlsafe(18),
-                    "worker_id": req["worker_id"], "plan_id": req["plan_id"], "sitting_id": sitting_id,
-                    "issued_on": localday.local_date(submitted),
-                    "valid_until": localday.local_date(submitted) + certificate_days})
+                history.certificates.append(
+                    {
+                        "number": f"AQ{submitted:%Y}{sitting_id:010d}",
+                        "verify_code": secrets.token_urlsafe(18),
+                        "worker_id": req["worker_id"],
+                        "plan_id": req["plan_id"],
+                        "sitting_id": sitting_id,
+                        "issued_on": localday.local_date(submitted),
+                        "valid_until": localday.local_date(submitted) + certificate_days,
+                    }
+                )
                 req["passed_at"] = submitted
             req["first_sat_at"] = req["first_sat_at"] or start
             sitting_id += 1
@@ -155,8 +201,13 @@ def sample_answers(session: Session, city: City, history: History, rulesets: dic
     for index in sorted(rng.sample(range(len(history.sittings)), count)):
         sitting = history.sittings[index]
         try:
-            paper = qb.assemble(bank, rulesets[sitting["plan_id"]], sitting["seed"], job_category=jobs[sitting["worker_id"]],
-                                industry=industry[worker_enterprise[sitting["worker_id"]]])
+            paper = qb.assemble(
+                bank,
+                rulesets[sitting["plan_id"]],
+                sitting["seed"],
+                job_category=jobs[sitting["worker_id"]],
+                industry=industry[worker_enterprise[sitting["worker_id"]]],
+            )
         except qb.AssemblyError:
             continue
         responses = responses_for(rng, paper, sitting["passed"])
@@ -169,11 +220,18 @@ def sample_answers(session: Session, city: City, history: History, rulesets: dic
         sitting.update(paper=stored, score=grade.total, max_score=grade.max_total)
         span = sitting["submitted_at"] - sitting["started_at"]
         for n, item in enumerate(stored["items"], start=1):
-            history.answers.append({
-                "id": answer_id, "sitting_id": sitting["id"], "item_no": item["number"],
-                "question_id": item["question_id"], "response": responses[item["number"]],
-                "idempotency_key": f"{rng.getrandbits(64):016x}", "revision": 1,
-                "answered_at": sitting["started_at"] + span * n / (len(stored["items"]) + 1)})
+            history.answers.append(
+                {
+                    "id": answer_id,
+                    "sitting_id": sitting["id"],
+                    "item_no": item["number"],
+                    "question_id": item["question_id"],
+                    "response": responses[item["number"]],
+                    "idempotency_key": f"{rng.getrandbits(64):016x}",
+                    "revision": 1,
+                    "answered_at": sitting["started_at"] + span * n / (len(stored["items"]) + 1),
+                }
+            )
             answer_id += 1
 
 
@@ -181,8 +239,9 @@ def responses_for(rng: random.Random, paper: qb.Paper, passed: bool) -> dict[int
     """Return responses (presented letters) whose grade passes or fails as wanted, or None if none found."""
     right = 0.93 if passed else 0.68
     for _ in range(40):
-        responses = {item.number: item.answer if rng.random() < right else wrong_letters(rng, item)
-                     for item in paper.items}
+        responses = {
+            item.number: item.answer if rng.random() < right else wrong_letters(rng, item) for item in paper.items
+        }
         if qb.grade(paper, responses).passed == passed:
             return responses
     return None
@@ -190,7 +249,7 @@ def responses_for(rng: random.Random, paper: qb.Paper, passed: bool) -> dict[int
 
 def wrong_letters(rng: random.Random, item: qb.PaperItem) -> str:
     """Return a wrong response to an item."""
-    letters = "ABCDEF"[:len(item.options)]
+    letters = "ABCDEF"[: len(item.options)]
     while True:
         if item.type is qb.QuestionType.MULTIPLE:
             chosen = "".join(c for c in letters if rng.random() < 0.5)
@@ -211,14 +270,14 @@ def load(session: Session, city: City, history: History, loader: Loader, data_di
     """Insert the year's rows, then the synthetic face templates (and write the 1:N indexes into data_dir)."""
     from exam_server.demo import city_faces
 
-    for model, rows in ((Sitting, history.sittings), (Certificate, history.certificates),
-                        (Answer, history.answers)):
+    for model, rows in ((Sitting, history.sittings), (Certificate, history.certificates), (Answer, history.answers)):
         loader.insert(model, rows)
         session.commit()
     city_faces.load_templates(session, city, history, loader, data_dir)
-    for model, rows in ((CheckIn, history.checkins), (FaceCheck, history.face_checks),
-                        (ReviewCase, history.review_cases)):
+    for model, rows in (
+        (CheckIn, history.checkins),
+        (FaceCheck, history.face_checks),
+        (ReviewCase, history.review_cases),
+    ):
         loader.insert(model, rows)
         session.commit()
-
-

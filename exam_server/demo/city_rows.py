@@ -1,4 +1,5 @@
 """The rows of a generated city while it is made: its scale, the rows kept in memory, and their chunked insert."""
+
 from __future__ import annotations
 
 import random
@@ -21,20 +22,21 @@ class CityScale:
     enterprises: int = 9_032
     workers: int = 310_000
     sittings: int = 374_000
-    participation: float = 0.95      # requirements sat at least once / requirements
-    pass_rate: float = 0.95          # requirements passed / requirements sat
-    retake_pass_rate: float = 0.75   # second attempts that pass
-    spread: float = 25.0             # Beta concentration of enterprise rates: lower means wider spread
-    template_share: float = 1.0      # workers given synthetic face templates (one per model)
-    answer_sample: int = 1_000       # sittings stored with a real paper and their answers
+    participation: float = 0.95  # requirements sat at least once / requirements
+    pass_rate: float = 0.95  # requirements passed / requirements sat
+    retake_pass_rate: float = 0.75  # second attempts that pass
+    spread: float = 25.0  # Beta concentration of enterprise rates: lower means wider spread
+    template_share: float = 1.0  # workers given synthetic face templates (one per model)
+    answer_sample: int = 1_000  # sittings stored with a real paper and their answers
     face_checks: int = 400
     review_cases: int = 200
     seed: int = 2026
 
 
 CITY = CityScale()
-TINY = CityScale(counties=2, enterprises=30, workers=500, sittings=605, answer_sample=20, face_checks=40,
-                 review_cases=20)
+TINY = CityScale(
+    counties=2, enterprises=30, workers=500, sittings=605, answer_sample=20, face_checks=40, review_cases=20
+)
 
 
 @dataclass
@@ -72,7 +74,7 @@ class Loader:
             rows = [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows]
         conn = self.session.connection()
         for start in range(0, len(rows), CHUNK):
-            chunk = rows[start:start + CHUNK]
+            chunk = rows[start : start + CHUNK]
             conn.execute(insert(table), chunk)
             self.bar.update(len(chunk))
         self.rows[table.name] = self.rows.get(table.name, 0) + len(rows)

@@ -1,4 +1,5 @@
 """Load a small demo city: regions, industries, enterprises, workers, questions, a plan, users."""
+
 from __future__ import annotations
 
 import random
@@ -6,15 +7,23 @@ import random
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from exam_server.demo import synthetic
 from exam_server.models import County, Enterprise, Industry, JobCategory, Township
 from exam_server.reference import COUNTIES, INDUSTRIES, credit_code, township_names
-from exam_server.demo import synthetic
 from exam_server.services.admin.workers import register_worker
 
 DEMO_ENTERPRISES = 24
 DEMO_WORKERS_PER_ENTERPRISE = (5, 30)
-_SUFFIXES = ("化工有限公司", "矿业有限公司", "钢铁有限公司", "建设工程有限公司", "机械制造有限公司",
-             "物流有限公司", "食品有限公司", "燃气有限公司")
+_SUFFIXES = (
+    "化工有限公司",
+    "矿业有限公司",
+    "钢铁有限公司",
+    "建设工程有限公司",
+    "机械制造有限公司",
+    "物流有限公司",
+    "食品有限公司",
+    "燃气有限公司",
+)
 
 
 def load_reference(session: Session) -> None:
@@ -45,21 +54,29 @@ def load_demo_org(session: Session, seed: int = 2026) -> int:
         industry = industries[serial % 4] if serial % 3 else rng.choice(industries)
         township = rng.choice(county.townships)
         enterprise = Enterprise(
-            credit_code=credit_code(county.code, serial), county_id=county.id,
-            township_id=township.id, industry_id=industry.id,
+            credit_code=credit_code(county.code, serial),
+            county_id=county.id,
+            township_id=township.id,
+            industry_id=industry.id,
             name=f"临沂{township.name[:2]}{rng.choice(_SUFFIXES)}{serial:02d}",
         )
         session.add(enterprise)
         session.flush()
         for n in range(rng.randint(*DEMO_WORKERS_PER_ENTERPRISE)):
-            job = (JobCategory.PRINCIPAL if n == 0 else JobCategory.SAFETY_MANAGER if n == 1
-                   else rng.choice([JobCategory.SPECIAL_OPS, JobCategory.GENERAL, JobCategory.GENERAL]))
+            job = (
+                JobCategory.PRINCIPAL
+                if n == 0
+                else JobCategory.SAFETY_MANAGER
+                if n == 1
+                else rng.choice([JobCategory.SPECIAL_OPS, JobCategory.GENERAL, JobCategory.GENERAL])
+            )
             cid = synthetic.citizen_id(rng, county.code)
             while cid in used_ids:
                 cid = synthetic.citizen_id(rng, county.code)
             used_ids.add(cid)
-            register_worker(session, citizen_id=cid, name=synthetic.person_name(rng),
-                            enterprise_id=enterprise.id, job_category=job)
+            register_worker(
+                session, citizen_id=cid, name=synthetic.person_name(rng), enterprise_id=enterprise.id, job_category=job
+            )
     return len(used_ids)
 
 
@@ -91,14 +108,24 @@ def load_demo_exam(session: Session) -> int:
     if session.scalar(select(ExamPlan.id).where(ExamPlan.name == DEMO_PLAN_NAME)):
         return 0
     now = utcnow()
-    plan = ExamPlan(name=DEMO_PLAN_NAME, ruleset=question_store.default_ruleset(), opens_at=now - timedelta(days=1),
-                    closes_at=now + timedelta(days=365), max_attempts=2, face_policy={})
+    plan = ExamPlan(
+        name=DEMO_PLAN_NAME,
+        ruleset=question_store.default_ruleset(),
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=365),
+        max_attempts=2,
+        face_policy={},
+    )
     session.add(plan)
     session.flush()
-    workers = session.execute(select(Worker.id, Enterprise.id, Enterprise.county_id, Enterprise.township_id,
-                                     Enterprise.industry_id).join(Enterprise, Enterprise.id == Worker.enterprise_id)
-                              .where(Worker.active)).all()
-    session.add_all(ExamRequirement(plan_id=plan.id, worker_id=w, enterprise_id=e, county_id=c, township_id=t,
-                                    industry_id=i) for w, e, c, t, i in workers)
+    workers = session.execute(
+        select(Worker.id, Enterprise.id, Enterprise.county_id, Enterprise.township_id, Enterprise.industry_id)
+        .join(Enterprise, Enterprise.id == Worker.enterprise_id)
+        .where(Worker.active)
+    ).all()
+    session.add_all(
+        ExamRequirement(plan_id=plan.id, worker_id=w, enterprise_id=e, county_id=c, township_id=t, industry_id=i)
+        for w, e, c, t, i in workers
+    )
     session.flush()
     return len(workers)

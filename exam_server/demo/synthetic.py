@@ -1,4 +1,5 @@
 """Synthetic but well-formed people: names and citizen IDs for demos, tests and the generator."""
+
 from __future__ import annotations
 
 import random
@@ -17,8 +18,9 @@ def person_name(rng: random.Random) -> str:
     return rng.choice(SURNAMES) + given
 
 
-def citizen_id(rng: random.Random, region_code: str, *, min_age: int = 18, max_age: int = 60,
-               today: date | None = None) -> str:
+def citizen_id(
+    rng: random.Random, region_code: str, *, min_age: int = 18, max_age: int = 60, today: date | None = None
+) -> str:
     """Return a valid-format citizen ID for a working-age person born in ``region_code``."""
     today = today or localday.today()
     birth = today - timedelta(days=rng.randint(min_age * 365 + 5, max_age * 365 - 5))

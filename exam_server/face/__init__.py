@@ -7,5 +7,14 @@ from .engine import Embedding, FaceEngine, FaceSample, Template, Verification
 from .errors import FaceError, FaceRefusal, ModelMismatchError
 from .settings import FaceSettings
 
-__all__ = ["Embedding", "FaceEngine", "FaceSample", "Template", "Verification", "FaceError", "FaceRefusal",
-           "ModelMismatchError", "FaceSettings"]
+__all__ = [
+    "Embedding",
+    "FaceEngine",
+    "FaceSample",
+    "Template",
+    "Verification",
+    "FaceError",
+    "FaceRefusal",
+    "ModelMismatchError",
+    "FaceSettings",
+]

@@ -1,4 +1,5 @@
 """Admit face analyses in arrival order and turn away, at once, any that would wait longer than a kiosk should."""
+
 from __future__ import annotations
 
 import math
@@ -7,7 +8,6 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-
 
 # Kiosks turned away come back no sooner than this: a queue just over its limit would otherwise be asked
 # again every second by every kiosk it turned away (measured: 2,577 busy replies in a 150 s storm).

@@ -30,17 +30,28 @@ class BatchResult:
         return self.sample is not None
 
 
-def enrol_batch(paths: Iterable[str | os.PathLike[str]], source: str = "batch", processes: int | None = None,
-                settings: FaceSettings | None = None, chunksize: int = 2) -> Iterator[BatchResult]:
+def enrol_batch(
+    paths: Iterable[str | os.PathLike[str]],
+    source: str = "batch",
+    processes: int | None = None,
+    settings: FaceSettings | None = None,
+    chunksize: int = 2,
+) -> Iterator[BatchResult]:
     """Yield an enrolment sample (or refusal) for every file, in order, using a process pool."""
     if source not in SOURCE_KINDS:
         raise ValueError(f"unknown photo source {source!r}; known: {sorted(SOURCE_KINDS)}")
     return analyse_files(paths, SOURCE_KINDS[source], processes, settings, source=source, chunksize=chunksize)
 
 
-def analyse_files(paths: Iterable[str | os.PathLike[str]], kind: str = "upload", processes: int | None = None,
-                  settings: FaceSettings | None = None, source: str | None = None, id_card: bool = False,
-                  chunksize: int = 2) -> Iterator[BatchResult]:
+def analyse_files(
+    paths: Iterable[str | os.PathLike[str]],
+    kind: str = "upload",
+    processes: int | None = None,
+    settings: FaceSettings | None = None,
+    source: str | None = None,
+    id_card: bool = False,
+    chunksize: int = 2,
+) -> Iterator[BatchResult]:
     """Yield the analysis of every file in order; id_card=True first cuts each to a 102x126 ID-card photo."""
     settings = settings or FaceSettings()
     processes = settings.batch_processes if processes is None else processes

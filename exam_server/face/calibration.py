@@ -18,7 +18,12 @@ from .errors import FaceRefusal
 
 # dlib on a labelled East-Asian set (threshold: false-accept rate, false-reject rate), from the issue.
 EAST_ASIAN_REFERENCE: dict[float, tuple[float, float]] = {
-    0.35: (0.0045, 0.75), 0.40: (0.049, 0.42), 0.45: (0.215, 0.17), 0.50: (0.52, 0.04), 0.60: (0.95, 0.0)}
+    0.35: (0.0045, 0.75),
+    0.40: (0.049, 0.42),
+    0.45: (0.215, 0.17),
+    0.50: (0.52, 0.04),
+    0.60: (0.95, 0.0),
+}
 _TRUE = {"1", "true", "yes", "y", "same", "genuine", "t"}
 _FALSE = {"0", "false", "no", "n", "different", "impostor", "f"}
 
@@ -47,8 +52,9 @@ class PairOutcome:
         if self.verification is not None:
             out.update(self.verification.to_dict())
         else:
-            out.update({"error": self.error, "message_zh": self.message_zh, "detail": self.detail,
-                        "image": self.refused_image})
+            out.update(
+                {"error": self.error, "message_zh": self.message_zh, "detail": self.detail, "image": self.refused_image}
+            )
         return out
 
 
@@ -76,16 +82,23 @@ class CalibrationReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "genuine_pairs": self.genuine, "impostor_pairs": self.impostor, "refused_pairs": self.refused,
+            "genuine_pairs": self.genuine,
+            "impostor_pairs": self.impostor,
+            "refused_pairs": self.refused,
             "table": self.rows,
             "equal_error": {"threshold": self.eer_threshold, "rate": self.eer_rate},
             "target_far": self.target_far,
             "threshold_at_target_far": self.threshold_at_target_far,
             "frr_at_target_far": self.frr_at_target_far,
             "far_resolution": self.far_resolution,
-            "one_to_n": {"gallery_size": self.gallery_size, "max_false_hits_per_query": self.max_false_hits,
-                         "threshold": self.one_to_n_threshold, "impostor_fit": self.impostor_fit},
-            "genuine_distances": self.genuine_summary, "impostor_distances": self.impostor_summary,
+            "one_to_n": {
+                "gallery_size": self.gallery_size,
+                "max_false_hits_per_query": self.max_false_hits,
+                "threshold": self.one_to_n_threshold,
+                "impostor_fit": self.impostor_fit,
+            },
+            "genuine_distances": self.genuine_summary,
+            "impostor_distances": self.impostor_summary,
             "notes": self.notes,
         }
 
@@ -117,8 +130,13 @@ def parse_same(value: str) -> bool:
     raise ValueError(f"cannot read {value!r} as a same-person label")
 
 
-def verify_pairs(engine: FaceEngine, pairs: Sequence[dict[str, str]], images: str | os.PathLike[str],
-                 id_card: bool = False, processes: int | None = None) -> Iterator[PairOutcome]:
+def verify_pairs(
+    engine: FaceEngine,
+    pairs: Sequence[dict[str, str]],
+    images: str | os.PathLike[str],
+    id_card: bool = False,
+    processes: int | None = None,
+) -> Iterator[PairOutcome]:
     """Verify every pair, analysing each distinct image once (first images as ID-card photos if asked)."""
     root = Path(images)
     firsts = sorted({p["a"] for p in pairs})
@@ -131,8 +149,9 @@ def verify_pairs(engine: FaceEngine, pairs: Sequence[dict[str, str]], images: st
         left, right = analysed_a[pair["a"]], analysed_b[pair["b"]]
         for name, outcome in (("a", left), ("b", right)):
             if isinstance(outcome, FaceRefusal):
-                yield PairOutcome(pair["a"], pair["b"], same, None, outcome.code, outcome.message_zh,
-                                  outcome.detail, name)
+                yield PairOutcome(
+                    pair["a"], pair["b"], same, None, outcome.code, outcome.message_zh, outcome.detail, name
+                )
                 break
         else:
             assert isinstance(left, FaceSample) and isinstance(right, FaceSample)
@@ -140,18 +159,28 @@ def verify_pairs(engine: FaceEngine, pairs: Sequence[dict[str, str]], images: st
             yield PairOutcome(pair["a"], pair["b"], same, engine.verify(right, template))
 
 
-def _analyse_all(engine: FaceEngine, root: Path, names: Sequence[str], kind: str, id_card: bool,
-                 processes: int | None) -> dict[str, FaceSample | FaceRefusal]:
+def _analyse_all(
+    engine: FaceEngine, root: Path, names: Sequence[str], kind: str, id_card: bool, processes: int | None
+) -> dict[str, FaceSample | FaceRefusal]:
     results: dict[str, FaceSample | FaceRefusal] = {}
     paths = [root / name for name in names]
-    for name, result in zip(names, analyse_files(paths, kind, processes, engine.settings, id_card=id_card)):
-        results[name] = result.sample if result.sample is not None else FaceRefusal(
-            result.error or "not_an_image", result.detail)
+    for name, result in zip(
+        names, analyse_files(paths, kind, processes, engine.settings, id_card=id_card), strict=False
+    ):
+        results[name] = (
+            result.sample if result.sample is not None else FaceRefusal(result.error or "not_an_image", result.detail)
+        )
     return results
 
 
-def calibrate(genuine: Iterable[float], impostor: Iterable[float], thresholds: Sequence[float] | None = None,
-              target_far: float = 0.001, gallery_size: int = 310_000, max_false_hits: float = 0.01) -> CalibrationReport:
+def calibrate(
+    genuine: Iterable[float],
+    impostor: Iterable[float],
+    thresholds: Sequence[float] | None = None,
+    target_far: float = 0.001,
+    gallery_size: int = 310_000,
+    max_false_hits: float = 0.01,
+) -> CalibrationReport:
     """Tabulate false-accept and false-reject rates and find the operating points."""
     gen = np.sort(np.asarray(list(genuine), dtype=np.float64))
     imp = np.sort(np.asarray(list(impostor), dtype=np.float64))
@@ -160,11 +189,32 @@ def calibrate(genuine: Iterable[float], impostor: Iterable[float], thresholds: S
     for t in grid:
         fa = int(np.searchsorted(imp, t, side="right"))
         fr = int(len(gen) - np.searchsorted(gen, t, side="right"))
-        rows.append({"threshold": round(float(t), 4), "far": _rate(fa, len(imp)), "frr": _rate(fr, len(gen)),
-                     "false_accepts": fa, "false_rejects": fr})
-    report = CalibrationReport(len(gen), len(imp), rows, None, None, target_far, None, None,
-                               1.0 / len(imp) if len(imp) else None, gallery_size, max_false_hits, None, None,
-                               _summary(gen), _summary(imp))
+        rows.append(
+            {
+                "threshold": round(float(t), 4),
+                "far": _rate(fa, len(imp)),
+                "frr": _rate(fr, len(gen)),
+                "false_accepts": fa,
+                "false_rejects": fr,
+            }
+        )
+    report = CalibrationReport(
+        len(gen),
+        len(imp),
+        rows,
+        None,
+        None,
+        target_far,
+        None,
+        None,
+        1.0 / len(imp) if len(imp) else None,
+        gallery_size,
+        max_false_hits,
+        None,
+        None,
+        _summary(gen),
+        _summary(imp),
+    )
     if len(gen) and len(imp):
         report.eer_threshold, report.eer_rate = equal_error_point(gen, imp)
         fine = np.round(np.arange(0.0, 1.5, 0.001), 3)
@@ -177,13 +227,16 @@ def calibrate(genuine: Iterable[float], impostor: Iterable[float], thresholds: S
         if target_far < 1.0 / len(imp):
             report.notes.append(
                 f"{len(imp)} impostor pairs cannot measure a false-accept rate of {target_far:g}: "
-                f"the threshold at that rate is only where the first impostor would be accepted")
+                f"the threshold at that rate is only where the first impostor would be accepted"
+            )
     if len(imp) >= 2:
         mu, sigma = float(imp.mean()), float(imp.std(ddof=1))
         report.impostor_fit = {"mean": round(mu, 4), "std": round(sigma, 4)}
         report.one_to_n_threshold = one_to_n_threshold(mu, sigma, gallery_size, max_false_hits)
-        report.notes.append("the 1:N threshold extrapolates a normal fit of the impostor distances far into its "
-                            "tail; treat it as an upper bound and send every hit to human review")
+        report.notes.append(
+            "the 1:N threshold extrapolates a normal fit of the impostor distances far into its "
+            "tail; treat it as an upper bound and send every hit to human review"
+        )
     return report
 
 
@@ -199,8 +252,9 @@ def equal_error_point(genuine: np.ndarray, impostor: np.ndarray) -> tuple[float,
     return float(fine[middle]), round(float((far[middle] + frr[middle]) / 2), 6)
 
 
-def one_to_n_threshold(impostor_mean: float, impostor_std: float, gallery_size: int,
-                       max_false_hits: float = 0.01) -> float:
+def one_to_n_threshold(
+    impostor_mean: float, impostor_std: float, gallery_size: int, max_false_hits: float = 0.01
+) -> float:
     """Return the distance below which a query against gallery_size impostors expects max_false_hits false hits."""
     rate = max_false_hits / max(gallery_size, 1)
     return round(impostor_mean + impostor_std * NormalDist().inv_cdf(rate), 4)
@@ -217,24 +271,34 @@ def fit_far_curve(points: dict[float, tuple[float, float]]) -> tuple[float, floa
 
 def format_report(report: CalibrationReport, every: int = 2) -> str:
     """Return the report as a plain-text table and summary."""
-    lines = [f"pairs: {report.genuine} genuine, {report.impostor} impostor, {report.refused} refused",
-             "", f"{'threshold':>9}  {'FAR':>8}  {'FRR':>8}  {'false acc':>9}  {'false rej':>9}"]
+    lines = [
+        f"pairs: {report.genuine} genuine, {report.impostor} impostor, {report.refused} refused",
+        "",
+        f"{'threshold':>9}  {'FAR':>8}  {'FRR':>8}  {'false acc':>9}  {'false rej':>9}",
+    ]
     for row in report.rows[::every]:
-        lines.append(f"{row['threshold']:>9.2f}  {_pct(row['far']):>8}  {_pct(row['frr']):>8}  "
-                     f"{row['false_accepts']:>9}  {row['false_rejects']:>9}")
+        lines.append(
+            f"{row['threshold']:>9.2f}  {_pct(row['far']):>8}  {_pct(row['frr']):>8}  "
+            f"{row['false_accepts']:>9}  {row['false_rejects']:>9}"
+        )
     lines.append("")
     if report.eer_threshold is not None:
         lines.append(f"equal-error point: threshold {report.eer_threshold:.3f}, rate {_pct(report.eer_rate)}")
     if report.threshold_at_target_far is not None:
-        lines.append(f"threshold at FAR <= {report.target_far:g}: {report.threshold_at_target_far:.3f} "
-                     f"(FRR there {_pct(report.frr_at_target_far)})")
+        lines.append(
+            f"threshold at FAR <= {report.target_far:g}: {report.threshold_at_target_far:.3f} "
+            f"(FRR there {_pct(report.frr_at_target_far)})"
+        )
     if report.one_to_n_threshold is not None:
-        lines.append(f"1:N threshold for <= {report.max_false_hits:g} false hits per query among "
-                     f"{report.gallery_size:,}: {report.one_to_n_threshold:.3f}")
+        lines.append(
+            f"1:N threshold for <= {report.max_false_hits:g} false hits per query among "
+            f"{report.gallery_size:,}: {report.one_to_n_threshold:.3f}"
+        )
     for name, summary in (("genuine", report.genuine_summary), ("impostor", report.impostor_summary)):
         if summary:
-            lines.append(f"{name} distances: min {summary['min']:.3f}, median {summary['median']:.3f}, "
-                         f"max {summary['max']:.3f}")
+            lines.append(
+                f"{name} distances: min {summary['min']:.3f}, median {summary['median']:.3f}, max {summary['max']:.3f}"
+            )
     lines.extend(f"note: {note}" for note in report.notes)
     return "\n".join(lines)
 
@@ -250,5 +314,8 @@ def _pct(value: float | None) -> str:
 def _summary(values: np.ndarray) -> dict[str, float]:
     if not len(values):
         return {}
-    return {"min": round(float(values.min()), 4), "median": round(float(np.median(values)), 4),
-            "max": round(float(values.max()), 4)}
+    return {
+        "min": round(float(values.min()), 4),
+        "median": round(float(np.median(values)), 4),
+        "max": round(float(values.max()), 4),
+    }

@@ -37,13 +37,22 @@ def face() -> None:
 @face.command("verify")
 @click.argument("image_a", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("image_b", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--pairs", "pairs_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CSV with columns a,b (other columns ignored): verify every pair in one process.")
-@click.option("--images", "images_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Directory the names in --pairs are relative to.")
+@click.option(
+    "--pairs",
+    "pairs_csv",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV with columns a,b (other columns ignored): verify every pair in one process.",
+)
+@click.option(
+    "--images",
+    "images_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory the names in --pairs are relative to.",
+)
 @click.option("--id-card", is_flag=True, help="Treat the first image as an ID-card photo (cut to 102x126).")
-def verify_command(image_a: Path | None, image_b: Path | None, pairs_csv: Path | None, images_dir: Path | None,
-                   id_card: bool) -> None:
+def verify_command(
+    image_a: Path | None, image_b: Path | None, pairs_csv: Path | None, images_dir: Path | None, id_card: bool
+) -> None:
     """Verify IMAGE_B (a live frame) against IMAGE_A (the enrolled photo); print one JSON object per pair."""
     engine = _engine()
     if pairs_csv is not None:
@@ -69,27 +78,60 @@ def verify_command(image_a: Path | None, image_b: Path | None, pairs_csv: Path |
 
 
 @face.command("calibrate")
-@click.option("--pairs", "pairs_csv", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CSV with columns a,b,same (same: 1/0, true/false, yes/no).")
-@click.option("--images", "images_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Directory the names in --pairs are relative to.")
+@click.option(
+    "--pairs",
+    "pairs_csv",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV with columns a,b,same (same: 1/0, true/false, yes/no).",
+)
+@click.option(
+    "--images",
+    "images_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory the names in --pairs are relative to.",
+)
 @click.option("--id-card", is_flag=True, help="Cut the first image of each pair to a 102x126 ID-card photo.")
 @click.option("--target-far", default=0.001, show_default=True, help="False-accept rate to find a threshold for.")
 @click.option("--gallery-size", default=310_000, show_default=True, help="Enrolled people, for the 1:N threshold.")
-@click.option("--max-false-hits", default=0.01, show_default=True,
-              help="Expected false hits per 1:N query to allow.")
+@click.option("--max-false-hits", default=0.01, show_default=True, help="Expected false hits per 1:N query to allow.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-@click.option("--model", "models", multiple=True,
-              help="Calibrate this embedding model (e.g. sface_2021dec_int8bq); with --fused, repeat for each model fused.")
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    help="Calibrate this embedding model (e.g. sface_2021dec_int8bq); with --fused, repeat for each model fused.",
+)
 @click.option("--fused", is_flag=True, help="Fit the fusion of several models' distances and its thresholds.")
-@click.option("--write", "write_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the operating points / fusion to this JSON file (use it with EXAM_FACE_FUSION_FILE).")
-@click.option("--keep-weights", is_flag=True, help="With --fused: keep the current fusion weights, refit thresholds only.")
-@click.option("--review-frr", default=0.01, show_default=True,
-              help="With --model/--fused: the review band reaches past all but this share of genuine pairs.")
-def calibrate_command(pairs_csv: Path, images_dir: Path | None, id_card: bool, target_far: float, gallery_size: int,
-                      max_false_hits: float, as_json: bool, models: tuple[str, ...] = (), fused: bool = False,
-                      write_path: Path | None = None, keep_weights: bool = False, review_frr: float = 0.01) -> None:
+@click.option(
+    "--write",
+    "write_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the operating points / fusion to this JSON file (use it with EXAM_FACE_FUSION_FILE).",
+)
+@click.option(
+    "--keep-weights", is_flag=True, help="With --fused: keep the current fusion weights, refit thresholds only."
+)
+@click.option(
+    "--review-frr",
+    default=0.01,
+    show_default=True,
+    help="With --model/--fused: the review band reaches past all but this share of genuine pairs.",
+)
+def calibrate_command(
+    pairs_csv: Path,
+    images_dir: Path | None,
+    id_card: bool,
+    target_far: float,
+    gallery_size: int,
+    max_false_hits: float,
+    as_json: bool,
+    models: tuple[str, ...] = (),
+    fused: bool = False,
+    write_path: Path | None = None,
+    keep_weights: bool = False,
+    review_frr: float = 0.01,
+) -> None:
     """Print false-accept and false-reject rates against thresholds, the equal-error point and target thresholds."""
     engine = _engine()
     pairs = read_pairs(pairs_csv)
@@ -99,9 +141,21 @@ def calibrate_command(pairs_csv: Path, images_dir: Path | None, id_card: bool, t
         from .fusion_fit import calibrate_models, format_models_report
 
         try:
-            report = calibrate_models(engine.settings, pairs, images_dir or pairs_csv.parent, models, fused, id_card,
-                                      target_far, review_frr, keep_weights, write_path, gallery_size, max_false_hits,
-                                      description=f"{pairs_csv.name}: {len(pairs)} pairs")
+            report = calibrate_models(
+                engine.settings,
+                pairs,
+                images_dir or pairs_csv.parent,
+                models,
+                fused,
+                id_card,
+                target_far,
+                review_frr,
+                keep_weights,
+                write_path,
+                gallery_size,
+                max_false_hits,
+                description=f"{pairs_csv.name}: {len(pairs)} pairs",
+            )
         except (ValueError, KeyError, PermissionError) as exc:
             raise click.UsageError(str(exc)) from exc
         _emit(report) if as_json else click.echo(format_models_report(report))
@@ -114,8 +168,9 @@ def calibrate_command(pairs_csv: Path, images_dir: Path | None, id_card: bool, t
             refused.append(outcome)
         else:
             (genuine if outcome.same else impostor).append(outcome.distance)
-    report = run_calibration(genuine, impostor, target_far=target_far, gallery_size=gallery_size,
-                             max_false_hits=max_false_hits)
+    report = run_calibration(
+        genuine, impostor, target_far=target_far, gallery_size=gallery_size, max_false_hits=max_false_hits
+    )
     report.refused = len(refused)
     for outcome in refused:
         report.notes.append(f"refused {outcome.refused_image} of {outcome.a},{outcome.b}: {outcome.error}")

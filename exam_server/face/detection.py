@@ -31,8 +31,9 @@ class FaceBox:
 
     def clipped(self, width: int, height: int) -> FaceBox:
         """Return the box cut to the image bounds."""
-        return FaceBox(max(0, self.left), max(0, self.top), min(width, self.right), min(height, self.bottom),
-                       self.score)
+        return FaceBox(
+            max(0, self.left), max(0, self.top), min(width, self.right), min(height, self.bottom), self.score
+        )
 
     def to_list(self) -> list[int]:
         return [self.left, self.top, self.right, self.bottom]
@@ -127,7 +128,10 @@ class DlibHogDetector(FaceDetector):
     def detect(self, rgb: np.ndarray, upsample: int) -> list[FaceBox]:
         with self._lock:
             rects, scores, _ = dlib_models().face_detector.run(rgb, upsample, 0.0)
-        boxes = [FaceBox(r.left(), r.top(), r.right() + 1, r.bottom() + 1, float(s)) for r, s in zip(rects, scores)]
+        boxes = [
+            FaceBox(r.left(), r.top(), r.right() + 1, r.bottom() + 1, float(s))
+            for r, s in zip(rects, scores, strict=False)
+        ]
         return sorted(boxes, key=lambda b: -b.score)
 
 
@@ -135,8 +139,10 @@ class DlibShape68Provider(LandmarkProvider):
     """Locate 68 points with dlib's shape predictor trained on iBUG 300-W."""
 
     name = "dlib_shape_predictor_68"
-    licence_note = ("The iBUG 300-W training data (and so shape_predictor_68_face_landmarks.dat) "
-                    "excludes commercial use; replace this provider for commercial deployments.")
+    licence_note = (
+        "The iBUG 300-W training data (and so shape_predictor_68_face_landmarks.dat) "
+        "excludes commercial use; replace this provider for commercial deployments."
+    )
 
     def landmarks(self, rgb: np.ndarray, box: FaceBox) -> Landmarks:
         import dlib
@@ -149,14 +155,17 @@ class DlibShape68Provider(LandmarkProvider):
 
 # A generic adult head in millimetres, image axes (x right, y down, z away from the camera),
 # nose tip at the origin and nearest to the camera.
-_MODEL_3D = np.array([
-    (0.0, 0.0, 0.0),          # nose tip
-    (0.0, 63.6, 12.5),       # chin
-    (-43.3, -32.7, 26.0),    # image-left eye outer corner
-    (43.3, -32.7, 26.0),     # image-right eye outer corner
-    (-28.9, 28.9, 24.1),     # image-left mouth corner
-    (28.9, 28.9, 24.1),      # image-right mouth corner
-], dtype=np.float64)
+_MODEL_3D = np.array(
+    [
+        (0.0, 0.0, 0.0),  # nose tip
+        (0.0, 63.6, 12.5),  # chin
+        (-43.3, -32.7, 26.0),  # image-left eye outer corner
+        (43.3, -32.7, 26.0),  # image-right eye outer corner
+        (-28.9, 28.9, 24.1),  # image-left mouth corner
+        (28.9, 28.9, 24.1),  # image-right mouth corner
+    ],
+    dtype=np.float64,
+)
 
 
 def head_pose(landmarks: Landmarks, width: int, height: int) -> tuple[float, float, float]:

@@ -8,29 +8,62 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .detection import (DetectedFace, DlibHogDetector, DlibShape68Provider, FaceBox, FaceDetector,
-                        LandmarkProvider, eye_aspect_ratio, head_pose)
+from .detection import (
+    DetectedFace,
+    DlibHogDetector,
+    DlibShape68Provider,
+    FaceBox,
+    FaceDetector,
+    LandmarkProvider,
+    eye_aspect_ratio,
+    head_pose,
+)
 from .errors import FaceRefusal, ModelMismatchError
 from .intake import DecodedImage, decode_image
 from .liveness import Challenge, LivenessResult, check_liveness, issue_challenge
 from .models import EmbeddingModel, load_model
 from .quality import QualityFigures, brightness, check_exposure, check_quality, face_patch, sharpness
-from .samples import (DECISIONS, ID_CARD_SIZE, KINDS, SOURCE_KINDS, Decided, Embedding, FaceSample, Template,
-                      Verification)
+from .samples import (
+    DECISIONS,
+    ID_CARD_SIZE,
+    KINDS,
+    SOURCE_KINDS,
+    Decided,
+    Embedding,
+    FaceSample,
+    Template,
+    Verification,
+)
 from .settings import FaceSettings
 
 # Share of an ID-card photo's width that the face box takes.
 _ID_CARD_FACE_SHARE = 0.6
 
-__all__ = ["DECISIONS", "ID_CARD_SIZE", "KINDS", "SOURCE_KINDS", "Decided", "Embedding", "FaceEngine", "FaceSample",
-           "Template", "Verification"]
+__all__ = [
+    "DECISIONS",
+    "ID_CARD_SIZE",
+    "KINDS",
+    "SOURCE_KINDS",
+    "Decided",
+    "Embedding",
+    "FaceEngine",
+    "FaceSample",
+    "Template",
+    "Verification",
+]
+
 
 class FaceEngine:
     """Analyse, enrol and verify faces with one detector, one landmark provider and one embedding model."""
 
-    def __init__(self, settings: FaceSettings | None = None, detector: FaceDetector | None = None,
-                 landmarker: LandmarkProvider | None = None, model: EmbeddingModel | None = None,
-                 extra_models: Sequence[EmbeddingModel] | None = None) -> None:
+    def __init__(
+        self,
+        settings: FaceSettings | None = None,
+        detector: FaceDetector | None = None,
+        landmarker: LandmarkProvider | None = None,
+        model: EmbeddingModel | None = None,
+        extra_models: Sequence[EmbeddingModel] | None = None,
+    ) -> None:
         self.settings = settings or FaceSettings()
         self.detector = detector or DlibHogDetector()
         self.landmarker = landmarker or DlibShape68Provider()
@@ -63,8 +96,13 @@ class FaceEngine:
                 return held
         raise ModelMismatchError(model, f"this engine's models {[m.key for m in self.models]}")
 
-    def embed_with(self, model: str | EmbeddingModel, image: bytes | np.ndarray | FaceSample, kind: str = "upload",
-                   face: DetectedFace | None = None) -> Embedding:
+    def embed_with(
+        self,
+        model: str | EmbeddingModel,
+        image: bytes | np.ndarray | FaceSample,
+        kind: str = "upload",
+        face: DetectedFace | None = None,
+    ) -> Embedding:
         """Return one model's embedding of an image's single face (for re-enrolment with a new model).
 
         image: encoded bytes (decoded, detected and quality-checked here), an RGB array (with `face`
@@ -115,8 +153,9 @@ class FaceEngine:
         _check_kind(kind)
         return self.analyse_rgb(self.decode(image_bytes, kind).rgb, kind, source)
 
-    def analyse_rgb(self, rgb: np.ndarray, kind: str = "live", source: str | None = None,
-                    check: bool = True, embed: bool = True) -> FaceSample:
+    def analyse_rgb(
+        self, rgb: np.ndarray, kind: str = "live", source: str | None = None, check: bool = True, embed: bool = True
+    ) -> FaceSample:
         """Analyse an upright RGB uint8 image: detect once, landmark once, check, embed."""
         face = self.find_single_face(rgb, kind)
         figures = self.measure(rgb, face)
@@ -125,13 +164,23 @@ class FaceEngine:
         vector = self.model.embed(rgb, face) if embed else np.zeros(self.model.dim, np.float32)
         embedding = Embedding(vector, self.model.name, self.model.version)
         extra = {m.key: Embedding(m.embed(rgb, face), m.name, m.version) for m in self.extra_models} if embed else {}
-        return FaceSample(embedding, kind, source or kind, face.box, figures, int(rgb.shape[1]),
-                          int(rgb.shape[0]), face.landmarks, extra)
+        return FaceSample(
+            embedding,
+            kind,
+            source or kind,
+            face.box,
+            figures,
+            int(rgb.shape[1]),
+            int(rgb.shape[0]),
+            face.landmarks,
+            extra,
+        )
 
     def find_single_face(self, rgb: np.ndarray, kind: str = "live") -> DetectedFace:
         """Return the only face in the image with its landmarks, or refuse."""
         upsample = {"live": self.settings.detect_upsample_live, "id_card": self.settings.detect_upsample_id_card}.get(
-            kind, self.settings.detect_upsample_upload)
+            kind, self.settings.detect_upsample_upload
+        )
         boxes = self.detector.detect(rgb, upsample)
         if not boxes:
             # A face lost in the dark (or in glare) is better reported as the lighting problem.
@@ -147,14 +196,22 @@ class FaceEngine:
         """Return the quality figures of a detected face."""
         height, width = rgb.shape[:2]
         clipped = face.box.clipped(width, height)
-        patch = cv2.cvtColor(np.ascontiguousarray(rgb[clipped.top:clipped.bottom, clipped.left:clipped.right]),
-                             cv2.COLOR_RGB2GRAY)
+        patch = cv2.cvtColor(
+            np.ascontiguousarray(rgb[clipped.top : clipped.bottom, clipped.left : clipped.right]), cv2.COLOR_RGB2GRAY
+        )
         full = FaceBox(0, 0, patch.shape[1], patch.shape[0])
         yaw, pitch, roll = head_pose(face.landmarks, width, height)
-        return QualityFigures(face_width=clipped.width, face_height=clipped.height,
-                              sharpness=sharpness(face_patch(patch, full)), brightness=brightness(patch),
-                              detector_score=face.box.score, yaw=yaw, pitch=pitch, roll=roll,
-                              eye_aspect_ratio=eye_aspect_ratio(face.landmarks))
+        return QualityFigures(
+            face_width=clipped.width,
+            face_height=clipped.height,
+            sharpness=sharpness(face_patch(patch, full)),
+            brightness=brightness(patch),
+            detector_score=face.box.score,
+            yaw=yaw,
+            pitch=pitch,
+            roll=roll,
+            eye_aspect_ratio=eye_aspect_ratio(face.landmarks),
+        )
 
     def enrol_sample(self, image_bytes: bytes, source: str) -> FaceSample:
         """Analyse an enrolment photo (source: id_card, certificate, console, batch or live)."""
@@ -180,8 +237,9 @@ class FaceEngine:
         if model.key != probe.model_key:
             raise ModelMismatchError(probe.model_key, model.key)
         if np.shape(probe.vector) != np.shape(stored.vector):
-            raise ModelMismatchError(f"{probe.model_key} dim {np.shape(probe.vector)}",
-                                     f"{stored.model_key} dim {np.shape(stored.vector)}")
+            raise ModelMismatchError(
+                f"{probe.model_key} dim {np.shape(probe.vector)}", f"{stored.model_key} dim {np.shape(stored.vector)}"
+            )
         return self.decide(model.distance(probe.vector, stored.vector), template.kind, model)
 
     def decide(self, distance: float, template_kind: str = "live", model: EmbeddingModel | None = None) -> Verification:
@@ -196,23 +254,38 @@ class FaceEngine:
         if model.name != "dlib_resnet_v1":
             from .fusion import load_params
 
-            threshold, low, high = load_params(self.settings.fusion_file).point_for(model.name, model.key).band(
-                template_kind)
+            threshold, low, high = (
+                load_params(self.settings.fusion_file).point_for(model.name, model.key).band(template_kind)
+            )
         if distance <= low:
             decision = "match"
         elif distance > high:
             decision = "mismatch"
         else:
             decision = "review"
-        return Verification(float(distance), decision, bool(distance <= threshold), threshold, low, high,
-                            template_kind, model.name, model.version)
+        return Verification(
+            float(distance),
+            decision,
+            bool(distance <= threshold),
+            threshold,
+            low,
+            high,
+            template_kind,
+            model.name,
+            model.version,
+        )
 
     def issue_challenge(self) -> Challenge:
         """Pick a random liveness challenge valid for the configured time."""
         return issue_challenge(self.settings.liveness_ttl_seconds)
 
-    def check_liveness(self, challenge: Challenge, frames: Sequence[bytes], template: Template | Sequence[Template],
-                       now: float | None = None) -> LivenessResult:
+    def check_liveness(
+        self,
+        challenge: Challenge,
+        frames: Sequence[bytes],
+        template: Template | Sequence[Template],
+        now: float | None = None,
+    ) -> LivenessResult:
         """Judge a burst of frames answering a challenge for the claimed worker's template."""
         return check_liveness(self, challenge, frames, template, now)
 
@@ -230,7 +303,7 @@ class FaceEngine:
         pad = max(0, -x0, -y0, x1 - w, y1 - h)
         if pad:
             rgb = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        crop = rgb[y0 + pad:y1 + pad, x0 + pad:x1 + pad]
+        crop = rgb[y0 + pad : y1 + pad, x0 + pad : x1 + pad]
         small = cv2.resize(crop, ID_CARD_SIZE, interpolation=cv2.INTER_AREA)
         ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:

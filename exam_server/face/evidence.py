@@ -14,8 +14,13 @@ from .intake import decode_image
 from .settings import FaceSettings
 
 
-def save_evidence(frame: bytes | np.ndarray, directory: str | os.PathLike[str], quality: int = 90,
-                  now: dt.datetime | None = None, settings: FaceSettings | None = None) -> str:
+def save_evidence(
+    frame: bytes | np.ndarray,
+    directory: str | os.PathLike[str],
+    quality: int = 90,
+    now: dt.datetime | None = None,
+    settings: FaceSettings | None = None,
+) -> str:
     """Write a frame (image bytes or an RGB array) as JPEG and return its path relative to the directory.
 
     The file goes into a dated folder, ``now``'s date as given: pass an instant on the wall clock whose
@@ -31,7 +36,7 @@ def save_evidence(frame: bytes | np.ndarray, directory: str | os.PathLike[str], 
     ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ValueError("cannot encode the frame as JPEG")
-    day = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y/%m/%d")
+    day = (now or dt.datetime.now(dt.UTC)).strftime("%Y/%m/%d")
     relative = Path(day) / f"{secrets.token_urlsafe(24)}.jpg"
     target = Path(directory) / relative
     target.parent.mkdir(parents=True, exist_ok=True)

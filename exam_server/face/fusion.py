@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .samples import Decided, Template
 from .errors import FaceError, ModelMismatchError
+from .samples import Decided, Template
 
 if TYPE_CHECKING:
     from .engine import FaceEngine
@@ -69,13 +69,21 @@ class OperatingPoint:
         return decision, bool(distance <= threshold), threshold, low, high
 
     def to_dict(self) -> dict[str, float]:
-        return {"live_threshold": self.live_threshold, "id_card_threshold": self.id_card_threshold,
-                "review_below": self.review_below, "review_above": self.review_above}
+        return {
+            "live_threshold": self.live_threshold,
+            "id_card_threshold": self.id_card_threshold,
+            "review_below": self.review_below,
+            "review_above": self.review_above,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> OperatingPoint:
-        return cls(float(data["live_threshold"]), float(data["id_card_threshold"]),
-                   float(data.get("review_below", 0.0)), float(data.get("review_above", 0.0)))
+        return cls(
+            float(data["live_threshold"]),
+            float(data["id_card_threshold"]),
+            float(data.get("review_below", 0.0)),
+            float(data.get("review_above", 0.0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -124,16 +132,29 @@ class Fusion:
         return np.maximum(1.0 + 0.1 * (z @ self.direction), 0.0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"models": list(self.models), "model_keys": list(self.model_keys),
-                "centre": [round(v, 6) for v in self.centre], "scale": [round(v, 6) for v in self.scale],
-                "coef": [round(v, 6) for v in self.coef], "intercept": round(self.intercept, 6),
-                **self.point.to_dict(), "fitted_on": self.fitted_on}
+        return {
+            "models": list(self.models),
+            "model_keys": list(self.model_keys),
+            "centre": [round(v, 6) for v in self.centre],
+            "scale": [round(v, 6) for v in self.scale],
+            "coef": [round(v, 6) for v in self.coef],
+            "intercept": round(self.intercept, 6),
+            **self.point.to_dict(),
+            "fitted_on": self.fitted_on,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Fusion:
-        return cls(tuple(data["models"]), tuple(data["model_keys"]), tuple(map(float, data["centre"])),
-                   tuple(map(float, data["scale"])), tuple(map(float, data["coef"])), float(data["intercept"]),
-                   OperatingPoint.from_dict(data), dict(data.get("fitted_on", {})))
+        return cls(
+            tuple(data["models"]),
+            tuple(data["model_keys"]),
+            tuple(map(float, data["centre"])),
+            tuple(map(float, data["scale"])),
+            tuple(map(float, data["coef"])),
+            float(data["intercept"]),
+            OperatingPoint.from_dict(data),
+            dict(data.get("fitted_on", {})),
+        )
 
 
 @dataclass(frozen=True)
@@ -158,9 +179,11 @@ class FaceModelParams:
         try:
             entry = self.models[model_name]
         except KeyError:
-            raise FaceError(f"no operating point for model {model_name!r} in {self.path or PARAMS_FILE}: run "
-                            f"`exam-server face calibrate --model {model_name} --write FILE` and set "
-                            f"EXAM_FACE_FUSION_FILE=FILE") from None
+            raise FaceError(
+                f"no operating point for model {model_name!r} in {self.path or PARAMS_FILE}: run "
+                f"`exam-server face calibrate --model {model_name} --write FILE` and set "
+                f"EXAM_FACE_FUSION_FILE=FILE"
+            ) from None
         if model_key is not None and entry.model_key != model_key:
             raise ModelMismatchError(model_key, f"operating point fitted for {entry.model_key}")
         return entry.point
@@ -172,10 +195,14 @@ class FaceModelParams:
         return replace(self, fused=fusion)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT_VERSION,
-                "models": {name: {"model_key": e.model_key, **e.point.to_dict(), "fitted_on": e.fitted_on}
-                           for name, e in sorted(self.models.items())},
-                "fused": self.fused.to_dict() if self.fused is not None else None}
+        return {
+            "format": FORMAT_VERSION,
+            "models": {
+                name: {"model_key": e.model_key, **e.point.to_dict(), "fitted_on": e.fitted_on}
+                for name, e in sorted(self.models.items())
+            },
+            "fused": self.fused.to_dict() if self.fused is not None else None,
+        }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the parameters as JSON (atomically) and return the path."""
@@ -190,8 +217,10 @@ class FaceModelParams:
     def from_dict(cls, data: Mapping[str, Any], path: str = "") -> FaceModelParams:
         if int(data.get("format", 0)) != FORMAT_VERSION:
             raise ValueError(f"{path or 'fusion parameters'}: format {data.get('format')!r}, expected {FORMAT_VERSION}")
-        models = {name: ModelPoint(str(e["model_key"]), OperatingPoint.from_dict(e), dict(e.get("fitted_on", {})))
-                  for name, e in data.get("models", {}).items()}
+        models = {
+            name: ModelPoint(str(e["model_key"]), OperatingPoint.from_dict(e), dict(e.get("fitted_on", {})))
+            for name, e in data.get("models", {}).items()
+        }
         fused = Fusion.from_dict(data["fused"]) if data.get("fused") else None
         return cls(models, fused, path)
 
@@ -205,8 +234,10 @@ def load_params(path: str | os.PathLike[str] | None = None) -> FaceModelParams:
     try:
         stamp = target.stat().st_mtime
     except FileNotFoundError:
-        raise FaceError(f"fusion parameters file {target} not found"
-                        + ("" if path else " (it ships inside exam_server/face: check package_data)")) from None
+        raise FaceError(
+            f"fusion parameters file {target} not found"
+            + ("" if path else " (it ships inside exam_server/face: check package_data)")
+        ) from None
     key = (str(target), stamp)
     if key not in _CACHE:
         _CACHE.clear()
@@ -217,7 +248,9 @@ def load_params(path: str | os.PathLike[str] | None = None) -> FaceModelParams:
 # Fitting.
 
 
-def fit_logistic(features: np.ndarray, same: np.ndarray, l2: float = 0.01, iterations: int = 100) -> tuple[np.ndarray, float]:
+def fit_logistic(
+    features: np.ndarray, same: np.ndarray, l2: float = 0.01, iterations: int = 100
+) -> tuple[np.ndarray, float]:
     """Fit a class-balanced, L2-penalised logistic regression by Newton's method; return (coef, intercept).
 
     Each class carries a total weight of 1, so the intercept is the log-odds at even prior odds; the
@@ -244,9 +277,15 @@ def fit_logistic(features: np.ndarray, same: np.ndarray, l2: float = 0.01, itera
     return beta[:-1], float(beta[-1])
 
 
-def operating_point(genuine: Sequence[float], impostor: Sequence[float], target_far: float = 0.001,
-                    review_frr: float = 0.01, kind: str = "live", base: OperatingPoint | None = None,
-                    refuse_far: float = 0.05) -> tuple[OperatingPoint, dict[str, Any]]:
+def operating_point(
+    genuine: Sequence[float],
+    impostor: Sequence[float],
+    target_far: float = 0.001,
+    review_frr: float = 0.01,
+    kind: str = "live",
+    base: OperatingPoint | None = None,
+    refuse_far: float = 0.05,
+) -> tuple[OperatingPoint, dict[str, Any]]:
     """Choose the threshold (automatic match) and the review band of one score from labelled pairs.
 
     - threshold: the lower of (a) the largest distance whose false-accept rate on these impostor pairs
@@ -278,21 +317,35 @@ def operating_point(genuine: Sequence[float], impostor: Sequence[float], target_
         if base.id_card_threshold == base.live_threshold:
             point = replace(point, id_card_threshold=threshold)
     high = threshold + point.review_above
-    stats = {"genuine_pairs": len(gen), "impostor_pairs": len(imp), "target_far": target_far,
-             "review_frr": review_frr, "refuse_far": refuse_far,
-             "threshold_empirical": round(empirical, 4), "threshold_normal_fit": round(normal, 4),
-             "impostor_fit": {"mean": round(mu, 4), "std": round(sigma, 4)},
-             "far_at_threshold": round(float(np.mean(imp <= threshold)), 6),
-             "frr_at_threshold": round(float(np.mean(gen > threshold)), 6),
-             "far_into_review": round(float(np.mean(imp <= high)), 6),
-             "frr_beyond_band": round(float(np.mean(gen > high)), 6),
-             "far_measurable_down_to": round(1.0 / len(imp), 6)}
+    stats = {
+        "genuine_pairs": len(gen),
+        "impostor_pairs": len(imp),
+        "target_far": target_far,
+        "review_frr": review_frr,
+        "refuse_far": refuse_far,
+        "threshold_empirical": round(empirical, 4),
+        "threshold_normal_fit": round(normal, 4),
+        "impostor_fit": {"mean": round(mu, 4), "std": round(sigma, 4)},
+        "far_at_threshold": round(float(np.mean(imp <= threshold)), 6),
+        "frr_at_threshold": round(float(np.mean(gen > threshold)), 6),
+        "far_into_review": round(float(np.mean(imp <= high)), 6),
+        "frr_beyond_band": round(float(np.mean(gen > high)), 6),
+        "far_measurable_down_to": round(1.0 / len(imp), 6),
+    }
     return point, stats
 
 
-def fit_fusion(genuine: np.ndarray, impostor: np.ndarray, models: Sequence[str], model_keys: Sequence[str],
-               target_far: float = 0.001, review_frr: float = 0.01, l2: float = 0.01, kind: str = "live",
-               description: str = "") -> Fusion:
+def fit_fusion(
+    genuine: np.ndarray,
+    impostor: np.ndarray,
+    models: Sequence[str],
+    model_keys: Sequence[str],
+    target_far: float = 0.001,
+    review_frr: float = 0.01,
+    l2: float = 0.01,
+    kind: str = "live",
+    description: str = "",
+) -> Fusion:
     """Fit the fusion on (pairs, models) distance matrices of genuine and impostor pairs."""
     gen = np.asarray(genuine, dtype=np.float64)
     imp = np.asarray(impostor, dtype=np.float64)
@@ -303,18 +356,36 @@ def fit_fusion(genuine: np.ndarray, impostor: np.ndarray, models: Sequence[str],
     z = (np.vstack([gen, imp]) - centre) / scale
     same = np.r_[np.ones(len(gen)), np.zeros(len(imp))]
     coef, intercept = fit_logistic(z, same, l2)
-    fusion = Fusion(tuple(models), tuple(model_keys), tuple(map(float, centre)), tuple(map(float, scale)),
-                    tuple(map(float, coef)), intercept, OperatingPoint(1.0, 1.0))
+    fusion = Fusion(
+        tuple(models),
+        tuple(model_keys),
+        tuple(map(float, centre)),
+        tuple(map(float, scale)),
+        tuple(map(float, coef)),
+        intercept,
+        OperatingPoint(1.0, 1.0),
+    )
     point, stats = operating_point(fusion.distances(gen), fusion.distances(imp), target_far, review_frr, kind)
-    return replace(fusion, point=point, fitted_on={"weights_fitted_on": kind, "l2": l2,
-                                                   kind: {"description": description, **stats}})
+    return replace(
+        fusion,
+        point=point,
+        fitted_on={"weights_fitted_on": kind, "l2": l2, kind: {"description": description, **stats}},
+    )
 
 
-def refit_threshold(fusion: Fusion, genuine: np.ndarray, impostor: np.ndarray, target_far: float = 0.001,
-                    review_frr: float = 0.01, kind: str = "id_card", description: str = "") -> Fusion:
+def refit_threshold(
+    fusion: Fusion,
+    genuine: np.ndarray,
+    impostor: np.ndarray,
+    target_far: float = 0.001,
+    review_frr: float = 0.01,
+    kind: str = "id_card",
+    description: str = "",
+) -> Fusion:
     """Keep a fusion's weights and choose the thresholds of one kind of comparison on new pairs."""
-    point, stats = operating_point(fusion.distances(genuine), fusion.distances(impostor), target_far, review_frr,
-                                   kind, base=fusion.point)
+    point, stats = operating_point(
+        fusion.distances(genuine), fusion.distances(impostor), target_far, review_frr, kind, base=fusion.point
+    )
     return replace(fusion, point=point, fitted_on={**fusion.fitted_on, kind: {"description": description, **stats}})
 
 
@@ -338,14 +409,22 @@ class MultiVerification(Decided):
         return FUSED_NAME
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "model_name": FUSED_NAME, "models": list(self.models), "model_distances": [round(d, 6) for d in self.model_distances],
-                "per_model": [v.to_dict() for v in self.per_model], "frames": self.frames,
-                "templates": self.templates, "frame_distances": [round(d, 6) for d in self.frame_distances],
-                "reasons": list(self.reasons)}
+        return {
+            **super().to_dict(),
+            "model_name": FUSED_NAME,
+            "models": list(self.models),
+            "model_distances": [round(d, 6) for d in self.model_distances],
+            "per_model": [v.to_dict() for v in self.per_model],
+            "frames": self.frames,
+            "templates": self.templates,
+            "frame_distances": [round(d, 6) for d in self.frame_distances],
+            "reasons": list(self.reasons),
+        }
 
 
-def mean_distance(engine: FaceEngine, model_key: str, probes: Sequence[FaceSample],
-                  templates: Sequence[Template]) -> tuple[float, list[float]]:
+def mean_distance(
+    engine: FaceEngine, model_key: str, probes: Sequence[FaceSample], templates: Sequence[Template]
+) -> tuple[float, list[float]]:
     """Return one model's mean distance over every (frame, template) pair, and each frame's mean."""
     model = engine.model_for(model_key)
     stored = [t.embedding.vector for t in templates if t.embedding.model_key == model_key]
@@ -358,8 +437,12 @@ def mean_distance(engine: FaceEngine, model_key: str, probes: Sequence[FaceSampl
     return float(np.mean(per_frame)), per_frame
 
 
-def verify_fused(engine: FaceEngine, probes: FaceSample | Sequence[FaceSample], templates: Template | Sequence[Template],
-                 fusion: Fusion | None = None) -> MultiVerification:
+def verify_fused(
+    engine: FaceEngine,
+    probes: FaceSample | Sequence[FaceSample],
+    templates: Template | Sequence[Template],
+    fusion: Fusion | None = None,
+) -> MultiVerification:
     """Decide with the fused score of every model in the fusion, over all frames and all templates.
 
     Per model, the distance is the mean over every (live frame, enrolled template) pair, so several
@@ -375,7 +458,7 @@ def verify_fused(engine: FaceEngine, probes: FaceSample | Sequence[FaceSample], 
     kinds = {t.kind for t in template_list}
     kind = "id_card" if "id_card" in kinds else template_list[0].kind
     model_distances, frame_matrix, per_model = [], [], []
-    for name, key in zip(fusion.models, fusion.model_keys):
+    for name, key in zip(fusion.models, fusion.model_keys, strict=False):
         held = engine.model_for(key)
         if held.name != name:
             raise ModelMismatchError(key, f"fusion model {name}")
@@ -394,9 +477,22 @@ def verify_fused(engine: FaceEngine, probes: FaceSample | Sequence[FaceSample], 
         reasons.append(f"a frame's fused distance {max(frame_fused):.3f} is beyond the review band")
     if decision == "match" and reasons:
         decision = "review"
-    return MultiVerification(fused, decision, match, threshold, low, high, kind, tuple(fusion.models),
-                             tuple(model_distances), tuple(per_model), len(probe_list), len(template_list),
-                             frame_fused, tuple(reasons))
+    return MultiVerification(
+        fused,
+        decision,
+        match,
+        threshold,
+        low,
+        high,
+        kind,
+        tuple(fusion.models),
+        tuple(model_distances),
+        tuple(per_model),
+        len(probe_list),
+        len(template_list),
+        frame_fused,
+        tuple(reasons),
+    )
 
 
 def _sigmoid(x: float) -> float:

@@ -26,8 +26,18 @@ from .models import EmbeddingModel
 MAGIC = b"EXFACEIX"
 FORMAT_VERSION = 1
 HEADER_BYTES = 4096
-_HEADER = np.dtype([("magic", "S8"), ("format", "<u4"), ("dim", "<u4"), ("capacity", "<u8"), ("count", "<u8"),
-                    ("generation", "<u8"), ("metric", "S16"), ("model", "S128")])
+_HEADER = np.dtype(
+    [
+        ("magic", "S8"),
+        ("format", "<u4"),
+        ("dim", "<u4"),
+        ("capacity", "<u8"),
+        ("count", "<u8"),
+        ("generation", "<u8"),
+        ("metric", "S16"),
+        ("model", "S128"),
+    ]
+)
 _INITIAL_CAPACITY = 1024
 
 
@@ -41,8 +51,12 @@ class SearchHit:
     within_threshold: bool
 
     def to_dict(self) -> dict[str, object]:
-        return {"worker_id": self.worker_id, "distance": round(self.distance, 6), "rank": self.rank,
-                "within_threshold": self.within_threshold}
+        return {
+            "worker_id": self.worker_id,
+            "distance": round(self.distance, 6),
+            "rank": self.rank,
+            "within_threshold": self.within_threshold,
+        }
 
 
 def index_path(data_dir: str | os.PathLike[str], model_key: str) -> Path:
@@ -61,8 +75,9 @@ def _layout(capacity: int, dim: int) -> tuple[int, int, int, int]:
 class FaceIndex:
     """A file-backed exact index keyed by integer id (worker or template id)."""
 
-    def __init__(self, path: str | os.PathLike[str], model_key: str, dim: int, metric: str = "euclidean",
-                 create: bool = True) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], model_key: str, dim: int, metric: str = "euclidean", create: bool = True
+    ) -> None:
         self.path = Path(path)
         self.model_key = model_key
         self.dim = dim
@@ -74,8 +89,9 @@ class FaceIndex:
                 raise FileNotFoundError(self.path)
             with self._locked():
                 if not self.path.exists():
-                    self._write_file(self.path, np.empty(0, np.int64), np.empty((0, dim), np.float32),
-                                     _INITIAL_CAPACITY)
+                    self._write_file(
+                        self.path, np.empty(0, np.int64), np.empty((0, dim), np.float32), _INITIAL_CAPACITY
+                    )
         self._map()
 
     @classmethod
@@ -84,8 +100,14 @@ class FaceIndex:
         return cls(index_path(data_dir, model.key), model.key, model.dim, model.metric)
 
     @classmethod
-    def build(cls, path: str | os.PathLike[str], model_key: str, ids: Sequence[int] | np.ndarray,
-              vectors: np.ndarray, metric: str = "euclidean") -> FaceIndex:
+    def build(
+        cls,
+        path: str | os.PathLike[str],
+        model_key: str,
+        ids: Sequence[int] | np.ndarray,
+        vectors: np.ndarray,
+        metric: str = "euclidean",
+    ) -> FaceIndex:
         """Write a complete index at once (replacing any file there) and open it."""
         vectors = np.asarray(vectors, dtype=np.float32)
         ids = np.asarray(ids, dtype=np.int64)
@@ -192,8 +214,13 @@ class FaceIndex:
             return None
         return (self._units[rows[0]] * self._norms[rows[0]]).astype(np.float32)
 
-    def search(self, vector: np.ndarray | Embedding | FaceSample, k: int = 10,
-               threshold: float | None = None, exclude: int | None = None) -> list[SearchHit]:
+    def search(
+        self,
+        vector: np.ndarray | Embedding | FaceSample,
+        k: int = 10,
+        threshold: float | None = None,
+        exclude: int | None = None,
+    ) -> list[SearchHit]:
         """Return the k nearest ids with exact distances, nearest first."""
         query = self._query(vector)
         self.refresh()
@@ -239,8 +266,11 @@ class FaceIndex:
         values[~np.isfinite(scores[nearest])] = np.inf
         order = np.argsort(values, kind="stable")
         ids, values = ids[order], values[order]
-        return [SearchHit(int(i), float(d), rank, threshold is not None and float(d) <= threshold)
-                for rank, (i, d) in enumerate(zip(ids, values), start=1) if np.isfinite(d)]
+        return [
+            SearchHit(int(i), float(d), rank, threshold is not None and float(d) <= threshold)
+            for rank, (i, d) in enumerate(zip(ids, values, strict=False), start=1)
+            if np.isfinite(d)
+        ]
 
     def _query(self, vector: np.ndarray | Embedding | FaceSample) -> np.ndarray:
         if isinstance(vector, FaceSample):

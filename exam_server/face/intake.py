@@ -90,8 +90,11 @@ def decode_image(data: bytes, settings: FaceSettings, max_side: int | None = Non
     longest = max(rgb.shape[:2])
     if side and longest > side:
         factor = side / longest
-        rgb = cv2.resize(rgb, (max(1, round(rgb.shape[1] * factor)), max(1, round(rgb.shape[0] * factor))),
-                         interpolation=cv2.INTER_AREA)
+        rgb = cv2.resize(
+            rgb,
+            (max(1, round(rgb.shape[1] * factor)), max(1, round(rgb.shape[0] * factor))),
+            interpolation=cv2.INTER_AREA,
+        )
     return DecodedImage(np.ascontiguousarray(rgb), fmt, up_w, up_h, rgb.shape[1] / up_w)
 
 
@@ -122,8 +125,11 @@ def _reduced_flag(fmt: str, width: int, height: int, side: int | None) -> int:
     if fmt != "JPEG" or not side:
         return cv2.IMREAD_COLOR
     longest = max(width, height)
-    for factor, flag in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
-                         (2, cv2.IMREAD_REDUCED_COLOR_2)):
+    for factor, flag in (
+        (8, cv2.IMREAD_REDUCED_COLOR_8),
+        (4, cv2.IMREAD_REDUCED_COLOR_4),
+        (2, cv2.IMREAD_REDUCED_COLOR_2),
+    ):
         if longest / factor >= side:
             return flag
     return cv2.IMREAD_COLOR

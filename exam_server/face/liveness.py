@@ -20,8 +20,11 @@ if TYPE_CHECKING:
     from .samples import FaceSample, Template, Verification
 
 CHALLENGES = ("turn_left", "turn_right", "blink")
-INSTRUCTIONS_ZH = {"turn_left": "请缓慢向左转头，再转回正面。", "turn_right": "请缓慢向右转头，再转回正面。",
-                   "blink": "请正对摄像头眨眼。"}
+INSTRUCTIONS_ZH = {
+    "turn_left": "请缓慢向左转头，再转回正面。",
+    "turn_right": "请缓慢向右转头，再转回正面。",
+    "blink": "请正对摄像头眨眼。",
+}
 # Frames are compared at this size for the "same picture" test.
 _THUMB = (64, 48)
 
@@ -73,14 +76,24 @@ class LivenessResult:
         return FaceRefusal(self.code).message_zh if self.code else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"decision": self.decision, "code": self.code, "message_zh": self.message_zh,
-                "challenge": self.challenge, "frames": self.frames, "yaw": [round(v, 2) for v in self.yaw],
-                "eye_aspect_ratio": [round(v, 4) for v in self.eye_aspect_ratio],
-                "nonrigid": round(self.nonrigid, 4), "frame_difference": round(self.frame_difference, 3),
-                "distances": [round(v.distance, 4) for v in self.verifications], "detail": self.detail}
+        return {
+            "decision": self.decision,
+            "code": self.code,
+            "message_zh": self.message_zh,
+            "challenge": self.challenge,
+            "frames": self.frames,
+            "yaw": [round(v, 2) for v in self.yaw],
+            "eye_aspect_ratio": [round(v, 4) for v in self.eye_aspect_ratio],
+            "nonrigid": round(self.nonrigid, 4),
+            "frame_difference": round(self.frame_difference, 3),
+            "distances": [round(v.distance, 4) for v in self.verifications],
+            "detail": self.detail,
+        }
 
 
-def issue_challenge(ttl_seconds: float = 60.0, kinds: Sequence[str] = CHALLENGES, now: float | None = None) -> Challenge:
+def issue_challenge(
+    ttl_seconds: float = 60.0, kinds: Sequence[str] = CHALLENGES, now: float | None = None
+) -> Challenge:
     """Pick a random challenge with an unguessable nonce."""
     issued = time.time() if now is None else now
     return Challenge(secrets.choice(list(kinds)), secrets.token_urlsafe(16), issued, issued + ttl_seconds)
@@ -125,11 +138,16 @@ def blink_seen(ears: Sequence[float], ratio: float) -> bool:
         return False
     # Open eyes must be seen before and after the blink, not a face that is simply squinting throughout.
     near_open = values >= 0.9 * open_level
-    return bool(near_open[:closed[0]].any() and near_open[closed[-1] + 1:].any())
+    return bool(near_open[: closed[0]].any() and near_open[closed[-1] + 1 :].any())
 
 
-def check_liveness(engine: FaceEngine, challenge: Challenge, frames: Sequence[bytes],
-                   template: Template | Sequence[Template], now: float | None = None) -> LivenessResult:
+def check_liveness(
+    engine: FaceEngine,
+    challenge: Challenge,
+    frames: Sequence[bytes],
+    template: Template | Sequence[Template],
+    now: float | None = None,
+) -> LivenessResult:
     """Judge a burst of frames answering a challenge for the claimed worker's template (or fused templates).
 
     With one template each frame is verified by that template's model; with a list (one template per
@@ -162,14 +180,15 @@ def check_liveness(engine: FaceEngine, challenge: Challenge, frames: Sequence[by
 
     result.yaw = [s.quality.yaw for s in samples]
     result.eye_aspect_ratio = [s.quality.eye_aspect_ratio for s in samples]
-    result.frame_difference = max(float(np.abs(a - b).mean()) for a, b in zip(thumbs, thumbs[1:]))
+    result.frame_difference = max(float(np.abs(a - b).mean()) for a, b in zip(thumbs, thumbs[1:], strict=False))
     if result.frame_difference < settings.liveness_static_max_diff:
         return _fail(result, "liveness_static", f"frames differ by {result.frame_difference:.2f} grey levels")
 
     result.samples = samples
     templates = list(template) if isinstance(template, (list, tuple)) else [template]
-    result.verifications = [engine.verify(s, templates[0]) if len(templates) == 1 else
-                            engine.verify_fused(s, templates) for s in samples]
+    result.verifications = [
+        engine.verify(s, templates[0]) if len(templates) == 1 else engine.verify_fused(s, templates) for s in samples
+    ]
     consistency = [engine.model.distance(samples[0].vector, s.vector) for s in samples[1:]]
     if max(consistency) > settings.live_threshold + settings.review_above:
         return _fail(result, "liveness_face_changed", f"frame distance up to {max(consistency):.3f}")

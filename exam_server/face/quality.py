@@ -36,7 +36,7 @@ class QualityFigures:
 def face_patch(grey: np.ndarray, box: FaceBox) -> np.ndarray:
     """Return the grey pixels inside the box, clipped to the image."""
     b = box.clipped(grey.shape[1], grey.shape[0])
-    return grey[b.top:b.bottom, b.left:b.right]
+    return grey[b.top : b.bottom, b.left : b.right]
 
 
 def sharpness(patch: np.ndarray) -> float:
@@ -54,7 +54,7 @@ def brightness(patch: np.ndarray) -> float:
     if patch.size == 0:
         return 0.0
     h, w = patch.shape[:2]
-    inner = patch[h // 5: h - h // 5, w // 5: w - w // 5]
+    inner = patch[h // 5 : h - h // 5, w // 5 : w - w // 5]
     return float((inner if inner.size else patch).mean())
 
 
@@ -74,12 +74,14 @@ def check_exposure(value: float, settings: FaceSettings, what: str = "face") -> 
 def check_quality(figures: QualityFigures, kind: str, settings: FaceSettings) -> None:
     """Refuse a face that is too small, badly exposed or blurred for this kind of image."""
     min_px = {"live": settings.min_face_px_live, "id_card": settings.min_face_px_id_card}.get(
-        kind, settings.min_face_px_upload)
+        kind, settings.min_face_px_upload
+    )
     if figures.face_width < min_px:
         raise FaceRefusal("face_too_small", f"face {figures.face_width} px wide < {min_px} px")
     check_exposure(figures.brightness, settings)
     min_sharp = {"live": settings.min_sharpness_live, "id_card": settings.min_sharpness_id_card}.get(
-        kind, settings.min_sharpness_upload)
+        kind, settings.min_sharpness_upload
+    )
     if figures.sharpness < min_sharp:
         raise FaceRefusal("too_blurry", f"sharpness {figures.sharpness:.1f} < {min_sharp}")
 
@@ -93,6 +95,11 @@ def describe_upload(quality: dict, settings: FaceSettings) -> list[tuple[str, st
     if sharp is not None:
         rows.append(("清晰度", f"{sharp:.0f}（要求不低于 {settings.min_sharpness_upload:.0f}，数值越大越清楚）"))
     if light is not None:
-        rows.append(("亮度", f"{light:.0f}（合格范围 {settings.min_brightness:.0f}–{settings.max_brightness:.0f}，"
-                            "0 为全黑，255 为全白）"))
+        rows.append(
+            (
+                "亮度",
+                f"{light:.0f}（合格范围 {settings.min_brightness:.0f}–{settings.max_brightness:.0f}，"
+                "0 为全黑，255 为全白）",
+            )
+        )
     return rows

@@ -40,9 +40,14 @@ def model_key(model: str, settings: FaceSettings | None = None) -> str:
     return FaceEngine(settings.replace(model=model, extra_models=())).model.key
 
 
-def reembed_files(photos: Iterable[tuple[Any, str | os.PathLike[str], str]], model: str,
-                  settings: FaceSettings | None = None, processes: int | None = None, done: Container[Any] = (),
-                  progress: Callable[[int, ReembedResult], None] | None = None) -> Iterator[ReembedResult]:
+def reembed_files(
+    photos: Iterable[tuple[Any, str | os.PathLike[str], str]],
+    model: str,
+    settings: FaceSettings | None = None,
+    processes: int | None = None,
+    done: Container[Any] = (),
+    progress: Callable[[int, ReembedResult], None] | None = None,
+) -> Iterator[ReembedResult]:
     """Yield, in order, a template vector of `model` for every (photo_id, path, source) not in `done`.
 
     Each photo is analysed once (detection, landmarks, quality) on `processes` processes
@@ -62,10 +67,15 @@ def reembed_files(photos: Iterable[tuple[Any, str | os.PathLike[str], str]], mod
     order = iter(range(len(todo)))
     pending = next(order, None)
     for kind, numbers in by_kind.items():
-        for number, item in zip(numbers, analyse_files([todo[n][1] for n in numbers], kind, processes, settings)):
+        for number, item in zip(
+            numbers, analyse_files([todo[n][1] for n in numbers], kind, processes, settings), strict=False
+        ):
             pid, path, _ = todo[number]
-            results[number] = (ReembedResult(pid, path, item.sample.embedding) if item.sample is not None else
-                               ReembedResult(pid, path, None, item.error, item.detail))
+            results[number] = (
+                ReembedResult(pid, path, item.sample.embedding)
+                if item.sample is not None
+                else ReembedResult(pid, path, None, item.error, item.detail)
+            )
             while pending is not None and pending in results:
                 result = results.pop(pending)
                 count += 1

@@ -13,8 +13,14 @@ from .quality import QualityFigures
 
 KINDS = ("live", "upload", "id_card")
 # Photo sources (the server's FacePhoto.source values and "live") and the kind of image each is.
-SOURCE_KINDS = {"live": "live", "id_card": "id_card", "certificate": "id_card", "console": "upload",
-                "batch": "upload", "upload": "upload"}
+SOURCE_KINDS = {
+    "live": "live",
+    "id_card": "id_card",
+    "certificate": "id_card",
+    "console": "upload",
+    "batch": "upload",
+    "upload": "upload",
+}
 ID_CARD_SIZE = (102, 126)
 DECISIONS = ("match", "review", "mismatch")
 
@@ -50,8 +56,14 @@ class Template:
     template_id: int | None = None
 
     @classmethod
-    def from_stored(cls, vector: bytes | np.ndarray, model_name: str, model_version: str, source: str,
-                    template_id: int | None = None) -> Template:
+    def from_stored(
+        cls,
+        vector: bytes | np.ndarray,
+        model_name: str,
+        model_version: str,
+        source: str,
+        template_id: int | None = None,
+    ) -> Template:
         """Build a template from a stored row (vector bytes, model name and version, photo source)."""
         if isinstance(vector, (bytes, bytearray, memoryview)):
             embedding = Embedding.from_bytes(bytes(vector), model_name, model_version)
@@ -109,13 +121,22 @@ class FaceSample:
 
     def quality_dict(self) -> dict[str, Any]:
         """Return the quality figures with the image size, JSON-ready."""
-        return {**self.quality.to_dict(), "image_width": self.image_width, "image_height": self.image_height,
-                "box": self.box.to_list()}
+        return {
+            **self.quality.to_dict(),
+            "image_width": self.image_width,
+            "image_height": self.image_height,
+            "box": self.box.to_list(),
+        }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model_name": self.model_name, "model_version": self.model_version, "kind": self.kind,
-                "source": self.source, "quality": self.quality_dict(),
-                "embedding": [round(float(v), 6) for v in self.vector]}
+        return {
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "kind": self.kind,
+            "source": self.source,
+            "quality": self.quality_dict(),
+            "embedding": [round(float(v), 6) for v in self.vector],
+        }
 
 
 @dataclass(frozen=True)
@@ -131,9 +152,14 @@ class Decided:
     template_kind: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"distance": round(self.distance, 6), "match": self.match, "decision": self.decision,
-                "threshold": self.threshold, "review_band": [round(self.review_low, 6), round(self.review_high, 6)],
-                "template_kind": self.template_kind}
+        return {
+            "distance": round(self.distance, 6),
+            "match": self.match,
+            "decision": self.decision,
+            "threshold": self.threshold,
+            "review_band": [round(self.review_low, 6), round(self.review_high, 6)],
+            "template_kind": self.template_kind,
+        }
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ class FaceSettings:
         for key, raw in values.items():
             if prefix and not key.upper().startswith(prefix.upper()):
                 continue
-            name = key[len(prefix):].lower()
+            name = key[len(prefix) :].lower()
             if name in known:
                 changes[name] = _coerce(known[name].type, raw, key)
         return cls(**changes)

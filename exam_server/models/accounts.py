@@ -1,4 +1,5 @@
 """Console users, their roles and scope, and the audit log."""
+
 from __future__ import annotations
 
 import enum
@@ -12,14 +13,18 @@ from exam_server.models.org import County, Enterprise
 
 
 class Role(str, enum.Enum):
-    CITY = "city"              # city administrator: everything
-    COUNTY = "county"          # county administrator: their county
+    CITY = "city"  # city administrator: everything
+    COUNTY = "county"  # county administrator: their county
     ENTERPRISE = "enterprise"  # enterprise manager: their enterprise only
-    REVIEWER = "reviewer"      # face alerts
+    REVIEWER = "reviewer"  # face alerts
 
 
-ROLE_LABELS = {Role.CITY: "市级管理员", Role.COUNTY: "区县管理员",
-               Role.ENTERPRISE: "企业管理员", Role.REVIEWER: "人脸审核员"}
+ROLE_LABELS = {
+    Role.CITY: "市级管理员",
+    Role.COUNTY: "区县管理员",
+    Role.ENTERPRISE: "企业管理员",
+    Role.REVIEWER: "人脸审核员",
+}
 
 
 class User(Base):

@@ -1,13 +1,13 @@
 """Declarative base shared by every model."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import enum
+from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, Enum, MetaData
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.types import TypeDecorator
 
 from exam_server.localday import utcnow
 
@@ -31,14 +31,14 @@ class UTCDateTime(TypeDecorator):
 
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is not None:
-            value = value.astimezone(timezone.utc)
+            value = value.astimezone(UTC)
             if dialect.name == "sqlite":
                 value = value.replace(tzinfo=None)
         return value
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
@@ -55,5 +55,11 @@ class DomainError(ValueError):
 
 def enum_column(enum_cls: type[enum.Enum]) -> Enum:
     """Store an enum by value, as a portable VARCHAR with a CHECK constraint."""
-    return Enum(enum_cls, values_callable=lambda e: [m.value for m in e], native_enum=False,
-                create_constraint=True, length=24, name=enum_cls.__name__.lower())
+    return Enum(
+        enum_cls,
+        values_callable=lambda e: [m.value for m in e],
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        name=enum_cls.__name__.lower(),
+    )

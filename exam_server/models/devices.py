@@ -1,4 +1,5 @@
 """Exam kiosks and their device tokens."""
+
 from __future__ import annotations
 
 from datetime import datetime

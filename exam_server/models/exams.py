@@ -1,4 +1,5 @@
 """Exam plans, the requirements they create, sittings and answers."""
+
 from __future__ import annotations
 
 import enum
@@ -35,7 +36,7 @@ class ExamPlan(Base):
 
 class RequirementStatus(str, enum.Enum):
     PENDING = "pending"  # not yet sat
-    FAILED = "failed"    # sat, not passed (attempts may remain)
+    FAILED = "failed"  # sat, not passed (attempts may remain)
     PASSED = "passed"
 
 
@@ -64,8 +65,7 @@ class ExamRequirement(Base):
     county_id: Mapped[int] = mapped_column(ForeignKey("county.id"))
     township_id: Mapped[int | None] = mapped_column(ForeignKey("township.id"))
     industry_id: Mapped[int] = mapped_column(ForeignKey("industry.id"))
-    status: Mapped[RequirementStatus] = mapped_column(enum_column(RequirementStatus),
-                                                      default=RequirementStatus.PENDING)
+    status: Mapped[RequirementStatus] = mapped_column(enum_column(RequirementStatus), default=RequirementStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     first_sat_at: Mapped[datetime | None]
     passed_at: Mapped[datetime | None]
@@ -91,8 +91,13 @@ class Sitting(Base):
     __tablename__ = "sitting"
     __table_args__ = (
         # The database, not the application, guarantees one active sitting per worker.
-        Index("uq_sitting_one_active_per_worker", "worker_id", unique=True,
-              sqlite_where=_ACTIVE_WHERE, postgresql_where=_ACTIVE_WHERE),
+        Index(
+            "uq_sitting_one_active_per_worker",
+            "worker_id",
+            unique=True,
+            sqlite_where=_ACTIVE_WHERE,
+            postgresql_where=_ACTIVE_WHERE,
+        ),
         Index("ix_sitting_worker", "worker_id"),
         Index("ix_sitting_status_deadline", "status", "deadline_at"),
         Index("ix_sitting_plan_status", "plan_id", "status"),
@@ -104,8 +109,7 @@ class Sitting(Base):
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"))
     requirement_id: Mapped[int] = mapped_column(ForeignKey("exam_requirement.id"), index=True)
     kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosk.id"))
-    status: Mapped[SittingStatus] = mapped_column(enum_column(SittingStatus),
-                                                  default=SittingStatus.IN_PROGRESS)
+    status: Mapped[SittingStatus] = mapped_column(enum_column(SittingStatus), default=SittingStatus.IN_PROGRESS)
     attempt_no: Mapped[int] = mapped_column(default=1)
     seed: Mapped[int]
     paper: Mapped[dict]  # assembled paper: presented items, option order, points
@@ -120,7 +124,7 @@ class Sitting(Base):
 
     plan: Mapped[ExamPlan] = relationship()
     worker: Mapped[Worker] = relationship()
-    answers: Mapped[list["Answer"]] = relationship(back_populates="sitting", order_by="Answer.item_no")
+    answers: Mapped[list[Answer]] = relationship(back_populates="sitting", order_by="Answer.item_no")
 
 
 class Answer(Base):

@@ -1,4 +1,5 @@
 """Face verification events, scheduled captures, check-ins and review cases."""
+
 from __future__ import annotations
 
 import enum
@@ -12,17 +13,17 @@ from exam_server.models.people import Worker
 
 
 class CheckKind(str, enum.Enum):
-    CHECKIN = "checkin"                 # 人证合一 at entry
-    IN_EXAM = "in_exam"                 # 刷脸比对 during the exam
-    ENROL_DUPLICATE = "enrol_duplicate" # new enrolment searched against everyone
-    SEARCH = "search"                   # 1:N query from the console
+    CHECKIN = "checkin"  # 人证合一 at entry
+    IN_EXAM = "in_exam"  # 刷脸比对 during the exam
+    ENROL_DUPLICATE = "enrol_duplicate"  # new enrolment searched against everyone
+    SEARCH = "search"  # 1:N query from the console
 
 
 class Decision(str, enum.Enum):
     MATCH = "match"
-    REVIEW = "review"       # too close to the threshold to decide automatically
+    REVIEW = "review"  # too close to the threshold to decide automatically
     MISMATCH = "mismatch"
-    REFUSED = "refused"     # image refused: no face, several faces, blurred...
+    REFUSED = "refused"  # image refused: no face, several faces, blurred...
 
 
 class FaceCheck(Base):
@@ -75,8 +76,7 @@ class CheckIn(Base):
     challenge: Mapped[str] = mapped_column(String(16))  # turn_left / turn_right / blink
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     chip_photo_path: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[CheckInStatus] = mapped_column(enum_column(CheckInStatus),
-                                                  default=CheckInStatus.AWAITING_FACE)
+    status: Mapped[CheckInStatus] = mapped_column(enum_column(CheckInStatus), default=CheckInStatus.AWAITING_FACE)
     failures: Mapped[int] = mapped_column(default=0)
     sitting_id: Mapped[int | None] = mapped_column(ForeignKey("sitting.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -110,8 +110,8 @@ class ReviewKind(str, enum.Enum):
 
 class ReviewStatus(str, enum.Enum):
     OPEN = "open"
-    CONFIRMED = "confirmed"   # the reviewer agrees there is a problem
-    DISMISSED = "dismissed"   # false alarm
+    CONFIRMED = "confirmed"  # the reviewer agrees there is a problem
+    DISMISSED = "dismissed"  # false alarm
 
 
 class ReviewCase(Base):

@@ -1,4 +1,5 @@
 """Regions, industries and enterprises."""
+
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, Index, String
@@ -14,7 +15,7 @@ class County(Base):
     code: Mapped[str] = mapped_column(String(6), unique=True)  # GB/T 2260 administrative code
     name: Mapped[str] = mapped_column(String(64))
 
-    townships: Mapped[list["Township"]] = relationship(back_populates="county")
+    townships: Mapped[list[Township]] = relationship(back_populates="county")
 
 
 class Township(Base):

@@ -1,4 +1,5 @@
 """Workers, their enrolled face photos and templates, and their certificates."""
+
 from __future__ import annotations
 
 import enum
@@ -7,16 +8,16 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from exam_server.citizen_id import gender_of, normalise_citizen_id
 from exam_server.models.base import Base, enum_column, utcnow
 from exam_server.models.org import Enterprise
-from exam_server.citizen_id import gender_of, normalise_citizen_id
 
 
 class JobCategory(str, enum.Enum):
-    PRINCIPAL = "principal"            # 主要负责人
+    PRINCIPAL = "principal"  # 主要负责人
     SAFETY_MANAGER = "safety_manager"  # 安全生产管理人员
-    SPECIAL_OPS = "special_ops"        # 特种作业人员
-    GENERAL = "general"                # 一般从业人员
+    SPECIAL_OPS = "special_ops"  # 特种作业人员
+    GENERAL = "general"  # 一般从业人员
 
 
 JOB_CATEGORY_LABELS = {
@@ -60,10 +61,10 @@ class Worker(Base):
 
 
 class PhotoSource(str, enum.Enum):
-    ID_CARD = "id_card"          # chip photo read from the resident ID card
+    ID_CARD = "id_card"  # chip photo read from the resident ID card
     CERTIFICATE = "certificate"  # photo on file with a certificate record
-    CONSOLE = "console"          # uploaded by an administrator
-    BATCH = "batch"              # bulk enrolment from a folder or zip
+    CONSOLE = "console"  # uploaded by an administrator
+    BATCH = "batch"  # bulk enrolment from a folder or zip
 
 
 class FacePhoto(Base):
@@ -89,9 +90,7 @@ class FaceTemplate(Base):
     """A face embedding of one photo by one model; re-enrolment supersedes, never deletes."""
 
     __tablename__ = "face_template"
-    __table_args__ = (
-        Index("ix_face_template_worker_model_active", "worker_id", "model_name", "active"),
-    )
+    __table_args__ = (Index("ix_face_template_worker_model_active", "worker_id", "model_name", "active"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"))
@@ -124,5 +123,4 @@ class Certificate(Base):
     worker: Mapped[Worker] = relationship()
 
 
-__all__ = ["JobCategory", "JOB_CATEGORY_LABELS", "Worker", "PhotoSource", "FacePhoto",
-           "FaceTemplate", "Certificate"]
+__all__ = ["JobCategory", "JOB_CATEGORY_LABELS", "Worker", "PhotoSource", "FacePhoto", "FaceTemplate", "Certificate"]

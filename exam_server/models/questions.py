@@ -1,4 +1,5 @@
 """The question bank as stored by the server (the logic lives in question_bank)."""
+
 from __future__ import annotations
 
 from datetime import datetime

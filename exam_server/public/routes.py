@@ -1,14 +1,15 @@
 """Public certificate verification (masked data, no photo) and a health probe."""
+
 from __future__ import annotations
 
 from flask import redirect, render_template, url_for
 from sqlalchemy import select, text
 
-from exam_server.extensions import db
 from exam_server import localday
+from exam_server.citizen_id import mask
+from exam_server.extensions import db
 from exam_server.models import Certificate, ExamPlan
 from exam_server.public.blueprint import bp
-from exam_server.citizen_id import mask
 
 
 @bp.route("/")

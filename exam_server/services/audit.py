@@ -1,4 +1,5 @@
 """Write audit-log entries inside the caller's transaction."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,8 +9,16 @@ from sqlalchemy.orm import Session
 from exam_server.models import AuditLog
 
 
-def record(session: Session, action: str, *, target: Any = None, detail: dict | None = None,
-           user_id: int | None = None, kiosk_id: int | None = None, ip: str | None = None) -> AuditLog:
+def record(
+    session: Session,
+    action: str,
+    *,
+    target: Any = None,
+    detail: dict | None = None,
+    user_id: int | None = None,
+    kiosk_id: int | None = None,
+    ip: str | None = None,
+) -> AuditLog:
     """Add an audit entry for ``action`` on ``target``; it commits with the change it describes."""
     entry = AuditLog(
         action=action,

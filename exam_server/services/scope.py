@@ -1,4 +1,5 @@
 """Limit queries to what a console user may see."""
+
 from __future__ import annotations
 
 from sqlalchemy import Select, false

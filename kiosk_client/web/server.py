@@ -1,4 +1,5 @@
 """Serve the screen, its state and the camera preview on 127.0.0.1 only; hold the token on this side."""
+
 from __future__ import annotations
 
 import ipaddress

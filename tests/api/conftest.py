@@ -1,28 +1,37 @@
 """Fixtures for the kiosk API: a plan requiring a worker, kiosks with tokens, real face frames."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from exam_server.models import (CheckIn, CheckInStatus, ExamPlan, ExamRequirement, PhotoSource, Sitting, Worker,
-                                utcnow)
+from exam_server.models import CheckIn, CheckInStatus, ExamPlan, ExamRequirement, PhotoSource, Sitting, Worker, utcnow
 from exam_server.services.exam import kiosks, question_store, sittings
 from exam_server.services.faces import face_service
 
 # A head turning to its left: different real photos of one person, as the face engine's own tests use.
-TURN_LEFT = ["single/obama/obama1.jpg", "resolutions/obama-720p.jpg", "single/obama/obama3.jpg",
-             "single/obama/obama4.jpg"]
+TURN_LEFT = [
+    "single/obama/obama1.jpg",
+    "resolutions/obama-720p.jpg",
+    "single/obama/obama3.jpg",
+    "single/obama/obama4.jpg",
+]
 SMALL_RULESET = {
-    "id": "api-test", "name": "接口测试试卷", "duration_minutes": 30, "pass_mark": 10,
+    "id": "api-test",
+    "name": "接口测试试卷",
+    "duration_minutes": 30,
+    "pass_mark": 10,
     "points": {"single": 2, "multiple": 3, "truefalse": 1},
-    "rules": [{"category": "安全生产法律法规", "type": "single", "count": 4},
-              {"category": "消防安全", "type": "multiple", "count": 2},
-              {"category": "应急救援与疏散", "type": "truefalse", "count": 2}],
+    "rules": [
+        {"category": "安全生产法律法规", "type": "single", "count": 4},
+        {"category": "消防安全", "type": "multiple", "count": 2},
+        {"category": "应急救援与疏散", "type": "truefalse", "count": 2},
+    ],
 }
 
 
@@ -53,16 +62,28 @@ class Exam:
 
 def add_plan(session, workers, *, ruleset=None, max_attempts=2, face_policy=None, opens=-1, closes=30) -> ExamPlan:
     now = utcnow()
-    plan = ExamPlan(name="2026年安全生产培训考试", ruleset=ruleset or SMALL_RULESET, max_attempts=max_attempts,
-                    opens_at=now + timedelta(days=opens), closes_at=now + timedelta(days=closes),
-                    face_policy=face_policy or {})
+    plan = ExamPlan(
+        name="2026年安全生产培训考试",
+        ruleset=ruleset or SMALL_RULESET,
+        max_attempts=max_attempts,
+        opens_at=now + timedelta(days=opens),
+        closes_at=now + timedelta(days=closes),
+        face_policy=face_policy or {},
+    )
     session.add(plan)
     session.flush()
     for worker in workers:
         enterprise = worker.enterprise
-        session.add(ExamRequirement(plan_id=plan.id, worker_id=worker.id, enterprise_id=enterprise.id,
-                                    county_id=enterprise.county_id, township_id=enterprise.township_id,
-                                    industry_id=enterprise.industry_id))
+        session.add(
+            ExamRequirement(
+                plan_id=plan.id,
+                worker_id=worker.id,
+                enterprise_id=enterprise.id,
+                county_id=enterprise.county_id,
+                township_id=enterprise.township_id,
+                industry_id=enterprise.industry_id,
+            )
+        )
     session.flush()
     return plan
 
@@ -124,8 +145,9 @@ def turn_only(app, monkeypatch):
 @pytest.fixture()
 def enrolled(db, exam, faces_dir) -> Exam:
     """Enrol obama1 as the worker's photo."""
-    face_service.enrol(db.session, exam.worker, (faces_dir / "single/obama/obama1.jpg").read_bytes(),
-                       PhotoSource.CONSOLE)
+    face_service.enrol(
+        db.session, exam.worker, (faces_dir / "single/obama/obama1.jpg").read_bytes(), PhotoSource.CONSOLE
+    )
     db.session.commit()
     return exam
 
@@ -133,9 +155,16 @@ def enrolled(db, exam, faces_dir) -> Exam:
 def open_sitting(db, exam: Exam, kiosk_id: int, now=None) -> Sitting:
     """Open a sitting through the real service, as a passed check-in does, without the face work."""
     now = now or utcnow()
-    checkin = CheckIn(worker_id=exam.worker.id, plan_id=exam.plan.id, kiosk_id=kiosk_id, challenge="blink",
-                      token_hash=kiosks.hash_token(f"test-{now.timestamp()}-{exam.worker.id}"),
-                      status=CheckInStatus.PASSED, created_at=now, expires_at=now + timedelta(minutes=5))
+    checkin = CheckIn(
+        worker_id=exam.worker.id,
+        plan_id=exam.plan.id,
+        kiosk_id=kiosk_id,
+        challenge="blink",
+        token_hash=kiosks.hash_token(f"test-{now.timestamp()}-{exam.worker.id}"),
+        status=CheckInStatus.PASSED,
+        created_at=now,
+        expires_at=now + timedelta(minutes=5),
+    )
     db.session.add(checkin)
     db.session.flush()
     requirement = db.session.get(ExamRequirement, exam.requirement.id)

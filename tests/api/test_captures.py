@@ -1,4 +1,5 @@
 """The in-exam capture schedule, its one-time nonces and the policy on what a frame shows."""
+
 from __future__ import annotations
 
 import random
@@ -7,8 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from exam_server.models import (CaptureRequest, FaceCheck, Kiosk, ReviewCase, ReviewKind, Sitting, SittingStatus,
-                                utcnow)
+from exam_server.models import CaptureRequest, FaceCheck, Kiosk, ReviewCase, ReviewKind, Sitting, SittingStatus, utcnow
 from exam_server.services.exam import captures
 from exam_server.services.exam.refusals import Refusal
 from tests.api.conftest import frame, open_sitting
@@ -17,10 +17,10 @@ from tests.api.conftest import frame, open_sitting
 def test_intervals_are_random_within_the_policy():
     rng = random.Random(1)
     uniform = [captures.next_delay(captures.DEFAULT_POLICY, rng) for _ in range(2000)]
-    assert 60 <= min(uniform) and max(uniform) <= 120 and 85 < sum(uniform) / len(uniform) < 95
+    assert min(uniform) >= 60 and max(uniform) <= 120 and 85 < sum(uniform) / len(uniform) < 95
     exponential = {**captures.DEFAULT_POLICY, "distribution": "exponential", "mean_interval_seconds": 80}
     drawn = [captures.next_delay(exponential, rng) for _ in range(2000)]
-    assert 60 <= min(drawn) and max(drawn) <= 120 and len({round(d) for d in drawn}) > 30
+    assert min(drawn) >= 60 and max(drawn) <= 120 and len({round(d) for d in drawn}) > 30
 
 
 def test_nonce_is_stored_hashed_revealed_when_due_and_used_once(db, exam, kiosk):
@@ -55,8 +55,9 @@ def test_missed_captures_count_only_while_the_kiosk_is_alive(db, exam, kiosk):
     db.session.get(Kiosk, kiosk.id).last_seen_at = after
     assert captures.expire_missed(db.session, after) == 1
     assert captures.expire_missed(db.session, after) == 0
-    retry = db.session.scalar(select(CaptureRequest).where(CaptureRequest.sitting_id == sitting.id,
-                                                           CaptureRequest.used_at.is_(None)))
+    retry = db.session.scalar(
+        select(CaptureRequest).where(CaptureRequest.sitting_id == sitting.id, CaptureRequest.used_at.is_(None))
+    )
     assert retry.is_retry and retry.due_at == after + timedelta(seconds=5)
     assert captures.current(db.session, sitting, retry.expires_at + timedelta(seconds=1)) is None
     db.session.commit()
@@ -74,8 +75,11 @@ def test_several_faces_are_a_recorded_warning(app, db, exam, kiosk, faces_dir):
 
     for _ in range(2):
         nonce = kiosk.get(f"{url}/clock").get_json()["capture"]["nonce"]
-        answer = kiosk.post(f"{url}/captures", content_type="multipart/form-data",
-                            data={"nonce": nonce, "frame": (io.BytesIO(frame(faces_dir, "multi/two_people.jpg")), "f.jpg")})
+        answer = kiosk.post(
+            f"{url}/captures",
+            content_type="multipart/form-data",
+            data={"nonce": nonce, "frame": (io.BytesIO(frame(faces_dir, "multi/two_people.jpg")), "f.jpg")},
+        )
         assert answer.get_json()["decision"] == "warning", answer.get_json()
     cases = db.session.scalars(select(ReviewCase).where(ReviewCase.kind == ReviewKind.MULTIPLE_FACES)).all()
     assert len(cases) == 1 and cases[0].sitting_id == sitting.id  # one open warning per sitting

@@ -1,4 +1,5 @@
 """Check-in with an ID-card chip photo: the server's kept copy of the photo is analysed again at /frames."""
+
 from __future__ import annotations
 
 import base64
@@ -38,19 +39,24 @@ def kept_copy_refusal(chip: bytes, tmp_path) -> str:
 
 
 def start(kiosk, worker, chip: bytes) -> dict:
-    created = kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id,
-                                                   "chip_photo": base64.b64encode(chip).decode()})
+    created = kiosk.post(
+        "/api/v1/checkins", json={"citizen_id": worker.citizen_id, "chip_photo": base64.b64encode(chip).decode()}
+    )
     assert created.status_code == 201, created.get_json()
     return created.get_json()
 
 
 def send_burst(kiosk, created: dict, faces_dir):
-    return kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames", content_type="multipart/form-data",
-                      data={"checkin_token": created["checkin_token"], "frames": _burst(faces_dir)})
+    return kiosk.post(
+        f"/api/v1/checkins/{created['checkin_id']}/frames",
+        content_type="multipart/form-data",
+        data={"checkin_token": created["checkin_token"], "frames": _burst(faces_dir)},
+    )
 
 
-def test_a_chip_photo_accepted_at_check_in_is_not_refused_by_its_kept_copy(db, enrolled, kiosk, turn_only,
-                                                                          faces_dir, tmp_path):
+def test_a_chip_photo_accepted_at_check_in_is_not_refused_by_its_kept_copy(
+    db, enrolled, kiosk, turn_only, faces_dir, tmp_path
+):
     # A real 68 px wide chip of the enrolled worker: its face measures 46 px (the minimum is 40), but in
     # the JPEG copy the server keeps, the detector's box is 38 px wide.
     chip = chip_photo(faces_dir, "single/obama/obama4.jpg", 68)
@@ -65,8 +71,9 @@ def test_a_chip_photo_accepted_at_check_in_is_not_refused_by_its_kept_copy(db, e
     assert db.session.get(CheckIn, created["checkin_id"]).status is CheckInStatus.PASSED
 
 
-def test_a_chip_photo_whose_kept_copy_shows_no_face_counts_as_a_failed_attempt(app, db, enrolled, kiosk, turn_only,
-                                                                               faces_dir, tmp_path, monkeypatch):
+def test_a_chip_photo_whose_kept_copy_shows_no_face_counts_as_a_failed_attempt(
+    app, db, enrolled, kiosk, turn_only, faces_dir, tmp_path, monkeypatch
+):
     monkeypatch.setitem(app.config, "CHECKIN_MAX_FAILURES", 2)
     # A real soft 70 px chip: accepted at check-in, yet the detector finds no face in the JPEG copy.
     chip = chip_photo(faces_dir, "single/clapton/clapton1.jpg", 70, sigma=0.8)
@@ -76,8 +83,12 @@ def test_a_chip_photo_whose_kept_copy_shows_no_face_counts_as_a_failed_attempt(a
     first = send_burst(kiosk, created, faces_dir)
     body = first.get_json()
     assert first.status_code == 422, body  # was a 500
-    assert (body["error"], body["field"], body["reason"], body["attempts_left"]) == ("no_face", "chip_photo",
-                                                                                     "no_face", 1)
+    assert (body["error"], body["field"], body["reason"], body["attempts_left"]) == (
+        "no_face",
+        "chip_photo",
+        "no_face",
+        1,
+    )
     assert "身份证" in body["message"] and body["challenge"]["kind"] == "turn_left"
     checkin = db.session.get(CheckIn, created["checkin_id"])
     assert (checkin.status, checkin.failures) == (CheckInStatus.AWAITING_FACE, 1)

@@ -1,4 +1,5 @@
 """Two kiosks start the same worker's sitting at the same moment: the database lets exactly one win."""
+
 from __future__ import annotations
 
 import threading
@@ -25,8 +26,15 @@ def pg_app(tmp_path_factory):
     from flask_migrate import upgrade
 
     with TempPostgresDatabase() as database:
-        app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": database.url,
-                          "DATA_DIR": str(tmp_path_factory.mktemp("pg-data")), "SERVER_NAME": "exam.test"})
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "x",
+                "SQLALCHEMY_DATABASE_URI": database.url,
+                "DATA_DIR": str(tmp_path_factory.mktemp("pg-data")),
+                "SERVER_NAME": "exam.test",
+            }
+        )
         with app.app_context():
             upgrade()
             question_store.load_bundled(sqla.session)
@@ -50,9 +58,15 @@ def test_exactly_one_of_two_simultaneous_starts_wins(pg_app, round_no):
         checkins = []
         for name in ("A", "B"):
             kiosk, _ = kiosks.register(sqla.session, f"race-{round_no}-{name}")
-            checkin = CheckIn(worker_id=worker.id, plan_id=plan.id, kiosk_id=kiosk.id, challenge="blink",
-                              token_hash=kiosks.hash_token(f"race-{round_no}-{name}"), created_at=now,
-                              expires_at=now + timedelta(minutes=5))
+            checkin = CheckIn(
+                worker_id=worker.id,
+                plan_id=plan.id,
+                kiosk_id=kiosk.id,
+                challenge="blink",
+                token_hash=kiosks.hash_token(f"race-{round_no}-{name}"),
+                created_at=now,
+                expires_at=now + timedelta(minutes=5),
+            )
             sqla.session.add(checkin)
             sqla.session.flush()
             checkins.append((checkin.id, kiosk.id))
@@ -66,7 +80,7 @@ def test_exactly_one_of_two_simultaneous_starts_wins(pg_app, round_no):
             session = sqla.session
             checkin = session.get(CheckIn, checkin_id)
             requirement = session.get(ExamRequirement, requirement_id)
-            requirement.plan, requirement.worker  # load before the race, as a real request has
+            _ = requirement.plan, requirement.worker  # load before the race, as a real request has
             barrier.wait(timeout=10)
             try:
                 sittings.start(session, checkin, requirement, kiosk_id, utcnow())

@@ -1,4 +1,5 @@
 """Every refusal a kiosk can get, produced by a real request, in the one documented JSON shape."""
+
 from __future__ import annotations
 
 import base64
@@ -12,8 +13,17 @@ from sqlalchemy import update
 
 from exam_server.api.admission import face_queue
 from exam_server.api.errors import CODES
-from exam_server.models import (CaptureRequest, CheckIn, ExamRequirement, RequirementStatus, ReviewCase,
-                                ReviewKind, Sitting, SittingStatus, utcnow)
+from exam_server.models import (
+    CaptureRequest,
+    CheckIn,
+    ExamRequirement,
+    RequirementStatus,
+    ReviewCase,
+    ReviewKind,
+    Sitting,
+    SittingStatus,
+    utcnow,
+)
 from exam_server.services.exam import kiosks, sittings
 from tests.api.conftest import frame, jpeg, open_sitting
 
@@ -38,8 +48,11 @@ def _frames(images):
 
 def _burst(kiosk, worker, images):
     created = kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id}).get_json()
-    return created, kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames", content_type="multipart/form-data",
-                               data={"checkin_token": created["checkin_token"], "frames": _frames(images)})
+    return created, kiosk.post(
+        f"/api/v1/checkins/{created['checkin_id']}/frames",
+        content_type="multipart/form-data",
+        data={"checkin_token": created["checkin_token"], "frames": _frames(images)},
+    )
 
 
 def test_request_and_kiosk_errors(app, db, client, exam, kiosk, make_kiosk):
@@ -53,15 +66,16 @@ def test_request_and_kiosk_errors(app, db, client, exam, kiosk, make_kiosk):
     refused(other.get("/api/v1/ping"), "kiosk_disabled")
     refused(kiosk.get("/api/v1/no-such-thing"), "not_found")
     refused(kiosk.client.delete("/api/v1/ping"), "method_not_allowed")
-    body = refused(kiosk.post("/api/v1/checkins", data="{not json", content_type="application/json"),
-                   "invalid_request")
+    body = refused(kiosk.post("/api/v1/checkins", data="{not json", content_type="application/json"), "invalid_request")
     assert body["field"] == "body"
     body = refused(kiosk.post("/api/v1/checkins", json={"citizen_id": "1", "extra": 1}), "invalid_request")
     assert body["field"] == "extra"
     body = refused(kiosk.post("/api/v1/checkins", json={"chip_photo": None}), "invalid_request")
     assert body["field"] == "citizen_id"
-    body = refused(kiosk.post("/api/v1/checkins", json={"citizen_id": exam.worker.citizen_id, "chip_photo": "***"}),
-                   "invalid_request")
+    body = refused(
+        kiosk.post("/api/v1/checkins", json={"citizen_id": exam.worker.citizen_id, "chip_photo": "***"}),
+        "invalid_request",
+    )
     assert body["field"] == "chip_photo"
     big = app.config["MAX_CONTENT_LENGTH"] + 1
     refused(kiosk.post("/api/v1/checkins", data=b"x" * big, content_type="application/json"), "payload_too_large")
@@ -73,8 +87,12 @@ def test_oversized_body_is_refused_before_it_is_read(app, kiosk):
             raise AssertionError("the body was read")
 
     environ = {"wsgi.input": Unreadable(), "CONTENT_LENGTH": str(app.config["MAX_CONTENT_LENGTH"] + 1)}
-    response = kiosk.client.post("/api/v1/checkins", environ_overrides=environ, content_type="application/json",
-                                 headers={"Authorization": f"Bearer {kiosk.token}"})
+    response = kiosk.client.post(
+        "/api/v1/checkins",
+        environ_overrides=environ,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {kiosk.token}"},
+    )
     refused(response, "payload_too_large")
 
 
@@ -108,16 +126,30 @@ def test_burst_refusals(app, db, enrolled, kiosk, turn_only, faces_dir, monkeypa
         busy_pool.setattr(face_queue(app), "max_wait", -1.0)
         created, response = _burst(kiosk, worker, [still] * 4)
         assert refused(response, "face_busy")["retry_after"] >= 1
-    response = kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames", content_type="multipart/form-data",
-                          data={"checkin_token": created["checkin_token"], "frames": _frames([still] * 4)})
+    response = kiosk.post(
+        f"/api/v1/checkins/{created['checkin_id']}/frames",
+        content_type="multipart/form-data",
+        data={"checkin_token": created["checkin_token"], "frames": _frames([still] * 4)},
+    )
     body = refused(response, "liveness_failed")
     assert body["reason"] == "liveness_static" and body["attempts_left"] == 2  # the busy reply cost no attempt
     assert body["challenge"]["kind"] == "turn_left"
-    refused(kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames", content_type="multipart/form-data",
-                       data={"checkin_token": "wrong", "frames": _frames([still] * 4)}), "checkin_not_found")
-    body = refused(kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames", content_type="multipart/form-data",
-                              data={"checkin_token": created["checkin_token"], "frames": _frames([still] * 2)}),
-                   "invalid_request")
+    refused(
+        kiosk.post(
+            f"/api/v1/checkins/{created['checkin_id']}/frames",
+            content_type="multipart/form-data",
+            data={"checkin_token": "wrong", "frames": _frames([still] * 4)},
+        ),
+        "checkin_not_found",
+    )
+    body = refused(
+        kiosk.post(
+            f"/api/v1/checkins/{created['checkin_id']}/frames",
+            content_type="multipart/form-data",
+            data={"checkin_token": created["checkin_token"], "frames": _frames([still] * 2)},
+        ),
+        "invalid_request",
+    )
     assert body["field"] == "frames"
 
     grey = jpeg(np.full((480, 640, 3), 128, np.uint8))
@@ -132,25 +164,38 @@ def test_burst_refusals(app, db, enrolled, kiosk, turn_only, faces_dir, monkeypa
         body = refused(_burst(kiosk, worker, images)[1], code)
         assert body["attempts_left"] == 3, body  # image problems are not counted against the worker
 
-    biden = [frame(faces_dir, "single/biden/biden1.jpg"), frame(faces_dir, "single/biden/biden2.jpg"),
-             frame(faces_dir, "single/biden/biden1.jpg", 500), frame(faces_dir, "single/biden/biden2.jpg", 500)]
+    biden = [
+        frame(faces_dir, "single/biden/biden1.jpg"),
+        frame(faces_dir, "single/biden/biden2.jpg"),
+        frame(faces_dir, "single/biden/biden1.jpg", 500),
+        frame(faces_dir, "single/biden/biden2.jpg", 500),
+    ]
     created, response = _burst(kiosk, worker, biden)
     refused(response, "face_mismatch")
     for _ in range(2):
-        response = kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames", content_type="multipart/form-data",
-                              data={"checkin_token": created["checkin_token"], "frames": _frames(biden)})
+        response = kiosk.post(
+            f"/api/v1/checkins/{created['checkin_id']}/frames",
+            content_type="multipart/form-data",
+            data={"checkin_token": created["checkin_token"], "frames": _frames(biden)},
+        )
     refused(response, "checkin_refused")
     refused(kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id}), "checkin_refused")
 
     db.session.execute(update(ReviewCase).values(status="dismissed"))
     db.session.commit()
     created = kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id}).get_json()
-    db.session.execute(update(CheckIn).where(CheckIn.id == created["checkin_id"])
-                       .values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.execute(
+        update(CheckIn).where(CheckIn.id == created["checkin_id"]).values(expires_at=utcnow() - timedelta(seconds=1))
+    )
     db.session.commit()
-    refused(kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames", content_type="multipart/form-data",
-                       data={"checkin_token": created["checkin_token"], "frames": _frames([still] * 4)}),
-            "checkin_expired")
+    refused(
+        kiosk.post(
+            f"/api/v1/checkins/{created['checkin_id']}/frames",
+            content_type="multipart/form-data",
+            data={"checkin_token": created["checkin_token"], "frames": _frames([still] * 4)},
+        ),
+        "checkin_expired",
+    )
 
 
 def test_chip_photo_refusals(db, enrolled, kiosk, faces_dir):
@@ -159,10 +204,14 @@ def test_chip_photo_refusals(db, enrolled, kiosk, faces_dir):
     with kiosk.client.application.app_context():
         chip = face_service.engine().id_card_photo((faces_dir / "single/obama/obama2.jpg").read_bytes())
     rgb = cv2.imdecode(np.frombuffer(chip, np.uint8), cv2.IMREAD_COLOR)
-    for code, image in (("too_blurry", cv2.GaussianBlur(rgb, (0, 0), 2)), ("face_too_small", cv2.resize(rgb, (50, 62)))):
+    for code, image in (
+        ("too_blurry", cv2.GaussianBlur(rgb, (0, 0), 2)),
+        ("face_too_small", cv2.resize(rgb, (50, 62))),
+    ):
         encoded = base64.b64encode(cv2.imencode(".jpg", image)[1].tobytes()).decode()
-        body = refused(kiosk.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id,
-                                                            "chip_photo": encoded}), code)
+        body = refused(
+            kiosk.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id, "chip_photo": encoded}), code
+        )
         assert body["field"] == "chip_photo"
 
 
@@ -176,21 +225,44 @@ def test_sitting_refusals(app, db, exam, kiosk, make_kiosk, monkeypatch):
     refused(kiosk.put(f"{url}/answers/999", json={"response": "A", "idempotency_key": "k"}), "question_not_on_paper")
     body = refused(kiosk.put(f"{url}/answers/1", json={"response": "Z", "idempotency_key": "k"}), "invalid_request")
     assert body["field"] == "response"
-    refused(kiosk.post(f"{url}/captures", content_type="multipart/form-data",
-                       data={"nonce": "made-up", "frame": (io.BytesIO(b"x"), "f.jpg")}), "nonce_invalid")
+    refused(
+        kiosk.post(
+            f"{url}/captures",
+            content_type="multipart/form-data",
+            data={"nonce": "made-up", "frame": (io.BytesIO(b"x"), "f.jpg")},
+        ),
+        "nonce_invalid",
+    )
     nonce = kiosk.get(f"{url}/clock").get_json()["capture"]["nonce"]
-    first = kiosk.post(f"{url}/captures", content_type="multipart/form-data",
-                       data={"nonce": nonce, "frame": (io.BytesIO(b"\xff\xd8\xff garbage"), "f.jpg")})
+    first = kiosk.post(
+        f"{url}/captures",
+        content_type="multipart/form-data",
+        data={"nonce": nonce, "frame": (io.BytesIO(b"\xff\xd8\xff garbage"), "f.jpg")},
+    )
     assert first.get_json()["decision"] == "retry", first.get_json()
-    refused(kiosk.post(f"{url}/captures", content_type="multipart/form-data",
-                       data={"nonce": nonce, "frame": (io.BytesIO(b"x"), "f.jpg")}), "nonce_used")
+    refused(
+        kiosk.post(
+            f"{url}/captures",
+            content_type="multipart/form-data",
+            data={"nonce": nonce, "frame": (io.BytesIO(b"x"), "f.jpg")},
+        ),
+        "nonce_used",
+    )
     nonce = kiosk.get(f"{url}/clock").get_json()["capture"]["nonce"]
-    db.session.execute(update(CaptureRequest).where(CaptureRequest.sitting_id == sitting.id,
-                                                    CaptureRequest.used_at.is_(None))
-                       .values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.execute(
+        update(CaptureRequest)
+        .where(CaptureRequest.sitting_id == sitting.id, CaptureRequest.used_at.is_(None))
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
     db.session.commit()
-    refused(kiosk.post(f"{url}/captures", content_type="multipart/form-data",
-                       data={"nonce": nonce, "frame": (io.BytesIO(b"x"), "f.jpg")}), "nonce_expired")
+    refused(
+        kiosk.post(
+            f"{url}/captures",
+            content_type="multipart/form-data",
+            data={"nonce": nonce, "frame": (io.BytesIO(b"x"), "f.jpg")},
+        ),
+        "nonce_expired",
+    )
 
     monkeypatch.setattr(sittings, "answers_of", lambda *a: 1 / 0)
     refused(kiosk.get(url), "internal_error")

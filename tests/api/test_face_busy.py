@@ -1,6 +1,6 @@
 """A face pool that is busy turns check-in bursts away at once (503 face_busy) and loses nothing; captures wait."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from sqlalchemy import func, select
 
@@ -10,14 +10,14 @@ from tests.api.conftest import frame, open_sitting
 from tests.api.test_visit import IMMEDIATE, _burst, capture
 
 
-def test_a_busy_pool_refuses_the_burst_unread_and_takes_it_when_free(app, db, enrolled, kiosk, turn_only, faces_dir,
-                                                                    monkeypatch):
+def test_a_busy_pool_refuses_the_burst_unread_and_takes_it_when_free(
+    app, db, enrolled, kiosk, turn_only, faces_dir, monkeypatch
+):
     created = kiosk.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id}).get_json()
     queue = face_queue(app)
     monkeypatch.setattr(queue, "max_wait", -1.0)  # every refusable request would wait too long
     form = {"checkin_token": created["checkin_token"], "frames": _burst(faces_dir)}
-    busy = kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames", data=form,
-                      content_type="multipart/form-data")
+    busy = kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames", data=form, content_type="multipart/form-data")
     assert busy.status_code == 503
     body = busy.get_json()
     assert body["error"] == "face_busy" and "自动重试" in body["message"]
@@ -27,9 +27,11 @@ def test_a_busy_pool_refuses_the_burst_unread_and_takes_it_when_free(app, db, en
     assert db.session.get(CheckIn, created["checkin_id"]).failures == 0
 
     monkeypatch.setattr(queue, "max_wait", 20.0)
-    again = kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames",
-                       data={"checkin_token": created["checkin_token"], "frames": _burst(faces_dir)},
-                       content_type="multipart/form-data")
+    again = kiosk.post(
+        f"/api/v1/checkins/{created['checkin_id']}/frames",
+        data={"checkin_token": created["checkin_token"], "frames": _burst(faces_dir)},
+        content_type="multipart/form-data",
+    )
     assert again.status_code == 200, again.get_json()
     assert again.get_json()["sitting"]["id"]
 
@@ -50,8 +52,9 @@ def test_the_queue_is_sized_from_the_settings(app):
     assert queue.concurrency == app.config["ANALYSIS_CONCURRENCY"] == 1
 
 
-def test_a_request_waiting_its_turn_holds_no_database_connection(app, db, enrolled, kiosk, turn_only, faces_dir,
-                                                                 monkeypatch):
+def test_a_request_waiting_its_turn_holds_no_database_connection(
+    app, db, enrolled, kiosk, turn_only, faces_dir, monkeypatch
+):
     queue = face_queue(app)
     real_turn = queue.turn
     seen = []
@@ -62,9 +65,11 @@ def test_a_request_waiting_its_turn_holds_no_database_connection(app, db, enroll
 
     monkeypatch.setattr(queue, "turn", spying_turn)
     created = kiosk.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id}).get_json()
-    passed = kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames",
-                        data={"checkin_token": created["checkin_token"], "frames": _burst(faces_dir)},
-                        content_type="multipart/form-data")
+    passed = kiosk.post(
+        f"/api/v1/checkins/{created['checkin_id']}/frames",
+        data={"checkin_token": created["checkin_token"], "frames": _burst(faces_dir)},
+        content_type="multipart/form-data",
+    )
     assert passed.status_code == 200, passed.get_json()
     assert seen == [(len(_burst(faces_dir)), False)]  # weighed by the frames sent, no transaction open
 
@@ -83,7 +88,9 @@ def test_the_upload_is_read_before_a_busy_reply(app, db, enrolled, kiosk, turn_o
 
     monkeypatch.setattr(queue, "admit", spying_admit)
     created = kiosk.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id}).get_json()
-    busy = kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames",
-                      data={"checkin_token": created["checkin_token"], "frames": _burst(faces_dir)},
-                      content_type="multipart/form-data")
+    busy = kiosk.post(
+        f"/api/v1/checkins/{created['checkin_id']}/frames",
+        data={"checkin_token": created["checkin_token"], "frames": _burst(faces_dir)},
+        content_type="multipart/form-data",
+    )
     assert busy.status_code == 503 and parsed == [True]

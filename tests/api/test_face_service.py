@@ -1,4 +1,5 @@
 """Enrolment, re-enrolment, duplicate search, evidence retention and batch enrolment with real photos."""
+
 from __future__ import annotations
 
 import csv
@@ -9,15 +10,29 @@ from pathlib import Path
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from exam_server.models import (AuditLog, FaceCheck, FacePhoto, FaceTemplate, PhotoSource, ReviewCase, ReviewKind,
-                                ReviewStatus, utcnow)
+from exam_server.models import (
+    AuditLog,
+    FaceCheck,
+    FacePhoto,
+    FaceTemplate,
+    PhotoSource,
+    ReviewCase,
+    ReviewKind,
+    ReviewStatus,
+    utcnow,
+)
 from exam_server.services.faces import face_service, review
 
 
 def test_enrol_and_re_enrol_keep_history(app, db, world, faces_dir):
     worker = world.workers_a[0]
-    first = face_service.enrol(db.session, worker, (faces_dir / "single/obama/obama1.jpg").read_bytes(),
-                               PhotoSource.CONSOLE, user_id=world.city.id)
+    first = face_service.enrol(
+        db.session,
+        worker,
+        (faces_dir / "single/obama/obama1.jpg").read_bytes(),
+        PhotoSource.CONSOLE,
+        user_id=world.city.id,
+    )
     db.session.commit()
     data_dir = Path(app.config["DATA_DIR"])
     assert (data_dir / first.photo.path).read_bytes() == (faces_dir / "single/obama/obama1.jpg").read_bytes()
@@ -25,17 +40,22 @@ def test_enrol_and_re_enrol_keep_history(app, db, world, faces_dir):
     assert first.template.model_name == "dlib_resnet_v1" and first.template.model_version
     assert len(first.template.vector) == 512 and first.duplicates == []
     assert worker.id in face_service.index()
-    second = face_service.enrol(db.session, worker, (faces_dir / "single/obama/obama2.jpg").read_bytes(),
-                                PhotoSource.ID_CARD)
+    second = face_service.enrol(
+        db.session, worker, (faces_dir / "single/obama/obama2.jpg").read_bytes(), PhotoSource.ID_CARD
+    )
     db.session.commit()
-    templates = db.session.scalars(select(FaceTemplate).where(FaceTemplate.worker_id == worker.id,
-                                                              FaceTemplate.model_name == "dlib_resnet_v1")
-                                   .order_by(FaceTemplate.id)).all()
+    templates = db.session.scalars(
+        select(FaceTemplate)
+        .where(FaceTemplate.worker_id == worker.id, FaceTemplate.model_name == "dlib_resnet_v1")
+        .order_by(FaceTemplate.id)
+    ).all()
     assert [t.active for t in templates] == [False, True] and templates[0].superseded_at is not None
     # Every other model's template of the old photo is superseded with it (one row per model and photo).
-    others = db.session.scalars(select(FaceTemplate).where(FaceTemplate.worker_id == worker.id,
-                                                           FaceTemplate.model_name != "dlib_resnet_v1")
-                                .order_by(FaceTemplate.id)).all()
+    others = db.session.scalars(
+        select(FaceTemplate)
+        .where(FaceTemplate.worker_id == worker.id, FaceTemplate.model_name != "dlib_resnet_v1")
+        .order_by(FaceTemplate.id)
+    ).all()
     assert [(t.photo_id, t.active) for t in others] == [(first.photo.id, False), (second.photo.id, True)]
     assert face_service.active_template(db.session, worker.id).template_id == second.template.id
     assert face_service.active_template(db.session, worker.id).kind == "id_card"
@@ -46,10 +66,12 @@ def test_enrol_and_re_enrol_keep_history(app, db, world, faces_dir):
 def test_the_same_face_enrolled_for_two_workers_opens_a_review(db, world, faces_dir):
     one, two = world.workers_a[0], world.workers_a[1]
     face_service.enrol(db.session, one, (faces_dir / "resolutions/obama-720p.jpg").read_bytes(), PhotoSource.BATCH)
-    face_service.enrol(db.session, world.workers_a[2], (faces_dir / "single/biden/biden1.jpg").read_bytes(),
-                       PhotoSource.BATCH)
-    dup = face_service.enrol(db.session, two, (faces_dir / "resolutions/obama-480p.jpg").read_bytes(),
-                             PhotoSource.BATCH)
+    face_service.enrol(
+        db.session, world.workers_a[2], (faces_dir / "single/biden/biden1.jpg").read_bytes(), PhotoSource.BATCH
+    )
+    dup = face_service.enrol(
+        db.session, two, (faces_dir / "resolutions/obama-480p.jpg").read_bytes(), PhotoSource.BATCH
+    )
     db.session.commit()
     assert [c.other_worker_id for c in dup.duplicates] == [one.id]
     case = dup.duplicates[0]
@@ -68,8 +90,15 @@ def test_evidence_is_purged_after_retention_except_for_open_cases(app, db, world
     checks = []
     for n in range(3):
         path = face_service.save_evidence(frame, old)
-        check = FaceCheck(kind="in_exam", worker_id=worker.id, model_name="m", model_version="v",
-                          decision="mismatch", evidence_path=path, created_at=old if n < 2 else utcnow())
+        check = FaceCheck(
+            kind="in_exam",
+            worker_id=worker.id,
+            model_name="m",
+            model_version="v",
+            decision="mismatch",
+            evidence_path=path,
+            created_at=old if n < 2 else utcnow(),
+        )
         db.session.add(check)
         db.session.flush()
         checks.append(check)

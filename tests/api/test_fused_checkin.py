@@ -1,4 +1,5 @@
 """Fused dlib + SFace decisions at check-in (the whole burst) and in the exam, with real photos."""
+
 from __future__ import annotations
 
 import io
@@ -60,12 +61,21 @@ def test_fused_check_in_decides_on_the_burst_and_captures_on_both_models(db, enr
 
 
 def test_an_impostor_burst_is_refused_by_the_fused_score(db, enrolled, kiosk, turn_only, faces_dir):
-    biden = [frame(faces_dir, "single/biden/biden1.jpg"), frame(faces_dir, "single/biden/biden2.jpg"),
-             frame(faces_dir, "single/biden/biden1.jpg", 500), frame(faces_dir, "single/biden/biden2.jpg", 500)]
+    biden = [
+        frame(faces_dir, "single/biden/biden1.jpg"),
+        frame(faces_dir, "single/biden/biden2.jpg"),
+        frame(faces_dir, "single/biden/biden1.jpg", 500),
+        frame(faces_dir, "single/biden/biden2.jpg", 500),
+    ]
     created = kiosk.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id}).get_json()
-    refused = kiosk.post(f"/api/v1/checkins/{created['checkin_id']}/frames", content_type="multipart/form-data",
-                         data={"checkin_token": created["checkin_token"],
-                               "frames": [(io.BytesIO(f), f"{n}.jpg") for n, f in enumerate(biden)]})
+    refused = kiosk.post(
+        f"/api/v1/checkins/{created['checkin_id']}/frames",
+        content_type="multipart/form-data",
+        data={
+            "checkin_token": created["checkin_token"],
+            "frames": [(io.BytesIO(f), f"{n}.jpg") for n, f in enumerate(biden)],
+        },
+    )
     assert refused.status_code == 422 and refused.get_json()["error"] == "face_mismatch", refused.get_json()
     check = checks(db, CheckKind.CHECKIN)[-1]
     assert check.model_name == "fused" and check.decision is Decision.MISMATCH
@@ -73,8 +83,9 @@ def test_an_impostor_burst_is_refused_by_the_fused_score(db, enrolled, kiosk, tu
     assert db.session.scalar(select(Sitting.id)) is None
 
 
-def test_a_worker_without_the_second_models_template_goes_to_review_not_match(app, db, dlib_only_enrolled, kiosk,
-                                                                              turn_only, faces_dir, monkeypatch):
+def test_a_worker_without_the_second_models_template_goes_to_review_not_match(
+    app, db, dlib_only_enrolled, kiosk, turn_only, faces_dir, monkeypatch
+):
     # A dlib threshold every frame of this burst passes: dlib alone would say "match".
     monkeypatch.setitem(app.config, "FACE_LIVE_THRESHOLD", 0.45)
     worker = dlib_only_enrolled.worker
@@ -89,8 +100,9 @@ def test_a_worker_without_the_second_models_template_goes_to_review_not_match(ap
     assert case.kind is ReviewKind.BORDERLINE and "模板" in case.summary
 
 
-def test_in_exam_without_the_second_models_template_is_never_a_match(app, db, dlib_only_enrolled, kiosk, faces_dir,
-                                                                     monkeypatch):
+def test_in_exam_without_the_second_models_template_is_never_a_match(
+    app, db, dlib_only_enrolled, kiosk, faces_dir, monkeypatch
+):
     sitting = open_sitting(db, dlib_only_enrolled, kiosk.id)  # no entry frame kept: only the enrolled template
     same_photo = frame(faces_dir, "single/obama/obama1.jpg", side=800, quality=80)  # a dlib "match" on its own
     _, answer = capture(kiosk, sitting.id, same_photo)

@@ -1,4 +1,5 @@
 """Several models per photo on the server: a template per model, never compared across models, re-enrolment."""
+
 from __future__ import annotations
 
 import csv
@@ -15,9 +16,13 @@ from exam_server.models import FaceTemplate, PhotoSource
 from exam_server.services.faces import face_reenrol, face_service, face_verify
 
 DLIB, SFACE = "dlib_resnet_v1", "sface_2021dec_int8bq"
-PHOTOS = {"obama1": ("single/obama/obama1.jpg", "console"), "obama2": ("single/obama/obama2.jpg", "console"),
-          "lennon1": ("single/lennon/lennon1.jpg", "batch"), "biden1": ("single/biden/biden1.jpg", "id_card"),
-          "kit1": ("single/kit_harington/kit1.jpg", "console")}
+PHOTOS = {
+    "obama1": ("single/obama/obama1.jpg", "console"),
+    "obama2": ("single/obama/obama2.jpg", "console"),
+    "lennon1": ("single/lennon/lennon1.jpg", "batch"),
+    "biden1": ("single/biden/biden1.jpg", "id_card"),
+    "kit1": ("single/kit_harington/kit1.jpg", "console"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +42,18 @@ def enrol(db, worker, samples, name):
 
 
 def sface_rows(db):
-    return db.session.scalars(select(FaceTemplate).where(FaceTemplate.model_name == SFACE)
-                              .order_by(FaceTemplate.id)).all()
+    return db.session.scalars(
+        select(FaceTemplate).where(FaceTemplate.model_name == SFACE).order_by(FaceTemplate.id)
+    ).all()
 
 
 def test_enrolment_stores_one_template_per_model_of_the_same_photo(db, world, samples):
     worker = world.workers_a[0]
     enrolment = enrol(db, worker, samples, "obama1")
     db.session.commit()
-    rows = db.session.scalars(select(FaceTemplate).where(FaceTemplate.worker_id == worker.id)
-                              .order_by(FaceTemplate.id)).all()
+    rows = db.session.scalars(
+        select(FaceTemplate).where(FaceTemplate.worker_id == worker.id).order_by(FaceTemplate.id)
+    ).all()
     engine = face_service.engine()
     assert [(r.model_name, r.model_version) for r in rows] == [(m.name, m.version) for m in engine.models]
     assert [r.model_name for r in rows] == [DLIB, SFACE] and all(r.active for r in rows)
@@ -67,12 +74,24 @@ def test_verification_pairs_each_model_with_its_own_template(db, world, samples)
     enrolment = enrol(db, worker, samples, "obama1")
     # Newer active rows of weights the engine does not hold (another SFace build, ArcFace) must never be used.
     impostor = samples["biden1"][2]
-    db.session.add_all([
-        FaceTemplate(worker_id=worker.id, photo_id=enrolment.photo.id, model_name=SFACE,
-                     model_version="opencv_zoo-000000000000",
-                     vector=impostor.embedding_for(face_service.engine().models[1].key).to_bytes()),
-        FaceTemplate(worker_id=worker.id, photo_id=enrolment.photo.id, model_name="arcface_w600k_mbf",
-                     model_version="insightface-9cc6e4a75f0e", vector=np.ones(512, "<f4").tobytes())])
+    db.session.add_all(
+        [
+            FaceTemplate(
+                worker_id=worker.id,
+                photo_id=enrolment.photo.id,
+                model_name=SFACE,
+                model_version="opencv_zoo-000000000000",
+                vector=impostor.embedding_for(face_service.engine().models[1].key).to_bytes(),
+            ),
+            FaceTemplate(
+                worker_id=worker.id,
+                photo_id=enrolment.photo.id,
+                model_name="arcface_w600k_mbf",
+                model_version="insightface-9cc6e4a75f0e",
+                vector=np.ones(512, "<f4").tobytes(),
+            ),
+        ]
+    )
     db.session.commit()
     engine = face_service.engine()
     templates = face_service.active_templates(db.session, worker.id)
@@ -81,7 +100,7 @@ def test_verification_pairs_each_model_with_its_own_template(db, world, samples)
     verdict = face_verify.judge(engine, [probe], templates)
     assert verdict.model_name == face_verify.FUSED and verdict.decision in ("match", "review")
     enrolled = samples["obama1"][2]
-    for model, reported in zip(engine.models, verdict.detail["per_model"]):
+    for model, reported in zip(engine.models, verdict.detail["per_model"], strict=False):
         assert (reported["model_name"], reported["model_version"]) == (model.name, model.version)
         own = model.distance(probe.embedding_for(model.key).vector, enrolled.embedding_for(model.key).vector)
         assert reported["distance"] == pytest.approx(own, abs=1e-5)
@@ -108,8 +127,10 @@ def test_reenrol_adds_the_missing_model_and_a_second_run_does_nothing(app, db, w
     db.session.expire_all()
     rows = sface_rows(db)
     key = face_service.engine().models[1].key
-    assert [(r.worker_id, r.photo_id, r.active) for r in rows] == [(one.id, first.photo.id, True),
-                                                                   (two.id, current.photo.id, True)]
+    assert [(r.worker_id, r.photo_id, r.active) for r in rows] == [
+        (one.id, first.photo.id, True),
+        (two.id, current.photo.id, True),
+    ]
     assert superseded.photo.id not in {r.photo_id for r in rows}
     # The same photo, detected the same way, gives the vector enrolment would have stored.
     assert np.allclose(np.frombuffer(rows[0].vector, "<f4"), samples["obama1"][2].embedding_for(key).vector, atol=1e-5)
@@ -123,8 +144,9 @@ def test_reenrol_adds_the_missing_model_and_a_second_run_does_nothing(app, db, w
     assert db.session.scalar(select(func.count(FaceTemplate.id)).where(FaceTemplate.model_name == SFACE)) == 2
 
 
-def test_reenrol_never_stores_a_vector_under_another_model_or_on_a_superseded_photo(app, db, world, samples,
-                                                                                      monkeypatch):
+def test_reenrol_never_stores_a_vector_under_another_model_or_on_a_superseded_photo(
+    app, db, world, samples, monkeypatch
+):
     worker = world.workers_a[0]
     monkeypatch.setitem(app.config, "FACE_EXTRA_MODELS", ())
     old = enrol(db, worker, samples, "obama1")

@@ -1,4 +1,5 @@
 """Kiosk registration and tokens, and the sweep gunicorn runs without any request."""
+
 from __future__ import annotations
 
 import hashlib
@@ -84,17 +85,31 @@ def test_gunicorn_submits_overdue_sittings_with_no_request(tmp_path):
         from exam_server.models import ExamRequirement
 
         requirement = sqla.session.scalar(select(ExamRequirement))
-        sitting = open_sitting(sqla, Exam(world.workers_a[0], plan, requirement, world), kiosk.id,
-                               now=utcnow() - timedelta(hours=1))
+        sitting = open_sitting(
+            sqla, Exam(world.workers_a[0], plan, requirement, world), kiosk.id, now=utcnow() - timedelta(hours=1)
+        )
         sitting_id = sitting.id
         sqla.engine.dispose()
 
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXAM_")}
-    env.update({"EXAM_SECRET_KEY": "x", "EXAM_DATA_DIR": str(tmp_path), "EXAM_DATABASE_URL": url,
-                "EXAM_WORKERS": "2", "EXAM_SWEEP_SECONDS": "0.5", "EXAM_BIND": f"127.0.0.1:{port}"})
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "exam_server.wsgi:app"],
-                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env.update(
+        {
+            "EXAM_SECRET_KEY": "x",
+            "EXAM_DATA_DIR": str(tmp_path),
+            "EXAM_DATABASE_URL": url,
+            "EXAM_WORKERS": "2",
+            "EXAM_SWEEP_SECONDS": "0.5",
+            "EXAM_BIND": f"127.0.0.1:{port}",
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "exam_server.wsgi:app"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     engine = create_engine(url)
     try:
         deadline = time.monotonic() + 60

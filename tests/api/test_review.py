@@ -1,4 +1,5 @@
 """Reviewers' decisions, the question store and the demo data."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,18 +7,38 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from exam_server.models import (AuditLog, CaptureRequest, DomainError, ExamPlan, ExamRequirement, FaceCheck,
-                                Question, ReviewCase, ReviewStatus, Sitting, SittingStatus, utcnow)
+from exam_server.demo.small_city import DEMO_PLAN_NAME, load_demo
+from exam_server.models import (
+    AuditLog,
+    CaptureRequest,
+    DomainError,
+    ExamPlan,
+    ExamRequirement,
+    FaceCheck,
+    Question,
+    ReviewCase,
+    ReviewStatus,
+    Sitting,
+    SittingStatus,
+    utcnow,
+)
 from exam_server.services.exam import captures, question_store
 from exam_server.services.faces import review
-from exam_server.demo.small_city import DEMO_PLAN_NAME, load_demo
 from tests.api.conftest import open_sitting
 
 
 def _suspended(db, exam, kiosk_id, at):
     sitting = open_sitting(db, exam, kiosk_id, now=at - timedelta(minutes=10))
-    check = FaceCheck(kind="in_exam", worker_id=exam.worker.id, sitting_id=sitting.id, model_name="m",
-                      model_version="v", decision="mismatch", distance=0.9, created_at=at)
+    check = FaceCheck(
+        kind="in_exam",
+        worker_id=exam.worker.id,
+        sitting_id=sitting.id,
+        model_name="m",
+        model_version="v",
+        decision="mismatch",
+        distance=0.9,
+        created_at=at,
+    )
     db.session.add(check)
     db.session.flush()
     assert captures.suspend(db.session, sitting, check, at, mismatches=3)
@@ -34,7 +55,9 @@ def test_dismissing_resumes_and_gives_back_the_waiting_time(db, exam, kiosk, wor
         review.decide(db.session, case, ReviewStatus.DISMISSED, "看过了", world.enterprise_admin_a)
     with pytest.raises(DomainError):
         review.decide(db.session, case, ReviewStatus.DISMISSED, "", world.reviewer)
-    review.decide(db.session, case, ReviewStatus.DISMISSED, "本人，戴了口罩", world.reviewer, now=at + timedelta(minutes=3))
+    review.decide(
+        db.session, case, ReviewStatus.DISMISSED, "本人，戴了口罩", world.reviewer, now=at + timedelta(minutes=3)
+    )
     db.session.commit()
     resumed = db.session.get(Sitting, sitting.id)
     assert resumed.status is SittingStatus.IN_PROGRESS and resumed.deadline_at == deadline + timedelta(minutes=3)

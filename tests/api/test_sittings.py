@@ -1,4 +1,5 @@
 """Answers, the server's clock, time-outs, resuming elsewhere, submission and the automatic sweep."""
+
 from __future__ import annotations
 
 import io
@@ -8,8 +9,18 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from exam_server.models import (Answer, AuditLog, Certificate, CheckIn, CheckInStatus, ExamRequirement,
-                                RequirementStatus, Sitting, SittingStatus, utcnow)
+from exam_server.models import (
+    Answer,
+    AuditLog,
+    Certificate,
+    CheckIn,
+    CheckInStatus,
+    ExamRequirement,
+    RequirementStatus,
+    Sitting,
+    SittingStatus,
+    utcnow,
+)
 from exam_server.services.exam import question_store, sittings
 from exam_server.services.exam.refusals import Refusal
 from tests.api.conftest import TURN_LEFT, correct_response, frame, open_sitting
@@ -27,8 +38,9 @@ def test_answers_are_idempotent_and_revised(db, exam, kiosk):
     assert kiosk.put(url, json={"response": "B", "idempotency_key": "k3"}).get_json()["revision"] == 2
     assert db.session.scalar(select(func.count(Answer.id)).where(Answer.sitting_id == sitting.id)) == 1
     multiple = next(i["number"] for i in sitting.paper["items"] if i["type"] == "multiple")
-    saved = kiosk.put(f"/api/v1/sittings/{sitting.id}/answers/{multiple}",
-                      json={"response": "ca", "idempotency_key": "m"}).get_json()
+    saved = kiosk.put(
+        f"/api/v1/sittings/{sitting.id}/answers/{multiple}", json={"response": "ca", "idempotency_key": "m"}
+    ).get_json()
     assert saved["response"] == "AC"
     single_two = kiosk.put(url, json={"response": "AB", "idempotency_key": "x"}).get_json()
     assert single_two["error"] == "invalid_request" and single_two["field"] == "response"
@@ -78,10 +90,23 @@ def test_the_clock_is_the_servers(db, exam, kiosk):
 def test_the_sweep_submits_overdue_sittings_once_and_expires_checkins(app, db, exam, kiosk):
     sitting = open_sitting(db, exam, kiosk.id)
     for item in sitting.paper["items"]:
-        sittings.save_answer(db.session, sitting, item["number"], correct_response(sitting, item["number"]),
-                             f"k{item['number']}", utcnow())
-    stale = CheckIn(worker_id=exam.worker.id, plan_id=exam.plan.id, kiosk_id=kiosk.id, challenge="blink",
-                    token_hash="f" * 64, created_at=utcnow(), expires_at=utcnow() - timedelta(seconds=1))
+        sittings.save_answer(
+            db.session,
+            sitting,
+            item["number"],
+            correct_response(sitting, item["number"]),
+            f"k{item['number']}",
+            utcnow(),
+        )
+    stale = CheckIn(
+        worker_id=exam.worker.id,
+        plan_id=exam.plan.id,
+        kiosk_id=kiosk.id,
+        challenge="blink",
+        token_hash="f" * 64,
+        created_at=utcnow(),
+        expires_at=utcnow() - timedelta(seconds=1),
+    )
     db.session.add(stale)
     db.session.commit()
     assert sittings.sweep(db.session, utcnow()) == {"submitted": 0, "checkins_expired": 1, "captures_missed": 0}
@@ -125,14 +150,17 @@ def test_paper_is_drawn_at_check_in_not_on_autosave(db, exam, kiosk, monkeypatch
         raise AssertionError("no paper assembly or face work on autosave and clock calls")
 
     import question_bank
-
     from exam_server.services.faces import face_service
 
     monkeypatch.setattr(question_bank, "assemble", forbidden)
     monkeypatch.setattr(question_store, "bank", forbidden)
     monkeypatch.setattr(face_service, "engine", forbidden)
-    assert kiosk.put(f"/api/v1/sittings/{sitting.id}/answers/1",
-                     json={"response": "A", "idempotency_key": "k"}).status_code == 200
+    assert (
+        kiosk.put(
+            f"/api/v1/sittings/{sitting.id}/answers/1", json={"response": "A", "idempotency_key": "k"}
+        ).status_code
+        == 200
+    )
     assert kiosk.get(f"/api/v1/sittings/{sitting.id}/clock").status_code == 200
     assert kiosk.get(f"/api/v1/sittings/{sitting.id}").status_code == 200
 
@@ -141,8 +169,11 @@ def test_resume_on_another_kiosk_keeps_the_clock(db, enrolled, make_kiosk, turn_
     first, second = make_kiosk("一号机"), make_kiosk("二号机")
     burst = [(io.BytesIO(frame(faces_dir, p)), f"{n}.jpg") for n, p in enumerate(TURN_LEFT)]
     created = first.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id}).get_json()
-    started = first.post(f"/api/v1/checkins/{created['checkin_id']}/frames", content_type="multipart/form-data",
-                         data={"checkin_token": created["checkin_token"], "frames": burst}).get_json()
+    started = first.post(
+        f"/api/v1/checkins/{created['checkin_id']}/frames",
+        content_type="multipart/form-data",
+        data={"checkin_token": created["checkin_token"], "frames": burst},
+    ).get_json()
     sitting_id = started["sitting"]["id"]
     deadline = started["sitting"]["deadline_at"]
     first.put(f"/api/v1/sittings/{sitting_id}/answers/1", json={"response": "A", "idempotency_key": "k"})
@@ -150,8 +181,11 @@ def test_resume_on_another_kiosk_keeps_the_clock(db, enrolled, make_kiosk, turn_
     again = second.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id}).get_json()
     assert again["exam"]["resuming"] is True and again["exam"]["attempts_left"] == 1
     burst = [(io.BytesIO(frame(faces_dir, p)), f"{n}.jpg") for n, p in enumerate(TURN_LEFT)]
-    resumed = second.post(f"/api/v1/checkins/{again['checkin_id']}/frames", content_type="multipart/form-data",
-                          data={"checkin_token": again["checkin_token"], "frames": burst}).get_json()
+    resumed = second.post(
+        f"/api/v1/checkins/{again['checkin_id']}/frames",
+        content_type="multipart/form-data",
+        data={"checkin_token": again["checkin_token"], "frames": burst},
+    ).get_json()
     assert resumed["sitting"]["id"] == sitting_id and resumed["sitting"]["deadline_at"] == deadline
     assert resumed["sitting"]["answers"] == {"1": "A"}
     moved = first.get(f"/api/v1/sittings/{sitting_id}/clock").get_json()

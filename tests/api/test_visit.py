@@ -1,15 +1,14 @@
 """A whole visit through the kiosk API with real photos: check-in, answers, re-checks, review, result."""
+
 from __future__ import annotations
 
 import io
-
 from pathlib import Path
 from urllib.parse import urlparse
 
 from sqlalchemy import select
 
-from exam_server.models import (CheckKind, FaceCheck, ReviewCase, ReviewKind, ReviewStatus, Sitting,
-                                SittingStatus)
+from exam_server.models import CheckKind, FaceCheck, ReviewCase, ReviewKind, ReviewStatus, Sitting, SittingStatus
 from exam_server.services.faces import review
 from tests.api.conftest import TURN_LEFT, correct_response, frame
 
@@ -27,9 +26,11 @@ def check_in(kiosk, worker, faces_dir):
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
     assert body["challenge"]["kind"] == "turn_left" and body["challenge"]["prompt"]
-    passed = kiosk.post(f"/api/v1/checkins/{body['checkin_id']}/frames",
-                        data={"checkin_token": body["checkin_token"], "frames": _burst(faces_dir)},
-                        content_type="multipart/form-data")
+    passed = kiosk.post(
+        f"/api/v1/checkins/{body['checkin_id']}/frames",
+        data={"checkin_token": body["checkin_token"], "frames": _burst(faces_dir)},
+        content_type="multipart/form-data",
+    )
     return body, passed
 
 
@@ -37,8 +38,11 @@ def capture(kiosk, sitting_id, image: bytes):
     clock = kiosk.get(f"/api/v1/sittings/{sitting_id}/clock").get_json()
     assert clock["capture"] is not None, clock
     nonce = clock["capture"]["nonce"]
-    response = kiosk.post(f"/api/v1/sittings/{sitting_id}/captures",
-                          data={"nonce": nonce, "frame": (io.BytesIO(image), "frame.jpg")}, content_type="multipart/form-data")
+    response = kiosk.post(
+        f"/api/v1/sittings/{sitting_id}/captures",
+        data={"nonce": nonce, "frame": (io.BytesIO(image), "frame.jpg")},
+        content_type="multipart/form-data",
+    )
     return nonce, response
 
 
@@ -48,8 +52,14 @@ def test_a_whole_visit(app, db, client, enrolled, kiosk, turn_only, faces_dir, w
     worker = enrolled.worker
 
     body, passed = check_in(kiosk, worker, faces_dir)
-    assert body["exam"] == {"plan_id": enrolled.plan.id, "name": enrolled.plan.name, "duration_minutes": 30,
-                            "question_count": 8, "attempts_left": 2, "resuming": False}
+    assert body["exam"] == {
+        "plan_id": enrolled.plan.id,
+        "name": enrolled.plan.name,
+        "duration_minutes": 30,
+        "question_count": 8,
+        "attempts_left": 2,
+        "resuming": False,
+    }
     assert body["worker"]["name_masked"].startswith(worker.name[0]) and "*" in body["worker"]["name_masked"]
     assert passed.status_code == 200, passed.get_json()
     sitting = passed.get_json()["sitting"]
@@ -61,29 +71,38 @@ def test_a_whole_visit(app, db, client, enrolled, kiosk, turn_only, faces_dir, w
 
     stored = db.session.get(Sitting, sitting_id)
     for item in sitting["questions"]:
-        saved = kiosk.put(f"/api/v1/sittings/{sitting_id}/answers/{item['item_no']}",
-                          json={"response": correct_response(stored, item["item_no"]), "idempotency_key": f"k{item['item_no']}"})
+        saved = kiosk.put(
+            f"/api/v1/sittings/{sitting_id}/answers/{item['item_no']}",
+            json={"response": correct_response(stored, item["item_no"]), "idempotency_key": f"k{item['item_no']}"},
+        )
         assert saved.status_code == 200, saved.get_json()
 
     # 刷脸比对: a frame of the worker (another size of the enrolled photo, as a same-session frame is) matches.
     nonce, matched = capture(kiosk, sitting_id, frame(faces_dir, "single/obama/obama1.jpg", side=800, quality=80))
     assert matched.status_code == 200 and matched.get_json()["decision"] == "match", matched.get_json()
-    replayed = kiosk.post(f"/api/v1/sittings/{sitting_id}/captures", content_type="multipart/form-data",
-                          data={"nonce": nonce, "frame": (io.BytesIO(frame(faces_dir, "single/obama/obama1.jpg")), "f.jpg")})
+    replayed = kiosk.post(
+        f"/api/v1/sittings/{sitting_id}/captures",
+        content_type="multipart/form-data",
+        data={"nonce": nonce, "frame": (io.BytesIO(frame(faces_dir, "single/obama/obama1.jpg")), "f.jpg")},
+    )
     assert replayed.status_code == 409 and replayed.get_json()["error"] == "nonce_used"
 
     # Someone else sits down: retry, retry, then the sitting is suspended for a reviewer.
-    decisions = [capture(kiosk, sitting_id, frame(faces_dir, "single/biden/biden2.jpg"))[1].get_json()["decision"]
-                 for _ in range(3)]
+    decisions = [
+        capture(kiosk, sitting_id, frame(faces_dir, "single/biden/biden2.jpg"))[1].get_json()["decision"]
+        for _ in range(3)
+    ]
     assert decisions == ["retry", "retry", "suspended"]
     clock = kiosk.get(f"/api/v1/sittings/{sitting_id}/clock").get_json()
     assert clock["status"] == "suspended" and clock["capture"] is None
     refused = kiosk.put(f"/api/v1/sittings/{sitting_id}/answers/1", json={"response": "A", "idempotency_key": "x"})
     assert refused.status_code == 409 and refused.get_json()["error"] == "sitting_suspended"
-    case = db.session.scalar(select(ReviewCase).where(ReviewCase.sitting_id == sitting_id,
-                                                      ReviewCase.kind == ReviewKind.IN_EXAM_MISMATCH))
-    checks = db.session.scalars(select(FaceCheck).where(FaceCheck.sitting_id == sitting_id,
-                                                        FaceCheck.kind == CheckKind.IN_EXAM)).all()
+    case = db.session.scalar(
+        select(ReviewCase).where(ReviewCase.sitting_id == sitting_id, ReviewCase.kind == ReviewKind.IN_EXAM_MISMATCH)
+    )
+    checks = db.session.scalars(
+        select(FaceCheck).where(FaceCheck.sitting_id == sitting_id, FaceCheck.kind == CheckKind.IN_EXAM)
+    ).all()
     assert [c.decision.value for c in checks] == ["match", "mismatch", "mismatch", "mismatch"]
     data_dir = Path(app.config["DATA_DIR"])
     assert all(c.evidence_path.startswith("evidence/") and (data_dir / c.evidence_path).is_file() for c in checks)

@@ -1,4 +1,5 @@
 """Console browser tests' parts: serve a fresh app on a thread, drive Debian's chromium, take screenshots."""
+
 from __future__ import annotations
 
 import threading
@@ -22,8 +23,16 @@ class Served:
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--lang=zh-CN"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--lang=zh-CN",
+]
 
 
 @pytest.fixture()
@@ -35,8 +44,14 @@ def served(tmp_path):
     from exam_server import create_app
     from exam_server.extensions import db
 
-    app = create_app({"SECRET_KEY": "browser-test", "ENV_NAME": "development", "DATA_DIR": str(tmp_path),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'exam.db'}"})
+    app = create_app(
+        {
+            "SECRET_KEY": "browser-test",
+            "ENV_NAME": "development",
+            "DATA_DIR": str(tmp_path),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'exam.db'}",
+        }
+    )
     with app.app_context():
         upgrade()
         world = factories.World.build(db.session)
@@ -76,5 +91,3 @@ def log_in(page, base: str, username: str) -> None:
     page.fill("#password", factories.PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("text=工作台")
-
-

@@ -1,4 +1,5 @@
 """Console fixtures: a plan, a kiosk and the bundled questions next to the two-tenant world."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,21 +9,31 @@ import pytest
 from exam_server.models import ExamPlan, utcnow
 from exam_server.services.exam import kiosks, question_store
 
-
 # A paper the bundled questions can always fill, whatever rule sets question_bank ships.
 SMALL_RULESET = {
-    "id": "console-test", "name": "控制台测试试卷", "duration_minutes": 30, "pass_mark": 10,
+    "id": "console-test",
+    "name": "控制台测试试卷",
+    "duration_minutes": 30,
+    "pass_mark": 10,
     "points": {"single": 2, "multiple": 3, "truefalse": 1},
-    "rules": [{"category": "安全生产法律法规", "type": "single", "count": 4},
-              {"category": "消防安全", "type": "multiple", "count": 2},
-              {"category": "应急救援与疏散", "type": "truefalse", "count": 2}],
+    "rules": [
+        {"category": "安全生产法律法规", "type": "single", "count": 4},
+        {"category": "消防安全", "type": "multiple", "count": 2},
+        {"category": "应急救援与疏散", "type": "truefalse", "count": 2},
+    ],
 }
 
 
 def add_plan(session, *, county_id=None, name="2026年度安全生产考试") -> ExamPlan:
     now = utcnow()
-    plan = ExamPlan(name=name, ruleset=dict(SMALL_RULESET), county_id=county_id,
-                    opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=30), face_policy={})
+    plan = ExamPlan(
+        name=name,
+        ruleset=dict(SMALL_RULESET),
+        county_id=county_id,
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=30),
+        face_policy={},
+    )
     session.add(plan)
     session.flush()
     return plan

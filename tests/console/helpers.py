@@ -1,12 +1,13 @@
 """Builders for console tests: worker spreadsheets, valid and broken citizen IDs."""
+
 from __future__ import annotations
 
 import csv
 import io
 import random
 
-from exam_server.demo import synthetic
 from exam_server.citizen_id import CHECK_CHARS, check_digit
+from exam_server.demo import synthetic
 
 HEADER = ["姓名", "身份证号", "岗位类别", "手机号"]
 

@@ -1,4 +1,5 @@
 """Every console route x every role, generated from the url_map and checked against nav.ACCESS."""
+
 from __future__ import annotations
 
 import re
@@ -20,10 +21,18 @@ MISSING_TOKEN = "0" * 32
 
 def _console_rules():
     """Read the console's routes from a throw-away app (no database is touched)."""
-    scratch = create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": "sqlite://",
-                          "DATA_DIR": tempfile.mkdtemp(prefix="exam-routes-")})
-    return sorted((r for r in scratch.url_map.iter_rules() if r.endpoint.startswith("console.")),
-                  key=lambda r: (r.endpoint, r.rule))
+    scratch = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "k",
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "DATA_DIR": tempfile.mkdtemp(prefix="exam-routes-"),
+        }
+    )
+    return sorted(
+        (r for r in scratch.url_map.iter_rules() if r.endpoint.startswith("console.")),
+        key=lambda r: (r.endpoint, r.rule),
+    )
 
 
 RULES = _console_rules()
@@ -45,13 +54,18 @@ def tenants(app):
         plan = add_plan(db.session, county_id=world.county_a.id)
         samples = {"worker_id": world.workers_a[0].id, "plan_id": plan.id, "user_id": world.enterprise_admin_a.id}
         db.session.commit()
-        users = {Role.CITY.value: world.city, Role.COUNTY.value: world.county_admin_a,
-                 Role.ENTERPRISE.value: world.enterprise_admin_a, Role.REVIEWER.value: world.reviewer}
+        users = {
+            Role.CITY.value: world.city,
+            Role.COUNTY.value: world.county_admin_a,
+            Role.ENTERPRISE.value: world.enterprise_admin_a,
+            Role.REVIEWER.value: world.reviewer,
+        }
         clients = {"anonymous": app.test_client()}
         for role, user in users.items():
             clients[role] = app.test_client()
-            response = clients[role].post("/auth/login", data={"username": user.username,
-                                                               "password": factories.PASSWORD})
+            response = clients[role].post(
+                "/auth/login", data={"username": user.username, "password": factories.PASSWORD}
+            )
             assert response.status_code == 302
     yield clients, samples
     with app.app_context():
@@ -99,14 +113,22 @@ def test_route_admits_only_its_roles(app, tenants, rule, role):
 @pytest.fixture(scope="module")
 def strict_client(app, database_url, tenants, tmp_path_factory):
     """A client of an app with CSRF protection on, logged in as the city administrator."""
-    strict = create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": database_url,
-                         "DATA_DIR": str(tmp_path_factory.mktemp("strict")), "LOGIN_RATE_LIMIT": "1000 per minute"})
+    strict = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "k",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "DATA_DIR": str(tmp_path_factory.mktemp("strict")),
+            "LOGIN_RATE_LIMIT": "1000 per minute",
+        }
+    )
     strict.test_client_class = FreshContextClient
     client = strict.test_client()
     page = client.get("/auth/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post("/auth/login", data={"username": "city_admin", "password": factories.PASSWORD,
-                                                "csrf_token": token})
+    response = client.post(
+        "/auth/login", data={"username": "city_admin", "password": factories.PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
     yield strict, client
     with strict.app_context():

@@ -1,4 +1,5 @@
 """Kiosks, accounts and the audit log: scope, one-time secrets and an audit entry for every action."""
+
 from __future__ import annotations
 
 import re
@@ -13,13 +14,16 @@ from tests import factories
 
 
 def actions(db) -> list[str]:
-    return db.session.scalars(select(AuditLog.action).where(AuditLog.action.not_in(["login"])).order_by(AuditLog.id)).all()
+    return db.session.scalars(
+        select(AuditLog.action).where(AuditLog.action.not_in(["login"])).order_by(AuditLog.id)
+    ).all()
 
 
 def test_kiosk_token_is_shown_once_and_works(db, world, login, app):
     admin = login(world.county_admin_a)
-    page = admin.post("/console/kiosks", data={"name": "兰山区考点2号机", "location": "一楼大厅",
-                                               "county_id": str(world.county_a.id)})
+    page = admin.post(
+        "/console/kiosks", data={"name": "兰山区考点2号机", "location": "一楼大厅", "county_id": str(world.county_a.id)}
+    )
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     token = re.search(r'id="kiosk-token">([^<]+)<', page.get_data(as_text=True)).group(1)
     kiosk = db.session.scalars(select(Kiosk)).one()
@@ -48,8 +52,10 @@ def test_kiosk_disable_enable_and_last_seen(db, world, login):
     db.session.refresh(kiosk)
     assert kiosk.enabled
     entries = db.session.scalars(select(AuditLog).where(AuditLog.action.in_(["kiosk_disabled", "kiosk_enabled"]))).all()
-    assert [(e.action, e.user_id) for e in entries] == [("kiosk_disabled", world.county_admin_a.id),
-                                                         ("kiosk_enabled", world.county_admin_a.id)]
+    assert [(e.action, e.user_id) for e in entries] == [
+        ("kiosk_disabled", world.county_admin_a.id),
+        ("kiosk_enabled", world.county_admin_a.id),
+    ]
 
 
 def test_county_admin_sees_and_touches_only_its_kiosks(db, world, login, kiosk_b):

@@ -1,4 +1,5 @@
 """In a real browser: a county administrator imports a worker list with one bad row and finds the worker."""
+
 from __future__ import annotations
 
 import pytest
@@ -47,7 +48,7 @@ def test_county_admin_imports_valid_rows_and_finds_the_worker(served, page, tmp_
 
 def test_city_admin_pages_render_cleanly(served, page):
     """Open the city administrator's pages, register a kiosk and create a plan, with no script errors."""
-    base, enterprise = served.url, served.enterprise
+    base = served.url
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     log_in(page, base, "city_admin")

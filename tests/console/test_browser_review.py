@@ -1,4 +1,5 @@
 """In a real browser: enrol a worker's photo, decide a face alert raised by the kiosk API, keep managers out."""
+
 from __future__ import annotations
 
 import io
@@ -9,9 +10,24 @@ import pytest
 from sqlalchemy import select
 
 from exam_server.extensions import db
-from exam_server.models import (AuditLog, CaptureRequest, Enterprise, ExamPlan, ExamRequirement, FacePhoto,
-                                FaceTemplate, PhotoSource, ReviewCase, ReviewKind, ReviewStatus, Sitting,
-                                SittingStatus, User, Worker, utcnow)
+from exam_server.models import (
+    AuditLog,
+    CaptureRequest,
+    Enterprise,
+    ExamPlan,
+    ExamRequirement,
+    FacePhoto,
+    FaceTemplate,
+    PhotoSource,
+    ReviewCase,
+    ReviewKind,
+    ReviewStatus,
+    Sitting,
+    SittingStatus,
+    User,
+    Worker,
+    utcnow,
+)
 from exam_server.services.exam import kiosks
 from exam_server.services.faces import face_service
 from tests.api.conftest import SMALL_RULESET, TURN_LEFT, KioskClient, frame
@@ -19,24 +35,28 @@ from tests.console.browser import log_in, shot
 
 pytestmark = pytest.mark.browser
 
-ENROLLED = "single/obama/obama1.jpg"   # the worker
-IMPOSTOR = "single/biden/biden2.jpg"   # someone else sitting down at the kiosk
-CLEAR = "single/lennon/lennon2.jpg"    # a frontal face, one person, even light
+ENROLLED = "single/obama/obama1.jpg"  # the worker
+IMPOSTOR = "single/biden/biden2.jpg"  # someone else sitting down at the kiosk
+CLEAR = "single/lennon/lennon2.jpg"  # a frontal face, one person, even light
 IMMEDIATE = {"min_interval_seconds": 0, "max_interval_seconds": 0, "retry_after_seconds": 0}
 
 
 def first_worker(app, credit_code: str) -> tuple[int, str]:
     with app.app_context():
-        worker = db.session.scalars(select(Worker).join(Enterprise).where(Enterprise.credit_code == credit_code)
-                                    .order_by(Worker.id)).first()
+        worker = db.session.scalars(
+            select(Worker).join(Enterprise).where(Enterprise.credit_code == credit_code).order_by(Worker.id)
+        ).first()
         return worker.id, worker.name
 
 
 def stored_faces(app, worker_id: int) -> tuple[list[FacePhoto], list[FaceTemplate]]:
     with app.app_context():
-        return (db.session.scalars(select(FacePhoto).where(FacePhoto.worker_id == worker_id)).all(),
-                db.session.scalars(select(FaceTemplate).where(FaceTemplate.worker_id == worker_id,
-                                                              FaceTemplate.active)).all())
+        return (
+            db.session.scalars(select(FacePhoto).where(FacePhoto.worker_id == worker_id)).all(),
+            db.session.scalars(
+                select(FaceTemplate).where(FaceTemplate.worker_id == worker_id, FaceTemplate.active)
+            ).all(),
+        )
 
 
 def upload(page, path) -> None:
@@ -91,34 +111,57 @@ def kiosk_mismatch(app, faces_dir, credit_code: str) -> tuple[int, int]:
         worker = db.session.get(Worker, worker_id)
         face_service.enrol(db.session, worker, (faces_dir / ENROLLED).read_bytes(), PhotoSource.CONSOLE)
         now = utcnow()
-        plan = ExamPlan(name="2026年安全生产培训考试", ruleset=SMALL_RULESET, face_policy=IMMEDIATE,
-                        opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=30))
+        plan = ExamPlan(
+            name="2026年安全生产培训考试",
+            ruleset=SMALL_RULESET,
+            face_policy=IMMEDIATE,
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=30),
+        )
         db.session.add(plan)
         db.session.flush()
         e = worker.enterprise
-        db.session.add(ExamRequirement(plan_id=plan.id, worker_id=worker.id, enterprise_id=e.id,
-                                       county_id=e.county_id, township_id=e.township_id, industry_id=e.industry_id))
-        kiosk, token = kiosks.register(db.session, "兰山区考点1号机", location="兰山区应急管理局一楼",
-                                       county_id=e.county_id)
+        db.session.add(
+            ExamRequirement(
+                plan_id=plan.id,
+                worker_id=worker.id,
+                enterprise_id=e.id,
+                county_id=e.county_id,
+                township_id=e.township_id,
+                industry_id=e.industry_id,
+            )
+        )
+        kiosk, token = kiosks.register(
+            db.session, "兰山区考点1号机", location="兰山区应急管理局一楼", county_id=e.county_id
+        )
         db.session.commit()
         citizen_id, kiosk_id = worker.citizen_id, kiosk.id
     client = KioskClient(app, token, kiosk_id)
     started = client.post("/api/v1/checkins", json={"citizen_id": citizen_id}).get_json()
     burst = [(io.BytesIO(frame(faces_dir, path)), f"f{n}.jpg") for n, path in enumerate(TURN_LEFT)]
-    passed = client.post(f"/api/v1/checkins/{started['checkin_id']}/frames", content_type="multipart/form-data",
-                         data={"checkin_token": started["checkin_token"], "frames": burst}).get_json()
+    passed = client.post(
+        f"/api/v1/checkins/{started['checkin_id']}/frames",
+        content_type="multipart/form-data",
+        data={"checkin_token": started["checkin_token"], "frames": burst},
+    ).get_json()
     assert passed.get("result") == "passed", passed  # the worker themself checked in
     sitting_id = passed["sitting"]["id"]
     decisions = []
     for _ in range(3):
         nonce = client.get(f"/api/v1/sittings/{sitting_id}/clock").get_json()["capture"]["nonce"]
-        answer = client.post(f"/api/v1/sittings/{sitting_id}/captures", content_type="multipart/form-data",
-                             data={"nonce": nonce, "frame": (io.BytesIO(frame(faces_dir, IMPOSTOR)), "frame.jpg")})
+        answer = client.post(
+            f"/api/v1/sittings/{sitting_id}/captures",
+            content_type="multipart/form-data",
+            data={"nonce": nonce, "frame": (io.BytesIO(frame(faces_dir, IMPOSTOR)), "frame.jpg")},
+        )
         decisions.append(answer.get_json()["decision"])
     assert decisions == ["retry", "retry", "suspended"]
     with app.app_context():
-        case_id = db.session.scalar(select(ReviewCase.id).where(ReviewCase.sitting_id == sitting_id,
-                                                                ReviewCase.kind == ReviewKind.IN_EXAM_MISMATCH))
+        case_id = db.session.scalar(
+            select(ReviewCase.id).where(
+                ReviewCase.sitting_id == sitting_id, ReviewCase.kind == ReviewKind.IN_EXAM_MISMATCH
+            )
+        )
     return case_id, sitting_id
 
 
@@ -166,8 +209,9 @@ def test_reviewer_sees_both_faces_and_confirms_the_impostor(served, page, faces_
         assert sitting.status is SittingStatus.VOIDED and sitting.status_reason == reason
         assert db.session.scalar(select(AuditLog.user_id).where(AuditLog.action == "sitting_voided")) == reviewer
         assert db.session.scalar(select(ExamRequirement.attempts)) == 1  # the voided attempt still counts
-        assert not db.session.scalars(select(CaptureRequest).where(CaptureRequest.sitting_id == sitting_id,
-                                                                   CaptureRequest.used_at.is_(None))).all()
+        assert not db.session.scalars(
+            select(CaptureRequest).where(CaptureRequest.sitting_id == sitting_id, CaptureRequest.used_at.is_(None))
+        ).all()
 
 
 def test_enterprise_manager_cannot_open_the_review_queue(served, page):

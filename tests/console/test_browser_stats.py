@@ -6,6 +6,7 @@ The constructed set (built through the plan and sitting services), hand-computed
   兰山区 14 required, 8 sat, 6 passed (57.1%, 75.0%); 罗庄区 3, 2, 1 (66.7%, 50.0%); 河东区 nobody: "—".
   City 17, 10, 7 (58.8%, 70.0%). 兰山化工 10, 6, 4 (60.0%, 66.7%).
 """
+
 from __future__ import annotations
 
 import csv
@@ -19,8 +20,17 @@ import pytest
 from sqlalchemy import select
 
 from exam_server.extensions import db
-from exam_server.models import (Enterprise, ExamPlan, ExamRequirement, Sitting, SittingStatus, Township, User, Worker,
-                                utcnow)
+from exam_server.models import (
+    Enterprise,
+    ExamPlan,
+    ExamRequirement,
+    Sitting,
+    SittingStatus,
+    Township,
+    User,
+    Worker,
+    utcnow,
+)
 from exam_server.services.admin import plans
 from tests import factories
 from tests.console.browser import log_in, shot
@@ -30,10 +40,16 @@ pytestmark = pytest.mark.browser
 
 # worker: (enterprise key, outcome in P1, outcome in P2 or None when P2 does not cover them)
 OUTCOMES = {
-    "张伟": ("a", "passed", "passed"), "王芳": ("a", "passed", "failed"), "李娜": ("a", "failed", "pending"),
-    "刘洋": ("a", "pending", "pending"), "陈静": ("a", "passed", "pending"),
-    "杨磊": ("a2", "passed", "passed"), "赵敏": ("a2", "pending", "pending"),
-    "黄勇": ("b", "passed", None), "周杰": ("b", "failed", None), "吴霞": ("b", "pending", None),
+    "张伟": ("a", "passed", "passed"),
+    "王芳": ("a", "passed", "failed"),
+    "李娜": ("a", "failed", "pending"),
+    "刘洋": ("a", "pending", "pending"),
+    "陈静": ("a", "passed", "pending"),
+    "杨磊": ("a2", "passed", "passed"),
+    "赵敏": ("a2", "pending", "pending"),
+    "黄勇": ("b", "passed", None),
+    "周杰": ("b", "failed", None),
+    "吴霞": ("b", "pending", None),
 }
 
 
@@ -60,34 +76,56 @@ def stats_set(served) -> Set:
         zaoyuan = Township(county_id=county_a.id, code="371302900000", name="枣园镇")
         session.add(zaoyuan)
         session.flush()
-        a2 = factories.enterprise(session, county_a, factories.industry(session, "construction", "建筑施工"),
-                                  "兰山建设工程有限公司")
+        a2 = factories.enterprise(
+            session, county_a, factories.industry(session, "construction", "建筑施工"), "兰山建设工程有限公司"
+        )
         a2.township_id = zaoyuan.id
         county_c = factories.county(session, "371312", "河东区")
-        factories.enterprise(session, county_c, factories.industry(session, "noncoal_mine", "非煤矿山"),
-                             "河东矿业有限公司")
+        factories.enterprise(
+            session, county_c, factories.industry(session, "noncoal_mine", "非煤矿山"), "河东矿业有限公司"
+        )
         by_key = {"a": a, "a2": a2, "b": b}
-        existing = {key: list(session.scalars(select(Worker).where(Worker.enterprise_id == e.id).order_by(Worker.id)))
-                    for key, e in by_key.items()}
+        existing = {
+            key: list(session.scalars(select(Worker).where(Worker.enterprise_id == e.id).order_by(Worker.id)))
+            for key, e in by_key.items()
+        }
         workers = {}
         for name, (key, _, _) in OUTCOMES.items():
             worker = existing[key].pop(0) if existing[key] else factories.worker(session, by_key[key])
             worker.name = name  # distinct names, so the lists below can be compared by name
             workers[name] = worker
         now, city = utcnow(), session.scalar(select(User).where(User.username == "city_admin"))
-        p1, _, _ = plans.save_plan(session, city, plans.PlanInput(
-            name="上半年安全生产知识考试", opens_at=now - timedelta(days=200), closes_at=now - timedelta(days=100),
-            ruleset_id="general"))
-        p2, _, _ = plans.save_plan(session, city, plans.PlanInput(
-            name="下半年安全生产知识考试", opens_at=now - timedelta(days=60), closes_at=now + timedelta(days=30),
-            ruleset_id="general", county_id=county_a.id))
+        p1, _, _ = plans.save_plan(
+            session,
+            city,
+            plans.PlanInput(
+                name="上半年安全生产知识考试",
+                opens_at=now - timedelta(days=200),
+                closes_at=now - timedelta(days=100),
+                ruleset_id="general",
+            ),
+        )
+        p2, _, _ = plans.save_plan(
+            session,
+            city,
+            plans.PlanInput(
+                name="下半年安全生产知识考试",
+                opens_at=now - timedelta(days=60),
+                closes_at=now + timedelta(days=30),
+                ruleset_id="general",
+                county_id=county_a.id,
+            ),
+        )
         session.commit()
         for column, (plan, first_day) in enumerate(((p1, 190), (p2, 50)), start=1):
             for n, (name, outcome) in enumerate((name, row[column]) for name, row in OUTCOMES.items()):
                 if outcome not in ("passed", "failed"):
                     continue
-                requirement = session.scalar(select(ExamRequirement).where(
-                    ExamRequirement.plan_id == plan.id, ExamRequirement.worker_id == workers[name].id))
+                requirement = session.scalar(
+                    select(ExamRequirement).where(
+                        ExamRequirement.plan_id == plan.id, ExamRequirement.worker_id == workers[name].id
+                    )
+                )
                 at = now - timedelta(days=first_day - 8 * n)  # first sittings spread over months, inside the window
                 sitting = start_real_sitting(session, requirement, at)
                 finish_real_sitting(session, sitting, correct=outcome == "passed", now=at + timedelta(minutes=20))
@@ -127,9 +165,13 @@ def test_city_admin_reads_rates_drills_down_and_lists_who_has_not_sat(served, st
     required, sat, passed = counts(app)
     assert (required, sat, passed) == (17, 10, 7)  # the hand count in the module docstring
     assert [page.inner_text(f"#t-{t}") for t in ("required", "sat", "passed", "participation", "pass")] == [
-        str(required), str(sat), str(passed), rate(sat, required), rate(passed, sat)]
-    for county, hand in ((s.county_a, ("57.1%", "75.0%")), (s.county_b, ("66.7%", "50.0%")),
-                         (s.county_c, ("—", "—"))):
+        str(required),
+        str(sat),
+        str(passed),
+        rate(sat, required),
+        rate(passed, sat),
+    ]
+    for county, hand in ((s.county_a, ("57.1%", "75.0%")), (s.county_b, ("66.7%", "50.0%")), (s.county_c, ("—", "—"))):
         required, sat, passed = counts(app, county_id=county)
         assert shown_rates(page, "children", county) == (rate(sat, required), rate(passed, sat)) == hand
     charts = page.locator("figure.chart svg")
@@ -155,8 +197,13 @@ def test_city_admin_reads_rates_drills_down_and_lists_who_has_not_sat(served, st
     page.click("#t-pending")
     page.wait_for_selector("h1:has-text('尚未参考')")
     with app.app_context():
-        pending = Counter(db.session.scalars(select(Worker.name).join(
-            ExamRequirement, ExamRequirement.worker_id == Worker.id).where(ExamRequirement.status == "pending")))
+        pending = Counter(
+            db.session.scalars(
+                select(Worker.name)
+                .join(ExamRequirement, ExamRequirement.worker_id == Worker.id)
+                .where(ExamRequirement.status == "pending")
+            )
+        )
     listed = Counter(page.locator("section.card table.data td.name").all_inner_texts())
     assert listed == pending and set(listed) == {"李娜", "刘洋", "陈静", "赵敏", "吴霞"}
     shot(page, "stats-3-not-sat")
@@ -182,12 +229,14 @@ def results_in_db(app, enterprise_id: int) -> dict[tuple, tuple]:
     with app.app_context():
         rows = {}
         for req, citizen_id, plan in db.session.execute(
-                select(ExamRequirement, Worker.citizen_id, ExamPlan.name)
-                .join(Worker, Worker.id == ExamRequirement.worker_id)
-                .join(ExamPlan, ExamPlan.id == ExamRequirement.plan_id)
-                .where(ExamRequirement.enterprise_id == enterprise_id)):
-            scores = db.session.scalars(select(Sitting.score).where(Sitting.requirement_id == req.id,
-                                                                    Sitting.status == SittingStatus.SUBMITTED)).all()
+            select(ExamRequirement, Worker.citizen_id, ExamPlan.name)
+            .join(Worker, Worker.id == ExamRequirement.worker_id)
+            .join(ExamPlan, ExamPlan.id == ExamRequirement.plan_id)
+            .where(ExamRequirement.enterprise_id == enterprise_id)
+        ):
+            scores = db.session.scalars(
+                select(Sitting.score).where(Sitting.requirement_id == req.id, Sitting.status == SittingStatus.SUBMITTED)
+            ).all()
             rows[(citizen_id, plan)] = (STATUS[req.status.value], req.attempts, max(scores, default=None))
     return rows
 
@@ -209,8 +258,11 @@ def test_enterprise_manager_downloads_own_figures_and_results(served, stats_set,
     own = s.enterprise_a
     log_in(page, served.url, "ent_a")
     required, sat, passed = counts(app, enterprise_id=own, plan_id=s.open_plan)  # the dashboard counts open plans
-    assert [page.inner_text(f".tile:has(span:text-is('{label}')) .fig") for label in ("应考人次", "参考率", "合格率")] == [
-        str(required), rate(sat, required), rate(passed, sat)] == ["5", "40.0%", "50.0%"]
+    assert (
+        [page.inner_text(f".tile:has(span:text-is('{label}')) .fig") for label in ("应考人次", "参考率", "合格率")]
+        == [str(required), rate(sat, required), rate(passed, sat)]
+        == ["5", "40.0%", "50.0%"]
+    )
     shot(page, "enterprise-1-dashboard")
     page.click("nav.mainnav >> text=统计分析")
     page.click("text=更多导出")
@@ -231,8 +283,14 @@ def test_enterprise_manager_downloads_own_figures_and_results(served, stats_set,
     rows = list(csv.reader(io.StringIO(text)))
     assert [r[3] for r in rows[1:]] == ["兰山化工有限公司", ""] and rows[-1][0] == "合计"
     for row in rows[1:]:
-        assert row[5:] == [str(required), str(sat), str(passed), str(required - sat), rate(sat, required),
-                           rate(passed, sat)] and row[9:] == ["60.0%", "66.7%"]
+        assert row[5:] == [
+            str(required),
+            str(sat),
+            str(passed),
+            str(required - sat),
+            rate(sat, required),
+            rate(passed, sat),
+        ] and row[9:] == ["60.0%", "66.7%"]
 
     expected = results_in_db(app, own)
     sheet = workbook(download(page, "考试成绩明细", "XLSX"))["成绩明细"]

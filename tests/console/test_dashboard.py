@@ -1,4 +1,5 @@
 """The dashboard shows the figures of the user's own scope."""
+
 from __future__ import annotations
 
 import re
@@ -19,11 +20,21 @@ def figures(client) -> dict[str, int]:
 
 def test_each_role_sees_its_own_scope(db, world, login):
     now = utcnow()
-    plan, _, _ = plans.save_plan(db.session, world.city, plans.PlanInput(
-        name="全市年度考试", opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=9),
-        ruleset_id=next(iter(plans.rulesets()))))
-    passed = db.session.scalars(select(ExamRequirement).where(ExamRequirement.plan_id == plan.id,
-                                                              ExamRequirement.county_id == world.county_a.id)).all()[:2]
+    plan, _, _ = plans.save_plan(
+        db.session,
+        world.city,
+        plans.PlanInput(
+            name="全市年度考试",
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=9),
+            ruleset_id=next(iter(plans.rulesets())),
+        ),
+    )
+    passed = db.session.scalars(
+        select(ExamRequirement).where(
+            ExamRequirement.plan_id == plan.id, ExamRequirement.county_id == world.county_a.id
+        )
+    ).all()[:2]
     for requirement in passed:
         requirement.status = RequirementStatus.PASSED
     db.session.add(ReviewCase(kind=ReviewKind.BORDERLINE, worker_id=world.workers_b[0].id, summary="测试"))
@@ -47,9 +58,16 @@ def test_pass_rate_counts_only_who_sat_and_participation_counts_who_was_required
 
     assert dashboard.figures(db.session, world.city)["pass_rate"] is None  # no open plan: no rate, not 0%
     now = utcnow()
-    plan, _, _ = plans.save_plan(db.session, world.city, plans.PlanInput(
-        name="全市年度考试", opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=9),
-        ruleset_id=next(iter(plans.rulesets()))))
+    plan, _, _ = plans.save_plan(
+        db.session,
+        world.city,
+        plans.PlanInput(
+            name="全市年度考试",
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=9),
+            ruleset_id=next(iter(plans.rulesets())),
+        ),
+    )
     first, second = db.session.scalars(select(ExamRequirement).where(ExamRequirement.plan_id == plan.id)).all()[:2]
     first.status, second.status = RequirementStatus.PASSED, RequirementStatus.FAILED
     db.session.commit()

@@ -1,4 +1,5 @@
 """Import speed: a city-wide file with a credit-code column, checked and written as the console does."""
+
 from __future__ import annotations
 
 import os
@@ -8,8 +9,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from exam_server.models import Enterprise, Worker
 from exam_server.demo import synthetic
+from exam_server.models import Enterprise, Worker
 from exam_server.services.admin import worker_import
 from tests import factories
 from tests.console.helpers import csv_bytes
@@ -30,8 +31,15 @@ def city_file(enterprises: list[Enterprise], n: int) -> bytes:
         if cid in seen:
             continue
         seen.add(cid)
-        rows.append([synthetic.person_name(rng), cid, JOBS[len(rows) % 5], f"13{rng.randint(100000000, 999999999)}",
-                     enterprise.credit_code])
+        rows.append(
+            [
+                synthetic.person_name(rng),
+                cid,
+                JOBS[len(rows) % 5],
+                f"13{rng.randint(100000000, 999999999)}",
+                enterprise.credit_code,
+            ]
+        )
     return csv_bytes(rows, header=["姓名", "身份证号", "岗位类别", "手机号", "统一社会信用代码"])
 
 
@@ -51,6 +59,8 @@ def test_city_wide_import_fits_the_budget(db, world):
     assert db.session.scalar(select(func.count(Worker.id))) == ROWS + 5
     total = finished - started
     projected = total * CITY_WORKERS / ROWS
-    print(f"\n{ROWS} rows on {db.engine.dialect.name}: check {checked - started:.1f}s, write {finished - checked:.1f}s, "
-          f"total {total:.1f}s; projected for {CITY_WORKERS}: {projected:.0f}s")
+    print(
+        f"\n{ROWS} rows on {db.engine.dialect.name}: check {checked - started:.1f}s, write {finished - checked:.1f}s, "
+        f"total {total:.1f}s; projected for {CITY_WORKERS}: {projected:.0f}s"
+    )
     assert projected < BUDGET_SECONDS

@@ -1,4 +1,5 @@
 """Exam plans: scope rules, requirements materialised on save and pruned on edit, county limits."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -14,8 +15,9 @@ from tests import factories
 
 def plan_input(**changes) -> plans.PlanInput:
     now = utcnow()
-    values = dict(name="2026年度考试", opens_at=now, closes_at=now + timedelta(days=30),
-                  ruleset_id=next(iter(plans.rulesets())))
+    values = dict(
+        name="2026年度考试", opens_at=now, closes_at=now + timedelta(days=30), ruleset_id=next(iter(plans.rulesets()))
+    )
     return plans.PlanInput(**(values | changes))
 
 
@@ -31,7 +33,12 @@ def test_city_plan_covers_every_active_worker_with_region_columns(db, world):
     row = db.session.scalars(select(ExamRequirement).where(ExamRequirement.worker_id == world.workers_b[0].id)).one()
     enterprise = world.enterprise_b
     assert (row.enterprise_id, row.county_id, row.township_id, row.industry_id, row.attempts) == (
-        enterprise.id, enterprise.county_id, enterprise.township_id, enterprise.industry_id, 0)
+        enterprise.id,
+        enterprise.county_id,
+        enterprise.township_id,
+        enterprise.industry_id,
+        0,
+    )
     assert plan.ruleset["rules"] and plan.face_policy["suspend_after_mismatches"] == 3
     assert captures.policy(plan)["mean_interval_seconds"] == 90
 
@@ -41,14 +48,16 @@ def test_scope_by_industry_enterprise_and_job(db, world):
     mine = factories.enterprise(db.session, world.county_a, mining)
     principal = factories.worker(db.session, mine, JobCategory.PRINCIPAL)
     factories.worker(db.session, mine, JobCategory.GENERAL)
-    plan, added, _ = plans.save_plan(db.session, world.city, plan_input(industry_id=mining.id,
-                                                                         job_categories=["principal"]))
+    plan, added, _ = plans.save_plan(
+        db.session, world.city, plan_input(industry_id=mining.id, job_categories=["principal"])
+    )
     assert required(db, plan) == {principal.id}
     by_enterprise, _, _ = plans.save_plan(db.session, world.city, plan_input(enterprise_code=mine.credit_code))
     assert len(required(db, by_enterprise)) == 2 and by_enterprise.county_id == world.county_a.id
     with pytest.raises(DomainError, match="不在所选区县"):
-        plans.save_plan(db.session, world.city, plan_input(county_id=world.county_b.id,
-                                                           enterprise_code=mine.credit_code))
+        plans.save_plan(
+            db.session, world.city, plan_input(county_id=world.county_b.id, enterprise_code=mine.credit_code)
+        )
 
 
 def test_county_admin_plans_stay_in_their_county(db, world):
@@ -76,28 +85,41 @@ def test_saving_twice_creates_no_duplicates(db, world):
     assert db.session.scalar(select(func.count(ExamRequirement.id))) == 5
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"closes_at": utcnow() - timedelta(days=1)}, "结束时间必须晚于开始时间"),
-    ({"max_attempts": 0}, "考试次数"),
-    ({"ruleset_id": "nonexistent"}, "组卷规则"),
-    ({"mean_interval_seconds": 5}, "平均间隔"),
-    ({"job_categories": ["boss"]}, "岗位类别无效"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"closes_at": utcnow() - timedelta(days=1)}, "结束时间必须晚于开始时间"),
+        ({"max_attempts": 0}, "考试次数"),
+        ({"ruleset_id": "nonexistent"}, "组卷规则"),
+        ({"mean_interval_seconds": 5}, "平均间隔"),
+        ({"job_categories": ["boss"]}, "岗位类别无效"),
+    ],
+)
 def test_invalid_plans_are_refused(db, world, changes, message):
     with pytest.raises(DomainError, match=message):
         plans.save_plan(db.session, world.city, plan_input(**changes))
 
 
 def form(**changes) -> dict:
-    return {"name": "2026年兰山区主要负责人考试", "county_id": "0", "industry_id": "0", "enterprise_code": "",
-            "opens_at": "2026-03-01T08:00", "closes_at": "2026-03-31T18:00", "max_attempts": "2",
-            "ruleset_id": next(iter(plans.rulesets())), "mean_interval_seconds": "120", "retries": "1"} | changes
+    return {
+        "name": "2026年兰山区主要负责人考试",
+        "county_id": "0",
+        "industry_id": "0",
+        "enterprise_code": "",
+        "opens_at": "2026-03-01T08:00",
+        "closes_at": "2026-03-31T18:00",
+        "max_attempts": "2",
+        "ruleset_id": next(iter(plans.rulesets())),
+        "mean_interval_seconds": "120",
+        "retries": "1",
+    } | changes
 
 
 def test_plan_pages_create_and_edit(db, world, login):
     admin = login(world.county_admin_a)
-    response = admin.post("/console/plans/new", data=form(county_id=str(world.county_a.id),
-                                                          job_categories=["principal", "general"]))
+    response = admin.post(
+        "/console/plans/new", data=form(county_id=str(world.county_a.id), job_categories=["principal", "general"])
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     plan = db.session.scalars(select(ExamPlan)).one()
     assert plan.county_id == world.county_a.id and plan.created_by_id == world.county_admin_a.id
@@ -108,8 +130,10 @@ def test_plan_pages_create_and_edit(db, world, login):
     assert "2026年兰山区主要负责人考试" in listing and "2026-03-01 08:00" in listing
     page = admin.get(f"/console/plans/{plan.id}").get_data(as_text=True)
     assert 'value="2026-03-01T08:00"' in page
-    edited = admin.post(f"/console/plans/{plan.id}", data=form(name="改名后的考试", county_id=str(world.county_a.id),
-                                                               job_categories=["principal"]))
+    edited = admin.post(
+        f"/console/plans/{plan.id}",
+        data=form(name="改名后的考试", county_id=str(world.county_a.id), job_categories=["principal"]),
+    )
     assert edited.status_code == 302
     db.session.expire_all()
     assert plan.name == "改名后的考试" and required(db, plan) == set()

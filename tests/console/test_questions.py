@@ -1,22 +1,33 @@
 """Question bank pages: filter, edit, retire, import with preview, export, and the quality page."""
+
 from __future__ import annotations
 
 import io
 from datetime import timedelta
 
-import question_bank as qb
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+import question_bank as qb
 from exam_server.models import Answer, AuditLog, ExamRequirement, Question, Sitting, SittingStatus, utcnow
 from exam_server.services.exam import question_store
 from tests.console.conftest import add_plan
 
 
 def new_questions(n: int, prefix: str = "NEW") -> list[qb.Question]:
-    return [qb.Question(code=f"{prefix}-{i:03d}", type=qb.QuestionType.SINGLE, stem=f"{prefix}第{i}题：进入受限空间前应当？",
-                        options=("先通风检测", "直接进入", "单人进入", "不需审批"), answer="A", category="有限空间作业",
-                        difficulty=2, basis="《工贸企业有限空间作业安全规定》") for i in range(1, n + 1)]
+    return [
+        qb.Question(
+            code=f"{prefix}-{i:03d}",
+            type=qb.QuestionType.SINGLE,
+            stem=f"{prefix}第{i}题：进入受限空间前应当？",
+            options=("先通风检测", "直接进入", "单人进入", "不需审批"),
+            answer="A",
+            category="有限空间作业",
+            difficulty=2,
+            basis="《工贸企业有限空间作业安全规定》",
+        )
+        for i in range(1, n + 1)
+    ]
 
 
 def first(db, **where) -> Question:
@@ -37,15 +48,26 @@ def test_browse_and_filter(db, world, login, bundled_questions):
 def edit_form(row: Question, **changes) -> dict:
     options = list(row.options) + [""] * 6
     data = {f"option_{letter}": options[i] for i, letter in enumerate("abcdef")}
-    data |= {"stem": row.stem, "answer": row.answer, "explanation": row.explanation, "category": row.category,
-             "difficulty": str(row.difficulty), "points": "", "basis": row.basis, "status": row.status,
-             "job_categories": row.job_categories, "industries": row.industries}
+    data |= {
+        "stem": row.stem,
+        "answer": row.answer,
+        "explanation": row.explanation,
+        "category": row.category,
+        "difficulty": str(row.difficulty),
+        "points": "",
+        "basis": row.basis,
+        "status": row.status,
+        "job_categories": row.job_categories,
+        "industries": row.industries,
+    }
     return data | changes
 
 
 def test_edit_bumps_the_version_and_audits(db, world, login, bundled_questions):
     row = first(db, qtype="single")
-    response = login(world.city).post(f"/console/questions/{row.id}", data=edit_form(row, stem="修改后的题干：下列说法正确的是？"))
+    response = login(world.city).post(
+        f"/console/questions/{row.id}", data=edit_form(row, stem="修改后的题干：下列说法正确的是？")
+    )
     assert response.status_code == 302
     db.session.refresh(row)
     assert row.stem == "修改后的题干：下列说法正确的是？" and row.version == 2
@@ -76,8 +98,9 @@ def test_retire_takes_a_question_out_of_assembly(db, world, login, bundled_quest
 
 
 def upload(client, data: bytes, name: str):
-    response = client.post("/console/questions/import", data={"file": (io.BytesIO(data), name)},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/console/questions/import", data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data"
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response.headers["Location"]
 
@@ -105,7 +128,7 @@ def test_export_reads_back_and_reimport_reports_duplicates(db, world, login, bun
     result = qb.import_file(exported.data, "xlsx")
     assert result.questions and {q.type for q in result.questions} == {qb.QuestionType.TRUEFALSE}
     preview = city.get(upload(city, exported.data, "导出.xlsx")).get_data(as_text=True)
-    assert "已存在于题库" in preview and "name=\"import_all\"" not in preview
+    assert "已存在于题库" in preview and 'name="import_all"' not in preview
     for fmt in ("csv", "json"):
         assert qb.import_file(city.get(f"/console/questions/export?fmt={fmt}").data, fmt).questions
     template = load_workbook(io.BytesIO(city.get("/console/questions/template.xlsx").data))
@@ -116,8 +139,13 @@ def add_graded_sittings(db, world, n: int = 12) -> str:
     """Submit n identical papers, all correct except one item; return that item's code."""
     plan = add_plan(db.session, county_id=world.county_a.id)
     worker = world.workers_a[0]
-    requirement = ExamRequirement(plan_id=plan.id, worker_id=worker.id, enterprise_id=world.enterprise_a.id,
-                                  county_id=world.county_a.id, industry_id=world.enterprise_a.industry_id)
+    requirement = ExamRequirement(
+        plan_id=plan.id,
+        worker_id=worker.id,
+        enterprise_id=world.enterprise_a.id,
+        county_id=world.county_a.id,
+        industry_id=world.enterprise_a.industry_id,
+    )
     db.session.add(requirement)
     db.session.flush()
     bank, ids = question_store.bank(db.session)
@@ -126,15 +154,30 @@ def add_graded_sittings(db, world, n: int = 12) -> str:
     hard = stored["items"][0]
     now = utcnow()
     for k in range(n):
-        sitting = Sitting(plan_id=plan.id, worker_id=worker.id, requirement_id=requirement.id, seed=7, paper=stored,
-                          status=SittingStatus.SUBMITTED, started_at=now - timedelta(hours=k + 1),
-                          deadline_at=now, submitted_at=now - timedelta(hours=k), attempt_no=1)
+        sitting = Sitting(
+            plan_id=plan.id,
+            worker_id=worker.id,
+            requirement_id=requirement.id,
+            seed=7,
+            paper=stored,
+            status=SittingStatus.SUBMITTED,
+            started_at=now - timedelta(hours=k + 1),
+            deadline_at=now,
+            submitted_at=now - timedelta(hours=k),
+            attempt_no=1,
+        )
         db.session.add(sitting)
         db.session.flush()
         for item in stored["items"]:
             wrong = "B" if item["answer"] != "B" else "A"
-            db.session.add(Answer(sitting_id=sitting.id, item_no=item["number"], question_id=ids[item["code"]],
-                                  response=wrong if item is hard else item["answer"]))
+            db.session.add(
+                Answer(
+                    sitting_id=sitting.id,
+                    item_no=item["number"],
+                    question_id=ids[item["code"]],
+                    response=wrong if item is hard else item["answer"],
+                )
+            )
     db.session.commit()
     return hard["code"]
 
@@ -143,7 +186,7 @@ def test_quality_page_flags_items_from_graded_sittings(db, world, login, bundled
     hard_code = add_graded_sittings(db, world)
     html = login(world.city).get("/console/questions/quality").get_data(as_text=True)
     assert "基于 12 场已交卷考试" in html
-    row = html[html.index(f">{hard_code}</a>"):]
-    row = row[:row.index("</tr>")]
+    row = html[html.index(f">{hard_code}</a>") :]
+    row = row[: row.index("</tr>")]
     assert ">0%<" in row and "过难" in row
     assert "过易" in html

@@ -1,4 +1,5 @@
 """Upload limits come from config.py, and a file over one is refused with a Chinese page naming the limit."""
+
 from __future__ import annotations
 
 import io
@@ -20,8 +21,7 @@ def small_limits(app, monkeypatch):
 
 def post_file(client, url: str, field: str, data: bytes, name: str, referrer: str | None = None):
     headers = {"Referer": f"http://exam.test{referrer}"} if referrer else {}
-    return client.post(url, data={field: (io.BytesIO(data), name)}, content_type="multipart/form-data",
-                       headers=headers)
+    return client.post(url, data={field: (io.BytesIO(data), name)}, content_type="multipart/form-data", headers=headers)
 
 
 def test_each_big_upload_obeys_its_config_key_and_says_so_in_chinese(db, world, login, small_limits):
@@ -40,8 +40,12 @@ def test_each_big_upload_obeys_its_config_key_and_says_so_in_chinese(db, world, 
 def test_a_photo_over_the_request_limit_names_it_and_links_home_for_a_foreign_referrer(app, world, login):
     client = login(world.county_admin_a)
     photo = b"\xff\xd8" + b"\0" * (app.config["MAX_CONTENT_LENGTH"] + 10)
-    refused = client.post(f"/console/workers/{world.workers_a[0].id}/enrol", content_type="multipart/form-data",
-                          data={"photo": (io.BytesIO(photo), "a.jpg")}, headers={"Referer": "http://evil.example/"})
+    refused = client.post(
+        f"/console/workers/{world.workers_a[0].id}/enrol",
+        content_type="multipart/form-data",
+        data={"photo": (io.BytesIO(photo), "a.jpg")},
+        headers={"Referer": "http://evil.example/"},
+    )
     page = refused.get_data(as_text=True)
     assert refused.status_code == 413 and "最多接受 <strong>8 MB</strong>" in page
     assert 'href="/console/"' in page and "evil.example" not in page

@@ -1,4 +1,5 @@
 """Worker import: per-row and per-column errors, all-or-nothing writes, scope, formats and the template."""
+
 from __future__ import annotations
 
 import io
@@ -21,8 +22,9 @@ def worker_count(db) -> int:
 
 
 def upload(client, data: bytes, name: str = "名单.csv", **fields):
-    return client.post("/console/workers/import", data={"file": (io.BytesIO(data), name), **fields},
-                       content_type="multipart/form-data")
+    return client.post(
+        "/console/workers/import", data={"file": (io.BytesIO(data), name), **fields}, content_type="multipart/form-data"
+    )
 
 
 def token_of(response) -> str:
@@ -114,8 +116,11 @@ def test_a_clean_file_is_written_in_one_transaction_with_requirements(db, world,
     assert {w.enterprise_id for w in imported} == {world.enterprise_a.id}
     assert {w.job_category for w in imported} == {JobCategory.SPECIAL_OPS}
     assert imported[0].birth_date.strftime("%Y%m%d") == imported[0].citizen_id[6:14]
-    required = db.session.scalar(select(func.count(ExamRequirement.id)).where(
-        ExamRequirement.plan_id == plan.id, ExamRequirement.worker_id.in_([w.id for w in imported])))
+    required = db.session.scalar(
+        select(func.count(ExamRequirement.id)).where(
+            ExamRequirement.plan_id == plan.id, ExamRequirement.worker_id.in_([w.id for w in imported])
+        )
+    )
     assert required == 30
 
 
@@ -124,8 +129,14 @@ def test_a_conflict_at_write_time_leaves_nothing_behind(db, world):
     result = worker_import.check(db.session, csv_bytes(rows), "a.csv", world.city, world.enterprise_a)
     assert not result.problems
     # Someone registers the last person between the preview and the confirmation.
-    db.session.add(Worker(citizen_id=rows[-1][1], name="抢先登记", enterprise_id=world.enterprise_b.id,
-                          job_category=JobCategory.GENERAL))
+    db.session.add(
+        Worker(
+            citizen_id=rows[-1][1],
+            name="抢先登记",
+            enterprise_id=world.enterprise_b.id,
+            job_category=JobCategory.GENERAL,
+        )
+    )
     db.session.commit()
     before = worker_count(db)
     with pytest.raises(IntegrityError):
@@ -155,8 +166,9 @@ def test_county_admin_cannot_import_into_another_county(db, world, login):
     assert upload(admin, csv_bytes(worker_rows(1)), enterprise_code=world.enterprise_b.credit_code).status_code == 404
     header = HEADER + ["统一社会信用代码"]
     rows = worker_rows(2, seed=12)
-    data = csv_bytes([rows[0] + [world.enterprise_a.credit_code], rows[1] + [world.enterprise_b.credit_code]],
-                     header=header)
+    data = csv_bytes(
+        [rows[0] + [world.enterprise_a.credit_code], rows[1] + [world.enterprise_b.credit_code]], header=header
+    )
     result = worker_import.check(db.session, data, "a.csv", world.county_admin_a, None)
     assert len(result.valid) == 1 and result.valid[0][4] == world.enterprise_a.id
     assert str(result.problems[0]).startswith("第3行 统一社会信用代码: 未找到企业")
@@ -164,8 +176,9 @@ def test_county_admin_cannot_import_into_another_county(db, world, login):
 
 def test_gbk_csv_from_chinese_excel_is_read(db, world):
     rows = worker_rows(3, seed=13)
-    result = worker_import.check(db.session, csv_bytes(rows, encoding="gb18030"), "a.csv", world.city,
-                                 world.enterprise_a)
+    result = worker_import.check(
+        db.session, csv_bytes(rows, encoding="gb18030"), "a.csv", world.city, world.enterprise_a
+    )
     assert not result.problems and [v[1] for v in result.valid] == [r[0] for r in rows]
 
 
@@ -197,8 +210,7 @@ def test_template_downloads_and_reads_back(db, world, login):
     sheet.append(["赵敏", ids[0], "主要负责人"])
     buffer = io.BytesIO()
     book.save(buffer)
-    result = worker_import.check(db.session, buffer.getvalue(), "t.xlsx", world.enterprise_admin_a,
-                                 world.enterprise_a)
+    result = worker_import.check(db.session, buffer.getvalue(), "t.xlsx", world.enterprise_admin_a, world.enterprise_a)
     assert not result.problems and [v[0] for v in result.valid] == ids
 
 
@@ -218,8 +230,15 @@ def strict_app(database_url, tmp_path, db):
     from exam_server import create_app
     from tests.conftest import FreshContextClient
 
-    strict = create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": database_url,
-                         "DATA_DIR": str(tmp_path), "LOGIN_RATE_LIMIT": "1000 per minute"})
+    strict = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "k",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "DATA_DIR": str(tmp_path),
+            "LOGIN_RATE_LIMIT": "1000 per minute",
+        }
+    )
     strict.test_client_class = FreshContextClient
     yield strict
     with strict.app_context():
@@ -229,25 +248,35 @@ def strict_app(database_url, tmp_path, db):
 
 
 def csrf_token(client, path: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(
+        1
+    )
 
 
 def test_large_lists_pass_the_request_limit_only_where_meant_to(strict_app, world):
     client = strict_app.test_client()
     big = csv_bytes(worker_rows(1)) + b"\n" * (9 * 1024 * 1024)
     assert strict_app.config["MAX_CONTENT_LENGTH"] < len(big)
-    anonymous = client.post("/console/workers/import", data={"file": (io.BytesIO(big), "a.csv")},
-                            content_type="multipart/form-data")
+    anonymous = client.post(
+        "/console/workers/import", data={"file": (io.BytesIO(big), "a.csv")}, content_type="multipart/form-data"
+    )
     assert anonymous.status_code == 413  # strangers may not send large bodies
-    client.post("/auth/login", data={"username": "ent_a", "password": factories.PASSWORD,
-                                     "csrf_token": csrf_token(client, "/auth/login")})
+    client.post(
+        "/auth/login",
+        data={"username": "ent_a", "password": factories.PASSWORD, "csrf_token": csrf_token(client, "/auth/login")},
+    )
     token = csrf_token(client, "/console/workers/import")
-    accepted = client.post("/console/workers/import", data={"file": (io.BytesIO(big), "a.csv"), "csrf_token": token},
-                           content_type="multipart/form-data")
+    accepted = client.post(
+        "/console/workers/import",
+        data={"file": (io.BytesIO(big), "a.csv"), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
     assert accepted.status_code == 302 and "/console/workers/import/" in accepted.headers["Location"]
-    photo = client.post(f"/console/workers/{world.workers_a[0].id}/enrol",
-                        data={"photo": (io.BytesIO(big), "a.jpg"), "csrf_token": token},
-                        content_type="multipart/form-data")
+    photo = client.post(
+        f"/console/workers/{world.workers_a[0].id}/enrol",
+        data={"photo": (io.BytesIO(big), "a.jpg"), "csrf_token": token},
+        content_type="multipart/form-data",
+    )
     assert photo.status_code == 413
 
 
@@ -279,4 +308,6 @@ def test_staged_xlsx_cache_keeps_cell_types(tmp_path):
     assert (tmp_path / "upload.xlsx.jsonl").exists()
     path.write_bytes(b"")  # the second read must come from the cache
     header, rows = worker_import.read_staged(path)
-    assert header == first_header and list(rows) == first == [(2, ["王芳", 3.71302199003071e17, "一般从业人员", 13800138000])]
+    assert header == first_header and list(rows) == first == [
+        (2, ["王芳", 3.71302199003071e17, "一般从业人员", 13800138000])
+    ]

@@ -1,4 +1,5 @@
 """Worker list, search, detail and photo enrolment (one by one, and a zip in the background)."""
+
 from __future__ import annotations
 
 import io
@@ -28,7 +29,7 @@ def test_search_by_name_citizen_id_and_enterprise(db, world, login):
 
     def found(**query):
         html = city.get("/console/workers", query_string=query).get_data(as_text=True)
-        return {w.id for w in world.workers_a + world.workers_b if f"/console/workers/{w.id}\"" in html}
+        return {w.id for w in world.workers_a + world.workers_b if f'/console/workers/{w.id}"' in html}
 
     assert target.id in found(name=target.name[1:])
     assert found(citizen_id=target.citizen_id) == {target.id}
@@ -48,8 +49,12 @@ def test_list_is_paginated(db, world, login):
     first = manager.get("/console/workers").get_data(as_text=True)
     assert "第 1 / 2 页，共 34 条" in first
     second = manager.get("/console/workers?page=2").get_data(as_text=True)
-    assert second.count('href="/console/workers/') - second.count("/console/workers/import") \
-        - second.count("/console/workers/photos") == 4
+    assert (
+        second.count('href="/console/workers/')
+        - second.count("/console/workers/import")
+        - second.count("/console/workers/photos")
+        == 4
+    )
 
 
 def test_detail_shows_the_worker_and_refuses_other_tenants(db, world, login):
@@ -66,8 +71,12 @@ def test_detail_shows_the_worker_and_refuses_other_tenants(db, world, login):
 
 
 def enrol(client, worker, data: bytes, name="photo.jpg"):
-    return client.post(f"/console/workers/{worker.id}/enrol", data={"photo": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data", follow_redirects=True)
+    return client.post(
+        f"/console/workers/{worker.id}/enrol",
+        data={"photo": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
 
 
 def test_single_photo_enrolment_shows_quality_or_the_refusal(db, world, login, faces_dir):
@@ -88,8 +97,10 @@ def test_single_photo_enrolment_shows_quality_or_the_refusal(db, world, login, f
     served = manager.get(f"/console/workers/{worker.id}/photo")
     assert served.status_code == 200 and served.data == (faces_dir / "single/obama/obama1.jpg").read_bytes()
     assert served.headers["Cache-Control"] == "private, no-store"
-    assert db.session.scalar(select(AuditLog.user_id).where(AuditLog.action == "face_enrolled")) \
+    assert (
+        db.session.scalar(select(AuditLog.user_id).where(AuditLog.action == "face_enrolled"))
         == world.enterprise_admin_a.id
+    )
 
 
 def wait_for(client, job_url: str, timeout: float = 180) -> dict:
@@ -115,14 +126,25 @@ def test_zip_enrolment_runs_in_the_background_within_scope(db, world, login, fac
         archive.writestr("__MACOSX/._x.jpg", b"resource fork")
         archive.writestr("说明.txt", "ignored")
     manager = login(world.enterprise_admin_a)
-    response = manager.post("/console/workers/photos", data={"archive": (io.BytesIO(buffer.getvalue()), "p.zip")},
-                            content_type="multipart/form-data")
+    response = manager.post(
+        "/console/workers/photos",
+        data={"archive": (io.BytesIO(buffer.getvalue()), "p.zip")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     job_url = response.headers["Location"]
     status = wait_for(manager, job_url)
     assert status | {"refused": status["refused"]} == {
-        "state": "done", "total": 5, "done": 5, "enrolled": 2, "skipped": 0, "duplicates": 0, "error": None,
-        "refused": 3, "finished": True}
+        "state": "done",
+        "total": 5,
+        "done": 5,
+        "enrolled": 2,
+        "skipped": 0,
+        "duplicates": 0,
+        "error": None,
+        "refused": 3,
+        "finished": True,
+    }
     page = manager.get(job_url).get_data(as_text=True)
     assert "照片中有多张人脸" in page
     assert "未找到该身份证号的从业人员，或其不在您的管理范围内" in page  # b0 belongs to another enterprise
@@ -130,8 +152,11 @@ def test_zip_enrolment_runs_in_the_background_within_scope(db, world, login, fac
     enrolled = set(db.session.scalars(select(FaceTemplate.worker_id).where(FaceTemplate.active)))
     assert enrolled == {a0.id, a1.id}
     # The same zip again enrols nothing new: identical photos are skipped.
-    again = manager.post("/console/workers/photos", data={"archive": (io.BytesIO(buffer.getvalue()), "p.zip")},
-                         content_type="multipart/form-data")
+    again = manager.post(
+        "/console/workers/photos",
+        data={"archive": (io.BytesIO(buffer.getvalue()), "p.zip")},
+        content_type="multipart/form-data",
+    )
     assert wait_for(manager, again.headers["Location"])["skipped"] == 2
     # Another user cannot follow this job.
     assert login(world.city).get(f"{job_url}/status").status_code == 404
@@ -139,7 +164,10 @@ def test_zip_enrolment_runs_in_the_background_within_scope(db, world, login, fac
 
 def test_a_broken_zip_fails_with_a_message(db, world, login):
     manager = login(world.enterprise_admin_a)
-    response = manager.post("/console/workers/photos", data={"archive": (io.BytesIO(b"PK broken"), "p.zip")},
-                            content_type="multipart/form-data")
+    response = manager.post(
+        "/console/workers/photos",
+        data={"archive": (io.BytesIO(b"PK broken"), "p.zip")},
+        content_type="multipart/form-data",
+    )
     status = wait_for(manager, response.headers["Location"], timeout=30)
     assert status["state"] == "failed" and status["error"] == "不是有效的ZIP文件"

@@ -1,28 +1,47 @@
 """A small city whose figures are worked out by hand in the tests, and helpers to add sittings."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from exam_server.models import (County, Enterprise, ExamPlan, ExamRequirement, Industry, RequirementStatus, Role,
-                                Sitting, SittingStatus, Township, User, Worker, utcnow)
+from exam_server.models import (
+    County,
+    Enterprise,
+    ExamPlan,
+    ExamRequirement,
+    Industry,
+    RequirementStatus,
+    Role,
+    Sitting,
+    SittingStatus,
+    Township,
+    User,
+    Worker,
+    utcnow,
+)
 from tests import factories
 
 CN = timezone(timedelta(hours=8))
 RULESET = {
-    "id": "stats-test", "name": "统计测试试卷", "duration_minutes": 30, "pass_mark": 10,
+    "id": "stats-test",
+    "name": "统计测试试卷",
+    "duration_minutes": 30,
+    "pass_mark": 10,
     "points": {"single": 2, "multiple": 3, "truefalse": 1},
-    "rules": [{"category": "安全生产法律法规", "type": "single", "count": 4},
-              {"category": "消防安全", "type": "multiple", "count": 2},
-              {"category": "应急救援与疏散", "type": "truefalse", "count": 2}],
+    "rules": [
+        {"category": "安全生产法律法规", "type": "single", "count": 4},
+        {"category": "消防安全", "type": "multiple", "count": 2},
+        {"category": "应急救援与疏散", "type": "truefalse", "count": 2},
+    ],
 }
 
 
 def cn(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
     """Return a moment given in China's local time, as stored (UTC)."""
-    return datetime(year, month, day, hour, minute, tzinfo=CN).astimezone(timezone.utc)
+    return datetime(year, month, day, hour, minute, tzinfo=CN).astimezone(UTC)
 
 
 @dataclass
@@ -49,30 +68,54 @@ class City:
     users: dict[str, User] = field(default_factory=dict)
 
 
-def add_requirement(session, worker: Worker, plan: ExamPlan, status: str = "pending",
-                    first_sat_at: datetime | None = None) -> ExamRequirement:
+def add_requirement(
+    session, worker: Worker, plan: ExamPlan, status: str = "pending", first_sat_at: datetime | None = None
+) -> ExamRequirement:
     e = worker.enterprise
     status = RequirementStatus(status)
-    requirement = ExamRequirement(plan_id=plan.id, worker_id=worker.id, enterprise_id=e.id, county_id=e.county_id,
-                                  township_id=e.township_id, industry_id=e.industry_id, status=status,
-                                  attempts=0 if first_sat_at is None else 1, first_sat_at=first_sat_at,
-                                  passed_at=(first_sat_at + timedelta(minutes=40)
-                                             if status is RequirementStatus.PASSED else None))
+    requirement = ExamRequirement(
+        plan_id=plan.id,
+        worker_id=worker.id,
+        enterprise_id=e.id,
+        county_id=e.county_id,
+        township_id=e.township_id,
+        industry_id=e.industry_id,
+        status=status,
+        attempts=0 if first_sat_at is None else 1,
+        first_sat_at=first_sat_at,
+        passed_at=(first_sat_at + timedelta(minutes=40) if status is RequirementStatus.PASSED else None),
+    )
     session.add(requirement)
     session.flush()
     return requirement
 
 
-def add_sitting(session, requirement: ExamRequirement, score: float | None, status: str = "submitted",
-                started_at: datetime | None = None, attempt: int = 1, minutes: int = 30) -> Sitting:
+def add_sitting(
+    session,
+    requirement: ExamRequirement,
+    score: float | None,
+    status: str = "submitted",
+    started_at: datetime | None = None,
+    attempt: int = 1,
+    minutes: int = 30,
+) -> Sitting:
     started_at = started_at or requirement.first_sat_at or utcnow()
     submitted = status == "submitted"
-    sitting = Sitting(plan_id=requirement.plan_id, worker_id=requirement.worker_id, requirement_id=requirement.id,
-                      status=SittingStatus(status), attempt_no=attempt, seed=attempt, paper={"items": []},
-                      started_at=started_at, deadline_at=started_at + timedelta(minutes=minutes),
-                      submitted_at=started_at + timedelta(minutes=25) if submitted else None, score=score,
-                      max_score=100.0 if submitted else None,
-                      passed=(score >= 80) if submitted and score is not None else None)
+    sitting = Sitting(
+        plan_id=requirement.plan_id,
+        worker_id=requirement.worker_id,
+        requirement_id=requirement.id,
+        status=SittingStatus(status),
+        attempt_no=attempt,
+        seed=attempt,
+        paper={"items": []},
+        started_at=started_at,
+        deadline_at=started_at + timedelta(minutes=minutes),
+        submitted_at=started_at + timedelta(minutes=25) if submitted else None,
+        score=score,
+        max_score=100.0 if submitted else None,
+        passed=(score >= 80) if submitted and score is not None else None,
+    )
     session.add(sitting)
     session.flush()
     return sitting
@@ -95,20 +138,35 @@ def build_city(session) -> City:
     e2.township_id = a2.id
     e3 = factories.enterprise(session, b, hazchem, "罗庄化工有限公司")
     e4 = factories.enterprise(session, c, mining, "河东矿业有限公司")
-    p1 = ExamPlan(name="2026年第一季度培训考试", ruleset=RULESET, opens_at=cn(2026, 1, 5, 0),
-                  closes_at=cn(2026, 4, 1, 0), max_attempts=2)
-    p2 = ExamPlan(name="2026年第二季度培训考试", ruleset=RULESET, opens_at=cn(2026, 4, 1, 0),
-                  closes_at=cn(2026, 6, 1, 0), max_attempts=2)
+    p1 = ExamPlan(
+        name="2026年第一季度培训考试",
+        ruleset=RULESET,
+        opens_at=cn(2026, 1, 5, 0),
+        closes_at=cn(2026, 4, 1, 0),
+        max_attempts=2,
+    )
+    p2 = ExamPlan(
+        name="2026年第二季度培训考试",
+        ruleset=RULESET,
+        opens_at=cn(2026, 4, 1, 0),
+        closes_at=cn(2026, 6, 1, 0),
+        max_attempts=2,
+    )
     session.add_all([p1, p2])
     session.flush()
     city = City(a, b, c, a1, a2, b1, hazchem, construction, mining, e1, e2, e3, e4, p1, p2)
     plan = {"p1": p1, "p2": p2}
     rows = {  # worker: enterprise, plan, status, first sitting (local time)
-        "w1": (e1, "p1", "passed", cn(2026, 1, 10)), "w2": (e1, "p1", "failed", cn(2026, 1, 20)),
-        "w3": (e1, "p1", "passed", cn(2026, 3, 2)), "w4": (e1, "p1", "pending", None),
-        "w5": (e2, "p1", "passed", cn(2026, 1, 31, 20)), "w6": (e2, "p2", "pending", None),
-        "w7": (e2, "p2", "passed", cn(2026, 4, 30, 23, 30)), "w8": (e2, "p2", "failed", cn(2026, 5, 1, 0, 30)),
-        "w9": (e3, "p1", "passed", cn(2026, 1, 15)), "w10": (e3, "p1", "failed", cn(2026, 3, 10)),
+        "w1": (e1, "p1", "passed", cn(2026, 1, 10)),
+        "w2": (e1, "p1", "failed", cn(2026, 1, 20)),
+        "w3": (e1, "p1", "passed", cn(2026, 3, 2)),
+        "w4": (e1, "p1", "pending", None),
+        "w5": (e2, "p1", "passed", cn(2026, 1, 31, 20)),
+        "w6": (e2, "p2", "pending", None),
+        "w7": (e2, "p2", "passed", cn(2026, 4, 30, 23, 30)),
+        "w8": (e2, "p2", "failed", cn(2026, 5, 1, 0, 30)),
+        "w9": (e3, "p1", "passed", cn(2026, 1, 15)),
+        "w10": (e3, "p1", "failed", cn(2026, 3, 10)),
         "w11": (e3, "p2", "pending", None),
     }
     for key, (enterprise, plan_key, status, first) in rows.items():
@@ -148,9 +206,16 @@ def start_real_sitting(session, requirement: ExamRequirement, now: datetime | No
     now = now or utcnow()
     question_store.load_bundled(session)
     kiosk, _ = kiosks.register(session, f"统计测试终端{requirement.id}", location="测试考点")
-    checkin = CheckIn(worker_id=requirement.worker_id, plan_id=requirement.plan_id, kiosk_id=kiosk.id,
-                      challenge="blink", token_hash=kiosks.hash_token(f"stats-{requirement.id}-{now.timestamp()}"),
-                      status=CheckInStatus.PASSED, created_at=now, expires_at=now + timedelta(minutes=5))
+    checkin = CheckIn(
+        worker_id=requirement.worker_id,
+        plan_id=requirement.plan_id,
+        kiosk_id=kiosk.id,
+        challenge="blink",
+        token_hash=kiosks.hash_token(f"stats-{requirement.id}-{now.timestamp()}"),
+        status=CheckInStatus.PASSED,
+        created_at=now,
+        expires_at=now + timedelta(minutes=5),
+    )
     session.add(checkin)
     session.flush()
     sitting = sittings.start(session, checkin, session.get(ExamRequirement, requirement.id), kiosk.id, now)

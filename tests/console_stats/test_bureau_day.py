@@ -1,34 +1,42 @@
 """The bureau's day on both sides of Beijing midnight (16:00 UTC), with the clock frozen, never the real one."""
+
 from __future__ import annotations
 
 import csv
 import io
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import openpyxl
 import pytest
 import time_machine
 
-from exam_server import localday
-from exam_server.models import Certificate, ExamRequirement, RequirementStatus
 from exam_server import citizen_id as cid
+from exam_server import localday
 from exam_server.demo import city_generator
-from exam_server.services.exam import kiosks, sittings
-from exam_server.services.reporting import exports, statistics as stats
 from exam_server.demo.synthetic import citizen_id as synthetic_id
+from exam_server.models import Certificate, ExamRequirement, RequirementStatus
+from exam_server.services.exam import kiosks, sittings
+from exam_server.services.reporting import exports
+from exam_server.services.reporting import statistics as stats
 from tests.api.conftest import KioskClient
 from tests.console_stats.conftest import finish_real_sitting, start_real_sitting
 
-UTC = timezone.utc
+UTC = UTC
 MIDNIGHT = datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # 2026-12-02 00:00 in Beijing
 BEFORE, AFTER = MIDNIGHT - timedelta(minutes=1), MIDNIGHT + timedelta(minutes=1)
 PASSED_0217 = datetime(2026, 12, 1, 18, 17, tzinfo=UTC)  # 2026-12-02 02:17 in Beijing, still 1 December in UTC
 
 
-@pytest.mark.parametrize(("instant", "day"), [(BEFORE, date(2026, 12, 1)), (AFTER, date(2026, 12, 2)),
-                                              (datetime(2026, 12, 31, 15, 59, tzinfo=UTC), date(2026, 12, 31)),
-                                              (datetime(2026, 12, 31, 16, 0, tzinfo=UTC), date(2027, 1, 1))])
+@pytest.mark.parametrize(
+    ("instant", "day"),
+    [
+        (BEFORE, date(2026, 12, 1)),
+        (AFTER, date(2026, 12, 2)),
+        (datetime(2026, 12, 31, 15, 59, tzinfo=UTC), date(2026, 12, 31)),
+        (datetime(2026, 12, 31, 16, 0, tzinfo=UTC), date(2027, 1, 1)),
+    ],
+)
 def test_an_instant_falls_on_the_bureau_day(instant, day):
     assert localday.local_date(instant) == day
     with time_machine.travel(instant, tick=False):
@@ -39,8 +47,10 @@ def test_an_instant_falls_on_the_bureau_day(instant, day):
 def test_days_and_months_begin_at_beijing_midnight():
     assert localday.day_bounds(date(2026, 12, 2)) == (MIDNIGHT, MIDNIGHT + timedelta(days=1))
     assert localday.day_bounds(date(2026, 12, 1), date(2026, 12, 2))[1] == MIDNIGHT + timedelta(days=1)
-    assert localday.month_bounds("2026-12") == (datetime(2026, 11, 30, 16, tzinfo=UTC),
-                                               datetime(2026, 12, 31, 16, tzinfo=UTC))
+    assert localday.month_bounds("2026-12") == (
+        datetime(2026, 11, 30, 16, tzinfo=UTC),
+        datetime(2026, 12, 31, 16, tzinfo=UTC),
+    )
     assert localday.local_month(datetime(2026, 12, 31, 15, 59, tzinfo=UTC)) == "2026-12"  # 23:59 on 31 December
     assert localday.local_month(datetime(2026, 12, 31, 16, 0, tzinfo=UTC)) == "2027-01"
     assert localday.local_month(datetime(2026, 11, 30, 15, 59, tzinfo=UTC)) == "2026-11"  # 23:59 on a month's last day
@@ -163,10 +173,13 @@ def test_monthly_figures_split_at_beijing_midnight_of_the_year_end(db, city):
     for key, at in (("w11", year_end), ("w9", year_end + timedelta(minutes=1))):
         row = city.requirements[key]
         db.session.query(ExamRequirement).filter_by(id=row.id).update(
-            {"status": RequirementStatus.FAILED, "first_sat_at": at, "attempts": 1, "passed_at": None})
+            {"status": RequirementStatus.FAILED, "first_sat_at": at, "attempts": 1, "passed_at": None}
+        )
     db.session.commit()
-    months = {m.month: m.rates.sat for m in stats.monthly_first_sat(db.session, user, stats.resolve_place(
-        db.session, user), stats.Filters())}
+    months = {
+        m.month: m.rates.sat
+        for m in stats.monthly_first_sat(db.session, user, stats.resolve_place(db.session, user), stats.Filters())
+    }
     assert months["2026-12"] == 1 and months["2027-01"] == 1
 
 
@@ -179,8 +192,9 @@ def test_the_audit_log_day_filter_reads_bureau_days(db, world, login):
         admin.post("/console/kiosks", data={"name": "后一天考点", "county_id": "0"})
 
     def count(day: str) -> int:
-        html = admin.get("/console/audit", query_string={"action": "kiosk_registered", "date_from": day,
-                                                          "date_to": day}).get_data(as_text=True)
+        html = admin.get(
+            "/console/audit", query_string={"action": "kiosk_registered", "date_from": day, "date_to": day}
+        ).get_data(as_text=True)
         return len(re.findall(r"注册终端</td>", html))
 
     assert (count("2026-12-01"), count("2026-12-02")) == (1, 1)
@@ -192,9 +206,16 @@ def _start(session, requirement, kiosk_id, now):
 
     question_store.load_bundled(session)
     requirement = session.get(ExamRequirement, requirement.id)
-    checkin = CheckIn(worker_id=requirement.worker_id, plan_id=requirement.plan_id, kiosk_id=kiosk_id,
-                      challenge="blink", token_hash=kiosks.hash_token(f"day-{requirement.id}-{now.timestamp()}"),
-                      status=CheckInStatus.PASSED, created_at=now, expires_at=now + timedelta(minutes=5))
+    checkin = CheckIn(
+        worker_id=requirement.worker_id,
+        plan_id=requirement.plan_id,
+        kiosk_id=kiosk_id,
+        challenge="blink",
+        token_hash=kiosks.hash_token(f"day-{requirement.id}-{now.timestamp()}"),
+        status=CheckInStatus.PASSED,
+        created_at=now,
+        expires_at=now + timedelta(minutes=5),
+    )
     session.add(checkin)
     session.flush()
     sitting = sittings.start(session, checkin, requirement, kiosk_id, now)

@@ -1,4 +1,5 @@
 """Exports: contents checked against the database, BOM and file names, streaming with flat memory."""
+
 import csv
 import io
 import tracemalloc
@@ -26,13 +27,21 @@ def read_csv(response) -> list[list[str]]:
 def expected_results(session, enterprise_ids=None) -> dict[str, tuple]:
     """Recompute each requirement's row straight from the tables (citizen ID -> status, attempts, best)."""
     query = select(Worker.citizen_id, ExamRequirement.status, ExamRequirement.attempts, ExamRequirement.id).join(
-        Worker, Worker.id == ExamRequirement.worker_id)
+        Worker, Worker.id == ExamRequirement.worker_id
+    )
     if enterprise_ids:
         query = query.where(ExamRequirement.enterprise_id.in_(enterprise_ids))
     rows = {}
     for citizen_id, status, attempts, requirement_id in session.execute(query):
-        scores = [s for s in session.scalars(select(Sitting.score).where(
-            Sitting.requirement_id == requirement_id, Sitting.status == SittingStatus.SUBMITTED)) if s is not None]
+        scores = [
+            s
+            for s in session.scalars(
+                select(Sitting.score).where(
+                    Sitting.requirement_id == requirement_id, Sitting.status == SittingStatus.SUBMITTED
+                )
+            )
+            if s is not None
+        ]
         rows[citizen_id] = (STATUS[status.value], attempts, max(scores) if scores else None)
     return rows
 
@@ -57,8 +66,12 @@ def test_figures_csv_for_the_city_match_the_database(db, city, login):
     assert header[5:] == ["应考人数", "参考人数", "合格人数", "未参考人数", "参考率", "合格率"]
     by_name = {r[3]: r for r in body}
     for enterprise in db.session.scalars(select(Enterprise)):
-        counts = Counter(s.value for s in db.session.scalars(
-            select(ExamRequirement.status).where(ExamRequirement.enterprise_id == enterprise.id)))
+        counts = Counter(
+            s.value
+            for s in db.session.scalars(
+                select(ExamRequirement.status).where(ExamRequirement.enterprise_id == enterprise.id)
+            )
+        )
         required, sat = sum(counts.values()), counts["failed"] + counts["passed"]
         row = by_name[enterprise.name]
         assert [int(x) for x in row[5:9]] == [required, sat, counts["passed"], required - sat]
@@ -98,7 +111,7 @@ def test_pending_export_lists_only_workers_not_yet_sat(db, city, login):
 def test_chinese_file_name_uses_rfc5987_and_the_export_is_audited(db, city, login):
     response = login(city.users["e1"]).get("/console/exports/figures.csv")
     disposition = response.headers["Content-Disposition"]
-    assert disposition.startswith('attachment; filename="figures.csv"; filename*=UTF-8\'\'')
+    assert disposition.startswith("attachment; filename=\"figures.csv\"; filename*=UTF-8''")
     name = unquote(disposition.split("UTF-8''", 1)[1])
     assert name.startswith("兰山化工有限公司_参考率合格率统计_") and name.endswith(".csv")
     assert response.headers["Cache-Control"] == "private, no-store"
@@ -121,14 +134,38 @@ def _bulk_enterprise(session, county, size: int) -> Enterprise:
     enterprise = factories.enterprise(session, county, name=f"批量企业{size}")
     plan = session.scalar(select(ExamPlan).limit(1))
     first = (session.scalar(select(func.max(Worker.id))) or 0) + 1
-    session.execute(insert(Worker), [
-        {"id": first + i, "citizen_id": f"9{size:06d}{i:011d}"[:18], "name": f"批量{i}", "gender": "M",
-         "birth_date": date(1990, 1, 1), "enterprise_id": enterprise.id,
-         "job_category": "general", "active": True} for i in range(size)])
-    session.execute(insert(ExamRequirement), [
-        {"plan_id": plan.id, "worker_id": first + i, "enterprise_id": enterprise.id, "county_id": county.id,
-         "township_id": enterprise.township_id, "industry_id": enterprise.industry_id,
-         "status": ("pending", "failed", "passed")[i % 3], "attempts": 0} for i in range(size)])
+    session.execute(
+        insert(Worker),
+        [
+            {
+                "id": first + i,
+                "citizen_id": f"9{size:06d}{i:011d}"[:18],
+                "name": f"批量{i}",
+                "gender": "M",
+                "birth_date": date(1990, 1, 1),
+                "enterprise_id": enterprise.id,
+                "job_category": "general",
+                "active": True,
+            }
+            for i in range(size)
+        ],
+    )
+    session.execute(
+        insert(ExamRequirement),
+        [
+            {
+                "plan_id": plan.id,
+                "worker_id": first + i,
+                "enterprise_id": enterprise.id,
+                "county_id": county.id,
+                "township_id": enterprise.township_id,
+                "industry_id": enterprise.industry_id,
+                "status": ("pending", "failed", "passed")[i % 3],
+                "attempts": 0,
+            }
+            for i in range(size)
+        ],
+    )
     session.commit()
     return enterprise
 

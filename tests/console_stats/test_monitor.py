@@ -1,4 +1,5 @@
 """The live monitor: JSON of sittings in progress with their latest face check, scoped, 401/403 in JSON."""
+
 from datetime import timedelta
 
 from exam_server.models import CheckKind, Decision, FaceCheck, utcnow
@@ -6,9 +7,17 @@ from tests.console_stats.conftest import add_sitting
 
 
 def check(session, sitting, decision: str, minutes_ago: int, distance: float) -> FaceCheck:
-    row = FaceCheck(kind=CheckKind.IN_EXAM, worker_id=sitting.worker_id, sitting_id=sitting.id, model_name="dlib",
-                    model_version="1", distance=distance, threshold=0.5, decision=Decision(decision),
-                    created_at=utcnow() - timedelta(minutes=minutes_ago))
+    row = FaceCheck(
+        kind=CheckKind.IN_EXAM,
+        worker_id=sitting.worker_id,
+        sitting_id=sitting.id,
+        model_name="dlib",
+        model_version="1",
+        distance=distance,
+        threshold=0.5,
+        decision=Decision(decision),
+        created_at=utcnow() - timedelta(minutes=minutes_ago),
+    )
     session.add(row)
     session.flush()
     return row

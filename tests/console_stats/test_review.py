@@ -1,4 +1,5 @@
 """The face review queue: scoped cases, images only through the role-checked route, decisions that act."""
+
 from pathlib import Path
 
 import cv2
@@ -6,8 +7,22 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from exam_server.models import (AuditLog, CheckKind, Decision, DomainError, FaceCheck, FacePhoto, FaceTemplate,
-                                PhotoSource, ReviewCase, ReviewKind, ReviewStatus, Sitting, SittingStatus, utcnow)
+from exam_server.models import (
+    AuditLog,
+    CheckKind,
+    Decision,
+    DomainError,
+    FaceCheck,
+    FacePhoto,
+    FaceTemplate,
+    PhotoSource,
+    ReviewCase,
+    ReviewKind,
+    ReviewStatus,
+    Sitting,
+    SittingStatus,
+    utcnow,
+)
 from exam_server.services.exam import captures
 from exam_server.services.faces import review
 from tests.console_stats.conftest import start_real_sitting
@@ -26,12 +41,19 @@ def write(app, relative: str, data: bytes) -> str:
 
 
 def enrol(app, session, worker, shade: int) -> FacePhoto:
-    photo = FacePhoto(worker_id=worker.id, source=PhotoSource.CONSOLE, sha256="0" * 64, width=40, height=48,
-                      path=write(app, f"photos/{worker.id}/enrolled.jpg", jpeg(shade)))
+    photo = FacePhoto(
+        worker_id=worker.id,
+        source=PhotoSource.CONSOLE,
+        sha256="0" * 64,
+        width=40,
+        height=48,
+        path=write(app, f"photos/{worker.id}/enrolled.jpg", jpeg(shade)),
+    )
     session.add(photo)
     session.flush()
-    session.add(FaceTemplate(worker_id=worker.id, photo_id=photo.id, model_name="dlib", model_version="1",
-                             vector=b"\0" * 512))
+    session.add(
+        FaceTemplate(worker_id=worker.id, photo_id=photo.id, model_name="dlib", model_version="1", vector=b"\0" * 512)
+    )
     session.flush()
     return photo
 
@@ -43,28 +65,67 @@ def cases(app, db, city):
     w4 = city.requirements["w4"]
     photo = enrol(app, session, city.workers["w4"], 120)
     sitting = start_real_sitting(session, w4)
-    session.add(FaceCheck(kind=CheckKind.CHECKIN, worker_id=w4.worker_id, checkin_id=None, model_name="dlib",
-                          model_version="1", distance=0.28, threshold=0.5, decision=Decision.MATCH,
-                          created_at=sitting.started_at))
-    check = FaceCheck(kind=CheckKind.IN_EXAM, worker_id=w4.worker_id, sitting_id=sitting.id, model_name="dlib",
-                      model_version="1", distance=0.71, threshold=0.5, decision=Decision.MISMATCH,
-                      evidence_path=write(app, "evidence/2026/11/29/frame-a.jpg", jpeg(30)))
+    session.add(
+        FaceCheck(
+            kind=CheckKind.CHECKIN,
+            worker_id=w4.worker_id,
+            checkin_id=None,
+            model_name="dlib",
+            model_version="1",
+            distance=0.28,
+            threshold=0.5,
+            decision=Decision.MATCH,
+            created_at=sitting.started_at,
+        )
+    )
+    check = FaceCheck(
+        kind=CheckKind.IN_EXAM,
+        worker_id=w4.worker_id,
+        sitting_id=sitting.id,
+        model_name="dlib",
+        model_version="1",
+        distance=0.71,
+        threshold=0.5,
+        decision=Decision.MISMATCH,
+        evidence_path=write(app, "evidence/2026/11/29/frame-a.jpg", jpeg(30)),
+    )
     session.add(check)
     session.flush()
     assert captures.suspend(session, sitting, check, utcnow(), mismatches=3)  # opens the case, as the API does
     other = enrol(app, session, city.workers["w9"], 200)
-    b_check = FaceCheck(kind=CheckKind.CHECKIN, worker_id=city.workers["w9"].id, model_name="dlib", model_version="1",
-                        distance=0.66, threshold=0.5, decision=Decision.MISMATCH,
-                        evidence_path=write(app, "evidence/2026/11/29/frame-b.jpg", jpeg(60)))
+    b_check = FaceCheck(
+        kind=CheckKind.CHECKIN,
+        worker_id=city.workers["w9"].id,
+        model_name="dlib",
+        model_version="1",
+        distance=0.66,
+        threshold=0.5,
+        decision=Decision.MISMATCH,
+        evidence_path=write(app, "evidence/2026/11/29/frame-b.jpg", jpeg(60)),
+    )
     session.add(b_check)
     session.flush()
-    session.add(ReviewCase(kind=ReviewKind.CHECKIN_REFUSED, worker_id=city.workers["w9"].id, face_check_id=b_check.id,
-                           distance=0.66, summary="入场核验三次不符"))
+    session.add(
+        ReviewCase(
+            kind=ReviewKind.CHECKIN_REFUSED,
+            worker_id=city.workers["w9"].id,
+            face_check_id=b_check.id,
+            distance=0.66,
+            summary="入场核验三次不符",
+        )
+    )
     session.commit()
     a_case = session.scalar(select(ReviewCase).where(ReviewCase.sitting_id == sitting.id))
     b_case = session.scalar(select(ReviewCase).where(ReviewCase.kind == ReviewKind.CHECKIN_REFUSED))
-    return {"a": a_case, "b": b_case, "sitting": sitting, "photo": photo, "check": check, "other": other,
-            "b_check": b_check}
+    return {
+        "a": a_case,
+        "b": b_case,
+        "sitting": sitting,
+        "photo": photo,
+        "check": check,
+        "other": other,
+        "b_check": b_check,
+    }
 
 
 def test_queue_is_scoped_and_the_case_page_shows_photos_and_time_line(db, city, cases, login):
@@ -99,8 +160,14 @@ def test_images_are_served_only_to_allowed_roles_and_never_cached(app, db, city,
 def test_an_image_unrelated_to_any_case_or_outside_data_dir_is_refused(app, db, city, cases, login):
     reviewer = login(city.users["reviewer"])
     lone = enrol(app, db.session, city.workers["w1"], 90)
-    escape = FacePhoto(worker_id=city.workers["w4"].id, source=PhotoSource.CONSOLE, sha256="0" * 64, width=1,
-                       height=1, path="../../../../etc/passwd")
+    escape = FacePhoto(
+        worker_id=city.workers["w4"].id,
+        source=PhotoSource.CONSOLE,
+        sha256="0" * 64,
+        width=1,
+        height=1,
+        path="../../../../etc/passwd",
+    )
     db.session.add(escape)
     db.session.commit()
     assert reviewer.get(f"/console/review/image/photo/{lone.id}").status_code == 404
@@ -114,8 +181,9 @@ def test_dismissing_a_mismatch_resumes_the_sitting_and_is_audited(db, city, case
     refused = reviewer.post(f"/console/review/{case_id}/decide", data={"outcome": "dismissed", "reason": ""})
     assert refused.status_code == 302 and refused.headers["Location"].endswith(f"/console/review/{case_id}")
     assert db.session.get(ReviewCase, case_id).status is ReviewStatus.OPEN  # a reason is required
-    done = reviewer.post(f"/console/review/{case_id}/decide",
-                         data={"outcome": "dismissed", "reason": "本人戴口罩导致误报，现场核实无误"})
+    done = reviewer.post(
+        f"/console/review/{case_id}/decide", data={"outcome": "dismissed", "reason": "本人戴口罩导致误报，现场核实无误"}
+    )
     assert done.status_code == 302 and done.headers["Location"].endswith("/console/review")
     db.session.expire_all()
     case = db.session.get(ReviewCase, case_id)
@@ -130,7 +198,9 @@ def test_dismissing_a_mismatch_resumes_the_sitting_and_is_audited(db, city, case
 
 def test_confirming_a_mismatch_voids_the_sitting(db, city, cases, login):
     city_admin = login(city.users["city"])
-    city_admin.post(f"/console/review/{cases['a'].id}/decide", data={"outcome": "confirmed", "reason": "替考，现场确认"})
+    city_admin.post(
+        f"/console/review/{cases['a'].id}/decide", data={"outcome": "confirmed", "reason": "替考，现场确认"}
+    )
     db.session.expire_all()
     assert db.session.get(ReviewCase, cases["a"].id).status is ReviewStatus.CONFIRMED
     assert db.session.get(Sitting, cases["sitting"].id).status is SittingStatus.VOIDED
@@ -140,19 +210,23 @@ def test_county_admin_decides_own_county_cases_only(db, city, cases, login):
     county = login(city.users["county_a"])
     page = county.get(f"/console/review/{cases['a'].id}").get_data(as_text=True)
     assert 'name="outcome"' in page  # 兰山区's case: the form is offered
-    refused = county.post(f"/console/review/{cases['b'].id}/decide",
-                          data={"outcome": "dismissed", "reason": "区县试图处理外区告警"})
+    refused = county.post(
+        f"/console/review/{cases['b'].id}/decide", data={"outcome": "dismissed", "reason": "区县试图处理外区告警"}
+    )
     assert refused.status_code == 403
     db.session.expire_all()
     assert db.session.get(ReviewCase, cases["b"].id).status is ReviewStatus.OPEN
     assert not db.session.scalars(select(AuditLog).where(AuditLog.action.like("review_%"))).all()
     assert county.get(f"/console/review/{cases['b'].id}").status_code == 404  # nor may it look
     with pytest.raises(DomainError):  # the service refuses too, whatever route calls it
-        review.decide(db.session, db.session.get(ReviewCase, cases["b"].id), "dismissed", "外区处理",
-                      city.users["county_a"])
+        review.decide(
+            db.session, db.session.get(ReviewCase, cases["b"].id), "dismissed", "外区处理", city.users["county_a"]
+        )
     db.session.rollback()
 
-    done = county.post(f"/console/review/{cases['a'].id}/decide", data={"outcome": "dismissed", "reason": "本区核实为本人"})
+    done = county.post(
+        f"/console/review/{cases['a'].id}/decide", data={"outcome": "dismissed", "reason": "本区核实为本人"}
+    )
     assert done.status_code == 302 and done.headers["Location"].endswith("/console/review")
     db.session.expire_all()
     case = db.session.get(ReviewCase, cases["a"].id)
@@ -163,8 +237,9 @@ def test_county_admin_decides_own_county_cases_only(db, city, cases, login):
 
 def test_reviewer_and_city_decide_in_any_county(db, city, cases, login):
     for user, case in (("reviewer", "b"), ("city", "a")):
-        login(city.users[user]).post(f"/console/review/{cases[case].id}/decide",
-                                     data={"outcome": "confirmed", "reason": "跨区县处理"})
+        login(city.users[user]).post(
+            f"/console/review/{cases[case].id}/decide", data={"outcome": "confirmed", "reason": "跨区县处理"}
+        )
     db.session.expire_all()
     assert db.session.get(ReviewCase, cases["b"].id).decided_by_id == city.users["reviewer"].id
     assert db.session.get(ReviewCase, cases["a"].id).decided_by_id == city.users["city"].id

@@ -1,4 +1,5 @@
 """The statistics pages: figures, drill-down links, filters, scope refusals and freshness."""
+
 import re
 
 from exam_server.models import ExamRequirement
@@ -17,8 +18,14 @@ def row_of(html: str, table: str, key) -> str:
 def test_city_page_shows_hand_computed_figures_and_drill_links(db, city, login):
     client = login(city.users["city"])
     html = client.get("/console/statistics").get_data(as_text=True)
-    assert tiles(html) == {"required": "11", "sat": "8", "passed": "5", "participation": "72.7%",
-                           "pass": "62.5%", "pending": "3"}
+    assert tiles(html) == {
+        "required": "11",
+        "sat": "8",
+        "passed": "5",
+        "participation": "72.7%",
+        "pass": "62.5%",
+        "pending": "3",
+    }
     county_c = row_of(html, "children", city.county_c.id)
     assert county_c.count("—") == 2  # nobody required in 河东区: no rate, not 0% and no error
     assert f'href="/console/statistics?county={city.county_a.id}"' in html
@@ -68,8 +75,14 @@ def test_county_admin_never_sees_another_county(db, city, login):
 def test_enterprise_manager_sees_only_their_own(db, city, login):
     client = login(city.users["e1"])
     html = client.get("/console/statistics").get_data(as_text=True)
-    assert tiles(html) == {"required": "4", "sat": "3", "passed": "2", "participation": "75.0%",
-                           "pass": "66.7%", "pending": "1"}
+    assert tiles(html) == {
+        "required": "4",
+        "sat": "3",
+        "passed": "2",
+        "participation": "75.0%",
+        "pass": "66.7%",
+        "pending": "1",
+    }
     assert "工人9号" not in html and "枣园" not in html
     assert client.get(f"/console/statistics?enterprise={city.e3.id}").status_code == 403
     assert client.get(f"/console/statistics?county={city.county_a.id}").status_code == 403

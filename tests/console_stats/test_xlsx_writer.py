@@ -1,4 +1,5 @@
 """The row-by-row XLSX writer: what openpyxl reads back is what was written."""
+
 from __future__ import annotations
 
 import io
@@ -20,10 +21,18 @@ def read_back(sheets):
 
 def test_text_numbers_rates_and_times_read_back_with_their_formats():
     moment = datetime(2026, 3, 5, 14, 30)
-    book = read_back([("成绩明细", [["姓名", "分数", "合格率", "时间", "空"],
-                                     ["张三 & <李四>", 92.5, Formatted(0.6667, "0.0%"),
-                                      Formatted(moment, "yyyy-mm-dd hh:mm"), ""],
-                                     [" 前后空格 ", 7, "—", "bad\x01char", "'=1+1"]])])
+    book = read_back(
+        [
+            (
+                "成绩明细",
+                [
+                    ["姓名", "分数", "合格率", "时间", "空"],
+                    ["张三 & <李四>", 92.5, Formatted(0.6667, "0.0%"), Formatted(moment, "yyyy-mm-dd hh:mm"), ""],
+                    [" 前后空格 ", 7, "—", "bad\x01char", "'=1+1"],
+                ],
+            )
+        ]
+    )
     sheet = book["成绩明细"]
     header, first, second = (list(row) for row in sheet.iter_rows())
     assert [c.value for c in header] == ["姓名", "分数", "合格率", "时间", "空"]

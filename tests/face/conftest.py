@@ -15,8 +15,9 @@ from exam_server.face import FaceEngine, FaceSample, FaceSettings
 REPO = Path(__file__).resolve().parents[2]
 FACES_DIR = Path(os.environ.get("EXAM_FACES_DIR", REPO.parent / "shared" / "faces"))
 FACES_MISSING = not (FACES_DIR / "manifest.csv").is_file()
-SKIP_REASON = (f"real face photos not found at {FACES_DIR} (set EXAM_FACES_DIR to the shared/faces folder "
-               f"holding manifest.csv)")
+SKIP_REASON = (
+    f"real face photos not found at {FACES_DIR} (set EXAM_FACES_DIR to the shared/faces folder holding manifest.csv)"
+)
 
 needs_faces = pytest.mark.skipif(FACES_MISSING, reason=SKIP_REASON)
 
@@ -60,8 +61,11 @@ class Photos:
     def rgb(self, path: str, max_side: int = 1280) -> np.ndarray:
         key = f"{path}@{max_side}"
         if key not in self._rgb:
-            self._rgb[key] = self.engine.decode(self.data(path)).rgb if max_side == 1280 else _shrink(
-                self.engine.decode(self.data(path)).rgb, max_side)
+            self._rgb[key] = (
+                self.engine.decode(self.data(path)).rgb
+                if max_side == 1280
+                else _shrink(self.engine.decode(self.data(path)).rgb, max_side)
+            )
         return self._rgb[key]
 
     def sample(self, path: str, kind: str = "upload") -> FaceSample:

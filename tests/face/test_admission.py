@@ -1,4 +1,5 @@
 """The face queue: analyses in arrival order, a wait estimate from what they took, refusal before any work."""
+
 from __future__ import annotations
 
 import threading
@@ -9,9 +10,16 @@ import pytest
 from exam_server.face.admission import MIN_RETRY_SECONDS, FaceBusy, FaceQueue
 
 
-def hold_turn(queue: FaceQueue, frames: int, release: threading.Event, started: threading.Event | None = None,
-              log: list | None = None, name: str = "") -> threading.Thread:
+def hold_turn(
+    queue: FaceQueue,
+    frames: int,
+    release: threading.Event,
+    started: threading.Event | None = None,
+    log: list | None = None,
+    name: str = "",
+) -> threading.Thread:
     """Take a turn in a thread and keep it until `release` is set."""
+
     def run():
         with queue.turn(frames):
             if log is not None:
@@ -52,7 +60,7 @@ def test_requests_are_served_in_arrival_order_one_at_a_time():
     waiting = []
     for n in range(5):
         waiting.append(hold_turn(queue, 1, release_rest, log=order, name=f"next{n}"))
-        wait_for(lambda: queue.estimated_wait() >= 0.01 * (n + 2) - 1e-9)  # queued before the next one starts
+        wait_for(lambda n=n: queue.estimated_wait() >= 0.01 * (n + 2) - 1e-9)  # queued before the next one starts
     assert order == ["first"]  # nobody overtakes the running analysis
     release_first.set()
     for thread in waiting:

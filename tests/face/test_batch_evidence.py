@@ -16,8 +16,14 @@ from .conftest import FACES_DIR, encode_jpeg, needs_faces
 def test_batch_enrolment_on_two_processes_keeps_order_and_reasons(tmp_path, photos):
     junk = tmp_path / "junk.jpg"
     junk.write_bytes(b"not a photo")
-    paths = [FACES_DIR / "single/obama/obama2.jpg", FACES_DIR / "multi/two_people.jpg", junk,
-             FACES_DIR / "single/clapton/clapton2.jpg", tmp_path / "missing.jpg", FACES_DIR / "single/lin_manuel_miranda/lin1.png"]
+    paths = [
+        FACES_DIR / "single/obama/obama2.jpg",
+        FACES_DIR / "multi/two_people.jpg",
+        junk,
+        FACES_DIR / "single/clapton/clapton2.jpg",
+        tmp_path / "missing.jpg",
+        FACES_DIR / "single/lin_manuel_miranda/lin1.png",
+    ]
     results = list(enrol_batch(paths, source="batch", processes=2))
     assert [r.path for r in results] == [str(p) for p in paths]
     assert [r.error for r in results] == [None, "multiple_faces", "not_an_image", None, "unreadable", None]
@@ -35,7 +41,7 @@ def test_evidence_is_a_jpeg_under_an_unguessable_name(tmp_path):
     exif[0x010F] = "KioskCam serial 1234"
     buf = io.BytesIO()
     image.save(buf, "JPEG", exif=exif.tobytes())
-    when = dt.datetime(2025, 3, 4, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2025, 3, 4, tzinfo=dt.UTC)
     first = save_evidence(buf.getvalue(), tmp_path, now=when)
     second = save_evidence(rgb, tmp_path, now=when)
     assert first != second

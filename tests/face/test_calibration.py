@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 
-from exam_server.face.calibration import (EAST_ASIAN_REFERENCE, calibrate, equal_error_point, fit_far_curve,
-                                          one_to_n_threshold, parse_same, read_pairs)
+from exam_server.face.calibration import (
+    EAST_ASIAN_REFERENCE,
+    calibrate,
+    equal_error_point,
+    fit_far_curve,
+    one_to_n_threshold,
+    parse_same,
+    read_pairs,
+)
 from exam_server.face.settings import FaceSettings
 
 

@@ -66,7 +66,7 @@ def test_calibrate_table_and_json(tmp_path):
     names = [A, B, "single/kit_harington/kit2.jpg", OTHER, "single/rose_leslie/rose2.jpg", "single/adams/adams1.jpg"]
     rows = ["a,b,same"]
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             rows.append(f"{a},{b},{int(a.split('/')[1] == b.split('/')[1])}")
     pairs = tmp_path / "pairs.csv"
     pairs.write_text("\n".join(rows) + "\n")
@@ -82,6 +82,11 @@ def test_calibrate_table_and_json(tmp_path):
 
 
 def test_module_runs_as_a_program():
-    out = subprocess.run([sys.executable, "-m", "exam_server.face.cli", "verify", "--help"], cwd=REPO,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "exam_server.face.cli", "verify", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "--pairs" in out and "--id-card" in out

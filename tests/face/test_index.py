@@ -92,7 +92,10 @@ def test_other_processes_see_updates_and_growth(tmp_path):
     path = str(tmp_path / "x.faceidx")
     reader = FaceIndex(path, KEY, 128)
     ctx = multiprocessing.get_context("fork")
-    workers = [ctx.Process(target=_writer, args=(path, 0, 700, 3)), ctx.Process(target=_writer, args=(path, 10_000, 700, 4))]
+    workers = [
+        ctx.Process(target=_writer, args=(path, 0, 700, 3)),
+        ctx.Process(target=_writer, args=(path, 10_000, 700, 4)),
+    ]
     for w in workers:
         w.start()
     for w in workers:

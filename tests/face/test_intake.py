@@ -26,7 +26,9 @@ def _refusal(data: bytes, settings: FaceSettings = SETTINGS) -> str:
     return info.value.code
 
 
-@pytest.mark.parametrize("data", [b"", b"hello world, not a picture", bytes(range(256)) * 4, b"\xff\xd8\xff" + b"\0" * 50])
+@pytest.mark.parametrize(
+    "data", [b"", b"hello world, not a picture", bytes(range(256)) * 4, b"\xff\xd8\xff" + b"\0" * 50]
+)
 def test_non_images_are_refused(data):
     assert _refusal(data) == "not_an_image"
 
@@ -95,10 +97,13 @@ _PNG = _pil_bytes(Image.fromarray(np.random.default_rng(4).integers(0, 255, (30,
 
 
 @settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(base=st.sampled_from([_VALID, _PNG]), cut=st.integers(0, 5000), flips=st.lists(
-    st.tuples(st.integers(0, 5000), st.integers(0, 255)), max_size=6))
+@given(
+    base=st.sampled_from([_VALID, _PNG]),
+    cut=st.integers(0, 5000),
+    flips=st.lists(st.tuples(st.integers(0, 5000), st.integers(0, 255)), max_size=6),
+)
 def test_damaged_uploads_decode_or_are_refused_never_crash(base, cut, flips):
-    data = bytearray(base[: max(0, len(base) - cut)] if cut < len(base) else base[:cut % 97])
+    data = bytearray(base[: max(0, len(base) - cut)] if cut < len(base) else base[: cut % 97])
     for position, value in flips:
         if data:
             data[position % len(data)] = value

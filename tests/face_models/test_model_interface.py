@@ -16,16 +16,21 @@ def test_registry_knows_the_second_models_and_guards_non_commercial_weights():
     with pytest.raises(PermissionError, match="non-commercial"):
         load_model("arcface_w600k_mbf")
     with pytest.raises(PermissionError):
-        FaceEngine(FaceSettings(model="arcface_w600k_mbf")).model
+        _ = FaceEngine(FaceSettings(model="arcface_w600k_mbf")).model
     with pytest.raises(PermissionError):
-        FaceEngine(FaceSettings(extra_models=("ARCFACE_W600K_MBF",))).extra_models
+        _ = FaceEngine(FaceSettings(extra_models=("ARCFACE_W600K_MBF",))).extra_models
     with pytest.raises(KeyError, match="unknown face model"):
         load_model("no_such_model")
 
 
 def test_extra_models_come_from_the_environment_in_any_case():
-    settings = FaceSettings.from_env({"EXAM_FACE_EXTRA_MODELS": "sface_2021dec_int8bq, sface_2021dec",
-                                      "EXAM_FACE_FUSED": "true", "EXAM_FACE_FUSION_FILE": "/tmp/x.json"})
+    settings = FaceSettings.from_env(
+        {
+            "EXAM_FACE_EXTRA_MODELS": "sface_2021dec_int8bq, sface_2021dec",
+            "EXAM_FACE_FUSED": "true",
+            "EXAM_FACE_FUSION_FILE": "/tmp/x.json",
+        }
+    )
     # The settings coercion upper-cases tuple items; the engine looks models up in any case.
     assert [n.lower() for n in settings.extra_models] == ["sface_2021dec_int8bq", "sface_2021dec"]
     assert settings.fused and settings.fusion_file == "/tmp/x.json" and not settings.allow_noncommercial_models
@@ -41,9 +46,14 @@ def test_one_analysis_gives_a_template_per_model_tagged_with_name_and_version(ph
     assert list(sample.embeddings) == [engine.model.key, "fake_a/1", "fake_b/7"]
     templates = sample.templates(template_id=3)
     assert [(t.embedding.model_name, t.embedding.model_version) for t in templates] == [
-        ("dlib_resnet_v1", engine.model.version), ("fake_a", "1"), ("fake_b", "7")]
-    stored = [Template.from_stored(t.embedding.to_bytes(), t.embedding.model_name, t.embedding.model_version, "console")
-              for t in templates]
+        ("dlib_resnet_v1", engine.model.version),
+        ("fake_a", "1"),
+        ("fake_b", "7"),
+    ]
+    stored = [
+        Template.from_stored(t.embedding.to_bytes(), t.embedding.model_name, t.embedding.model_version, "console")
+        for t in templates
+    ]
     assert len(stored[1].embedding.to_bytes()) == 4 * fake_a.dim
     probe = engine.analyse((photos_dir / "single/obama/obama2.jpg").read_bytes(), "live")
     # Each template is compared with the probe's vector of the same model only.
@@ -81,11 +91,18 @@ def test_embed_with_produces_a_template_of_any_model_from_bytes_an_array_or_a_sa
 def test_reembed_is_ordered_resumable_and_reports_progress(photos_dir, tmp_path):
     broken = tmp_path / "broken.jpg"
     broken.write_bytes((photos_dir / "single/obama/obama1.jpg").read_bytes()[:3000])
-    photos = [(1, photos_dir / "single/obama/obama1.jpg", "console"), (2, broken, "batch"),
-              (3, photos_dir / "single/clapton/clapton2.jpg", "id_card"), (4, photos_dir / "single/carell/carell1.jpg", "batch")]
+    photos = [
+        (1, photos_dir / "single/obama/obama1.jpg", "console"),
+        (2, broken, "batch"),
+        (3, photos_dir / "single/clapton/clapton2.jpg", "id_card"),
+        (4, photos_dir / "single/carell/carell1.jpg", "batch"),
+    ]
     seen = []
-    results = list(reembed_files(photos, "dlib_resnet_v1", processes=1, done={4},
-                                 progress=lambda n, r: seen.append((n, r.photo_id))))
+    results = list(
+        reembed_files(
+            photos, "dlib_resnet_v1", processes=1, done={4}, progress=lambda n, r: seen.append((n, r.photo_id))
+        )
+    )
     assert [r.photo_id for r in results] == [1, 2, 3] and seen == [(1, 1), (2, 2), (3, 3)]
     assert results[0].ok and results[0].embedding.model_name == "dlib_resnet_v1"
     assert not results[1].ok and results[1].error == "not_an_image"

@@ -11,8 +11,14 @@ import numpy as np
 import pytest
 
 from exam_server.face.detection import DetectedFace, FaceBox, Ibug68Landmarks
-from exam_server.face.models.sface import (ARCFACE_112_TEMPLATE, SFACE_FP32, SFACE_INT8BQ, SFaceModel, five_points,
-                                           sha256_file, yunet_row)
+from exam_server.face.models.sface import (
+    ARCFACE_112_TEMPLATE,
+    SFACE_INT8BQ,
+    SFaceModel,
+    five_points,
+    sha256_file,
+    yunet_row,
+)
 
 from .conftest import needs_faces, needs_sface
 
@@ -88,7 +94,9 @@ def test_five_points_from_the_68_landmarks():
     five = five_points(landmarks)
     assert np.allclose(five, [[100, 100], [160, 102], [130, 140], [110, 170], [150, 171]])
     row = yunet_row(DetectedFace(FaceBox(80, 70, 190, 200), landmarks))
-    assert row.shape == (1, 15) and np.allclose(row[0, :4], [80, 70, 110, 130]) and np.allclose(row[0, 4:14], five.ravel())
+    assert (
+        row.shape == (1, 15) and np.allclose(row[0, :4], [80, 70, 110, 130]) and np.allclose(row[0, 4:14], five.ravel())
+    )
     with pytest.raises(ValueError):
         five_points(Ibug68Landmarks(np.zeros((5, 2))))
     # The template's first point is the image-left eye, as dlib's points 36-41.
@@ -161,5 +169,9 @@ def test_opt_in_arcface_loads_from_its_package_and_separates(two_photos):
         return model.embed(rgb, two_photos.engine.find_single_face(rgb, "upload"))
 
     kit1 = vec("single/kit_harington/kit1.jpg")
-    assert model.distance(kit1, vec("single/kit_harington/kit3.jpg")) < 0.6 < 0.8 < model.distance(
-        kit1, vec("single/rose_leslie/rose1.jpg"))
+    assert (
+        model.distance(kit1, vec("single/kit_harington/kit3.jpg"))
+        < 0.6
+        < 0.8
+        < model.distance(kit1, vec("single/rose_leslie/rose1.jpg"))
+    )

@@ -1,4 +1,5 @@
 """Login, CSRF, rate limiting, session invalidation and role-scoped views."""
+
 import re
 
 import pytest
@@ -33,19 +34,22 @@ def test_html_route_redirects_to_login_and_json_gets_401(client, world):
 
 
 def test_next_parameter_cannot_leave_the_site(client, world):
-    response = client.post("/auth/login?next=//evil.example/x",
-                           data={"username": "city_admin", "password": factories.PASSWORD})
+    response = client.post(
+        "/auth/login?next=//evil.example/x", data={"username": "city_admin", "password": factories.PASSWORD}
+    )
     assert response.headers["Location"].endswith("/console/")
 
 
 def test_password_change_ends_other_sessions(app, db, world, login):
     first = login(world.city)
     second = login(world.city)
-    response = second.post("/auth/password", data={"current": factories.PASSWORD, "new": "brand-new-pass-77",
-                                                   "confirm": "brand-new-pass-77"})
+    response = second.post(
+        "/auth/password",
+        data={"current": factories.PASSWORD, "new": "brand-new-pass-77", "confirm": "brand-new-pass-77"},
+    )
     assert response.status_code == 302
     assert second.get("/console/").status_code == 200  # the session that changed it stays
-    assert first.get("/console/").status_code == 302   # the other one is logged out
+    assert first.get("/console/").status_code == 302  # the other one is logged out
 
 
 def test_scope_limits_dashboard_counts(db, world, login):
@@ -63,8 +67,15 @@ def strict_app(database_url, tmp_path, db):
     """An app with CSRF and rate limiting on, on the same database."""
     from tests.conftest import FreshContextClient
 
-    strict = create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": database_url,
-                         "DATA_DIR": str(tmp_path), "LOGIN_RATE_LIMIT": "3 per minute"})
+    strict = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "k",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "DATA_DIR": str(tmp_path),
+            "LOGIN_RATE_LIMIT": "3 per minute",
+        }
+    )
     strict.test_client_class = FreshContextClient
     return strict
 
@@ -75,14 +86,17 @@ def test_login_form_requires_csrf_token(strict_app, world):
     assert response.status_code == 400
     page = client.get("/auth/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post("/auth/login", data={"username": "city_admin", "password": factories.PASSWORD,
-                                                "csrf_token": token})
+    response = client.post(
+        "/auth/login", data={"username": "city_admin", "password": factories.PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302
 
 
 def test_login_is_rate_limited(strict_app, world):
     strict_app.config["WTF_CSRF_ENABLED"] = False
     client = strict_app.test_client()
-    codes = [client.post("/auth/login", data={"username": "city_admin", "password": "bad-guess-123"}).status_code
-             for _ in range(4)]
+    codes = [
+        client.post("/auth/login", data={"username": "city_admin", "password": "bad-guess-123"}).status_code
+        for _ in range(4)
+    ]
     assert codes == [200, 200, 200, 429]

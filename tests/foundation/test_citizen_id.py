@@ -25,15 +25,18 @@ def test_x_check_digit_is_normalised_to_upper_case():
     assert normalise_citizen_id(first17 + "x")[0] == first17 + "X"
 
 
-@pytest.mark.parametrize("raw, fragment", [
-    ("371302199003071257", "校验位错误，应为6"),
-    ("371302199002301234", "出生日期19900230无效"),
-    ("37130219900307125", "应为18位，实际17位"),
-    ("3713021990030712577", "应为18位，实际19位"),
-    ("", "应为18位，实际0位"),
-    ("37130219900307A257", "前17位须为数字"),
-    ("991302199003071257", "地区码991302无效"),
-])
+@pytest.mark.parametrize(
+    "raw, fragment",
+    [
+        ("371302199003071257", "校验位错误，应为6"),
+        ("371302199002301234", "出生日期19900230无效"),
+        ("37130219900307125", "应为18位，实际17位"),
+        ("3713021990030712577", "应为18位，实际19位"),
+        ("", "应为18位，实际0位"),
+        ("37130219900307A257", "前17位须为数字"),
+        ("991302199003071257", "地区码991302无效"),
+    ],
+)
 def test_invalid_ids_are_refused_with_the_reason(raw, fragment):
     with pytest.raises(InvalidCitizenId, match=fragment):
         normalise_citizen_id(raw)

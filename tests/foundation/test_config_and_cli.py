@@ -1,4 +1,5 @@
 """Configuration from EXAM_ variables, refusal without a secret, readable CLI failures."""
+
 import os
 import subprocess
 import sys
@@ -12,8 +13,9 @@ from exam_server.config import ConfigError
 def run_cli(*args, env_extra=None, cwd=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXAM_") and k != "DATABASE_URL"}
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "exam_server.cli", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "exam_server.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+    )
 
 
 def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
@@ -55,23 +57,33 @@ def test_cli_without_secret_prints_one_line(tmp_path):
 
 
 def test_unopenable_database_gives_one_readable_line(tmp_path):
-    result = run_cli("init-db", env_extra={
-        "EXAM_SECRET_KEY": "x", "EXAM_DATA_DIR": str(tmp_path),
-        "EXAM_DATABASE_URL": f"sqlite:///{tmp_path}/no/such/dir/exam.db"})
+    result = run_cli(
+        "init-db",
+        env_extra={
+            "EXAM_SECRET_KEY": "x",
+            "EXAM_DATA_DIR": str(tmp_path),
+            "EXAM_DATABASE_URL": f"sqlite:///{tmp_path}/no/such/dir/exam.db",
+        },
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == "exam-server: cannot open the database: unable to open database file"
 
 
 def test_create_admin_then_login(tmp_path):
-    env = {"EXAM_SECRET_KEY": "x", "EXAM_DATA_DIR": str(tmp_path),
-           "EXAM_DATABASE_URL": f"sqlite:///{tmp_path}/exam.db"}
+    env = {"EXAM_SECRET_KEY": "x", "EXAM_DATA_DIR": str(tmp_path), "EXAM_DATABASE_URL": f"sqlite:///{tmp_path}/exam.db"}
     assert run_cli("init-db", env_extra=env).returncode == 0
     result = run_cli("create-admin", "chief", env_extra=env)
     assert result.returncode == 0, result.stderr
     password = result.stdout.strip().rsplit(" ", 1)[-1]
-    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": env["EXAM_DATABASE_URL"],
-                      "WTF_CSRF_ENABLED": False, "DATA_DIR": str(tmp_path)})
+    app = create_app(
+        {
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": env["EXAM_DATABASE_URL"],
+            "WTF_CSRF_ENABLED": False,
+            "DATA_DIR": str(tmp_path),
+        }
+    )
     response = app.test_client().post("/auth/login", data={"username": "chief", "password": password})
     assert response.status_code == 302
     assert run_cli("create-admin", "chief", env_extra=env).returncode != 0  # taken
@@ -94,4 +106,4 @@ def test_a_face_queue_that_could_admit_nothing_is_refused(monkeypatch, tmp_path,
     with pytest.raises(ConfigError, match="EXAM_ANALYSIS_MAX_WAIT_SECONDS must be above 0"):
         create_app()
     monkeypatch.setenv(name, "2")
-    assert create_app().config[name[len("EXAM_"):]] == 2
+    assert create_app().config[name[len("EXAM_") :]] == 2

@@ -1,4 +1,5 @@
 """`exam-server demo --no-serve` builds a working SQLite demo and prints usable logins."""
+
 import re
 
 from exam_server import create_app
@@ -14,8 +15,14 @@ def test_demo_creates_database_and_prints_logins_that_work(tmp_path):
     assert set(logins) == {"admin", "county_admin", "enterprise_admin", "reviewer"}
     assert (data_dir / "exam.db").exists() and (data_dir / "secret_key").exists()
 
-    app = create_app({"SECRET_KEY": (data_dir / "secret_key").read_text(), "WTF_CSRF_ENABLED": False,
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'exam.db'}", "DATA_DIR": str(data_dir)})
+    app = create_app(
+        {
+            "SECRET_KEY": (data_dir / "secret_key").read_text(),
+            "WTF_CSRF_ENABLED": False,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'exam.db'}",
+            "DATA_DIR": str(data_dir),
+        }
+    )
     client = app.test_client()
     response = client.post("/auth/login", data={"username": "admin", "password": logins["admin"]})
     assert response.status_code == 302

@@ -1,4 +1,5 @@
 """What can be tested of the image here (no Docker engine): its commands exist and gunicorn serves."""
+
 import contextlib
 import os
 import re
@@ -24,8 +25,9 @@ def test_dockerfile_is_multi_stage_and_runs_as_non_root():
 
 
 def test_files_the_image_copies_exist():
-    copies = [line.split()[1:-1] for line in DOCKERFILE.splitlines()
-              if line.startswith("COPY ") and "--from" not in line]
+    copies = [
+        line.split()[1:-1] for line in DOCKERFILE.splitlines() if line.startswith("COPY ") and "--from" not in line
+    ]
     assert copies
     for sources in copies:
         for path in sources:
@@ -55,11 +57,30 @@ def serving(tmp_path, **settings: str):
     """Run the image's entrypoint and gunicorn with gunicorn.conf.py until it answers /healthz; yield the process."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXAM_")}
-    env.update({"EXAM_SECRET_KEY": "deploy-test", "EXAM_DATA_DIR": str(tmp_path), "EXAM_WORKERS": "2",
-                "EXAM_BIND": f"127.0.0.1:{port}", "PATH": f"{Path(sys.executable).parent}:{env['PATH']}", **settings})
+    env.update(
+        {
+            "EXAM_SECRET_KEY": "deploy-test",
+            "EXAM_DATA_DIR": str(tmp_path),
+            "EXAM_WORKERS": "2",
+            "EXAM_BIND": f"127.0.0.1:{port}",
+            "PATH": f"{Path(sys.executable).parent}:{env['PATH']}",
+            **settings,
+        }
+    )
     process = subprocess.Popen(
-        ["sh", str(REPO / "scripts" / "docker-entrypoint.sh"), "gunicorn", "-c", "gunicorn.conf.py",
-         "exam_server.wsgi:app"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            "sh",
+            str(REPO / "scripts" / "docker-entrypoint.sh"),
+            "gunicorn",
+            "-c",
+            "gunicorn.conf.py",
+            "exam_server.wsgi:app",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -1,4 +1,5 @@
 """The package graph: the arrows docs/architecture.md allows (import-linter contracts in pyproject.toml), no cycles."""
+
 from __future__ import annotations
 
 import subprocess
@@ -74,6 +75,11 @@ def test_the_import_contracts_are_kept():
     """Run pyproject.toml's import-linter contracts: face and question_bank without Flask, kiosk over HTTP, ..."""
     config = importlinter_api.read_configuration(str(REPO / "pyproject.toml"))
     assert len(config["contracts_options"]) >= 5
-    run = subprocess.run([str(Path(sys.executable).with_name("lint-imports")), "--no-cache"], cwd=REPO,
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

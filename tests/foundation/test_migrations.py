@@ -1,11 +1,12 @@
 """Migrations: one head, and the schema they build equals the models on SQLite and PostgreSQL."""
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import inspect
 
 from exam_server import create_app
 from exam_server.extensions import db as sqla
@@ -23,8 +24,7 @@ def test_there_is_a_single_migration_head():
 
 
 def _migrate_and_compare(url: str, tmp_path) -> None:
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url,
-                      "DATA_DIR": str(tmp_path)})
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url, "DATA_DIR": str(tmp_path)})
     with app.app_context():
         upgrade()
         with sqla.engine.connect() as conn:
@@ -52,8 +52,14 @@ def test_migrations_build_the_models_on_postgresql(tmp_path):
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATA_DIR": str(tmp_path),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'w.db'}"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATA_DIR": str(tmp_path),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'w.db'}",
+        }
+    )
     with app.app_context():
         with sqla.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

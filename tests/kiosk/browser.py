@@ -1,4 +1,5 @@
 """Drive Debian's chromium through Playwright, as the kiosk browser shows the screen, and take screenshots."""
+
 from __future__ import annotations
 
 import shutil
@@ -10,8 +11,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "kiosk"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREEN = {"width": 1280, "height": 800}
 
 
@@ -52,8 +60,9 @@ def wait_screen(kiosk, screens: set[str], timeout: float = 60.0) -> dict:
     state = kiosk.state()
     while state["screen"] not in screens:
         if time.monotonic() > deadline:
-            raise AssertionError(f"kiosk stayed on {state['screen']} ({state}) instead of {screens}\n"
-                                 f"{kiosk.log.read_text()[-4000:]}")
+            raise AssertionError(
+                f"kiosk stayed on {state['screen']} ({state}) instead of {screens}\n{kiosk.log.read_text()[-4000:]}"
+            )
         time.sleep(0.2)
         state = kiosk.state()
     return state

@@ -1,8 +1,8 @@
 """Fixtures of the kiosk tests: chromium through Playwright (see browser.py)."""
-from tests.kiosk.browser import browser  # noqa: F401  (a fixture)
 
 import pytest
 
+from tests.kiosk.browser import browser  # noqa: F401  (a fixture)
 from tests.kiosk.live import Live, ThreadServer, build_app, open_exam
 
 

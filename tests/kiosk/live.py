@@ -1,4 +1,5 @@
 """The real exam server app served in a thread on loopback, with a kiosk token and an open sitting."""
+
 from __future__ import annotations
 
 import threading
@@ -50,9 +51,15 @@ def build_app(tmp: Path):
 
     from exam_server import create_app
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "kiosk-test-secret",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'exam.db'}", "DATA_DIR": str(tmp / "data"),
-                      "WTF_CSRF_ENABLED": False})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "kiosk-test-secret",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'exam.db'}",
+            "DATA_DIR": str(tmp / "data"),
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
     with app.app_context():
         upgrade()
     return app

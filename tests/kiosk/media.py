@@ -1,4 +1,5 @@
 """Build camera videos and frames from the real photos in shared/faces (never copied into the repository)."""
+
 from __future__ import annotations
 
 import os
@@ -12,13 +13,22 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 FACES_DIR = Path(os.environ.get("EXAM_FACES_DIR", REPO.parent / "shared" / "faces"))
 FACES_MISSING = not (FACES_DIR / "manifest.csv").is_file()
-needs_faces = pytest.mark.skipif(FACES_MISSING, reason=f"real face photos not found at {FACES_DIR} (set "
-                                 "EXAM_FACES_DIR to the shared/faces folder holding manifest.csv)")
+needs_faces = pytest.mark.skipif(
+    FACES_MISSING,
+    reason=f"real face photos not found at {FACES_DIR} (set "
+    "EXAM_FACES_DIR to the shared/faces folder holding manifest.csv)",
+)
 FRAME_SIZE = (640, 480)
 # One person turning: yaw measured by the server's engine as about 0, +16, +34 (nose to the image's
 # right, the worker's own left) and -34 degrees. Each entry: (photo, frames held at 10 fps).
-TURN_BOTH_WAYS = [("single/obama/obama1.jpg", 5), ("single/obama/obama3.jpg", 2), ("single/obama/obama4.jpg", 4),
-                  ("single/obama/obama3.jpg", 2), ("single/obama/obama1.jpg", 5), ("single/obama/obama2.jpg", 4)]
+TURN_BOTH_WAYS = [
+    ("single/obama/obama1.jpg", 5),
+    ("single/obama/obama3.jpg", 2),
+    ("single/obama/obama4.jpg", 4),
+    ("single/obama/obama3.jpg", 2),
+    ("single/obama/obama1.jpg", 5),
+    ("single/obama/obama2.jpg", 4),
+]
 # Enrolled photos of that person (two workers, so two exams), none of them a frame above.
 ENROLLED_PHOTO = "resolutions/obama-1080p.jpg"
 SECOND_ENROLLED_PHOTO = "resolutions/obama-720p.jpg"
@@ -41,7 +51,7 @@ def camera_frame(photo: str, face_px: int = 190, size: tuple[int, int] = FRAME_S
     left, top = int(cx - width / 2), int(cy - height * 0.45)
     pad = max(width, height)
     padded = cv2.copyMakeBorder(scaled, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    return np.ascontiguousarray(padded[top + pad:top + pad + height, left + pad:left + pad + width])
+    return np.ascontiguousarray(padded[top + pad : top + pad + height, left + pad : left + pad + width])
 
 
 def write_video(path: Path, sequence: list[tuple[str, int]], fps: float = 10.0) -> Path:

@@ -1,4 +1,5 @@
 """Run the real exam server (gunicorn, SQLite) and the real kiosk client as processes on loopback."""
+
 from __future__ import annotations
 
 import json
@@ -20,12 +21,17 @@ from tests.kiosk.media import FACES_DIR
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 RULESET = {
-    "id": "kiosk-e2e", "name": "终端测试试卷", "duration_minutes": 30, "pass_mark": 10,
+    "id": "kiosk-e2e",
+    "name": "终端测试试卷",
+    "duration_minutes": 30,
+    "pass_mark": 10,
     "points": {"single": 2, "multiple": 3, "truefalse": 1},
-    "rules": [{"category": "安全生产法律法规", "type": "single", "count": 4},
-              {"category": "消防安全", "type": "single", "count": 2},
-              {"category": "消防安全", "type": "multiple", "count": 2},
-              {"category": "应急救援与疏散", "type": "truefalse", "count": 2}],
+    "rules": [
+        {"category": "安全生产法律法规", "type": "single", "count": 4},
+        {"category": "消防安全", "type": "single", "count": 2},
+        {"category": "消防安全", "type": "multiple", "count": 2},
+        {"category": "应急救援与疏散", "type": "truefalse", "count": 2},
+    ],
 }
 
 
@@ -39,7 +45,9 @@ def wait_for(url: str, timeout: float, process: subprocess.Popen | None = None, 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {process.returncode}\n{log.read_text()[-3000:] if log else ''}")
+            raise RuntimeError(
+                f"{url}: process exited with {process.returncode}\n{log.read_text()[-3000:] if log else ''}"
+            )
         try:
             if requests.get(url, timeout=2).status_code < 500:
                 return
@@ -57,16 +65,24 @@ class ExamServer:
         self.data = root / "data"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "EXAM_DATA_DIR": str(self.data), "EXAM_SECRET_KEY_FILE": str(self.data / "secret_key"),
-                    "EXAM_BIND": f"127.0.0.1:{self.port}", "EXAM_WORKERS": "2", "EXAM_THREADS": "4",
-                    # Still photos can answer a head turn, never a blink: leave room to film again.
-                    "EXAM_CHECKIN_MAX_FAILURES": "12", "EXAM_SWEEP_SECONDS": "5"}
+        self.env = {
+            **os.environ,
+            "EXAM_DATA_DIR": str(self.data),
+            "EXAM_SECRET_KEY_FILE": str(self.data / "secret_key"),
+            "EXAM_BIND": f"127.0.0.1:{self.port}",
+            "EXAM_WORKERS": "2",
+            "EXAM_THREADS": "4",
+            # Still photos can answer a head turn, never a blink: leave room to film again.
+            "EXAM_CHECKIN_MAX_FAILURES": "12",
+            "EXAM_SWEEP_SECONDS": "5",
+        }
         self.process: subprocess.Popen | None = None
         self.log = root / "server.log"
 
     def cli(self, *args: str) -> str:
-        done = subprocess.run([str(BIN / "exam-server"), *args], env=self.env, capture_output=True, text=True,
-                              timeout=300, cwd=self.root)
+        done = subprocess.run(
+            [str(BIN / "exam-server"), *args], env=self.env, capture_output=True, text=True, timeout=300, cwd=self.root
+        )
         assert done.returncode == 0, f"exam-server {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
@@ -78,7 +94,7 @@ class ExamServer:
         ids = [row[0] for row in self.sql("SELECT citizen_id FROM worker ORDER BY id LIMIT ?", (len(photos),))]
         enrol = self.root / "enrol"
         enrol.mkdir()
-        for photo, citizen_id in zip(photos, ids):
+        for photo, citizen_id in zip(photos, ids, strict=False):
             (enrol / f"{citizen_id}{Path(photo).suffix}").write_bytes((FACES_DIR / photo).read_bytes())
         output = self.cli("face", "enroll-batch", str(enrol))
         assert f"enrolled {len(photos)}," in output, output
@@ -102,10 +118,21 @@ class ExamServer:
         return rows
 
     def start(self) -> ExamServer:
-        handle = open(self.log, "ab")
-        self.process = subprocess.Popen([str(BIN / "gunicorn"), "-c", str(REPO / "gunicorn.conf.py"), "--no-control-socket",
-                                         "exam_server.wsgi:app"], env=self.env, cwd=REPO, stdout=handle,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        handle = open(self.log, "ab")  # noqa: SIM115  (the server writes to it until stop() closes it)
+        self.process = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "-c",
+                str(REPO / "gunicorn.conf.py"),
+                "--no-control-socket",
+                "exam_server.wsgi:app",
+            ],
+            env=self.env,
+            cwd=REPO,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_for(self.url + "/api/v1/openapi.json", 60, self.process, self.log)
         return self
 
@@ -130,11 +157,31 @@ class KioskProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> KioskProcess:
-        handle = open(self.log, "ab")
+        handle = open(self.log, "ab")  # noqa: SIM115  (the server writes to it until stop() closes it)
         self.process = subprocess.Popen(
-            [str(BIN / "kiosk-client"), "run", "--server", self.server.url, "--token-file", str(self.server.token_file),
-             "--camera", str(self.camera), "--loop", "--port", str(self.port), "--journal", str(self.journal),
-             "--countdown", "1", "--log-level", "info"], cwd=self.root, stdout=handle, stderr=subprocess.STDOUT)
+            [
+                str(BIN / "kiosk-client"),
+                "run",
+                "--server",
+                self.server.url,
+                "--token-file",
+                str(self.server.token_file),
+                "--camera",
+                str(self.camera),
+                "--loop",
+                "--port",
+                str(self.port),
+                "--journal",
+                str(self.journal),
+                "--countdown",
+                "1",
+                "--log-level",
+                "info",
+            ],
+            cwd=self.root,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
         wait_for(self.url + "api/state", 60, self.process, self.log)
         return self
 

@@ -1,4 +1,5 @@
 """The camera source: a video file or a folder of images through cv2.VideoCapture, paced like a camera."""
+
 from __future__ import annotations
 
 import time
@@ -77,8 +78,9 @@ def test_a_folder_is_read_through_a_printf_pattern(folder):
     assert camera.nominal_fps == 50
 
 
-@pytest.mark.parametrize("names", [["a.jpg", "b.jpg"], ["frame_007.jpg", "frame_008.jpg"],
-                                   ["frame_000.jpg", "frame_002.jpg"], []])
+@pytest.mark.parametrize(
+    "names", [["a.jpg", "b.jpg"], ["frame_007.jpg", "frame_008.jpg"], ["frame_000.jpg", "frame_002.jpg"], []]
+)
 def test_folders_that_are_not_a_sequence_are_refused(tmp_path, names):
     for name in names:
         cv2.imwrite(str(tmp_path / name), numbered_frames(1)[0])

@@ -1,4 +1,5 @@
 """`kiosk-client run` refusals and `kiosk-client doctor` against the real server app."""
+
 from __future__ import annotations
 
 import cv2
@@ -22,24 +23,39 @@ def clip(tmp_path):
 def test_run_refuses_a_bind_address_other_machines_reach(tmp_path, clip):
     token = tmp_path / "token"
     token.write_text("abc")
-    result = CliRunner().invoke(main, ["run", "--server", "http://127.0.0.1:9", "--token-file", str(token),
-                                       "--camera", str(clip), "--host", "0.0.0.0"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--server",
+            "http://127.0.0.1:9",
+            "--token-file",
+            str(token),
+            "--camera",
+            str(clip),
+            "--host",
+            "0.0.0.0",
+        ],
+    )
     assert result.exit_code != 0 and "loopback only" in result.output
 
 
 def test_run_refuses_an_empty_token_file(tmp_path, clip):
     token = tmp_path / "token"
     token.write_text("\n")
-    result = CliRunner().invoke(main, ["run", "--server", "http://127.0.0.1:9", "--token-file", str(token),
-                                       "--camera", str(clip)])
+    result = CliRunner().invoke(
+        main, ["run", "--server", "http://127.0.0.1:9", "--token-file", str(token), "--camera", str(clip)]
+    )
     assert result.exit_code != 0 and "is empty" in result.output
 
 
 def test_doctor_reports_camera_server_and_token(live, tmp_path, clip):
     token = tmp_path / "token"
     token.write_text(live.token)
-    result = CliRunner().invoke(main, ["doctor", "--server", live.server.url, "--token-file", str(token),
-                                       "--camera", str(clip), "--seconds", "1.5"])
+    result = CliRunner().invoke(
+        main,
+        ["doctor", "--server", live.server.url, "--token-file", str(token), "--camera", str(clip), "--seconds", "1.5"],
+    )
     assert result.exit_code == 0, result.output
     assert "[OK  ] camera:" in result.output and "640x480" in result.output
     assert "[OK  ] token: kiosk 单元测试终端" in result.output and "[OK  ] guidance" in result.output
@@ -48,11 +64,14 @@ def test_doctor_reports_camera_server_and_token(live, tmp_path, clip):
 def test_doctor_says_what_is_wrong(live, tmp_path):
     token = tmp_path / "token"
     token.write_text("revoked-or-mistyped")
-    result = CliRunner().invoke(main, ["doctor", "--server", live.server.url, "--token-file", str(token),
-                                       "--camera", "57"])
+    result = CliRunner().invoke(
+        main, ["doctor", "--server", live.server.url, "--token-file", str(token), "--camera", "57"]
+    )
     assert result.exit_code == 1
     assert "[FAIL] camera: cannot open camera device 57" in result.output
-    assert "[FAIL] token: refused: kiosk_unauthorized" in result.output and "exam-server kiosk register" in result.output
+    assert (
+        "[FAIL] token: refused: kiosk_unauthorized" in result.output and "exam-server kiosk register" in result.output
+    )
     result = CliRunner().invoke(main, ["doctor", "--server", "http://127.0.0.1:9", "--camera", "57"])
     assert "[FAIL] server: http://127.0.0.1:9 unreachable" in result.output
 
@@ -60,11 +79,35 @@ def test_doctor_says_what_is_wrong(live, tmp_path):
 def test_doctor_checks_the_face_pool_too(live, tmp_path):
     token = tmp_path / "token"
     token.write_text(live.token)
-    result = CliRunner().invoke(main, ["doctor", "--server", live.server.url, "--face-server", "http://127.0.0.1:9",
-                                       "--token-file", str(token), "--camera", "57"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "doctor",
+            "--server",
+            live.server.url,
+            "--face-server",
+            "http://127.0.0.1:9",
+            "--token-file",
+            str(token),
+            "--camera",
+            "57",
+        ],
+    )
     assert "[OK  ] token: kiosk 单元测试终端" in result.output
     assert "[FAIL] face pool server: http://127.0.0.1:9 unreachable" in result.output
     assert "(--face-server)" in result.output and result.exit_code == 1
-    result = CliRunner().invoke(main, ["doctor", "--server", live.server.url, "--face-server", live.server.url,
-                                       "--token-file", str(token), "--camera", "57"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "doctor",
+            "--server",
+            live.server.url,
+            "--face-server",
+            live.server.url,
+            "--token-file",
+            str(token),
+            "--camera",
+            "57",
+        ],
+    )
     assert "[OK  ] face pool token: kiosk 单元测试终端" in result.output

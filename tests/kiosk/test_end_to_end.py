@@ -1,4 +1,5 @@
 """The whole kiosk: the real server (gunicorn, SQLite), the real kiosk client and chromium clicking through."""
+
 from __future__ import annotations
 
 import time
@@ -7,8 +8,14 @@ import pytest
 
 from kiosk_client.api import KioskApi
 from tests.kiosk.browser import SCREEN, check_in, shot, type_citizen_id, wait_screen
-from tests.kiosk.media import (ENROLLED_PHOTO, OTHER_PERSON_PHOTO, SECOND_ENROLLED_PHOTO, TURN_BOTH_WAYS,
-                               needs_faces, write_video)
+from tests.kiosk.media import (
+    ENROLLED_PHOTO,
+    OTHER_PERSON_PHOTO,
+    SECOND_ENROLLED_PHOTO,
+    TURN_BOTH_WAYS,
+    needs_faces,
+    write_video,
+)
 from tests.kiosk.servers import ExamServer, KioskProcess
 
 pytestmark = [needs_faces, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -103,8 +110,9 @@ def test_check_in_answer_every_question_and_submit(server, kiosk, page):
     assert graded["status"] == "submitted" and graded["result"]["score"] == state["result"]["score"]
     assert float(page.inner_text("#score").split()[0]) == graded["result"]["score"]
     assert {int(k): v for k, v in graded["answers"].items()} == chosen
-    checks = server.sql("SELECT decision FROM face_check WHERE sitting_id = ? AND lower(kind) = 'in_exam'",
-                        (sitting_id,))
+    checks = server.sql(
+        "SELECT decision FROM face_check WHERE sitting_id = ? AND lower(kind) = 'in_exam'", (sitting_id,)
+    )
     assert checks, "no face re-check reached the server during the exam"
 
 
@@ -133,8 +141,9 @@ def test_answers_given_while_the_server_is_down_are_stored_when_it_returns(serve
         shot(page, "11-exam-resumed-offline")
     finally:
         server.start()
-    wait_until(lambda: kiosk.state()["sitting"]["pending"] == 0 and kiosk.state()["online"], 90,
-               "the journal to be delivered")
+    wait_until(
+        lambda: kiosk.state()["sitting"]["pending"] == 0 and kiosk.state()["online"], 90, "the journal to be delivered"
+    )
     stored = api_of(server).sitting(sitting_id)["answers"]
     assert {int(k): v for k, v in stored.items()} == chosen
     page.wait_for_selector("#net[hidden]", state="attached")
@@ -146,8 +155,11 @@ def test_a_face_that_does_not_match_gets_the_refusal_screen(server, kiosk, page)
     page.wait_for_selector("text=人脸没有对上")
     assert state["attempts_left"] >= 1
     shot(page, "12-refusal-face-mismatch")
-    mismatches = server.sql("SELECT count(*) FROM face_check c JOIN worker w ON w.id = c.worker_id "
-                            "WHERE w.citizen_id = ? AND lower(c.decision) = 'mismatch'", (server.citizen_ids[2],))
+    mismatches = server.sql(
+        "SELECT count(*) FROM face_check c JOIN worker w ON w.id = c.worker_id "
+        "WHERE w.citizen_id = ? AND lower(c.decision) = 'mismatch'",
+        (server.citizen_ids[2],),
+    )
     assert mismatches[0][0] >= 1
     # Back home, an ID that belongs to nobody gets the server's refusal, in words a worker understands.
     page.click("text=返回首页")

@@ -1,9 +1,10 @@
 """Cropping frames around the face for upload: smaller files, never a face below what the server needs."""
+
 from __future__ import annotations
 
 import cv2
-import pytest
 import numpy as np
+import pytest
 
 from kiosk_client.frames import MAX_SENT_FACE_PX, MIN_SENT_FACE_PX, crop_jpegs, crop_region, scale_for, union
 from kiosk_client.guidance import FaceGuide
@@ -34,8 +35,10 @@ def test_without_a_face_the_whole_frame_is_sent():
 @needs_faces
 def test_a_cropped_burst_is_smaller_shares_one_region_and_keeps_the_face_detectable():
     guide = FaceGuide()
-    big = [cv2.resize(camera_frame(p, face_px=200), (1280, 960)) for p in
-           ("single/obama/obama1.jpg", "single/obama/obama3.jpg")]
+    big = [
+        cv2.resize(camera_frame(p, face_px=200), (1280, 960))
+        for p in ("single/obama/obama1.jpg", "single/obama/obama3.jpg")
+    ]
     verdicts = [guide.judge(f) for f in big]
     box = union([v.box for v in verdicts])
     sent = crop_jpegs(big, box, max(v.face_px for v in verdicts))

@@ -1,4 +1,5 @@
 """Local camera guidance on real faces: the instruction a worker gets, and its cost per frame."""
+
 from __future__ import annotations
 
 import statistics
@@ -55,8 +56,15 @@ def test_an_empty_scene_asks_the_worker_to_stand_in_front(guide):
 
 
 def test_guidance_costs_under_30_ms_of_one_core_per_640x480_frame(guide):
-    frames = [camera_frame(p) for p in ("single/obama/obama1.jpg", "single/obama/obama3.jpg",
-                                        "single/obama/obama4.jpg", "single/biden/biden2.jpg")]
+    frames = [
+        camera_frame(p)
+        for p in (
+            "single/obama/obama1.jpg",
+            "single/obama/obama3.jpg",
+            "single/obama/obama4.jpg",
+            "single/biden/biden2.jpg",
+        )
+    ]
     guide.judge(frames[0])  # first call warms caches
     costs = [guide.judge(frames[n % len(frames)]).millis for n in range(24)]
     assert statistics.median(costs) < 30.0, costs

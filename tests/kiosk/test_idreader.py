@@ -1,4 +1,5 @@
 """ID card readers: the keypad, a JSON file, and the check digit typed IDs must have."""
+
 from __future__ import annotations
 
 import json
@@ -8,9 +9,17 @@ import pytest
 from kiosk_client.idreader import FileReader, KeyboardReader, valid_citizen_id
 
 
-@pytest.mark.parametrize("value, ok", [("110101199003070038", True), ("11010119900307003X", False),
-                                       ("110101199003070039", False), ("11010119900307003", False),
-                                       ("37130219680102555x", True), ("abc", False)])
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ("110101199003070038", True),
+        ("11010119900307003X", False),
+        ("110101199003070039", False),
+        ("11010119900307003", False),
+        ("37130219680102555x", True),
+        ("abc", False),
+    ],
+)
 def test_check_digit(value, ok):
     assert valid_citizen_id(value) is ok
 

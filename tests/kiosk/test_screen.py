@@ -1,4 +1,5 @@
 """The local screen server: loopback only, same-host requests only, and the flow's first screens."""
+
 from __future__ import annotations
 
 import time
@@ -15,7 +16,6 @@ from kiosk_client.camera import Camera, resolve
 from kiosk_client.guidance import FaceGuide
 from kiosk_client.journal import Journal
 from kiosk_client.web.server import NotLoopback, ScreenServer, check_loopback
-from tests.kiosk.browser import browser  # noqa: F401  (a fixture)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "example.org", ""])
@@ -59,8 +59,10 @@ def wait_screen(server, name, timeout=20.0) -> dict:
 def test_requests_naming_another_host_are_refused(screen):
     server, _ = screen
     assert requests.get(server.url, timeout=5).status_code == 200
-    assert requests.get(server.url + "api/state", headers={"Host": f"evil.example:{server.port}"},
-                        timeout=5).status_code == 403
+    assert (
+        requests.get(server.url + "api/state", headers={"Host": f"evil.example:{server.port}"}, timeout=5).status_code
+        == 403
+    )
     # A form post from another page (no JSON) cannot press a button.
     assert requests.post(server.url + "api/action/start", data={"a": "b"}, timeout=5).status_code == 415
 
@@ -119,8 +121,11 @@ def test_a_busy_face_pool_is_explained_on_screen(screen, browser):
         note.wait_for(timeout=10_000)
         assert "大约 12 秒后自动再核对一次" in note.inner_text() and "不用重新拍照" in note.inner_text()
         shot(page, "verifying_queued")
-        kiosk.show("retry", **refusal_view("face_busy", "核验人脸的人比较多，请站在原地稍等，系统会自动重试。"),
-                   attempts_left=None)
+        kiosk.show(
+            "retry",
+            **refusal_view("face_busy", "核验人脸的人比较多，请站在原地稍等，系统会自动重试。"),
+            attempts_left=None,
+        )
         page.locator("#retry").wait_for(timeout=10_000)
         text = page.inner_text("body")
         assert "排队的人比较多" in text and "再试一次" in text

@@ -1,4 +1,5 @@
 """Paper assembly: rule sets, reproducible shuffled draws, eligibility, and unsatisfiable rules."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,18 @@ from collections import Counter
 
 import pytest
 
-from question_bank import (AssemblyError, IndexedBank, Paper, QuestionType, Rule, RuleSet, Status, assemble,
-                           select_ruleset, shortfalls)
+from question_bank import (
+    AssemblyError,
+    IndexedBank,
+    Paper,
+    QuestionType,
+    Rule,
+    RuleSet,
+    Status,
+    assemble,
+    select_ruleset,
+    shortfalls,
+)
 
 from .helpers import grid_bank, make_question, ruleset
 
@@ -35,16 +46,19 @@ def test_ruleset_json_round_trip_and_nominal_points():
     assert rs.rules[4].difficulty == (2, 4) and rs.rules[5].category is None
 
 
-@pytest.mark.parametrize("change, text", [
-    ({"rules": RULES + [{"category": "消防安全", "type": "single", "difficulty": "2-3", "count": 1}]}, "overlap"),
-    ({"rules": RULES + [{"category": "电气安全", "type": "truefalse", "difficulty": "1", "count": 1}]}, "overlap"),
-    ({"pass_mark": 1000}, "pass_mark"),
-    ({"partial_credit": "generous"}, "partial_credit"),
-    ({"rules": [{"type": "single", "difficulty": "4-6", "count": 1}]}, "within 1-5"),
-    ({"rules": [{"type": "single", "count": 0}]}, "count"),
-    ({"points": {"single": 2}}, "no positive points"),
-    ({"job_category": "boss"}, "job_category"),
-])
+@pytest.mark.parametrize(
+    "change, text",
+    [
+        ({"rules": RULES + [{"category": "消防安全", "type": "single", "difficulty": "2-3", "count": 1}]}, "overlap"),
+        ({"rules": RULES + [{"category": "电气安全", "type": "truefalse", "difficulty": "1", "count": 1}]}, "overlap"),
+        ({"pass_mark": 1000}, "pass_mark"),
+        ({"partial_credit": "generous"}, "partial_credit"),
+        ({"rules": [{"type": "single", "difficulty": "4-6", "count": 1}]}, "within 1-5"),
+        ({"rules": [{"type": "single", "count": 0}]}, "count"),
+        ({"points": {"single": 2}}, "no positive points"),
+        ({"job_category": "boss"}, "job_category"),
+    ],
+)
 def test_invalid_rulesets_are_rejected(change, text):
     data = ruleset(RULES).to_dict() | change
     with pytest.raises(ValueError, match=text):
@@ -97,10 +111,16 @@ def test_options_are_shuffled_and_mapped_back(bank):
 
 def test_true_false_and_positional_options_keep_their_order():
     tf = [make_question(f"TF-{i}", "truefalse", stem=f"判断 {i}", answer="AB"[i % 2]) for i in range(10)]
-    pos = [make_question(f"P-{i}", "single", stem=f"单选 {i}", options=("甲", "乙", "丙", "以上都对"), answer="D")
-           for i in range(5)]
-    rs = ruleset([{"category": "消防安全", "type": "truefalse", "count": 10},
-                  {"category": "消防安全", "type": "single", "count": 5}])
+    pos = [
+        make_question(f"P-{i}", "single", stem=f"单选 {i}", options=("甲", "乙", "丙", "以上都对"), answer="D")
+        for i in range(5)
+    ]
+    rs = ruleset(
+        [
+            {"category": "消防安全", "type": "truefalse", "count": 10},
+            {"category": "消防安全", "type": "single", "count": 5},
+        ]
+    )
     for seed in range(5):
         paper = assemble(tf + pos, rs, seed)
         assert all(i.order == tuple(range(len(i.options))) for i in paper.items)
@@ -112,17 +132,28 @@ def test_questions_are_grouped_by_type_unless_disabled(bank):
     kinds = [i.type for i in paper.items]
     assert kinds == sorted(kinds, key=[QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUEFALSE].index)
     mixed = [assemble(bank, ruleset(RULES, group_by_type=False), s) for s in range(10)]
-    assert any([i.type for i in p.items] != sorted([i.type for i in p.items],
-               key=[QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUEFALSE].index) for p in mixed)
+    assert any(
+        [i.type for i in p.items]
+        != sorted(
+            [i.type for i in p.items], key=[QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.TRUEFALSE].index
+        )
+        for p in mixed
+    )
 
 
 def test_unsatisfiable_rule_is_explained_not_returned_short():
-    questions = [q for q in grid_bank(per_cell=1) if not (q.category == "危险化学品" and q.type is QuestionType.MULTIPLE)]
+    questions = [
+        q for q in grid_bank(per_cell=1) if not (q.category == "危险化学品" and q.type is QuestionType.MULTIPLE)
+    ]
     questions += [make_question(f"HC-M{i}", "multiple", category="危险化学品", difficulty=4 + i % 2) for i in range(3)]
     questions += [make_question("HC-DRAFT", "multiple", category="危险化学品", difficulty=5, status=Status.DRAFT)]
-    rs = ruleset([{"category": "危险化学品", "type": "multiple", "difficulty": "4-5", "count": 5},
-                  {"category": "消防安全", "type": "single", "difficulty": "any", "count": 2},
-                  {"category": "有限空间", "type": "truefalse", "difficulty": "3", "count": 1}])
+    rs = ruleset(
+        [
+            {"category": "危险化学品", "type": "multiple", "difficulty": "4-5", "count": 5},
+            {"category": "消防安全", "type": "single", "difficulty": "any", "count": 2},
+            {"category": "有限空间", "type": "truefalse", "difficulty": "3", "count": 1},
+        ]
+    )
     with pytest.raises(AssemblyError) as err:
         assemble(questions, rs, 1)
     assert err.value.shortfalls == [
@@ -137,8 +168,9 @@ def test_unsatisfiable_rule_is_explained_not_returned_short():
 
 def test_only_active_questions_are_drawn():
     questions = [make_question(f"A-{i}", stem=f"题 {i}") for i in range(3)]
-    questions += [make_question(f"D-{i}", stem=f"草稿 {i}", status=s) for i, s in
-                  enumerate([Status.DRAFT, Status.RETIRED] * 5)]
+    questions += [
+        make_question(f"D-{i}", stem=f"草稿 {i}", status=s) for i, s in enumerate([Status.DRAFT, Status.RETIRED] * 5)
+    ]
     rs = ruleset([{"category": "消防安全", "type": "single", "count": 3}])
     assert {i.code for i in assemble(questions, rs, 0).items} == {"A-0", "A-1", "A-2"}
     with pytest.raises(AssemblyError, match="need 4, bank has 3"):
@@ -149,8 +181,9 @@ def test_industry_and_job_eligibility():
     general = [make_question(f"G-{i}", stem=f"通用 {i}") for i in range(2)]
     hazchem = [make_question(f"H-{i}", stem=f"危化 {i}", industries=("hazchem",)) for i in range(2)]
     principal = [make_question(f"P-{i}", stem=f"负责人 {i}", job_categories=("principal",)) for i in range(2)]
-    everyone = [make_question("E-0", stem="所有岗位", job_categories=("principal", "safety_manager",
-                                                                     "special_ops", "general"))]
+    everyone = [
+        make_question("E-0", stem="所有岗位", job_categories=("principal", "safety_manager", "special_ops", "general"))
+    ]
     bank = IndexedBank(general + hazchem + principal + everyone)
     rule = Rule(QuestionType.SINGLE, 1, "消防安全")
     codes = lambda ind, job: {q.code for q in bank.candidates(rule, ind, job)}  # noqa: E731
@@ -169,14 +202,22 @@ def test_industry_and_job_eligibility():
 
 
 def test_points_default_per_type_and_question_override():
-    questions = [make_question("S-1", stem="一"), make_question("S-2", stem="二", points=5.0),
-                 make_question("T-1", "truefalse", stem="三")]
-    rs = ruleset([{"category": "消防安全", "type": "single", "count": 2},
-                  {"category": "消防安全", "type": "truefalse", "count": 1}], pass_mark=4)
+    questions = [
+        make_question("S-1", stem="一"),
+        make_question("S-2", stem="二", points=5.0),
+        make_question("T-1", "truefalse", stem="三"),
+    ]
+    rs = ruleset(
+        [
+            {"category": "消防安全", "type": "single", "count": 2},
+            {"category": "消防安全", "type": "truefalse", "count": 1},
+        ],
+        pass_mark=4,
+    )
     paper = assemble(questions, rs, 0)
     assert {i.code: i.points for i in paper.items} == {"S-1": 2.0, "S-2": 5.0, "T-1": 1.0}
     assert paper.total_points == 8.0
-    assert paper.pass_mark == 6.4            # 4 of a nominal 5 points, scaled to the actual 8
+    assert paper.pass_mark == 6.4  # 4 of a nominal 5 points, scaled to the actual 8
 
 
 def test_paper_serialises_and_public_view_hides_answers(bank):
@@ -190,9 +231,12 @@ def test_paper_serialises_and_public_view_hides_answers(bank):
 
 def test_select_ruleset_prefers_the_most_specific():
     base = dict(rules=[{"category": "消防安全", "type": "single", "count": 1}])
-    sets = [ruleset(id="general", **base), ruleset(id="hc", industry="hazchem", **base),
-            ruleset(id="hc-p", industry="hazchem", job_category="principal", **base),
-            ruleset(id="sm", job_category="safety_manager", **base)]
+    sets = [
+        ruleset(id="general", **base),
+        ruleset(id="hc", industry="hazchem", **base),
+        ruleset(id="hc-p", industry="hazchem", job_category="principal", **base),
+        ruleset(id="sm", job_category="safety_manager", **base),
+    ]
     pick = lambda ind, job: select_ruleset(sets, ind, job).id  # noqa: E731
     assert pick("hazchem", "principal") == "hc-p"
     assert pick("hazchem", "general") == "hc"
@@ -209,22 +253,36 @@ def test_rule_counts_use_every_cell_of_the_band(bank):
     assert set(seen) == {1, 2, 3}
 
 
-@pytest.mark.parametrize("option, pinned", [
-    ("以上都对", True), ("以上说法均正确", True), ("A和B", True), ("A、B、C", True), ("都不对", True),
-    ("80分及以上", False), ("CO和H2S", False), ("B级和C级", False), ("NaOH、HCl", False),
-])
+@pytest.mark.parametrize(
+    "option, pinned",
+    [
+        ("以上都对", True),
+        ("以上说法均正确", True),
+        ("A和B", True),
+        ("A、B、C", True),
+        ("都不对", True),
+        ("80分及以上", False),
+        ("CO和H2S", False),
+        ("B级和C级", False),
+        ("NaOH、HCl", False),
+    ],
+)
 def test_options_that_refer_to_other_options_pin_the_order(option, pinned):
     from question_bank.assembly import keeps_option_order
+
     q = make_question(options=("甲", "乙", "丙", option))
     assert keeps_option_order(q) is pinned
 
 
-@pytest.mark.parametrize("change, text", [
-    ({"rules": [{"type": "fill_in", "count": 1}]}, "rule 1 is invalid"),
-    ({"rules": [{"type": "single"}]}, "rule 1 is invalid"),
-    ({"points": {"essay": 5}}, "invalid points"),
-    ({"pass_mark": None}, "missing or invalid field"),
-])
+@pytest.mark.parametrize(
+    "change, text",
+    [
+        ({"rules": [{"type": "fill_in", "count": 1}]}, "rule 1 is invalid"),
+        ({"rules": [{"type": "single"}]}, "rule 1 is invalid"),
+        ({"points": {"essay": 5}}, "invalid points"),
+        ({"pass_mark": None}, "missing or invalid field"),
+    ],
+)
 def test_malformed_ruleset_json_gives_a_clear_error(change, text):
     with pytest.raises(ValueError, match=text):
         RuleSet.from_dict(ruleset(RULES).to_dict() | change)

@@ -1,11 +1,12 @@
 """The question bank and rule sets shipped in question_bank/data."""
+
 from __future__ import annotations
 
 from collections import Counter
 
 import pytest
 
-from question_bank import IndexedBank, JOB_CATEGORIES, assemble, grade, load_bundled, load_rulesets
+from question_bank import JOB_CATEGORIES, IndexedBank, assemble, grade, load_bundled, load_rulesets
 from question_bank.bundled import QUESTIONS_DIR, bundled_files, read_question_files
 
 
@@ -26,11 +27,14 @@ def test_bundled_bank_passes_validation_with_300_questions_in_14_categories():
 
 def test_shipped_rulesets_are_the_general_one_and_one_per_industry_set():
     rulesets = load_rulesets()
-    assert {rs.industry for rs in rulesets.values()} >= {None, "hazchem", "noncoal_mine", "metallurgy",
-                                                         "construction"}
+    assert {rs.industry for rs in rulesets.values()} >= {None, "hazchem", "noncoal_mine", "metallurgy", "construction"}
     general = next(rs for rs in rulesets.values() if rs.industry is None and rs.job_category is None)
     assert (general.question_count, general.nominal_points, general.pass_mark, general.duration_minutes) == (
-        50, 100, 80, 60)
+        50,
+        100,
+        80,
+        60,
+    )
     for rs in rulesets.values():
         assert rs.nominal_points == 100 and rs.pass_mark == 80
 

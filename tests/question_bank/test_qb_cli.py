@@ -1,4 +1,5 @@
 """The question-bank command line."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,12 @@ def bank_file(tmp_path):
 @pytest.fixture()
 def ruleset_file(tmp_path):
     path = tmp_path / "rs.json"
-    rs = ruleset([{"category": "消防安全", "type": "single", "difficulty": "1-3", "count": 4},
-                  {"category": "危险化学品", "type": "multiple", "difficulty": "4-5", "count": 2}])
+    rs = ruleset(
+        [
+            {"category": "消防安全", "type": "single", "difficulty": "1-3", "count": 4},
+            {"category": "危险化学品", "type": "multiple", "difficulty": "4-5", "count": 2},
+        ]
+    )
     path.write_text(json.dumps(rs.to_dict(), ensure_ascii=False), encoding="utf-8")
     return path
 
@@ -55,7 +60,7 @@ def test_validate_ok_and_with_problems(run, tmp_path, bank_file):
     (tmp_path / "bad" / "bad.json").write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
     result = run("validate", tmp_path / "bad")
     assert result.exit_code == 1
-    assert 'bad.json, row 2, column answer: ' in result.output and "duplicate code" in result.output
+    assert "bad.json, row 2, column answer: " in result.output and "duplicate code" in result.output
 
 
 def test_validate_reports_duplicates_across_files(run, tmp_path):

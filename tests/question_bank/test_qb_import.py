@@ -1,4 +1,5 @@
 """Import/export: round trips in every format, each kind of import error, and the XLSX template."""
+
 from __future__ import annotations
 
 import csv
@@ -9,14 +10,29 @@ import openpyxl
 import pytest
 
 from question_bank import Status, build_template, export_questions, import_file
-from question_bank.rows import EXAMPLE_CODE, SHEET_HEADERS, parse_record, SHEET_LABELS, sheet_values
+from question_bank.rows import EXAMPLE_CODE, SHEET_HEADERS, SHEET_LABELS, parse_record, sheet_values
 
 from .helpers import make_question
 
-VALID = {"编号": "FIRE-001", "题型": "单选", "题干": "发现火灾后首先应当怎样做？", "选项A": "立即报警",
-         "选项B": "继续工作", "选项C": "乘坐电梯逃生", "选项D": "返回宿舍取财物", "答案": "A",
-         "解析": "发现火灾应立即报警。", "分类": "消防安全", "行业": "", "岗位": "", "难度": 2, "分值": "",
-         "依据": "《中华人民共和国消防法》第四十四条", "状态": "启用", "版本": ""}
+VALID = {
+    "编号": "FIRE-001",
+    "题型": "单选",
+    "题干": "发现火灾后首先应当怎样做？",
+    "选项A": "立即报警",
+    "选项B": "继续工作",
+    "选项C": "乘坐电梯逃生",
+    "选项D": "返回宿舍取财物",
+    "答案": "A",
+    "解析": "发现火灾应立即报警。",
+    "分类": "消防安全",
+    "行业": "",
+    "岗位": "",
+    "难度": 2,
+    "分值": "",
+    "依据": "《中华人民共和国消防法》第四十四条",
+    "状态": "启用",
+    "版本": "",
+}
 
 
 def row(i: int = 1, **overrides) -> dict:
@@ -48,14 +64,33 @@ def csv_bytes(rows: list[dict], encoding="utf-8-sig", headers=SHEET_HEADERS) -> 
 
 def mixed_bank():
     return [
-        make_question("LAW-001", "single", category="安全生产法律法规", difficulty=1, points=2.5,
-                      job_categories=("principal", "safety_manager")),
-        make_question("FIRE-002", "multiple", industries=("hazchem", "metallurgy"), status=Status.DRAFT,
-                      options=("=SUM(A1)", "-10℃以下", "+86 热线", "@所有人", "以上都对"), answer="ABE"),
-        make_question("FIRE-003", "truefalse", answer="B", version=4, explanation="多行\n解析",
-                      status=Status.RETIRED),
-        make_question("ELEC-004", "single", category="电气安全", difficulty=5, options=("甲", "乙"), answer="A",
-                      industries=("fireworks",), job_categories=("special_ops",)),
+        make_question(
+            "LAW-001",
+            "single",
+            category="安全生产法律法规",
+            difficulty=1,
+            points=2.5,
+            job_categories=("principal", "safety_manager"),
+        ),
+        make_question(
+            "FIRE-002",
+            "multiple",
+            industries=("hazchem", "metallurgy"),
+            status=Status.DRAFT,
+            options=("=SUM(A1)", "-10℃以下", "+86 热线", "@所有人", "以上都对"),
+            answer="ABE",
+        ),
+        make_question("FIRE-003", "truefalse", answer="B", version=4, explanation="多行\n解析", status=Status.RETIRED),
+        make_question(
+            "ELEC-004",
+            "single",
+            category="电气安全",
+            difficulty=5,
+            options=("甲", "乙"),
+            answer="A",
+            industries=("fireworks",),
+            job_categories=("special_ops",),
+        ),
     ]
 
 
@@ -75,9 +110,11 @@ def test_json_round_trips_the_bundled_format_exactly():
 
 
 def test_valid_xlsx_rows_import_with_defaults_and_chinese_values():
-    rows = [row(1, 行业="危险化学品；冶金", 岗位="主要负责人;safety_manager", 分值=3, 版本=2, 状态="草稿"),
-            row(2, 题型="判断", 选项A=None, 选项B=None, 选项C=None, 选项D=None, 答案="错误"),
-            row(3, 题型="多选", 答案="a, c、D", 岗位="全部")]
+    rows = [
+        row(1, 行业="危险化学品；冶金", 岗位="主要负责人;safety_manager", 分值=3, 版本=2, 状态="草稿"),
+        row(2, 题型="判断", 选项A=None, 选项B=None, 选项C=None, 选项D=None, 答案="错误"),
+        row(3, 题型="多选", 答案="a, c、D", 岗位="全部"),
+    ]
     result = import_file(xlsx(rows), "xlsx")
     assert result.problems == [] and result.ok_to_write
     a, b, c = result.questions
@@ -137,7 +174,7 @@ def test_each_row_error_is_reported_with_row_and_column_and_nothing_imports(fmt,
 
 def test_the_issue_example_message():
     result = import_file(error_file("xlsx", {"答案": "E"}), "xlsx")
-    assert 'row 17, column 答案: ' in str(result.problems[0])
+    assert "row 17, column 答案: " in str(result.problems[0])
     assert str(result.problems[0]).endswith('"E" is not among the options A-D')
 
 
@@ -169,8 +206,9 @@ def test_duplicates_within_the_file_name_both_rows(fmt):
 
 def test_duplicates_against_the_existing_bank():
     data = xlsx([row(1), row(2), row(3)])
-    result = import_file(data, "xlsx", existing_codes={"FIRE-002"},
-                         existing_stems=["第 3 题：发现火灾后首先应当怎样做？"])
+    result = import_file(
+        data, "xlsx", existing_codes={"FIRE-002"}, existing_stems=["第 3 题：发现火灾后首先应当怎样做？"]
+    )
     got = {(p.row, p.column): p.message for p in result.problems}
     assert set(got) == {(3, "编号"), (4, "题干")}
     assert "already exists" in got[(3, "编号")] and "already exists" in got[(4, "题干")]
@@ -194,11 +232,14 @@ def test_unreadable_and_empty_files():
     assert not import_file(b"", "csv").ok_to_write
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("[{\"code\": 1", "invalid JSON"),
-    ("{\"code\": \"X\"}", "must be an array"),
-    ("[1, 2]", "must be an object"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('[{"code": 1', "invalid JSON"),
+        ('{"code": "X"}', "must be an array"),
+        ("[1, 2]", "must be an object"),
+    ],
+)
 def test_json_file_level_errors(text, expected):
     result = import_file(text.encode(), "json")
     assert not result.ok_to_write and expected in result.problems[0].message
@@ -214,7 +255,7 @@ def test_json_rows_are_reported_by_position_and_key():
 def test_row_numbers_follow_the_spreadsheet_including_blank_rows():
     wb = openpyxl.Workbook()
     ws = wb.active
-    ws.append(["题库导入"])                               # a title row above the header
+    ws.append(["题库导入"])  # a title row above the header
     ws.append(list(SHEET_HEADERS))
     ws.append([row(1).get(h) for h in SHEET_HEADERS])
     ws.append([])
@@ -251,6 +292,7 @@ def test_format_is_detected_from_path_or_bytes(tmp_path):
 
 def test_import_result_serialises():
     from question_bank import ImportResult
+
     result = import_file(error_file("xlsx", {"答案": "E"}), "xlsx", accept_valid_rows=True)
     again = ImportResult.from_dict(json.loads(json.dumps(result.to_dict(), ensure_ascii=False)))
     assert again == result and again.ok_to_write
@@ -298,6 +340,7 @@ def test_file_without_a_header_row_and_other_zips_are_rejected():
     assert "header row not found" in no_header.problems[0].message
     buf = io.BytesIO()
     import zipfile
+
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("word/document.xml", "<w/>")
     other = import_file(buf.getvalue(), "xlsx")

@@ -1,4 +1,5 @@
 """Performance budgets from the issue (the full benchmark is scripts/bench_question_bank.py)."""
+
 from __future__ import annotations
 
 import statistics
@@ -17,10 +18,18 @@ def big_bank():
 
 
 def test_assembling_100_from_5000_has_median_under_20ms(big_bank):
-    rules = [{"category": f"分类{c}", "type": t, "difficulty": band, "count": n}
-             for c in range(10)
-             for t, band, n in (("single", "1-2", 2), ("single", "3", 2), ("single", "4-5", 1),
-                                ("multiple", "1-3", 2), ("multiple", "4-5", 1), ("truefalse", "any", 2))]
+    rules = [
+        {"category": f"分类{c}", "type": t, "difficulty": band, "count": n}
+        for c in range(10)
+        for t, band, n in (
+            ("single", "1-2", 2),
+            ("single", "3", 2),
+            ("single", "4-5", 1),
+            ("multiple", "1-3", 2),
+            ("multiple", "4-5", 1),
+            ("truefalse", "any", 2),
+        )
+    ]
     rs = ruleset(rules)
     assert rs.question_count == 100
     bank = IndexedBank(big_bank)
@@ -32,7 +41,7 @@ def test_assembling_100_from_5000_has_median_under_20ms(big_bank):
         assert len(paper.items) == 100
     assert statistics.median(times) < 0.020
     t0 = time.perf_counter()
-    assemble(big_bank, rs, "cold")           # index built inside the call
+    assemble(big_bank, rs, "cold")  # index built inside the call
     assert time.perf_counter() - t0 < 0.5
 
 

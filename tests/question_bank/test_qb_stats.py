@@ -1,4 +1,5 @@
 """Item statistics on a constructed set of sittings with hand-computed expected values."""
+
 from __future__ import annotations
 
 import math
@@ -11,19 +12,32 @@ from .helpers import grid_bank, ruleset
 
 # Six sittings of one paper: items E, G, N, H worth 1 point each and X worth 2 (max 6).
 #            E  G  N  H  X     total
-PATTERN = {"S1": (1, 1, 0, 1, 1),  # 5
-           "S2": (1, 1, 0, 0, 1),  # 4
-           "S3": (1, 1, 1, 0, 0),  # 3
-           "S4": (1, 0, 0, 0, 1),  # 3
-           "S5": (1, 0, 1, 0, 0),  # 2
-           "S6": (1, 0, 1, 0, 0)}  # 2
+PATTERN = {
+    "S1": (1, 1, 0, 1, 1),  # 5
+    "S2": (1, 1, 0, 0, 1),  # 4
+    "S3": (1, 1, 1, 0, 0),  # 3
+    "S4": (1, 0, 0, 0, 1),  # 3
+    "S5": (1, 0, 1, 0, 0),  # 2
+    "S6": (1, 0, 1, 0, 0),
+}  # 2
 POINTS = {"E": 1.0, "G": 1.0, "N": 1.0, "H": 1.0, "X": 2.0}
 
 
 def sitting(marks: tuple[int, ...]) -> GradeResult:
-    items = tuple(ItemGrade(n, code, QuestionType.SINGLE, "A" if ok else "B", "A" if ok else "B", "A",
-                            bool(ok), POINTS[code] * ok, POINTS[code])
-                  for n, (code, ok) in enumerate(zip(POINTS, marks), start=1))
+    items = tuple(
+        ItemGrade(
+            n,
+            code,
+            QuestionType.SINGLE,
+            "A" if ok else "B",
+            "A" if ok else "B",
+            "A",
+            bool(ok),
+            POINTS[code] * ok,
+            POINTS[code],
+        )
+        for n, (code, ok) in enumerate(zip(POINTS, marks, strict=False), start=1)
+    )
     total = sum(i.points_awarded for i in items)
     return GradeResult(items, total, 6.0, 4.0, total >= 4.0)
 
@@ -36,7 +50,8 @@ def stats():
 def test_facility(stats):
     # E: 6/6; G: S1-S3 = 3/6; N: S3, S5, S6 = 3/6; H: S1 only = 1/6; X: S1, S2, S4 = 3/6.
     assert {c: s.facility for c, s in stats.items()} == pytest.approx(
-        {"E": 1.0, "G": 0.5, "N": 0.5, "H": 1 / 6, "X": 0.5})
+        {"E": 1.0, "G": 0.5, "N": 0.5, "H": 1 / 6, "X": 0.5}
+    )
     assert all(s.n == 6 for s in stats.values())
 
 
@@ -44,7 +59,8 @@ def test_upper_lower_27_percent(stats):
     # n = 6, group size round(0.27 * 6) = 2. Ranked by total: upper = S1 (5), S2 (4); lower = S5, S6 (2, 2).
     # G: 2/2 - 0/2 = 1; N: 0/2 - 2/2 = -1; H: 1/2 - 0 = 0.5; X: 2/2 - 0 = 1; E: 1 - 1 = 0.
     assert {c: s.upper_lower for c, s in stats.items()} == pytest.approx(
-        {"E": 0.0, "G": 1.0, "N": -1.0, "H": 0.5, "X": 1.0})
+        {"E": 0.0, "G": 1.0, "N": -1.0, "H": 0.5, "X": 1.0}
+    )
 
 
 def test_corrected_point_biserial(stats):
@@ -65,8 +81,12 @@ def test_corrected_point_biserial(stats):
 
 def test_flags(stats):
     assert {c: s.flags for c, s in stats.items()} == {
-        "E": ("too_easy",), "G": (), "N": ("negative_discrimination",), "H": ("too_hard",),
-        "X": ("negative_discrimination",)}
+        "E": ("too_easy",),
+        "G": (),
+        "N": ("negative_discrimination",),
+        "H": ("too_hard",),
+        "X": ("negative_discrimination",),
+    }
 
 
 def test_no_flags_below_the_minimum_number_of_responses():
@@ -78,14 +98,24 @@ def test_accepts_stored_dicts_and_serialises():
     rows = item_statistics([sitting(m).to_dict() for m in PATTERN.values()], min_responses=6)
     assert [r.code for r in rows] == ["E", "G", "H", "N", "X"]
     d = rows[1].to_dict()
-    assert d == {"code": "G", "n": 6, "facility": 0.5, "point_biserial": round(1 / math.sqrt(5), 4),
-                 "upper_lower": 1.0, "flags": []}
+    assert d == {
+        "code": "G",
+        "n": 6,
+        "facility": 0.5,
+        "point_biserial": round(1 / math.sqrt(5), 4),
+        "upper_lower": 1.0,
+        "flags": [],
+    }
 
 
 def test_statistics_over_real_papers_count_only_sittings_that_contained_the_item():
     bank = grid_bank(per_cell=3)
-    rs = ruleset([{"category": "消防安全", "type": "single", "count": 5},
-                  {"category": "电气安全", "type": "multiple", "count": 3}])
+    rs = ruleset(
+        [
+            {"category": "消防安全", "type": "single", "count": 5},
+            {"category": "电气安全", "type": "multiple", "count": 3},
+        ]
+    )
     papers = [assemble(bank, rs, seed) for seed in range(40)]
     results = [grade(p, {i.code: i.answer for i in p.items[: seed % 8]}) for seed, p in enumerate(papers)]
     rows = item_statistics(results)

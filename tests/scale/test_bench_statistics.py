@@ -1,4 +1,5 @@
 """The statistics benchmark on a tiny generated city: reused while unchanged, left as generated, never stale."""
+
 from __future__ import annotations
 
 import copy
@@ -41,8 +42,9 @@ def bench(monkeypatch, root):
 
 def run(bench, tmp_path) -> tuple[int, str]:
     out = tmp_path / "stats.md"
-    code = bench.main(["--scale", "tiny", "--db", "postgres" if ON_POSTGRES else "sqlite", "--rounds", "1",
-                       "--out", str(out)])
+    code = bench.main(
+        ["--scale", "tiny", "--db", "postgres" if ON_POSTGRES else "sqlite", "--rounds", "1", "--out", str(out)]
+    )
     return code, out.read_text()
 
 

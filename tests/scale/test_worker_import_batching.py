@@ -1,4 +1,5 @@
 """Worker import at city scale: rows with and without a phone number go to the database in one batch."""
+
 from __future__ import annotations
 
 from sqlalchemy import event, select
@@ -32,6 +33,9 @@ def test_mixed_phone_rows_are_inserted_in_one_batch_per_chunk(db, world):
     assert outcome.imported == ROWS
     # One executemany for the chunk (the ORM insert sent one statement per run of equal column sets: ~ROWS/2).
     assert len(inserts) == 1, f"{len(inserts)} INSERT statements for {ROWS} rows"
-    phones = dict(db.session.execute(select(Worker.citizen_id, Worker.phone)
-                                     .where(Worker.citizen_id.in_([r[1] for r in rows]))).all())
+    phones = dict(
+        db.session.execute(
+            select(Worker.citizen_id, Worker.phone).where(Worker.citizen_id.in_([r[1] for r in rows]))
+        ).all()
+    )
     assert [phones[r[1]] for r in rows] == [r[3] or None for r in rows]

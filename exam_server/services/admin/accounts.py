@@ -1,4 +1,5 @@
 """Create console users, check passwords and change them."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -15,14 +16,23 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password-but-costs-the-same")
 def check_password_strength(password: str) -> None:
     """Refuse passwords too short or too simple to survive guessing."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(f"密码至少{MIN_PASSWORD_LENGTH}位 / password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise DomainError(
+            f"密码至少{MIN_PASSWORD_LENGTH}位 / password must have at least {MIN_PASSWORD_LENGTH} characters"
+        )
     if password.isdigit() or password.isalpha():
         raise DomainError("密码须同时包含字母和数字 / password must mix letters and digits")
 
 
-def create_user(session: Session, username: str, password: str, role: Role | str, *,
-                county: County | None = None, enterprise: Enterprise | None = None,
-                display_name: str = "") -> User:
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: Role | str,
+    *,
+    county: County | None = None,
+    enterprise: Enterprise | None = None,
+    display_name: str = "",
+) -> User:
     """Create a console user whose scope matches its role."""
     role = Role(role)
     if role is Role.COUNTY and county is None:
@@ -33,7 +43,9 @@ def create_user(session: Session, username: str, password: str, role: Role | str
         raise DomainError(f"用户名{username}已存在 / username {username} is taken")
     check_password_strength(password)
     user = User(
-        username=username, display_name=display_name or username, role=role,
+        username=username,
+        display_name=display_name or username,
+        role=role,
         password_hash=generate_password_hash(password),
         county_id=county.id if county and role is Role.COUNTY else None,
         enterprise_id=enterprise.id if enterprise and role is Role.ENTERPRISE else None,

@@ -1,15 +1,28 @@
 """Create and edit exam plans, and materialise the requirements they place on matching workers."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import question_bank as qb
 from sqlalchemy import Select, delete, false, insert, literal, select, true
 from sqlalchemy.orm import Session
 
-from exam_server.models import (County, DomainError, Enterprise, ExamPlan, ExamRequirement, Industry, JobCategory,
-                                RequirementStatus, Role, User, Worker, utcnow)
+import question_bank as qb
+from exam_server.models import (
+    County,
+    DomainError,
+    Enterprise,
+    ExamPlan,
+    ExamRequirement,
+    Industry,
+    JobCategory,
+    RequirementStatus,
+    Role,
+    User,
+    Worker,
+    utcnow,
+)
 from exam_server.services import audit
 from exam_server.services.exam import question_store
 from exam_server.services.scope import can_see_enterprise
@@ -37,8 +50,9 @@ class PlanInput:
 def rulesets() -> dict[str, dict]:
     """Return the selectable rule sets by id, general ones first; the built-in general one if none ship."""
     try:
-        loaded = sorted(qb.load_rulesets().values(),
-                        key=lambda rs: (rs.industry is not None, rs.job_category is not None, rs.id))
+        loaded = sorted(
+            qb.load_rulesets().values(), key=lambda rs: (rs.industry is not None, rs.job_category is not None, rs.id)
+        )
     except (OSError, ValueError):
         loaded = []
     return {rs.id: rs.to_dict() for rs in loaded} or {"general": question_store.default_ruleset()}
@@ -47,8 +61,13 @@ def rulesets() -> dict[str, dict]:
 def face_policy(mean_interval_seconds: int, retries: int) -> dict:
     """Return the plan's face-check policy: checks spread around the mean, suspension after the retries."""
     mean = int(mean_interval_seconds)
-    return {"distribution": "uniform", "mean_interval_seconds": mean, "min_interval_seconds": round(mean * 2 / 3),
-            "max_interval_seconds": round(mean * 4 / 3), "suspend_after_mismatches": int(retries) + 1}
+    return {
+        "distribution": "uniform",
+        "mean_interval_seconds": mean,
+        "min_interval_seconds": round(mean * 2 / 3),
+        "max_interval_seconds": round(mean * 4 / 3),
+        "suspend_after_mismatches": int(retries) + 1,
+    }
 
 
 def visible(user: User) -> Select:
@@ -86,10 +105,22 @@ def save_plan(session: Session, user: User, data: PlanInput, plan: ExamPlan | No
     session.flush()
     removed = 0 if creating else prune(session, plan)
     added = materialise(session, plan)
-    audit.record(session, "exam_plan_created" if creating else "exam_plan_updated", target=plan, user_id=user.id,
-                 detail={"name": plan.name, "county_id": county_id, "industry_id": industry_id,
-                         "enterprise_id": enterprise_id, "job_categories": plan.job_categories,
-                         "ruleset": data.ruleset_id, "requirements_added": added, "requirements_removed": removed})
+    audit.record(
+        session,
+        "exam_plan_created" if creating else "exam_plan_updated",
+        target=plan,
+        user_id=user.id,
+        detail={
+            "name": plan.name,
+            "county_id": county_id,
+            "industry_id": industry_id,
+            "enterprise_id": enterprise_id,
+            "job_categories": plan.job_categories,
+            "ruleset": data.ruleset_id,
+            "requirements_added": added,
+            "requirements_removed": removed,
+        },
+    )
     return plan, added, removed
 
 
@@ -131,8 +162,12 @@ def _scope(session: Session, user: User, data: PlanInput) -> tuple[int | None, i
 
 def _matching(plan: ExamPlan, *columns) -> Select:
     """Return a SELECT of ``columns`` over the active workers of active enterprises the plan covers."""
-    stmt = (select(*columns).select_from(Worker).join(Enterprise, Enterprise.id == Worker.enterprise_id)
-            .where(Worker.active, Enterprise.active))
+    stmt = (
+        select(*columns)
+        .select_from(Worker)
+        .join(Enterprise, Enterprise.id == Worker.enterprise_id)
+        .where(Worker.active, Enterprise.active)
+    )
     if plan.county_id is not None:
         stmt = stmt.where(Enterprise.county_id == plan.county_id)
     if plan.industry_id is not None:
@@ -146,10 +181,22 @@ def _matching(plan: ExamPlan, *columns) -> Select:
 
 def materialise(session: Session, plan: ExamPlan, *, min_worker_id: int = 0) -> int:
     """Add a requirement for every matching worker that has none (one INSERT ... SELECT); return how many."""
-    already = select(ExamRequirement.id).where(ExamRequirement.plan_id == plan.id,
-                                               ExamRequirement.worker_id == Worker.id).exists()
-    rows = _matching(plan, literal(plan.id), Worker.id, Enterprise.id, Enterprise.county_id, Enterprise.township_id,
-                     Enterprise.industry_id, literal(RequirementStatus.PENDING.value), literal(0))
+    already = (
+        select(ExamRequirement.id)
+        .where(ExamRequirement.plan_id == plan.id, ExamRequirement.worker_id == Worker.id)
+        .exists()
+    )
+    rows = _matching(
+        plan,
+        literal(plan.id),
+        Worker.id,
+        Enterprise.id,
+        Enterprise.county_id,
+        Enterprise.township_id,
+        Enterprise.industry_id,
+        literal(RequirementStatus.PENDING.value),
+        literal(0),
+    )
     rows = rows.where(~already, Worker.id > min_worker_id if min_worker_id else true())
     stmt = insert(ExamRequirement.__table__).from_select(_COLUMNS, rows)
     return session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
@@ -158,9 +205,11 @@ def materialise(session: Session, plan: ExamPlan, *, min_worker_id: int = 0) -> 
 def prune(session: Session, plan: ExamPlan) -> int:
     """Remove untouched requirements of workers the plan no longer covers; sat ones are kept."""
     stmt = delete(ExamRequirement).where(
-        ExamRequirement.plan_id == plan.id, ExamRequirement.attempts == 0,
+        ExamRequirement.plan_id == plan.id,
+        ExamRequirement.attempts == 0,
         ExamRequirement.status == RequirementStatus.PENDING,
-        ExamRequirement.worker_id.not_in(_matching(plan, Worker.id)))
+        ExamRequirement.worker_id.not_in(_matching(plan, Worker.id)),
+    )
     return session.execute(stmt.execution_options(synchronize_session=False)).rowcount
 
 

@@ -1,25 +1,27 @@
 """The question bank as the city administrator manages it: filter, edit, retire, import, export, quality."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
-import question_bank as qb
-from question_bank.model import stem_key
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+import question_bank as qb
 from exam_server.models import Answer, DomainError, Question, Sitting, SittingStatus, User
 from exam_server.services import audit
 from exam_server.services.exam import question_store
+from question_bank.model import stem_key
 
 QUALITY_SITTINGS = 5000  # newest graded sittings read per page view: over a thousand answers per item
 
 
-def filtered(*, category: str = "", qtype: str = "", difficulty: int | None = None, status: str = "",
-             text: str = "") -> Select:
+def filtered(
+    *, category: str = "", qtype: str = "", difficulty: int | None = None, status: str = "", text: str = ""
+) -> Select:
     """Return the questions matching the filters, by code."""
     stmt = select(Question).order_by(Question.code)
     if category:
@@ -51,8 +53,13 @@ def update(session: Session, row: Question, changes: dict, user: User) -> list[q
         return problems
     changed = sorted(name for name, value in changes.items() if getattr(current, name) != value)
     question_store.save(session, [edited.with_changes(version=current.version + 1)])
-    audit.record(session, "question_updated", target=row, user_id=user.id,
-                 detail={"code": row.code, "version": row.version, "fields": changed})
+    audit.record(
+        session,
+        "question_updated",
+        target=row,
+        user_id=user.id,
+        detail={"code": row.code, "version": row.version, "fields": changed},
+    )
     return []
 
 
@@ -72,9 +79,14 @@ def check_import(session: Session, data: bytes, filename: str, *, accept_valid_r
         raise DomainError("请上传 .xlsx、.csv 或 .json 文件")
     existing = session.execute(select(Question.code, Question.stem)).all()
     try:
-        return qb.import_file(data, suffix, existing_codes=[c for c, _ in existing],
-                              existing_stems=[s for _, s in existing], accept_valid_rows=accept_valid_rows,
-                              source_name=Path(filename).name)
+        return qb.import_file(
+            data,
+            suffix,
+            existing_codes=[c for c, _ in existing],
+            existing_stems=[s for _, s in existing],
+            accept_valid_rows=accept_valid_rows,
+            source_name=Path(filename).name,
+        )
     except ValueError as exc:
         raise DomainError(f"无法读取文件：{exc}") from exc
 
@@ -84,9 +96,17 @@ def write_import(session: Session, result: qb.ImportResult, user: User, filename
     if not result.ok_to_write:
         raise DomainError(result.summary().split(" / ")[0])
     added, _ = question_store.save(session, result.questions)
-    audit.record(session, "questions_imported", user_id=user.id,
-                 detail={"filename": filename[:200], "rows": result.rows, "imported": added,
-                         "skipped_rows": len(result.rejected_rows)})
+    audit.record(
+        session,
+        "questions_imported",
+        user_id=user.id,
+        detail={
+            "filename": filename[:200],
+            "rows": result.rows,
+            "imported": added,
+            "skipped_rows": len(result.rejected_rows),
+        },
+    )
     return added
 
 
@@ -101,27 +121,36 @@ class QualityRow:
     question: Question | None
 
 
-def quality(session: Session, since: datetime | None = None, limit: int = QUALITY_SITTINGS) -> tuple[list[QualityRow], int]:
+def quality(
+    session: Session, since: datetime | None = None, limit: int = QUALITY_SITTINGS
+) -> tuple[list[QualityRow], int]:
     """Return item statistics over the newest graded sittings, worst flagged first, and the sittings used."""
     results = list(graded(session, since, limit))
     stats = qb.item_statistics(results)
     rows = {q.code: q for q in session.scalars(select(Question).where(Question.code.in_([s.code for s in stats])))}
-    ordered = sorted(stats, key=lambda s: (-len(s.flags), s.point_biserial if s.point_biserial is not None else 9, s.code))
+    ordered = sorted(
+        stats, key=lambda s: (-len(s.flags), s.point_biserial if s.point_biserial is not None else 9, s.code)
+    )
     return [QualityRow(s, rows.get(s.code)) for s in ordered], len(results)
 
 
 def graded(session: Session, since: datetime | None, limit: int) -> Iterator[qb.GradeResult]:
     """Re-grade submitted sittings from their stored paper and answers, 500 at a time."""
-    stmt = (select(Sitting.id).where(Sitting.status == SittingStatus.SUBMITTED)
-            .order_by(Sitting.submitted_at.desc()).limit(limit))
+    stmt = (
+        select(Sitting.id)
+        .where(Sitting.status == SittingStatus.SUBMITTED)
+        .order_by(Sitting.submitted_at.desc())
+        .limit(limit)
+    )
     if since is not None:
         stmt = stmt.where(Sitting.submitted_at >= since)
     ids = session.scalars(stmt).all()
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         answers: dict[int, dict[int, str]] = {}
-        for sitting_id, item_no, response in session.execute(select(
-                Answer.sitting_id, Answer.item_no, Answer.response).where(Answer.sitting_id.in_(chunk))):
+        for sitting_id, item_no, response in session.execute(
+            select(Answer.sitting_id, Answer.item_no, Answer.response).where(Answer.sitting_id.in_(chunk))
+        ):
             answers.setdefault(sitting_id, {})[item_no] = response
         for sitting_id, paper in session.execute(select(Sitting.id, Sitting.paper).where(Sitting.id.in_(chunk))):
             try:

@@ -1,4 +1,5 @@
 """Keep uploads between preview and confirmation, and background jobs' progress, as files under DATA_DIR."""
+
 from __future__ import annotations
 
 import json

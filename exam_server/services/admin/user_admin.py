@@ -1,4 +1,5 @@
 """Console accounts as administrators manage them: who may manage whom, create, deactivate, reset."""
+
 from __future__ import annotations
 
 import secrets
@@ -27,8 +28,10 @@ def manageable(actor: User) -> Select:
     if actor.role is Role.CITY:
         return stmt
     if actor.role is Role.COUNTY:
-        return stmt.where(User.role.in_([Role.ENTERPRISE, Role.REVIEWER]),
-                          or_(Enterprise.county_id == actor.county_id, User.county_id == actor.county_id))
+        return stmt.where(
+            User.role.in_([Role.ENTERPRISE, Role.REVIEWER]),
+            or_(Enterprise.county_id == actor.county_id, User.county_id == actor.county_id),
+        )
     return stmt.where(false())
 
 
@@ -45,8 +48,16 @@ def generate_password(length: int = 14) -> str:
             return password
 
 
-def create(session: Session, actor: User, *, username: str, display_name: str, role: Role | str,
-           county_id: int | None = None, enterprise_code: str = "") -> tuple[User, str]:
+def create(
+    session: Session,
+    actor: User,
+    *,
+    username: str,
+    display_name: str,
+    role: Role | str,
+    county_id: int | None = None,
+    enterprise_code: str = "",
+) -> tuple[User, str]:
     """Create an account within the actor's scope; return it with its generated first password."""
     role = Role(role)
     if role not in creatable_roles(actor):
@@ -62,15 +73,27 @@ def create(session: Session, actor: User, *, username: str, display_name: str, r
         code = (enterprise_code or "").strip().upper()
         enterprise = session.scalar(select(Enterprise).where(Enterprise.credit_code == code)) if code else None
         if enterprise is None or (actor.role is Role.COUNTY and enterprise.county_id != actor.county_id):
-            raise DomainError(f"未找到统一社会信用代码为{code}的企业，或该企业不在您的辖区" if code else "请填写企业统一社会信用代码")
+            raise DomainError(
+                f"未找到统一社会信用代码为{code}的企业，或该企业不在您的辖区" if code else "请填写企业统一社会信用代码"
+            )
     password = generate_password()
-    user = accounts.create_user(session, username, password, role, county=county, enterprise=enterprise,
-                                display_name=display_name.strip())
+    user = accounts.create_user(
+        session, username, password, role, county=county, enterprise=enterprise, display_name=display_name.strip()
+    )
     if role is Role.REVIEWER and county is not None:
         user.county_id = county.id  # the county that manages this reviewer
-    audit.record(session, "user_created", target=user, user_id=actor.id,
-                 detail={"username": user.username, "role": role.value, "county_id": user.county_id,
-                         "enterprise_id": user.enterprise_id})
+    audit.record(
+        session,
+        "user_created",
+        target=user,
+        user_id=actor.id,
+        detail={
+            "username": user.username,
+            "role": role.value,
+            "county_id": user.county_id,
+            "enterprise_id": user.enterprise_id,
+        },
+    )
     return user, password
 
 
@@ -83,8 +106,13 @@ def set_active(session: Session, actor: User, target: User, active: bool) -> Non
     target.active = active
     if not active:
         target.session_version += 1
-    audit.record(session, "user_activated" if active else "user_deactivated", target=target, user_id=actor.id,
-                 detail={"username": target.username})
+    audit.record(
+        session,
+        "user_activated" if active else "user_deactivated",
+        target=target,
+        user_id=actor.id,
+        detail={"username": target.username},
+    )
 
 
 def reset_password(session: Session, actor: User, target: User) -> str:
@@ -93,8 +121,7 @@ def reset_password(session: Session, actor: User, target: User) -> str:
         raise DomainError("请在“修改密码”中修改自己的密码")
     password = generate_password()
     accounts.set_password(target, password)
-    audit.record(session, "user_password_reset", target=target, user_id=actor.id,
-                 detail={"username": target.username})
+    audit.record(session, "user_password_reset", target=target, user_id=actor.id, detail={"username": target.username})
     return password
 
 

@@ -1,4 +1,5 @@
 """The XLSX template offered for worker imports: header, text-formatted ID column, job drop-down, notes."""
+
 from __future__ import annotations
 
 import io
@@ -8,19 +9,19 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from exam_server.models import JOB_CATEGORY_LABELS
 
+
 def template_xlsx() -> bytes:
     """Return the import template: header row, text-formatted ID column, job drop-down and notes."""
     book = Workbook()
     sheet = book.active
     sheet.title = "从业人员"
     sheet.append(["姓名*", "身份证号*", "岗位类别*", "手机号", "统一社会信用代码"])
-    for letter, width in zip("ABCDE", (14, 24, 20, 16, 24)):
+    for letter, width in zip("ABCDE", (14, 24, 20, 16, 24), strict=False):
         sheet.column_dimensions[letter].width = width
     for row in range(2, 2002):
         for letter in "BDE":
             sheet[f"{letter}{row}"].number_format = "@"
-    jobs = DataValidation(type="list", formula1='"' + ",".join(JOB_CATEGORY_LABELS.values()) + '"',
-                          allow_blank=False)
+    jobs = DataValidation(type="list", formula1='"' + ",".join(JOB_CATEGORY_LABELS.values()) + '"', allow_blank=False)
     jobs.add("C2:C100000")
     sheet.add_data_validation(jobs)
     sheet.freeze_panes = "A2"

@@ -1,15 +1,23 @@
 """Register workers with the checks the registry needs."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exam_server.models import DomainError, Enterprise, JobCategory, Worker
 from exam_server.citizen_id import normalise_citizen_id
+from exam_server.models import DomainError, Enterprise, JobCategory, Worker
 
 
-def register_worker(session: Session, *, citizen_id: str, name: str, enterprise_id: int,
-                    job_category: JobCategory | str, phone: str | None = None) -> Worker:
+def register_worker(
+    session: Session,
+    *,
+    citizen_id: str,
+    name: str,
+    enterprise_id: int,
+    job_category: JobCategory | str,
+    phone: str | None = None,
+) -> Worker:
     """Add a worker, refusing an invalid or already-registered ID and an unknown enterprise."""
     normalised, _ = normalise_citizen_id(citizen_id)
     try:
@@ -22,8 +30,7 @@ def register_worker(session: Session, *, citizen_id: str, name: str, enterprise_
     existing = session.scalar(select(Worker).where(Worker.citizen_id == normalised))
     if existing is not None:
         raise DomainError(f"身份证号{normalised}已登记（{existing.name}） / citizen ID already registered")
-    worker = Worker(citizen_id=normalised, name=name, enterprise_id=enterprise_id, job_category=job,
-                    phone=phone)
+    worker = Worker(citizen_id=normalised, name=name, enterprise_id=enterprise_id, job_category=job, phone=phone)
     session.add(worker)
     session.flush()
     return worker

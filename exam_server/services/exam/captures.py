@@ -1,4 +1,5 @@
 """Face re-checks during the exam: a random schedule, one-time nonces and the mismatch policy."""
+
 from __future__ import annotations
 
 import base64
@@ -14,22 +15,33 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from exam_server.face import FaceRefusal, Template
-from exam_server.models import (CaptureRequest, CheckKind, Decision, ExamPlan, FaceCheck, Kiosk, ReviewCase,
-                                ReviewKind, ReviewStatus, Sitting, SittingStatus)
+from exam_server.models import (
+    CaptureRequest,
+    CheckKind,
+    Decision,
+    ExamPlan,
+    FaceCheck,
+    Kiosk,
+    ReviewCase,
+    ReviewKind,
+    ReviewStatus,
+    Sitting,
+    SittingStatus,
+)
 from exam_server.services import audit
-from exam_server.services.faces import face_service, face_verify
 from exam_server.services.exam.refusals import Refusal
+from exam_server.services.faces import face_service, face_verify
 
 DEFAULT_POLICY = {
     "enabled": True,
-    "distribution": "uniform",        # or "exponential" (memoryless: the next check is never "safe")
+    "distribution": "uniform",  # or "exponential" (memoryless: the next check is never "safe")
     "min_interval_seconds": 60,
     "max_interval_seconds": 120,
     "mean_interval_seconds": 90,
-    "window_seconds": 30,             # how long a nonce stays valid after it is due
-    "retry_after_seconds": 5,         # one clock poll later
-    "suspend_after_mismatches": 3,    # consecutive mismatches
-    "suspend_after_unverified": 6,    # consecutive checks without a match (no face, missed, review...)
+    "window_seconds": 30,  # how long a nonce stays valid after it is due
+    "retry_after_seconds": 5,  # one clock poll later
+    "suspend_after_mismatches": 3,  # consecutive mismatches
+    "suspend_after_unverified": 6,  # consecutive checks without a match (no face, missed, review...)
 }
 MESSAGES = {
     "match": "核验通过，请继续答题。",
@@ -72,9 +84,13 @@ def schedule(session: Session, sitting: Sitting, now: datetime, *, retry: bool =
         return None
     delay = rules["retry_after_seconds"] if retry else next_delay(rules)
     due = now + timedelta(seconds=delay)
-    capture = CaptureRequest(sitting_id=sitting.id, due_at=due, is_retry=retry,
-                             expires_at=due + timedelta(seconds=rules["window_seconds"]),
-                             nonce_hash=secrets.token_hex(32))  # placeholder until the id is known
+    capture = CaptureRequest(
+        sitting_id=sitting.id,
+        due_at=due,
+        is_retry=retry,
+        expires_at=due + timedelta(seconds=rules["window_seconds"]),
+        nonce_hash=secrets.token_hex(32),
+    )  # placeholder until the id is known
     session.add(capture)
     session.flush()
     capture.nonce_hash = hash_nonce(nonce_for(capture))
@@ -83,14 +99,21 @@ def schedule(session: Session, sitting: Sitting, now: datetime, *, retry: bool =
 
 def cancel_pending(session: Session, sitting_id: int, now: datetime) -> None:
     """Spend every unused nonce of a sitting (on resume elsewhere, suspension or closing)."""
-    session.execute(update(CaptureRequest).where(CaptureRequest.sitting_id == sitting_id,
-                                                 CaptureRequest.used_at.is_(None)).values(used_at=now))
+    session.execute(
+        update(CaptureRequest)
+        .where(CaptureRequest.sitting_id == sitting_id, CaptureRequest.used_at.is_(None))
+        .values(used_at=now)
+    )
 
 
 def current(session: Session, sitting: Sitting, now: datetime) -> dict | None:
     """Return the capture the kiosk must take now ({nonce, due_at, expires_at}) or None; note a missed one."""
-    latest = session.scalar(select(CaptureRequest).where(CaptureRequest.sitting_id == sitting.id)
-                            .order_by(CaptureRequest.id.desc()).limit(1))
+    latest = session.scalar(
+        select(CaptureRequest)
+        .where(CaptureRequest.sitting_id == sitting.id)
+        .order_by(CaptureRequest.id.desc())
+        .limit(1)
+    )
     if latest is None or latest.used_at is not None or latest.due_at > now:
         return None
     if now > latest.expires_at:
@@ -102,45 +125,73 @@ def current(session: Session, sitting: Sitting, now: datetime) -> dict | None:
 def expire_missed(session: Session, now: datetime) -> int:
     """Record expired captures of sittings whose kiosk kept polling (a dead kiosk is not the worker's fault)."""
     rows = session.execute(
-        select(CaptureRequest, Sitting).join(Sitting, Sitting.id == CaptureRequest.sitting_id)
+        select(CaptureRequest, Sitting)
+        .join(Sitting, Sitting.id == CaptureRequest.sitting_id)
         .join(Kiosk, Kiosk.id == Sitting.kiosk_id)
-        .where(CaptureRequest.used_at.is_(None), CaptureRequest.expires_at < now,
-               Sitting.status == SittingStatus.IN_PROGRESS, Kiosk.last_seen_at > CaptureRequest.expires_at)
-        .limit(500)).all()
+        .where(
+            CaptureRequest.used_at.is_(None),
+            CaptureRequest.expires_at < now,
+            Sitting.status == SittingStatus.IN_PROGRESS,
+            Kiosk.last_seen_at > CaptureRequest.expires_at,
+        )
+        .limit(500)
+    ).all()
     return sum(_missed(session, sitting, capture, now) for capture, sitting in rows)
 
 
 def _missed(session: Session, sitting: Sitting, capture: CaptureRequest, now: datetime) -> bool:
-    claimed = session.execute(update(CaptureRequest).where(CaptureRequest.id == capture.id,
-                                                           CaptureRequest.used_at.is_(None))
-                              .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    claimed = session.execute(
+        update(CaptureRequest)
+        .where(CaptureRequest.id == capture.id, CaptureRequest.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not claimed:
         return False
     name, version = face_service.model_key()
-    check = FaceCheck(kind=CheckKind.IN_EXAM, worker_id=sitting.worker_id, sitting_id=sitting.id,
-                      kiosk_id=sitting.kiosk_id, model_name=name, model_version=version, decision=Decision.REFUSED,
-                      refusal_code="capture_missed", created_at=now, detail={"capture_id": capture.id})
+    check = FaceCheck(
+        kind=CheckKind.IN_EXAM,
+        worker_id=sitting.worker_id,
+        sitting_id=sitting.id,
+        kiosk_id=sitting.kiosk_id,
+        model_name=name,
+        model_version=version,
+        decision=Decision.REFUSED,
+        refusal_code="capture_missed",
+        created_at=now,
+        detail={"capture_id": capture.id},
+    )
     session.add(check)
     session.flush()
-    session.execute(update(CaptureRequest).where(CaptureRequest.id == capture.id)
-                    .values(face_check_id=check.id).execution_options(synchronize_session=False))
+    session.execute(
+        update(CaptureRequest)
+        .where(CaptureRequest.id == capture.id)
+        .values(face_check_id=check.id)
+        .execution_options(synchronize_session=False)
+    )
     _apply_policy(session, sitting, check, now)
     return True
 
 
 def claim(session: Session, sitting: Sitting, nonce: str, now: datetime) -> CaptureRequest:
     """Spend a nonce of this sitting exactly once, or refuse (invalid, used, expired)."""
-    capture = session.scalar(select(CaptureRequest).where(CaptureRequest.nonce_hash == hash_nonce(nonce or ""),
-                                                          CaptureRequest.sitting_id == sitting.id))
+    capture = session.scalar(
+        select(CaptureRequest).where(
+            CaptureRequest.nonce_hash == hash_nonce(nonce or ""), CaptureRequest.sitting_id == sitting.id
+        )
+    )
     if capture is None or capture.due_at > now:
         raise Refusal("nonce_invalid")
     if capture.used_at is not None:
         raise Refusal("nonce_used")
     if now > capture.expires_at:
         raise Refusal("nonce_expired")
-    won = session.execute(update(CaptureRequest).where(CaptureRequest.id == capture.id,
-                                                       CaptureRequest.used_at.is_(None))
-                          .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    won = session.execute(
+        update(CaptureRequest)
+        .where(CaptureRequest.id == capture.id, CaptureRequest.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not won:
         raise Refusal("nonce_used")
     return capture
@@ -162,13 +213,18 @@ def analyse_frame(session: Session, sitting: Sitting, frame: bytes, now: datetim
     try:
         sample = engine.analyse(frame, "live")
     except FaceRefusal as refusal:
-        evidence = None if refusal.code in ("not_an_image", "unsupported_format", "too_large") else \
-            face_service.save_evidence(frame, now)
+        evidence = (
+            None
+            if refusal.code in ("not_an_image", "unsupported_format", "too_large")
+            else face_service.save_evidence(frame, now)
+        )
         return FrameCheck(refusal, None, evidence, {"refusal": refusal.detail})
     enrolled = face_service.active_templates(session, sitting.worker_id)
     entry = entry_templates(session, sitting.id)
-    results = {"enrolled": face_verify.judge(engine, [sample], enrolled),
-               "checkin": face_verify.judge(engine, [sample], entry)}
+    results = {
+        "enrolled": face_verify.judge(engine, [sample], enrolled),
+        "checkin": face_verify.judge(engine, [sample], entry),
+    }
     best = face_service.best_of(*results.values())
     detail = {name: r.to_dict() for name, r in results.items() if r is not None}
     detail["quality"] = sample.quality_dict()
@@ -177,34 +233,55 @@ def analyse_frame(session: Session, sitting: Sitting, frame: bytes, now: datetim
 
 def entry_templates(session: Session, sitting_id: int) -> list[Template]:
     """Return the face embedded at the sitting's latest check-in (one template per model), if it was kept."""
-    check = session.scalar(select(FaceCheck).where(
-        FaceCheck.sitting_id == sitting_id, FaceCheck.kind == CheckKind.CHECKIN,
-        FaceCheck.decision.in_([Decision.MATCH, Decision.REVIEW])).order_by(FaceCheck.id.desc()).limit(1))
+    check = session.scalar(
+        select(FaceCheck)
+        .where(
+            FaceCheck.sitting_id == sitting_id,
+            FaceCheck.kind == CheckKind.CHECKIN,
+            FaceCheck.decision.in_([Decision.MATCH, Decision.REVIEW]),
+        )
+        .order_by(FaceCheck.id.desc())
+        .limit(1)
+    )
     detail = (check.detail or {}) if check else {}
     if detail.get("probes"):
         return face_verify.stored_templates(detail["probes"])
     if detail.get("probe") and check.model_name != face_verify.FUSED:  # kept before several models
-        return [Template.from_stored(np.asarray(detail["probe"], dtype=np.float32), check.model_name,
-                                     check.model_version, "live")]
+        return [
+            Template.from_stored(
+                np.asarray(detail["probe"], dtype=np.float32), check.model_name, check.model_version, "live"
+            )
+        ]
     return []
 
 
-def record(session: Session, sitting: Sitting, capture: CaptureRequest, result: FrameCheck,
-           now: datetime) -> str:
+def record(session: Session, sitting: Sitting, capture: CaptureRequest, result: FrameCheck, now: datetime) -> str:
     """Store the check, apply the policy and return the kiosk's decision: match, retry, warning or suspended."""
     verification = result.verification
     name, version = (verification.model_name, verification.model_version) if verification else face_service.model_key()
     check = FaceCheck(
-        kind=CheckKind.IN_EXAM, worker_id=sitting.worker_id, sitting_id=sitting.id, kiosk_id=sitting.kiosk_id,
-        model_name=name, model_version=version,
-        distance=getattr(verification, "distance", None), threshold=getattr(verification, "threshold", None),
+        kind=CheckKind.IN_EXAM,
+        worker_id=sitting.worker_id,
+        sitting_id=sitting.id,
+        kiosk_id=sitting.kiosk_id,
+        model_name=name,
+        model_version=version,
+        distance=getattr(verification, "distance", None),
+        threshold=getattr(verification, "threshold", None),
         decision=Decision(verification.decision) if verification else Decision.REFUSED,
-        refusal_code=result.refusal.code if result.refusal else None, evidence_path=result.evidence_path,
-        detail={**result.detail, "capture_id": capture.id}, created_at=now)
+        refusal_code=result.refusal.code if result.refusal else None,
+        evidence_path=result.evidence_path,
+        detail={**result.detail, "capture_id": capture.id},
+        created_at=now,
+    )
     session.add(check)
     session.flush()
-    session.execute(update(CaptureRequest).where(CaptureRequest.id == capture.id)
-                    .values(face_check_id=check.id).execution_options(synchronize_session=False))
+    session.execute(
+        update(CaptureRequest)
+        .where(CaptureRequest.id == capture.id)
+        .values(face_check_id=check.id)
+        .execution_options(synchronize_session=False)
+    )
     if sitting.status is not SittingStatus.IN_PROGRESS:
         return "retry"
     return _apply_policy(session, sitting, check, now)
@@ -228,9 +305,16 @@ def _apply_policy(session: Session, sitting: Sitting, check: FaceCheck, now: dat
 
 def _streaks(session: Session, sitting_id: int) -> tuple[int, int]:
     """Count consecutive mismatches and consecutive checks without a match since the last fresh start."""
-    since = session.scalar(select(ReviewCase.decided_at).where(
-        ReviewCase.sitting_id == sitting_id, ReviewCase.kind == ReviewKind.IN_EXAM_MISMATCH,
-        ReviewCase.decided_at.is_not(None)).order_by(ReviewCase.decided_at.desc()).limit(1))
+    since = session.scalar(
+        select(ReviewCase.decided_at)
+        .where(
+            ReviewCase.sitting_id == sitting_id,
+            ReviewCase.kind == ReviewKind.IN_EXAM_MISMATCH,
+            ReviewCase.decided_at.is_not(None),
+        )
+        .order_by(ReviewCase.decided_at.desc())
+        .limit(1)
+    )
     query = select(FaceCheck.decision, FaceCheck.kind).where(FaceCheck.sitting_id == sitting_id)
     if since is not None:
         query = query.where(FaceCheck.created_at > since)
@@ -247,29 +331,53 @@ def _streaks(session: Session, sitting_id: int) -> tuple[int, int]:
 
 def suspend(session: Session, sitting: Sitting, check: FaceCheck, now: datetime, **why: int) -> bool:
     """Suspend an in-progress sitting for a reviewer and open the review case; return whether it did."""
-    moved = session.execute(update(Sitting).where(Sitting.id == sitting.id,
-                                                  Sitting.status == SittingStatus.IN_PROGRESS)
-                            .values(status=SittingStatus.SUSPENDED, status_reason="face_mismatch")
-                            .execution_options(synchronize_session=False)).rowcount
+    moved = session.execute(
+        update(Sitting)
+        .where(Sitting.id == sitting.id, Sitting.status == SittingStatus.IN_PROGRESS)
+        .values(status=SittingStatus.SUSPENDED, status_reason="face_mismatch")
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not moved:
         return False
     session.refresh(sitting)
     cancel_pending(session, sitting.id, now)
-    session.add(ReviewCase(kind=ReviewKind.IN_EXAM_MISMATCH, worker_id=sitting.worker_id, sitting_id=sitting.id,
-                           face_check_id=check.id, distance=check.distance, created_at=now,
-                           summary=f"考试中人脸核验连续不符（不符{why.get('mismatches', 0)}次，"
-                                   f"未确认{why.get('unverified', 0)}次），考试已暂停"))
+    session.add(
+        ReviewCase(
+            kind=ReviewKind.IN_EXAM_MISMATCH,
+            worker_id=sitting.worker_id,
+            sitting_id=sitting.id,
+            face_check_id=check.id,
+            distance=check.distance,
+            created_at=now,
+            summary=f"考试中人脸核验连续不符（不符{why.get('mismatches', 0)}次，"
+            f"未确认{why.get('unverified', 0)}次），考试已暂停",
+        )
+    )
     audit.record(session, "sitting_suspended", target=sitting, kiosk_id=sitting.kiosk_id, detail=why)
     return True
 
 
 def _warn_multiple_faces(session: Session, sitting: Sitting, check: FaceCheck, now: datetime) -> None:
-    already = session.scalar(select(ReviewCase.id).where(
-        ReviewCase.sitting_id == sitting.id, ReviewCase.kind == ReviewKind.MULTIPLE_FACES,
-        ReviewCase.status == ReviewStatus.OPEN).limit(1))
+    already = session.scalar(
+        select(ReviewCase.id)
+        .where(
+            ReviewCase.sitting_id == sitting.id,
+            ReviewCase.kind == ReviewKind.MULTIPLE_FACES,
+            ReviewCase.status == ReviewStatus.OPEN,
+        )
+        .limit(1)
+    )
     if already is None:
-        session.add(ReviewCase(kind=ReviewKind.MULTIPLE_FACES, worker_id=sitting.worker_id, sitting_id=sitting.id,
-                               face_check_id=check.id, created_at=now, summary="考试中画面出现多张人脸"))
+        session.add(
+            ReviewCase(
+                kind=ReviewKind.MULTIPLE_FACES,
+                worker_id=sitting.worker_id,
+                sitting_id=sitting.id,
+                face_check_id=check.id,
+                created_at=now,
+                summary="考试中画面出现多张人脸",
+            )
+        )
 
 
 def take(session: Session, sitting: Sitting, nonce: str, frame: bytes, now: datetime) -> tuple[Sitting, str]:
@@ -285,8 +393,9 @@ def take(session: Session, sitting: Sitting, nonce: str, frame: bytes, now: date
         schedule(session, sitting, now, retry=True)
         session.commit()
         raise
-    sitting = session.scalar(select(Sitting).where(Sitting.id == sitting_id).with_for_update()
-                             .execution_options(populate_existing=True))
+    sitting = session.scalar(
+        select(Sitting).where(Sitting.id == sitting_id).with_for_update().execution_options(populate_existing=True)
+    )
     decision = record(session, sitting, capture, result, now)
     session.flush()
     return sitting, decision

@@ -1,4 +1,5 @@
 """人证合一 at the kiosk: find the worker's exam, issue a liveness challenge, judge the burst, open the sitting."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,30 +8,44 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import question_bank as qb
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import question_bank as qb
 from exam_server import localday
+from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
 from exam_server.face import FaceEngine, FaceRefusal, FaceSample
 from exam_server.face.liveness import CHALLENGES, INSTRUCTIONS_ZH, Challenge
-from exam_server.models import (ACTIVE_SITTING_STATUSES, CheckIn, CheckInStatus, CheckKind, Decision, ExamPlan,
-                                ExamRequirement, FaceCheck, Kiosk, RequirementStatus, ReviewCase, ReviewKind,
-                                ReviewStatus, Sitting, SittingStatus, Worker)
+from exam_server.models import (
+    ACTIVE_SITTING_STATUSES,
+    CheckIn,
+    CheckInStatus,
+    CheckKind,
+    Decision,
+    ExamPlan,
+    ExamRequirement,
+    FaceCheck,
+    Kiosk,
+    RequirementStatus,
+    ReviewCase,
+    ReviewKind,
+    ReviewStatus,
+    Sitting,
+    SittingStatus,
+    Worker,
+)
 from exam_server.services import audit
 from exam_server.services.exam import question_store, sittings
-from exam_server.services.faces import face_service, face_verify
-from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
 from exam_server.services.exam.refusals import Refusal
+from exam_server.services.faces import face_service, face_verify
 
 BURST_FRAMES = 8
 BURST_SECONDS = 2.5
 MIN_FRAMES, MAX_FRAMES = 4, 12
 # Codes that mean "not this person" or "not a live person": they count towards a refused check-in.
 _COUNTED = {"face_mismatch", "liveness_failed"}
-_IMAGE_CODES = {"no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed",
-                "not_an_image"}
+_IMAGE_CODES = {"no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed", "not_an_image"}
 
 
 def _config(key: str, default):
@@ -73,12 +88,19 @@ def begin(session: Session, kiosk: Kiosk, citizen_id: str, chip_photo: bytes | N
     worker = session.scalar(select(Worker).where(Worker.citizen_id == normalised, Worker.active))
     if worker is None:
         raise Refusal("worker_not_found")
-    if session.scalar(select(ReviewCase.id).where(ReviewCase.worker_id == worker.id,
-                                                  ReviewCase.kind == ReviewKind.CHECKIN_REFUSED,
-                                                  ReviewCase.status == ReviewStatus.OPEN).limit(1)):
+    if session.scalar(
+        select(ReviewCase.id)
+        .where(
+            ReviewCase.worker_id == worker.id,
+            ReviewCase.kind == ReviewKind.CHECKIN_REFUSED,
+            ReviewCase.status == ReviewStatus.OPEN,
+        )
+        .limit(1)
+    ):
         raise Refusal("checkin_refused")
-    active = session.scalar(select(Sitting).where(Sitting.worker_id == worker.id,
-                                                  Sitting.status.in_(ACTIVE_SITTING_STATUSES)))
+    active = session.scalar(
+        select(Sitting).where(Sitting.worker_id == worker.id, Sitting.status.in_(ACTIVE_SITTING_STATUSES))
+    )
     if active is not None and sittings.close_if_overdue(session, active, now):
         session.commit()
         active = None
@@ -93,9 +115,15 @@ def begin(session: Session, kiosk: Kiosk, citizen_id: str, chip_photo: bytes | N
     if not face_service.is_enrolled(session, worker.id):
         raise Refusal("not_enrolled")
     token = secrets.token_urlsafe(32)
-    checkin = CheckIn(worker_id=worker.id, plan_id=requirement.plan_id, kiosk_id=kiosk.id, challenge=_new_kind(),
-                      token_hash=_hash(token), created_at=now,
-                      expires_at=now + timedelta(seconds=_config("CHECKIN_TTL_SECONDS", 300)))
+    checkin = CheckIn(
+        worker_id=worker.id,
+        plan_id=requirement.plan_id,
+        kiosk_id=kiosk.id,
+        challenge=_new_kind(),
+        token_hash=_hash(token),
+        created_at=now,
+        expires_at=now + timedelta(seconds=_config("CHECKIN_TTL_SECONDS", 300)),
+    )
     if chip_photo:
         try:
             face_service.engine().enrol_sample(chip_photo, "id_card")
@@ -104,15 +132,26 @@ def begin(session: Session, kiosk: Kiosk, citizen_id: str, chip_photo: bytes | N
         checkin.chip_photo_path = face_service.save_evidence(chip_photo, now)
     session.add(checkin)
     session.flush()
-    return Started(checkin, token, worker, requirement.plan, duration, count,
-                   requirement.plan.max_attempts - requirement.attempts, active is not None)
+    return Started(
+        checkin,
+        token,
+        worker,
+        requirement.plan,
+        duration,
+        count,
+        requirement.plan.max_attempts - requirement.attempts,
+        active is not None,
+    )
 
 
 def open_requirement(session: Session, worker: Worker, now: datetime) -> ExamRequirement:
     """Return the requirement the worker can sit now, or refuse saying why not."""
-    rows = session.scalars(select(ExamRequirement).join(ExamPlan, ExamPlan.id == ExamRequirement.plan_id).where(
-        ExamRequirement.worker_id == worker.id, ExamPlan.opens_at <= now, ExamPlan.closes_at > now)
-        .order_by(ExamPlan.closes_at, ExamRequirement.id)).all()
+    rows = session.scalars(
+        select(ExamRequirement)
+        .join(ExamPlan, ExamPlan.id == ExamRequirement.plan_id)
+        .where(ExamRequirement.worker_id == worker.id, ExamPlan.opens_at <= now, ExamPlan.closes_at > now)
+        .order_by(ExamPlan.closes_at, ExamRequirement.id)
+    ).all()
     if not rows:
         raise Refusal("no_open_exam")
     for requirement in rows:
@@ -136,14 +175,16 @@ def _check_paper(session: Session, requirement: ExamRequirement) -> tuple[int, i
 def find(session: Session, kiosk: Kiosk, checkin_id: int, token: str) -> CheckIn:
     """Return the kiosk's check-in whose token matches, or refuse."""
     checkin = session.get(CheckIn, checkin_id)
-    if checkin is None or checkin.kiosk_id != kiosk.id or not hmac.compare_digest(checkin.token_hash,
-                                                                                   _hash(token or "")):
+    if (
+        checkin is None
+        or checkin.kiosk_id != kiosk.id
+        or not hmac.compare_digest(checkin.token_hash, _hash(token or ""))
+    ):
         raise Refusal("checkin_not_found")
     return checkin
 
 
-def answer_challenge(session: Session, kiosk: Kiosk, checkin: CheckIn, frames: list[bytes],
-                     now: datetime) -> Sitting:
+def answer_challenge(session: Session, kiosk: Kiosk, checkin: CheckIn, frames: list[bytes], now: datetime) -> Sitting:
     """Judge the burst (liveness and identity) and open or resume the sitting; refuse and count failures."""
     if checkin.status is CheckInStatus.PASSED:
         return session.get(Sitting, checkin.sitting_id)  # a retried upload: same answer
@@ -153,17 +194,20 @@ def answer_challenge(session: Session, kiosk: Kiosk, checkin: CheckIn, frames: l
         checkin.status = CheckInStatus.EXPIRED
         raise Refusal("checkin_expired", keep=True)
     if not MIN_FRAMES <= len(frames) <= MAX_FRAMES:
-        raise Refusal("invalid_request", f"frames 须为{MIN_FRAMES}-{MAX_FRAMES}张连拍图像，实际{len(frames)}张。",
-                      field="frames")
+        raise Refusal(
+            "invalid_request", f"frames 须为{MIN_FRAMES}-{MAX_FRAMES}张连拍图像，实际{len(frames)}张。", field="frames"
+        )
     engine = face_service.engine()
     templates = face_verify.templates_to_judge(engine, face_service.active_templates(session, checkin.worker_id))
     if not templates:
         raise Refusal("not_enrolled")
     fused = len(templates) > 1
-    identity = (face_verify.FUSED, face_verify.fusion_label(engine)) if fused else (engine.model.name,
-                                                                                    engine.model.version)
-    challenge = Challenge(checkin.challenge, str(checkin.id), checkin.created_at.timestamp(),
-                          checkin.expires_at.timestamp())
+    identity = (
+        (face_verify.FUSED, face_verify.fusion_label(engine)) if fused else (engine.model.name, engine.model.version)
+    )
+    challenge = Challenge(
+        checkin.challenge, str(checkin.id), checkin.created_at.timestamp(), checkin.expires_at.timestamp()
+    )
     result = engine.check_liveness(challenge, frames, templates if fused else templates[0], now=now.timestamp())
     detail = {"liveness": result.to_dict()}
     if not result.passed and result.decision != "review":
@@ -202,8 +246,11 @@ def _chip_sample(engine: FaceEngine, checkin: CheckIn) -> FaceSample:
 
 
 def _pass(session, kiosk, checkin, decision, verdict, probe, frame, now, detail) -> Sitting:
-    active = session.scalar(select(Sitting).where(Sitting.worker_id == checkin.worker_id,
-                                                  Sitting.status.in_(ACTIVE_SITTING_STATUSES)).with_for_update())
+    active = session.scalar(
+        select(Sitting)
+        .where(Sitting.worker_id == checkin.worker_id, Sitting.status.in_(ACTIVE_SITTING_STATUSES))
+        .with_for_update()
+    )
     if active is not None and active.status is SittingStatus.SUSPENDED:
         raise Refusal("sitting_suspended")
     if active is not None and sittings.close_if_overdue(session, active, now):
@@ -211,23 +258,48 @@ def _pass(session, kiosk, checkin, decision, verdict, probe, frame, now, detail)
     elif active is not None:
         sitting = sittings.resume(session, active, checkin, kiosk.id, now)
     else:
-        requirement = session.scalar(select(ExamRequirement).where(
-            ExamRequirement.worker_id == checkin.worker_id, ExamRequirement.plan_id == checkin.plan_id))
+        requirement = session.scalar(
+            select(ExamRequirement).where(
+                ExamRequirement.worker_id == checkin.worker_id, ExamRequirement.plan_id == checkin.plan_id
+            )
+        )
         sitting = sittings.start(session, checkin, requirement, kiosk.id, now)
     # The embedding of this frame is the "same camera, same day" reference for the in-exam checks.
-    check = FaceCheck(kind=CheckKind.CHECKIN, worker_id=checkin.worker_id, sitting_id=sitting.id,
-                      checkin_id=checkin.id, kiosk_id=kiosk.id, model_name=verdict.model_name,
-                      model_version=verdict.model_version, distance=verdict.distance, threshold=verdict.threshold,
-                      decision=Decision(decision), evidence_path=face_service.save_evidence(frame, now),
-                      detail={**detail, "probes": face_verify.probe_vectors(probe)}, created_at=now)
+    check = FaceCheck(
+        kind=CheckKind.CHECKIN,
+        worker_id=checkin.worker_id,
+        sitting_id=sitting.id,
+        checkin_id=checkin.id,
+        kiosk_id=kiosk.id,
+        model_name=verdict.model_name,
+        model_version=verdict.model_version,
+        distance=verdict.distance,
+        threshold=verdict.threshold,
+        decision=Decision(decision),
+        evidence_path=face_service.save_evidence(frame, now),
+        detail={**detail, "probes": face_verify.probe_vectors(probe)},
+        created_at=now,
+    )
     session.add(check)
     session.flush()
     if decision == "review":
-        summary = ("该考生缺少部分人脸模型的登记模板（待重新提取），入场核验转人工复核，已允许考试"
-                   if "fusion_unavailable" in verdict.detail else "入场人证核验距离处于复核区间，已允许考试，请复核")
-        session.add(ReviewCase(kind=ReviewKind.BORDERLINE, worker_id=checkin.worker_id, sitting_id=sitting.id,
-                               checkin_id=checkin.id, face_check_id=check.id, distance=verdict.distance,
-                               created_at=now, summary=summary))
+        summary = (
+            "该考生缺少部分人脸模型的登记模板（待重新提取），入场核验转人工复核，已允许考试"
+            if "fusion_unavailable" in verdict.detail
+            else "入场人证核验距离处于复核区间，已允许考试，请复核"
+        )
+        session.add(
+            ReviewCase(
+                kind=ReviewKind.BORDERLINE,
+                worker_id=checkin.worker_id,
+                sitting_id=sitting.id,
+                checkin_id=checkin.id,
+                face_check_id=check.id,
+                distance=verdict.distance,
+                created_at=now,
+                summary=summary,
+            )
+        )
     checkin.status, checkin.sitting_id = CheckInStatus.PASSED, sitting.id
     return sitting
 
@@ -253,10 +325,19 @@ def _fail(session, checkin, engine_code, frames, now, detail, identity: tuple[st
         evidence = face_service.save_evidence(frame, now)
     except FaceRefusal:
         evidence = None
-    check = FaceCheck(kind=CheckKind.CHECKIN, worker_id=checkin.worker_id, checkin_id=checkin.id,
-                      kiosk_id=checkin.kiosk_id, model_name=identity[0], model_version=identity[1],
-                      decision=Decision.MISMATCH if code == "face_mismatch" else Decision.REFUSED,
-                      refusal_code=engine_code, evidence_path=evidence, detail=detail, created_at=now)
+    check = FaceCheck(
+        kind=CheckKind.CHECKIN,
+        worker_id=checkin.worker_id,
+        checkin_id=checkin.id,
+        kiosk_id=checkin.kiosk_id,
+        model_name=identity[0],
+        model_version=identity[1],
+        decision=Decision.MISMATCH if code == "face_mismatch" else Decision.REFUSED,
+        refusal_code=engine_code,
+        evidence_path=evidence,
+        detail=detail,
+        created_at=now,
+    )
     session.add(check)
     session.flush()
     # An unusable chip photo counts too: no new burst can change the card's photo, so the check-in
@@ -267,15 +348,34 @@ def _fail(session, checkin, engine_code, frames, now, detail, identity: tuple[st
     if checkin.failures >= max_failures:
         checkin.status = CheckInStatus.REFUSED
         last = f"身份证照片 {engine_code}" if chip else engine_code
-        session.add(ReviewCase(kind=ReviewKind.CHECKIN_REFUSED, worker_id=checkin.worker_id, checkin_id=checkin.id,
-                               face_check_id=check.id, created_at=now,
-                               summary=f"入场人证核验连续{checkin.failures}次未通过（最后一次：{last}）"))
-        audit.record(session, "checkin_refused", target=checkin, kiosk_id=checkin.kiosk_id,
-                     detail={"failures": checkin.failures, "last": engine_code, "chip_photo": chip})
+        session.add(
+            ReviewCase(
+                kind=ReviewKind.CHECKIN_REFUSED,
+                worker_id=checkin.worker_id,
+                checkin_id=checkin.id,
+                face_check_id=check.id,
+                created_at=now,
+                summary=f"入场人证核验连续{checkin.failures}次未通过（最后一次：{last}）",
+            )
+        )
+        audit.record(
+            session,
+            "checkin_refused",
+            target=checkin,
+            kiosk_id=checkin.kiosk_id,
+            detail={"failures": checkin.failures, "last": engine_code, "chip_photo": chip},
+        )
         raise Refusal("checkin_refused", keep=True)
     checkin.challenge = _new_kind()
     message = FaceRefusal(engine_code).message_zh if engine_code else ""
     if chip:
         message = "身份证芯片照片无法用于人脸比对，请联系现场工作人员。"
-    raise Refusal(code, message, keep=True, reason=engine_code, attempts_left=max_failures - checkin.failures,
-                  challenge=challenge_of(checkin.challenge), field="chip_photo" if chip else None)
+    raise Refusal(
+        code,
+        message,
+        keep=True,
+        reason=engine_code,
+        attempts_left=max_failures - checkin.failures,
+        challenge=challenge_of(checkin.challenge),
+        field="chip_photo" if chip else None,
+    )

@@ -1,4 +1,5 @@
 """Register kiosks, issue and check their device tokens, and disable them."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,9 @@ def _new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def register(session: Session, name: str, *, location: str = "", county_id: int | None = None,
-             user_id: int | None = None) -> tuple[Kiosk, str]:
+def register(
+    session: Session, name: str, *, location: str = "", county_id: int | None = None, user_id: int | None = None
+) -> tuple[Kiosk, str]:
     """Create a kiosk and return it with its token; the token is not kept and cannot be shown again."""
     name = (name or "").strip()
     if not 1 <= len(name) <= 64:
@@ -41,12 +43,18 @@ def register(session: Session, name: str, *, location: str = "", county_id: int 
     if session.scalar(select(Kiosk.id).where(Kiosk.name == name)):
         raise DomainError(f"终端{name}已存在 / kiosk {name} already exists")
     token = _new_token()
-    kiosk = Kiosk(name=name, location=location, county_id=county_id, token_hash=hash_token(token),
-                  token_prefix=token[:8])
+    kiosk = Kiosk(
+        name=name, location=location, county_id=county_id, token_hash=hash_token(token), token_prefix=token[:8]
+    )
     session.add(kiosk)
     session.flush()
-    audit.record(session, "kiosk_registered", target=kiosk, user_id=user_id,
-                 detail={"name": name, "token_prefix": kiosk.token_prefix})
+    audit.record(
+        session,
+        "kiosk_registered",
+        target=kiosk,
+        user_id=user_id,
+        detail={"name": name, "token_prefix": kiosk.token_prefix},
+    )
     return kiosk, token
 
 
@@ -54,8 +62,9 @@ def reissue_token(session: Session, kiosk: Kiosk, *, user_id: int | None = None)
     """Replace a kiosk's token (the old one stops working at once) and return the new one."""
     token = _new_token()
     kiosk.token_hash, kiosk.token_prefix = hash_token(token), token[:8]
-    audit.record(session, "kiosk_token_reissued", target=kiosk, user_id=user_id,
-                 detail={"token_prefix": kiosk.token_prefix})
+    audit.record(
+        session, "kiosk_token_reissued", target=kiosk, user_id=user_id, detail={"token_prefix": kiosk.token_prefix}
+    )
     return token
 
 
@@ -64,8 +73,13 @@ def set_enabled(session: Session, kiosk: Kiosk, enabled: bool, *, user_id: int |
     if kiosk.enabled == enabled:
         return
     kiosk.enabled = enabled
-    audit.record(session, "kiosk_enabled" if enabled else "kiosk_disabled", target=kiosk, user_id=user_id,
-                 detail={"name": kiosk.name})
+    audit.record(
+        session,
+        "kiosk_enabled" if enabled else "kiosk_disabled",
+        target=kiosk,
+        user_id=user_id,
+        detail={"name": kiosk.name},
+    )
 
 
 def by_name(session: Session, name: str) -> Kiosk:

@@ -1,20 +1,29 @@
 """Keep the question table in step with question_bank and convert rows to its dataclasses."""
+
 from __future__ import annotations
 
 import threading
 from typing import Any
 
-import question_bank as qb
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import question_bank as qb
 from exam_server.models import Question
 
 # A paper for anyone, used when question_bank ships no general rule set of its own.
 GENERAL_RULESET: dict[str, Any] = {
-    "id": "general", "name": "安全生产通用知识考试", "version": 1, "industry": None, "job_category": None,
-    "duration_minutes": 60, "pass_mark": 80, "points": {"single": 2, "multiple": 3, "truefalse": 1},
-    "partial_credit": "none", "group_by_type": True, "shuffle_options": True,
+    "id": "general",
+    "name": "安全生产通用知识考试",
+    "version": 1,
+    "industry": None,
+    "job_category": None,
+    "duration_minutes": 60,
+    "pass_mark": 80,
+    "points": {"single": 2, "multiple": 3, "truefalse": 1},
+    "partial_credit": "none",
+    "group_by_type": True,
+    "shuffle_options": True,
     "rules": [
         {"category": "安全生产法律法规", "type": "single", "count": 11},
         {"category": "消防安全", "type": "single", "count": 9},
@@ -28,35 +37,70 @@ GENERAL_RULESET: dict[str, Any] = {
     ],
 }
 
-_COLUMNS = ("qtype", "stem", "options", "answer", "explanation", "category", "industries", "job_categories",
-            "difficulty", "points", "basis", "status", "version")
+_COLUMNS = (
+    "qtype",
+    "stem",
+    "options",
+    "answer",
+    "explanation",
+    "category",
+    "industries",
+    "job_categories",
+    "difficulty",
+    "points",
+    "basis",
+    "status",
+    "version",
+)
 _cache_lock = threading.Lock()
 _cache: dict[str, Any] = {"key": None, "bank": None}
 
 
 def columns_of(question: qb.Question) -> dict[str, Any]:
     """Return the question table's column values for a question_bank question."""
-    return {"code": question.code, "qtype": question.type.value, "stem": question.stem,
-            "options": list(question.options), "answer": question.answer, "explanation": question.explanation,
-            "category": question.category, "industries": list(question.industries),
-            "job_categories": list(question.job_categories), "difficulty": question.difficulty,
-            "points": question.points, "basis": question.basis, "status": question.status.value,
-            "version": question.version}
+    return {
+        "code": question.code,
+        "qtype": question.type.value,
+        "stem": question.stem,
+        "options": list(question.options),
+        "answer": question.answer,
+        "explanation": question.explanation,
+        "category": question.category,
+        "industries": list(question.industries),
+        "job_categories": list(question.job_categories),
+        "difficulty": question.difficulty,
+        "points": question.points,
+        "basis": question.basis,
+        "status": question.status.value,
+        "version": question.version,
+    }
 
 
 def to_question(row: Question) -> qb.Question:
     """Return the question_bank dataclass of a stored row."""
-    return qb.Question(code=row.code, type=qb.QuestionType(row.qtype), stem=row.stem, options=tuple(row.options),
-                       answer=row.answer, explanation=row.explanation or "", category=row.category,
-                       industries=tuple(row.industries or ()), job_categories=tuple(row.job_categories or ()),
-                       difficulty=row.difficulty, basis=row.basis or "", status=qb.Status(row.status),
-                       points=row.points, version=row.version)
+    return qb.Question(
+        code=row.code,
+        type=qb.QuestionType(row.qtype),
+        stem=row.stem,
+        options=tuple(row.options),
+        answer=row.answer,
+        explanation=row.explanation or "",
+        category=row.category,
+        industries=tuple(row.industries or ()),
+        job_categories=tuple(row.job_categories or ()),
+        difficulty=row.difficulty,
+        basis=row.basis or "",
+        status=qb.Status(row.status),
+        points=row.points,
+        version=row.version,
+    )
 
 
 def save(session: Session, questions: list[qb.Question]) -> tuple[int, int]:
     """Insert new codes and update changed ones; return (added, updated). Running it twice changes nothing."""
-    existing = {row.code: row for row in session.scalars(select(Question).where(
-        Question.code.in_([q.code for q in questions])))}
+    existing = {
+        row.code: row for row in session.scalars(select(Question).where(Question.code.in_([q.code for q in questions])))
+    }
     added = updated = 0
     for question in questions:
         values = columns_of(question)
@@ -89,8 +133,10 @@ def default_ruleset() -> dict[str, Any]:
 def bank(session: Session) -> tuple[qb.IndexedBank, dict[str, int]]:
     """Return the active bank indexed for assembly and the question id of each code."""
     # Rebuilt only when the table changed, so assembling a paper costs one small query.
-    key = (str(session.get_bind().url), *session.execute(select(
-        func.count(Question.id), func.max(Question.updated_at), func.max(Question.id))).one())
+    key = (
+        str(session.get_bind().url),
+        *session.execute(select(func.count(Question.id), func.max(Question.updated_at), func.max(Question.id))).one(),
+    )
     with _cache_lock:
         if _cache["key"] == key:
             return _cache["bank"], _cache["ids"]

@@ -1,4 +1,5 @@
 """The one exception the exam services raise when a kiosk request must be refused."""
+
 from __future__ import annotations
 
 from typing import Any

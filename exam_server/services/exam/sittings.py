@@ -1,18 +1,31 @@
 """Sittings: start with an assembled paper, answers, the server's clock, submission, grading, certificates."""
+
 from __future__ import annotations
 
 import re
 import secrets
 from datetime import datetime, timedelta
 
-import question_bank as qb
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import question_bank as qb
 from exam_server import localday
-from exam_server.models import (Answer, AnswerReceipt, CheckIn, CheckInStatus, Certificate, ExamRequirement, Kiosk,
-                                RequirementStatus, Sitting, SittingStatus, Worker, utcnow)
+from exam_server.models import (
+    Answer,
+    AnswerReceipt,
+    Certificate,
+    CheckIn,
+    CheckInStatus,
+    ExamRequirement,
+    Kiosk,
+    RequirementStatus,
+    Sitting,
+    SittingStatus,
+    Worker,
+    utcnow,
+)
 from exam_server.services import audit
 from exam_server.services.exam import captures, question_store
 from exam_server.services.exam.refusals import Refusal
@@ -52,48 +65,72 @@ def require_writable(session: Session, sitting: Sitting, now: datetime) -> None:
         raise Refusal("sitting_closed", keep=True)
 
 
-def start(session: Session, checkin: CheckIn, requirement: ExamRequirement, kiosk_id: int,
-          now: datetime) -> Sitting:
+def start(session: Session, checkin: CheckIn, requirement: ExamRequirement, kiosk_id: int, now: datetime) -> Sitting:
     """Assemble the worker's paper and open the sitting; the database allows one active sitting per worker."""
     plan, worker = requirement.plan, requirement.worker
     bank, question_ids = question_store.bank(session)
     seed = secrets.randbelow(_SEED_LIMIT)
     try:
-        paper = qb.assemble(bank, qb.RuleSet.from_dict(plan.ruleset), seed,
-                            industry=worker.enterprise.industry.code, job_category=worker.job_category.value)
+        paper = qb.assemble(
+            bank,
+            qb.RuleSet.from_dict(plan.ruleset),
+            seed,
+            industry=worker.enterprise.industry.code,
+            job_category=worker.job_category.value,
+        )
     except qb.AssemblyError as exc:
         raise Refusal("no_open_exam", "题库暂时无法组卷，请联系工作人员。", detail=exc.shortfalls) from exc
     stored = paper.to_dict()
     for item in stored["items"]:
         item["question_id"] = question_ids[item["code"]]
-    sitting = Sitting(plan_id=plan.id, worker_id=worker.id, requirement_id=requirement.id, kiosk_id=kiosk_id,
-                      attempt_no=requirement.attempts + 1, seed=seed, paper=stored, started_at=now,
-                      deadline_at=now + timedelta(minutes=paper.duration_minutes))
+    sitting = Sitting(
+        plan_id=plan.id,
+        worker_id=worker.id,
+        requirement_id=requirement.id,
+        kiosk_id=kiosk_id,
+        attempt_no=requirement.attempts + 1,
+        seed=seed,
+        paper=stored,
+        started_at=now,
+        deadline_at=now + timedelta(minutes=paper.duration_minutes),
+    )
     try:
         with session.begin_nested():
             session.add(sitting)
     except IntegrityError:
         raise Refusal("sitting_elsewhere", "该考生的考试已在其他终端开始。") from None
     counted = session.execute(
-        update(ExamRequirement).where(ExamRequirement.id == requirement.id,
-                                      ExamRequirement.attempts < plan.max_attempts,
-                                      ExamRequirement.status != RequirementStatus.PASSED)
+        update(ExamRequirement)
+        .where(
+            ExamRequirement.id == requirement.id,
+            ExamRequirement.attempts < plan.max_attempts,
+            ExamRequirement.status != RequirementStatus.PASSED,
+        )
         .values(attempts=ExamRequirement.attempts + 1, first_sat_at=requirement.first_sat_at or now)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not counted:
         raise Refusal("no_attempts_left")
     session.refresh(requirement)
     captures.schedule(session, sitting, now)
-    audit.record(session, "sitting_started", target=sitting, kiosk_id=kiosk_id,
-                 detail={"checkin_id": checkin.id, "attempt": sitting.attempt_no, "items": len(paper.items)})
+    audit.record(
+        session,
+        "sitting_started",
+        target=sitting,
+        kiosk_id=kiosk_id,
+        detail={"checkin_id": checkin.id, "attempt": sitting.attempt_no, "items": len(paper.items)},
+    )
     return sitting
 
 
 def resume(session: Session, sitting: Sitting, checkin: CheckIn, kiosk_id: int, now: datetime) -> Sitting:
     """Move an in-progress sitting to the kiosk that just checked the worker in; the deadline stays."""
-    moved = session.execute(update(Sitting).where(Sitting.id == sitting.id,
-                                                  Sitting.status == SittingStatus.IN_PROGRESS)
-                            .values(kiosk_id=kiosk_id).execution_options(synchronize_session=False)).rowcount
+    moved = session.execute(
+        update(Sitting)
+        .where(Sitting.id == sitting.id, Sitting.status == SittingStatus.IN_PROGRESS)
+        .values(kiosk_id=kiosk_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not moved:
         raise Refusal("sitting_closed")
     session.refresh(sitting)
@@ -114,7 +151,7 @@ def paper_item(sitting: Sitting, item_no: int) -> dict:
 def normalise_response(item: dict, response: str) -> str:
     """Return the response as sorted, distinct presented letters, or refuse it naming the field."""
     letters = "".join(sorted(set((response or "").upper())))
-    allowed = "ABCDEF"[:len(item["options"])]
+    allowed = "ABCDEF"[: len(item["options"])]
     if not _LETTERS.match(letters) or any(c not in allowed for c in letters):
         raise Refusal("invalid_request", f"response 只能是选项字母 A-{allowed[-1]}。", field="response")
     if item["type"] != "multiple" and len(letters) > 1:
@@ -122,8 +159,7 @@ def normalise_response(item: dict, response: str) -> str:
     return letters
 
 
-def save_answer(session: Session, sitting: Sitting, item_no: int, response: str, key: str,
-                now: datetime) -> Answer:
+def save_answer(session: Session, sitting: Sitting, item_no: int, response: str, key: str, now: datetime) -> Answer:
     """Store the latest response to an item; a key seen before (a retry, or its late copy) changes nothing."""
     require_writable(session, sitting, now)
     item = paper_item(sitting, item_no)
@@ -131,23 +167,31 @@ def save_answer(session: Session, sitting: Sitting, item_no: int, response: str,
     answer = session.scalar(select(Answer).where(Answer.sitting_id == sitting.id, Answer.item_no == item_no))
     try:
         with session.begin_nested():
-            session.add(AnswerReceipt(sitting_id=sitting.id, item_no=item_no, idempotency_key=key,
-                                      response=letters, received_at=now))
+            session.add(
+                AnswerReceipt(
+                    sitting_id=sitting.id, item_no=item_no, idempotency_key=key, response=letters, received_at=now
+                )
+            )
     except IntegrityError:
         # Seen already: a retry, or the original of a retry arriving after newer answers; those stand.
         if answer is not None:
             return answer
         return session.scalar(select(Answer).where(Answer.sitting_id == sitting.id, Answer.item_no == item_no))
     if answer is None:
-        answer = Answer(sitting_id=sitting.id, item_no=item_no, question_id=item["question_id"], response=letters,
-                        idempotency_key=key, answered_at=now)
+        answer = Answer(
+            sitting_id=sitting.id,
+            item_no=item_no,
+            question_id=item["question_id"],
+            response=letters,
+            idempotency_key=key,
+            answered_at=now,
+        )
         try:
             with session.begin_nested():
                 session.add(answer)
             return answer
         except IntegrityError:  # the same answer raced in from a retry: update the winner instead
-            answer = session.scalar(select(Answer).where(Answer.sitting_id == sitting.id,
-                                                         Answer.item_no == item_no))
+            answer = session.scalar(select(Answer).where(Answer.sitting_id == sitting.id, Answer.item_no == item_no))
     if answer.idempotency_key == key or answer.response == letters:
         return answer
     answer.response, answer.idempotency_key, answer.answered_at = letters, key, now
@@ -163,10 +207,18 @@ def finish(session: Session, sitting: Sitting, now: datetime, *, auto: bool) -> 
     """Grade and close an in-progress sitting; return False if someone else closed it first."""
     grade = qb.grade(qb.Paper.from_dict(sitting.paper), answers_of(session, sitting.id))
     closed = session.execute(
-        update(Sitting).where(Sitting.id == sitting.id, Sitting.status == SittingStatus.IN_PROGRESS)
-        .values(status=SittingStatus.SUBMITTED, submitted_at=min(now, sitting.deadline_at) if auto else now,
-                auto_submitted=auto, score=grade.total, max_score=grade.max_total, passed=grade.passed)
-        .execution_options(synchronize_session=False)).rowcount
+        update(Sitting)
+        .where(Sitting.id == sitting.id, Sitting.status == SittingStatus.IN_PROGRESS)
+        .values(
+            status=SittingStatus.SUBMITTED,
+            submitted_at=min(now, sitting.deadline_at) if auto else now,
+            auto_submitted=auto,
+            score=grade.total,
+            max_score=grade.max_total,
+            passed=grade.passed,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
     session.refresh(sitting)
     if not closed:
         return False
@@ -177,8 +229,13 @@ def finish(session: Session, sitting: Sitting, now: datetime, *, auto: bool) -> 
     elif requirement.status is not RequirementStatus.PASSED:
         requirement.status = RequirementStatus.FAILED
     captures.cancel_pending(session, sitting.id, now)
-    audit.record(session, "sitting_auto_submitted" if auto else "sitting_submitted", target=sitting,
-                 kiosk_id=sitting.kiosk_id, detail={"score": grade.total, "passed": grade.passed})
+    audit.record(
+        session,
+        "sitting_auto_submitted" if auto else "sitting_submitted",
+        target=sitting,
+        kiosk_id=sitting.kiosk_id,
+        detail={"score": grade.total, "passed": grade.passed},
+    )
     return True
 
 
@@ -204,9 +261,15 @@ def close_if_overdue(session: Session, sitting: Sitting, now: datetime) -> bool:
 def issue_certificate(session: Session, sitting: Sitting, now: datetime) -> Certificate:
     """Issue the certificate of a passed sitting with an unguessable public verification code."""
     issued = localday.local_date(now)  # the bureau's day: a pass at 02:17 Beijing time is dated that day
-    certificate = Certificate(number=f"AQ{issued:%Y}{sitting.id:010d}", verify_code=secrets.token_urlsafe(18),
-                              worker_id=sitting.worker_id, plan_id=sitting.plan_id, sitting_id=sitting.id,
-                              issued_on=issued, valid_until=issued + timedelta(days=sitting.plan.certificate_valid_days))
+    certificate = Certificate(
+        number=f"AQ{issued:%Y}{sitting.id:010d}",
+        verify_code=secrets.token_urlsafe(18),
+        worker_id=sitting.worker_id,
+        plan_id=sitting.plan_id,
+        sitting_id=sitting.id,
+        issued_on=issued,
+        valid_until=issued + timedelta(days=sitting.plan.certificate_valid_days),
+    )
     session.add(certificate)
     session.flush()
     audit.record(session, "certificate_issued", target=certificate, detail={"sitting_id": sitting.id})
@@ -222,18 +285,24 @@ def sweep(session: Session, now: datetime | None = None, batch: int = 200) -> di
     # Every change is a conditional UPDATE, so a second sweeper running at once finds nothing left to do.
     now = now or utcnow()
     submitted = 0
-    overdue = session.scalars(select(Sitting.id).where(Sitting.status == SittingStatus.IN_PROGRESS,
-                                                       Sitting.deadline_at <= now)
-                              .order_by(Sitting.deadline_at).limit(batch)).all()
+    overdue = session.scalars(
+        select(Sitting.id)
+        .where(Sitting.status == SittingStatus.IN_PROGRESS, Sitting.deadline_at <= now)
+        .order_by(Sitting.deadline_at)
+        .limit(batch)
+    ).all()
     for sitting_id in overdue:
-        sitting = session.scalar(select(Sitting).where(Sitting.id == sitting_id).with_for_update()
-                                 .execution_options(populate_existing=True))
+        sitting = session.scalar(
+            select(Sitting).where(Sitting.id == sitting_id).with_for_update().execution_options(populate_existing=True)
+        )
         submitted += close_if_overdue(session, sitting, now)
         session.commit()
-    expired = session.execute(update(CheckIn).where(CheckIn.status == CheckInStatus.AWAITING_FACE,
-                                                    CheckIn.expires_at < now)
-                              .values(status=CheckInStatus.EXPIRED)
-                              .execution_options(synchronize_session=False)).rowcount
+    expired = session.execute(
+        update(CheckIn)
+        .where(CheckIn.status == CheckInStatus.AWAITING_FACE, CheckIn.expires_at < now)
+        .values(status=CheckInStatus.EXPIRED)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     missed = captures.expire_missed(session, now)
     session.commit()
     return {"submitted": submitted, "checkins_expired": expired, "captures_missed": missed}

@@ -1,4 +1,5 @@
 """The database side of re-embedding stored enrolment photos with another model (`exam-server face reenrol`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,8 +42,9 @@ def plan(session: Session, model_name: str, model_version: str) -> Plan:
     # Photos whose templates were all deactivated (superseded, or a confirmed duplicate) are left alone.
     current = _has_active(FacePhoto.id)
     has_new = _has_active(FacePhoto.id, model_name, model_version)
-    rows = session.execute(select(FacePhoto.id, FacePhoto.path, FacePhoto.source)
-                           .where(current, ~has_new).order_by(FacePhoto.id)).all()
+    rows = session.execute(
+        select(FacePhoto.id, FacePhoto.path, FacePhoto.source).where(current, ~has_new).order_by(FacePhoto.id)
+    ).all()
     done = session.scalar(select(func.count(FacePhoto.id)).where(has_new)) or 0
     root = face_service.data_dir()
     todo = [(row.id, root / row.path, PhotoSource(row.source).value) for row in rows]
@@ -57,15 +59,25 @@ def store(session: Session, plan_: Plan, result: ReembedResult, now: datetime | 
     if embedding.model_key != plan_.model_key:  # never store one model's vector under another's name
         raise ValueError(f"photo {result.photo_id}: embedding of {embedding.model_key}, expected {plan_.model_key}")
     photo = session.get(FacePhoto, result.photo_id)
-    if photo is None or not session.scalar(select(_has_active(photo.id))) or session.scalar(
-            select(_has_active(photo.id, plan_.model_name, plan_.model_version))):
+    if (
+        photo is None
+        or not session.scalar(select(_has_active(photo.id)))
+        or session.scalar(select(_has_active(photo.id, plan_.model_name, plan_.model_version)))
+    ):
         return None
-    template = FaceTemplate(worker_id=photo.worker_id, photo_id=photo.id, model_name=embedding.model_name,
-                            model_version=embedding.model_version, vector=embedding.to_bytes(),
-                            created_at=now or utcnow())
+    template = FaceTemplate(
+        worker_id=photo.worker_id,
+        photo_id=photo.id,
+        model_name=embedding.model_name,
+        model_version=embedding.model_version,
+        vector=embedding.to_bytes(),
+        created_at=now or utcnow(),
+    )
     session.add(template)
     session.flush()
-    face_service.index(load_model(plan_.model_name, face_service.settings().allow_noncommercial_models)).upsert(photo.worker_id, embedding)
+    face_service.index(load_model(plan_.model_name, face_service.settings().allow_noncommercial_models)).upsert(
+        photo.worker_id, embedding
+    )
     return template
 
 
@@ -73,6 +85,6 @@ def workers_of(session: Session, photo_ids: list[int]) -> list[tuple[int, int]]:
     """Return (photo id, worker id) pairs, for reporting refusals by worker."""
     pairs: list[tuple[int, int]] = []
     for start in range(0, len(photo_ids), 1000):
-        chunk = photo_ids[start:start + 1000]
+        chunk = photo_ids[start : start + 1000]
         pairs += session.execute(select(FacePhoto.id, FacePhoto.worker_id).where(FacePhoto.id.in_(chunk))).all()
     return pairs

@@ -1,4 +1,5 @@
 """The database side of the face engine: enrolment (a template per model), templates, evidence and the 1:N indexes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,8 +21,20 @@ from exam_server.face.evidence import save_evidence as _write_evidence
 from exam_server.face.index import FaceIndex
 from exam_server.face.intake import sniff_format
 from exam_server.face.models import EmbeddingModel, get_model
-from exam_server.models import (CheckIn, CheckKind, Decision, FaceCheck, FacePhoto, FaceTemplate, PhotoSource,
-                                ReviewCase, ReviewKind, ReviewStatus, Worker, utcnow)
+from exam_server.models import (
+    CheckIn,
+    CheckKind,
+    Decision,
+    FaceCheck,
+    FacePhoto,
+    FaceTemplate,
+    PhotoSource,
+    ReviewCase,
+    ReviewKind,
+    ReviewStatus,
+    Worker,
+    utcnow,
+)
 from exam_server.services import audit
 
 _lock = threading.Lock()
@@ -31,7 +44,7 @@ _indexes: dict[tuple[str, str], FaceIndex] = {}
 
 def settings() -> FaceSettings:
     """Return the face settings: EXAM_FACE_* variables, overridden by FACE_* keys of the app config."""
-    values = {key[len("EXAM_"):]: value for key, value in os.environ.items() if key.startswith("EXAM_FACE_")}
+    values = {key[len("EXAM_") :]: value for key, value in os.environ.items() if key.startswith("EXAM_FACE_")}
     values.update({key: value for key, value in current_app.config.items() if key.startswith("FACE_")})
     return FaceSettings.from_mapping(values, prefix="FACE_")
 
@@ -82,28 +95,58 @@ def photo_sha256(image_bytes: bytes) -> str:
     return hashlib.sha256(image_bytes).hexdigest()
 
 
-def enrol(session: Session, worker: Worker, image_bytes: bytes, source: PhotoSource | str, *,
-          sample: FaceSample | None = None, user_id: int | None = None, now: datetime | None = None) -> Enrolment:
+def enrol(
+    session: Session,
+    worker: Worker,
+    image_bytes: bytes,
+    source: PhotoSource | str,
+    *,
+    sample: FaceSample | None = None,
+    user_id: int | None = None,
+    now: datetime | None = None,
+) -> Enrolment:
     """Store a worker's photo and one template per model, superseding older ones, and search it against everyone."""
     now = now or utcnow()
     source = PhotoSource(source)
     face_engine = engine()
     sample = sample or face_engine.enrol_sample(image_bytes, source.value)
     digest = photo_sha256(image_bytes)
-    relative = Path("photos") / str(worker.id) / f"{digest[:32]}.{'png' if sniff_format(image_bytes) == 'PNG' else 'jpg'}"
+    relative = (
+        Path("photos") / str(worker.id) / f"{digest[:32]}.{'png' if sniff_format(image_bytes) == 'PNG' else 'jpg'}"
+    )
     _write_private(data_dir() / relative, image_bytes)
-    photo = FacePhoto(worker_id=worker.id, source=source, path=relative.as_posix(), sha256=digest,
-                      width=sample.image_width, height=sample.image_height, quality=sample.quality_dict(),
-                      uploaded_by_id=user_id, created_at=now)
+    photo = FacePhoto(
+        worker_id=worker.id,
+        source=source,
+        path=relative.as_posix(),
+        sha256=digest,
+        width=sample.image_width,
+        height=sample.image_height,
+        quality=sample.quality_dict(),
+        uploaded_by_id=user_id,
+        created_at=now,
+    )
     session.add(photo)
     session.flush()
     # Every active template came from the old photo, whatever its model: all of them are superseded.
-    session.execute(update(FaceTemplate).where(FaceTemplate.worker_id == worker.id, FaceTemplate.active)
-                    .values(active=False, superseded_at=now))
+    session.execute(
+        update(FaceTemplate)
+        .where(FaceTemplate.worker_id == worker.id, FaceTemplate.active)
+        .values(active=False, superseded_at=now)
+    )
     # One row per model of the same photo; a model the engine no longer holds keeps no stale template.
     held = [m for m in face_engine.models if m.key in sample.embeddings]
-    templates = [FaceTemplate(worker_id=worker.id, photo_id=photo.id, model_name=m.name, model_version=m.version,
-                              vector=sample.embedding_for(m.key).to_bytes(), created_at=now) for m in held]
+    templates = [
+        FaceTemplate(
+            worker_id=worker.id,
+            photo_id=photo.id,
+            model_name=m.name,
+            model_version=m.version,
+            vector=sample.embedding_for(m.key).to_bytes(),
+            created_at=now,
+        )
+        for m in held
+    ]
     session.add_all(templates)
     session.flush()
     template = templates[0]
@@ -112,28 +155,51 @@ def enrol(session: Session, worker: Worker, image_bytes: bytes, source: PhotoSou
         index(model).upsert(worker.id, sample.embedding_for(model.key))
     for model in (m for m in face_engine.models if m not in held):
         index(model).remove(worker.id)  # the old photo's vector must not stand for the new one
-    audit.record(session, "face_enrolled", target=worker, user_id=user_id,
-                 detail={"photo_id": photo.id, "template_id": template.id, "source": source.value,
-                         "templates": {t.model_name: t.id for t in templates},
-                         "duplicates": [case.other_worker_id for case in duplicates]})
+    audit.record(
+        session,
+        "face_enrolled",
+        target=worker,
+        user_id=user_id,
+        detail={
+            "photo_id": photo.id,
+            "template_id": template.id,
+            "source": source.value,
+            "templates": {t.model_name: t.id for t in templates},
+            "duplicates": [case.other_worker_id for case in duplicates],
+        },
+    )
     return Enrolment(photo, template, duplicates, templates)
 
 
-def _duplicate_cases(session: Session, worker: Worker, sample: FaceSample, template: FaceTemplate,
-                     now: datetime) -> list[ReviewCase]:
+def _duplicate_cases(
+    session: Session, worker: Worker, sample: FaceSample, template: FaceTemplate, now: datetime
+) -> list[ReviewCase]:
     current = settings()
     hits = index().search(sample, k=current.search_k, threshold=current.search_threshold, exclude=worker.id)
     cases = []
     for hit in (h for h in hits if h.within_threshold):
-        check = FaceCheck(kind=CheckKind.ENROL_DUPLICATE, worker_id=worker.id, model_name=sample.model_name,
-                          model_version=sample.model_version, distance=hit.distance,
-                          threshold=current.search_threshold, decision=Decision.REVIEW, created_at=now,
-                          detail={"other_worker_id": hit.worker_id, "template_id": template.id, "rank": hit.rank})
+        check = FaceCheck(
+            kind=CheckKind.ENROL_DUPLICATE,
+            worker_id=worker.id,
+            model_name=sample.model_name,
+            model_version=sample.model_version,
+            distance=hit.distance,
+            threshold=current.search_threshold,
+            decision=Decision.REVIEW,
+            created_at=now,
+            detail={"other_worker_id": hit.worker_id, "template_id": template.id, "rank": hit.rank},
+        )
         session.add(check)
         session.flush()
-        case = ReviewCase(kind=ReviewKind.DUPLICATE_ENROLMENT, worker_id=worker.id, other_worker_id=hit.worker_id,
-                          face_check_id=check.id, distance=hit.distance, created_at=now,
-                          summary=f"新登记照片与工人{hit.worker_id}的人脸相似（距离{hit.distance:.3f}）")
+        case = ReviewCase(
+            kind=ReviewKind.DUPLICATE_ENROLMENT,
+            worker_id=worker.id,
+            other_worker_id=hit.worker_id,
+            face_check_id=check.id,
+            distance=hit.distance,
+            created_at=now,
+            summary=f"新登记照片与工人{hit.worker_id}的人脸相似（距离{hit.distance:.3f}）",
+        )
         session.add(case)
         cases.append(case)
     session.flush()
@@ -144,16 +210,23 @@ def active_templates(session: Session, worker_id: int) -> list[Template]:
     """Return the worker's newest active template of each model the engine holds, the primary model's first."""
     keys = model_keys()
     rows = session.execute(
-        select(FaceTemplate.id, FaceTemplate.vector, FaceTemplate.model_name, FaceTemplate.model_version,
-               FacePhoto.source)
+        select(
+            FaceTemplate.id, FaceTemplate.vector, FaceTemplate.model_name, FaceTemplate.model_version, FacePhoto.source
+        )
         .join(FacePhoto, FacePhoto.id == FaceTemplate.photo_id)
-        .where(FaceTemplate.worker_id == worker_id, FaceTemplate.active,
-               tuple_(FaceTemplate.model_name, FaceTemplate.model_version).in_(keys))
-        .order_by(FaceTemplate.id.desc())).all()
+        .where(
+            FaceTemplate.worker_id == worker_id,
+            FaceTemplate.active,
+            tuple_(FaceTemplate.model_name, FaceTemplate.model_version).in_(keys),
+        )
+        .order_by(FaceTemplate.id.desc())
+    ).all()
     newest: dict[tuple[str, str], Template] = {}
     for row in rows:
-        newest.setdefault((row.model_name, row.model_version), Template.from_stored(
-            row.vector, row.model_name, row.model_version, PhotoSource(row.source).value, row.id))
+        newest.setdefault(
+            (row.model_name, row.model_version),
+            Template.from_stored(row.vector, row.model_name, row.model_version, PhotoSource(row.source).value, row.id),
+        )
     return [newest[key] for key in keys if key in newest]
 
 
@@ -163,9 +236,15 @@ def active_template(session: Session, worker_id: int) -> Template | None:
     row = session.execute(
         select(FaceTemplate.id, FaceTemplate.vector, FacePhoto.source)
         .join(FacePhoto, FacePhoto.id == FaceTemplate.photo_id)
-        .where(FaceTemplate.worker_id == worker_id, FaceTemplate.active, FaceTemplate.model_name == name,
-               FaceTemplate.model_version == version)
-        .order_by(FaceTemplate.id.desc()).limit(1)).first()
+        .where(
+            FaceTemplate.worker_id == worker_id,
+            FaceTemplate.active,
+            FaceTemplate.model_name == name,
+            FaceTemplate.model_version == version,
+        )
+        .order_by(FaceTemplate.id.desc())
+        .limit(1)
+    ).first()
     if row is None:
         return None
     return Template.from_stored(row.vector, name, version, PhotoSource(row.source).value, row.id)
@@ -174,9 +253,18 @@ def active_template(session: Session, worker_id: int) -> Template | None:
 def is_enrolled(session: Session, worker_id: int) -> bool:
     """Tell whether the worker has an active template of the primary model (no face work)."""
     name, version = model_key()
-    return bool(session.scalar(select(FaceTemplate.id).where(
-        FaceTemplate.worker_id == worker_id, FaceTemplate.active, FaceTemplate.model_name == name,
-        FaceTemplate.model_version == version).limit(1)))
+    return bool(
+        session.scalar(
+            select(FaceTemplate.id)
+            .where(
+                FaceTemplate.worker_id == worker_id,
+                FaceTemplate.active,
+                FaceTemplate.model_name == name,
+                FaceTemplate.model_version == version,
+            )
+            .limit(1)
+        )
+    )
 
 
 def deactivate_template(session: Session, template_id: int, now: datetime | None = None) -> None:
@@ -184,8 +272,11 @@ def deactivate_template(session: Session, template_id: int, now: datetime | None
     template = session.get(FaceTemplate, template_id)
     if template is None or not template.active:
         return
-    session.execute(update(FaceTemplate).where(FaceTemplate.photo_id == template.photo_id, FaceTemplate.active)
-                    .values(active=False, superseded_at=now or utcnow()))
+    session.execute(
+        update(FaceTemplate)
+        .where(FaceTemplate.photo_id == template.photo_id, FaceTemplate.active)
+        .values(active=False, superseded_at=now or utcnow())
+    )
     session.refresh(template)
     for model in engine().models:
         index(model).remove(template.worker_id)
@@ -200,8 +291,9 @@ def best_of(*results: Any) -> Any:
 
 def save_evidence(frame: bytes, now: datetime | None = None) -> str:
     """Keep a frame under DATA_DIR/evidence/<bureau date>/ and return its path relative to DATA_DIR."""
-    relative = _write_evidence(frame, data_dir() / "evidence", now=localday.local(now or localday.utcnow()),
-                               settings=settings())
+    relative = _write_evidence(
+        frame, data_dir() / "evidence", now=localday.local(now or localday.utcnow()), settings=settings()
+    )
     return f"evidence/{relative}"
 
 
@@ -220,38 +312,59 @@ def rebuild_index(session: Session) -> int:
 
 
 def _rebuild_one(session: Session, model: EmbeddingModel) -> int:
-    rows = session.execute(select(FaceTemplate.worker_id, FaceTemplate.vector).where(
-        FaceTemplate.active, FaceTemplate.model_name == model.name, FaceTemplate.model_version == model.version)
-        .order_by(FaceTemplate.id)).all()
+    rows = session.execute(
+        select(FaceTemplate.worker_id, FaceTemplate.vector)
+        .where(FaceTemplate.active, FaceTemplate.model_name == model.name, FaceTemplate.model_version == model.version)
+        .order_by(FaceTemplate.id)
+    ).all()
     vectors = {row.worker_id: row.vector for row in rows}  # the newest wins if a worker has two
     matrix = np.array([np.frombuffer(v, dtype="<f4") for v in vectors.values()], dtype=np.float32).reshape(
-        len(vectors), model.dim)
+        len(vectors), model.dim
+    )
     built = FaceIndex.build(index(model).path, model.key, list(vectors), matrix, model.metric)
     with _lock:
         _indexes[(str(data_dir()), model.key)] = built
     return len(vectors)
 
 
-def purge_evidence(session: Session, retention_days: int, *, now: datetime | None = None,
-                   user_id: int | None = None, batch: int = 1000) -> int:
+def purge_evidence(
+    session: Session, retention_days: int, *, now: datetime | None = None, user_id: int | None = None, batch: int = 1000
+) -> int:
     """Delete evidence older than the retention period, except for open review cases; return the files removed."""
     # Commits every batch so that a year of frames does not become one transaction.
     now = now or utcnow()
     cutoff = now - timedelta(days=retention_days)
     root = data_dir()
     open_case = ReviewCase.status == ReviewStatus.OPEN
-    check_in_open_case = exists().where(open_case, or_(
-        ReviewCase.face_check_id == FaceCheck.id,
-        and_(FaceCheck.sitting_id.is_not(None), ReviewCase.sitting_id == FaceCheck.sitting_id),
-        and_(FaceCheck.checkin_id.is_not(None), ReviewCase.checkin_id == FaceCheck.checkin_id)))
+    check_in_open_case = exists().where(
+        open_case,
+        or_(
+            ReviewCase.face_check_id == FaceCheck.id,
+            and_(FaceCheck.sitting_id.is_not(None), ReviewCase.sitting_id == FaceCheck.sitting_id),
+            and_(FaceCheck.checkin_id.is_not(None), ReviewCase.checkin_id == FaceCheck.checkin_id),
+        ),
+    )
     removed = 0
     while True:
-        checks = session.scalars(select(FaceCheck).where(
-            FaceCheck.created_at < cutoff, FaceCheck.evidence_path.is_not(None),
-            FaceCheck.evidence_purged_at.is_(None), ~check_in_open_case).limit(batch)).all()
-        chips = session.scalars(select(CheckIn).where(
-            CheckIn.created_at < cutoff, CheckIn.chip_photo_path.is_not(None),
-            ~exists().where(open_case, ReviewCase.checkin_id == CheckIn.id)).limit(batch)).all()
+        checks = session.scalars(
+            select(FaceCheck)
+            .where(
+                FaceCheck.created_at < cutoff,
+                FaceCheck.evidence_path.is_not(None),
+                FaceCheck.evidence_purged_at.is_(None),
+                ~check_in_open_case,
+            )
+            .limit(batch)
+        ).all()
+        chips = session.scalars(
+            select(CheckIn)
+            .where(
+                CheckIn.created_at < cutoff,
+                CheckIn.chip_photo_path.is_not(None),
+                ~exists().where(open_case, ReviewCase.checkin_id == CheckIn.id),
+            )
+            .limit(batch)
+        ).all()
         if not checks and not chips:
             break
         for check in checks:
@@ -262,8 +375,12 @@ def purge_evidence(session: Session, retention_days: int, *, now: datetime | Non
             checkin.chip_photo_path = None
         removed += len(checks) + len(chips)
         session.commit()
-    audit.record(session, "evidence_purged", user_id=user_id,
-                 detail={"files": removed, "older_than": cutoff.isoformat(), "retention_days": retention_days})
+    audit.record(
+        session,
+        "evidence_purged",
+        user_id=user_id,
+        detail={"files": removed, "older_than": cutoff.isoformat(), "retention_days": retention_days},
+    )
     session.commit()
     return removed
 
@@ -288,26 +405,44 @@ def plan_batch(session: Session, paths: list[Path]) -> tuple[list[tuple[Path, in
         try:
             citizen_id, _ = normalise_citizen_id(path.stem)
         except InvalidCitizenId as exc:
-            refused.append({"file": path.name, "citizen_id": path.stem, "error": "invalid_citizen_id",
-                            "message": str(exc), "detail": ""})
+            refused.append(
+                {
+                    "file": path.name,
+                    "citizen_id": path.stem,
+                    "error": "invalid_citizen_id",
+                    "message": str(exc),
+                    "detail": "",
+                }
+            )
             continue
         wanted[citizen_id] = path
     workers: dict[str, int] = {}
     enrolled_from: dict[int, str] = {}
     ids = list(wanted)
     for start in range(0, len(ids), 1000):
-        chunk = ids[start:start + 1000]
+        chunk = ids[start : start + 1000]
         workers.update(session.execute(select(Worker.citizen_id, Worker.id).where(Worker.citizen_id.in_(chunk))).all())
-        enrolled_from.update(session.execute(
-            select(FaceTemplate.worker_id, FacePhoto.sha256).join(FacePhoto, FacePhoto.id == FaceTemplate.photo_id)
-            .join(Worker, Worker.id == FaceTemplate.worker_id)
-            .where(Worker.citizen_id.in_(chunk), FaceTemplate.active)).all())
+        enrolled_from.update(
+            session.execute(
+                select(FaceTemplate.worker_id, FacePhoto.sha256)
+                .join(FacePhoto, FacePhoto.id == FaceTemplate.photo_id)
+                .join(Worker, Worker.id == FaceTemplate.worker_id)
+                .where(Worker.citizen_id.in_(chunk), FaceTemplate.active)
+            ).all()
+        )
     todo, skipped = [], 0
     for citizen_id, path in wanted.items():
         worker_id = workers.get(citizen_id)
         if worker_id is None:
-            refused.append({"file": path.name, "citizen_id": citizen_id, "error": "worker_not_found",
-                            "message": "未找到该身份证号的从业人员", "detail": ""})
+            refused.append(
+                {
+                    "file": path.name,
+                    "citizen_id": citizen_id,
+                    "error": "worker_not_found",
+                    "message": "未找到该身份证号的从业人员",
+                    "detail": "",
+                }
+            )
         elif enrolled_from.get(worker_id) == photo_sha256(path.read_bytes()):
             skipped += 1
         else:

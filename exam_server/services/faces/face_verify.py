@@ -1,4 +1,5 @@
 """1:1 decisions with several models: the fused score when it is on and complete, else the primary model alone."""
+
 from __future__ import annotations
 
 import logging
@@ -73,8 +74,15 @@ def judge(engine: FaceEngine, probes: Sequence[FaceSample], templates: Sequence[
     why_not = unfused_reason(engine, templates)
     if why_not is None:
         fused = engine.verify_fused(list(probes), templates_to_judge(engine, templates))
-        return Judgement(fused.decision, fused.distance, fused.threshold, FUSED, fusion_label(engine),
-                         fused.to_dict(), fused.frame_distances)
+        return Judgement(
+            fused.decision,
+            fused.distance,
+            fused.threshold,
+            FUSED,
+            fusion_label(engine),
+            fused.to_dict(),
+            fused.frame_distances,
+        )
     primary = templates_to_judge(engine, templates)
     if not primary:
         return None
@@ -85,8 +93,15 @@ def judge(engine: FaceEngine, probes: Sequence[FaceSample], templates: Sequence[
     if engine.settings.fused:
         decision = "review" if decision == "match" else decision
         detail.update(fusion_unavailable=why_not, decision=decision, model_decision=worst.decision)
-    return Judgement(decision, worst.distance, worst.threshold, worst.model_name, worst.model_version, detail,
-                     tuple(v.distance for v in frames))
+    return Judgement(
+        decision,
+        worst.distance,
+        worst.threshold,
+        worst.model_name,
+        worst.model_version,
+        detail,
+        tuple(v.distance for v in frames),
+    )
 
 
 def probe_vectors(sample: FaceSample) -> dict[str, list[float]]:

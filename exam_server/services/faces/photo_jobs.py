@@ -1,4 +1,5 @@
 """Enrol a zip of photos named by citizen ID in a background thread, keeping progress in a JSON file."""
+
 from __future__ import annotations
 
 import logging
@@ -12,11 +13,11 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
 from exam_server.face import FaceRefusal
 from exam_server.models import Enterprise, FacePhoto, FaceTemplate, PhotoSource, User, Worker
 from exam_server.services.admin import staging
 from exam_server.services.faces import face_service
-from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
 from exam_server.services.scope import enterprise_filter
 
 KIND = "jobs"
@@ -31,8 +32,16 @@ class Progress:
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / "status.json"
-        self.data = {"state": "queued", "total": 0, "done": 0, "enrolled": 0, "skipped": 0, "duplicates": 0,
-                     "refused": [], "error": None}
+        self.data = {
+            "state": "queued",
+            "total": 0,
+            "done": 0,
+            "enrolled": 0,
+            "skipped": 0,
+            "duplicates": 0,
+            "refused": [],
+            "error": None,
+        }
         self.save()
 
     def save(self, **changes) -> None:
@@ -47,8 +56,9 @@ def start(app: Flask, stream: IO[bytes], filename: str, user: User) -> str:
     """Stage the zip and start enrolling it in a thread; return the job's token."""
     staged = staging.stage(app.config["DATA_DIR"], KIND, stream, filename, {"user_id": user.id, "job": "photo_zip"})
     Progress(staged.folder)
-    thread = threading.Thread(target=run, args=(app, staged.token, user.id), name=f"photo-job-{staged.token[:8]}",
-                              daemon=True)
+    thread = threading.Thread(
+        target=run, args=(app, staged.token, user.id), name=f"photo-job-{staged.token[:8]}", daemon=True
+    )
     thread.start()
     return staged.token
 
@@ -132,17 +142,22 @@ def _lookup(session: Session, user: User, citizen_ids: list[str]) -> tuple[dict[
     workers: dict[str, Worker] = {}
     shas: dict[int, str] = {}
     for start in range(0, len(citizen_ids), 1000):
-        chunk = citizen_ids[start:start + 1000]
-        stmt = select(Worker).join(Enterprise, Enterprise.id == Worker.enterprise_id).where(Worker.citizen_id.in_(chunk))
+        chunk = citizen_ids[start : start + 1000]
+        stmt = (
+            select(Worker).join(Enterprise, Enterprise.id == Worker.enterprise_id).where(Worker.citizen_id.in_(chunk))
+        )
         found = session.scalars(enterprise_filter(user, stmt, Worker.enterprise_id)).all()
         workers.update((w.citizen_id, w) for w in found)
-        shas.update(session.execute(
-            select(FaceTemplate.worker_id, FacePhoto.sha256).join(FacePhoto, FacePhoto.id == FaceTemplate.photo_id)
-            .where(FaceTemplate.worker_id.in_([w.id for w in found]), FaceTemplate.active)).all())
+        shas.update(
+            session.execute(
+                select(FaceTemplate.worker_id, FacePhoto.sha256)
+                .join(FacePhoto, FacePhoto.id == FaceTemplate.photo_id)
+                .where(FaceTemplate.worker_id.in_([w.id for w in found]), FaceTemplate.active)
+            ).all()
+        )
     return workers, shas
 
 
 def _is_photo(name: str) -> bool:
     path = PurePosixPath(name.replace("\\", "/"))
-    return (path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
-            and "__MACOSX" not in path.parts)
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and "__MACOSX" not in path.parts

@@ -1,4 +1,5 @@
 """The figures on a user's dashboard, each limited to the user's county or enterprise."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -6,8 +7,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from exam_server.models import (Enterprise, ExamPlan, ExamRequirement, FaceTemplate, Kiosk, RequirementStatus,
-                                ReviewCase, ReviewStatus, Role, Sitting, SittingStatus, User, Worker, utcnow)
+from exam_server.models import (
+    Enterprise,
+    ExamPlan,
+    ExamRequirement,
+    FaceTemplate,
+    Kiosk,
+    RequirementStatus,
+    ReviewCase,
+    ReviewStatus,
+    Role,
+    Sitting,
+    SittingStatus,
+    User,
+    Worker,
+    utcnow,
+)
 from exam_server.services.scope import enterprise_filter
 
 KIOSK_ONLINE = timedelta(minutes=5)
@@ -20,9 +35,11 @@ def figures(session: Session, user: User, now: datetime | None = None) -> dict:
     if user.role in (Role.CITY, Role.COUNTY, Role.REVIEWER):
         reviews = select(func.count(ReviewCase.id)).where(ReviewCase.status == ReviewStatus.OPEN)
         if user.role is Role.COUNTY:
-            reviews = (reviews.join(Worker, Worker.id == ReviewCase.worker_id)
-                       .join(Enterprise, Enterprise.id == Worker.enterprise_id)
-                       .where(Enterprise.county_id == user.county_id))
+            reviews = (
+                reviews.join(Worker, Worker.id == ReviewCase.worker_id)
+                .join(Enterprise, Enterprise.id == Worker.enterprise_id)
+                .where(Enterprise.county_id == user.county_id)
+            )
         out["open_reviews"] = session.scalar(reviews)
     if user.role is Role.REVIEWER:
         return out
@@ -33,14 +50,24 @@ def figures(session: Session, user: User, now: datetime | None = None) -> dict:
     with_enterprise = select(func.count(Worker.id)).join(Enterprise, Enterprise.id == Worker.enterprise_id)
     out["enterprises"] = scoped(select(func.count(Enterprise.id)), Enterprise.id)
     out["workers"] = scoped(with_enterprise, Worker.enterprise_id)
-    enrolled = (select(func.count(func.distinct(FaceTemplate.worker_id))).join(Worker, Worker.id == FaceTemplate.worker_id)
-                .join(Enterprise, Enterprise.id == Worker.enterprise_id).where(FaceTemplate.active))
+    enrolled = (
+        select(func.count(func.distinct(FaceTemplate.worker_id)))
+        .join(Worker, Worker.id == FaceTemplate.worker_id)
+        .join(Enterprise, Enterprise.id == Worker.enterprise_id)
+        .where(FaceTemplate.active)
+    )
     out["enrolled"] = scoped(enrolled, Worker.enterprise_id)
-    requirements = (select(ExamRequirement.status, func.count(ExamRequirement.id))
-                    .join(ExamPlan, ExamPlan.id == ExamRequirement.plan_id)
-                    .where(ExamPlan.opens_at <= now, ExamPlan.closes_at > now).group_by(ExamRequirement.status))
-    by_status = dict(session.execute(enterprise_filter(user, requirements, ExamRequirement.enterprise_id,
-                                                       ExamRequirement.county_id)).all())
+    requirements = (
+        select(ExamRequirement.status, func.count(ExamRequirement.id))
+        .join(ExamPlan, ExamPlan.id == ExamRequirement.plan_id)
+        .where(ExamPlan.opens_at <= now, ExamPlan.closes_at > now)
+        .group_by(ExamRequirement.status)
+    )
+    by_status = dict(
+        session.execute(
+            enterprise_filter(user, requirements, ExamRequirement.enterprise_id, ExamRequirement.county_id)
+        ).all()
+    )
     out["required"] = sum(by_status.values())
     out["passed"] = by_status.get(RequirementStatus.PASSED, 0)
     out["failed"] = by_status.get(RequirementStatus.FAILED, 0)
@@ -49,9 +76,12 @@ def figures(session: Session, user: User, now: datetime | None = None) -> dict:
     # The statistics page's definitions: 参考率 = sat / required, 合格率 = passed / sat (not / required).
     out["participation"] = round(100 * sat / out["required"], 1) if out["required"] else None
     out["pass_rate"] = round(100 * out["passed"] / sat, 1) if sat else None
-    active = (select(func.count(Sitting.id)).join(Worker, Worker.id == Sitting.worker_id)
-              .join(Enterprise, Enterprise.id == Worker.enterprise_id)
-              .where(Sitting.status.in_([SittingStatus.IN_PROGRESS, SittingStatus.SUSPENDED])))
+    active = (
+        select(func.count(Sitting.id))
+        .join(Worker, Worker.id == Sitting.worker_id)
+        .join(Enterprise, Enterprise.id == Worker.enterprise_id)
+        .where(Sitting.status.in_([SittingStatus.IN_PROGRESS, SittingStatus.SUSPENDED]))
+    )
     out["sitting_now"] = scoped(active, Worker.enterprise_id)
     out["open_plans"] = _open_plans(session, user, now)
     if user.role in (Role.CITY, Role.COUNTY):
@@ -63,6 +93,9 @@ def figures(session: Session, user: User, now: datetime | None = None) -> dict:
 
 
 def _open_plans(session: Session, user: User, now: datetime) -> int:
-    stmt = select(func.count(func.distinct(ExamRequirement.plan_id))).join(
-        ExamPlan, ExamPlan.id == ExamRequirement.plan_id).where(ExamPlan.opens_at <= now, ExamPlan.closes_at > now)
+    stmt = (
+        select(func.count(func.distinct(ExamRequirement.plan_id)))
+        .join(ExamPlan, ExamPlan.id == ExamRequirement.plan_id)
+        .where(ExamPlan.opens_at <= now, ExamPlan.closes_at > now)
+    )
     return session.scalar(enterprise_filter(user, stmt, ExamRequirement.enterprise_id, ExamRequirement.county_id))

@@ -4,14 +4,16 @@ Rows come from the database in batches (``yield_per``) and leave as they are wri
 stays flat however many rows the scope holds: CSV is a generator of byte chunks, XLSX is written row
 by row (``xlsx_writer``) into a temporary file that is then read out in chunks.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Iterable, Iterator
+from typing import IO
 from urllib.parse import quote
 
 from sqlalchemy import select
@@ -20,12 +22,15 @@ from sqlalchemy.orm import Session
 from exam_server import localday
 from exam_server.models import JOB_CATEGORY_LABELS, Enterprise, RequirementStatus, User
 from exam_server.services.reporting import xlsx_writer
+from exam_server.services.reporting.statistics import Filters, Names, Place, Rates, counts_by, results_query
 from exam_server.services.scope import enterprise_filter
-from exam_server.services.reporting.statistics import (Filters, Names, Place, Rates, counts_by, results_query)
 
 BOM = "\ufeff"
-STATUS_LABELS = {RequirementStatus.PENDING: "未参考", RequirementStatus.FAILED: "不合格",
-                 RequirementStatus.PASSED: "合格"}
+STATUS_LABELS = {
+    RequirementStatus.PENDING: "未参考",
+    RequirementStatus.FAILED: "不合格",
+    RequirementStatus.PASSED: "合格",
+}
 BATCH = 1000
 NONE = "—"
 
@@ -36,13 +41,22 @@ class Column:
     kind: str = "text"  # text, int, rate, time, date, score
 
 
-FIGURE_COLUMNS = [Column(t) for t in ("区县", "乡镇（街道）", "行业", "企业名称", "统一社会信用代码")] + [
-    Column(t, "int") for t in ("应考人数", "参考人数", "合格人数", "未参考人数")] + [
-    Column("参考率", "rate"), Column("合格率", "rate")]
-RESULT_COLUMNS = [Column(t) for t in ("区县", "乡镇（街道）", "行业", "企业名称", "姓名", "身份证号", "岗位类别",
-                                      "考试计划", "状态")] + [
-    Column("考试次数", "int"), Column("首次参考时间", "time"), Column("合格时间", "time"), Column("最高分", "score"),
-    Column("证书编号"), Column("发证日期", "date"), Column("证书有效期至", "date")]
+FIGURE_COLUMNS = (
+    [Column(t) for t in ("区县", "乡镇（街道）", "行业", "企业名称", "统一社会信用代码")]
+    + [Column(t, "int") for t in ("应考人数", "参考人数", "合格人数", "未参考人数")]
+    + [Column("参考率", "rate"), Column("合格率", "rate")]
+)
+RESULT_COLUMNS = [
+    Column(t) for t in ("区县", "乡镇（街道）", "行业", "企业名称", "姓名", "身份证号", "岗位类别", "考试计划", "状态")
+] + [
+    Column("考试次数", "int"),
+    Column("首次参考时间", "time"),
+    Column("合格时间", "time"),
+    Column("最高分", "score"),
+    Column("证书编号"),
+    Column("发证日期", "date"),
+    Column("证书有效期至", "date"),
+]
 
 
 def _figures(rates: Rates) -> list:
@@ -53,12 +67,20 @@ def figure_rows(session: Session, user: User, place: Place, filters: Filters) ->
     """Yield one row of figures per enterprise in the place (those with no requirement too), then the total."""
     groups = counts_by(session, user, place, filters, "enterprise")
     names = Names.load(session, place)
-    query = (select(Enterprise.id, Enterprise.name, Enterprise.credit_code, Enterprise.county_id,
-                    Enterprise.township_id, Enterprise.industry_id)
-             .order_by(Enterprise.county_id, Enterprise.township_id, Enterprise.name))
+    query = select(
+        Enterprise.id,
+        Enterprise.name,
+        Enterprise.credit_code,
+        Enterprise.county_id,
+        Enterprise.township_id,
+        Enterprise.industry_id,
+    ).order_by(Enterprise.county_id, Enterprise.township_id, Enterprise.name)
     query = enterprise_filter(user, query, Enterprise.id, Enterprise.county_id)
-    for column, chosen in ((Enterprise.id, place.enterprise), (Enterprise.township_id, place.township),
-                           (Enterprise.county_id, place.county)):
+    for column, chosen in (
+        (Enterprise.id, place.enterprise),
+        (Enterprise.township_id, place.township),
+        (Enterprise.county_id, place.county),
+    ):
         if chosen is not None:
             query = query.where(column == chosen.id)
             break
@@ -66,25 +88,45 @@ def figure_rows(session: Session, user: User, place: Place, filters: Filters) ->
     for e in session.execute(query):
         rates = groups.pop(e.id, Rates())
         total += rates
-        yield [names.counties.get(e.county_id, ""), names.townships.get(e.township_id, ""),
-               names.industries.get(e.industry_id, ""), e.name, e.credit_code, *_figures(rates)]
+        yield [
+            names.counties.get(e.county_id, ""),
+            names.townships.get(e.township_id, ""),
+            names.industries.get(e.industry_id, ""),
+            e.name,
+            e.credit_code,
+            *_figures(rates),
+        ]
     for rates in groups.values():  # requirements of enterprises no longer listed (moved or removed)
         total += rates
     yield ["合计", "", "", "", "", *_figures(total)]
 
 
-def result_rows(session: Session, user: User, place: Place, filters: Filters,
-                status: RequirementStatus | None = None) -> Iterator[list]:
+def result_rows(
+    session: Session, user: User, place: Place, filters: Filters, status: RequirementStatus | None = None
+) -> Iterator[list]:
     """Yield one row per requirement (worker and plan) in the place, fetched from the database in batches."""
     names = Names.load(session, place)
     query = results_query(session, user, place, filters, status).execution_options(yield_per=BATCH)
     for r in session.execute(query):
         enterprise = names.enterprises.get(r.enterprise_id, ("", ""))[0]
-        yield [names.counties.get(r.county_id, ""), names.townships.get(r.township_id, ""),
-               names.industries.get(r.industry_id, ""), enterprise, r.name, r.citizen_id,
-               JOB_CATEGORY_LABELS.get(r.job_category, ""), names.plans.get(r.plan_id, ""),
-               STATUS_LABELS[RequirementStatus(r.status)], r.attempts, r.first_sat_at, r.passed_at, r.best_score,
-               r.certificate_number, r.issued_on, r.valid_until]
+        yield [
+            names.counties.get(r.county_id, ""),
+            names.townships.get(r.township_id, ""),
+            names.industries.get(r.industry_id, ""),
+            enterprise,
+            r.name,
+            r.citizen_id,
+            JOB_CATEGORY_LABELS.get(r.job_category, ""),
+            names.plans.get(r.plan_id, ""),
+            STATUS_LABELS[RequirementStatus(r.status)],
+            r.attempts,
+            r.first_sat_at,
+            r.passed_at,
+            r.best_score,
+            r.certificate_number,
+            r.issued_on,
+            r.valid_until,
+        ]
 
 
 def _text(value) -> str:
@@ -116,7 +158,7 @@ def csv_chunks(columns: list[Column], rows: Iterable[list], rows_per_chunk: int 
     buffer.write(BOM)
     writer.writerow([c.title for c in columns])
     for n, row in enumerate(rows, 1):
-        writer.writerow([csv_value(c, v) for c, v in zip(columns, row)])
+        writer.writerow([csv_value(c, v) for c, v in zip(columns, row, strict=False)])
         if n % rows_per_chunk == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -141,12 +183,12 @@ def _xlsx_cell(column: Column, value):
 def _xlsx_rows(columns: list[Column], rows: Iterable[list]) -> Iterator[list]:
     yield [c.title for c in columns]
     for row in rows:
-        yield [_xlsx_cell(c, v) for c, v in zip(columns, row)]
+        yield [_xlsx_cell(c, v) for c, v in zip(columns, row, strict=False)]
 
 
 def xlsx_file(sheets: list[tuple[str, list[Column], Iterable[list]]]) -> IO[bytes]:
     """Write the sheets row by row to a temporary file; return it opened at the start, already unlinked."""
-    handle = tempfile.TemporaryFile(prefix="export-", suffix=".xlsx")
+    handle = tempfile.TemporaryFile(prefix="export-", suffix=".xlsx")  # noqa: SIM115  (the caller streams and closes it)
     try:
         xlsx_writer.write(handle, [(title, _xlsx_rows(columns, rows)) for title, columns, rows in sheets])
     except BaseException:
@@ -170,6 +212,13 @@ def content_disposition(filename: str, fallback: str) -> str:
 
 def filename(place: Place, what: str, extension: str, now: datetime) -> str:
     """Return e.g. "兰山区_考试成绩明细_20261129.csv"."""
-    where = (place.enterprise.name if place.enterprise else place.township.name if place.township
-             else place.county.name if place.county else "全市")
+    where = (
+        place.enterprise.name
+        if place.enterprise
+        else place.township.name
+        if place.township
+        else place.county.name
+        if place.county
+        else "全市"
+    )
     return f"{where}_{what}_{localday.local_date(now):%Y%m%d}.{extension}"

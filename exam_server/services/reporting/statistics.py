@@ -3,20 +3,36 @@
 Every figure is a GROUP BY on exam_requirement, whose copied region columns and status make each
 query single-table; nothing is cached, so a result counts the moment its transaction commits.
 """
+
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
 
 from sqlalchemy import Select, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from exam_server import localday
-from exam_server.models import (Certificate, County, DomainError, Enterprise, ExamPlan, ExamRequirement, FaceCheck, Industry,
-                                RequirementStatus, Role, Sitting, SittingStatus, Township, User, Worker)
+from exam_server.models import (
+    Certificate,
+    County,
+    DomainError,
+    Enterprise,
+    ExamPlan,
+    ExamRequirement,
+    FaceCheck,
+    Industry,
+    RequirementStatus,
+    Role,
+    Sitting,
+    SittingStatus,
+    Township,
+    User,
+    Worker,
+)
 from exam_server.services.scope import can_see_enterprise, enterprise_filter
 
 SAT = (RequirementStatus.FAILED, RequirementStatus.PASSED)
@@ -45,7 +61,7 @@ class Rates:
         if status is RequirementStatus.PASSED:
             self.passed += count
 
-    def __add__(self, other: "Rates") -> "Rates":
+    def __add__(self, other: Rates) -> Rates:
         return Rates(self.required + other.required, self.sat + other.sat, self.passed + other.passed)
 
     @property
@@ -70,7 +86,7 @@ class Filters:
     month_to: str | None = None
 
     @classmethod
-    def parse(cls, args: Mapping[str, str]) -> "Filters":
+    def parse(cls, args: Mapping[str, str]) -> Filters:
         """Read plan, from and to ("YYYY-MM") from query arguments, refusing malformed ones."""
         plan = (args.get("plan") or "").strip()
         months = [(args.get(key) or "").strip() or None for key in ("from", "to")]
@@ -99,8 +115,7 @@ class Place:
 
     @property
     def level(self) -> str:
-        return ("enterprise" if self.enterprise else "township" if self.township
-                else "county" if self.county else "city")
+        return "enterprise" if self.enterprise else "township" if self.township else "county" if self.county else "city"
 
     @property
     def child(self) -> str | None:
@@ -122,8 +137,9 @@ class Place:
         return [REQ.county_id == self.county.id] if self.county else []
 
 
-def resolve_place(session: Session, user: User, county: int | None = None, township: int | None = None,
-                  enterprise: int | None = None) -> Place:
+def resolve_place(
+    session: Session, user: User, county: int | None = None, township: int | None = None, enterprise: int | None = None
+) -> Place:
     """Return the place the arguments name, or the user's own scope; refuse anything outside it."""
     if user.role is Role.ENTERPRISE:
         if county or township:
@@ -181,8 +197,13 @@ def scoped(session: Session, user: User, stmt: Select, place: Place, filters: Fi
     return stmt if plan_ids is None else stmt.where(plan.in_(plan_ids))
 
 
-DIMENSIONS = {"county": REQ.county_id, "township": REQ.township_id, "industry": REQ.industry_id,
-              "enterprise": REQ.enterprise_id, "plan": REQ.plan_id}
+DIMENSIONS = {
+    "county": REQ.county_id,
+    "township": REQ.township_id,
+    "industry": REQ.industry_id,
+    "enterprise": REQ.enterprise_id,
+    "plan": REQ.plan_id,
+}
 
 
 def counts_by(session: Session, user: User, place: Place, filters: Filters, dimension: str) -> dict:
@@ -219,10 +240,17 @@ def _members(session: Session, place: Place, dimension: str) -> list[tuple[int, 
         query = select(Industry.id, Industry.name, Industry.code).order_by(Industry.id)
     elif dimension == "enterprise":
         query = select(Enterprise.id, Enterprise.name, Enterprise.credit_code).where(Enterprise.active)
-        query = query.where(*[c for c in (
-            Enterprise.id == place.enterprise.id if place.enterprise else None,
-            Enterprise.township_id == place.township.id if place.township else None,
-            Enterprise.county_id == place.county.id if place.county else None) if c is not None])
+        query = query.where(
+            *[
+                c
+                for c in (
+                    Enterprise.id == place.enterprise.id if place.enterprise else None,
+                    Enterprise.township_id == place.township.id if place.township else None,
+                    Enterprise.county_id == place.county.id if place.county else None,
+                )
+                if c is not None
+            ]
+        )
         query = query.order_by(Enterprise.name)
     else:
         query = select(ExamPlan.id, ExamPlan.name, ExamPlan.opens_at).order_by(ExamPlan.opens_at)
@@ -232,8 +260,10 @@ def _members(session: Session, place: Place, dimension: str) -> list[tuple[int, 
 def breakdown(session: Session, user: User, place: Place, filters: Filters, dimension: str) -> list[Row]:
     """Return one row per member of the dimension in the place; members with no requirement get None rates."""
     groups = counts_by(session, user, place, filters, dimension)
-    rows = [Row(key, name, groups.pop(key, Rates()), localday.local_month(code) if isinstance(code, datetime) else code)
-            for key, name, code in _members(session, place, dimension)]
+    rows = [
+        Row(key, name, groups.pop(key, Rates()), localday.local_month(code) if isinstance(code, datetime) else code)
+        for key, name, code in _members(session, place, dimension)
+    ]
     if dimension == "plan":
         rows = [row for row in rows if row.rates.required]
     rows.extend(Row(key, "未划分" if key is None else f"#{key}", rates) for key, rates in groups.items())
@@ -261,9 +291,10 @@ def _first_sat_window(session: Session, user: User, place: Place, filters: Filte
     if filters.month_from and filters.month_to:
         return months_between(filters.month_from, filters.month_to)
     # Two statements: SQLite reads a lone min() or max() from the end of the index, but not both at once.
-    low, high = (session.scalar(scoped(session, user, select(edge(REQ.first_sat_at)), place, filters,
-                                       plan=REQ.plan_id + 0))
-                 for edge in (func.min, func.max))
+    low, high = (
+        session.scalar(scoped(session, user, select(edge(REQ.first_sat_at)), place, filters, plan=REQ.plan_id + 0))
+        for edge in (func.min, func.max)
+    )
     return _window(filters, low and localday.local_month(low), high and localday.local_month(high))
 
 
@@ -274,11 +305,14 @@ def _buckets_by_ranges(session, user, place, filters, edges) -> dict:
 
     def part(bucket: int, *conditions):
         # "+ 0": the plan is tested inside the covering index; SQLite would otherwise look rows up by plan.
-        return scoped(session, user, select(literal(bucket), sat, passed).where(*conditions), place, filters,
-                      plan=REQ.plan_id + 0)
+        return scoped(
+            session, user, select(literal(bucket), sat, passed).where(*conditions), place, filters, plan=REQ.plan_id + 0
+        )
 
     parts = [part(-1, REQ.first_sat_at < edges[0])] + [
-        part(i, REQ.first_sat_at >= lo, REQ.first_sat_at < hi) for i, (lo, hi) in enumerate(zip(edges, edges[1:]))]
+        part(i, REQ.first_sat_at >= lo, REQ.first_sat_at < hi)
+        for i, (lo, hi) in enumerate(zip(edges, edges[1:], strict=False))
+    ]
     return {bucket: Rates(n_sat, n_sat, n_passed) for bucket, n_sat, n_passed in session.execute(union_all(*parts))}
 
 
@@ -305,8 +339,9 @@ def _groups_by_month(session, user, place, filters) -> tuple[dict, int]:
 RANGE_LEVELS = ("city", "county")
 
 
-def monthly_first_sat(session: Session, user: User, place: Place, filters: Filters,
-                      required: int | None = None) -> list[MonthRow]:
+def monthly_first_sat(
+    session: Session, user: User, place: Place, filters: Filters, required: int | None = None
+) -> list[MonthRow]:
     """Return per local month of first sitting who sat, who passed, and participation reached by its end.
 
     A month's rates count the requirements first sat in it; ``required`` (the place's total, when the
@@ -341,8 +376,10 @@ def months_of_plans(plan_rows: list[Row], filters: Filters) -> list[MonthRow]:
     groups: dict = defaultdict(Rates)
     for row in plan_rows:
         groups[row.code] += row.rates
-    return [MonthRow(m, groups.get(m, Rates())) for m in _window(filters, min(groups, default=None),
-                                                                   max(groups, default=None))]
+    return [
+        MonthRow(m, groups.get(m, Rates()))
+        for m in _window(filters, min(groups, default=None), max(groups, default=None))
+    ]
 
 
 @dataclass
@@ -359,28 +396,57 @@ class Page:
 
 def best_score():
     """Return the correlated subquery of a requirement's best submitted score."""
-    return (select(func.max(Sitting.score)).where(Sitting.requirement_id == REQ.id,
-                                                  Sitting.status == SittingStatus.SUBMITTED)
-            .correlate(REQ).scalar_subquery())
+    return (
+        select(func.max(Sitting.score))
+        .where(Sitting.requirement_id == REQ.id, Sitting.status == SittingStatus.SUBMITTED)
+        .correlate(REQ)
+        .scalar_subquery()
+    )
 
 
-def results_query(session: Session, user: User, place: Place, filters: Filters,
-                  status: RequirementStatus | None = None) -> Select:
+def results_query(
+    session: Session, user: User, place: Place, filters: Filters, status: RequirementStatus | None = None
+) -> Select:
     """Return the worker-level rows (one per requirement) of the place, in enterprise order."""
-    stmt = (select(REQ.id, REQ.enterprise_id, REQ.county_id, REQ.township_id, REQ.industry_id, REQ.plan_id,
-                   REQ.status, REQ.attempts, REQ.first_sat_at, REQ.passed_at, Worker.name, Worker.citizen_id,
-                   Worker.job_category, best_score().label("best_score"),
-                   Certificate.number.label("certificate_number"), Certificate.issued_on, Certificate.valid_until)
-            .join(Worker, Worker.id == REQ.worker_id)
-            # A requirement is passed once, so at most one certificate matches its worker and plan.
-            .outerjoin(Certificate, (Certificate.worker_id == REQ.worker_id) & (Certificate.plan_id == REQ.plan_id)))
+    stmt = (
+        select(
+            REQ.id,
+            REQ.enterprise_id,
+            REQ.county_id,
+            REQ.township_id,
+            REQ.industry_id,
+            REQ.plan_id,
+            REQ.status,
+            REQ.attempts,
+            REQ.first_sat_at,
+            REQ.passed_at,
+            Worker.name,
+            Worker.citizen_id,
+            Worker.job_category,
+            best_score().label("best_score"),
+            Certificate.number.label("certificate_number"),
+            Certificate.issued_on,
+            Certificate.valid_until,
+        )
+        .join(Worker, Worker.id == REQ.worker_id)
+        # A requirement is passed once, so at most one certificate matches its worker and plan.
+        .outerjoin(Certificate, (Certificate.worker_id == REQ.worker_id) & (Certificate.plan_id == REQ.plan_id))
+    )
     if status is not None:
         stmt = stmt.where(REQ.status == status)
     return scoped(session, user, stmt, place, filters).order_by(REQ.enterprise_id, REQ.status, REQ.id)
 
 
-def worker_page(session: Session, user: User, place: Place, filters: Filters, page: int = 1, per_page: int = 50,
-                status: RequirementStatus | None = None, count: int | None = None) -> Page:
+def worker_page(
+    session: Session,
+    user: User,
+    place: Place,
+    filters: Filters,
+    page: int = 1,
+    per_page: int = 50,
+    status: RequirementStatus | None = None,
+    count: int | None = None,
+) -> Page:
     """Return one page of worker-level rows; ``count`` skips the count query when the caller knows it."""
     page = max(1, page)
     if count is None:
@@ -402,54 +468,103 @@ class Names:
     enterprises: dict = field(default_factory=dict)
 
     @classmethod
-    def load(cls, session: Session, place: Place | None = None) -> "Names":
+    def load(cls, session: Session, place: Place | None = None) -> Names:
         """Read the names; enterprises only inside the place."""
         enterprises = select(Enterprise.id, Enterprise.name, Enterprise.credit_code)
-        enterprises = enterprises.where(*[c for c in (
-            Enterprise.id == place.enterprise.id if place and place.enterprise else None,
-            Enterprise.county_id == place.county.id if place and place.county else None) if c is not None])
-        return cls(dict(session.execute(select(County.id, County.name)).all()),
-                   dict(session.execute(select(Township.id, Township.name)).all()),
-                   dict(session.execute(select(Industry.id, Industry.name)).all()),
-                   dict(session.execute(select(ExamPlan.id, ExamPlan.name)).all()),
-                   {i: (n, c) for i, n, c in session.execute(enterprises)})
+        enterprises = enterprises.where(
+            *[
+                c
+                for c in (
+                    Enterprise.id == place.enterprise.id if place and place.enterprise else None,
+                    Enterprise.county_id == place.county.id if place and place.county else None,
+                )
+                if c is not None
+            ]
+        )
+        return cls(
+            dict(session.execute(select(County.id, County.name)).all()),
+            dict(session.execute(select(Township.id, Township.name)).all()),
+            dict(session.execute(select(Industry.id, Industry.name)).all()),
+            dict(session.execute(select(ExamPlan.id, ExamPlan.name)).all()),
+            {i: (n, c) for i, n, c in session.execute(enterprises)},
+        )
 
 
-FACE_STATES = {"match": "比对通过", "review": "待复核", "mismatch": "比对不符", "refused": "未检出人脸",
-               "suspended": "已暂停", "none": "待核验"}
+FACE_STATES = {
+    "match": "比对通过",
+    "review": "待复核",
+    "mismatch": "比对不符",
+    "refused": "未检出人脸",
+    "suspended": "已暂停",
+    "none": "待核验",
+}
 
 
 def live_sittings(session: Session, user: User, now: datetime) -> list[dict]:
     """Return the sittings in progress in the user's scope with their latest face check and time left."""
-    stmt = (select(Sitting.id, Sitting.status, Sitting.started_at, Sitting.deadline_at, Worker.name,
-                   REQ.enterprise_id, REQ.county_id)
-            .join(REQ, REQ.id == Sitting.requirement_id).join(Worker, Worker.id == Sitting.worker_id)
-            .where(Sitting.status.in_([SittingStatus.IN_PROGRESS, SittingStatus.SUSPENDED]))
-            .order_by(REQ.county_id, REQ.enterprise_id, Sitting.started_at))
+    stmt = (
+        select(
+            Sitting.id,
+            Sitting.status,
+            Sitting.started_at,
+            Sitting.deadline_at,
+            Worker.name,
+            REQ.enterprise_id,
+            REQ.county_id,
+        )
+        .join(REQ, REQ.id == Sitting.requirement_id)
+        .join(Worker, Worker.id == Sitting.worker_id)
+        .where(Sitting.status.in_([SittingStatus.IN_PROGRESS, SittingStatus.SUSPENDED]))
+        .order_by(REQ.county_id, REQ.enterprise_id, Sitting.started_at)
+    )
     rows = session.execute(enterprise_filter(user, stmt, REQ.enterprise_id, REQ.county_id)).all()
     latest: dict[int, tuple] = {}
     ids = [row.id for row in rows]
     for start in range(0, len(ids), 500):
-        newest = (select(func.max(FaceCheck.id).label("id")).where(FaceCheck.sitting_id.in_(ids[start:start + 500]))
-                  .group_by(FaceCheck.sitting_id).subquery())
-        latest.update((sid, (decision, at, distance)) for sid, decision, at, distance in session.execute(
-            select(FaceCheck.sitting_id, FaceCheck.decision, FaceCheck.created_at, FaceCheck.distance)
-            .join(newest, newest.c.id == FaceCheck.id)))
-    enterprises = dict(session.execute(select(Enterprise.id, Enterprise.name).where(
-        Enterprise.id.in_({row.enterprise_id for row in rows}))).all())
+        newest = (
+            select(func.max(FaceCheck.id).label("id"))
+            .where(FaceCheck.sitting_id.in_(ids[start : start + 500]))
+            .group_by(FaceCheck.sitting_id)
+            .subquery()
+        )
+        latest.update(
+            (sid, (decision, at, distance))
+            for sid, decision, at, distance in session.execute(
+                select(FaceCheck.sitting_id, FaceCheck.decision, FaceCheck.created_at, FaceCheck.distance).join(
+                    newest, newest.c.id == FaceCheck.id
+                )
+            )
+        )
+    enterprises = dict(
+        session.execute(
+            select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_({row.enterprise_id for row in rows}))
+        ).all()
+    )
     counties = dict(session.execute(select(County.id, County.name)).all())
     out = []
     for row in rows:
         decision, checked_at, distance = latest.get(row.id, (None, None, None))
-        state = ("suspended" if row.status is SittingStatus.SUSPENDED
-                 else decision.value if decision is not None else "none")
-        out.append({"sitting_id": row.id, "worker": row.name, "enterprise_id": row.enterprise_id,
-                    "enterprise": enterprises.get(row.enterprise_id, ""), "county_id": row.county_id,
-                    "county": counties.get(row.county_id, ""), "status": row.status.value,
-                    "face_state": state, "face_state_label": FACE_STATES[state],
-                    "checked_at": checked_at.isoformat() if checked_at else None, "distance": distance,
-                    "started_at": row.started_at.isoformat(), "deadline_at": row.deadline_at.isoformat(),
-                    "seconds_left": max(0, int((row.deadline_at - now).total_seconds()))})
+        state = (
+            "suspended" if row.status is SittingStatus.SUSPENDED else decision.value if decision is not None else "none"
+        )
+        out.append(
+            {
+                "sitting_id": row.id,
+                "worker": row.name,
+                "enterprise_id": row.enterprise_id,
+                "enterprise": enterprises.get(row.enterprise_id, ""),
+                "county_id": row.county_id,
+                "county": counties.get(row.county_id, ""),
+                "status": row.status.value,
+                "face_state": state,
+                "face_state_label": FACE_STATES[state],
+                "checked_at": checked_at.isoformat() if checked_at else None,
+                "distance": distance,
+                "started_at": row.started_at.isoformat(),
+                "deadline_at": row.deadline_at.isoformat(),
+                "seconds_left": max(0, int((row.deadline_at - now).total_seconds())),
+            }
+        )
     return out
 
 
@@ -457,8 +572,10 @@ def live_summary(sittings: list[dict], key: str = "county") -> list[dict]:
     """Count live sittings per county (or enterprise) and per face state."""
     groups: dict = {}
     for item in sittings:
-        group = groups.setdefault(item[f"{key}_id"], {"id": item[f"{key}_id"], "name": item[key], "total": 0,
-                                                      **{state: 0 for state in FACE_STATES}})
+        group = groups.setdefault(
+            item[f"{key}_id"],
+            {"id": item[f"{key}_id"], "name": item[key], "total": 0, **{state: 0 for state in FACE_STATES}},
+        )
         group["total"] += 1
         group[item["face_state"]] += 1
     return list(groups.values())

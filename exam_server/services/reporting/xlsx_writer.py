@@ -6,12 +6,14 @@ constant-memory mode about 14 µs (that export in 430 ms on SQLite and 743 ms on
 500 ms target, measured 2026-11-29); writing the sheet's XML directly costs a fraction of that. Strings are inline, so no shared-string table grows with the rows:
 memory stays flat however many rows pass through.
 """
+
 from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Iterable
 from datetime import date, datetime, time
-from typing import IO, Iterable, NamedTuple
+from typing import IO, NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -77,42 +79,67 @@ def sheet_chunks(rows: Iterable[list]) -> Iterable[str]:
     yield "".join(parts)
 
 
-STYLES = (f'{HEAD}<styleSheet xmlns="{MAIN}">'
-          + f'<numFmts count="{len(FORMATS)}">'
-          + "".join(f'<numFmt numFmtId="{163 + i}" formatCode={quoteattr(code)}/>' for code, i in FORMATS.items())
-          + '</numFmts><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-          + '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-          + '<fill><patternFill patternType="gray125"/></fill></fills>'
-          + '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-          + '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-          + f'<cellXfs count="{len(FORMATS) + 1}"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-          + "".join(f'<xf numFmtId="{163 + i}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-                    for i in FORMATS.values())
-          + '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-          + "</styleSheet>")
+STYLES = (
+    f'{HEAD}<styleSheet xmlns="{MAIN}">'
+    + f'<numFmts count="{len(FORMATS)}">'
+    + "".join(f'<numFmt numFmtId="{163 + i}" formatCode={quoteattr(code)}/>' for code, i in FORMATS.items())
+    + '</numFmts><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+    + '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    + '<fill><patternFill patternType="gray125"/></fill></fills>'
+    + '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    + '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    + f'<cellXfs count="{len(FORMATS) + 1}"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    + "".join(
+        f'<xf numFmtId="{163 + i}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+        for i in FORMATS.values()
+    )
+    + '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    + "</styleSheet>"
+)
 
 
 def write(handle: IO[bytes], sheets: list[tuple[str, Iterable[list]]]) -> None:
     """Write a workbook of (title, rows) sheets to an open binary file, streaming each sheet's rows."""
     count = len(sheets)
     with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as package:
-        package.writestr("[Content_Types].xml", (
-            f'{HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            f'<Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/xl/workbook.xml" ContentType="{TYPES}.sheet.main+xml"/>'
-            f'<Override PartName="/xl/styles.xml" ContentType="{TYPES}.styles+xml"/>'
-            + "".join(f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{TYPES}.worksheet+xml"/>'
-                      for n in range(1, count + 1)) + "</Types>"))
-        package.writestr("_rels/.rels", f'{HEAD}<Relationships xmlns="{PACKAGE_RELS}"><Relationship Id="rId1" '
-                                        f'Type="{RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
-        package.writestr("xl/workbook.xml", f'{HEAD}<workbook xmlns="{MAIN}" xmlns:r="{RELS}"><sheets>' + "".join(
-            f'<sheet name={quoteattr(title)} sheetId="{n}" r:id="rId{n}"/>'
-            for n, (title, _) in enumerate(sheets, start=1)) + "</sheets></workbook>")
-        package.writestr("xl/_rels/workbook.xml.rels", f'{HEAD}<Relationships xmlns="{PACKAGE_RELS}">' + "".join(
-            f'<Relationship Id="rId{n}" Type="{RELS}/worksheet" Target="worksheets/sheet{n}.xml"/>'
-            for n in range(1, count + 1))
-            + f'<Relationship Id="rId{count + 1}" Type="{RELS}/styles" Target="styles.xml"/></Relationships>')
+        package.writestr(
+            "[Content_Types].xml",
+            (
+                f'{HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                f'<Default Extension="xml" ContentType="application/xml"/>'
+                f'<Override PartName="/xl/workbook.xml" ContentType="{TYPES}.sheet.main+xml"/>'
+                f'<Override PartName="/xl/styles.xml" ContentType="{TYPES}.styles+xml"/>'
+                + "".join(
+                    f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{TYPES}.worksheet+xml"/>'
+                    for n in range(1, count + 1)
+                )
+                + "</Types>"
+            ),
+        )
+        package.writestr(
+            "_rels/.rels",
+            f'{HEAD}<Relationships xmlns="{PACKAGE_RELS}"><Relationship Id="rId1" '
+            f'Type="{RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        )
+        package.writestr(
+            "xl/workbook.xml",
+            f'{HEAD}<workbook xmlns="{MAIN}" xmlns:r="{RELS}"><sheets>'
+            + "".join(
+                f'<sheet name={quoteattr(title)} sheetId="{n}" r:id="rId{n}"/>'
+                for n, (title, _) in enumerate(sheets, start=1)
+            )
+            + "</sheets></workbook>",
+        )
+        package.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'{HEAD}<Relationships xmlns="{PACKAGE_RELS}">'
+            + "".join(
+                f'<Relationship Id="rId{n}" Type="{RELS}/worksheet" Target="worksheets/sheet{n}.xml"/>'
+                for n in range(1, count + 1)
+            )
+            + f'<Relationship Id="rId{count + 1}" Type="{RELS}/styles" Target="styles.xml"/></Relationships>',
+        )
         package.writestr("xl/styles.xml", STYLES)
         for n, (_, rows) in enumerate(sheets, start=1):
             with package.open(f"xl/worksheets/sheet{n}.xml", "w") as part:
