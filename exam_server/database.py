@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -23,11 +23,6 @@ def install_engine_hooks() -> None:
     """Register the SQLite connect hook once per process."""
     if not event.contains(Engine, "connect", _sqlite_pragmas):
         event.listen(Engine, "connect", _sqlite_pragmas)
-
-
-def describe_url(url: str) -> str:
-    """Return the database URL with any password hidden."""
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def locale_selector() -> str:

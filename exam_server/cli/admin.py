@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 import click
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
@@ -12,6 +10,7 @@ from exam_server.extensions import db
 from exam_server.models import County, DomainError, Enterprise, Role
 from exam_server.services import audit
 from exam_server.services.admin import accounts
+from exam_server.services.admin.user_admin import generate_password
 
 
 @click.command("init-db")
@@ -20,11 +19,6 @@ def init_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
     upgrade()
     click.echo("database is at the latest schema")
-
-
-def generate_password() -> str:
-    """Return a random password that passes the strength rules."""
-    return secrets.token_urlsafe(9) + secrets.choice("23456789") + secrets.choice("abcdefghjk")
 
 
 @click.command("create-admin")

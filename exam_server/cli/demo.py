@@ -33,9 +33,9 @@ def _reset_demo_users(session) -> list[tuple[str, str, str]]:
     """Create or reset the demo users, returning (username, role, password) for printing."""
     from sqlalchemy import select
 
-    from exam_server.cli.admin import generate_password
     from exam_server.models import County, Enterprise, User
     from exam_server.services.admin import accounts
+    from exam_server.services.admin.user_admin import generate_password
 
     first_county = session.scalar(select(County).order_by(County.id))
     first_enterprise = session.scalar(select(Enterprise).order_by(Enterprise.id))

@@ -46,10 +46,6 @@ class SearchForm(FlaskForm):
         csrf = False
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""
-
-
 class WorkerSearchForm(SearchForm):
     name = StringField("姓名", validators=[Optional(), Length(max=64)])
     citizen_id = StringField("身份证号", validators=[Optional(), Length(max=18)])

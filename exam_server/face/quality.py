@@ -58,11 +58,6 @@ def brightness(patch: np.ndarray) -> float:
     return float((inner if inner.size else patch).mean())
 
 
-def frame_brightness(grey: np.ndarray) -> float:
-    """Return the mean grey level of the whole frame."""
-    return float(grey.mean())
-
-
 def check_exposure(value: float, settings: FaceSettings, what: str = "face") -> None:
     """Refuse a too dark or overexposed face (or frame)."""
     if value < settings.min_brightness:
