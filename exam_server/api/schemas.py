@@ -130,6 +130,7 @@ class Retake(BaseModel):
     attempts_left: int
     opens_at: datetime | None = Field(description="from when a new check-in opens the next attempt; null: none")
     closes_at: datetime = Field(description="the plan's end: the last moment to sit again")
+    closes_local: str = Field(description="closes_at on the bureau's wall clock, YYYY-MM-DD HH:MM")
 
 
 class Result(BaseModel):

@@ -19,8 +19,43 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # The kiosk browser speaks without waiting for a first touch (docs/kiosk.md starts chromium so).
+    "--autoplay-policy=no-user-gesture-required",
 ]
 SCREEN = {"width": 1280, "height": 800}
+# The kiosk screens the layout must fit: portrait (the common kiosk), two landscape sizes and 5:4.
+SIZES = {
+    "portrait-1080x1920": {"width": 1080, "height": 1920},
+    "landscape-1920x1080": {"width": 1920, "height": 1080},
+    "landscape-1366x768": {"width": 1366, "height": 768},
+    "square-1280x1024": {"width": 1280, "height": 1024},
+}
+# Every drawn element inside the viewport (scroll regions count as one box), no page scrolling, no text cut off.
+LAYOUT_PROBLEMS = r"""() => {
+  const vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight, found = [];
+  const page = document.scrollingElement;
+  if (page.scrollWidth > vw + 1) found.push(`the page scrolls sideways: ${page.scrollWidth} px > ${vw}`);
+  if (page.scrollHeight > vh + 1) found.push(`the page scrolls down: ${page.scrollHeight} px > ${vh}`);
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "") +
+    ` "${(el.innerText || el.getAttribute("alt") || "").trim().slice(0, 30)}"`;
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.closest("[hidden]") || el.tagName === "SCRIPT") continue;
+    const style = getComputedStyle(el);
+    if (style.display === "none" || style.visibility === "hidden") continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    const region = el.parentElement && el.parentElement.closest(".scroll");
+    if (!region && (r.left < -1 || r.top < -1 || r.right > vw + 1 || r.bottom > vh + 1)) {
+      found.push(`${name(el)} leaves the viewport: [${Math.round(r.left)}, ${Math.round(r.top)}, ` +
+                 `${Math.round(r.right)}, ${Math.round(r.bottom)}] of ${vw}x${vh}`);
+    }
+    const clips = ["hidden", "clip"].includes(style.overflowX) && !el.classList.contains("brand");
+    if (clips && el.scrollWidth > el.clientWidth + 1) found.push(`${name(el)} cuts its content off sideways`);
+    if (el.tagName === "BUTTON" && el.scrollWidth > el.clientWidth + 2) found.push(`${name(el)}: its label overflows`);
+  }
+  return found;
+}"""
 
 
 def chromium_missing() -> str | None:
@@ -52,6 +87,17 @@ def shot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+def layout_problems(page) -> list[str]:
+    """Return what of the screen leaves the viewport, scrolls the page or is cut off (empty when it fits)."""
+    return page.evaluate(LAYOUT_PROBLEMS)
+
+
+def redraw(page) -> None:
+    """Make the page fetch the kiosk's state now and wait until it has drawn it (fonts included)."""
+    page.evaluate("async () => { const r = await fetch('/api/state'); update(await r.json()); }")
+    page.evaluate("() => document.fonts.ready")
 
 
 def wait_screen(kiosk, screens: set[str], timeout: float = 60.0) -> dict:

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 import question_bank as qb
+from exam_server import localday
 from exam_server.models import ExamRequirement, RequirementStatus, Sitting
 from exam_server.services.exam import sittings
 
@@ -78,4 +79,5 @@ def retake(session: Session, sitting: Sitting, now: datetime) -> dict:
         # No waiting rule between attempts yet: the next one opens with this sitting's submission.
         "opens_at": max(sitting.submitted_at or now, plan.opens_at) if open_now else None,
         "closes_at": plan.closes_at,
+        "closes_local": localday.format_local(plan.closes_at),
     }
