@@ -219,7 +219,7 @@ SPOKEN: dict[str, list[str]] = {
     "id_entry": ["title", "say", "error"],
     "checking_in": ["say"],
     "guidance": ["say"],
-    "challenge": ["say", "steps", "recording"],
+    "challenge": ["steps", "say", "recording"],
     "verifying": ["say", "queued"],
     "retry": ["title", "message", "advice", "attempts"],
     "exam": ["say"],

@@ -114,8 +114,18 @@ def wait_screen(kiosk, screens: set[str], timeout: float = 60.0) -> dict:
     return state
 
 
-def type_citizen_id(page, citizen_id: str) -> None:
+def accept_consent(page, screens_dir: str | None = None) -> None:
+    """Read the consent notice (retention from the server) and accept it."""
     page.click("#start")
+    page.wait_for_selector("#accept")
+    assert "天" in page.inner_text("#consent-keep")
+    if screens_dir:
+        shot(page, f"{screens_dir}-01-consent")
+    page.click("#accept")
+
+
+def type_citizen_id(page, citizen_id: str, screens_dir: str | None = None) -> None:
+    accept_consent(page, screens_dir)
     page.wait_for_selector(".keypad")
     for key in citizen_id:
         page.click(f'button[data-key="{key}"]')
@@ -124,7 +134,7 @@ def type_citizen_id(page, citizen_id: str) -> None:
 
 def check_in(page, kiosk, citizen_id: str, screens_dir: str | None = None, attempts: int = 8) -> dict:
     """Go from the welcome screen through the ID, the guidance and the burst; return the state after the verdict."""
-    type_citizen_id(page, citizen_id)
+    type_citizen_id(page, citizen_id, screens_dir)
     if screens_dir:
         shot(page, f"{screens_dir}-02-id-entry")
     page.click("#confirm-id")
@@ -134,7 +144,11 @@ def check_in(page, kiosk, citizen_id: str, screens_dir: str | None = None, attem
         if screens_dir and attempt == 0:
             shot(page, f"{screens_dir}-03-guidance")
         page.click("#ready")
-        wait_screen(kiosk, {"challenge"})
+        challenge = wait_screen(kiosk, {"challenge"})
+        # The challenge's instruction is said, from the same sentence the screen shows.
+        step = challenge["lines"]["step0"]
+        assert step["text"] in page.inner_text(".cues")
+        page.wait_for_function("key => window.kioskVoice.played.includes(key)", arg=step["key"], timeout=15000)
         if screens_dir and attempt == 0:
             page.wait_for_selector(".rec", timeout=15000)
             shot(page, f"{screens_dir}-04-challenge")
