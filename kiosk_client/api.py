@@ -81,9 +81,15 @@ class KioskApi:
         """Prove the token and read the server's clock."""
         return self._call("GET", "/ping")
 
-    def checkin(self, citizen_id: str, chip_photo: bytes | None = None) -> dict:
-        """Start a check-in for a citizen ID, with the chip photo when a card reader gave one."""
+    def consent_notice(self) -> dict:
+        """Read what the consent notice must tell: how long the server keeps kiosk frames."""
+        return self._call("GET", "/consent-notice")
+
+    def checkin(self, citizen_id: str, chip_photo: bytes | None = None, consent: dict | None = None) -> dict:
+        """Start a check-in for a citizen ID, with the worker's consent and the chip photo of a card reader."""
         payload: dict = {"citizen_id": citizen_id}
+        if consent:
+            payload["consent"] = consent
         if chip_photo:
             payload["chip_photo"] = base64.b64encode(chip_photo).decode("ascii")
         return self._call("POST", "/checkins", json=payload)

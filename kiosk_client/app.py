@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from kiosk_client import texts
 from kiosk_client.api import Busy, KioskApi, Refusal, ServerUnreachable, patiently
 from kiosk_client.burst import Filming
 from kiosk_client.camera import CameraError
@@ -16,7 +17,8 @@ from kiosk_client.guidance import Guidance
 from kiosk_client.idreader import IdCard, IdCardReader, KeyboardReader, valid_citizen_id
 from kiosk_client.journal import Entry, Journal
 from kiosk_client.replies import handle_reply
-from kiosk_client.texts import RETRYABLE, refusal_view
+from kiosk_client.texts import CONSENT_NOTICE_VERSION, RETRYABLE, Phrase, refusal_view
+from kiosk_client.voice import Voice
 from kiosk_client.watch import ClockWatch
 
 log = logging.getLogger(__name__)
@@ -24,13 +26,23 @@ log = logging.getLogger(__name__)
 READY_WINDOW = 2.5
 COUNTDOWN = 3
 BANNER_SECONDS = 10.0
+# The capture light stays on at least this long, so a worker glancing up sees it; the notice follows it.
+CAPTURE_LIGHT_SECONDS = 2.0
+NOTICE_SECONDS = 8.0
+DEFAULT_PREFS = {"large": False, "muted": False}
 
 
 class KioskApp:
     """Hold the current screen and move between screens on the worker's actions and the server's answers."""
 
     def __init__(
-        self, api: KioskApi, filming: Filming, journal: Journal, readers: list[IdCardReader], countdown: int = COUNTDOWN
+        self,
+        api: KioskApi,
+        filming: Filming,
+        journal: Journal,
+        readers: list[IdCardReader],
+        countdown: int = COUNTDOWN,
+        voice: Voice | None = None,
     ) -> None:
         self.api = api
         self.filming = filming
@@ -45,6 +57,14 @@ class KioskApp:
         self.checkin: dict | None = None
         self.exam: ExamSession | None = None
         self.banner: tuple[str, float] | None = None
+        self.voice = voice
+        # The visit's choices: a larger-text, high-contrast screen and silence; the next worker starts afresh.
+        self.prefs = dict(DEFAULT_PREFS)
+        self.consent: dict | None = None  # what the worker accepted this visit, sent with the check-in
+        self.pending_card: IdCard | None = None  # a card presented before the consent was given
+        self.capture_light_until = 0.0
+        self.capturing = False
+        self.notice_until = 0.0
         self.deliverer = Deliverer(journal, api, self.on_reply)
         self.watch = ClockWatch(self)
         self._stop = threading.Event()
@@ -104,23 +124,77 @@ class KioskApp:
         """Tell whether the last requests reached the server."""
         return self.deliverer.online and self.watch.online
 
-    def snapshot(self) -> dict:
-        """Return everything the browser needs to draw the current screen."""
+    def capture_started(self) -> None:
+        """Light the capture indicator: a frame for the server's face re-check is being taken."""
         with self.lock:
-            banner = self.banner[0] if self.banner and self.banner[1] > time.monotonic() else None
+            self.capturing = True
+            self.capture_light_until = time.monotonic() + CAPTURE_LIGHT_SECONDS
+            self.version += 1
+
+    def capture_taken(self) -> None:
+        """Put out the indicator and tell the worker, briefly, that a photo was taken."""
+        with self.lock:
+            self.capturing = False
+            self.notice_until = time.monotonic() + NOTICE_SECONDS
+            self.version += 1
+
+    def snapshot(self) -> dict:
+        """Return everything the browser needs to draw the current screen, with its sentences and what to say."""
+        with self.lock:
+            now = time.monotonic()
+            banner = self.banner[0] if self.banner and self.banner[1] > now else None
             view = {
                 "screen": self.screen,
                 "version": self.version,
                 **self.data,
                 "online": self.online(),
                 "banner": banner,
+                "prefs": dict(self.prefs),
+                "capturing": self.capturing or now < self.capture_light_until,
+                "voice": {"enabled": self.voice is not None and self.voice.enabled, "volume": self._volume()},
             }
             if self.guidance is not None:
                 view["guidance"] = self.guidance.to_dict()
-                view["ready"] = time.monotonic() - self.last_ok < READY_WINDOW
+                view["ready"] = now - self.last_ok < READY_WINDOW
             if self.exam is not None:
                 view["sitting"] = self.exam.view()
+            found = self._lines(banner, now)
+            view["lines"] = {role: phrase.to_dict() for role, phrase in found.items()}
+            view["say"] = texts.spoken_roles(self.screen, found) + [r for r in ("banner", "notice") if r in found]
             return view
+
+    def _volume(self) -> int:
+        return self.voice.volume if self.voice is not None else 0
+
+    def _lines(self, banner: str | None, now: float) -> dict[str, Phrase]:
+        """Return the current screen's sentences, letting the voice say each of them."""
+        data = {**self.data, "online": self.online()}
+        found = texts.lines(self.screen, data)
+        if self.screen in ("exam", "review") and self.exam is not None:
+            left = sum(1 for q in self.exam.questions if not self.exam.answers.get(q["item_no"]))
+            found["confirm_left"] = texts.phrase("confirm.left", count=left)
+        if self.screen == "guidance" and self.guidance is not None:
+            found["hint"] = texts.phrase(f"hint.{self.guidance.code}")
+        if banner:
+            found["banner"] = texts.spoken(banner)
+        if now < self.notice_until and self.screen in ("exam", "review"):
+            found["notice"] = texts.phrase("capture.notice")
+        if self.voice is not None:
+            for phrase in found.values():
+                self.voice.remember(phrase)
+        return found
+
+    def read_question(self, item_no: int) -> Phrase:
+        """Return the question read aloud (the 读题 button), known to the voice."""
+        if self.exam is None:
+            raise ValueError("no exam on screen")
+        question = next((q for q in self.exam.questions if q["item_no"] == item_no), None)
+        if question is None:
+            raise ValueError(f"no item {item_no} on this paper")
+        phrase = texts.question_phrase(question)
+        if self.voice is not None:
+            self.voice.remember(phrase)
+        return phrase
 
     # -- actions from the screen --------------------------------------------------------------
     def act(self, name: str, args: dict) -> None:
@@ -133,22 +207,49 @@ class KioskApp:
 
     def _on_start(self, _args: dict) -> None:
         if self.screen == "welcome":
-            self.show("id_entry")
+            self.show("consent_loading")
+            threading.Thread(target=self._ask_consent, name="consent", daemon=True).start()
 
     def _on_home(self, _args: dict) -> None:
-        if self.screen in ("id_entry", "guidance", "retry", "refusal", "result"):
+        if self.screen in ("consent", "id_entry", "guidance", "retry", "refusal", "result"):
             self.checkin = None
+            self.consent, self.pending_card = None, None
+            self.prefs = dict(DEFAULT_PREFS)
             if self.screen == "result" and self.exam is not None:
                 self.exam.finish()
                 self.exam = None
             self.show("welcome")
+
+    def _on_large_text(self, _args: dict) -> None:
+        self.prefs["large"] = not self.prefs["large"]
+        self.touch()
+
+    def _on_mute(self, _args: dict) -> None:
+        self.prefs["muted"] = not self.prefs["muted"]
+        self.touch()
+
+    def _on_consent(self, args: dict) -> None:
+        if self.screen != "consent":
+            raise ValueError("not on the consent screen")
+        if args.get("accepted") is not True:
+            log.info("consent declined: the visit ends")
+            self.consent, self.pending_card = None, None
+            self.refuse("consent_declined")
+            return
+        self.consent = {"notice_version": CONSENT_NOTICE_VERSION, "retention_days": int(self.data["retention_days"])}
+        card, self.pending_card = self.pending_card, None
+        if card is None:
+            self.show("id_entry")
+        else:
+            self.show("checking_in")
+            threading.Thread(target=self._check_in, args=(card,), name="checkin", daemon=True).start()
 
     def _on_citizen_id(self, args: dict) -> None:
         value = str(args.get("citizen_id", "")).strip().upper()
         if self.screen != "id_entry":
             raise ValueError("not on the ID screen")
         if not valid_citizen_id(value):
-            self.show("id_entry", error="身份证号不对，请再看一下。18位，最后一位可能是X。")
+            self.show("id_entry", error=texts.PHRASES["id.error"])
             return
         self.keypad.type_in(value)
 
@@ -206,14 +307,41 @@ class KioskApp:
                 card = reader.poll()
                 if card is not None:
                     log.info("ID card from %s reader: %s****%s", reader.name, card.citizen_id[:6], card.citizen_id[-2:])
-                    self._check_in(card)
+                    if self.screen == "welcome" or self.consent is None:
+                        # Nothing is filmed, nor the chip photo sent, before the worker's consent.
+                        self.pending_card = card
+                        self.show("consent_loading")
+                        self._ask_consent()
+                    else:
+                        self._check_in(card)
                     break
+
+    def _ask_consent(self) -> None:
+        """Read the server's retention and show the consent notice."""
+        try:
+            notice = self.api.consent_notice()
+        except Refusal as refusal:
+            self.refuse(refusal.code, refusal.message)
+            return
+        except ServerUnreachable as exc:
+            log.warning("consent notice: %s", exc)
+            self.refuse("server_unreachable")
+            return
+        with self.lock:
+            if self.screen == "consent_loading":
+                self.show("consent", retention_days=int(notice["retention_days"]))
 
     def _check_in(self, card: IdCard) -> None:
         self.show("checking_in")
         try:
-            body = self.api.checkin(card.citizen_id, card.chip_photo)
+            body = self.api.checkin(card.citizen_id, card.chip_photo, self.consent)
         except Refusal as refusal:
+            if refusal.code == "consent_outdated" and refusal.body.get("retention_days") is not None:
+                # The retention changed since the notice was read: tell the new one and ask again.
+                with self.lock:
+                    self.consent, self.pending_card = None, card
+                    self.show("consent", retention_days=int(refusal.body["retention_days"]))
+                return
             self.refuse(refusal.code, refusal.message)
             return
         except ServerUnreachable as exc:

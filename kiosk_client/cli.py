@@ -17,6 +17,24 @@ log = logging.getLogger("kiosk_client")
 DEFAULT_JOURNAL = (
     Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "kiosk-client" / "journal.sqlite3"
 )
+DEFAULT_VOICE_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "kiosk-client" / "voice"
+
+
+def voice_options(command):
+    """Add the options of the spoken guidance to a command."""
+    command = click.option(
+        "--recordings",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="folder of the bureau's own recordings, KEY.wav/.mp3/.ogg (keys: `kiosk-client voice list`)",
+    )(command)
+    return click.option(
+        "--voice-cache",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=DEFAULT_VOICE_CACHE,
+        show_default=True,
+        help="where espeak-ng's audio of each phrase is kept",
+    )(command)
 
 
 def read_token(path: Path) -> str:
@@ -106,6 +124,10 @@ FACE_SERVER_HELP = (
     help='read ID cards from this JSON file ({"citizen_id", "chip_photo"}) besides the keypad',
 )
 @click.option("--countdown", default=3, show_default=True, type=int, help="seconds before filming a challenge")
+@voice_options
+@click.option(
+    "--volume", default=80, show_default=True, type=click.IntRange(0, 100), help="loudness of the spoken guidance"
+)
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--log-level", default="info", show_default=True)
 def run(
@@ -120,6 +142,9 @@ def run(
     journal,
     id_file,
     countdown,
+    voice_cache,
+    recordings,
+    volume,
     log_file,
     log_level,
 ) -> None:
@@ -130,6 +155,7 @@ def run(
     from kiosk_client.guidance import FaceGuide
     from kiosk_client.idreader import FileReader, KeyboardReader
     from kiosk_client.journal import Journal
+    from kiosk_client.voice import Voice
     from kiosk_client.web.server import NotLoopback, ScreenServer, check_loopback
 
     setup_logging(log_level, log_file)
@@ -145,7 +171,15 @@ def run(
     log.info("camera: %s at %.1f fps nominal", camera.source.description, camera.nominal_fps)
     readers = [KeyboardReader(), *([FileReader(id_file)] if id_file else [])]
     api = KioskApi(server, token, face_url=face_server)
-    kiosk = KioskApp(api, Filming(camera, FaceGuide()), Journal(journal), readers, countdown=countdown).start()
+    voice = Voice(voice_cache, recordings, volume)
+    if not voice.enabled:
+        log.warning("no spoken guidance: install espeak-ng (apt-get install espeak-ng) or give --recordings")
+    else:
+        # First start: make the fixed phrases' audio in the background; the screen works meanwhile.
+        threading.Thread(target=_build_voice, args=(voice,), name="voice-build", daemon=True).start()
+    kiosk = KioskApp(
+        api, Filming(camera, FaceGuide()), Journal(journal), readers, countdown=countdown, voice=voice
+    ).start()
     screen = ScreenServer(kiosk, host, port).start()
     click.echo(f"kiosk screen: {screen.url}", err=True)
     done = threading.Event()
@@ -156,6 +190,44 @@ def run(
     screen.stop()
     kiosk.stop()
     camera.stop()
+
+
+def _build_voice(voice) -> None:
+    from kiosk_client.voice import VoiceError
+
+    try:
+        made, ready = voice.build()
+        log.info("voice: %d phrases made, %d ready", made, ready)
+    except VoiceError as exc:
+        log.error("voice: %s", exc)
+
+
+@main.group()
+def voice() -> None:
+    """The spoken guidance: make its audio ahead of use, list the phrases a bureau may record."""
+
+
+@voice.command("build")
+@voice_options
+def voice_build(voice_cache, recordings) -> None:
+    """Make the audio of every fixed phrase with espeak-ng (at install; `run` also does it at first start)."""
+    from kiosk_client.voice import Voice, VoiceError
+
+    speaker = Voice(voice_cache, recordings)
+    try:
+        made, ready = speaker.build()
+    except VoiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"voice: {made} phrases made, {ready} already there or recorded, in {voice_cache}")
+
+
+@voice.command("list")
+def voice_list() -> None:
+    """Print KEY<tab>TEXT of each fixed phrase: record KEY.wav (or .mp3/.ogg) in the --recordings folder."""
+    from kiosk_client.texts import fixed_phrases
+
+    for phrase in fixed_phrases():
+        click.echo(f"{phrase.key}\t{phrase.text}")
 
 
 @main.command()

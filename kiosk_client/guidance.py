@@ -9,28 +9,22 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-# Detection runs on a copy this wide: dlib's HOG finds faces from about 70 px, so 400 px sees a
-# face filling a sixth of the frame, and costs a fraction of a full-resolution pass.
+from kiosk_client.texts import HINTS
+
+# Detection runs on a smaller grey copy, at least this wide; dlib's HOG finds faces from about 70 px in it.
 DETECT_WIDTH = 400
 # The server refuses faces under 80 px; asking for 120 keeps a margin for blur and a slight turn.
 MIN_FACE_PX = 120
+# The copy is never scaled so far down that a face of MIN_FACE_PX falls under HOG's reach: on a 1280 or
+# 1920 px camera a fixed 400 px copy missed two 150 px faces (no_face instead of many_faces).
+HOG_MIN_FACE_PX = 80
 MAX_FACE_SHARE = 0.65
 MIN_BRIGHTNESS, MAX_BRIGHTNESS = 60.0, 210.0
 # With no face found, only a really dark or washed-out scene is blamed on the light.
 SCENE_DARK, SCENE_BRIGHT = 40.0, 225.0
 MAX_YAW_DEG = 12.0
 
-TEXTS = {
-    "ok": "很好，请保持不动",
-    "no_face": "请站到摄像头前，看着屏幕",
-    "many_faces": "只能一个人，请其他人离开",
-    "come_closer": "请再靠近一点",
-    "too_close": "请往后退一点",
-    "more_light": "太暗了，请站到亮一点的地方",
-    "too_bright": "光太强了，请避开强光",
-    "look_at_camera": "请正对摄像头",
-    "no_camera": "摄像头没有画面，请联系工作人员",
-}
+TEXTS = HINTS  # the instruction for each code, as kiosk_client/texts.py words it
 ICONS = {
     "ok": "check",
     "no_face": "person",
@@ -137,7 +131,7 @@ class FaceGuide:
     def faces(self, frame: np.ndarray) -> tuple[np.ndarray, float, list]:
         """Return the grey working copy, its scale from the frame, and the dlib rectangles found in it."""
         grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
-        scale = min(1.0, self.detect_width / grey.shape[1])
+        scale = min(1.0, max(self.detect_width / grey.shape[1], HOG_MIN_FACE_PX / self.min_face_px))
         small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
         return small, scale, list(self.detector(small, 0))
 

@@ -100,11 +100,14 @@ class ClockWatch:
 
     def _capture(self, exam, nonce: str) -> None:
         exam.handled_nonces.add(nonce)
+        self.app.capture_started()
         try:
             frame = self.app.filming.still()
         except CameraError as exc:
             log.error("face re-check of sitting %s: no camera frame: %s", exam.id, exc)
+            self.app.capture_taken()
             return
+        self.app.capture_taken()
         self.app.journal.record_capture(exam.id, nonce, frame)
         log.info("face re-check of sitting %s: frame of %d bytes queued", exam.id, len(frame))
         self.app.deliverer.wake()

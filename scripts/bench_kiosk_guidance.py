@@ -23,7 +23,7 @@ import dlib
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from kiosk_client.guidance import DETECT_WIDTH, FaceGuide  # noqa: E402
+from kiosk_client.guidance import DETECT_WIDTH, HOG_MIN_FACE_PX, MIN_FACE_PX, FaceGuide  # noqa: E402
 from kiosk_client.web.server import PREVIEW_WIDTH  # noqa: E402
 from tests.kiosk.media import FACES_DIR, FACES_MISSING, camera_frame  # noqa: E402
 
@@ -36,6 +36,11 @@ PHOTOS = [
     "single/rose_leslie/rose1.jpg",
 ]
 TARGET_MS = 30.0
+
+
+def detect_width(width: int) -> int:
+    """Return the width of the copy the kiosk's guidance detects on for a camera this wide."""
+    return int(width * min(1.0, max(DETECT_WIDTH / width, HOG_MIN_FACE_PX / MIN_FACE_PX)))
 
 
 def timed(work, frames, rounds: int) -> tuple[float, float]:
@@ -59,10 +64,12 @@ def main() -> None:
     if FACES_MISSING:
         sys.exit(f"real face photos not found at {FACES_DIR}; set EXAM_FACES_DIR")
     cv2.setNumThreads(1)  # one core, as the issue's budget says
-    sizes = {"640x480": (640, 480), "1280x720": (1280, 720)}
+    sizes = {"640x480": (640, 480), "1280x720": (1280, 720), "1920x1080": (1920, 1080)}
     detector = dlib.get_frontal_face_detector()
     haar = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-    kiosk, small = FaceGuide(), FaceGuide(detect_width=320)
+    kiosk = FaceGuide()
+    # Until issue 16 the copy was 400 px whatever the camera: two 150-px faces on a 1080p camera were not seen.
+    fixed400 = FaceGuide(min_face_px=10**6)
     full = FaceGuide(detect_width=10_000)  # no downscale: the full-resolution baseline, same checks
 
     def grey(frame):
@@ -85,8 +92,12 @@ def main() -> None:
         frames = [cv2.resize(camera_frame(p), size) for p in PHOTOS]
         found = sum(kiosk.judge(f).box is not None for f in frames)
         variants = [
-            (f"kiosk guidance: HOG on a {DETECT_WIDTH}-px copy + 68 points + pose", kiosk.judge),
-            ("same on a 320-px copy", small.judge),
+            (
+                f"kiosk guidance: HOG on a copy of {detect_width(size[0])} px (120-px faces stay findable) "
+                "+ 68 points + pose",
+                kiosk.judge,
+            ),
+            (f"previous: HOG on a fixed {DETECT_WIDTH}-px copy + 68 points + pose", fixed400.judge),
             ("OpenCV Haar cascade on a 320-px copy (detection only)", haar320),
             ("baseline: same guidance at full resolution (HOG, upsample 0)", full.judge),
             ("baseline: HOG at full resolution, upsample 1 (the server's setting)", lambda f: detector(grey(f), 1)),
@@ -100,11 +111,10 @@ def main() -> None:
         print(f"{label}: faces found by the kiosk guidance in {found} of {len(frames)} frames")
     for label, name, cpu, wall in rows:
         print(f"{label:9} {cpu:8.1f} ms CPU {wall:8.1f} ms wall  {name}")
-    kiosk_name = rows[0][1]
-    write(args.out, rows, medians, kiosk_name, sizes)
+    write(args.out, rows, medians, sizes)
 
 
-def write(out: Path, rows, medians, kiosk_name, sizes) -> None:
+def write(out: Path, rows, medians, sizes) -> None:
     load = os.getloadavg()[0]
     lines = [
         "# Kiosk benchmarks",
@@ -124,7 +134,7 @@ def write(out: Path, rows, medians, kiosk_name, sizes) -> None:
     lines += [f"| {label} | {name} | {cpu:.1f} | {wall:.1f} |" for label, name, cpu, wall in rows]
     lines += ["", "| target | measured | met |", "| --- | --- | --- |"]
     for label in sizes:
-        kiosk_ms = medians[(label, kiosk_name)]
+        kiosk_ms = next(v for (size, n), v in medians.items() if size == label and n.startswith("kiosk guidance"))
         base = next(v for (size, n), v in medians.items() if size == label and n.startswith("baseline: same"))
         lines.append(
             f"| local guidance under {TARGET_MS:.0f} ms per {label} frame on one core | {kiosk_ms:.1f} ms "
@@ -134,7 +144,10 @@ def write(out: Path, rows, medians, kiosk_name, sizes) -> None:
     lines += [
         "",
         "The guidance runs in its own thread on the newest frame only, so the preview keeps the camera's",
-        "rate whatever the guidance costs; the preview JPEG is made per request of the screen.",
+        "rate whatever the guidance costs; the preview JPEG is made per request of the screen. The copy is",
+        "never scaled so far down that a 120-px face (the smallest the kiosk accepts) falls under HOG's 80 px:",
+        "on 1280 and 1920 px cameras that costs more than the previous fixed 400-px copy, which saw no face",
+        "under about 224 px (1280) or 336 px (1920) and so told two people in view to step in front.",
         "",
     ]
     out.write_text("\n".join(lines), encoding="utf-8")

@@ -16,6 +16,8 @@ import aiohttp
 FACE_ENDPOINTS = ("frames", "capture")
 BUSY_SUFFIX = "(503 face_busy)"
 BUSY_PATIENCE = 180.0  # kiosk_client.api.BUSY_PATIENCE: the load test does not import the kiosk client
+# The consent a kiosk sends once the worker accepted its notice: the server's default evidence retention.
+CONSENT = {"notice_version": "load-test", "retention_days": 180}
 
 
 def is_busy(status: int, body: dict) -> bool:
@@ -116,7 +118,9 @@ class Kiosk:
                 await self.exam(sitting)
 
     async def check_in(self, citizen_id: str) -> dict | None:
-        status, body = await self.call("checkin", "POST", "/api/v1/checkins", json={"citizen_id": citizen_id})
+        status, body = await self.call(
+            "checkin", "POST", "/api/v1/checkins", json={"citizen_id": citizen_id, "consent": CONSENT}
+        )
         if status != 201:
             return None
         challenge = body["challenge"]

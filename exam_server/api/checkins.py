@@ -14,7 +14,7 @@ from exam_server.api.openapi import cached_document, form_files, form_text, oper
 from exam_server.api.present import sitting_view
 from exam_server.extensions import db
 from exam_server.models import utcnow
-from exam_server.services.exam import checkin, sittings
+from exam_server.services.exam import checkin, consent, sittings
 from exam_server.services.exam.refusals import Refusal
 
 _IMAGE_ERRORS = ("no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed", "not_an_image")
@@ -48,6 +48,15 @@ def ping():
     return {"kiosk": {"id": g.kiosk.id, "name": g.kiosk.name}, "server_time": utcnow()}
 
 
+@bp.get("/consent-notice")
+@operation(
+    summary="What the kiosk's consent notice must tell before filming (the retention of kiosk frames)",
+    response=schemas.ConsentNotice,
+)
+def consent_notice():
+    return consent.notice()
+
+
 @bp.post("/checkins")
 @operation(
     summary="Start a check-in: find the worker's exam and issue a liveness challenge",
@@ -63,13 +72,21 @@ def ping():
         "already_passed",
         "sitting_suspended",
         "checkin_refused",
+        "consent_required",
+        "consent_outdated",
         *_IMAGE_ERRORS,
     ),
 )
 def create_checkin():
     body = parse_json(schemas.CheckinRequest)
     now = utcnow()
+    if body.consent is not None:
+        consent.check(body.consent.notice_version, body.consent.retention_days)
+    elif body.chip_photo:
+        raise Refusal("consent_required")
     started = checkin.begin(db.session, g.kiosk, body.citizen_id, _chip_photo(body.chip_photo), now)
+    if body.consent is not None:
+        consent.record(db.session, started.checkin, body.consent.notice_version, body.consent.retention_days, now)
     view = {
         "checkin_id": started.checkin.id,
         "checkin_token": started.token,
@@ -117,10 +134,11 @@ def _chip_photo(encoded: str | None) -> bytes | None:
         "sitting_closed",
         "no_open_exam",
         "no_attempts_left",
+        "consent_required",
         "face_busy",
         *_IMAGE_ERRORS,
     ),
-    description="On a 422 the body also carries attempts_left and a new challenge to film. "
+    description="Refused with consent_required unless the check-in carried the worker's consent. On a 422 the body also carries attempts_left and a new challenge to film. "
     "On a 503 face_busy nothing was analysed or counted: send the same burst again after "
     "retry_after seconds (also the Retry-After header).",
 )
@@ -130,7 +148,9 @@ def checkin_frames(checkin_id: int):
     frames = form_files("frames", checkin.MIN_FRAMES, checkin.MAX_FRAMES)
     now = utcnow()
     found = checkin.find(db.session, g.kiosk, checkin_id, token)
+    consent.require(db.session, found)
     sitting = checkin.answer_challenge(db.session, g.kiosk, found, frames, now)
+    consent.attach(db.session, found, sitting)
     view = {"result": "passed", "sitting": sitting_view(db.session, sitting, now)}
     db.session.commit()
     return view

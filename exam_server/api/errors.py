@@ -32,6 +32,8 @@ CODES: dict[str, tuple[int, str]] = {
     "sitting_suspended": (409, "考试已暂停，等待工作人员审核，请联系现场工作人员。"),
     "sitting_closed": (409, "考试已结束（已交卷、已作废或时间已到）。"),
     "sitting_elsewhere": (409, "该考试已在其他终端继续进行。"),
+    "consent_required": (409, "拍摄人脸前须经本人同意：请在终端上阅读告知并点“同意”。"),
+    "consent_outdated": (409, "告知内容已更新，请重新阅读并同意。"),
     "nonce_used": (409, "该拍照请求已使用。"),
     "checkin_expired": (410, "核验超时，请重新刷身份证。"),
     "nonce_expired": (410, "拍照超时，请等待下一次拍照提示。"),

@@ -8,7 +8,7 @@ from flask import url_for
 from sqlalchemy.orm import Session
 
 from exam_server.models import Sitting, SittingStatus
-from exam_server.services.exam import sittings
+from exam_server.services.exam import feedback, sittings
 
 LETTERS = "ABCDEF"
 
@@ -32,6 +32,7 @@ def result(session: Session, sitting: Sitting, now: datetime) -> dict | None:
             "valid_until": certificate.valid_until,
             "verify_url": url_for("public.verify_certificate", code=certificate.verify_code, _external=True),
         },
+        **feedback.feedback(session, sitting, now),
         "server_time": now,
         "remaining_seconds": 0,
     }

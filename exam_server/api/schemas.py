@@ -10,12 +10,27 @@ from pydantic import BaseModel, ConfigDict, Field
 _STRICT = ConfigDict(extra="forbid")
 
 
+class ConsentGiven(BaseModel):
+    model_config = _STRICT
+    notice_version: str = Field(min_length=1, max_length=32, description="which wording the kiosk showed and spoke")
+    retention_days: int = Field(ge=0, le=36500, description="the retention the notice told (GET /consent-notice)")
+
+
 class CheckinRequest(BaseModel):
     model_config = _STRICT
     citizen_id: str = Field(min_length=1, max_length=32, description="18-digit resident citizen ID")
     chip_photo: str | None = Field(
         None, max_length=200_000, description="base64 JPEG read from the ID card's chip (optional)"
     )
+    consent: ConsentGiven | None = Field(
+        None,
+        description="the worker's consent to be filmed, given on the kiosk's notice before this visit's first "
+        "capture; without it no frame of the check-in (burst, chip photo) is analysed",
+    )
+
+
+class ConsentNotice(BaseModel):
+    retention_days: int = Field(description="days kiosk frames are kept (EXAM_EVIDENCE_RETENTION_DAYS)")
 
 
 class AnswerRequest(BaseModel):
@@ -91,6 +106,33 @@ class CertificateRef(BaseModel):
     verify_url: str
 
 
+class ReviewItem(BaseModel):
+    item_no: int
+    type: Literal["single", "multiple", "truefalse"]
+    category: str
+    stem: str
+    options: list[Option]
+    response: str = Field(description='the worker\'s presented letters ("" when unanswered)')
+    answer: str = Field(description="the right presented letters")
+    basis: str = Field(description="the regulation or standard the answer rests on")
+    explanation: str
+
+
+class CategoryScore(BaseModel):
+    category: str
+    correct: int
+    total: int
+    score: float
+    max_score: float
+
+
+class Retake(BaseModel):
+    attempts_left: int
+    opens_at: datetime | None = Field(description="from when a new check-in opens the next attempt; null: none")
+    closes_at: datetime = Field(description="the plan's end: the last moment to sit again")
+    closes_local: str = Field(description="closes_at on the bureau's wall clock, YYYY-MM-DD HH:MM")
+
+
 class Result(BaseModel):
     status: Literal["submitted"]
     score: float
@@ -98,6 +140,11 @@ class Result(BaseModel):
     pass_mark: float
     passed: bool
     certificate: CertificateRef | None
+    review: list[ReviewItem] | None = Field(
+        description="each item not answered right, when the plan shows answers after grading; else null"
+    )
+    categories: list[CategoryScore] = Field(description="score by question category, the weakest first")
+    retake: Retake | None = Field(description="a failed sitting: attempts left and when the next one opens")
     server_time: datetime
     remaining_seconds: int
 

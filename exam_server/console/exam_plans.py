@@ -66,6 +66,7 @@ def _form(plan=None) -> PlanForm:
                 "ruleset_id": (plan.ruleset or {}).get("id"),
                 "mean_interval_seconds": policy.get("mean_interval_seconds", 90),
                 "retries": policy.get("suspend_after_mismatches", 3) - 1,
+                "review_answers": plan.review_answers,
             }
         )
     return form
@@ -84,6 +85,7 @@ def _input(form: PlanForm) -> plans.PlanInput:
         max_attempts=form.max_attempts.data,
         mean_interval_seconds=form.mean_interval_seconds.data,
         retries=form.retries.data,
+        review_answers=bool(form.review_answers.data),
     )
 
 

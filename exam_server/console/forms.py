@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     FloatField,
@@ -136,6 +137,7 @@ class PlanForm(FlaskForm):
     retries = IntegerField(
         "比对不符后允许重拍次数（用完即暂停考试）", default=2, validators=[InputRequired(), NumberRange(0, 5)]
     )
+    review_answers = BooleanField("交卷后在终端上显示错题、正确答案和依据")
 
 
 class KioskForm(FlaskForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exam_server.models.base import Base, enum_column, utcnow
@@ -30,6 +30,8 @@ class ExamPlan(Base):
     max_attempts: Mapped[int] = mapped_column(default=2)
     face_policy: Mapped[dict] = mapped_column(default=dict)  # mean interval, retries, suspend after
     certificate_valid_days: Mapped[int] = mapped_column(default=365 * 3)
+    # After grading, the kiosk shows each wrong answer with the right one and its basis (the bank is then seen).
+    review_answers: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("console_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

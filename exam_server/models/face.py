@@ -83,6 +83,22 @@ class CheckIn(Base):
     expires_at: Mapped[datetime]
 
 
+class FaceConsent(Base):
+    """A worker's separate consent to be filmed for one visit (PIPL art. 29), with the notice it answered."""
+
+    __tablename__ = "face_consent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkin.id"), unique=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"), index=True)
+    kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosk.id"))
+    # The sitting this visit opened or resumed; a sitting resumed at another kiosk has one consent per visit.
+    sitting_id: Mapped[int | None] = mapped_column(ForeignKey("sitting.id"), index=True)
+    notice_version: Mapped[str] = mapped_column(String(32))  # which wording the kiosk showed and spoke
+    retention_days: Mapped[int]  # the retention the notice told the worker
+    accepted_at: Mapped[datetime]
+
+
 class CaptureRequest(Base):
     """A scheduled in-exam capture; its nonce is stored hashed and can be used once."""
 

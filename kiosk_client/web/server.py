@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import logging
 import threading
 from pathlib import Path
 
 import cv2
-from flask import Flask, abort, jsonify, request, send_from_directory
+import segno
+from flask import Flask, abort, jsonify, request, send_file, send_from_directory
 from werkzeug.serving import make_server
 
 from kiosk_client.app import KioskApp
+from kiosk_client.texts import PHRASES
+from kiosk_client.voice import VoiceError
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -47,6 +51,48 @@ def preview_jpeg(kiosk: KioskApp) -> bytes | None:
     # A mirror is what people expect: turning left moves the picture left.
     ok, data = cv2.imencode(".jpg", cv2.flip(shown, 1), [cv2.IMWRITE_JPEG_QUALITY, 80])
     return data.tobytes() if ok else None
+
+
+def _add_words_routes(web: Flask, kiosk: KioskApp) -> None:
+    """Add the routes of the screen's words: its phrases, their audio, a question read aloud, the QR code."""
+
+    @web.get("/api/texts")
+    def phrases():
+        """Return every fixed phrase of the screen by key (the sentences of a screen come with its state)."""
+        return jsonify(PHRASES)
+
+    @web.get("/api/read/<int:item_no>")
+    def read_question(item_no: int):
+        """Return the phrase that reads a question of the paper on screen aloud."""
+        try:
+            return jsonify(kiosk.read_question(item_no).to_dict())
+        except ValueError as exc:
+            return jsonify({"error": str(exc)}), 404
+
+    @web.get("/voice/<key>")
+    def voice(key: str):
+        """Return the audio of a phrase the screen showed (a bureau's recording, else espeak-ng's)."""
+        if kiosk.voice is None:
+            abort(404)
+        try:
+            path = kiosk.voice.audio(key)
+        except VoiceError as exc:
+            log.error("voice: %s", exc)
+            path = None
+        if path is None:
+            abort(404)
+        return send_file(path, mimetype=kiosk.voice.media_type(path), conditional=False, etag=False)
+
+    @web.get("/qr.svg")
+    def qr_code():
+        """Return the QR code of the verification address of the certificate on screen."""
+        result = (kiosk.data.get("result") or {}) if kiosk.screen == "result" else {}
+        url = (result.get("certificate") or {}).get("verify_url")
+        if not url:
+            abort(404)
+        svg = io.BytesIO()
+        segno.make(url, error="m").save(svg, kind="svg", scale=10, border=2, xmldecl=False)
+        return svg.getvalue(), 200, {"Content-Type": "image/svg+xml"}
 
 
 def create_web_app(kiosk: KioskApp) -> Flask:
@@ -100,6 +146,8 @@ def create_web_app(kiosk: KioskApp) -> Flask:
         except (ValueError, KeyError, TypeError) as exc:
             return jsonify({"error": str(exc), **kiosk.snapshot()}), 409
         return jsonify(kiosk.snapshot())
+
+    _add_words_routes(web, kiosk)
 
     @web.get("/preview.jpg")
     def preview():

@@ -21,6 +21,8 @@ TURN_LEFT = [
     "single/obama/obama3.jpg",
     "single/obama/obama4.jpg",
 ]
+# What a kiosk sends once the worker accepted its notice (the test app keeps evidence the default 180 days).
+CONSENT = {"notice_version": "test-notice", "retention_days": 180}
 SMALL_RULESET = {
     "id": "api-test",
     "name": "接口测试试卷",

@@ -13,6 +13,7 @@ from exam_server.face import FaceRefusal
 from exam_server.face.evidence import save_evidence
 from exam_server.models import CheckIn, CheckInStatus, CheckKind, Decision, FaceCheck, ReviewCase, ReviewKind
 from exam_server.services.faces import face_service
+from tests.api.conftest import CONSENT
 from tests.api.test_visit import _burst
 
 
@@ -40,7 +41,8 @@ def kept_copy_refusal(chip: bytes, tmp_path) -> str:
 
 def start(kiosk, worker, chip: bytes) -> dict:
     created = kiosk.post(
-        "/api/v1/checkins", json={"citizen_id": worker.citizen_id, "chip_photo": base64.b64encode(chip).decode()}
+        "/api/v1/checkins",
+        json={"citizen_id": worker.citizen_id, "chip_photo": base64.b64encode(chip).decode(), "consent": CONSENT},
     )
     assert created.status_code == 201, created.get_json()
     return created.get_json()

@@ -9,7 +9,7 @@ from datetime import timedelta
 import cv2
 import numpy as np
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from exam_server.api.admission import face_queue
 from exam_server.api.errors import CODES
@@ -17,6 +17,7 @@ from exam_server.models import (
     CaptureRequest,
     CheckIn,
     ExamRequirement,
+    FaceCheck,
     RequirementStatus,
     ReviewCase,
     ReviewKind,
@@ -25,7 +26,7 @@ from exam_server.models import (
     utcnow,
 )
 from exam_server.services.exam import kiosks, sittings
-from tests.api.conftest import frame, jpeg, open_sitting
+from tests.api.conftest import CONSENT, frame, jpeg, open_sitting
 
 SEEN: dict[str, dict] = {}
 
@@ -47,7 +48,7 @@ def _frames(images):
 
 
 def _burst(kiosk, worker, images):
-    created = kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id}).get_json()
+    created = kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id, "consent": CONSENT}).get_json()
     return created, kiosk.post(
         f"/api/v1/checkins/{created['checkin_id']}/frames",
         content_type="multipart/form-data",
@@ -73,7 +74,9 @@ def test_request_and_kiosk_errors(app, db, client, exam, kiosk, make_kiosk):
     body = refused(kiosk.post("/api/v1/checkins", json={"chip_photo": None}), "invalid_request")
     assert body["field"] == "citizen_id"
     body = refused(
-        kiosk.post("/api/v1/checkins", json={"citizen_id": exam.worker.citizen_id, "chip_photo": "***"}),
+        kiosk.post(
+            "/api/v1/checkins", json={"citizen_id": exam.worker.citizen_id, "chip_photo": "***", "consent": CONSENT}
+        ),
         "invalid_request",
     )
     assert body["field"] == "chip_photo"
@@ -183,7 +186,7 @@ def test_burst_refusals(app, db, enrolled, kiosk, turn_only, faces_dir, monkeypa
 
     db.session.execute(update(ReviewCase).values(status="dismissed"))
     db.session.commit()
-    created = kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id}).get_json()
+    created = kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id, "consent": CONSENT}).get_json()
     db.session.execute(
         update(CheckIn).where(CheckIn.id == created["checkin_id"]).values(expires_at=utcnow() - timedelta(seconds=1))
     )
@@ -210,7 +213,11 @@ def test_chip_photo_refusals(db, enrolled, kiosk, faces_dir):
     ):
         encoded = base64.b64encode(cv2.imencode(".jpg", image)[1].tobytes()).decode()
         body = refused(
-            kiosk.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id, "chip_photo": encoded}), code
+            kiosk.post(
+                "/api/v1/checkins",
+                json={"citizen_id": enrolled.worker.citizen_id, "chip_photo": encoded, "consent": CONSENT},
+            ),
+            code,
         )
         assert body["field"] == "chip_photo"
 
@@ -274,6 +281,30 @@ def test_sitting_refusals(app, db, exam, kiosk, make_kiosk, monkeypatch):
     db.session.execute(update(Sitting).where(Sitting.id == sitting.id).values(status=SittingStatus.VOIDED))
     db.session.commit()
     refused(kiosk.post(f"{url}/submit", json={"idempotency_key": "k"}), "sitting_closed")
+
+
+def test_consent_refusals(app, db, enrolled, kiosk, turn_only, faces_dir):
+    """No frame of a visit is analysed before the worker's consent, given to the retention the server keeps."""
+    worker = enrolled.worker
+    burst = [frame(faces_dir, "single/obama/obama1.jpg")] * 4
+    created = kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id}).get_json()
+    response = kiosk.post(
+        f"/api/v1/checkins/{created['checkin_id']}/frames",
+        content_type="multipart/form-data",
+        data={"checkin_token": created["checkin_token"], "frames": _frames(burst)},
+    )
+    refused(response, "consent_required")
+    assert db.session.scalar(select(func.count(FaceCheck.id))) == 0  # nothing was analysed or kept
+    chip = base64.b64encode(burst[0]).decode()
+    refused(
+        kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id, "chip_photo": chip}), "consent_required"
+    )
+    stale = {**CONSENT, "retention_days": app.config["EVIDENCE_RETENTION_DAYS"] + 30}
+    body = refused(
+        kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id, "consent": stale}), "consent_outdated"
+    )
+    assert body["retention_days"] == app.config["EVIDENCE_RETENTION_DAYS"]
+    assert str(app.config["EVIDENCE_RETENTION_DAYS"]) in body["message"]
 
 
 def test_every_documented_code_was_produced():

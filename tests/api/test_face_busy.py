@@ -6,14 +6,16 @@ from sqlalchemy import func, select
 
 from exam_server.api.admission import face_queue
 from exam_server.models import CheckIn, FaceCheck
-from tests.api.conftest import frame, open_sitting
+from tests.api.conftest import CONSENT, frame, open_sitting
 from tests.api.test_visit import IMMEDIATE, _burst, capture
 
 
 def test_a_busy_pool_refuses_the_burst_unread_and_takes_it_when_free(
     app, db, enrolled, kiosk, turn_only, faces_dir, monkeypatch
 ):
-    created = kiosk.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id}).get_json()
+    created = kiosk.post(
+        "/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id, "consent": CONSENT}
+    ).get_json()
     queue = face_queue(app)
     monkeypatch.setattr(queue, "max_wait", -1.0)  # every refusable request would wait too long
     form = {"checkin_token": created["checkin_token"], "frames": _burst(faces_dir)}
@@ -64,7 +66,9 @@ def test_a_request_waiting_its_turn_holds_no_database_connection(
         return real_turn(frames)
 
     monkeypatch.setattr(queue, "turn", spying_turn)
-    created = kiosk.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id}).get_json()
+    created = kiosk.post(
+        "/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id, "consent": CONSENT}
+    ).get_json()
     passed = kiosk.post(
         f"/api/v1/checkins/{created['checkin_id']}/frames",
         data={"checkin_token": created["checkin_token"], "frames": _burst(faces_dir)},
@@ -87,7 +91,9 @@ def test_the_upload_is_read_before_a_busy_reply(app, db, enrolled, kiosk, turn_o
         return real_admit()
 
     monkeypatch.setattr(queue, "admit", spying_admit)
-    created = kiosk.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id}).get_json()
+    created = kiosk.post(
+        "/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id, "consent": CONSENT}
+    ).get_json()
     busy = kiosk.post(
         f"/api/v1/checkins/{created['checkin_id']}/frames",
         data={"checkin_token": created["checkin_token"], "frames": _burst(faces_dir)},

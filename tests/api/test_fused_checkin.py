@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from exam_server.models import CheckKind, Decision, FaceCheck, ReviewCase, ReviewKind, Sitting
 from exam_server.services.faces import face_service
-from tests.api.conftest import TURN_LEFT, frame, open_sitting
+from tests.api.conftest import CONSENT, TURN_LEFT, frame, open_sitting
 from tests.api.test_visit import IMMEDIATE, capture, check_in
 
 DLIB, SFACE = "dlib_resnet_v1", "sface_2021dec_int8bq"
@@ -67,7 +67,9 @@ def test_an_impostor_burst_is_refused_by_the_fused_score(db, enrolled, kiosk, tu
         frame(faces_dir, "single/biden/biden1.jpg", 500),
         frame(faces_dir, "single/biden/biden2.jpg", 500),
     ]
-    created = kiosk.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id}).get_json()
+    created = kiosk.post(
+        "/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id, "consent": CONSENT}
+    ).get_json()
     refused = kiosk.post(
         f"/api/v1/checkins/{created['checkin_id']}/frames",
         content_type="multipart/form-data",

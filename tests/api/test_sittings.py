@@ -23,7 +23,7 @@ from exam_server.models import (
 )
 from exam_server.services.exam import question_store, sittings
 from exam_server.services.exam.refusals import Refusal
-from tests.api.conftest import TURN_LEFT, correct_response, frame, open_sitting
+from tests.api.conftest import CONSENT, TURN_LEFT, correct_response, frame, open_sitting
 
 
 def test_answers_are_idempotent_and_revised(db, exam, kiosk):
@@ -138,7 +138,7 @@ def test_a_failed_sitting_leaves_an_attempt(db, exam, kiosk):
     requirement = db.session.get(ExamRequirement, exam.requirement.id)
     db.session.refresh(requirement)
     assert requirement.status is RequirementStatus.FAILED and requirement.attempts == 1
-    created = kiosk.post("/api/v1/checkins", json={"citizen_id": exam.worker.citizen_id}).get_json()
+    created = kiosk.post("/api/v1/checkins", json={"citizen_id": exam.worker.citizen_id, "consent": CONSENT}).get_json()
     assert created["error"] == "not_enrolled"  # attempts remain: the next refusal is about the face
 
 
@@ -168,7 +168,9 @@ def test_paper_is_drawn_at_check_in_not_on_autosave(db, exam, kiosk, monkeypatch
 def test_resume_on_another_kiosk_keeps_the_clock(db, enrolled, make_kiosk, turn_only, faces_dir):
     first, second = make_kiosk("一号机"), make_kiosk("二号机")
     burst = [(io.BytesIO(frame(faces_dir, p)), f"{n}.jpg") for n, p in enumerate(TURN_LEFT)]
-    created = first.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id}).get_json()
+    created = first.post(
+        "/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id, "consent": CONSENT}
+    ).get_json()
     started = first.post(
         f"/api/v1/checkins/{created['checkin_id']}/frames",
         content_type="multipart/form-data",
@@ -178,7 +180,9 @@ def test_resume_on_another_kiosk_keeps_the_clock(db, enrolled, make_kiosk, turn_
     deadline = started["sitting"]["deadline_at"]
     first.put(f"/api/v1/sittings/{sitting_id}/answers/1", json={"response": "A", "idempotency_key": "k"})
 
-    again = second.post("/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id}).get_json()
+    again = second.post(
+        "/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id, "consent": CONSENT}
+    ).get_json()
     assert again["exam"]["resuming"] is True and again["exam"]["attempts_left"] == 1
     burst = [(io.BytesIO(frame(faces_dir, p)), f"{n}.jpg") for n, p in enumerate(TURN_LEFT)]
     resumed = second.post(

@@ -9,8 +9,9 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 
 from exam_server.models import CheckKind, FaceCheck, ReviewCase, ReviewKind, ReviewStatus, Sitting, SittingStatus
+from exam_server.services.exam import consent
 from exam_server.services.faces import review
-from tests.api.conftest import TURN_LEFT, correct_response, frame
+from tests.api.conftest import CONSENT, TURN_LEFT, correct_response, frame
 
 # Due at once and retried at once, so the test needs no waiting.
 IMMEDIATE = {"min_interval_seconds": 0, "max_interval_seconds": 0, "retry_after_seconds": 0}
@@ -22,7 +23,7 @@ def _burst(faces_dir):
 
 def check_in(kiosk, worker, faces_dir):
     """Check the worker in at a kiosk and return (check-in response, frames response)."""
-    created = kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id})
+    created = kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id, "consent": CONSENT})
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
     assert body["challenge"]["kind"] == "turn_left" and body["challenge"]["prompt"]
@@ -68,6 +69,10 @@ def test_a_whole_visit(app, db, client, enrolled, kiosk, turn_only, faces_dir, w
     assert 29 * 60 < sitting["remaining_seconds"] <= 30 * 60
     assert "answer" not in str(sitting["questions"][0].keys())
     sitting_id = sitting["id"]
+    # The consent given on the kiosk's notice is recorded with the visit and the sitting it opened.
+    (given,) = consent.of_sitting(db.session, sitting_id)
+    assert given.checkin_id == body["checkin_id"] and given.worker_id == worker.id
+    assert (given.notice_version, given.retention_days) == (CONSENT["notice_version"], CONSENT["retention_days"])
 
     stored = db.session.get(Sitting, sitting_id)
     for item in sitting["questions"]:

@@ -30,7 +30,7 @@ from exam_server.models import (
 )
 from exam_server.services.exam import kiosks
 from exam_server.services.faces import face_service
-from tests.api.conftest import SMALL_RULESET, TURN_LEFT, KioskClient, frame
+from tests.api.conftest import CONSENT, SMALL_RULESET, TURN_LEFT, KioskClient, frame
 from tests.console.browser import log_in, shot
 
 pytestmark = pytest.mark.browser
@@ -137,7 +137,7 @@ def kiosk_mismatch(app, faces_dir, credit_code: str) -> tuple[int, int]:
         db.session.commit()
         citizen_id, kiosk_id = worker.citizen_id, kiosk.id
     client = KioskClient(app, token, kiosk_id)
-    started = client.post("/api/v1/checkins", json={"citizen_id": citizen_id}).get_json()
+    started = client.post("/api/v1/checkins", json={"citizen_id": citizen_id, "consent": CONSENT}).get_json()
     burst = [(io.BytesIO(frame(faces_dir, path)), f"f{n}.jpg") for n, path in enumerate(TURN_LEFT)]
     passed = client.post(
         f"/api/v1/checkins/{started['checkin_id']}/frames",

@@ -125,18 +125,21 @@ def test_plan_pages_create_and_edit(db, world, login):
     assert plan.county_id == world.county_a.id and plan.created_by_id == world.county_admin_a.id
     assert plan.opens_at == datetime(2026, 3, 1, 0, 0, tzinfo=plan.opens_at.tzinfo)  # 08:00 Beijing is 00:00 UTC
     assert plan.face_policy["mean_interval_seconds"] == 120 and plan.face_policy["suspend_after_mismatches"] == 2
-    assert len(required(db, plan)) == 3
+    assert len(required(db, plan)) == 3 and plan.review_answers is False
     listing = admin.get("/console/plans").get_data(as_text=True)
     assert "2026年兰山区主要负责人考试" in listing and "2026-03-01 08:00" in listing
     page = admin.get(f"/console/plans/{plan.id}").get_data(as_text=True)
     assert 'value="2026-03-01T08:00"' in page
     edited = admin.post(
         f"/console/plans/{plan.id}",
-        data=form(name="改名后的考试", county_id=str(world.county_a.id), job_categories=["principal"]),
+        data=form(
+            name="改名后的考试", county_id=str(world.county_a.id), job_categories=["principal"], review_answers="y"
+        ),
     )
     assert edited.status_code == 302
     db.session.expire_all()
-    assert plan.name == "改名后的考试" and required(db, plan) == set()
+    assert plan.name == "改名后的考试" and required(db, plan) == set() and plan.review_answers is True
+    assert '<input checked id="review_answers"' in admin.get(f"/console/plans/{plan.id}").get_data(as_text=True)
 
 
 def test_plan_form_shows_errors(db, world, login):

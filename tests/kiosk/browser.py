@@ -19,8 +19,43 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # The kiosk browser speaks without waiting for a first touch (docs/kiosk.md starts chromium so).
+    "--autoplay-policy=no-user-gesture-required",
 ]
 SCREEN = {"width": 1280, "height": 800}
+# The kiosk screens the layout must fit: portrait (the common kiosk), two landscape sizes and 5:4.
+SIZES = {
+    "portrait-1080x1920": {"width": 1080, "height": 1920},
+    "landscape-1920x1080": {"width": 1920, "height": 1080},
+    "landscape-1366x768": {"width": 1366, "height": 768},
+    "square-1280x1024": {"width": 1280, "height": 1024},
+}
+# Every drawn element inside the viewport (scroll regions count as one box), no page scrolling, no text cut off.
+LAYOUT_PROBLEMS = r"""() => {
+  const vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight, found = [];
+  const page = document.scrollingElement;
+  if (page.scrollWidth > vw + 1) found.push(`the page scrolls sideways: ${page.scrollWidth} px > ${vw}`);
+  if (page.scrollHeight > vh + 1) found.push(`the page scrolls down: ${page.scrollHeight} px > ${vh}`);
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\s+/).join(".") : "") +
+    ` "${(el.innerText || el.getAttribute("alt") || "").trim().slice(0, 30)}"`;
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.closest("[hidden]") || el.tagName === "SCRIPT") continue;
+    const style = getComputedStyle(el);
+    if (style.display === "none" || style.visibility === "hidden") continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    const region = el.parentElement && el.parentElement.closest(".scroll");
+    if (!region && (r.left < -1 || r.top < -1 || r.right > vw + 1 || r.bottom > vh + 1)) {
+      found.push(`${name(el)} leaves the viewport: [${Math.round(r.left)}, ${Math.round(r.top)}, ` +
+                 `${Math.round(r.right)}, ${Math.round(r.bottom)}] of ${vw}x${vh}`);
+    }
+    const clips = ["hidden", "clip"].includes(style.overflowX) && !el.classList.contains("brand");
+    if (clips && el.scrollWidth > el.clientWidth + 1) found.push(`${name(el)} cuts its content off sideways`);
+    if (el.tagName === "BUTTON" && el.scrollWidth > el.clientWidth + 2) found.push(`${name(el)}: its label overflows`);
+  }
+  return found;
+}"""
 
 
 def chromium_missing() -> str | None:
@@ -54,6 +89,17 @@ def shot(page, name: str) -> Path:
     return path
 
 
+def layout_problems(page) -> list[str]:
+    """Return what of the screen leaves the viewport, scrolls the page or is cut off (empty when it fits)."""
+    return page.evaluate(LAYOUT_PROBLEMS)
+
+
+def redraw(page) -> None:
+    """Make the page fetch the kiosk's state now and wait until it has drawn it (fonts included)."""
+    page.evaluate("async () => { const r = await fetch('/api/state'); update(await r.json()); }")
+    page.evaluate("() => document.fonts.ready")
+
+
 def wait_screen(kiosk, screens: set[str], timeout: float = 60.0) -> dict:
     """Wait until the kiosk shows one of the screens; return its state."""
     deadline = time.monotonic() + timeout
@@ -68,8 +114,18 @@ def wait_screen(kiosk, screens: set[str], timeout: float = 60.0) -> dict:
     return state
 
 
-def type_citizen_id(page, citizen_id: str) -> None:
+def accept_consent(page, screens_dir: str | None = None) -> None:
+    """Read the consent notice (retention from the server) and accept it."""
     page.click("#start")
+    page.wait_for_selector("#accept")
+    assert "天" in page.inner_text("#consent-keep")
+    if screens_dir:
+        shot(page, f"{screens_dir}-01-consent")
+    page.click("#accept")
+
+
+def type_citizen_id(page, citizen_id: str, screens_dir: str | None = None) -> None:
+    accept_consent(page, screens_dir)
     page.wait_for_selector(".keypad")
     for key in citizen_id:
         page.click(f'button[data-key="{key}"]')
@@ -78,7 +134,7 @@ def type_citizen_id(page, citizen_id: str) -> None:
 
 def check_in(page, kiosk, citizen_id: str, screens_dir: str | None = None, attempts: int = 8) -> dict:
     """Go from the welcome screen through the ID, the guidance and the burst; return the state after the verdict."""
-    type_citizen_id(page, citizen_id)
+    type_citizen_id(page, citizen_id, screens_dir)
     if screens_dir:
         shot(page, f"{screens_dir}-02-id-entry")
     page.click("#confirm-id")
@@ -88,7 +144,11 @@ def check_in(page, kiosk, citizen_id: str, screens_dir: str | None = None, attem
         if screens_dir and attempt == 0:
             shot(page, f"{screens_dir}-03-guidance")
         page.click("#ready")
-        wait_screen(kiosk, {"challenge"})
+        challenge = wait_screen(kiosk, {"challenge"})
+        # The challenge's instruction is said, from the same sentence the screen shows.
+        step = challenge["lines"]["step0"]
+        assert step["text"] in page.inner_text(".cues")
+        page.wait_for_function("key => window.kioskVoice.played.includes(key)", arg=step["key"], timeout=15000)
         if screens_dir and attempt == 0:
             page.wait_for_selector(".rec", timeout=15000)
             shot(page, f"{screens_dir}-04-challenge")

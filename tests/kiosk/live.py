@@ -65,7 +65,7 @@ def build_app(tmp: Path):
     return app
 
 
-def open_exam(app) -> tuple[str, int, dict, str]:
+def open_exam(app, ruleset: dict | None = None, review_answers: bool = False) -> tuple[str, int, dict, str]:
     """Register a kiosk and open a sitting for a worker; return (token, sitting id, paper, another worker's ID)."""
     from exam_server.extensions import db
     from exam_server.models import ExamRequirement
@@ -74,10 +74,47 @@ def open_exam(app) -> tuple[str, int, dict, str]:
     with app.app_context():
         question_store.load_bundled(db.session)
         world = factories.World.build(db.session)
-        plan = add_plan(db.session, world.workers_a)
+        plan = add_plan(db.session, world.workers_a, ruleset=ruleset)
+        plan.review_answers = review_answers
         worker = world.workers_a[0]
         requirement = db.session.query(ExamRequirement).filter_by(plan_id=plan.id, worker_id=worker.id).one()
         kiosk, token = kiosks.register(db.session, "单元测试终端")
         db.session.commit()
         sitting = open_sitting(db, Exam(worker, plan, requirement, world), kiosk.id)
         return token, sitting.id, sitting.paper, world.workers_a[1].citizen_id
+
+
+def graded_results(app, api) -> tuple[dict, dict]:
+    """Sit the plan twice more through the API (two workers): one passes with two wrong, one fails; return results."""
+    from sqlalchemy import select
+
+    from exam_server.extensions import db
+    from exam_server.models import ExamPlan, ExamRequirement, Kiosk, Sitting, Worker
+
+    results = []
+    with app.app_context():
+        plan = db.session.scalars(select(ExamPlan)).first()
+        kiosk_id = db.session.scalars(select(Kiosk.id)).first()
+        busy = set(db.session.scalars(select(Sitting.worker_id)))
+        requirements = [
+            r
+            for r in db.session.scalars(select(ExamRequirement).where(ExamRequirement.plan_id == plan.id))
+            if r.worker_id not in busy
+        ][:2]
+        opened = []
+        for requirement in requirements:
+            worker = db.session.get(Worker, requirement.worker_id)
+            sitting = open_sitting(db, Exam(worker, plan, requirement, None), kiosk_id)
+            opened.append(
+                (
+                    sitting.id,
+                    [(item["number"], item["answer"], len(item["options"])) for item in sitting.paper["items"]],
+                )
+            )
+    # The first worker misses items 3 and 4 and passes; the second gets only item 1 right and fails.
+    for (sitting_id, items), wrong in zip(opened, (lambda n: n in (3, 4), lambda n: n > 1), strict=True):
+        for number, right, options in items:
+            response = next(c for c in "ABCDEF"[:options] if c != right) if wrong(number) else right
+            api.save_answer(sitting_id, number, response, f"k{sitting_id}-{number}")
+        results.append(api.submit(sitting_id, f"s{sitting_id}"))
+    return results[0], results[1]

@@ -104,7 +104,10 @@ class ExamServer:
         # Face re-checks every few seconds, so a short test sees several; a ten-question paper that the
         # bundled bank can fill for every worker (the demo's default rule set currently cannot).
         policy = {"min_interval_seconds": 6, "max_interval_seconds": 10, "window_seconds": 30}
-        self.sql("UPDATE exam_plan SET face_policy = ?, ruleset = ?", (json.dumps(policy), json.dumps(RULESET)))
+        self.sql(
+            "UPDATE exam_plan SET face_policy = ?, ruleset = ?, review_answers = 1",
+            (json.dumps(policy), json.dumps(RULESET)),
+        )
         return ids
 
     @property
@@ -173,6 +176,8 @@ class KioskProcess:
                 str(self.port),
                 "--journal",
                 str(self.journal),
+                "--voice-cache",
+                str(self.server.root / "voice-cache"),
                 "--countdown",
                 "1",
                 "--log-level",

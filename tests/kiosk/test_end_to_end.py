@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import time
 
+import cv2
+import numpy as np
 import pytest
 
 from kiosk_client.api import KioskApi
-from tests.kiosk.browser import SCREEN, check_in, shot, type_citizen_id, wait_screen
+from tests.kiosk.browser import (
+    SCREEN,
+    SIZES,
+    check_in,
+    layout_problems,
+    shot,
+    type_citizen_id,
+    wait_screen,
+)
 from tests.kiosk.media import (
     ENROLLED_PHOTO,
+    FACES_DIR,
     OTHER_PERSON_PHOTO,
     SECOND_ENROLLED_PHOTO,
     TURN_BOTH_WAYS,
@@ -58,13 +70,13 @@ def api_of(server) -> KioskApi:
     return KioskApi(server.url, server.token_file.read_text().strip())
 
 
-def answer_question(page, index: int, letter: str) -> int:
-    """Wait for question index+1 on screen, answer it with one letter; return its item number."""
+def answer_question(page, index: int, letters: str) -> int:
+    """Wait for question index+1 on screen, choose its letters (several for a multiple choice); return its number."""
     page.wait_for_function("n => document.querySelector('#progress-text b')?.textContent === n", arg=str(index + 1))
-    option = page.locator(f'.option[data-letter="{letter}"]')
-    item_no = int(option.get_attribute("data-item"))
-    option.click()
-    page.wait_for_selector(f'.option.chosen[data-letter="{letter}"]')
+    item_no = int(page.locator(f'.option[data-letter="{letters[0]}"]').get_attribute("data-item"))
+    for letter in letters:
+        page.locator(f'.option[data-letter="{letter}"]').click()
+        page.wait_for_selector(f'.option.chosen[data-letter="{letter}"]')
     return item_no
 
 
@@ -76,44 +88,97 @@ def wait_until(condition, timeout: float, what: str):
     return value
 
 
-def test_check_in_answer_every_question_and_submit(server, kiosk, page):
-    shot(page, "01-welcome")
-    state = check_in(page, kiosk, server.citizen_ids[0], screens_dir="exam")
-    assert state["screen"] == "exam", state
-    page.wait_for_selector(".option")
-    shot(page, "05-exam-question")
-    total, sitting_id = state["sitting"]["total"], state["sitting"]["sitting_id"]
-    started = time.monotonic()
-    chosen = {}
-    for number in range(total):
-        letter = "B" if number % 3 == 0 else "A"
-        chosen[answer_question(page, number, letter)] = letter
-        if number == 1:
-            shot(page, "06-exam-answered")
-        if number + 1 < total:
-            page.click("#next")
-    assert len(chosen) == total
-    # Face re-checks come every 6-10 s on this plan: stay long enough for some to be answered.
-    time.sleep(max(0.0, 25 - (time.monotonic() - started)))
-    page.click("#to-review")
-    page.wait_for_selector(".grid")
-    shot(page, "07-review")
-    page.click("#submit")
-    page.wait_for_selector("#confirm-submit")
-    shot(page, "08-confirm-submit")
-    page.click("#confirm-submit")
-    state = wait_screen(kiosk, {"result"}, timeout=60)
-    page.wait_for_selector("#verdict")
-    shot(page, "09-result")
-
-    graded = api_of(server).sitting(sitting_id)
-    assert graded["status"] == "submitted" and graded["result"]["score"] == state["result"]["score"]
-    assert float(page.inner_text("#score").split()[0]) == graded["result"]["score"]
-    assert {int(k): v for k, v in graded["answers"].items()} == chosen
-    checks = server.sql(
-        "SELECT decision FROM face_check WHERE sitting_id = ? AND lower(kind) = 'in_exam'", (sitting_id,)
+@pytest.fixture()
+def again(server):
+    """Let the first worker sit the plan again after each visit (the test reuses one enrolled face)."""
+    yield server.citizen_ids[0]
+    server.sql(
+        "UPDATE exam_requirement SET status = 'pending', attempts = 0, passed_at = NULL "
+        "WHERE worker_id = (SELECT id FROM worker WHERE citizen_id = ?)",
+        (server.citizen_ids[0],),
     )
-    assert checks, "no face re-check reached the server during the exam"
+
+
+def fits(page, what: str) -> None:
+    problems = layout_problems(page)
+    assert not problems, f"{what}: {problems}"
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_a_whole_visit_at_every_screen_size(server, kiosk, browser, again, size):
+    """Consent, keypad, spoken challenge, exam, capture notice, submission, result with QR code and review."""
+    context = browser.new_context(viewport=SIZES[size], locale="zh-CN")
+    page = context.new_page()
+    page.goto(kiosk.url)
+    page.wait_for_selector("#start")
+    shots = f"visit-{size}"
+    try:
+        shot(page, f"{shots}-00-welcome")
+        fits(page, "welcome")
+        state = check_in(page, kiosk, again, screens_dir=shots)
+        assert state["screen"] == "exam", state
+        consent = server.sql("SELECT retention_days, sitting_id FROM face_consent ORDER BY id DESC LIMIT 1")[0]
+        assert consent == (180, state["sitting"]["sitting_id"])
+        total, sitting_id = state["sitting"]["total"], state["sitting"]["sitting_id"]
+        items = json.loads(server.sql("SELECT paper FROM sitting WHERE id = ?", (sitting_id,))[0][0])["items"]
+        # Every answer right but the first: a pass with one wrong answer to review.
+        chosen = {}
+        for number in range(total):
+            item = items[number]
+            right = item["answer"]
+            letters = right if number else next(c for c in "ABCD"[: len(item["options"])] if c not in right)
+            chosen[answer_question(page, number, letters)] = letters
+            if number == 0:
+                shot(page, f"{shots}-05-exam")
+                fits(page, "exam")
+            if number + 1 < total:
+                page.click("#next")
+        # A face re-check comes every 6-10 s on this plan: the light goes on and the notice follows.
+        page.wait_for_selector("#notice:not([hidden])", timeout=40000)
+        assert "拍了一张照片" in page.inner_text("#notice")
+        shot(page, f"{shots}-06-capture-notice")
+        page.wait_for_function("key => window.kioskVoice.played.includes(key)", arg="capture.notice", timeout=15000)
+        page.click("#to-review")
+        page.wait_for_selector(".grid")
+        fits(page, "answer card")
+        shot(page, f"{shots}-07-review")
+        page.click("#submit")
+        page.wait_for_selector("#confirm-submit")
+        page.click("#confirm-submit")
+        state = wait_screen(kiosk, {"result"}, timeout=60)
+        page.wait_for_selector("#verdict")
+        page.wait_for_function("() => document.querySelector('#qr')?.complete")
+        shot(page, f"{shots}-08-result")
+        fits(page, "result")
+        result = state["result"]
+        assert result["passed"] and page.inner_text("#verdict") == "恭喜您，考试通过"
+        assert f"{result['score']:g}分" in page.inner_text(
+            "#score"
+        ) and f"{result['pass_mark']:g}分及格" in page.inner_text("#mark")
+        assert result["certificate"]["issued_on"] in page.inner_text("#issued-on")
+        assert page.inner_text("#issued-on").startswith("发证日期")
+        # The QR code on screen reads back as the certificate's verification address.
+        qr = cv2.imdecode(np.frombuffer(page.locator("#qr").screenshot(), np.uint8), cv2.IMREAD_COLOR)
+        decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(
+            cv2.copyMakeBorder(qr, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+        )
+        assert decoded == result["certificate"]["verify_url"]
+        wrong = page.locator("#wrong-answers > li")
+        assert wrong.count() == 1 and wrong.first.get_attribute("data-item") == str(items[0]["number"])
+        assert f"正确答案：{'、'.join(items[0]['answer'])}" in wrong.first.inner_text()
+        if items[0]["basis"]:
+            assert items[0]["basis"] in wrong.first.inner_text()
+        graded = api_of(server).sitting(sitting_id)
+        assert graded["status"] == "submitted" and graded["result"]["score"] == result["score"]
+        assert {int(k): v for k, v in graded["answers"].items()} == chosen
+        checks = server.sql(
+            "SELECT decision FROM face_check WHERE sitting_id = ? AND lower(kind) = 'in_exam'", (sitting_id,)
+        )
+        assert checks, "no face re-check reached the server during the exam"
+        page.click("#done")
+        page.wait_for_selector("#start")
+    finally:
+        context.close()
 
 
 def test_answers_given_while_the_server_is_down_are_stored_when_it_returns(server, kiosk, page):
@@ -171,3 +236,47 @@ def test_a_face_that_does_not_match_gets_the_refusal_screen(server, kiosk, page)
     page.wait_for_selector("#refusal[data-code='worker_not_found']")
     assert "没有找到您的信息" in page.inner_text("#refusal")
     shot(page, "13-refusal-worker-not-found")
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory):
+    """Camera videos of an empty scene and of two people, as a kiosk films them."""
+    folder = tmp_path_factory.mktemp("scenes")
+    wall = folder / "wall.avi"
+    writer = cv2.VideoWriter(str(wall), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    for n in range(10):
+        writer.write(np.full((480, 640, 3), 110 + n, np.uint8))
+    writer.release()
+    two = folder / "two.avi"
+    writer = cv2.VideoWriter(str(two), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    frame = cv2.resize(cv2.imread(str(FACES_DIR / "multi/two_people.jpg")), (640, 376))
+    frame = cv2.copyMakeBorder(frame, 52, 52, 0, 0, cv2.BORDER_REPLICATE)
+    for _ in range(10):
+        writer.write(frame)
+    writer.release()
+    return {"no_face": wall, "many_faces": two}
+
+
+@pytest.mark.parametrize(
+    "scene, words, size",
+    [("no_face", "请站到摄像头前", "landscape-1366x768"), ("many_faces", "只能一个人", "portrait-1080x1920")],
+)
+def test_nobody_or_two_people_in_view_are_told_what_to_do(server, browser, scenes, tmp_path, scene, words, size):
+    process = KioskProcess(tmp_path, server, scenes[scene]).start()
+    context = browser.new_context(viewport=SIZES[size], locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(process.url)
+        page.wait_for_selector("#start")
+        type_citizen_id(page, server.citizen_ids[1])
+        page.click("#confirm-id")
+        wait_screen(process, {"guidance"})
+        page.wait_for_selector(f"#hint[data-code='{scene}']", timeout=20000)
+        assert words in page.inner_text("#hint") and page.locator("#ready").is_disabled()
+        hint = process.state()["lines"]["hint"]["key"]
+        page.wait_for_function("key => window.kioskVoice.played.includes(key)", arg=hint, timeout=20000)
+        shot(page, f"guidance-{scene}-{size}")
+        fits(page, "guidance")
+    finally:
+        context.close()
+        process.stop()

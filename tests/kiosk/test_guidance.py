@@ -68,3 +68,34 @@ def test_guidance_costs_under_30_ms_of_one_core_per_640x480_frame(guide):
     guide.judge(frames[0])  # first call warms caches
     costs = [guide.judge(frames[n % len(frames)]).millis for n in range(24)]
     assert statistics.median(costs) < 30.0, costs
+
+
+def _two_people_frame(photo: str, size: tuple[int, int], face_px: int = 150) -> np.ndarray:
+    """Return a multi-face photo as a camera of this size films it: the larger face about face_px wide."""
+    import dlib
+
+    image = cv2.imread(str(FACES_DIR / photo))
+    faces = dlib.get_frontal_face_detector()(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), 1)
+    scale = face_px / max(f.width() for f in faces)
+    scaled = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    width, height = size
+    canvas = np.full((height, width, 3), 120, np.uint8)
+    h, w = min(height, scaled.shape[0]), min(width, scaled.shape[1])
+    top, left = (height - h) // 2, (width - w) // 2
+    canvas[top : top + h, left : left + w] = scaled[:h, :w]
+    return canvas
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)], ids=["720p", "1080p"])
+@pytest.mark.parametrize(
+    "photo",
+    ["multi/two_people.jpg", "multi/obama_and_biden.jpg", "multi/kit_with_rose.jpg", "multi/longoria_cooper.jpg"],
+)
+def test_two_people_of_about_150_px_are_told_only_one_person(guide, photo, size):
+    verdict = guide.judge(_two_people_frame(photo, size))
+    assert verdict.code == "many_faces" and verdict.text.startswith("只能一个人"), (verdict.code, verdict.face_px)
+
+
+def test_a_single_150_px_face_on_a_1080p_camera_is_seen(guide):
+    frame = camera_frame("single/obama/obama1.jpg", face_px=150, size=(1920, 1080))
+    assert guide.judge(frame).code == "ok"

@@ -56,6 +56,14 @@ def wait_screen(server, name, timeout=20.0) -> dict:
     return state
 
 
+def begin_visit(server) -> dict:
+    """Press start and accept the consent notice; return the state of the ID screen."""
+    post(server, "start")
+    notice = wait_screen(server, "consent")
+    assert notice["retention_days"] == 180 and "180天" in notice["lines"]["keep"]["text"]
+    return post(server, "consent", {"accepted": True}).json()
+
+
 def test_requests_naming_another_host_are_refused(screen):
     server, _ = screen
     assert requests.get(server.url, timeout=5).status_code == 200
@@ -80,7 +88,7 @@ def test_the_page_and_its_scripts_are_served_locally(screen):
 
 def test_a_typo_in_the_id_is_caught_on_the_kiosk(screen):
     server, _ = screen
-    assert post(server, "start").json()["screen"] == "id_entry"
+    assert begin_visit(server)["screen"] == "id_entry"
     state = post(server, "citizen_id", {"citizen_id": "110101199003070039"}).json()
     assert state["screen"] == "id_entry" and "不对" in state["error"]
     assert post(server, "ready").status_code == 409  # a button this screen does not have
@@ -88,7 +96,7 @@ def test_a_typo_in_the_id_is_caught_on_the_kiosk(screen):
 
 def test_a_worker_without_a_photo_gets_the_servers_refusal(screen, live):
     server, _ = screen
-    post(server, "start")
+    begin_visit(server)
     post(server, "citizen_id", {"citizen_id": live.unenrolled_citizen_id})
     state = wait_screen(server, "refusal")
     assert state["code"] == "not_enrolled" and state["title"] == "还没有登记照片" and "照片" in state["message"]
@@ -97,14 +105,35 @@ def test_a_worker_without_a_photo_gets_the_servers_refusal(screen, live):
 
 def test_a_kiosk_that_cannot_reach_the_server_says_so(screen, live):
     server, _ = screen
+    begin_visit(server)
     live.server.stop()
     try:
-        post(server, "start")
         post(server, "citizen_id", {"citizen_id": live.unenrolled_citizen_id})
         state = wait_screen(server, "refusal")
     finally:
         live.server.start()
     assert state["code"] == "server_unreachable" and state["title"] == "网络不通"
+
+
+def test_refusing_consent_ends_the_visit_politely_and_says_whom_to_ask(screen, live):
+    server, kiosk = screen
+    post(server, "start")
+    wait_screen(server, "consent")
+    state = post(server, "consent", {"accepted": False}).json()
+    assert state["screen"] == "refusal" and state["code"] == "consent_declined"
+    assert "安全管理员" in state["advice"] and kiosk.consent is None
+    assert [state["lines"][r]["text"] for r in state["say"]] == [state["title"], state["message"], state["advice"]]
+    assert post(server, "home").json()["screen"] == "welcome"
+
+
+def test_a_card_presented_before_consent_waits_for_it(screen, live):
+    """Nothing about the worker goes to the server before consent: the card is held, then checked in."""
+    server, kiosk = screen
+    kiosk.keypad.type_in(live.unenrolled_citizen_id)  # as a card reader on the welcome screen
+    wait_screen(server, "consent")
+    assert kiosk.pending_card is not None
+    post(server, "consent", {"accepted": True})
+    assert wait_screen(server, "refusal")["code"] == "not_enrolled"
 
 
 def test_a_busy_face_pool_is_explained_on_screen(screen, browser):
@@ -119,7 +148,7 @@ def test_a_busy_face_pool_is_explained_on_screen(screen, browser):
         page.goto(server.url)
         note = page.locator("#queue-note")
         note.wait_for(timeout=10_000)
-        assert "大约 12 秒后自动再核对一次" in note.inner_text() and "不用重新拍照" in note.inner_text()
+        assert "大约12秒后自动再核对一次" in note.inner_text() and "不用重新拍照" in note.inner_text()
         shot(page, "verifying_queued")
         kiosk.show(
             "retry",

@@ -45,6 +45,7 @@ class PlanInput:
     max_attempts: int = 2
     mean_interval_seconds: int = 90
     retries: int = 2
+    review_answers: bool = False  # the kiosk shows wrong answers with the right ones after grading
 
 
 def rulesets() -> dict[str, dict]:
@@ -102,6 +103,7 @@ def save_plan(session: Session, user: User, data: PlanInput, plan: ExamPlan | No
     plan.job_categories = sorted(set(data.job_categories))
     plan.opens_at, plan.closes_at, plan.max_attempts = data.opens_at, data.closes_at, data.max_attempts
     plan.face_policy = face_policy(data.mean_interval_seconds, data.retries)
+    plan.review_answers = data.review_answers
     session.flush()
     removed = 0 if creating else prune(session, plan)
     added = materialise(session, plan)
@@ -117,6 +119,7 @@ def save_plan(session: Session, user: User, data: PlanInput, plan: ExamPlan | No
             "enterprise_id": enterprise_id,
             "job_categories": plan.job_categories,
             "ruleset": data.ruleset_id,
+            "review_answers": data.review_answers,
             "requirements_added": added,
             "requirements_removed": removed,
         },

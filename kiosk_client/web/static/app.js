@@ -1,11 +1,17 @@
-// The worker's screen: draws the kiosk's state and sends button presses; the kiosk holds the token.
+// The worker's screen: draws the kiosk's state, says its sentences, sends button presses; the kiosk holds the token.
+// Every word comes from the kiosk (kiosk_client/texts.py): fixed phrases by key from /api/texts, a screen's
+// sentences with its state (state.lines), and the voice says exactly those (state.say).
 "use strict";
 const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
-const TYPES = {single: "单选题", multiple: "多选题（可选多个）", truefalse: "判断题"};
 const HOME_AFTER_MS = 60000;  // result and refusal screens go back to the welcome screen by themselves
+const HINT_STABLE_MS = 1200;  // a camera hint is said once it held this long...
+const HINT_REPEAT_MS = 8000;  // ...and the same hint not again before this
 
-let state = null, drawnVersion = -1, drawnScreen = null, paper = null, typed = "", clockBase = null, homeTimer = null;
+let PHRASES = {}, state = null, drawnVersion = -1, drawnScreen = null, paper = null, typed = "", clockBase = null,
+    homeTimer = null;
+const T = (key) => PHRASES[key] || "";
+const L = (s, role) => (s.lines && s.lines[role] ? s.lines[role].text : "");
 
 // One <img> kept across redraws, so the live picture never flickers.
 const preview = new Image();
@@ -17,6 +23,48 @@ function refreshPreview() {
 preview.onload = () => setTimeout(refreshPreview, 15);
 preview.onerror = () => setTimeout(refreshPreview, 500);
 refreshPreview();
+
+// ---- the voice: one audio element, a queue of phrase keys; the tests read window.kioskVoice ----
+const voice = {audio: new Audio(), queue: [], saidOnScreen: new Set(), hint: {key: null, since: 0, said: {}}};
+window.kioskVoice = {played: [], failed: []};
+voice.audio.addEventListener("playing", () => window.kioskVoice.played.push(voice.current));
+voice.audio.addEventListener("ended", () => nextClip());
+voice.audio.addEventListener("error", () => { window.kioskVoice.failed.push(voice.current); nextClip(); });
+function voiceOn() { return state && state.voice && state.voice.enabled && !(state.prefs && state.prefs.muted); }
+function say(keys, replace) {
+  if (replace) { voice.queue = []; voice.audio.pause(); voice.current = null; }
+  voice.queue.push(...keys);
+  if (!voice.current) nextClip();
+}
+function nextClip() {
+  voice.current = voice.queue.shift() || null;
+  if (!voice.current || !voiceOn()) { voice.current = null; voice.queue = []; return; }
+  voice.audio.volume = Math.max(0, Math.min(1, (state.voice.volume || 0) / 100));
+  voice.audio.src = "/voice/" + encodeURIComponent(voice.current);
+  voice.audio.play().catch(() => { window.kioskVoice.failed.push(voice.current); nextClip(); });
+}
+function sayScreen(changed) {
+  const keys = (state.say || []).map((role) => state.lines[role] && state.lines[role].key).filter(Boolean);
+  if (changed) voice.saidOnScreen = new Set();
+  const fresh = keys.filter((k) => !voice.saidOnScreen.has(k));
+  fresh.forEach((k) => voice.saidOnScreen.add(k));
+  if (fresh.length) say(fresh, changed);
+  else if (changed) say([], true);
+}
+function sayHint() {
+  const hint = state.screen === "guidance" && state.lines.hint;
+  if (!hint) { voice.hint.key = null; return; }
+  const now = Date.now();
+  if (hint.key !== voice.hint.key) { voice.hint.key = hint.key; voice.hint.since = now; return; }
+  const last = voice.hint.said[hint.key] || 0;
+  if (now - voice.hint.since >= HINT_STABLE_MS && now - last >= HINT_REPEAT_MS && !voice.current) {
+    voice.hint.said[hint.key] = now;
+    say([hint.key]);
+  }
+}
+function readAloud(itemNo) {
+  fetch("/api/read/" + itemNo).then((r) => r.ok ? r.json() : null).then((p) => { if (p) say([p.key], true); });
+}
 
 async function act(name, args) {
   try {
@@ -47,23 +95,43 @@ function update(next) {
     clockBase = {seconds: state.sitting.remaining_seconds, at: Date.now()};
     if (!paper || paper.sitting_id !== state.sitting.sitting_id) { loadPaper(state.sitting.sitting_id); }
   }
-  if (state.version !== drawnVersion) { drawnVersion = state.version; draw(); }
+  if (state.version !== drawnVersion) {
+    drawnVersion = state.version;
+    const changed = state.screen !== drawnScreen;
+    draw();
+    sayScreen(changed);
+  }
   refresh();
+  sayHint();
 }
 
-// Parts that change between redraws: network note, banner, clock, guidance, ready button.
+// Parts that change between redraws: frame, network note, banner, notice, clock, guidance, ready button.
 function refresh() {
+  document.documentElement.classList.toggle("large", !!state.prefs.large);
+  $("#large").innerHTML = icon("text") + `<span>${esc(T(state.prefs.large ? "ui.large_off" : "ui.large_on"))}</span>`;
+  $("#mute").innerHTML = icon(state.prefs.muted ? "mute" : "sound") +
+    `<span>${esc(T(state.prefs.muted ? "ui.sound_off" : "ui.sound_on"))}</span>`;
+  $("#mute").hidden = !state.voice.enabled;
+  $("#mute").setAttribute("aria-pressed", state.prefs.muted ? "true" : "false");
+  $("#brand").textContent = T("brand");
   const net = $("#net");
   net.hidden = state.online;
-  net.textContent = "网络中断 · 答案已保存在本机";
+  net.textContent = T("ui.offline");
+  const light = $("#capture-light");
+  light.hidden = !state.capturing;
+  light.textContent = T("capture.taking");
   const banner = $("#banner");
   banner.hidden = !state.banner;
-  banner.textContent = state.banner || "";
+  banner.textContent = L(state, "banner");
+  const notice = $("#notice");
+  notice.hidden = !L(state, "notice");
+  notice.innerHTML = L(state, "notice") ? icon("camera") + `<span>${esc(L(state, "notice"))}</span>` : "";
   tickClock();
   const hint = $("#hint");
   if (hint && state.guidance) {
     hint.className = "hint" + (state.guidance.code === "ok" ? " ok" : "");
-    hint.innerHTML = icon(state.guidance.code === "ok" ? "check" : state.guidance.icon) + `<span>${esc(state.guidance.text)}</span>`;
+    hint.dataset.code = state.guidance.code;
+    hint.innerHTML = icon(state.guidance.code === "ok" ? "check" : state.guidance.icon) + `<span>${esc(L(state, "hint"))}</span>`;
   }
   const ready = $("#ready");
   if (ready) ready.disabled = !state.ready;
@@ -78,7 +146,7 @@ function tickClock() {
   if (!el || !clockBase) return;
   const left = Math.max(0, clockBase.seconds - Math.floor((Date.now() - clockBase.at) / 1000));
   const m = Math.floor(left / 60), s = left % 60;
-  el.textContent = `剩余 ${m}:${String(s).padStart(2, "0")}`;
+  el.textContent = `${T("exam.left")} ${m}:${String(s).padStart(2, "0")}`;
   el.classList.toggle("low", left < 300);
 }
 setInterval(tickClock, 1000);
@@ -100,91 +168,105 @@ function draw() {
 }
 
 const spinner = (text, extra) => `<div class="center"><div class="spinner"></div><h1>${esc(text)}</h1>${extra || ""}</div>`;
+const button = (cls, id, key, attrs) => `<button class="${cls}" id="${id}" ${attrs || ""}>${esc(T(key))}</button>`;
 
 const SCREENS = {
-  welcome: () => `<div class="center">
+  welcome: (s) => `<div class="center welcome">
       ${icon("card", "big-icon")}
-      <h1>欢迎参加安全生产培训考试</h1>
+      <h1>${esc(L(s, "title"))}</h1>
       <div class="steps">
-        <div class="step"><b>1</b>${icon("card")}刷身份证</div>
-        <div class="step"><b>2</b>${icon("face")}对着摄像头</div>
-        <div class="step"><b>3</b>${icon("check")}答题交卷</div>
+        <div class="step"><b>1</b>${icon("card")}<span>${esc(T("welcome.step1"))}</span></div>
+        <div class="step"><b>2</b>${icon("face")}<span>${esc(T("welcome.step2"))}</span></div>
+        <div class="step"><b>3</b>${icon("check")}<span>${esc(T("welcome.step3"))}</span></div>
       </div>
-      <p>请把身份证放在读卡器上，或者点下面的按钮。</p>
-      <p><button class="primary" id="start" data-act="start">开始考试</button></p>
+      <p class="say">${esc(L(s, "say"))}</p>
+      <p>${button("primary", "start", "welcome.start", 'data-act="start"')}</p>
+    </div>`,
+
+  consent_loading: () => spinner(T("consent.loading")),
+
+  consent: (s) => `<div class="consent">
+      <h1>${icon("camera")}${esc(L(s, "title"))}</h1>
+      <ul class="notice-list">
+        <li>${icon("face")}<span>${esc(L(s, "what"))}</span></li>
+        <li>${icon("check")}<span>${esc(L(s, "why"))}</span></li>
+        <li>${icon("clock")}<span id="consent-keep">${esc(L(s, "keep"))}</span></li>
+        <li>${icon("lock")}<span>${esc(L(s, "who"))}</span></li>
+      </ul>
+      <p class="ask">${esc(L(s, "ask"))}</p>
+      <div class="row">${button("secondary", "decline", "consent.decline", 'data-consent="no"')}
+        ${button("primary", "accept", "consent.accept", 'data-consent="yes"')}</div>
     </div>`,
 
   id_entry: (s) => `<div class="id-layout">
       <div class="id-left">
-        <h1>请输入身份证号</h1>
+        <h1>${esc(L(s, "title"))}</h1>
         <div class="idbox" id="idbox">${esc(groupId(typed)) || "&nbsp;"}</div>
-        <div class="error" id="iderror">${esc(s.error || "")}</div>
-        <p>输错了，点 ⌫ 删除一位。</p>
-        <div class="row"><button class="secondary" data-act="home">返回</button>
-          <button class="primary" id="confirm-id" data-local="confirm-id">确定</button></div>
+        <div class="error" id="iderror">${esc(L(s, "error"))}</div>
+        <p class="say">${esc(L(s, "say"))}</p>
+        <div class="row">${button("secondary", "id-back", "id.back", 'data-act="home"')}
+          ${button("primary", "confirm-id", "id.confirm", 'data-local="confirm-id"')}</div>
       </div>
       <div class="keypad">${["1","2","3","4","5","6","7","8","9","X","0","⌫"].map((k) =>
-        `<button data-key="${k}">${k}</button>`).join("")}</div>
+        `<button data-key="${k}"${k === "⌫" ? ` aria-label="${esc(T("id.delete"))}"` : ""}>${k === "⌫" ? `⌫<small>${esc(T("id.delete"))}</small>` : k}</button>`).join("")}</div>
     </div>`,
 
-  checking_in: () => spinner("正在查询您的考试，请稍等…"),
+  checking_in: (s) => spinner(L(s, "say")),
 
   guidance: (s) => `<div class="split">
       <div class="preview" id="preview-slot"></div>
       <div class="side">
-        <div><h2>${esc(s.worker.name_masked)}，您好</h2>
+        <div><h2>${esc(L(s, "hello"))}</h2>
           <p>${esc(s.exam.name)}</p>
-          <p>共 ${s.exam.question_count} 题，${s.exam.duration_minutes} 分钟${s.exam.resuming ? "（继续上次的考试）" : ""}</p></div>
-        <div id="hint" class="hint">${icon("face")}<span>请看着屏幕</span></div>
-        <ul class="tips"><li>✔ 只能一个人</li><li>✔ 离摄像头近一点</li><li>✔ 光线要亮</li><li>✔ 眼睛看摄像头</li></ul>
-        <button class="primary" id="ready" disabled data-act="ready">我准备好了</button>
+          <p>${esc(L(s, "exam"))}${s.exam.resuming ? esc(T("guidance.resuming")) : ""}</p></div>
+        <div id="hint" class="hint">${icon("face")}<span>${esc(L(s, "hint"))}</span></div>
+        <p class="say">${esc(L(s, "say"))}</p>
+        <ul class="tips">${[1, 2, 3, 4].map((n) => `<li>✔ ${esc(T("guidance.tip" + n))}</li>`).join("")}</ul>
+        ${button("primary", "ready", "guidance.ready", 'disabled data-act="ready"')}
       </div></div>`,
 
-  challenge: (s) => {
-    const kind = s.challenge.kind;
-    const arrow = kind === "turn_left" ? icon("arrow_left", "arrow left") : kind === "turn_right" ? icon("arrow_right", "arrow right") : icon("blink", "arrow blink");
-    const status = s.phase === "countdown" ? `<div class="count">${s.count}</div><p>准备好，看着摄像头</p>` : `<div class="rec">正在拍摄，请照着做</div>`;
-    return `<div class="split">
-      <div class="preview" id="preview-slot"></div>
-      <div class="side center">${arrow}<h1>${esc(s.challenge.prompt)}</h1>${status}</div></div>`;
-  },
+  challenge: challengeScreen,
 
-  verifying: (s) => spinner("正在核对人脸，请稍等…", s.queued
-      ? `<p id="queue-note">排队核对的人比较多，大约 ${s.queued} 秒后自动再核对一次。请站在原地，不用重新拍照。</p>` : ""),
+  verifying: (s) => spinner(L(s, "say"), s.queued ? `<p id="queue-note">${esc(L(s, "queued"))}</p>` : ""),
 
   retry: (s) => `<div class="center">
       ${icon(s.icon, "big-icon warn-icon")}
-      <h1>${esc(s.title)}</h1><p>${esc(s.message)}</p>${s.advice ? `<p class="advice">${esc(s.advice)}</p>` : ""}
-      ${s.attempts_left != null ? `<p>还可以再试 <b>${s.attempts_left}</b> 次</p>` : ""}
-      <div class="row"><button class="secondary" data-act="home">返回首页</button>
-        <button class="primary" id="retry" data-act="retry">再试一次</button></div></div>`,
+      <h1>${esc(L(s, "title"))}</h1><p>${esc(L(s, "message"))}</p>${s.advice ? `<p class="advice">${esc(L(s, "advice"))}</p>` : ""}
+      ${s.attempts_left != null ? `<p class="attempts">${esc(L(s, "attempts"))}</p>` : ""}
+      <div class="row">${button("secondary", "retry-home", "ui.home", 'data-act="home"')}
+        ${button("primary", "retry", "retry.again", 'data-act="retry"')}</div></div>`,
 
   exam: examScreen,
   review: reviewScreen,
 
-  submitting: (s) => spinner("正在交卷，请稍等…",
-      `<p id="offline-note" ${s.online ? "hidden" : ""}>网络中断了。您的答案已安全保存在本机，网络恢复后会自动交卷，请不要离开。</p>`),
+  submitting: (s) => spinner(L(s, "say"),
+      `<p id="offline-note" ${s.online ? "hidden" : ""}>${esc(L(s, "offline"))}</p>`),
 
-  result: (s) => {
-    const r = s.result;
-    return `<div class="center">
-      ${icon(r.passed ? "check" : "cross", "big-icon " + (r.passed ? "ok-icon" : "bad-icon"))}
-      <h1 id="verdict">${r.passed ? "恭喜您，考试通过" : "这次没有通过"}</h1>
-      <div class="score" id="score">${r.score} 分</div>
-      <p>满分 ${r.max_score} 分，${r.pass_mark} 分及格</p>
-      ${r.certificate ? `<p id="certificate">证书编号：${esc(r.certificate.number)}<br>
-        发证日期：<span id="issued-on">${esc(r.certificate.issued_on)}</span>，有效期至 ${esc(r.certificate.valid_until)}</p>` : ""}
-      ${r.passed ? "" : "<p>请好好复习，下次再来考。</p>"}
-      <p><button class="primary" id="done" data-act="home">完成</button></p></div>`;
-  },
+  result: resultScreen,
 
   refusal: (s) => `<div class="center" id="refusal" data-code="${esc(s.code)}">
       ${icon(s.icon, "big-icon warn-icon")}
-      <h1>${esc(s.title)}</h1><p>${esc(s.message)}</p>
-      <p><button class="primary" id="home" data-act="home">返回首页</button></p></div>`,
+      <h1>${esc(L(s, "title"))}</h1><p>${esc(L(s, "message"))}</p>${s.advice ? `<p class="advice">${esc(L(s, "advice"))}</p>` : ""}
+      <p>${button("primary", "home", "ui.home", 'data-act="home"')}</p></div>`,
 
-  unknown: () => spinner("请稍等…"),
+  unknown: () => spinner(T("ui.wait")),
 };
+
+const STEP_ICONS = {turn_left: "arrow_left", turn_right: "arrow_right", blink: "blink", nod: "nod"};
+
+// The challenge as the server sends it: one or several steps, each drawn with its own instruction.
+function challengeScreen(s) {
+  const steps = s.challenge.steps && s.challenge.steps.length ? s.challenge.steps
+    : [{kind: s.challenge.kind, instruction: s.challenge.prompt}];
+  const list = steps.map((step, n) => `<li class="cue" data-kind="${esc(step.kind)}">
+      ${icon(STEP_ICONS[step.kind] || "face", "arrow " + esc(step.kind))}
+      <span>${steps.length > 1 ? `<b>${n + 1}</b>` : ""}${esc(L(s, "step" + n))}</span></li>`).join("");
+  const status = s.phase === "countdown" ? `<div class="count">${s.count}</div><p>${esc(L(s, "countdown"))}</p>`
+                                        : `<div class="rec">${esc(L(s, "recording"))}</div>`;
+  return `<div class="split">
+      <div class="preview" id="preview-slot"></div>
+      <div class="side center"><p class="say">${esc(L(s, "say"))}</p><ol class="cues steps-${steps.length}">${list}</ol>${status}</div></div>`;
+}
 
 function groupId(v) { return v.replace(/^(.{6})(.{0,8})(.*)$/, (m, a, b, c) => [a, b, c].filter(Boolean).join(" ")); }
 
@@ -196,11 +278,17 @@ function press(key) {
 }
 
 function savedNote(s) {
-  return `<div class="saved${s.online ? "" : " offline"}" id="saved">${icon("save")}<span>${s.online ? "答案已自动保存" : "网络断了，答案已保存在本机，请继续答题"}</span></div>`;
+  return `<div class="saved${s.online ? "" : " offline"}" id="saved">${icon("save")}<span>${esc(T(s.online ? "exam.saved" : "exam.saved_offline"))}</span></div>`;
+}
+
+function tiles(s) {
+  const answers = s.sitting.answers;
+  return paper.questions.map((q, i) =>
+    `<button class="${answers[String(q.item_no)] ? "done" : ""}${i === s.sitting.current ? " here" : ""}" data-act="goto" data-index="${i}">${i + 1}</button>`).join("");
 }
 
 function examScreen(s) {
-  if (!paper || paper.sitting_id !== s.sitting.sitting_id) return spinner("正在打开试卷…");
+  if (!paper || paper.sitting_id !== s.sitting.sitting_id) return spinner(T("ui.wait"));
   const i = s.sitting.current, q = paper.questions[i], total = paper.questions.length;
   const chosen = s.sitting.answers[String(q.item_no)] || "";
   const options = q.options.map((o) => {
@@ -208,15 +296,19 @@ function examScreen(s) {
     return `<button class="option${chosen.includes(o.letter) ? " chosen" : ""}" data-letter="${o.letter}"
       data-item="${q.item_no}" data-type="${q.type}"><span class="letter">${mark}</span><span>${esc(o.text)}</span></button>`;
   }).join("");
-  return `<div class="exam-top"><span id="progress-text">第 <b>${i + 1}</b> 题 / 共 ${total} 题</span>
+  const progress = T("exam.progress").replace("{number}", `<b>${i + 1}</b>`).replace("{total}", String(total));
+  return `<div class="exam-top"><span id="progress-text">${progress}</span>
       <div class="progress"><div data-width="${Math.round(100 * s.sitting.answered / total)}"></div></div>
       ${savedNote(s)}<span class="clock" id="clock"></span></div>
-    <div class="stem"><span class="qtype">${TYPES[q.type] || ""}</span>${esc(q.stem)}</div>
-    <div class="options">${options}</div>
-    <div class="nav"><button class="secondary" id="prev" ${i === 0 ? "disabled" : ""} data-act="goto" data-index="${i - 1}">◀ 上一题</button>
-      <button class="secondary" id="review" data-act="review">答题卡</button>
-      ${i + 1 < total ? `<button class="primary" id="next" data-act="goto" data-index="${i + 1}">下一题 ▶</button>`
-                      : `<button class="primary" id="to-review" data-act="review">去交卷 ▶</button>`}</div>`;
+    <p class="exam-say">${esc(L(s, "say"))}</p>
+    <div class="exam-body"><div class="stem"><span class="qtype">${esc(T("exam." + q.type))}</span>${esc(q.stem)}
+      <button class="read" id="read" data-read="${q.item_no}">${icon("sound")}${esc(T("exam.read"))}</button></div>
+    <div class="options scroll">${options}</div></div>
+    <div class="mini-card scroll" aria-label="${esc(T("exam.card"))}">${tiles(s)}</div>
+    <div class="nav"><button class="secondary" id="prev" ${i === 0 ? "disabled" : ""} data-act="goto" data-index="${i - 1}">◀ ${esc(T("exam.prev"))}</button>
+      ${button("secondary", "review", "exam.card", 'data-act="review"')}
+      ${i + 1 < total ? `<button class="primary" id="next" data-act="goto" data-index="${i + 1}">${esc(T("exam.next"))} ▶</button>`
+                      : `<button class="primary" id="to-review" data-act="review">${esc(T("exam.to_review"))} ▶</button>`}</div>`;
 }
 
 function choose(itemNo, type, letter) {
@@ -227,26 +319,51 @@ function choose(itemNo, type, letter) {
 }
 
 function reviewScreen(s) {
-  if (!paper) return spinner("正在打开试卷…");
+  if (!paper) return spinner(T("ui.wait"));
   const answers = s.sitting.answers, total = paper.questions.length;
   const left = paper.questions.filter((q) => !answers[String(q.item_no)]).length;
-  const tiles = paper.questions.map((q, i) =>
-    `<button class="${answers[String(q.item_no)] ? "done" : ""}" data-act="goto" data-index="${i}">${i + 1}</button>`).join("");
-  return `<div class="exam-top"><h2 class="grow">答题卡：点数字可以回去修改</h2><span class="clock" id="clock"></span></div>
-    <div class="legend"><span class="done">已答 ${total - left} 题</span><span class="todo">没答 ${left} 题</span></div>
-    <div class="grid">${tiles}</div>
-    ${savedNote(s)}
-    <div class="nav"><button class="secondary" id="back-to-exam" data-act="goto" data-index="${s.sitting.current}">◀ 回去答题</button>
-      <button class="danger" id="submit" data-local="submit" data-left="${left}">交卷</button></div>`;
+  return `<div class="exam-top"><h2 class="grow">${esc(L(s, "title"))}</h2><span class="clock" id="clock"></span></div>
+    <p class="say">${esc(L(s, "say"))}</p>
+    <div class="legend"><span class="done">${esc(T("review.done").replace("{count}", total - left))}</span>
+      <span class="todo">${esc(T("review.todo").replace("{count}", left))}</span>${savedNote(s)}</div>
+    <div class="grid rows-${Math.ceil(total / 10)}">${tiles(s)}</div>
+    <div class="nav"><button class="secondary" id="back-to-exam" data-act="goto" data-index="${s.sitting.current}">◀ ${esc(T("review.back"))}</button>
+      <button class="danger" id="submit" data-local="submit" data-left="${left}">${esc(T("review.submit"))}</button></div>`;
 }
 
 function confirmSubmit(left) {
   const d = $("#dialog");
-  d.innerHTML = `<div class="box">${icon("check", "big-icon")}<h1>确定交卷吗？</h1>
-    ${left ? `<p>还有 <b>${left}</b> 题没有答。</p>` : ""}<p>交卷后不能再修改。</p>
-    <div class="row"><button class="secondary" id="cancel-submit" data-local="close">再看看</button>
-      <button class="danger" id="confirm-submit" data-act="submit">确定交卷</button></div></div>`;
+  d.innerHTML = `<div class="box">${icon("check", "big-icon")}<h1>${esc(T("confirm.title"))}</h1>
+    ${left ? `<p>${esc(L(state, "confirm_left"))}</p>` : ""}<p>${esc(T("confirm.final"))}</p>
+    <div class="row">${button("secondary", "cancel-submit", "confirm.cancel", 'data-local="close"')}
+      ${button("danger", "confirm-submit", "confirm.submit", 'data-act="submit"')}</div></div>`;
   d.hidden = false;
+  say(["confirm.title", ...(left ? [state.lines.confirm_left.key] : []), "confirm.final"], true);
+}
+
+function resultScreen(s) {
+  const r = s.result, cert = r.certificate;
+  const letters = (v) => v ? v.split("").join("、") : T("result.none");
+  const review = (r.review || []).map((item) => `<li class="wrong" data-item="${item.item_no}">
+      <p class="q"><b>${item.item_no}.</b> ${esc(item.stem)}</p>
+      <ul class="opts">${item.options.map((o) => `<li class="${item.answer.includes(o.letter) ? "right" : ""}${item.response.includes(o.letter) ? " picked" : ""}">${o.letter}. ${esc(o.text)}</li>`).join("")}</ul>
+      <p><span class="yours">${esc(T("result.yours").replace("{letters}", letters(item.response)))}</span>
+        <span class="right-answer">${esc(T("result.right").replace("{letters}", letters(item.answer)))}</span></p>
+      ${item.basis ? `<p class="basis">${esc(T("result.basis").replace("{basis}", item.basis))}</p>` : ""}</li>`).join("");
+  return `<div class="result">
+    <div class="summary">
+      <div class="verdict-row">${icon(r.passed ? "check" : "cross", "big-icon " + (r.passed ? "ok-icon" : "bad-icon"))}
+        <div><h1 id="verdict">${esc(L(s, "verdict"))}</h1><div class="score" id="score">${esc(L(s, "score"))}</div></div></div>
+      <p id="mark">${esc(L(s, "mark"))}</p>
+      ${cert ? `<div class="cert" id="certificate"><img id="qr" src="/qr.svg?n=${esc(cert.number)}" alt="${esc(L(s, "qr"))}">
+          <div><p>${esc(L(s, "certificate"))}</p><p id="issued-on">${esc(L(s, "issued_on"))}</p>
+          <p>${esc(L(s, "valid_until"))}</p><p class="qr-note">${esc(L(s, "qr"))}</p></div></div>` : ""}
+      ${s.lines.retake ? `<p class="retake" id="retake">${esc(L(s, "retake"))}</p>` : ""}
+      ${s.lines.weakest ? `<p class="weakest" id="weakest">${esc(L(s, "weakest"))}</p>` : ""}
+      <p>${button("primary", "done", "result.done", 'data-act="home"')}</p>
+    </div>
+    ${r.review ? `<div class="review-list"><h2>${esc(L(s, "review"))}</h2><ol class="scroll" id="wrong-answers">${review}</ol></div>` : ""}
+  </div>`;
 }
 
 // One listener for every button: inline handlers are forbidden by the page's Content-Security-Policy.
@@ -256,6 +373,8 @@ document.addEventListener("click", (event) => {
   const d = el.dataset;
   if (d.key) press(d.key);
   else if (d.item) choose(Number(d.item), d.type, d.letter);
+  else if (d.read) readAloud(Number(d.read));
+  else if (d.consent) act("consent", {accepted: d.consent === "yes"});
   else if (d.local === "confirm-id") act("citizen_id", {citizen_id: typed});
   else if (d.local === "submit") confirmSubmit(Number(d.left));
   else if (d.local === "close") $("#dialog").hidden = true;
@@ -264,4 +383,4 @@ document.addEventListener("click", (event) => {
   else if (d.act) act(d.act);
 });
 
-poll();
+fetch("/api/texts").then((r) => r.json()).then((p) => { PHRASES = p; poll(); });

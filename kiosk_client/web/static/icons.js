@@ -21,6 +21,11 @@ const ICON_PATHS = {
   save: '<path d="M10 8h36l8 8v40H10z"/><path d="M20 8v14h22V8M20 56V38h24v18"/>',
   arrow_left: '<path d="M54 32H12M28 14L10 32l18 18"/>',
   arrow_right: '<path d="M10 32h42M36 14l18 18-18 18"/>',
+  sound: '<path d="M10 24h10l14-12v40L20 40H10z"/><path d="M42 22c4 6 4 14 0 20M48 16c8 9 8 23 0 32"/>',
+  mute: '<path d="M10 24h10l14-12v40L20 40H10z"/><path d="M42 24l14 16M56 24L42 40"/>',
+  text: '<path d="M8 52L22 12h4l14 40M13 38h22"/><path d="M42 52l8-22h2l8 22M44 45h14"/>',
+  lock: '<rect x="12" y="28" width="40" height="28" rx="4"/><path d="M20 28v-8a12 12 0 0124 0v8"/>',
+  nod: '<circle cx="32" cy="32" r="22"/><path d="M32 14v36M22 40l10 10 10-10"/>',
   blink: '<path d="M6 32c8-12 17-18 26-18s18 6 26 18"/><path d="M10 36c7 7 14 10 22 10s15-3 22-10"/>',
 };
 

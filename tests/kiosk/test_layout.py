@@ -1,0 +1,178 @@
+"""Every kiosk screen fits every kiosk display, in normal and large text, and shows what it says.
+
+The kiosk runs in-process against the real server app (a 50-question paper, graded results from real
+submissions); each screen is put up as the flow would and checked in chromium at each size: nothing
+leaves the viewport, the page never scrolls, no label is cut off, and every sentence the voice says is on
+screen. Screenshots: test-artifacts/kiosk/layout-<size>[-large]-<screen>.png.
+"""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from kiosk_client.api import KioskApi
+from kiosk_client.app import KioskApp
+from kiosk_client.burst import Filming
+from kiosk_client.camera import Camera, resolve
+from kiosk_client.guidance import FaceGuide, Guidance
+from kiosk_client.journal import Journal
+from kiosk_client.texts import refusal_view
+from kiosk_client.voice import Voice
+from kiosk_client.web.server import ScreenServer
+from tests.kiosk.browser import SIZES, layout_problems, redraw, shot
+from tests.kiosk.live import ThreadServer, build_app, graded_results, open_exam
+from tests.kiosk.media import FACES_DIR, FACES_MISSING
+
+pytestmark = pytest.mark.browser
+# 50 questions: the paper whose answer card lost rows 41-50 below the fold at 1366x768.
+FIFTY = {
+    "id": "kiosk-layout",
+    "name": "终端版面测试试卷",
+    "duration_minutes": 60,
+    "pass_mark": 30,
+    "points": {"single": 1, "multiple": 2, "truefalse": 1},
+    "rules": [
+        {"category": "安全生产法律法规", "type": "single", "count": 10},
+        {"category": "消防安全", "type": "single", "count": 8},
+        {"category": "急救常识", "type": "single", "count": 10},
+        {"category": "危险化学品", "type": "single", "count": 8},
+        {"category": "职业健康", "type": "single", "count": 6},
+        {"category": "消防安全", "type": "multiple", "count": 4},
+        {"category": "应急救援与疏散", "type": "truefalse", "count": 4},
+    ],
+}
+WORKER = {"name_masked": "王**", "enterprise": "兰山区安全化工有限公司"}
+EXAM = {"plan_id": 1, "name": "2026年危险化学品企业从业人员安全培训考试", "duration_minutes": 60,
+        "question_count": 50, "attempts_left": 2, "resuming": False}  # fmt: skip
+TWO_STEPS = {
+    "kind": "turn_left",
+    "prompt": "请缓慢向左转头，再转回正面。",
+    "frames": 8,
+    "seconds": 2.5,
+    "steps": [
+        {"kind": "turn_left", "instruction": "请缓慢向左转头，再转回正面。"},
+        {"kind": "blink", "instruction": "请正对摄像头眨眼。"},
+    ],
+}
+ONE_STEP = {"kind": "turn_right", "prompt": "请缓慢向右转头，再转回正面。", "frames": 8, "seconds": 2.5}
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory):
+    """The real server app with a 50-question sitting and graded results, and a kiosk app in front of it."""
+    tmp = tmp_path_factory.mktemp("layout")
+    app = build_app(tmp)
+    token, sitting_id, _, _ = open_exam(app, ruleset=FIFTY, review_answers=True)
+    server = ThreadServer(app).start()
+    api = KioskApi(server.url, token)
+    passed, failed = graded_results(app, api)
+    # Two people in view: the guidance screen says so by itself (a grey picture where the photos are absent).
+    video = tmp / "camera.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15, (640, 480))
+    two = None if FACES_MISSING else cv2.imread(str(FACES_DIR / "multi/two_people.jpg"))
+    for n in range(15):
+        writer.write(np.full((480, 640, 3), 90 + n, np.uint8) if two is None else cv2.resize(two, (640, 480)))
+    writer.release()
+    camera = Camera(resolve(str(video)), loop=True).start()
+    journal = Journal(tmp / "journal.sqlite3")
+    kiosk = KioskApp(api, Filming(camera, FaceGuide()), journal, [], voice=Voice(tmp / "voice")).start()
+    screen = ScreenServer(kiosk, "127.0.0.1", 0).start()
+    kiosk.checkin = {"worker": WORKER, "exam": EXAM}
+    kiosk.begin_exam(api.sitting(sitting_id))
+    for n, question in enumerate(kiosk.exam.questions[:31]):  # some answered, some not
+        kiosk.exam.answer(question["item_no"], "A" if n % 2 else "B")
+    yield {"kiosk": kiosk, "url": screen.url, "passed": passed, "failed": failed}
+    screen.stop()
+    kiosk.stop()
+    camera.stop()
+    journal.close()
+    server.stop()
+
+
+def screens(rig) -> list[tuple[str, object]]:
+    """Return (name, put-it-up) for every screen, each as the flow shows it."""
+    kiosk: KioskApp = rig["kiosk"]
+
+    def show(screen: str, **data):
+        return lambda: kiosk.show(screen, **data)
+
+    def guidance(code: str):
+        def put_up():
+            kiosk.guidance = Guidance(code)
+            kiosk.show("guidance", worker=WORKER, exam=EXAM, challenge=ONE_STEP)
+            if not FACES_MISSING:  # the camera's own verdict replaces the one put up
+                deadline = time.monotonic() + 10
+                while kiosk.guidance is None or kiosk.guidance.code != code:
+                    assert time.monotonic() < deadline, kiosk.guidance
+                    time.sleep(0.05)
+
+        return put_up
+
+    def exam(index: int, capture: bool = False):
+        def put_up():
+            kiosk.exam.go(index)
+            kiosk.show("exam")
+            if capture:
+                kiosk.capture_started()
+                kiosk.capture_taken()
+                kiosk.capture_light_until = time.monotonic() + 1.5
+
+        return put_up
+
+    return [
+        ("welcome", show("welcome")),
+        ("consent", show("consent", retention_days=180)),
+        ("id-entry", show("id_entry", error="身份证号不对，请再看一下。18位，最后一位可能是X。")),
+        ("checking-in", show("checking_in")),
+        ("guidance", guidance("many_faces")),
+        ("challenge-two-steps", show("challenge", phase="countdown", count=3, challenge=TWO_STEPS, worker=WORKER)),
+        ("challenge-recording", show("challenge", phase="recording", challenge=ONE_STEP, worker=WORKER)),
+        ("verifying-queued", show("verifying", worker=WORKER, queued=12)),
+        ("retry", show("retry", **refusal_view("face_mismatch", "人脸与登记照片不符。"), attempts_left=2)),
+        ("exam-first", exam(0)),
+        ("exam-capture", exam(36, capture=True)),
+        ("review", show("review")),
+        ("submitting", show("submitting")),
+        ("result-passed", show("result", result=rig["passed"])),
+        ("result-failed", show("result", result=rig["failed"])),
+        ("refusal-consent", show("refusal", **refusal_view("consent_declined"))),
+    ]
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large"])
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_screen_fits_and_shows_what_it_says(rig, browser, size, large):
+    kiosk: KioskApp = rig["kiosk"]
+    context = browser.new_context(viewport=SIZES[size], locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(rig["url"])
+        page.wait_for_selector("#screen > *")
+        kiosk.prefs["large"] = large
+        problems = {}
+        for name, put_up in screens(rig):
+            put_up()
+            redraw(page)
+            if name == "review":
+                page.click("#submit")  # the confirmation dialog over the answer card
+            state = kiosk.snapshot()
+            assert page.evaluate("() => drawnScreen") == state["screen"], name
+            shot(page, f"layout-{size}{'-large' if large else ''}-{name}")
+            found = layout_problems(page)
+            if found:
+                problems[name] = found
+            shown = page.inner_text("body").replace("\n", "")
+            for role in state["say"]:
+                text = state["lines"][role]["text"]
+                assert text.replace(" ", "") in shown.replace(" ", ""), f"{name}: says {text!r} but does not show it"
+            assert page.evaluate("() => document.documentElement.classList.contains('large')") is large
+            if name == "review":
+                page.click("#cancel-submit")
+        assert not problems, problems
+    finally:
+        kiosk.prefs["large"] = False
+        context.close()
