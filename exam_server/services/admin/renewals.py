@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from exam_server import localday
@@ -48,15 +48,19 @@ def expire(session: Session, today: date) -> int:
     ).rowcount
 
 
-def due_for_renewal(today: date, renewal_days: int):
-    """Return the SELECT of certificates that need a renewal requirement and have none yet."""
+def superseded():
+    """Return the condition "the holder has another (unrevoked) certificate lasting longer than this one"."""
     newer = aliased(Certificate)
-    superseded = exists().where(
+    return exists().where(
         newer.worker_id == Certificate.worker_id,
         newer.id != Certificate.id,
         newer.revoked_at.is_(None),
         newer.valid_until > Certificate.valid_until,
     )
+
+
+def due_for_renewal(today: date, renewal_days: int):
+    """Return the SELECT of certificates that need a renewal requirement and have none yet."""
     return (
         select(Certificate)
         .join(Worker, Worker.id == Certificate.worker_id)
@@ -65,7 +69,7 @@ def due_for_renewal(today: date, renewal_days: int):
             Certificate.renewal_requirement_id.is_(None),
             Certificate.revoked_at.is_(None),
             Worker.active,
-            ~superseded,
+            ~superseded(),
         )
         .order_by(Certificate.valid_until, Certificate.id)
     )
@@ -159,8 +163,3 @@ def run(session: Session, now: datetime | None = None, batch: int = 500) -> dict
             break
         offset += sum(1 for c in due if c.renewal_requirement_id is None)  # renewed ones leave the query
     return {"requirements_expired": expired, "renewals": made, "renewals_without_plan": without_plan}
-
-
-def waiting_for_plan(session: Session, today: date, renewal_days: int) -> int:
-    """Count certificates due for renewal that no open plan covers (the console says so)."""
-    return session.scalar(select(func.count()).select_from(due_for_renewal(today, renewal_days).subquery())) or 0

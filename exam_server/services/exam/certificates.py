@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from flask import Response, current_app, has_request_context, request, send_file
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from exam_server import localday
@@ -223,7 +223,9 @@ def of_enterprise(session: Session, user: User, enterprise_id: int, today: date)
     return list(session.scalars(stmt))
 
 
-def expiring(user: User, today: date, within_days: int, *, include_expired: bool = False) -> Select:
+def expiring(
+    user: User, today: date, within_days: int, *, include_expired: bool = False, enterprise_id: int | None = None
+) -> Select:
     """Return the user's certificates (not revoked) expiring within ``within_days`` of today, soonest first."""
     stmt = visible(user).where(
         Certificate.revoked_at.is_(None),
@@ -232,13 +234,24 @@ def expiring(user: User, today: date, within_days: int, *, include_expired: bool
     )
     if not include_expired:
         stmt = stmt.where(Certificate.valid_until >= today)
+    if enterprise_id:
+        stmt = stmt.where(Enterprise.id == enterprise_id)
     return stmt.order_by(Certificate.valid_until, Certificate.id)
+
+
+def count(session: Session, stmt: Select) -> int:
+    """Count the rows a certificate SELECT returns."""
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 def expiring_rows(session: Session, stmt: Select, today: date) -> list[dict]:
     """Return the listed certificates as rows for the page and the export (holder, enterprise, renewal)."""
     rows = []
-    certificates = session.scalars(stmt.options(joinedload(Certificate.worker).joinedload(Worker.enterprise))).unique()
+    certificates = session.scalars(
+        stmt.options(
+            joinedload(Certificate.worker).joinedload(Worker.enterprise), joinedload(Certificate.renewal_requirement)
+        )
+    ).unique()
     plans = dict(session.execute(select(ExamPlan.id, ExamPlan.name)).all())
     for c in certificates:
         rows.append(
