@@ -98,6 +98,7 @@ def certificate_and_reminder_settings() -> dict:
         "SMS_ACCESS_KEY_SECRET": _read_secret_named("SMS_ACCESS_KEY_SECRET"),
         "SMS_SIGN_NAME": _env("SMS_SIGN_NAME"),
         "SMS_REGION": _env("SMS_REGION", "cn-hangzhou"),
+        "SMS_TIMEOUT_SECONDS": _env_float("SMS_TIMEOUT_SECONDS", 10.0),
         "SMS_TEMPLATES": dict(
             pair.split("=", 1) for pair in _env_list("SMS_TEMPLATES", ()) if "=" in pair
         ),  # rule=TemplateCode,...

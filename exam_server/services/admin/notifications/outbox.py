@@ -89,6 +89,7 @@ def sms_gateway() -> SmsGateway | None:
         access_key_secret=config["SMS_ACCESS_KEY_SECRET"],
         sign_name=config["SMS_SIGN_NAME"],
         region=config.get("SMS_REGION") or "cn-hangzhou",
+        timeout=float(config.get("SMS_TIMEOUT_SECONDS") or 10.0),
     )
 
 

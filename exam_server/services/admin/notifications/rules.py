@@ -101,9 +101,9 @@ class Audience:
                 )
         return out
 
-    def workers(self, rule: str, rows: list[tuple[int, str, dict]], **message) -> list[Message]:
+    def workers(self, template_key: str, rows: list[tuple[int, str, dict]], **message) -> list[Message]:
         """Return SMS for (worker id, phone, template parameters) rows, leaving out those who opted out."""
-        template = self.templates.get(rule) if self.sms else None
+        template = self.templates.get(template_key) if self.sms else None
         if not template or not rows:
             return []
         refused = contacts.opted_out(self.session, [worker_id for worker_id, _, _ in rows])
