@@ -151,3 +151,32 @@ def test_without_an_issuing_authority_the_console_says_so_instead_of_printing(ap
     response = admin.get(f"/console/certificates/{certificate.id}.pdf", follow_redirects=True)
     assert response.status_code == 200
     assert "未配置发证机关名称" in response.get_data(as_text=True)
+
+
+def test_the_kiosk_result_carries_the_address_the_printed_qr_code_does(app, db, holders, document_config):
+    from exam_server.api import present
+    from exam_server.models import Sitting
+
+    certificate = pass_exam(db.session, holders.requirement(db.session, holders.workers[0]))
+    sitting = db.session.get(Sitting, certificate.sitting_id)
+    with app.test_request_context("/api/v1/sittings/1", base_url="http://10.0.0.5:8000"):  # a kiosk's LAN address
+        result = present.result(db.session, sitting, sitting.submitted_at)
+    printed = qr_of(certificates.render(db.session, [certificate], "c.pdf").data)
+    assert result["certificate"]["verify_url"] == printed == f"{PUBLIC}/verify/{certificate.verify_code}"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("CERTIFICATE_PAGE_SIZE", "letter", "CERTIFICATE_PAGE_SIZE"),
+        ("CERTIFICATE_SEAL_IMAGE", "/no/such/seal.png", "CERTIFICATE_SEAL_IMAGE"),
+        ("SMTP_SECURITY", "tls", "SMTP_SECURITY"),
+        ("SMS_GATEWAY_URL", "http://127.0.0.1:9/", "SMS_ACCESS_KEY_ID"),
+    ],
+)
+def test_certificate_and_reminder_settings_that_cannot_work_are_refused_at_start(key, value, message):
+    from exam_server import create_app
+    from exam_server.config import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        create_app({"TESTING": True, "SECRET_KEY": "k", key: value})

@@ -25,7 +25,6 @@ from exam_server import localday
 from exam_server.models import (
     OPEN_REQUIREMENT_STATUSES,
     Certificate,
-    Enterprise,
     ExamPlan,
     ExamRequirement,
     RequirementStatus,
@@ -93,7 +92,8 @@ def current_plan(
     candidates = open_plans(session, now) if candidates is None else candidates
     covering = [plan for plan in candidates if plans.covers(session, plan, certificate.worker_id)]
     others = [plan for plan in covering if plan.id != certificate.plan_id]
-    return (others or covering or [None])[0]
+    chosen = others or covering
+    return chosen[0] if chosen else None
 
 
 def renew(
@@ -112,7 +112,7 @@ def renew(
     if latest is not None and latest.status in OPEN_REQUIREMENT_STATUSES:
         requirement, created = latest, False
     else:
-        enterprise = session.get(Enterprise, certificate.worker.enterprise_id)
+        enterprise = certificate.worker.enterprise
         requirement = ExamRequirement(
             plan_id=plan.id,
             worker_id=certificate.worker_id,

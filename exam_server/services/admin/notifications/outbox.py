@@ -181,6 +181,8 @@ def dispatch(session: Session, now: datetime | None = None, batch: int = 200) ->
         if not _claim(session, notification_id, now):
             continue  # another dispatcher has it
         notification = session.get(Notification, notification_id, populate_existing=True)
+        if notification is None:
+            continue
         error, provider_id = None, ""
         try:
             provider_id = _send(notification, now)

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,7 +57,7 @@ def _when(instant: datetime) -> str:
     return localday.format_local(instant, "%Y年%m月%d日%H:%M")
 
 
-def _not_fired(rule: str, subject_type: str, subject_id) -> object:
+def _not_fired(rule: str, subject_type: str, subject_id) -> ColumnElement[bool]:
     return ~exists().where(Notice.rule == rule, Notice.subject_type == subject_type, Notice.subject_id == subject_id)
 
 
@@ -123,14 +123,14 @@ class Audience:
 
 def managers(session: Session, enterprise_ids: Iterable[int]) -> dict[int, list[User]]:
     """Return the active enterprise managers of each enterprise."""
-    ids, out = list(enterprise_ids), defaultdict(list)
+    ids, out = list(enterprise_ids), defaultdict[int, list[User]](list)
     for start in range(0, len(ids), 500):
         for user in session.scalars(
             select(User).where(
                 User.role == Role.ENTERPRISE, User.active, User.enterprise_id.in_(ids[start : start + 500])
             )
         ):
-            out[user.enterprise_id].append(user)
+            out[user.enterprise_id or 0].append(user)
     return out
 
 
