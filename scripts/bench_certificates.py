@@ -78,13 +78,17 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    header = benchdoc.machine(f"ReportLab {__import__('reportlab').Version}", f"segno {__import__('segno').__version__}")
+    header = benchdoc.machine(
+        f"ReportLab {__import__('reportlab').Version}", f"segno {__import__('segno').__version__}"
+    )
     folder = Path(tempfile.mkdtemp(prefix="bench_cert_"))
     seal = folder / "seal.png"
     image = Image.new("RGBA", (300, 300), (0, 0, 0, 0))
     ImageDraw.Draw(image).ellipse((8, 8, 292, 292), outline=(200, 20, 20, 220), width=12)
     image.save(seal)
-    settings = cp.DocumentSettings("临沂市应急管理局", str(seal), "a4", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+    settings = cp.DocumentSettings(
+        "临沂市应急管理局", str(seal), "a4", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+    )
     items = facts(args.pages)
     ours = measure(items, settings, args.rounds)
     real_qr = cp.draw_qr

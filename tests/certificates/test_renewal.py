@@ -162,3 +162,19 @@ def test_the_console_lists_expiring_certificates_per_scope_and_exports_them(app,
         html = manager.get("/console/certificates?within=30").get_data(as_text=True)
         assert mine.number not in html  # expired: listed only when asked for
         assert mine.number in manager.get("/console/certificates?within=30&expired=1").get_data(as_text=True)
+
+
+def test_an_expired_certificate_with_no_plan_in_its_window_is_renewed_once_one_opens(app, db):
+    holders = build_holders(db.session, valid_days=20)
+    worker = holders.workers[0]
+    certificate = pass_exam(db.session, holders.requirement(db.session, worker))
+    holders.plan.closes_at = ISSUED_AT + timedelta(hours=1)  # no plan open through the certificate's last days
+    db.session.commit()
+    after = localday.day_start(certificate.valid_until + timedelta(days=3))
+    assert renewals.run(db.session, after) == {"requirements_expired": 1, "renewals": 0, "renewals_without_plan": 1}
+    makeup = plan(db.session, "2027年第一季度补考", after, after + timedelta(days=60))
+    db.session.commit()
+    result = renewals.run(db.session, after + timedelta(hours=1))
+    assert result == {"requirements_expired": 0, "renewals": 1, "renewals_without_plan": 0}
+    renewal = db.session.get(Certificate, certificate.id).renewal_requirement
+    assert (renewal.plan_id, renewal.status) == (makeup.id, RequirementStatus.PENDING)
