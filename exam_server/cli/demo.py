@@ -91,6 +91,8 @@ def demo(data_dir: str, host: str, port: int, serve: bool, scale: str) -> None:
     directory = Path(data_dir).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("EXAM_DATA_DIR", str(directory))
+    # Demo certificates name a demo authority, so nobody mistakes a printout for a real one.
+    os.environ.setdefault("EXAM_CERTIFICATE_AUTHORITY", "演示市应急管理局（演示数据）")
     _ensure_secret(directory)
     app = create_app()
     with app.app_context():

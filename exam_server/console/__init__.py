@@ -3,11 +3,13 @@
 # Importing each view module attaches its routes to the blueprint.
 from exam_server.console import (  # noqa: F401
     audit_log,
+    certificates,
     exam_plans,
     exports,
     kiosks,
     monitor,
     nav,
+    notifications,
     questions,
     questions_import,
     review,

@@ -19,11 +19,13 @@ NAV = (
     ("console.monitor", "实时监考", ADMINS),
     ("console.review_queue", "人脸审核", frozenset({Role.CITY, Role.COUNTY, Role.REVIEWER})),
     ("console.workers", "人员管理", ADMINS),
+    ("console.certificates_page", "证书管理", ADMINS),
     ("console.exam_plans", "考试计划", CITY_COUNTY),
     ("console.questions", "题库管理", frozenset({Role.CITY})),
     ("console.kiosks", "考试终端", CITY_COUNTY),
     ("console.users", "账号管理", CITY_COUNTY),
     ("console.audit_log", "操作日志", CITY_COUNTY),
+    ("console.inbox", "消息", ALL),
 )
 
 
@@ -60,6 +62,17 @@ ACCESS: dict[str, frozenset] = {endpoint: roles for endpoint, _, roles in NAV} |
         ),
         ADMINS,
     ),
+    **dict.fromkeys(
+        (
+            "console.certificates_export",
+            "console.certificate_pdf",
+            "console.enterprise_certificates_pdf",
+            "console.worker_sms_opt_out",
+        ),
+        ADMINS,
+    ),
+    **dict.fromkeys(("console.inbox_read", "console.contact_settings"), ALL),
+    **dict.fromkeys(("console.outbox_page",), CITY_COUNTY),
     **dict.fromkeys(
         ("console.statistics_pending", "console.monitor_live", "console.exports", "console.export_file"), ADMINS
     ),

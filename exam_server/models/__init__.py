@@ -5,6 +5,7 @@ from exam_server.models.base import Base, DomainError, utcnow
 from exam_server.models.devices import Kiosk
 from exam_server.models.exams import (
     ACTIVE_SITTING_STATUSES,
+    OPEN_REQUIREMENT_STATUSES,
     Answer,
     AnswerReceipt,
     ExamPlan,
@@ -25,6 +26,16 @@ from exam_server.models.face import (
     ReviewKind,
     ReviewStatus,
 )
+from exam_server.models.notify import (
+    CHANNEL_LABELS,
+    DELIVERY_LABELS,
+    Channel,
+    ContactSettings,
+    DeliveryStatus,
+    Notice,
+    Notification,
+    WorkerOptOut,
+)
 from exam_server.models.org import County, Enterprise, Industry, Township
 from exam_server.models.people import (
     JOB_CATEGORY_LABELS,
@@ -40,6 +51,15 @@ from exam_server.models.questions import Question
 __all__ = [
     "ACTIVE_SITTING_STATUSES",
     "Answer",
+    "CHANNEL_LABELS",
+    "Channel",
+    "ContactSettings",
+    "DELIVERY_LABELS",
+    "DeliveryStatus",
+    "Notice",
+    "Notification",
+    "OPEN_REQUIREMENT_STATUSES",
+    "WorkerOptOut",
     "AnswerReceipt",
     "AuditLog",
     "Base",

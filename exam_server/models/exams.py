@@ -40,6 +40,11 @@ class RequirementStatus(str, enum.Enum):
     PENDING = "pending"  # not yet sat
     FAILED = "failed"  # sat, not passed (attempts may remain)
     PASSED = "passed"
+    EXPIRED = "expired"  # passed, but the certificate has since expired: sat, no longer qualified
+
+
+# The statuses a worker can still sit under; a passed or expired requirement is closed (a renewal is a new one).
+OPEN_REQUIREMENT_STATUSES = (RequirementStatus.PENDING, RequirementStatus.FAILED)
 
 
 class ExamRequirement(Base):
@@ -47,7 +52,8 @@ class ExamRequirement(Base):
 
     __tablename__ = "exam_requirement"
     __table_args__ = (
-        UniqueConstraint("plan_id", "worker_id"),
+        # A worker has one requirement per plan and round; a renewal under the same plan is the next round.
+        UniqueConstraint("plan_id", "worker_id", "round_no", name="uq_exam_requirement_plan_worker_round"),
         Index("ix_requirement_county_status", "county_id", "status"),
         Index("ix_requirement_enterprise_status", "enterprise_id", "status"),
         Index("ix_requirement_industry_status", "industry_id", "status"),
@@ -69,6 +75,7 @@ class ExamRequirement(Base):
     industry_id: Mapped[int] = mapped_column(ForeignKey("industry.id"))
     status: Mapped[RequirementStatus] = mapped_column(enum_column(RequirementStatus), default=RequirementStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
+    round_no: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     first_sat_at: Mapped[datetime | None]
     passed_at: Mapped[datetime | None]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -11,6 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from exam_server.citizen_id import gender_of, normalise_citizen_id
 from exam_server.models.base import Base, enum_column, utcnow
 from exam_server.models.org import Enterprise
+
+if TYPE_CHECKING:
+    from exam_server.models.exams import ExamRequirement
 
 
 class JobCategory(str, enum.Enum):
@@ -107,6 +111,8 @@ class FaceTemplate(Base):
 
 
 class Certificate(Base):
+    """A pass, printed and verifiable; valid until ``valid_until`` (the bureau's day) unless revoked."""
+
     __tablename__ = "certificate"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,12 +121,16 @@ class Certificate(Base):
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"), index=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("exam_plan.id"))
     sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id"), unique=True)
+    # The requirement the pass fulfilled (it turns "expired" with the certificate), and the one that renews it.
+    requirement_id: Mapped[int | None] = mapped_column(ForeignKey("exam_requirement.id"), index=True)
+    renewal_requirement_id: Mapped[int | None] = mapped_column(ForeignKey("exam_requirement.id"), index=True)
     issued_on: Mapped[date]
     valid_until: Mapped[date]
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(String(255))
 
     worker: Mapped[Worker] = relationship()
+    renewal_requirement: Mapped[ExamRequirement | None] = relationship(foreign_keys=[renewal_requirement_id])
 
 
 __all__ = ["JobCategory", "JOB_CATEGORY_LABELS", "Worker", "PhotoSource", "FacePhoto", "FaceTemplate", "Certificate"]

@@ -182,6 +182,11 @@ def _matching(plan: ExamPlan, *columns) -> Select:
     return stmt
 
 
+def covers(session: Session, plan: ExamPlan, worker_id: int) -> bool:
+    """Tell whether the plan's scope covers this (active) worker of an active enterprise."""
+    return session.scalar(_matching(plan, Worker.id).where(Worker.id == worker_id)) is not None
+
+
 def materialise(session: Session, plan: ExamPlan, *, min_worker_id: int = 0) -> int:
     """Add a requirement for every matching worker that has none (one INSERT ... SELECT); return how many."""
     already = (

@@ -19,6 +19,7 @@ from exam_server.face import FaceEngine, FaceRefusal, FaceSample
 from exam_server.face.liveness import CHALLENGES, INSTRUCTIONS_ZH, Challenge
 from exam_server.models import (
     ACTIVE_SITTING_STATUSES,
+    OPEN_REQUIREMENT_STATUSES,
     CheckIn,
     CheckInStatus,
     CheckKind,
@@ -155,7 +156,7 @@ def open_requirement(session: Session, worker: Worker, now: datetime) -> ExamReq
     if not rows:
         raise Refusal("no_open_exam")
     for requirement in rows:
-        if requirement.status is not RequirementStatus.PASSED and requirement.attempts < requirement.plan.max_attempts:
+        if requirement.status in OPEN_REQUIREMENT_STATUSES and requirement.attempts < requirement.plan.max_attempts:
             return requirement
     if any(r.status is RequirementStatus.PASSED for r in rows):
         raise Refusal("already_passed")
@@ -259,10 +260,17 @@ def _pass(session, kiosk, checkin, decision, verdict, probe, frame, now, detail)
         sitting = sittings.resume(session, active, checkin, kiosk.id, now)
     else:
         requirement = session.scalar(
-            select(ExamRequirement).where(
-                ExamRequirement.worker_id == checkin.worker_id, ExamRequirement.plan_id == checkin.plan_id
+            select(ExamRequirement)
+            .where(
+                ExamRequirement.worker_id == checkin.worker_id,
+                ExamRequirement.plan_id == checkin.plan_id,
+                ExamRequirement.status.in_(OPEN_REQUIREMENT_STATUSES),
             )
+            .order_by(ExamRequirement.round_no.desc())  # a renewal round under the same plan is the one to sit
+            .limit(1)
         )
+        if requirement is None:  # passed (or closed) at another kiosk while this worker was checked in
+            raise Refusal("already_passed")
         sitting = sittings.start(session, checkin, requirement, kiosk.id, now)
     # The embedding of this frame is the "same camera, same day" reference for the in-exam checks.
     check = FaceCheck(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 import question_bank as qb
 from exam_server import localday
 from exam_server.models import (
+    OPEN_REQUIREMENT_STATUSES,
     Answer,
     AnswerReceipt,
     Certificate,
@@ -104,7 +105,7 @@ def start(session: Session, checkin: CheckIn, requirement: ExamRequirement, kios
         .where(
             ExamRequirement.id == requirement.id,
             ExamRequirement.attempts < plan.max_attempts,
-            ExamRequirement.status != RequirementStatus.PASSED,
+            ExamRequirement.status.in_(OPEN_REQUIREMENT_STATUSES),
         )
         .values(attempts=ExamRequirement.attempts + 1, first_sat_at=requirement.first_sat_at or now)
         .execution_options(synchronize_session=False)
@@ -267,6 +268,7 @@ def issue_certificate(session: Session, sitting: Sitting, now: datetime) -> Cert
         worker_id=sitting.worker_id,
         plan_id=sitting.plan_id,
         sitting_id=sitting.id,
+        requirement_id=sitting.requirement_id,
         issued_on=issued,
         valid_until=issued + timedelta(days=sitting.plan.certificate_valid_days),
     )

@@ -72,7 +72,8 @@ def figures(session: Session, user: User, now: datetime | None = None) -> dict:
     out["passed"] = by_status.get(RequirementStatus.PASSED, 0)
     out["failed"] = by_status.get(RequirementStatus.FAILED, 0)
     out["pending"] = by_status.get(RequirementStatus.PENDING, 0)
-    sat = out["passed"] + out["failed"]
+    out["expired"] = by_status.get(RequirementStatus.EXPIRED, 0)
+    sat = out["passed"] + out["failed"] + out["expired"]  # an expired certificate sat, and is no longer qualified
     # The statistics page's definitions: 参考率 = sat / required, 合格率 = passed / sat (not / required).
     out["participation"] = round(100 * sat / out["required"], 1) if out["required"] else None
     out["pass_rate"] = round(100 * out["passed"] / sat, 1) if sat else None

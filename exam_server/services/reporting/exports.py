@@ -30,6 +30,7 @@ STATUS_LABELS = {
     RequirementStatus.PENDING: "未参考",
     RequirementStatus.FAILED: "不合格",
     RequirementStatus.PASSED: "合格",
+    RequirementStatus.EXPIRED: "合格证已过期",
 }
 BATCH = 1000
 NONE = "—"

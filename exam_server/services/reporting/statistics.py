@@ -35,7 +35,8 @@ from exam_server.models import (
 )
 from exam_server.services.scope import can_see_enterprise, enterprise_filter
 
-SAT = (RequirementStatus.FAILED, RequirementStatus.PASSED)
+# Sat: failed, passed, or passed with a certificate that has since expired, which no longer counts as qualified.
+SAT = (RequirementStatus.FAILED, RequirementStatus.PASSED, RequirementStatus.EXPIRED)
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 REQ = ExamRequirement
 
@@ -429,8 +430,8 @@ def results_query(
             Certificate.valid_until,
         )
         .join(Worker, Worker.id == REQ.worker_id)
-        # A requirement is passed once, so at most one certificate matches its worker and plan.
-        .outerjoin(Certificate, (Certificate.worker_id == REQ.worker_id) & (Certificate.plan_id == REQ.plan_id))
+        # A requirement is passed once, so at most one certificate fulfils it.
+        .outerjoin(Certificate, Certificate.requirement_id == REQ.id)
     )
     if status is not None:
         stmt = stmt.where(REQ.status == status)
