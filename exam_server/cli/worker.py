@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from urllib.parse import urlsplit, urlunsplit
 
 from exam_server.extensions import db, job_queue
 

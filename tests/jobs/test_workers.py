@@ -128,7 +128,5 @@ def test_the_periodic_sweep_runs_once_per_slot_across_two_workers(db, make_host)
     assert all(set(r.result) == {"submitted", "checkins_expired", "captures_missed"} for r in done)
     assert all(a.finished_at <= b.started_at for a, b in zip(done, done[1:], strict=False))  # never two at once
     # Both schedulers queued every slot, so each slot was offered twice: half the offers were refused.
-    executed = sum(
-        len(re.findall(r"Executing exam_server\.jobs\.queue\.periodic_run", h.output())) for h in (one, two)
-    )
+    executed = sum(len(re.findall(r"Executing exam_server\.jobs\.queue\.periodic_run", h.output())) for h in (one, two))
     assert executed >= 2 * len(done) - 2, (executed, len(done))
