@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from exam_server.cli import admin, kiosk, worker
+from exam_server.cli import admin, jobs, kiosk, worker
 
 
 def register(app: Flask) -> None:
@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(kiosk.kiosk)
     app.cli.add_command(kiosk.sweep)
     app.cli.add_command(worker.worker)
+    app.cli.add_command(jobs.jobs)
     try:
         from exam_server.cli import face_db
         from exam_server.face.cli import face
