@@ -91,6 +91,7 @@ def from_env() -> dict:
         "JOB_REQUEUE_SECONDS": _env_float("JOB_REQUEUE_SECONDS", 600.0),
         "JOB_MAX_ATTEMPTS": _env_int("JOB_MAX_ATTEMPTS", 5),
         "JOB_CHUNK_PHOTOS": _env_int("JOB_CHUNK_PHOTOS", 20),
+        "IMPORT_JOB_ROWS": _env_int("IMPORT_JOB_ROWS", 20000),  # a confirmed import above this is a queued job
         "SWEEP_SECONDS": _env_float("SWEEP_SECONDS", 15.0),
         "EVIDENCE_PURGE_SECONDS": _env_float("EVIDENCE_PURGE_SECONDS", 3600.0),
         # How stale this process's view of the 1:N index may be: other hosts' enrolments are replayed this often.

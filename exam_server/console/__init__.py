@@ -5,6 +5,7 @@ from exam_server.console import (  # noqa: F401
     audit_log,
     exam_plans,
     exports,
+    jobs,
     kiosks,
     monitor,
     nav,

@@ -15,8 +15,10 @@ from exam_server.extensions import db, job_queue
 from exam_server.jobs.queue import AppQueue, Periodic
 from exam_server.models import Job
 from exam_server.services import job_state
+from exam_server.services.admin import import_jobs
 from exam_server.services.exam import sittings
 from exam_server.services.faces import face_service, index_sync, photo_jobs, reenrol_jobs
+from exam_server.services.reporting import export_jobs
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 CHUNK_RUNNERS: dict[str, Callable[[Session, int, int, float], dict[str, Any]]] = {
     photo_jobs.KIND: photo_jobs.run_chunk,
     reenrol_jobs.KIND: reenrol_jobs.run_chunk,
+    import_jobs.KIND: import_jobs.run_chunk,
+    export_jobs.KIND: export_jobs.run_chunk,
 }
 
 

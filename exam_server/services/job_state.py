@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -156,6 +158,25 @@ def renew(session: Session, job_id: int, number: int, lease_seconds: float, owne
     ).rowcount
     session.commit()
     return bool(renewed)
+
+
+@contextmanager
+def keep_lease(engine: Engine, job_id: int, number: int, lease_seconds: float, owner: str) -> Iterator[None]:
+    """Renew this worker's lease on a chunk every third of it while one long item (an import) runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(lease_seconds / 3):
+            with Session(engine) as session:
+                renew(session, job_id, number, lease_seconds, owner)
+
+    thread = threading.Thread(target=beat, name=f"lease-{job_id}-{number}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def pending_items(session: Session, job_id: int, number: int) -> list[int]:
