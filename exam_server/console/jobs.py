@@ -48,7 +48,7 @@ def job_status(job_id: int):
 @roles_required(*ADMINS)
 def job_file(job_id: int):
     job = _own_job(job_id)
-    if job.result_name is None:
+    if job.result_name is None or job.result is None:
         abort(404)
     audit.record(
         db.session, "export_downloaded", user_id=current_user.id, ip=request.remote_addr, detail={"job": job.id}

@@ -16,8 +16,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import Engine, and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, CursorResult, Engine, and_, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +37,11 @@ from exam_server.models import (
 
 RATE_WINDOW_SECONDS = 60.0
 SHOWN_REFUSALS = 200
+
+
+def _count(result: Any) -> int:
+    """Return the rows an UPDATE or DELETE touched."""
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def owner_name() -> str:
@@ -118,25 +124,27 @@ def claim_chunk(session: Session, job_id: int, number: int, lease_seconds: float
     """Lease a chunk to this worker if it is free (queued, or its holder's lease ran out); commit."""
     now = utcnow()
     open_job = exists().where(Job.id == job_id, Job.state.not_in(FINISHED_JOB_STATES))
-    claimed = session.execute(
-        update(JobChunk)
-        .where(
-            JobChunk.job_id == job_id,
-            JobChunk.number == number,
-            or_(
-                JobChunk.state == ChunkState.QUEUED,
-                and_(JobChunk.state == ChunkState.RUNNING, JobChunk.lease_until < now),
-            ),
-            open_job,
+    claimed = _count(
+        session.execute(
+            update(JobChunk)
+            .where(
+                JobChunk.job_id == job_id,
+                JobChunk.number == number,
+                or_(
+                    JobChunk.state == ChunkState.QUEUED,
+                    and_(JobChunk.state == ChunkState.RUNNING, JobChunk.lease_until < now),
+                ),
+                open_job,
+            )
+            .values(
+                state=ChunkState.RUNNING,
+                owner=owner,
+                lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=JobChunk.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .values(
-            state=ChunkState.RUNNING,
-            owner=owner,
-            lease_until=now + timedelta(seconds=lease_seconds),
-            attempts=JobChunk.attempts + 1,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if claimed:
         session.execute(
             update(Job)
@@ -150,18 +158,22 @@ def claim_chunk(session: Session, job_id: int, number: int, lease_seconds: float
 
 def renew(session: Session, job_id: int, number: int, lease_seconds: float, owner: str) -> bool:
     """Extend this worker's lease on a chunk; False if another worker took it meanwhile."""
-    renewed = session.execute(
-        update(JobChunk)
-        .where(JobChunk.job_id == job_id, JobChunk.number == number, JobChunk.owner == owner)
-        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    renewed = _count(
+        session.execute(
+            update(JobChunk)
+            .where(JobChunk.job_id == job_id, JobChunk.number == number, JobChunk.owner == owner)
+            .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+    )
     session.commit()
     return bool(renewed)
 
 
 @contextmanager
-def keep_lease(engine: Engine, job_id: int, number: int, lease_seconds: float, owner: str) -> Iterator[None]:
+def keep_lease(
+    engine: Engine | Connection, job_id: int, number: int, lease_seconds: float, owner: str
+) -> Iterator[None]:
     """Renew this worker's lease on a chunk every third of it while one long item (an import) runs."""
     stop = threading.Event()
 
@@ -177,6 +189,14 @@ def keep_lease(engine: Engine, job_id: int, number: int, lease_seconds: float, o
     finally:
         stop.set()
         thread.join()
+
+
+def job(session: Session, job_id: int) -> Job:
+    """Return a job that must exist (a worker holding one of its chunks)."""
+    found = session.get(Job, job_id)
+    if found is None:
+        raise LookupError(f"no job {job_id}")
+    return found
 
 
 def pending_items(session: Session, job_id: int, number: int) -> list[int]:
@@ -200,12 +220,14 @@ def finish_item(session: Session, item_id: int, state: ItemState, message: str |
 
     The caller commits this together with the item's work, or rolls its work back on False.
     """
-    done = session.execute(
-        update(JobItem)
-        .where(JobItem.id == item_id, JobItem.state == ItemState.PENDING)
-        .values(state=state, message=message and message[:255], flags=flags, payload=None, finished_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    done = _count(
+        session.execute(
+            update(JobItem)
+            .where(JobItem.id == item_id, JobItem.state == ItemState.PENDING)
+            .values(state=state, message=message and message[:255], flags=flags, payload=None, finished_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    )
     return bool(done)
 
 
@@ -426,16 +448,18 @@ def claim_slot(session: Session, name: str, slot: int, lease_seconds: float, own
             session.commit()
         except IntegrityError:
             session.rollback()  # another host created the row first
-    claimed = session.execute(
-        update(PeriodicJob)
-        .where(
-            PeriodicJob.name == name,
-            PeriodicJob.slot < slot,
-            or_(PeriodicJob.lease_until.is_(None), PeriodicJob.lease_until < now),
+    claimed = _count(
+        session.execute(
+            update(PeriodicJob)
+            .where(
+                PeriodicJob.name == name,
+                PeriodicJob.slot < slot,
+                or_(PeriodicJob.lease_until.is_(None), PeriodicJob.lease_until < now),
+            )
+            .values(slot=slot, owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
         )
-        .values(slot=slot, owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not claimed:
         session.rollback()
         return None
@@ -474,7 +498,7 @@ def finish_slot(session: Session, run_id: int, owner: str, result: dict | None, 
 def prune(session: Session, *, runs_older_than: timedelta, jobs_older_than: timedelta) -> dict[str, int]:
     """Delete old periodic runs and finished jobs (their items and files with them); commit."""
     now = utcnow()
-    runs = session.execute(delete(PeriodicRun).where(PeriodicRun.started_at < now - runs_older_than)).rowcount
+    runs = _count(session.execute(delete(PeriodicRun).where(PeriodicRun.started_at < now - runs_older_than)))
     old_jobs = select(Job.id).where(Job.state.in_(FINISHED_JOB_STATES), Job.finished_at < now - jobs_older_than)
     ids = list(session.scalars(old_jobs))
     for start in range(0, len(ids), 500):

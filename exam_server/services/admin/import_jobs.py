@@ -39,7 +39,7 @@ def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) 
     owner = job_state.owner_name()
     if not job_state.claim_chunk(session, job_id, number, lease_seconds, owner):
         return {"claimed": 0}
-    job = session.get(Job, job_id)
+    job = job_state.job(session, job_id)
     user = session.get(User, job.created_by_id) if job.created_by_id else None
     params = job.params
     enterprise = session.get(Enterprise, params["enterprise_id"]) if params.get("enterprise_id") else None

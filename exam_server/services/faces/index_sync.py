@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import CursorResult, Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from exam_server.face.index import FaceIndex
@@ -163,6 +163,7 @@ def forget(index: FaceIndex) -> None:
 def prune_changes(session: Session, older_than_seconds: float = REBUILD_AFTER_SECONDS + 24 * 3600) -> int:
     """Delete change rows every host has long applied (a host silent longer rebuilds); commit."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    removed = session.execute(delete(FaceIndexChange).where(FaceIndexChange.created_at < cutoff)).rowcount
+    result = session.execute(delete(FaceIndexChange).where(FaceIndexChange.created_at < cutoff))
+    removed = int(cast(CursorResult[Any], result).rowcount)
     session.commit()
     return removed

@@ -88,9 +88,9 @@ def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) 
     owner = job_state.owner_name()
     if not job_state.claim_chunk(session, job_id, number, lease_seconds, owner):
         return {"claimed": 0}
-    job = session.get(Job, job_id)
-    user = session.get(User, job.created_by_id) if job and job.created_by_id else None
-    if job is None or user is None or not user.active:
+    job = job_state.job(session, job_id)
+    user = session.get(User, job.created_by_id) if job.created_by_id else None
+    if user is None or not user.active:
         job_state.fail(session, job_id, "上传照片的账号已停用")
         return {"claimed": 1, "done": 0}
     done = 0
@@ -107,7 +107,7 @@ def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) 
 
 def _enrol_item(session: Session, item_id: int, user: User) -> None:
     """Enrol one photo and mark its item, together; analysis runs before the transaction holds any lock."""
-    item = session.get(JobItem, item_id)
+    item = session.get_one(JobItem, item_id)
     image = job_state.item_payload(session, item_id)
     worker, current_sha = _lookup(session, user, item.key)
     session.commit()  # end the read transaction before the face analysis

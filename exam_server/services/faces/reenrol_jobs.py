@@ -52,7 +52,7 @@ def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) 
     owner = job_state.owner_name()
     if not job_state.claim_chunk(session, job_id, number, lease_seconds, owner):
         return {"claimed": 0}
-    job = session.get(Job, job_id)
+    job = job_state.job(session, job_id)
     name, version = job.params["model_name"], job.params["model_version"]
     plan = face_reenrol.Plan(name, version, [], 0)
     engine = _engine(name)
@@ -72,12 +72,15 @@ def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) 
 
 
 def _embed_item(session: Session, engine: FaceEngine, plan: face_reenrol.Plan, item_id: int) -> None:
-    photo = session.get(FacePhoto, int(session.get(JobItem, item_id).key))
-    path = face_service.data_dir() / photo.path if photo else None
-    source = PhotoSource(photo.source).value if photo else ""
+    photo = session.get(FacePhoto, int(session.get_one(JobItem, item_id).key))
+    if photo is None:
+        job_state.finish_item(session, item_id, ItemState.SKIPPED, "照片已删除")
+        session.commit()
+        return
+    photo_id, path, source = photo.id, face_service.data_dir() / photo.path, PhotoSource(photo.source).value
     session.commit()
     try:
-        image = path.read_bytes() if path else None
+        image: bytes | None = path.read_bytes()
     except OSError:
         image = None
     if image is None:
@@ -90,7 +93,7 @@ def _embed_item(session: Session, engine: FaceEngine, plan: face_reenrol.Plan, i
         job_state.finish_item(session, item_id, ItemState.REFUSED, exc.photo_message_zh)
         session.commit()
         return
-    stored = face_reenrol.store(session, plan, ReembedResult(photo.id, str(path), embedding))
+    stored = face_reenrol.store(session, plan, ReembedResult(photo_id, str(path), embedding))
     if job_state.finish_item(session, item_id, ItemState.DONE if stored else ItemState.SKIPPED):
         session.commit()
     else:
