@@ -116,19 +116,26 @@ def _serve_with_worker() -> None:
     import signal
     import subprocess
 
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
     click.echo("任务处理进程 job worker: 1 process, embedded queue (照片批量登记、自动交卷)")
     worker = subprocess.Popen([sys.executable, "-m", "exam_server.cli", "worker", "--processes", "1"])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:exam_server.gunicorn_conf", "exam_server.wsgi:app"]
+    )
+    signal.signal(signal.SIGTERM, interrupted)
     try:
-        subprocess.run(
-            [sys.executable, "-m", "gunicorn", "-c", "python:exam_server.gunicorn_conf", "exam_server.wsgi:app"],
-            check=False,
-        )
+        server.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGINT)  # Huey finishes the task in hand, then exits
+        # gunicorn stops on SIGTERM; Huey finishes the task in hand on SIGINT, then exits.
+        for process, stop in ((server, signal.SIGTERM), (worker, signal.SIGINT)):
+            if process.poll() is None:
+                process.send_signal(stop)
+        for process in (server, worker):
             try:
-                worker.wait(timeout=30)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                worker.kill()
+                process.kill()
