@@ -32,4 +32,8 @@ VOLUME ["/srv/exam/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
+# A job-worker host runs this image with another command; every host shares the database and the queue
+# (docs/scaling.md, "Job workers"), and a worker serves no HTTP, so its health check is turned off:
+#   docker run --no-healthcheck -e EXAM_DATABASE_URL=postgresql://... -e EXAM_QUEUE_URL=redis://redis:6379/0 \
+#     -e EXAM_SECRET_KEY_FILE=/run/secrets/exam_key -v exam-data:/srv/exam/data IMAGE exam-server worker
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "exam_server.wsgi:app"]

@@ -9,7 +9,7 @@ from flask import Flask
 
 from exam_server import config as config_module
 from exam_server import localday
-from exam_server.extensions import babel, csrf, db, limiter, login_manager, migrate
+from exam_server.extensions import babel, csrf, db, job_queue, limiter, login_manager, migrate
 
 __all__ = ["create_app"]
 
@@ -45,6 +45,14 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录 / Please log in"
     login_manager.user_loader(load_user)
+    _init_job_queue(app)
+
+
+def _init_job_queue(app: Flask) -> None:
+    from exam_server.jobs import tasks
+
+    job_queue.init_app(app)
+    tasks.register(app.extensions["job_queue"])
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from exam_server import localday
 
 PREFIX = "EXAM_"
+QUEUE_SCHEMES = ("sqlite:///", "redis://", "rediss://", "unix://", "immediate")
 
 
 class ConfigError(RuntimeError):
@@ -173,6 +174,19 @@ def from_env() -> dict:
         "ANALYSIS_CONCURRENCY": _env_int("ANALYSIS_CONCURRENCY", 1),
         "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
         "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+        # The job queue (docs/scaling.md): embedded in a SQLite file by default, redis://HOST:PORT/DB for many hosts.
+        "QUEUE_URL": _env("QUEUE_URL") or f"sqlite:///{data_dir / 'queue.sqlite3'}",
+        "QUEUE_NAME": _env("QUEUE_NAME", "exam"),
+        "JOB_LEASE_SECONDS": _env_float("JOB_LEASE_SECONDS", 60.0),
+        "JOB_RECOVER_SECONDS": _env_float("JOB_RECOVER_SECONDS", 15.0),
+        "JOB_REQUEUE_SECONDS": _env_float("JOB_REQUEUE_SECONDS", 600.0),
+        "JOB_MAX_ATTEMPTS": _env_int("JOB_MAX_ATTEMPTS", 5),
+        "JOB_CHUNK_PHOTOS": _env_int("JOB_CHUNK_PHOTOS", 20),
+        "IMPORT_JOB_ROWS": _env_int("IMPORT_JOB_ROWS", 20000),  # a confirmed import above this is a queued job
+        "SWEEP_SECONDS": _env_float("SWEEP_SECONDS", 15.0),
+        "EVIDENCE_PURGE_SECONDS": _env_float("EVIDENCE_PURGE_SECONDS", 3600.0),
+        # How stale this process's view of the 1:N index may be: other hosts' enrolments are replayed this often.
+        "INDEX_SYNC_SECONDS": _env_float("INDEX_SYNC_SECONDS", 1.0),
         # The bureau's calendar day (certificates, filters, months, file names): exam_server/localday.py.
         "TIMEZONE": _env("TIMEZONE", localday.DEFAULT_ZONE),
         **certificate_and_reminder_settings(),
@@ -195,6 +209,10 @@ def validate(config: dict) -> None:
         raise ConfigError(
             f"{PREFIX}ANALYSIS_MAX_WAIT_SECONDS must be above 0 and {PREFIX}ANALYSIS_CONCURRENCY at least 1"
         )
+    if not str(config.get("QUEUE_URL", "immediate")).startswith(QUEUE_SCHEMES):
+        raise ConfigError(f"{PREFIX}QUEUE_URL must start with one of {', '.join(QUEUE_SCHEMES)}")
+    if not config.get("JOB_LEASE_SECONDS", 60) >= 2 or not config.get("JOB_CHUNK_PHOTOS", 20) >= 1:
+        raise ConfigError(f"{PREFIX}JOB_LEASE_SECONDS must be at least 2 and {PREFIX}JOB_CHUNK_PHOTOS at least 1")
     if not config.get("SECRET_KEY"):
         if config.get("ENV_NAME") == "production" and not config.get("TESTING"):
             raise ConfigError(

@@ -14,7 +14,7 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 TARGET = DOCS / "benchmarks.md"
 # Reading order: foundation libraries first, then the face engine, the kiosk, and city scale.
-ORDER = ("question_bank", "face", "face_models", "kiosk", "stats", "scale")
+ORDER = ("question_bank", "face", "face_models", "kiosk", "stats", "scale", "jobs")
 HEADER = """# Benchmarks
 
 Every figure below was written by a script in `scripts/` that anyone can rerun from a clean

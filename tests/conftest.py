@@ -99,6 +99,9 @@ def app(database_url, tmp_path_factory):
             "WTF_CSRF_ENABLED": False,
             "LOGIN_RATE_LIMIT": "1000 per minute",
             "SERVER_NAME": "exam.test",
+            # Jobs run inside the request that queues them; tests/jobs start real workers on real queues.
+            "QUEUE_URL": "immediate",
+            "INDEX_SYNC_SECONDS": 0,
         }
     )
     application.test_client_class = FreshContextClient

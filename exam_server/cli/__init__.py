@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from exam_server.cli import admin, kiosk, notify
+from exam_server.cli import admin, jobs, kiosk, notify, worker
 
 
 def register(app: Flask) -> None:
@@ -15,6 +15,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(kiosk.sweep)
     app.cli.add_command(notify.notify)
     app.cli.add_command(notify.certificates)
+    app.cli.add_command(worker.worker)
+    app.cli.add_command(jobs.jobs)
     try:
         from exam_server.cli import face_db
         from exam_server.face.cli import face

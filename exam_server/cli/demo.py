@@ -1,4 +1,4 @@
-"""``exam-server demo``: create an embedded SQLite demo, print logins, start gunicorn."""
+"""``exam-server demo``: create an embedded SQLite demo, print logins, start gunicorn and one job worker."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def _reset_demo_users(session) -> list[tuple[str, str, str]]:
     "about 2 minutes; its data directory defaults to var/demo-city)",
 )
 def demo(data_dir: str, host: str, port: int, serve: bool, scale: str) -> None:
-    """Create the demo database (SQLite), load demo data, print logins and start the server."""
+    """Create the demo database (SQLite), load demo data, print logins, start the server and a job worker."""
     from flask_migrate import upgrade
 
     from exam_server import create_app
@@ -110,7 +110,34 @@ def demo(data_dir: str, host: str, port: int, serve: bool, scale: str) -> None:
     if serve:
         sys.stdout.flush()
         os.environ["EXAM_BIND"] = f"{host}:{port}"
-        os.execvp(
-            sys.executable,
-            [sys.executable, "-m", "gunicorn", "-c", "python:exam_server.gunicorn_conf", "exam_server.wsgi:app"],
-        )
+        _serve_with_worker()
+
+
+def _serve_with_worker() -> None:
+    """Run one embedded job worker (queue in the demo's SQLite file) beside gunicorn; stop both together."""
+    import signal
+    import subprocess
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    click.echo("任务处理进程 job worker: 1 process, embedded queue (照片批量登记、自动交卷)")
+    worker = subprocess.Popen([sys.executable, "-m", "exam_server.cli", "worker", "--processes", "1"])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:exam_server.gunicorn_conf", "exam_server.wsgi:app"]
+    )
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # gunicorn stops on SIGTERM; Huey finishes the task in hand on SIGINT, then exits.
+        for process, stop in ((server, signal.SIGTERM), (worker, signal.SIGINT)):
+            if process.poll() is None:
+                process.send_signal(stop)
+        for process in (server, worker):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()

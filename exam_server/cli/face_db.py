@@ -15,8 +15,9 @@ from exam_server.extensions import db
 from exam_server.face import FaceRefusal
 from exam_server.face.batch import enrol_batch
 from exam_server.face.reembed import model_key, reembed_files
+from exam_server.jobs import tasks
 from exam_server.models import PhotoSource
-from exam_server.services.faces import face_reenrol, face_service
+from exam_server.services.faces import face_reenrol, face_service, reenrol_jobs
 
 REPORT_COLUMNS = ("file", "citizen_id", "error", "message", "detail")
 REENROL_COLUMNS = ("photo_id", "worker_id", "file", "error", "message", "detail")
@@ -97,8 +98,14 @@ def purge_evidence(days: int | None) -> None:
     default=None,
     help="CSV of refused photos (default: DATA_DIR/face/reenrol-MODEL-report.csv)",
 )
+@click.option(
+    "--queue",
+    "queued",
+    is_flag=True,
+    help="queue the work for the job workers of every host instead of doing it here (follow: exam-server jobs show ID)",
+)
 @with_appcontext
-def reenrol(model_name: str, processes: int | None, commit_every: int, report: Path | None) -> None:
+def reenrol(model_name: str, processes: int | None, commit_every: int, report: Path | None, queued: bool) -> None:
     """Re-embed every current enrolment photo lacking a template of MODEL; safe to stop and run again."""
     settings = face_service.settings()
     try:
@@ -106,6 +113,12 @@ def reenrol(model_name: str, processes: int | None, commit_every: int, report: P
     except (KeyError, PermissionError, FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from None
     name, version = key.split("/", 1)
+    if queued:
+        job = reenrol_jobs.create(db.session, name, version, current_app.config["JOB_CHUNK_PHOTOS"])
+        db.session.commit()
+        tasks.start(job.id)
+        click.echo(f"job {job.id}: {job.total} photos to re-embed with {key} queued (exam-server jobs show {job.id})")
+        return
     work = face_reenrol.plan(db.session, name, version)
     click.echo(f"{len(work.todo)} photos to re-embed with {key}, {work.done} already have a template of it")
     stored = skipped = 0

@@ -6,6 +6,7 @@ from exam_server.console import (  # noqa: F401
     certificates,
     exam_plans,
     exports,
+    jobs,
     kiosks,
     monitor,
     nav,

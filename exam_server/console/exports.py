@@ -10,16 +10,14 @@ from exam_server.console.blueprint import bp
 from exam_server.console.nav import ADMINS
 from exam_server.console.statistics import breadcrumbs, place_and_filters
 from exam_server.extensions import db
+from exam_server.jobs import tasks
 from exam_server.models import ExamPlan, RequirementStatus, User, utcnow
 from exam_server.services import audit
+from exam_server.services.reporting import export_jobs
 from exam_server.services.reporting import exports as ex
 from exam_server.services.reporting import statistics as stats
 
-KINDS = {  # kind: (file name part, sheet title, columns)
-    "figures": ("参考率合格率统计", "参考率合格率", ex.FIGURE_COLUMNS),
-    "results": ("考试成绩明细", "成绩明细", ex.RESULT_COLUMNS),
-    "pending": ("未参考人员名单", "未参考人员", ex.RESULT_COLUMNS),
-}
+KINDS = export_jobs.KINDS
 XLSX_ROW_LIMIT = 100_000
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -35,11 +33,7 @@ def _rows(kind: str, filters: stats.Filters, user_id: int, place_ids: dict, plac
     """
     user = current_user if place is not None else db.session.get(User, user_id)
     place = place or stats.resolve_place(db.session, user, **place_ids)
-    if kind == "figures":
-        yield from ex.figure_rows(db.session, user, place, filters)
-    else:
-        status = RequirementStatus.PENDING if kind == "pending" else None
-        yield from ex.result_rows(db.session, user, place, filters, status)
+    yield from export_jobs.rows(db.session, kind, user, place, filters)
 
 
 @bp.route("/exports")
@@ -67,9 +61,20 @@ def export_file(kind: str, fmt: str):
     if fmt == "xlsx" and kind != "figures":
         status = RequirementStatus.PENDING if kind == "pending" else None
         rows = stats.worker_page(db.session, current_user, place, filters, per_page=1, status=status).total
-        if rows > XLSX_ROW_LIMIT:  # a workbook is written whole before its first byte leaves: minutes of silence
-            flash(f"共 {rows} 行，超过 XLSX 导出上限 {XLSX_ROW_LIMIT} 行，请下载 CSV 或缩小范围。", "error")
-            return redirect(url_for("console.exports", **place.args(), **filters.args()))
+        if rows > XLSX_ROW_LIMIT:  # a workbook is written whole before its first byte leaves: a job worker writes it
+            place_args = {key: int(value) for key, value in place.args().items()}
+            job = export_jobs.create(db.session, kind, place_args, filters, current_user)
+            audit.record(
+                db.session,
+                "export",
+                user_id=current_user.id,
+                ip=request.remote_addr,
+                detail={"kind": kind, "format": fmt, "place": place.args(), "filters": filters.args(), "job": job.id},
+            )
+            db.session.commit()
+            tasks.start(job.id)
+            flash(f"共 {rows} 行，正在后台生成 XLSX 文件，完成后可在本页下载。", "success")
+            return redirect(url_for("console.job_page", job_id=job.id))
     scope = (kind, filters, current_user.id, {key: int(value) for key, value in place.args().items()})
     audit.record(
         db.session,

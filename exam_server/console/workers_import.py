@@ -12,8 +12,9 @@ from exam_server.console.forms import ImportConfirmForm, WorkerImportForm
 from exam_server.console.helpers import XLSX, download
 from exam_server.console.nav import ADMINS
 from exam_server.extensions import db
+from exam_server.jobs import tasks
 from exam_server.models import DomainError, Enterprise
-from exam_server.services.admin import staging, worker_import, worker_template
+from exam_server.services.admin import import_jobs, staging, worker_import, worker_template
 
 KIND = "imports"
 SHOWN_PROBLEMS = 300
@@ -97,6 +98,20 @@ def workers_import_confirm(token: str):
     form = ImportConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    if result.rows > current_app.config["IMPORT_JOB_ROWS"] and not result.file_problems:
+        # A city-sized file takes most of a minute to write: a job worker does it, the page follows it.
+        job = import_jobs.create(
+            db.session,
+            staged.upload.read_bytes(),
+            staged.meta["filename"],
+            current_user,
+            enterprise.id if enterprise else None,
+            bool(form.import_valid.data),
+        )
+        db.session.commit()
+        tasks.start(job.id)
+        staging.discard(staged)
+        return redirect(url_for("console.job_page", job_id=job.id))
     try:
         outcome = worker_import.write(
             db.session,

@@ -1,16 +1,22 @@
-"""Console pages: enrol a zip of photos in the background and follow its progress."""
+"""Console pages: enrol a zip of photos as a queued job, follow its real progress, cancel it."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
+import csv
+import io
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from exam_server.auth.session import roles_required
 from exam_server.console.blueprint import bp
 from exam_server.console.forms import PhotoZipForm
+from exam_server.console.helpers import download
 from exam_server.console.nav import ADMINS
 from exam_server.extensions import db
-from exam_server.services import audit
+from exam_server.jobs import tasks
+from exam_server.models import DomainError, Job
+from exam_server.services import audit, job_state
 from exam_server.services.faces import photo_jobs
 
 
@@ -20,35 +26,63 @@ def workers_photos():
     form = PhotoZipForm()
     if form.validate_on_submit():
         upload = form.archive.data
-        token = photo_jobs.start(current_app._get_current_object(), upload.stream, upload.filename, current_user)
+        try:
+            job = photo_jobs.create(
+                db.session, upload.stream, upload.filename, current_user, current_app.config["JOB_CHUNK_PHOTOS"]
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            form.archive.errors = [str(exc)]
+            return render_template("console/workers_photos.html", form=form), 400
         audit.record(
             db.session,
             "photo_batch_started",
             user_id=current_user.id,
             ip=request.remote_addr,
-            detail={"job": token, "filename": (upload.filename or "")[:200]},
+            detail={"job": job.id, "filename": (upload.filename or "")[:200], "photos": job.total},
         )
         db.session.commit()
-        return redirect(url_for("console.workers_photos_job", token=token))
+        tasks.start(job.id)
+        return redirect(url_for("console.workers_photos_job", job_id=job.id))
     return render_template("console/workers_photos.html", form=form)
 
 
-def _status_or_404(token: str) -> dict:
-    return photo_jobs.status(current_app.config["DATA_DIR"], token, current_user.id) or abort(404)
+def _own_job(job_id: int) -> Job:
+    return photo_jobs.find(db.session, job_id, current_user) or abort(404)
 
 
-@bp.route("/workers/photos/<token>")
+@bp.route("/workers/photos/<int:job_id>")
 @roles_required(*ADMINS)
-def workers_photos_job(token: str):
-    return render_template("console/workers_photos_job.html", token=token, job=_status_or_404(token))
+def workers_photos_job(job_id: int):
+    job = _own_job(job_id)
+    return render_template("console/workers_photos_job.html", job=job, progress=job_state.progress(db.session, job))
 
 
-@bp.route("/workers/photos/<token>/status")
+@bp.route("/workers/photos/<int:job_id>/status")
 @roles_required(*ADMINS)
-def workers_photos_status(token: str):
-    job = _status_or_404(token)
-    finished = job["state"] in ("done", "failed", "interrupted")
-    return jsonify(
-        {key: job[key] for key in ("state", "total", "done", "enrolled", "skipped", "duplicates", "error")}
-        | {"refused": len(job["refused"]), "finished": finished}
-    )
+def workers_photos_status(job_id: int):
+    return job_state.progress(db.session, _own_job(job_id)).to_dict()
+
+
+@bp.route("/workers/photos/<int:job_id>/cancel", methods=["POST"])
+@roles_required(*ADMINS)
+def workers_photos_cancel(job_id: int):
+    job = _own_job(job_id)
+    if job_state.cancel(db.session, job):
+        audit.record(
+            db.session, "photo_batch_cancelled", user_id=current_user.id, ip=request.remote_addr, detail={"job": job.id}
+        )
+        db.session.commit()
+        flash("已取消：已登记的照片保留，其余照片不再处理。", "success")
+    return redirect(url_for("console.workers_photos_job", job_id=job.id))
+
+
+@bp.route("/workers/photos/<int:job_id>/refused.csv")
+@roles_required(*ADMINS)
+def workers_photos_refused(job_id: int):
+    job = _own_job(job_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["文件", "身份证号", "原因"])
+    writer.writerows(job_state.refusals(db.session, job.id))
+    return download(("\ufeff" + out.getvalue()).encode("utf-8"), f"照片未通过-{job.id}.csv", "text/csv")

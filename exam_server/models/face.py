@@ -153,3 +153,13 @@ class ReviewCase(Base):
 
     worker: Mapped[Worker] = relationship(foreign_keys=[worker_id])
     other_worker: Mapped[Worker | None] = relationship(foreign_keys=[other_worker_id])
+
+
+class FaceIndexChange(Base):
+    """A worker whose templates changed: every host's 1:N index files catch up from these rows."""
+
+    __tablename__ = "face_index_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,15 +1,14 @@
-"""Kiosk registration and tokens, and the sweep gunicorn runs without any request."""
+"""Kiosk registration and tokens, and the sweep the job worker runs without any request."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import socket
+import re
 import subprocess
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -57,15 +56,9 @@ def test_reissued_token_replaces_the_old_one(db):
         kiosks.authenticate(db.session, old)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.slow
-def test_gunicorn_submits_overdue_sittings_with_no_request(tmp_path):
-    """Build a database holding an overdue sitting, start gunicorn, and wait for its sweep thread."""
+def test_the_job_worker_submits_overdue_sittings_with_no_request(tmp_path):
+    """Build a database holding an overdue sitting, start `exam-server worker`, and wait for its periodic sweep."""
     from flask_migrate import upgrade
 
     from exam_server import create_app
@@ -91,20 +84,18 @@ def test_gunicorn_submits_overdue_sittings_with_no_request(tmp_path):
         sitting_id = sitting.id
         sqla.engine.dispose()
 
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXAM_")}
     env.update(
         {
             "EXAM_SECRET_KEY": "x",
             "EXAM_DATA_DIR": str(tmp_path),
             "EXAM_DATABASE_URL": url,
-            "EXAM_WORKERS": "2",
-            "EXAM_SWEEP_SECONDS": "0.5",
-            "EXAM_BIND": f"127.0.0.1:{port}",
+            "EXAM_SWEEP_SECONDS": "1",
+            "EXAM_QUEUE_URL": f"sqlite:///{tmp_path / 'queue.sqlite3'}",
         }
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "exam_server.wsgi:app"],
+        [sys.executable, "-m", "exam_server.cli", "worker", "--processes", "2"],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -126,5 +117,4 @@ def test_gunicorn_submits_overdue_sittings_with_no_request(tmp_path):
         process.terminate()
         output = process.communicate(timeout=30)[0].decode()
         engine.dispose()
-    assert output.count("runs the sweep every") == 1, output[-3000:]  # one worker sweeps, the other waits
-    assert (Path(tmp_path) / "sweep.lock").exists()
+    assert re.search(r"periodic sweep slot \d+: \{'submitted': 1", output), output[-3000:]

@@ -124,6 +124,26 @@ def test_a_clean_file_is_written_in_one_transaction_with_requirements(db, world,
     assert required == 30
 
 
+def test_a_large_import_is_written_by_a_job_worker_whose_page_gives_the_outcome(app, db, world, login, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_JOB_ROWS", 10)
+    admin = login(world.enterprise_admin_a)
+    rows, bad_row, _ = rows_with_one_bad_id(20)
+    token = token_of(upload(admin, csv_bytes(rows)))
+    response = admin.post(f"/console/workers/import/{token}", data={"import_valid": "仅导入有效行"})
+    assert response.status_code == 302 and "/console/jobs/" in response.headers["Location"]
+    job_url = response.headers["Location"]
+    status = admin.get(f"{job_url}/status").get_json()  # the test's queue runs the job at once
+    assert (status["state"], status["done"], status["enrolled"], status["refused"]) == ("done", 1, 1, 0)
+    assert "已导入19人，跳过1行有错误的数据" in admin.get(job_url).get_data(as_text=True)
+    assert worker_count(db) == len(world.workers_a) + len(world.workers_b) + 19
+    assert login(world.county_admin_a).get(job_url).status_code == 404  # the job is its starter's
+    # All or nothing, as in the request: errors left without "valid rows only" write nothing, and say why.
+    token = token_of(upload(admin, csv_bytes(rows_with_one_bad_id(20)[0])))
+    job_url = admin.post(f"/console/workers/import/{token}", data={"import_all": "确认导入"}).headers["Location"]
+    assert admin.get(f"{job_url}/status").get_json()["refused"] == 1
+    assert "存在错误，未导入任何数据" in admin.get(job_url).get_data(as_text=True)
+
+
 def test_a_conflict_at_write_time_leaves_nothing_behind(db, world):
     rows = worker_rows(10, seed=8)
     result = worker_import.check(db.session, csv_bytes(rows), "a.csv", world.city, world.enterprise_a)

@@ -218,13 +218,23 @@ def test_streamed_export_works_after_the_request_context_is_gone(app, db, city):
     assert len(lines) == 1 + 8 and all("兰山区" in line for line in lines[1:])
 
 
-def test_xlsx_above_the_row_limit_is_refused_in_favour_of_csv(db, city, login, monkeypatch):
+def test_xlsx_above_the_row_limit_is_written_by_a_job_worker_and_downloaded_from_its_page(db, city, login, monkeypatch):
+    from openpyxl import load_workbook
+
     from exam_server.console import exports
 
     monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 5)
     client = login(city.users["county_a"])
-    response = client.get("/console/exports/results.xlsx")  # 8 rows in 兰山区
-    assert response.status_code == 302 and "/console/exports" in response.headers["Location"]
-    assert "超过 XLSX 导出上限" in client.get(response.headers["Location"]).get_data(as_text=True)
+    response = client.get("/console/exports/results.xlsx")  # 8 rows in 兰山区: a job (run at once by the test queue)
+    assert response.status_code == 302 and "/console/jobs/" in response.headers["Location"]
+    job_url = response.headers["Location"]
+    page = client.get(job_url).get_data(as_text=True)
+    assert "正在后台生成 XLSX" in page and "已完成" in page and "下载" in page
+    assert client.get(f"{job_url}/status").get_json()["has_result"] is True
+    workbook = client.get(f"{job_url}/file")
+    assert workbook.status_code == 200 and "兰山区" in unquote(workbook.headers["Content-Disposition"])
+    sheet = load_workbook(io.BytesIO(workbook.data), read_only=True).worksheets[0]
+    assert sum(1 for _ in sheet.iter_rows()) == 1 + 8
+    assert login(city.users["e1"]).get(f"{job_url}/file").status_code == 404  # another user's job
     assert client.get("/console/exports/results.csv").status_code == 200
     assert login(city.users["e1"]).get("/console/exports/results.xlsx").status_code == 200  # 4 rows: still fine

@@ -1,4 +1,4 @@
-"""Keep uploads between preview and confirmation, and background jobs' progress, as files under DATA_DIR."""
+"""Keep uploads between preview and confirmation as files under DATA_DIR (queued jobs keep theirs in the database)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 from exam_server.face.models import load_model
 from exam_server.face.reembed import ReembedResult
 from exam_server.models import FacePhoto, FaceTemplate, PhotoSource, utcnow
-from exam_server.services.faces import face_service
+from exam_server.services.faces import face_service, index_sync
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ def store(session: Session, plan_: Plan, result: ReembedResult, now: datetime | 
     face_service.index(load_model(plan_.model_name, face_service.settings().allow_noncommercial_models)).upsert(
         photo.worker_id, embedding
     )
+    index_sync.record_change(session, photo.worker_id)
     return template
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import and_, exists, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from exam_server import localday
+from exam_server.extensions import db
 from exam_server.face import FaceEngine, FaceSample, FaceSettings, Template
 from exam_server.face.evidence import save_evidence as _write_evidence
 from exam_server.face.index import FaceIndex
@@ -36,6 +37,7 @@ from exam_server.models import (
     utcnow,
 )
 from exam_server.services import audit
+from exam_server.services.faces import index_sync
 
 _lock = threading.Lock()
 _engines: dict[FaceSettings, FaceEngine] = {}
@@ -80,7 +82,14 @@ def index(model: EmbeddingModel | None = None) -> FaceIndex:
     with _lock:
         if key not in _indexes:
             _indexes[key] = FaceIndex.for_model(data_dir(), model)
-        return _indexes[key]
+        found = _indexes[key]
+    _keep_current(found, model)
+    return found
+
+
+def _keep_current(found: FaceIndex, model: EmbeddingModel) -> None:
+    """Replay other hosts' enrolments into this host's index file (docs/scaling.md, "The 1:N index")."""
+    index_sync.keep_current(found, model, db.engine, float(current_app.config.get("INDEX_SYNC_SECONDS", 1.0)))
 
 
 @dataclass
@@ -155,6 +164,7 @@ def enrol(
         index(model).upsert(worker.id, sample.embedding_for(model.key))
     for model in (m for m in face_engine.models if m not in held):
         index(model).remove(worker.id)  # the old photo's vector must not stand for the new one
+    index_sync.record_change(session, worker.id)
     audit.record(
         session,
         "face_enrolled",
@@ -280,6 +290,7 @@ def deactivate_template(session: Session, template_id: int, now: datetime | None
     session.refresh(template)
     for model in engine().models:
         index(model).remove(template.worker_id)
+    index_sync.record_change(session, template.worker_id)
 
 
 def best_of(*results: Any) -> Any:

@@ -1,0 +1,78 @@
+"""A large worker import as a queued job: checked again and written by a worker, all rows or none.
+
+Above IMPORT_JOB_ROWS rows the console queues the confirmed import instead of writing it in the
+request (a city's 310,000 rows take 25-55 s). The file travels in the job's one item, so any
+worker host can take it; the rows and the item's "done" commit together, so an import killed
+midway is written whole by the next worker, never twice.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from exam_server.models import DomainError, Enterprise, ItemState, Job, User
+from exam_server.services import job_state
+from exam_server.services.admin import worker_import
+
+KIND = "worker_import"
+CHANGED_MEANWHILE = "导入期间数据发生变化（如同一人员已被他人登记），未导入任何数据，请重新检查"
+
+
+def create(
+    session: Session, data: bytes, filename: str, user: User, enterprise_id: int | None, accept_valid_rows: bool
+) -> Job:
+    """Store a confirmed import as a one-item job (the caller commits and queues it)."""
+    return job_state.create(
+        session,
+        KIND,
+        [job_state.NewItem(filename or "workers", "", payload=data)],
+        chunk_size=1,
+        title=f"导入从业人员：{filename}",
+        user_id=user.id,
+        params={"enterprise_id": enterprise_id, "accept_valid_rows": accept_valid_rows, "filename": filename[:200]},
+    )
+
+
+def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
+    """Check and write the import, if this worker gets the lease; the outcome is the item's message."""
+    owner = job_state.owner_name()
+    if not job_state.claim_chunk(session, job_id, number, lease_seconds, owner):
+        return {"claimed": 0}
+    job = job_state.job(session, job_id)
+    user = session.get(User, job.created_by_id) if job.created_by_id else None
+    params = job.params
+    enterprise = session.get(Enterprise, params["enterprise_id"]) if params.get("enterprise_id") else None
+    bind = session.get_bind()
+    for item_id in job_state.pending_items(session, job_id, number):
+        data = job_state.item_payload(session, item_id) or b""
+        with job_state.keep_lease(bind, job_id, number, lease_seconds, owner):
+            state, message = _write(session, data, params, user, enterprise)
+        if state is ItemState.REFUSED:
+            session.rollback()
+        if job_state.finish_item(session, item_id, state, message):
+            session.commit()
+        else:
+            session.rollback()
+    job_state.finish_chunk(session, job_id, number, owner)
+    return {"claimed": 1}
+
+
+def _write(
+    session: Session, data: bytes, params: dict, user: User | None, enterprise: Enterprise | None
+) -> tuple[ItemState, str]:
+    if user is None or not user.active:
+        return ItemState.REFUSED, "发起导入的账号已停用"
+    try:
+        result = worker_import.check(session, data, params["filename"], user, enterprise)
+        outcome = worker_import.write(
+            session, result, user, accept_valid_rows=bool(params["accept_valid_rows"]), filename=params["filename"]
+        )
+    except DomainError as exc:
+        return ItemState.REFUSED, str(exc)
+    except IntegrityError:
+        return ItemState.REFUSED, CHANGED_MEANWHILE
+    return (
+        ItemState.DONE,
+        f"已导入{outcome.imported}人，跳过{outcome.skipped_rows}行有错误的数据，新增考试任务{outcome.requirements}项",
+    )

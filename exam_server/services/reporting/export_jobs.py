@@ -1,0 +1,78 @@
+"""Exports too large to write during a request (a whole city's results as XLSX) as queued jobs.
+
+A worker writes the file and stores it on the job, in the database, so the web host that serves the
+download needs nothing from the worker's disk. The scope is checked again by the worker with the
+requesting user's rights, exactly as the page would.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from exam_server.models import DomainError, ItemState, Job, RequirementStatus, User, utcnow
+from exam_server.services import job_state
+from exam_server.services.reporting import exports as ex
+from exam_server.services.reporting import statistics as stats
+
+KIND = "export"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+KINDS = {  # kind: (file name part, sheet title, columns)
+    "figures": ("参考率合格率统计", "参考率合格率", ex.FIGURE_COLUMNS),
+    "results": ("考试成绩明细", "成绩明细", ex.RESULT_COLUMNS),
+    "pending": ("未参考人员名单", "未参考人员", ex.RESULT_COLUMNS),
+}
+
+
+def create(session: Session, kind: str, place_args: dict[str, int], filters: stats.Filters, user: User) -> Job:
+    """Store an XLSX export as a one-item job (the caller commits and queues it)."""
+    what = KINDS[kind][0]
+    return job_state.create(
+        session,
+        KIND,
+        [job_state.NewItem(f"{what}.xlsx", kind)],
+        chunk_size=1,
+        title=f"导出：{what}（XLSX）",
+        user_id=user.id,
+        params={"kind": kind, "place": place_args, "filters": filters.args()},
+    )
+
+
+def rows(session: Session, kind: str, user: User, place: stats.Place, filters: stats.Filters):
+    """Yield an export's rows (the console streams the same rows)."""
+    if kind == "figures":
+        yield from ex.figure_rows(session, user, place, filters)
+    else:
+        status = RequirementStatus.PENDING if kind == "pending" else None
+        yield from ex.result_rows(session, user, place, filters, status)
+
+
+def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
+    """Write the export and keep it on the job, if this worker gets the lease."""
+    owner = job_state.owner_name()
+    if not job_state.claim_chunk(session, job_id, number, lease_seconds, owner):
+        return {"claimed": 0}
+    job = job_state.job(session, job_id)
+    user = session.get(User, job.created_by_id) if job.created_by_id else None
+    params = job.params
+    for item_id in job_state.pending_items(session, job_id, number):
+        with job_state.keep_lease(session.get_bind(), job_id, number, lease_seconds, owner):
+            try:
+                if user is None or not user.active:
+                    raise DomainError("发起导出的账号已停用")
+                place = stats.resolve_place(session, user, **params["place"])
+                filters = stats.Filters.parse(params["filters"])
+                what, title, columns = KINDS[params["kind"]]
+                with ex.xlsx_file([(title, columns, rows(session, params["kind"], user, place, filters))]) as handle:
+                    data = handle.read()
+            except DomainError as exc:  # OutOfScope included: the user's rights changed since asking
+                session.rollback()
+                job_state.finish_item(session, item_id, ItemState.REFUSED, str(exc) or "导出范围超出您的管理范围")
+                session.commit()
+                continue
+        if job_state.finish_item(session, item_id, ItemState.DONE):
+            job_state.complete(session, job_id, data, ex.filename(place, what, "xlsx", utcnow()), XLSX)
+            session.commit()
+        else:
+            session.rollback()
+    job_state.finish_chunk(session, job_id, number, owner)
+    return {"claimed": 1}
