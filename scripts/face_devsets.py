@@ -7,9 +7,9 @@ a copy of each repository (a bare git directory or a checkout) into one folder p
 
   python scripts/face_devsets.py layout --source kpop=/path/to/Kpop-Idol-Face-Classifier \\
       --source nogizaka46=/path/to/CNN-Nogizaka46 --source jaffe=/path/to/facial-expression-... \\
-      --source lab4=/path/to/lab4_Assignments --out /work/devsets
-  python scripts/face_devsets.py pairs --out /work/devsets          # <set>/pairs.csv for every set laid out
-  python scripts/face_devsets.py pairs --shared ../shared/faces --out /work/devsets   # also shared/pairs*.csv
+      --source lab4=/path/to/lab4_Assignments --out /work/devsets/photos
+  python scripts/face_devsets.py pairs --out /work/devsets/photos --shared ../shared/faces
+      # OUT/<set>.pairs.csv per set (paths relative to OUT/<set>), OUT/pairs.csv for all (column set)
 
 Layout: OUT/<set>/<person>/<first 16 hex of the file's SHA-256>.<jpg|png>, with OUT/<set>/manifest.csv
 naming each file's source path. Only JPEG and PNG files are kept (the engine takes no other format);
@@ -277,9 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     lay = commands.add_parser("layout", help="copy the photos of each set into OUT/<set>/<person>/")
     lay.add_argument("--source", action="append", default=[], metavar="SET=PATH", help=f"sets: {', '.join(SETS)}")
     lay.add_argument("--out", type=Path, required=True)
-    pairs = commands.add_parser("pairs", help="write OUT/<set>/pairs.csv for every set laid out under OUT")
+    pairs = commands.add_parser(
+        "pairs", help="write OUT/<set>.pairs.csv for every set laid out under OUT, and all of them in OUT/pairs.csv"
+    )
     pairs.add_argument("--out", type=Path, required=True)
-    pairs.add_argument("--shared", type=Path, help="also write OUT/shared/pairs.csv for ../shared/faces")
+    pairs.add_argument("--shared", type=Path, help="also ../shared/faces, linked as OUT/shared (its single/ photos)")
     args = parser.parse_args(argv)
     if args.command == "layout":
         for item in args.source:
@@ -289,16 +291,27 @@ def main(argv: list[str] | None = None) -> int:
             counts = layout(name, Path(path), args.out)
             print(f"{name}: {counts}")
         return 0
-    for name in SETS:
-        root = args.out / name
-        if root.is_dir():
-            same, different = write_pairs(photos_by_person(root), root / "pairs.csv")
-            print(f"{root / 'pairs.csv'}: {same} same-person and {different} different-person pairs")
+    combined: list[tuple[str, str, str, int]] = []
+    people_by_set = {name: photos_by_person(args.out / name) for name in SETS if (args.out / name).is_dir()}
     if args.shared is not None:
-        target = args.out / "shared"
-        target.mkdir(parents=True, exist_ok=True)
-        same, different = write_pairs(shared_people(args.shared), target / "pairs.csv")
-        print(f"{target / 'pairs.csv'} (images: {args.shared}): {same} same-person and {different} different-person")
+        link = args.out / "shared"
+        if not link.exists():
+            link.symlink_to((args.shared / "single").resolve(), target_is_directory=True)
+        people_by_set["shared"] = {
+            person: [f"{person}/{Path(p).name}" for p in photos] for person, photos in shared_people(args.shared).items()
+        }
+    for name, people in people_by_set.items():
+        # Beside the set's folder, never inside it: OUT/shared is a link to the read-only shared photos.
+        target = args.out / f"{name}.pairs.csv"
+        same, different = write_pairs(people, target)
+        print(f"{target}: {same} same-person and {different} different-person pairs (paths relative to {name}/)")
+        with open(target, newline="", encoding="utf-8") as handle:
+            combined += [(name, f"{name}/{r['a']}", f"{name}/{r['b']}", int(r["same"])) for r in csv.DictReader(handle)]
+    with open(args.out / "pairs.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["a", "b", "same", "set"])
+        writer.writerows((a, b, same, name) for name, a, b, same in combined)
+    print(f"{args.out / 'pairs.csv'}: {len(combined)} pairs of {len(people_by_set)} sets (column set)")
     return 0
 
 

@@ -73,16 +73,20 @@ class FaceEngine:
     @property
     def model(self) -> EmbeddingModel:
         if self._model is None:
-            self._model = load_model(self.settings.model, self.settings.allow_noncommercial_models)
+            self._model = self.load(self.settings.model)
         return self._model
 
     @property
     def extra_models(self) -> list[EmbeddingModel]:
         """Return the further models embedded at every analysis (settings.extra_models), loaded on first use."""
         if self._extra_models is None:
-            loaded = [load_model(name, self.settings.allow_noncommercial_models) for name in self.settings.extra_models]
+            loaded = [self.load(name) for name in self.settings.extra_models]
             self._extra_models = [m for m in loaded if m.key != self.model.key]
         return self._extra_models
+
+    def load(self, name: str) -> EmbeddingModel:
+        """Return a registered model as these settings load it (licence opt-in, flip averaging)."""
+        return load_model(name, self.settings.allow_noncommercial_models, self.settings.flip_average)
 
     @property
     def models(self) -> list[EmbeddingModel]:
@@ -113,7 +117,7 @@ class FaceEngine:
             try:
                 model = self.model_for(model)
             except ModelMismatchError:
-                model = load_model(model, self.settings.allow_noncommercial_models)
+                model = self.load(str(model))
         if isinstance(image, FaceSample):
             return image.embedding_for(model.key)
         if isinstance(image, (bytes, bytearray, memoryview)):
