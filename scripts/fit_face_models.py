@@ -8,7 +8,7 @@ Usage (the photos laid out by scripts/face_devsets.py, never inside a repository
 It runs, through the same code as `exam-server face calibrate` (exam_server/face/fusion_fit.py), on
 PHOTOS/pairs.csv (every set's pairs, column `set`) with PHOTOS itself as the cohort standing for the
 enrolled population:
-  1. each non-dlib model alone (SFace int8, SFace fp32, and ArcFace, opt-in): live and ID-card points;
+  1. SFace int8 alone (its operating point when it decides alone): live and ID-card points;
   2. the fusion of dlib and SFace int8: weights, thresholds and each model's veto on live pairs, then the
      ID-card thresholds with the same weights (the first image of each pair cut to 102x126);
   3. the same on cohort-normalised scores (the decision above cohort_min_population enrolled workers).
@@ -32,7 +32,9 @@ from exam_server.face.fusion import PARAMS_FILE  # noqa: E402
 from exam_server.face.fusion_fit import calibrate_models  # noqa: E402
 
 FUSED = ("dlib_resnet_v1", "sface_2021dec_int8bq")
-ALONE = ("sface_2021dec_int8bq", "sface_2021dec", "arcface_w600k_mbf")
+# Other models (SFace fp32, ArcFace) are measured by scripts/bench_face_variants.py; a deployment enabling one
+# fits its operating point with `exam-server face calibrate --model NAME --write FILE`.
+ALONE = ("sface_2021dec_int8bq",)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     description = f"scripts/fit_face_models.py on {len(pairs)} pairs of the sets {', '.join(sets)}"
     settings = FaceSettings(
         extra_models=tuple(m for m in (*FUSED, *ALONE) if m != "dlib_resnet_v1"),
-        allow_noncommercial_models=True,
         fusion_file=str(args.out),
     )
     engine = FaceEngine(settings)  # one engine holding every model: one analysis per image serves every step

@@ -33,7 +33,27 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = ScriptInfo(create_app=_create_app, set_debug_flag=False)
 
 
-for command in (*project_commands(), demo, migrate_db, run_command, shell_command, routes_command):
+class _SubcommandHelpWithoutApp(click.Group):
+    """A group whose own callback builds the app (flask-migrate's `db`): `db upgrade --help` must not need it."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        args = [*ctx.protected_args, *ctx.args]
+        if len(args) > 1 and "--help" in args[1:]:
+            name, command, rest = self.resolve_command(ctx, args)
+            if command is not None and name is not None:
+                command.make_context(name, rest, parent=ctx)  # prints the help and exits
+        return super().invoke(ctx)
+
+
+db_command = _SubcommandHelpWithoutApp(
+    migrate_db.name,
+    commands=dict(migrate_db.commands),
+    params=list(migrate_db.params),
+    callback=migrate_db.callback,
+    help=migrate_db.help,
+)
+
+for command in (*project_commands(), demo, db_command, run_command, shell_command, routes_command):
     cli.add_command(command)
 
 

@@ -34,6 +34,8 @@ from .quality import check_quality
 from .samples import FaceSample, Template
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+# Bumped whenever detection, landmarks or the quality figures change, so that older cached analyses are not used.
+ANALYSIS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class AnalysisCache:
         # The models are not part of the key: an analysis holding every model the engine needs serves it.
         self.model_keys = {m.key for m in engine.models}
         identity = {
+            "analysis": ANALYSIS_VERSION,
             "intake": [s.max_bytes, s.max_pixels, list(s.allowed_formats), s.work_max_side],
             "upsample": [s.detect_upsample_live, s.detect_upsample_upload, s.detect_upsample_id_card],
             "detector": engine.detector.name,

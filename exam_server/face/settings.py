@@ -35,7 +35,8 @@ class FaceSettings:
     min_sharpness_upload: float = 20.0
     min_sharpness_id_card: float = 12.0
     min_brightness: float = 45.0
-    max_brightness: float = 215.0
+    max_brightness: float = 240.0
+    max_clipped_share: float = 0.25
 
     # 1:1 decisions: distance <= threshold is a match; the review band
     # [threshold - review_below, threshold + review_above] goes to a person.

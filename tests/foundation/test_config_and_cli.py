@@ -137,4 +137,4 @@ def test_help_and_face_commands_need_no_configuration(tmp_path):
         assert "Usage:" in result.output
     # A face command runs for real with no configuration at all (here: a usage error about its own arguments).
     verify = run_cli("face", "verify", cwd=tmp_path)
-    assert verify.returncode == 2 and "EXAM_SECRET_KEY" not in verify.stderr and "IMAGE" in verify.stderr
+    assert verify.returncode == 2 and "EXAM_SECRET_KEY" not in verify.stderr and "ENROLLED" in verify.stderr
