@@ -298,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         if not link.exists():
             link.symlink_to((args.shared / "single").resolve(), target_is_directory=True)
         people_by_set["shared"] = {
-            person: [f"{person}/{Path(p).name}" for p in photos] for person, photos in shared_people(args.shared).items()
+            person: [f"{person}/{Path(p).name}" for p in photos]
+            for person, photos in shared_people(args.shared).items()
         }
     for name, people in people_by_set.items():
         # Beside the set's folder, never inside it: OUT/shared is a link to the read-only shared photos.

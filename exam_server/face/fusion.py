@@ -642,17 +642,17 @@ def verify_fused(
         frame_matrix.append(per_frame)
         per_model.append(engine.decide(mean, kind, held))
     outcome = fusion.decide(model_distances, kind)
-    reasons = list(outcome.reasons)
     scores: tuple[float, ...] = ()
     if population is None:
-        reasons.append("no enrolled population given: the calibrated plain decision")
+        note = "no enrolled population given: the calibrated plain decision"
     else:
         normalised = _normalised_decision(engine, fusion, population, probe_list, template_list, model_distances)
         if isinstance(normalised, str):
-            reasons.append(normalised)
+            note = normalised
         else:
             scores, outcome = normalised
-            reasons.extend(outcome.reasons)
+            note = f"normalised against {population.size(fusion.model_keys)} other enrolled workers"
+    reasons = [*outcome.reasons, note]
     decision = outcome.decision
     frames = np.asarray(frame_matrix).T
     frame_fused = tuple(float(v) for v in fusion.distances(frames))

@@ -57,7 +57,9 @@ def test_fused_check_in_decides_on_the_burst_and_captures_on_both_models(db, enr
     # One decision against the enrolled templates and the face seen at entry together, fused over both models.
     for check in (same, other):
         identity = check.detail["identity"]
-        assert identity["model_name"] == "fused" and identity["templates"] == 4 and check.detail["checkin_templates"] == 2
+        assert (
+            identity["model_name"] == "fused" and identity["templates"] == 4 and check.detail["checkin_templates"] == 2
+        )
     assert other.detail["identity"]["decision"] == "mismatch"
 
 
