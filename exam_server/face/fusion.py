@@ -408,7 +408,13 @@ def operating_point(
     mu, sigma = float(imp.mean()), float(imp.std(ddof=1))
     normal = mu + sigma * NormalDist().inv_cdf(target_far)
     per_set = {k: _lower_quantile(v, target_far) for k, v in measurable.items()}
-    threshold = round(min(per_set.values()) if per_set else min(_lower_quantile(imp_sets["*"], target_far), normal), 4)
+    # Rounded down: rounding up could let in one more different person than the target allows.
+    threshold = (
+        math.floor(
+            1e4 * (min(per_set.values()) if per_set else min(_lower_quantile(imp_sets["*"], target_far), normal))
+        )
+        / 1e4
+    )
     if veto_frr is not None:
         tops = [
             float(np.quantile(v, 1.0 - veto_frr)) if len(v) * veto_frr >= 1 else float(v[-1]) for v in gen_sets.values()
