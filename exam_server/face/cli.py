@@ -159,7 +159,8 @@ def _verify_files(
     templates = first.templates()
     if chip is not None:
         templates += _refusing(lambda: engine.enrol_sample(_read(chip, "chip"), "id_card"), "chip").templates()
-    probes = [_analyse_live(engine, path, burst=len(live) > 1, image=f"b{n}") for n, path in enumerate(live)]
+    names = ["b"] if len(live) == 1 else [f"b{n + 1}" for n in range(len(live))]  # which live image was refused
+    probes = [_analyse_live(engine, path, len(live) > 1, name) for path, name in zip(live, names, strict=True)]
     if model is not None:
         verification: Any = verify_one_model(engine, model, probes, templates)
     else:
