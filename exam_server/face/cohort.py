@@ -64,7 +64,10 @@ class ArrayGallery:
         self.model_key = model_key
         self.metric = metric
         self.ids = np.asarray(ids, dtype=np.int64)
-        self.vectors = np.asarray(vectors, dtype=np.float32).reshape(len(self.ids), -1)
+        array = np.asarray(vectors, dtype=np.float32)
+        self.vectors = (
+            array.reshape(len(self.ids), array.shape[-1] if array.ndim > 1 else -1) if len(self.ids) else array
+        )
         self.mask = np.ones(len(self.ids), bool) if mask is None else np.asarray(mask, bool)
 
     def restricted(self, drop_rows: Collection[int] = (), drop_ids: Collection[int] = ()) -> ArrayGallery:
