@@ -48,7 +48,7 @@ class FaceSettings:
     # 1:N search (duplicate enrolment): every hit goes to human review. It searches search_model's index
     # (the model that separates East-Asian faces, not dlib), with search_threshold on that model's scale.
     search_model: str = "sface_2021dec_int8bq"
-    search_threshold: float = 0.30
+    search_threshold: float = 0.26
     search_k: int = 10
 
     # Cohort score normalisation (fusion.verify_fused with a Population): each model's distance is
