@@ -3,7 +3,7 @@
 
 Usage:
   python scripts/bench_face_models.py [--faces DIR] [--out docs/benchmarks_face_models.md] [--quick]
-  python scripts/bench_face_models.py --write-shipped     # refit exam_server/face/fusion_params.json
+  (the shipped parameters are refitted by scripts/fit_face_models.py: docs/face-models.md)
 
 The shared photos are 21 photos of 11 mostly Western people: they prove behaviour and give a first
 fit, they cannot measure a false-accept rate below about 0.5% nor anything about East-Asian faces.
@@ -18,7 +18,6 @@ import itertools
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,7 +31,6 @@ sys.path.insert(0, str(REPO))
 from exam_server.face import FaceEngine, FaceSettings  # noqa: E402
 from exam_server.face.calibration import equal_error_point  # noqa: E402
 from exam_server.face.fusion import PARAMS_FILE, load_params  # noqa: E402
-from exam_server.face.fusion_fit import calibrate_models  # noqa: E402
 from exam_server.face.models import DlibResNetModel, SFaceFp32Model, SFaceModel  # noqa: E402
 
 SFACE = SFaceModel.name
@@ -261,34 +259,11 @@ def bench_speed(faces: Path, rounds: int, with_arcface: bool) -> dict[str, float
 
 
 def write_shipped(faces: Path, out: Path) -> None:
-    """Refit the shipped operating points and fusion on the shared photos (see docs/face-models.md)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        pairs_path = Path(tmp) / "pairs.csv"
-        write_pairs(faces, pairs_path)
-        from exam_server.face.calibration import read_pairs
-
-        pairs = read_pairs(pairs_path)
-        description = f"../shared/faces single/: {len(pairs)} pairs of 21 photos of 11 people (mostly Western)"
-        staging = Path(tmp) / "params.json"
-        runs = [dict(models=(SFACE,)), dict(models=(SFACE,), id_card=True)]
-        if installed(SFaceFp32Model):
-            runs += [dict(models=(SFaceFp32Model.name,)), dict(models=(SFaceFp32Model.name,), id_card=True)]
-        if arcface_available():
-            runs += [dict(models=("arcface_w600k_mbf",)), dict(models=("arcface_w600k_mbf",), id_card=True)]
-        runs += [
-            dict(models=("dlib_resnet_v1", SFACE), fused=True),
-            dict(models=("dlib_resnet_v1", SFACE), fused=True, id_card=True, keep_weights=True),
-        ]
-        for number, run in enumerate(runs):
-            settings = FaceSettings(allow_noncommercial_models=True, fusion_file=str(staging) if number else "")
-            if number == 0 and not PARAMS_FILE.exists():
-                settings = settings.replace(fusion_file="")
-            report = calibrate_models(
-                settings, pairs, faces, target_far=SHIPPED_TARGET_FAR, write=staging, description=description, **run
-            )
-            print(f"calibrated {run}: {report['genuine_pairs']} genuine, {report['impostor_pairs']} impostor")
-        out.write_bytes(staging.read_bytes())
-    print(f"wrote {out}")
+    """The shipped parameters are fitted on the East-Asian development sets now: scripts/fit_face_models.py."""
+    raise SystemExit(
+        "the shipped face parameters are refitted by scripts/fit_face_models.py on the development sets "
+        "(docs/face-models.md), no longer on the shared photos"
+    )
 
 
 def pct(v: float) -> str:

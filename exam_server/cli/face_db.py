@@ -168,3 +168,6 @@ def reenrol(model_name: str, processes: int | None, commit_every: int, report: P
             else ""
         )
     )
+
+
+COMMANDS = (enroll_batch, purge_evidence, reenrol)

@@ -1,24 +1,60 @@
-"""Entry point of the ``exam-server`` console script."""
+"""Entry point of the ``exam-server`` console script.
+
+A plain click group, not Flask's: listing the commands, every ``--help`` and the face engine's own
+commands (``face verify|calibrate|evaluate``) need no configuration. Only a command that serves or
+touches the database builds the app (``flask.cli.with_appcontext`` through the ScriptInfo below),
+and only then are EXAM_SECRET_KEY and the database required.
+"""
 
 from __future__ import annotations
 
 import sys
 
 import click
-from flask.cli import FlaskGroup
+from flask.cli import ScriptInfo, routes_command, run_command, shell_command
+from flask_migrate.cli import db as migrate_db
 from sqlalchemy.exc import OperationalError
 
-from exam_server import create_app
+from exam_server.cli.commands import project_commands
 from exam_server.cli.demo import demo
 from exam_server.config import ConfigError
 
 
 def _create_app():
+    from exam_server import create_app
+
     return create_app()
 
 
-cli = FlaskGroup(create_app=_create_app, help="Face-verified safety-training exam server.")
-cli.add_command(demo)
+@click.group(help="Face-verified safety-training exam server.")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    # with_appcontext finds this ScriptInfo and builds the app only for the command that needs it.
+    ctx.obj = ScriptInfo(create_app=_create_app, set_debug_flag=False)
+
+
+class _SubcommandHelpWithoutApp(click.Group):
+    """A group whose own callback builds the app (flask-migrate's `db`): `db upgrade --help` must not need it."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        args = [*ctx.protected_args, *ctx.args]
+        if len(args) > 1 and "--help" in args[1:]:
+            name, command, rest = self.resolve_command(ctx, args)
+            if command is not None and name is not None:
+                command.make_context(name, rest, parent=ctx)  # prints the help and exits
+        return super().invoke(ctx)
+
+
+db_command = _SubcommandHelpWithoutApp(
+    migrate_db.name,
+    commands=dict(migrate_db.commands),
+    params=list(migrate_db.params),
+    callback=migrate_db.callback,
+    help=migrate_db.help,
+)
+
+for command in (*project_commands(), demo, db_command, run_command, shell_command, routes_command):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -68,7 +68,7 @@ def model_identity():
         settings = face_service.settings()
     else:
         settings = FaceSettings()
-    return get_model(settings.model), settings
+    return get_model(settings.model, settings.flip_average), settings
 
 
 def template_models() -> list[EmbeddingModel]:
@@ -79,7 +79,7 @@ def template_models() -> list[EmbeddingModel]:
     models = [primary]
     for name in settings.extra_models:
         try:
-            model = load_model(name, settings.allow_noncommercial_models)
+            model = load_model(name, settings.allow_noncommercial_models, settings.flip_average)
         except (FileNotFoundError, PermissionError, ValueError) as exc:  # weights absent, other or not allowed
             log.warning("generating no %s templates: %s", name, exc)
             continue

@@ -51,11 +51,16 @@ def analyse_files(
     source: str | None = None,
     id_card: bool = False,
     chunksize: int = 2,
+    check: bool = True,
 ) -> Iterator[BatchResult]:
-    """Yield the analysis of every file in order; id_card=True first cuts each to a 102x126 ID-card photo."""
+    """Yield the analysis of every file in order; id_card=True first cuts each to a 102x126 ID-card photo.
+
+    check=False keeps the quality figures without refusing on them (the caller applies
+    quality.check_quality for each use), so one analysis serves an image used as several kinds.
+    """
     settings = settings or FaceSettings()
     processes = settings.batch_processes if processes is None else processes
-    jobs = ((os.fspath(p), kind, source or kind, id_card) for p in paths)
+    jobs = ((os.fspath(p), kind, source or kind, id_card, check) for p in paths)
     if processes <= 1:
         _init_worker(settings)
         yield from map(_analyse_job, jobs)
@@ -76,15 +81,18 @@ def _init_worker(settings: FaceSettings) -> None:
         _engine = FaceEngine(settings)
 
 
-def _analyse_job(job: tuple[str, str, str, bool]) -> BatchResult:
-    path, kind, source, id_card = job
+def _analyse_job(job: tuple[str, str, str, bool, bool]) -> BatchResult:
+    path, kind, source, id_card, check = job
     assert _engine is not None
     try:
         with open(path, "rb") as handle:
             data = handle.read(_engine.settings.max_bytes + 1)
         if id_card:
             data = _engine.id_card_photo(data)
-        sample = _engine.analyse(data, kind, source)
+        if check:
+            sample = _engine.analyse(data, kind, source)
+        else:
+            sample = _engine.analyse_rgb(_engine.decode(data, kind).rgb, kind, source, check=False)
     except FaceRefusal as refusal:
         return BatchResult(path, None, refusal.code, refusal.message_zh, refusal.detail)
     except OSError as exc:

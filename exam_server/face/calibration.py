@@ -104,7 +104,7 @@ class CalibrationReport:
 
 
 def read_pairs(path: str | os.PathLike[str]) -> list[dict[str, str]]:
-    """Read a pairs CSV with columns a and b (and same, for calibration); other columns are ignored."""
+    """Read a pairs CSV with columns a and b (and same, for calibration; set, to fit per set); others are ignored."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         names = {name.strip().lower(): name for name in reader.fieldnames or []}
@@ -115,6 +115,8 @@ def read_pairs(path: str | os.PathLike[str]) -> list[dict[str, str]]:
             item = {"a": (row[names["a"]] or "").strip(), "b": (row[names["b"]] or "").strip()}
             if "same" in names:
                 item["same"] = (row[names["same"]] or "").strip()
+            if "set" in names:  # which set a pair belongs to: thresholds must hold on each (fusion_fit)
+                item["set"] = (row[names["set"]] or "").strip()
             if item["a"] and item["b"]:
                 rows.append(item)
         return rows

@@ -16,6 +16,17 @@ band from a small JSON file: `fusion_params.json` beside this module as shipped,
    could not be told apart). Lower is more alike, so f is decided like any distance (threshold and
    review band), with thresholds chosen on the fitting pairs (`operating_point`). f is clamped at 0.
 
+The fused decision (`Fusion.decide`) cannot be worse than its best member: each model also has its own
+operating point inside the fusion (`members`), and
+
+- a model alone beyond its band (a confident mismatch) refuses, whatever the others say;
+- a fused "match" needs at least one model alone to say "match": two reviews never make a match;
+- a fused "mismatch" that a model alone calls a "match" is a disagreement: it goes to review;
+- `match` is true exactly when the final decision is "match", after every rule above.
+
+With an enrolled population (cohort.Population) the same is done on cohort-normalised scores
+(`FaceModelParams.cohort`, fitted like the plain fusion), and the rank check can only lower a match.
+
 Nothing here compares vectors of different models: each model's distance is computed between its
 own vectors, and fusion combines distances.
 """
@@ -33,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .cohort import Population, cohort_stats, mean_vector, normalised
 from .errors import FaceError, ModelMismatchError
 from .samples import Decided, Template
 
@@ -41,7 +53,7 @@ if TYPE_CHECKING:
     from .samples import FaceSample, Verification
 
 PARAMS_FILE = Path(__file__).with_name("fusion_params.json")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FUSED_NAME = "fused"
 
 
@@ -66,7 +78,7 @@ class OperatingPoint:
         """Return (decision, match, threshold, low, high): match <= low < review <= high < mismatch."""
         threshold, low, high = self.band(template_kind)
         decision = "match" if distance <= low else "mismatch" if distance > high else "review"
-        return decision, bool(distance <= threshold), threshold, low, high
+        return decision, decision == "match", threshold, low, high
 
     def to_dict(self) -> dict[str, float]:
         return {
@@ -97,7 +109,31 @@ class Fusion:
     coef: tuple[float, ...]
     intercept: float
     point: OperatingPoint
+    # Each model's own match threshold and band inside the fusion: beyond its band is a confident mismatch.
+    members: tuple[OperatingPoint, ...] = ()
     fitted_on: dict[str, Any] = field(default_factory=dict)
+
+    def decide(self, distances: Sequence[float], template_kind: str) -> FusedDecision:
+        """Decide on one distance per model (model order) with the fused score and every member's own verdict."""
+        if len(self.members) != len(self.models):
+            raise FaceError(f"fusion of {self.models} has {len(self.members)} member operating points")
+        fused = self.distance(distances)
+        decision, _, threshold, low, high = self.point.decide(fused, template_kind)
+        verdicts = tuple(p.decide(float(d), template_kind)[0] for p, d in zip(self.members, distances, strict=True))
+        reasons: list[str] = []
+        vetoes = [m for m, v in zip(self.models, verdicts, strict=True) if v == "mismatch"]
+        matches = [m for m, v in zip(self.models, verdicts, strict=True) if v == "match"]
+        if vetoes:
+            if decision != "mismatch":
+                reasons.append(f"a confident mismatch by {', '.join(vetoes)} alone refuses")
+            decision = "mismatch"
+        elif decision == "match" and not matches:
+            reasons.append("no model alone says match (two reviews never make a match)")
+            decision = "review"
+        elif decision == "mismatch" and matches:
+            reasons.append(f"disagreement: {', '.join(matches)} alone says match")
+            decision = "review"
+        return FusedDecision(fused, decision, threshold, low, high, verdicts, tuple(reasons))
 
     def score(self, distances: Sequence[float]) -> float:
         """Return the log-odds of "same person" (even prior odds) for one distance per model, in model order."""
@@ -140,6 +176,7 @@ class Fusion:
             "coef": [round(v, 6) for v in self.coef],
             "intercept": round(self.intercept, 6),
             **self.point.to_dict(),
+            "members": {m: p.to_dict() for m, p in zip(self.models, self.members, strict=True)},
             "fitted_on": self.fitted_on,
         }
 
@@ -153,8 +190,38 @@ class Fusion:
             tuple(map(float, data["coef"])),
             float(data["intercept"]),
             OperatingPoint.from_dict(data),
+            tuple(OperatingPoint.from_dict(data["members"][m]) for m in data["models"]),
             dict(data.get("fitted_on", {})),
         )
+
+
+@dataclass(frozen=True)
+class FusedDecision:
+    """What Fusion.decide says about one set of distances."""
+
+    distance: float
+    decision: str
+    threshold: float
+    low: float
+    high: float
+    verdicts: tuple[str, ...]  # each model's own decision, model order
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CohortNorm:
+    """How distances are normalised against the enrolled population, and the fusion fitted on the normalised scores."""
+
+    sample_size: int  # cohort templates spread evenly over the index
+    top_k: int  # of which the nearest this many describe a face's neighbourhood
+    fusion: Fusion  # on normalised scores, members and thresholds included
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sample_size": self.sample_size, "top_k": self.top_k, "fused": self.fusion.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CohortNorm:
+        return cls(int(data["sample_size"]), int(data["top_k"]), Fusion.from_dict(data["fused"]))
 
 
 @dataclass(frozen=True)
@@ -173,6 +240,7 @@ class FaceModelParams:
     models: dict[str, ModelPoint]
     fused: Fusion | None
     path: str = ""
+    cohort: CohortNorm | None = None
 
     def point_for(self, model_name: str, model_key: str | None = None) -> OperatingPoint:
         """Return a model's operating point; refuse one fitted for other weights."""
@@ -194,6 +262,9 @@ class FaceModelParams:
     def with_fusion(self, fusion: Fusion) -> FaceModelParams:
         return replace(self, fused=fusion)
 
+    def with_cohort(self, cohort: CohortNorm) -> FaceModelParams:
+        return replace(self, cohort=cohort)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": FORMAT_VERSION,
@@ -202,6 +273,7 @@ class FaceModelParams:
                 for name, e in sorted(self.models.items())
             },
             "fused": self.fused.to_dict() if self.fused is not None else None,
+            "cohort": self.cohort.to_dict() if self.cohort is not None else None,
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -216,13 +288,18 @@ class FaceModelParams:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str = "") -> FaceModelParams:
         if int(data.get("format", 0)) != FORMAT_VERSION:
-            raise ValueError(f"{path or 'fusion parameters'}: format {data.get('format')!r}, expected {FORMAT_VERSION}")
+            raise ValueError(
+                f"{path or 'fusion parameters'}: format {data.get('format')!r}, expected {FORMAT_VERSION} "
+                f"(format 1 had no per-model vetoes inside the fusion: refit it with "
+                f"`exam-server face calibrate --fused --write FILE`, docs/face-models.md)"
+            )
         models = {
             name: ModelPoint(str(e["model_key"]), OperatingPoint.from_dict(e), dict(e.get("fitted_on", {})))
             for name, e in data.get("models", {}).items()
         }
         fused = Fusion.from_dict(data["fused"]) if data.get("fused") else None
-        return cls(models, fused, path)
+        cohort = CohortNorm.from_dict(data["cohort"]) if data.get("cohort") else None
+        return cls(models, fused, path, cohort)
 
 
 _CACHE: dict[tuple[str, float], FaceModelParams] = {}
@@ -249,19 +326,24 @@ def load_params(path: str | os.PathLike[str] | None = None) -> FaceModelParams:
 
 
 def fit_logistic(
-    features: np.ndarray, same: np.ndarray, l2: float = 0.01, iterations: int = 100
+    features: np.ndarray,
+    same: np.ndarray,
+    l2: float = 0.01,
+    iterations: int = 100,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """Fit a class-balanced, L2-penalised logistic regression by Newton's method; return (coef, intercept).
 
-    Each class carries a total weight of 1, so the intercept is the log-odds at even prior odds; the
-    penalty (not on the intercept) keeps the weights finite on separable data.
+    Each class carries a total weight of 1 (shared within a class by sample_weight, equal by default), so
+    the intercept is the log-odds at even prior odds; the penalty (not on the intercept) keeps the weights
+    finite on separable data.
     """
     x = np.asarray(features, dtype=np.float64)
     y = np.asarray(same, dtype=np.float64)
-    n_pos, n_neg = float(y.sum()), float(len(y) - y.sum())
-    if n_pos == 0 or n_neg == 0:
+    if y.sum() == 0 or y.sum() == len(y):
         raise ValueError("fusion needs both genuine and impostor pairs")
-    weights = np.where(y > 0, 1.0 / n_pos, 1.0 / n_neg)
+    raw = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    weights = np.where(y > 0, raw / raw[y > 0].sum(), raw / raw[y == 0].sum())
     design = np.hstack([x, np.ones((len(x), 1))])
     beta = np.zeros(design.shape[1])
     penalty = np.full(design.shape[1], l2)
@@ -277,38 +359,71 @@ def fit_logistic(
     return beta[:-1], float(beta[-1])
 
 
+def _groups(values: np.ndarray, groups: Sequence[str] | np.ndarray | None) -> dict[str, np.ndarray]:
+    """Split scores by set label ("" for all when unlabelled); the pooled scores are always under "*"."""
+    labels = np.asarray([""] * len(values) if groups is None else list(groups), dtype=object)
+    out = {"*": values}
+    for label in sorted({str(g) for g in labels}):
+        if label:
+            out[label] = values[labels == label]
+    return out
+
+
+def _lower_quantile(sorted_values: np.ndarray, share: float) -> float:
+    """Return the largest score with at most `share` of the values at or below it."""
+    allowed = int(math.floor(share * len(sorted_values)))
+    return float(sorted_values[allowed]) - 1e-6 if allowed < len(sorted_values) else float(sorted_values[-1])
+
+
 def operating_point(
-    genuine: Sequence[float],
-    impostor: Sequence[float],
-    target_far: float = 0.001,
-    review_frr: float = 0.01,
+    genuine: Sequence[float] | np.ndarray,
+    impostor: Sequence[float] | np.ndarray,
+    target_far: float = 0.0005,
+    review_far: float = 0.04,
     kind: str = "live",
     base: OperatingPoint | None = None,
-    refuse_far: float = 0.05,
+    veto_frr: float | None = None,
+    genuine_groups: Sequence[str] | np.ndarray | None = None,
+    impostor_groups: Sequence[str] | np.ndarray | None = None,
 ) -> tuple[OperatingPoint, dict[str, Any]]:
-    """Choose the threshold (automatic match) and the review band of one score from labelled pairs.
+    """Choose a score's threshold (automatic match) and review band from labelled pairs, on every set at once.
 
-    - threshold: the lower of (a) the largest distance whose false-accept rate on these impostor pairs
-      is at most target_far and (b) the target_far quantile of a normal fitted to the impostor
-      distances, which still says something when there are too few impostor pairs to measure it;
-    - top of the review band (refused beyond it): the highest of the largest genuine distance, the
-      1 - review_frr quantile of a normal fitted to the genuine distances, and the refuse_far quantile
-      of the impostor normal fit: a worker is refused outright only where the score looks like a
-      typical impostor, never on a score that only a few impostors reach.
+    - threshold: the lowest, over the pooled pairs and every set with at least 2 / target_far impostor
+      pairs, of the largest score letting in at most target_far of that set's impostors; with too few
+      impostor pairs anywhere to measure that rate, the target_far quantile of a normal fitted to them;
+    - top of the review band (refused beyond it), for a decision: the lowest, over the pooled pairs and
+      every set with at least 2 / review_far impostor pairs, of the score below which review_far of the
+      impostors lie, so that at most that share of impostors goes to a person;
+    - for a model's part in a fusion (veto_frr given): the band reaches past all but veto_frr of the same-person
+      pairs of every set, so that a model alone refuses only where same-person pairs essentially never are.
     Only the threshold of `kind` changes; `base` gives the other one.
     """
-    gen = np.sort(np.asarray(genuine, dtype=np.float64))
-    imp = np.sort(np.asarray(impostor, dtype=np.float64))
+    gen = np.asarray(genuine, dtype=np.float64)
+    imp = np.asarray(impostor, dtype=np.float64)
     if len(gen) < 2 or len(imp) < 2:
         raise ValueError("an operating point needs at least 2 genuine and 2 impostor pairs")
-    allowed = int(math.floor(target_far * len(imp)))
-    empirical = float(imp[allowed]) - 1e-6 if allowed < len(imp) else float(imp[-1])
+    gen_sets = {k: np.sort(v) for k, v in _groups(gen, genuine_groups).items() if len(v)}
+    imp_sets = {k: np.sort(v) for k, v in _groups(imp, impostor_groups).items() if len(v)}
+    measurable = {k: v for k, v in imp_sets.items() if len(v) * target_far >= 2}
     mu, sigma = float(imp.mean()), float(imp.std(ddof=1))
     normal = mu + sigma * NormalDist().inv_cdf(target_far)
-    threshold = round(min(empirical, normal), 4)
-    genuine_top = max(float(gen[-1]), float(gen.mean() + gen.std(ddof=1) * NormalDist().inv_cdf(1.0 - review_frr)))
-    impostor_top = mu + sigma * NormalDist().inv_cdf(refuse_far)
-    review_above = round(max(0.0, genuine_top - threshold, impostor_top - threshold), 4)
+    per_set = {k: _lower_quantile(v, target_far) for k, v in measurable.items()}
+    # Rounded down: rounding up could let in one more different person than the target allows.
+    threshold = (
+        math.floor(
+            1e4 * (min(per_set.values()) if per_set else min(_lower_quantile(imp_sets["*"], target_far), normal))
+        )
+        / 1e4
+    )
+    if veto_frr is not None:
+        tops = [
+            float(np.quantile(v, 1.0 - veto_frr)) if len(v) * veto_frr >= 1 else float(v[-1]) for v in gen_sets.values()
+        ]
+        top = max(tops)
+    else:
+        enough = {k: v for k, v in imp_sets.items() if len(v) * review_far >= 2} or {"*": imp_sets["*"]}
+        top = min(_lower_quantile(v, review_far) for v in enough.values())
+    review_above = round(max(0.0, top - threshold), 4)
     base = base or OperatingPoint(threshold, threshold, 0.0, review_above)
     if kind == "id_card":
         point = replace(base, id_card_threshold=threshold, review_above=max(base.review_above, review_above))
@@ -317,22 +432,39 @@ def operating_point(
         if base.id_card_threshold == base.live_threshold:
             point = replace(point, id_card_threshold=threshold)
     high = threshold + point.review_above
-    stats = {
+    stats: dict[str, Any] = {
         "genuine_pairs": len(gen),
         "impostor_pairs": len(imp),
         "target_far": target_far,
-        "review_frr": review_frr,
-        "refuse_far": refuse_far,
-        "threshold_empirical": round(empirical, 4),
+        ("veto_frr" if veto_frr is not None else "review_far"): veto_frr if veto_frr is not None else review_far,
+        "threshold_per_set": {k: round(v, 4) for k, v in per_set.items()},
         "threshold_normal_fit": round(normal, 4),
         "impostor_fit": {"mean": round(mu, 4), "std": round(sigma, 4)},
-        "far_at_threshold": round(float(np.mean(imp <= threshold)), 6),
-        "frr_at_threshold": round(float(np.mean(gen > threshold)), 6),
-        "far_into_review": round(float(np.mean(imp <= high)), 6),
-        "frr_beyond_band": round(float(np.mean(gen > high)), 6),
         "far_measurable_down_to": round(1.0 / len(imp), 6),
+        "sets": {
+            k: {
+                "far_at_threshold": round(float(np.mean(imp_sets[k] <= threshold)), 6) if k in imp_sets else None,
+                "frr_at_threshold": round(float(np.mean(gen_sets[k] > threshold)), 6) if k in gen_sets else None,
+                "far_into_review": round(float(np.mean(imp_sets[k] <= high)), 6) if k in imp_sets else None,
+                "frr_beyond_band": round(float(np.mean(gen_sets[k] > high)), 6) if k in gen_sets else None,
+            }
+            for k in sorted(set(gen_sets) | set(imp_sets))
+        },
     }
     return point, stats
+
+
+def group_weights(groups: Sequence[str] | np.ndarray | None, count: int) -> np.ndarray:
+    """Return sample weights giving every set the same total weight (all 1 when unlabelled)."""
+    if groups is None:
+        return np.ones(count)
+    labels = np.asarray(list(groups), dtype=object)
+    weights = np.ones(count)
+    names = sorted(set(labels.tolist()))
+    for name in names:
+        chosen = labels == name
+        weights[chosen] = 1.0 / (chosen.sum() * len(names))
+    return weights
 
 
 def fit_fusion(
@@ -340,13 +472,19 @@ def fit_fusion(
     impostor: np.ndarray,
     models: Sequence[str],
     model_keys: Sequence[str],
-    target_far: float = 0.001,
-    review_frr: float = 0.01,
+    target_far: float = 0.0005,
+    review_far: float = 0.04,
+    veto_frr: float = 0.002,
     l2: float = 0.01,
     kind: str = "live",
     description: str = "",
+    genuine_groups: Sequence[str] | np.ndarray | None = None,
+    impostor_groups: Sequence[str] | np.ndarray | None = None,
 ) -> Fusion:
-    """Fit the fusion on (pairs, models) distance matrices of genuine and impostor pairs."""
+    """Fit the fusion (weights, thresholds, each model's veto) on (pairs, models) distances of labelled pairs.
+
+    With set labels every set weighs the same in the regression, and thresholds hold on each set.
+    """
     gen = np.asarray(genuine, dtype=np.float64)
     imp = np.asarray(impostor, dtype=np.float64)
     if gen.ndim != 2 or imp.ndim != 2 or gen.shape[1] != len(models) or imp.shape[1] != len(models):
@@ -355,7 +493,8 @@ def fit_fusion(
     scale = np.maximum(imp.std(axis=0, ddof=1), 1e-6)
     z = (np.vstack([gen, imp]) - centre) / scale
     same = np.r_[np.ones(len(gen)), np.zeros(len(imp))]
-    coef, intercept = fit_logistic(z, same, l2)
+    weights = np.r_[group_weights(genuine_groups, len(gen)), group_weights(impostor_groups, len(imp))]
+    coef, intercept = fit_logistic(z, same, l2, sample_weight=weights)
     fusion = Fusion(
         tuple(models),
         tuple(model_keys),
@@ -365,11 +504,8 @@ def fit_fusion(
         intercept,
         OperatingPoint(1.0, 1.0),
     )
-    point, stats = operating_point(fusion.distances(gen), fusion.distances(imp), target_far, review_frr, kind)
-    return replace(
-        fusion,
-        point=point,
-        fitted_on={"weights_fitted_on": kind, "l2": l2, kind: {"description": description, **stats}},
+    return refit_threshold(
+        fusion, gen, imp, target_far, review_far, veto_frr, kind, description, genuine_groups, impostor_groups, l2
     )
 
 
@@ -377,16 +513,49 @@ def refit_threshold(
     fusion: Fusion,
     genuine: np.ndarray,
     impostor: np.ndarray,
-    target_far: float = 0.001,
-    review_frr: float = 0.01,
+    target_far: float = 0.0005,
+    review_far: float = 0.04,
+    veto_frr: float = 0.002,
     kind: str = "id_card",
     description: str = "",
+    genuine_groups: Sequence[str] | np.ndarray | None = None,
+    impostor_groups: Sequence[str] | np.ndarray | None = None,
+    l2: float | None = None,
 ) -> Fusion:
-    """Keep a fusion's weights and choose the thresholds of one kind of comparison on new pairs."""
+    """Keep a fusion's weights; choose the thresholds of one kind of comparison and each model's veto on these pairs."""
+    gen = np.asarray(genuine, dtype=np.float64)
+    imp = np.asarray(impostor, dtype=np.float64)
+    fresh = not fusion.members
     point, stats = operating_point(
-        fusion.distances(genuine), fusion.distances(impostor), target_far, review_frr, kind, base=fusion.point
+        fusion.distances(gen),
+        fusion.distances(imp),
+        target_far,
+        review_far,
+        kind,
+        None if fresh else fusion.point,
+        genuine_groups=genuine_groups,
+        impostor_groups=impostor_groups,
     )
-    return replace(fusion, point=point, fitted_on={**fusion.fitted_on, kind: {"description": description, **stats}})
+    members = []
+    member_stats = {}
+    for i, name in enumerate(fusion.models):
+        member, member_fit = operating_point(
+            gen[:, i],
+            imp[:, i],
+            target_far,
+            review_far,
+            kind,
+            None if fresh else fusion.members[i],
+            veto_frr=veto_frr,
+            genuine_groups=genuine_groups,
+            impostor_groups=impostor_groups,
+        )
+        members.append(member)
+        member_stats[name] = member_fit
+    fitted = {**fusion.fitted_on, kind: {"description": description, **stats, "members": member_stats}}
+    if fresh:
+        fitted = {"weights_fitted_on": kind, "l2": l2, **fitted}
+    return replace(fusion, point=point, members=tuple(members), fitted_on=fitted)
 
 
 # Verification with several models, frames and templates.
@@ -403,6 +572,11 @@ class MultiVerification(Decided):
     templates: int
     frame_distances: tuple[float, ...]
     reasons: tuple[str, ...] = ()
+    # Cohort normalisation: whether it decided, and the normalised per-model scores it decided on.
+    normalised: bool = False
+    normalised_scores: tuple[float, ...] = ()
+    # The rank check: another enrolled worker nearer to the live face than the claimed one.
+    look_alike: dict[str, Any] | None = None
 
     @property
     def model_name(self) -> str:
@@ -419,6 +593,9 @@ class MultiVerification(Decided):
             "templates": self.templates,
             "frame_distances": [round(d, 6) for d in self.frame_distances],
             "reasons": list(self.reasons),
+            "normalised": self.normalised,
+            "normalised_scores": [round(d, 4) for d in self.normalised_scores],
+            "look_alike": self.look_alike,
         }
 
 
@@ -442,13 +619,17 @@ def verify_fused(
     probes: FaceSample | Sequence[FaceSample],
     templates: Template | Sequence[Template],
     fusion: Fusion | None = None,
+    population: Population | None = None,
 ) -> MultiVerification:
-    """Decide with the fused score of every model in the fusion, over all frames and all templates.
+    """Decide on every model in the fusion, over all frames and all templates: the one 1:1 decision path.
 
     Per model, the distance is the mean over every (live frame, enrolled template) pair, so several
-    enrolment photos and several frames of the burst all count. The fused decision is then
-    downgraded, never upgraded: a fused "match" becomes "review" when any model alone says
-    "mismatch" or when any single frame's fused distance is beyond the review band.
+    pictures on either side count together. Fusion.decide takes the decision (vetoes, no match out of
+    two reviews, disagreement to review). With a population of other enrolled workers large enough,
+    the scores are first normalised against it (cohort.py) and decided with the cohort fusion; below
+    that size the plain decision stands and `reasons` says so. A burst is a mismatch when any single
+    frame alone is one (as liveness judges it), and a match becomes review when another enrolled
+    worker is nearer to the live face than the claimed one (the rank check, `look_alike`).
     """
     probe_list = [probes] if not isinstance(probes, Sequence) else list(probes)
     template_list = [templates] if isinstance(templates, Template) else list(templates)
@@ -466,24 +647,42 @@ def verify_fused(
         model_distances.append(mean)
         frame_matrix.append(per_frame)
         per_model.append(engine.decide(mean, kind, held))
-    fused = fusion.distance(model_distances)
-    frame_fused = tuple(float(v) for v in fusion.distances(np.asarray(frame_matrix).T))
-    decision, match, threshold, low, high = fusion.point.decide(fused, kind)
-    reasons = []
-    vetoes = [v.model_name for v in per_model if v.decision == "mismatch"]
-    if vetoes:
-        reasons.append(f"mismatch by {', '.join(vetoes)} alone")
-    if max(frame_fused) > high:
-        reasons.append(f"a frame's fused distance {max(frame_fused):.3f} is beyond the review band")
-    if decision == "match" and reasons:
-        decision = "review"
+    outcome = fusion.decide(model_distances, kind)
+    scores: tuple[float, ...] = ()
+    if population is None:
+        note = "no enrolled population given: the calibrated plain decision"
+    else:
+        normalised = _normalised_decision(engine, fusion, population, probe_list, template_list, model_distances)
+        if isinstance(normalised, str):
+            note = normalised
+        else:
+            scores, outcome = normalised
+            note = f"normalised against {population.size(fusion.model_keys)} other enrolled workers"
+    reasons = [*outcome.reasons, note]
+    decision = outcome.decision
+    frames = np.asarray(frame_matrix).T
+    frame_fused = tuple(float(v) for v in fusion.distances(frames))
+    if len(probe_list) > 1:
+        alone = [fusion.decide(row, kind).decision for row in frames]
+        if "mismatch" in alone and decision != "mismatch":
+            reasons.append(f"frame {alone.index('mismatch') + 1} of {len(alone)} alone is a mismatch")
+            decision = "mismatch"
+    look_alike = None
+    if population is not None and population.rank_gallery is not None:
+        look_alike = rank_check(engine, population, probe_list, template_list)
+        if look_alike is not None and decision == "match":
+            reasons.append(
+                f"rank check: enrolled worker {look_alike['worker_id']} is nearer to the live face "
+                f"({look_alike['distance']:.3f} < {look_alike['claimed_distance']:.3f})"
+            )
+            decision = "review"
     return MultiVerification(
-        fused,
+        outcome.distance,
         decision,
-        match,
-        threshold,
-        low,
-        high,
+        decision == "match",
+        outcome.threshold,
+        outcome.low,
+        outcome.high,
         kind,
         tuple(fusion.models),
         tuple(model_distances),
@@ -492,7 +691,80 @@ def verify_fused(
         len(template_list),
         frame_fused,
         tuple(reasons),
+        bool(scores),
+        scores,
+        look_alike,
     )
+
+
+def _normalised_decision(
+    engine: FaceEngine,
+    fusion: Fusion,
+    population: Population,
+    probes: Sequence[FaceSample],
+    templates: Sequence[Template],
+    distances: Sequence[float],
+) -> tuple[tuple[float, ...], FusedDecision] | str:
+    """Return (normalised scores, decision) on the cohort fusion, or why the plain decision stands."""
+    cohort = load_params(engine.settings.fusion_file).cohort
+    if cohort is None:
+        return "no cohort normalisation in the parameters file: the calibrated plain decision"
+    if tuple(cohort.fusion.model_keys) != tuple(fusion.model_keys):
+        return f"the cohort normalisation is fitted for {list(cohort.fusion.model_keys)}: the plain decision"
+    size = population.size(fusion.model_keys)
+    needed = max(engine.settings.cohort_min_population, cohort.sample_size)
+    if size < needed:
+        return f"cohort normalisation off: {size} other enrolled workers, fewer than {needed}: the plain decision"
+    scores = normalised_scores(engine, fusion.model_keys, population, probes, templates, distances, cohort)
+    kind = "id_card" if any(t.kind == "id_card" for t in templates) else templates[0].kind
+    return tuple(scores), cohort.fusion.decide(scores, kind)
+
+
+def normalised_scores(
+    engine: FaceEngine,
+    model_keys: Sequence[str],
+    population: Population,
+    probes: Sequence[FaceSample],
+    templates: Sequence[Template],
+    distances: Sequence[float],
+    cohort: CohortNorm,
+) -> tuple[float, ...]:
+    """Return each model's distance normalised against the population (cohort.normalised), model order."""
+    scores = []
+    for key, distance in zip(model_keys, distances, strict=True):
+        model = engine.model_for(key)
+        gallery = population.galleries[key]
+        probe = mean_vector([p.embedding_for(key).vector for p in probes], model.metric)
+        stored = mean_vector([t.embedding.vector for t in templates if t.embedding.model_key == key], model.metric)
+        around_probe = cohort_stats(gallery, probe, cohort.sample_size, cohort.top_k, population.claimed)
+        around_template = cohort_stats(gallery, stored, cohort.sample_size, cohort.top_k, population.claimed)
+        scores.append(normalised(distance, around_probe, around_template))
+    return tuple(scores)
+
+
+def rank_check(
+    engine: FaceEngine, population: Population, probes: Sequence[FaceSample], templates: Sequence[Template]
+) -> dict[str, Any] | None:
+    """Return the enrolled worker nearest to the live face when nearer than the claimed worker, else None."""
+    gallery = population.rank_gallery
+    if gallery is None:
+        return None
+    key = gallery.model_key
+    model = engine.model_for(key)
+    stored = [t.embedding.vector for t in templates if t.embedding.model_key == key]
+    if not stored:
+        return None
+    probe = mean_vector([p.embedding_for(key).vector for p in probes], model.metric)
+    claimed = float(np.mean([model.distance(probe, t) for t in stored]))
+    hits = gallery.search(probe, k=1, exclude=population.claimed)
+    if not hits or hits[0].distance >= claimed:
+        return None
+    return {
+        "worker_id": int(hits[0].worker_id),
+        "distance": round(float(hits[0].distance), 6),
+        "claimed_distance": round(claimed, 6),
+        "model": key,
+    }
 
 
 def _sigmoid(x: float) -> float:

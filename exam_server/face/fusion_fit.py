@@ -1,4 +1,10 @@
-"""Measure every model on labelled pairs and fit the operating points and fusion that fusion.py decides with."""
+"""Measure every model on labelled pairs and fit the operating points and fusion that fusion.py decides with.
+
+The pairs are read as `face verify` reads them (exam_server/face/pairs.py: each distinct image analysed
+once, each use's quality gate applied), so the fitted numbers describe the decisions the server takes.
+A `set` column in the pairs file names each pair's set: every set then weighs the same in the
+regression and every threshold must hold on each set with enough pairs to measure it.
+"""
 
 from __future__ import annotations
 
@@ -10,93 +16,147 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FaceError
-from .fusion import PARAMS_FILE, FaceModelParams, ModelPoint, fit_fusion, load_params, operating_point, refit_threshold
+from .cohort import Population
+from .errors import FaceError, FaceRefusal
+from .fusion import (
+    PARAMS_FILE,
+    CohortNorm,
+    FaceModelParams,
+    Fusion,
+    ModelPoint,
+    fit_fusion,
+    load_params,
+    normalised_scores,
+    operating_point,
+    refit_threshold,
+)
+from .pairs import AnalysisCache, Cohort, analyse_pair_images, load_cohort, usable
+from .samples import FaceSample
+
+DEFAULT_TARGET_FAR = 0.0005
+DEFAULT_REVIEW_FAR = 0.04
+DEFAULT_VETO_FRR = 0.002
+DEFAULT_COHORT_SAMPLE = 400
+DEFAULT_COHORT_TOP_K = 20
 
 
 @dataclass
 class PairDistances:
-    """Each model's distance for every pair whose two images were both usable, and the refused pairs."""
+    """Each model's distance (and cohort-normalised score) for every usable pair, and the refused pairs."""
 
     models: tuple[str, ...]
     model_keys: tuple[str, ...]
-    pairs: list[dict[str, str]]
+    pairs: list[Mapping[str, str]]
     same: np.ndarray
+    groups: np.ndarray
     matrix: np.ndarray
     refused: list[dict[str, str]]
+    normalised: np.ndarray | None = None
 
-    def split(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return the (genuine, impostor) distance matrices."""
-        return self.matrix[self.same], self.matrix[~self.same]
+    def split(self, normalised: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Return the (genuine, impostor) distance matrices (or normalised-score matrices)."""
+        matrix = self.normalised if normalised else self.matrix
+        assert matrix is not None
+        return matrix[self.same], matrix[~self.same]
+
+    def split_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.groups[self.same], self.groups[~self.same]
 
 
 def pair_distances(
     settings: Any,
     models: Sequence[str],
-    pairs: Sequence[dict[str, str]],
+    pairs: Sequence[Mapping[str, str]],
     images: str | os.PathLike[str],
     id_card: bool = False,
     processes: int | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    cohort_dir: str | os.PathLike[str] | None = None,
+    cohort_sample: int = DEFAULT_COHORT_SAMPLE,
+    cohort_top_k: int = DEFAULT_COHORT_TOP_K,
+    engine: Any = None,
 ) -> PairDistances:
-    """Analyse every distinct image once with all the models and measure each model's distance per pair."""
-    from .batch import analyse_files
+    """Analyse every distinct image once with all the models and measure each model's distance per pair.
+
+    engine: one holding these models (and maybe more, so that one analysis cache serves several runs).
+    """
     from .calibration import parse_same
     from .engine import FaceEngine
 
     names = [m.strip().lower() for m in models]
-    settings = settings.replace(model=names[0], extra_models=tuple(names[1:]))
-    engine = FaceEngine(settings)
+    if engine is None:
+        engine = FaceEngine(settings.replace(model=names[0], extra_models=tuple(names[1:])))
     held = [engine.model_for(name) for name in names]
+    cache = AnalysisCache(cache_dir, engine) if cache_dir else None
     root = Path(images)
-    firsts = sorted({p["a"] for p in pairs})
-    seconds = sorted({p["b"] for p in pairs})
-    analysed: dict[tuple[str, str], Any] = {}
-    for side, items, kind, cut in (
-        ("a", firsts, "id_card" if id_card else "upload", id_card),
-        ("b", seconds, "live", False),
-    ):
-        results = analyse_files([root / n for n in items], kind, processes, settings, id_card=cut)
-        for name, result in zip(items, results, strict=False):
-            analysed[(side, name)] = result
-    kept, same, rows, refused = [], [], [], []
+    kind = "id_card" if id_card else "upload"
+    firsts, seconds = analyse_pair_images(engine, pairs, root, id_card, cache, processes)
+    cohort: Cohort | None = load_cohort(engine, Path(cohort_dir), cache, processes) if cohort_dir else None
+    keys = tuple(m.key for m in held)
+    stand_in = CohortNorm(cohort_sample, cohort_top_k, _placeholder(names, keys))
+    kept, same, groups, rows, scores, refused = [], [], [], [], [], []
     for pair in pairs:
-        left, right = analysed[("a", pair["a"])], analysed[("b", pair["b"])]
-        bad = next(((s, r) for s, r in (("a", left), ("b", right)) if r.sample is None), None)
+        left = usable(firsts[root / pair["a"]], kind, engine)
+        right = usable(seconds[root / pair["b"]], "live", engine)
+        bad = next(((s, r) for s, r in (("a", left), ("b", right)) if isinstance(r, FaceRefusal)), None)
         if bad is not None:
-            refused.append({**pair, "image": bad[0], "error": bad[1].error or "", "detail": bad[1].detail})
+            refused.append({**pair, "image": bad[0], "error": bad[1].code, "detail": bad[1].detail})
             continue
-        if "same" not in pair or not pair["same"]:
+        if not pair.get("same"):
             raise ValueError(f"pair {pair['a']},{pair['b']} has no 'same' label")
+        assert isinstance(left, FaceSample) and isinstance(right, FaceSample)
         kept.append(pair)
         same.append(parse_same(pair["same"]))
-        rows.append(
-            [
-                m.distance(left.sample.embedding_for(m.key).vector, right.sample.embedding_for(m.key).vector)
-                for m in held
-            ]
-        )
+        groups.append(pair.get("set", ""))
+        distances = [m.distance(left.embedding_for(m.key).vector, right.embedding_for(m.key).vector) for m in held]
+        rows.append(distances)
+        if cohort is not None:
+            population: Population = cohort.population(root / pair["a"], root / pair["b"], None)
+            scores.append(normalised_scores(engine, keys, population, [right], left.templates(), distances, stand_in))
     matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(held))
     return PairDistances(
-        tuple(m.name for m in held), tuple(m.key for m in held), kept, np.asarray(same, dtype=bool), matrix, refused
+        tuple(m.name for m in held),
+        keys,
+        kept,
+        np.asarray(same, dtype=bool),
+        np.asarray(groups, dtype=object),
+        matrix,
+        refused,
+        np.asarray(scores, dtype=np.float64).reshape(len(rows), len(held)) if cohort is not None else None,
     )
+
+
+def _placeholder(names: Sequence[str], keys: Sequence[str]) -> Fusion:
+    """Return a fusion object only to carry model names while the cohort scores are measured."""
+    from .fusion import OperatingPoint
+
+    zero = (0.0,) * len(names)
+    return Fusion(tuple(names), tuple(keys), zero, (1.0,) * len(names), zero, 0.0, OperatingPoint(0.0, 0.0))
 
 
 def calibrate_models(
     settings: Any,
-    pairs: Sequence[dict[str, str]],
+    pairs: Sequence[Mapping[str, str]],
     images: str | os.PathLike[str],
     models: Sequence[str] = (),
     fused: bool = False,
     id_card: bool = False,
-    target_far: float = 0.001,
-    review_frr: float = 0.01,
+    target_far: float = DEFAULT_TARGET_FAR,
+    review_far: float = DEFAULT_REVIEW_FAR,
     keep_weights: bool = False,
     write: str | os.PathLike[str] | None = None,
     gallery_size: int = 310_000,
     max_false_hits: float = 0.01,
     description: str = "",
+    veto_frr: float = DEFAULT_VETO_FRR,
+    cohort_dir: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    processes: int | None = None,
+    cohort_sample: int = DEFAULT_COHORT_SAMPLE,
+    cohort_top_k: int = DEFAULT_COHORT_TOP_K,
+    engine: Any = None,
 ) -> dict[str, Any]:
-    """Calibrate one model (or the fusion of several) on labelled pairs; optionally write the parameters file.
+    """Calibrate one model (or the fusion of several, and its cohort-normalised twin); optionally write the file.
 
     Returns a JSON-ready report: the usual FAR/FRR table per model (and for the fused distance), the
     operating point chosen at target_far, and where the parameters were written.
@@ -105,10 +165,10 @@ def calibrate_models(
 
     try:
         current = load_params(settings.fusion_file)
-    except FaceError:
-        if settings.fusion_file:
+    except (FaceError, ValueError):
+        if settings.fusion_file and Path(settings.fusion_file).exists() and not write:
             raise
-        current = FaceModelParams({}, None, str(PARAMS_FILE))  # first calibration: nothing shipped yet
+        current = FaceModelParams({}, None, str(PARAMS_FILE))  # first calibration, or an older format replaced
     if fused:
         names = list(models) or (
             list(current.fused.models) if current.fused is not None else [settings.model, *settings.extra_models]
@@ -119,9 +179,15 @@ def calibrate_models(
         names = list(models) or [settings.model]
         if len(names) != 1:
             raise ValueError("give one --model (or --fused with several)")
+        if cohort_dir:
+            raise ValueError("--cohort calibrates the fused decision: give --fused")
     kind = "id_card" if id_card else "live"
-    data = pair_distances(settings, names, pairs, images, id_card)
+    data = pair_distances(
+        settings, names, pairs, images, id_card, processes, cache_dir, cohort_dir, cohort_sample, cohort_top_k, engine
+    )
     gen, imp = data.split()
+    gen_groups, imp_groups = data.split_groups()
+    labelled: dict[str, Any] = {"genuine_groups": gen_groups, "impostor_groups": imp_groups} if any(data.groups) else {}
     report: dict[str, Any] = {
         "kind": kind,
         "models": list(data.model_keys),
@@ -141,7 +207,7 @@ def calibrate_models(
             if existing is not None and existing.model_key != key:
                 existing = None  # fitted for other weights: start again
             point, stats = operating_point(
-                gen[:, i], imp[:, i], target_far, review_frr, kind, existing.point if existing else None
+                gen[:, i], imp[:, i], target_far, review_far, kind, existing.point if existing else None, **labelled
             )
             fitted = {**(existing.fitted_on if existing else {}), kind: {"description": description, **stats}}
             params = params.with_model(name, ModelPoint(key, point, fitted))
@@ -152,31 +218,88 @@ def calibrate_models(
             )
         report["per_model"][name] = entry
     if fused:
-        if keep_weights:
-            if current.fused is None or tuple(current.fused.model_keys) != data.model_keys:
-                raise ValueError(
-                    f"--keep-weights: the current fusion is of "
-                    f"{current.fused.model_keys if current.fused else None}, not {data.model_keys}"
-                )
-            fusion = refit_threshold(current.fused, gen, imp, target_far, review_frr, kind, description)
-        else:
-            fusion = fit_fusion(
-                gen, imp, data.models, data.model_keys, target_far, review_frr, kind=kind, description=description
-            )
-        params = params.with_fusion(fusion)
-        fused_gen, fused_imp = fusion.distances(gen), fusion.distances(imp)
-        table = error_table(
-            fused_gen,
-            fused_imp,
-            thresholds=np.round(np.arange(0.0, 1.0001, 0.05), 2),
-            target_far=target_far,
-            gallery_size=gallery_size,
-            max_false_hits=max_false_hits,
+        fusion = _fit(
+            current.fused, keep_weights, gen, imp, data, target_far, review_far, veto_frr, kind, description, labelled
         )
-        report["fused"] = {**fusion.to_dict(), "report": table.to_dict()}
+        params = params.with_fusion(fusion)
+        report["fused"] = _fused_report(fusion, gen, imp, target_far, gallery_size, max_false_hits)
+        if data.normalised is not None:
+            ngen, nimp = data.split(normalised=True)
+            previous = current.cohort.fusion if current.cohort is not None else None
+            if current.cohort is not None and (current.cohort.sample_size, current.cohort.top_k) != (
+                cohort_sample,
+                cohort_top_k,
+            ):
+                previous = None  # other cohort statistics: the old weights do not apply
+            cohort_fusion = _fit(
+                previous, keep_weights, ngen, nimp, data, target_far, review_far, veto_frr, kind, description, labelled
+            )
+            params = params.with_cohort(CohortNorm(cohort_sample, cohort_top_k, cohort_fusion))
+            report["cohort"] = {
+                "sample_size": cohort_sample,
+                "top_k": cohort_top_k,
+                **_fused_report(cohort_fusion, ngen, nimp, target_far, gallery_size, max_false_hits, scale=None),
+            }
     if write:
         report["written"] = str(params.save(write))
     return report
+
+
+def _fit(
+    previous: Fusion | None,
+    keep_weights: bool,
+    gen: np.ndarray,
+    imp: np.ndarray,
+    data: PairDistances,
+    target_far: float,
+    review_far: float,
+    veto_frr: float,
+    kind: str,
+    description: str,
+    labelled: dict[str, Any],
+) -> Fusion:
+    if keep_weights:
+        if previous is None or tuple(previous.model_keys) != data.model_keys:
+            raise ValueError(
+                f"--keep-weights: the current fusion is of {previous.model_keys if previous else None}, "
+                f"not {data.model_keys}"
+            )
+        return refit_threshold(previous, gen, imp, target_far, review_far, veto_frr, kind, description, **labelled)
+    return fit_fusion(
+        gen,
+        imp,
+        data.models,
+        data.model_keys,
+        target_far,
+        review_far,
+        veto_frr,
+        kind=kind,
+        description=description,
+        **labelled,
+    )
+
+
+def _fused_report(
+    fusion: Fusion,
+    gen: np.ndarray,
+    imp: np.ndarray,
+    target_far: float,
+    gallery_size: int,
+    max_false_hits: float,
+    scale: tuple[float, float] | None = (0.0, 1.0),
+) -> dict[str, Any]:
+    from .calibration import calibrate as error_table
+
+    fused_gen, fused_imp = fusion.distances(gen), fusion.distances(imp)
+    table = error_table(
+        fused_gen,
+        fused_imp,
+        thresholds=[round(float(t), 2) for t in np.arange(0.0, 1.0001, 0.05)] if scale else None,
+        target_far=target_far,
+        gallery_size=gallery_size,
+        max_false_hits=max_false_hits,
+    )
+    return {**fusion.to_dict(), "report": table.to_dict()}
 
 
 def format_models_report(report: Mapping[str, Any]) -> str:
@@ -205,8 +328,9 @@ def format_models_report(report: Mapping[str, Any]) -> str:
         )
         return format_report(rep)
 
+    kind = report["kind"]
     lines = [
-        f"{'ID-card photo vs live' if report['kind'] == 'id_card' else 'live vs live'}: "
+        f"{'ID-card photo vs live' if kind == 'id_card' else 'live vs live'}: "
         f"{report['genuine_pairs']} genuine and {report['impostor_pairs']} impostor pairs, "
         f"{len(report['refused'])} refused"
     ]
@@ -215,24 +339,32 @@ def format_models_report(report: Mapping[str, Any]) -> str:
         if "operating_point" in entry:
             op = entry["operating_point"]
             lines.append(
-                f"operating point: threshold {op[report['kind'] + '_threshold']:.4f}, review band "
-                f"-{op['review_below']:.4f}/+{op['review_above']:.4f} (FRR at threshold "
-                f"{100 * op['frr_at_threshold']:.1f}%, beyond band {100 * op['frr_beyond_band']:.1f}%)"
+                f"operating point: threshold {op[kind + '_threshold']:.4f}, review band "
+                f"-{op['review_below']:.4f}/+{op['review_above']:.4f}"
             )
         if "note" in entry:
             lines.append(f"note: {entry['note']}")
-    if "fused" in report:
-        fused = report["fused"]
+    for section, title in (("fused", "fused distance"), ("cohort", "cohort-normalised fused score")):
+        if section not in report:
+            continue
+        fused = report[section] if section == "fused" else report[section]
         lines += [
             "",
-            f"== fused {' + '.join(fused['models'])} (distance = P(different) at even odds)",
+            f"== {title}: {' + '.join(fused['models'])}",
             table(fused["report"]),
-            f"weights on z-normalised distances {fused['coef']}, intercept {fused['intercept']}",
-            f"operating point: threshold {fused[report['kind'] + '_threshold']:.4f}, review band "
+            f"weights on z-normalised scores {fused['coef']}, intercept {fused['intercept']}",
+            f"operating point: threshold {fused[kind + '_threshold']:.4f}, review band "
             f"-{fused['review_below']:.4f}/+{fused['review_above']:.4f}",
         ]
-    for refused in report["refused"]:
+        for name, member in fused["members"].items():
+            lines.append(
+                f"  {name} inside the fusion: match at or below {member[kind + '_threshold']:.4f}, "
+                f"confident mismatch above {member[kind + '_threshold'] + member['review_above']:.4f}"
+            )
+    for refused in report["refused"][:50]:
         lines.append(f"refused {refused['image']} of {refused['a']},{refused['b']}: {refused['error']}")
+    if len(report["refused"]) > 50:
+        lines.append(f"... and {len(report['refused']) - 50} more refused pairs (--json lists them all)")
     if "written" in report:
         lines.append(f"parameters written to {report['written']} (set EXAM_FACE_FUSION_FILE to use them)")
     return "\n".join(lines)

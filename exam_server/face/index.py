@@ -205,6 +205,17 @@ class FaceIndex:
         self.refresh()
         return self._ids[: int(self._header["count"])].copy()
 
+    def spread(self, count: int, exclude: int | None = None) -> np.ndarray:
+        """Return up to count stored vectors spread evenly over the index (a cohort sample), leaving one id out."""
+        self.refresh()
+        total = int(self._header["count"])
+        rows = np.arange(total)
+        if exclude is not None:
+            rows = rows[self._ids[:total] != exclude]
+        if rows.size > count:
+            rows = rows[np.linspace(0, rows.size - 1, count).round().astype(np.int64)]
+        return (self._units[rows] * self._norms[rows, None]).astype(np.float32)
+
     def vector(self, worker_id: int) -> np.ndarray | None:
         """Return the stored vector of an id, or None."""
         self.refresh()

@@ -28,6 +28,8 @@ class QualityFigures:
     pitch: float = 0.0
     roll: float = 0.0
     eye_aspect_ratio: float = 0.0
+    # Share of the central face's pixels at grey level 250 or more: detail lost to glare.
+    clipped: float = 0.0
 
     def to_dict(self) -> dict[str, float]:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -58,12 +60,30 @@ def brightness(patch: np.ndarray) -> float:
     return float((inner if inner.size else patch).mean())
 
 
-def check_exposure(value: float, settings: FaceSettings, what: str = "face") -> None:
-    """Refuse a too dark or overexposed face (or frame)."""
+def clipped_share(patch: np.ndarray) -> float:
+    """Return the share of the central face's pixels that are saturated (grey 250 or more)."""
+    if patch.size == 0:
+        return 0.0
+    h, w = patch.shape[:2]
+    inner = patch[h // 5 : h - h // 5, w // 5 : w - w // 5]
+    return float(((inner if inner.size else patch) >= 250).mean())
+
+
+def check_exposure(value: float, settings: FaceSettings, what: str = "face", clipped: float = 0.0) -> None:
+    """Refuse a too dark or overexposed face (or frame).
+
+    Overexposed means detail lost: a quarter of the face saturated, or a mean grey level above
+    max_brightness. Pale or made-up skin in good light has a high mean and nothing saturated: the old
+    rule (mean above 215) refused 8 such faces of the development sets that anybody would accept.
+    """
     if value < settings.min_brightness:
         raise FaceRefusal("too_dark", f"{what} brightness {value:.1f} < {settings.min_brightness}")
     if value > settings.max_brightness:
         raise FaceRefusal("overexposed", f"{what} brightness {value:.1f} > {settings.max_brightness}")
+    if clipped > settings.max_clipped_share:
+        raise FaceRefusal(
+            "overexposed", f"{what}: {100 * clipped:.0f}% saturated > {100 * settings.max_clipped_share:.0f}%"
+        )
 
 
 def check_quality(figures: QualityFigures, kind: str, settings: FaceSettings) -> None:
@@ -73,7 +93,7 @@ def check_quality(figures: QualityFigures, kind: str, settings: FaceSettings) ->
     )
     if figures.face_width < min_px:
         raise FaceRefusal("face_too_small", f"face {figures.face_width} px wide < {min_px} px")
-    check_exposure(figures.brightness, settings)
+    check_exposure(figures.brightness, settings, clipped=figures.clipped)
     min_sharp = {"live": settings.min_sharpness_live, "id_card": settings.min_sharpness_id_card}.get(
         kind, settings.min_sharpness_upload
     )

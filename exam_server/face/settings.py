@@ -35,7 +35,8 @@ class FaceSettings:
     min_sharpness_upload: float = 20.0
     min_sharpness_id_card: float = 12.0
     min_brightness: float = 45.0
-    max_brightness: float = 215.0
+    max_brightness: float = 240.0
+    max_clipped_share: float = 0.25
 
     # 1:1 decisions: distance <= threshold is a match; the review band
     # [threshold - review_below, threshold + review_above] goes to a person.
@@ -44,9 +45,21 @@ class FaceSettings:
     review_below: float = 0.0
     review_above: float = 0.17
 
-    # 1:N search: every hit goes to human review.
-    search_threshold: float = 0.18
+    # 1:N search (duplicate enrolment): every hit goes to human review. It searches search_model's index
+    # (the model that separates East-Asian faces, not dlib), with search_threshold on that model's scale.
+    search_model: str = "sface_2021dec_int8bq"
+    search_threshold: float = 0.26
     search_k: int = 10
+
+    # Cohort score normalisation (fusion.verify_fused with a Population): each model's distance is
+    # normalised against the nearest of a sample of other enrolled workers; below this many enrolled
+    # workers in the index the plain calibrated decision is taken instead (and the decision says so).
+    cohort_min_population: int = 500
+    # The rank check: another enrolled worker nearer to the live face than the claimed worker sends a
+    # "match" to review. "enterprise": the claimed worker's colleagues (a global search over 310,000
+    # people would find a nearer stranger for most genuine faces: docs/face-models.md); "all": everyone.
+    rank_check: bool = True
+    rank_check_scope: str = "enterprise"
 
     # Liveness.
     liveness_min_frames: int = 4
@@ -60,6 +73,9 @@ class FaceSettings:
 
     # Embedding model and batch work.
     model: str = "dlib_resnet_v1"
+    # Models that can (SFace, ArcFace) also embed the mirrored face and average the two: a model version
+    # of its own ("...-flip"), so switching it means re-enrolling (exam-server face reenrol).
+    flip_average: bool = True
     batch_processes: int = 2
 
     # More embedding models computed from the same detection at every analysis (comma-separated in
@@ -76,6 +92,10 @@ class FaceSettings:
     def threshold_for(self, template_kind: str) -> float:
         """Return the 1:1 threshold for a template of this kind."""
         return self.id_card_threshold if template_kind == "id_card" else self.live_threshold
+
+    def __post_init__(self) -> None:
+        if self.rank_check_scope not in ("enterprise", "all"):
+            raise ValueError(f"rank_check_scope must be 'enterprise' or 'all', got {self.rank_check_scope!r}")
 
     def replace(self, **changes: Any) -> FaceSettings:
         """Return a copy with some fields changed."""

@@ -69,7 +69,9 @@ def test_a_chip_photo_accepted_at_check_in_is_not_refused_by_its_kept_copy(
     entry = db.session.scalars(select(FaceCheck).where(FaceCheck.kind == CheckKind.CHECKIN)).one()
     assert entry.decision in (Decision.MATCH, Decision.REVIEW)
     assert entry.sitting_id == passed.get_json()["sitting"]["id"]
-    assert entry.detail["chip"]["decision"] in ("match", "review")  # the burst was compared with the chip photo
+    # One decision: the burst against the registry photo and the chip photo together (a template of each model each).
+    assert entry.detail["chip"] == {"templates": 2} and entry.detail["identity"]["templates"] == 4
+    assert entry.detail["identity"]["template_kind"] == "id_card"
     assert db.session.get(CheckIn, created["checkin_id"]).status is CheckInStatus.PASSED
 
 

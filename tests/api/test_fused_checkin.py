@@ -54,10 +54,13 @@ def test_fused_check_in_decides_on_the_burst_and_captures_on_both_models(db, enr
     same, other = checks(db, CheckKind.IN_EXAM)
     assert same.model_name == other.model_name == "fused"
     assert same.decision in (Decision.MATCH, Decision.REVIEW) and other.decision is Decision.MISMATCH
-    # Compared with the enrolled templates and with the face seen at entry, each fused over both models.
+    # One decision against the enrolled templates and the face seen at entry together, fused over both models.
     for check in (same, other):
-        assert {check.detail["enrolled"]["model_name"], check.detail["checkin"]["model_name"]} == {"fused"}
-    assert other.detail["enrolled"]["decision"] == other.detail["checkin"]["decision"] == "mismatch"
+        identity = check.detail["identity"]
+        assert (
+            identity["model_name"] == "fused" and identity["templates"] == 4 and check.detail["checkin_templates"] == 2
+        )
+    assert other.detail["identity"]["decision"] == "mismatch"
 
 
 def test_an_impostor_burst_is_refused_by_the_fused_score(db, enrolled, kiosk, turn_only, faces_dir):
@@ -110,8 +113,8 @@ def test_in_exam_without_the_second_models_template_is_never_a_match(
     _, answer = capture(kiosk, sitting.id, same_photo)
     assert answer.get_json()["decision"] == "retry", answer.get_json()
     check = checks(db, CheckKind.IN_EXAM)[-1]
-    assert check.decision is Decision.REVIEW and check.detail["enrolled"]["decision"] == "review"
-    assert check.detail["enrolled"]["distance"] < check.detail["enrolled"]["threshold"]
+    assert check.decision is Decision.REVIEW and check.detail["identity"]["decision"] == "review"
+    assert check.detail["identity"]["distance"] < check.detail["identity"]["threshold"]
     # With fusion turned off the same frame is decided by dlib alone, as before fusion existed.
     monkeypatch.setitem(app.config, "FACE_FUSED", False)
     _, answer = capture(kiosk, sitting.id, same_photo)

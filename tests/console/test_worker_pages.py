@@ -92,7 +92,7 @@ def test_single_photo_enrolment_shows_quality_or_the_refusal(db, world, login, f
     # Each figure is shown beside the limit it had to meet, in the message and on the worker's page.
     width = f"人脸宽度 {photo.quality['face_width']} 像素（要求不小于 80 像素）"
     assert f"照片已登记：{width}" in html and f"<dd>{width.split(' ', 1)[1]}</dd>" in html
-    assert f"清晰度 {photo.quality['sharpness']:.0f}（要求不低于 20" in html and "合格范围 45–215" in html
+    assert f"清晰度 {photo.quality['sharpness']:.0f}（要求不低于 20" in html and "合格范围 45–240" in html
     assert photo.source is PhotoSource.CONSOLE and photo.uploaded_by_id == world.enterprise_admin_a.id
     served = manager.get(f"/console/workers/{worker.id}/photo")
     assert served.status_code == 200 and served.data == (faces_dir / "single/obama/obama1.jpg").read_bytes()

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from exam_server.face.cli import face
@@ -22,12 +23,17 @@ def _run(*args: str, env: dict | None = None):
 
 
 def test_verify_prints_one_json_object():
+    """By default the fused decision the server takes; --model judges one model at its own operating point."""
     result = _run("verify", str(FACES_DIR / A), str(FACES_DIR / B))
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    assert out["match"] is True and out["decision"] == "match"
-    assert isinstance(out["distance"], float) and out["threshold"] == 0.35
-    assert out["model_name"] == "dlib_resnet_v1"
+    assert out["model_name"] == "fused" and out["decision"] in ("match", "review")
+    assert out["match"] == (out["decision"] == "match")
+    assert set(out["distances"]) == {"dlib_resnet_v1", "sface_2021dec_int8bq"}
+    assert isinstance(out["distance"], float) and out["reasons"]  # says it decided without an enrolled population
+    alone = json.loads(_run("verify", "--model", "dlib_resnet_v1", str(FACES_DIR / A), str(FACES_DIR / B)).output)
+    assert alone["model_name"] == "dlib_resnet_v1" and alone["threshold"] == 0.35
+    assert alone["distance"] == pytest.approx(out["distances"]["dlib_resnet_v1"], abs=1e-6)
 
 
 def test_verify_refusal_exits_non_zero_with_an_error_code(tmp_path):
@@ -48,16 +54,24 @@ def test_verify_pairs_and_id_card(tmp_path):
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert [(x["a"], x["b"]) for x in lines] == [(A, B), (A, OTHER), ("multi/two_people.jpg", B)]
-    assert lines[0]["match"] and not lines[1]["match"] and lines[1]["decision"] == "mismatch"
+    assert lines[0]["decision"] != "mismatch" and not lines[1]["match"] and lines[1]["decision"] == "mismatch"
+    assert all(line["match"] == (line["decision"] == "match") for line in lines[:2])
     assert lines[2]["error"] == "multiple_faces"
     result = _run("verify", "--id-card", "--pairs", str(pairs), "--images", str(FACES_DIR))
     lines = [json.loads(line) for line in result.output.splitlines()]
-    assert lines[0]["template_kind"] == "id_card" and lines[0]["threshold"] == 0.38
+    assert lines[0]["template_kind"] == "id_card"
     assert lines[0]["decision"] != "mismatch" and lines[1]["decision"] == "mismatch"
 
 
 def test_thresholds_come_from_the_environment():
-    result = _run("verify", str(FACES_DIR / A), str(FACES_DIR / B), env={"EXAM_FACE_LIVE_THRESHOLD": "0.2"})
+    result = _run(
+        "verify",
+        "--model",
+        "dlib_resnet_v1",
+        str(FACES_DIR / A),
+        str(FACES_DIR / B),
+        env={"EXAM_FACE_LIVE_THRESHOLD": "0.2"},
+    )
     out = json.loads(result.output)
     assert out["threshold"] == 0.2 and out["match"] is False
 
@@ -74,11 +88,38 @@ def test_calibrate_table_and_json(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["genuine_pairs"] == 4 and report["impostor_pairs"] == 11
-    assert report["equal_error"]["rate"] == 0.0
-    assert 0.42 < report["equal_error"]["threshold"] < 0.69
-    assert {"threshold", "far", "frr"} <= set(report["table"][0])
+    dlib = report["per_model"]["dlib_resnet_v1"]["report"]
+    assert dlib["equal_error"]["rate"] == 0.0
+    assert 0.42 < dlib["equal_error"]["threshold"] < 0.69
+    assert {"threshold", "far", "frr"} <= set(dlib["table"][0])
     table = _run("calibrate", "--pairs", str(pairs), "--images", str(FACES_DIR), "--id-card")
     assert "equal-error point" in table.output and "FAR" in table.output and "ID-card" in table.output
+
+
+def test_evaluate_counts_the_decisions_and_draws_a_det_curve(tmp_path):
+    names = [A, B, "single/kit_harington/kit2.jpg", OTHER, "single/rose_leslie/rose2.jpg", "single/adams/adams1.jpg"]
+    rows = ["a,b,same"] + [
+        f"{a},{b},{int(a.split('/')[1] == b.split('/')[1])}" for i, a in enumerate(names) for b in names[i + 1 :]
+    ]
+    rows.append(f"multi/two_people.jpg,{B},0")
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("\n".join(rows) + "\n")
+    det = tmp_path / "det.png"
+    result = _run("evaluate", "--pairs", str(pairs), "--images", str(FACES_DIR), "--det", str(det), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert set(summary["scorers"]) == {"dlib_resnet_v1", "sface_2021dec_int8bq", "fused"}
+    fused = summary["scorers"]["fused"]
+    assert fused["same_person"]["decided"] == 4 and fused["different_people"]["decided"] == 11
+    assert fused["different_people"]["image_refused"] == 1 and summary["image_refusals"]["by_reason"] == {
+        "multiple_faces": 1
+    }
+    assert fused["different_people"]["let_in"] == 0.0
+    shares = fused["same_person"]
+    assert shares["let_in"] + shares["review"] + shares["refused"] == pytest.approx(1.0)
+    assert det.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and det.stat().st_size > 10_000
+    table = _run("evaluate", "--pairs", str(pairs), "--images", str(FACES_DIR), "--det", str(det))
+    assert "same: in" in table.output and "fused" in table.output and "EER" in table.output
 
 
 def test_module_runs_as_a_program():

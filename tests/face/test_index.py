@@ -122,16 +122,29 @@ def test_one_to_n_finds_the_right_person_among_distractors(tmp_path, photos, eng
     ids = np.concatenate([np.arange(1, len(real) + 1), np.arange(1_000_000, 1_050_000)])
     index = FaceIndex.build(tmp_path / "x.faceidx", engine.model.key, ids, np.concatenate([real, distractors]))
     s = engine.settings
+    # dlib's own 1:N cut (the server now searches SFace with settings.search_threshold on SFace's scale).
+    DLIB_CUT = 0.18  # noqa: N806
     found = 0
     for path in paths:
         if path in enrolled.values():
             continue
         owner = next(i for i, p in enrolled.items() if photos.identity(p) == photos.identity(path))
-        hits = index.search(photos.sample(path, "live"), k=s.search_k, threshold=s.search_threshold)
+        hits = index.search(photos.sample(path, "live"), k=s.search_k, threshold=DLIB_CUT)
         assert hits[0].worker_id == owner, (path, hits[:3])
         found += 1
     assert found >= 8
     # The same picture enrolled twice (a duplicate enrolment) is a hit under the strict 1:N threshold.
-    dup = index.search(photos.sample("resolutions/obama-720p.jpg", "live"), k=3, threshold=s.search_threshold)
+    dup = index.search(photos.sample("resolutions/obama-720p.jpg", "live"), k=3, threshold=DLIB_CUT)
     obama = next(i for i, p in enrolled.items() if photos.identity(p) == "obama")
     assert dup[0].worker_id == obama and dup[0].within_threshold and not dup[1].within_threshold
+
+
+def test_spread_samples_the_index_evenly_without_the_excluded_id(tmp_path):
+    """The cohort sample of cohort normalisation: evenly spread stored vectors, the claimed worker left out."""
+    vectors = np.random.default_rng(3).normal(size=(1000, 64)).astype(np.float32)
+    index = FaceIndex.build(tmp_path / "s.faceidx", "m/1", np.arange(1000), vectors)
+    sample = index.spread(10, exclude=0)
+    assert sample.shape == (10, 64)
+    assert np.allclose(sample[0], vectors[1], atol=1e-5)  # evenly from the first row after the excluded one
+    assert not np.any(np.all(np.isclose(sample, vectors[0], atol=1e-5), axis=1))  # id 0 was left out
+    assert index.spread(5000).shape == (1000, 64)

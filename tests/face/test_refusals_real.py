@@ -68,5 +68,7 @@ def test_every_single_photo_is_accepted_with_quality_figures(photos):
     for path in photos.paths("single"):
         sample = photos.sample(path)
         q = sample.quality_dict()
-        assert q["face_width"] >= 80 and q["sharpness"] > 20 and 45 < q["brightness"] < 215, path
+        assert q["face_width"] >= 80 and q["sharpness"] > 20 and 45 < q["brightness"] < 240 and q["clipped"] < 0.25, (
+            path
+        )
         assert sample.vector.shape == (128,) and sample.vector.dtype == np.float32

@@ -9,7 +9,7 @@ import pytest
 
 from exam_server.face import FaceEngine, FaceSettings
 from exam_server.face.detection import DetectedFace
-from exam_server.face.models import EmbeddingModel
+from exam_server.face.models import EmbeddingModel, load_model
 from exam_server.face.models.sface import SFACE_INT8BQ, SFaceModel
 from tests.face.conftest import FACES_DIR, FACES_MISSING, SKIP_REASON, Photos
 
@@ -51,7 +51,7 @@ def photos_dir():
 def sface() -> SFaceModel:
     if SFACE_MISSING:
         pytest.skip(SFACE_REASON)
-    return SFaceModel()
+    return load_model(SFaceModel.name, flip=True)  # as the engine loads it (FaceSettings.flip_average)
 
 
 @pytest.fixture(scope="session")

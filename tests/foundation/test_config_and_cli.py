@@ -107,3 +107,34 @@ def test_a_face_queue_that_could_admit_nothing_is_refused(monkeypatch, tmp_path,
         create_app()
     monkeypatch.setenv(name, "2")
     assert create_app().config[name[len("EXAM_") :]] == 2
+
+
+def _commands(group, path=()):
+    """Yield (path, command) for every command under a click group, groups included."""
+    import click
+
+    for name, command in group.commands.items():
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+
+
+def test_help_and_face_commands_need_no_configuration(tmp_path):
+    """`exam-server --help`, every command's --help and the face commands answer without a secret or database."""
+    from click.testing import CliRunner
+
+    from exam_server.cli.main import cli
+
+    listed = run_cli("--help", cwd=tmp_path)
+    assert listed.returncode == 0 and "face" in listed.stdout and "init-db" in listed.stdout, listed.stderr
+    env = {k: "" for k in os.environ if k.startswith("EXAM_")}
+    paths = [path for path, _ in _commands(cli)]
+    assert ("face", "evaluate") in paths and ("face", "verify") in paths and ("face", "enroll-batch") in paths
+    runner = CliRunner()
+    for path in paths:
+        result = runner.invoke(cli, [*path, "--help"], env=env)
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage:" in result.output
+    # A face command runs for real with no configuration at all (here: a usage error about its own arguments).
+    verify = run_cli("face", "verify", cwd=tmp_path)
+    assert verify.returncode == 2 and "EXAM_SECRET_KEY" not in verify.stderr and "ENROLLED" in verify.stderr

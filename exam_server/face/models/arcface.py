@@ -36,6 +36,7 @@ class ArcFaceMbfModel(EmbeddingModel):
     metric = "cosine"
     weights = ARCFACE_W600K_MBF
     noncommercial = True
+    supports_flip = True
     licence = ARCFACE_W600K_MBF.licence
 
     def __init__(self, flip: bool = False, path: str | os.PathLike[str] | None = None, threads: int = 1) -> None:

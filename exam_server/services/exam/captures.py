@@ -219,16 +219,18 @@ def analyse_frame(session: Session, sitting: Sitting, frame: bytes, now: datetim
             else face_service.save_evidence(frame, now)
         )
         return FrameCheck(refusal, None, evidence, {"refusal": refusal.detail})
+    # One decision, the one `exam-server face verify` takes: the frame against the enrolment photo and the
+    # day's check-in burst together, judged against the enrolled population (and its rank check).
     enrolled = face_service.active_templates(session, sitting.worker_id)
-    entry = entry_templates(session, sitting.id)
-    results = {
-        "enrolled": face_verify.judge(engine, [sample], enrolled),
-        "checkin": face_verify.judge(engine, [sample], entry),
-    }
-    best = face_service.best_of(*results.values())
-    detail = {name: r.to_dict() for name, r in results.items() if r is not None}
+    entry = face_verify.templates_to_judge(engine, entry_templates(session, sitting.id))
+    templates = face_verify.templates_to_judge(engine, enrolled)
+    if face_verify.unfused_reason(engine, templates) is None:
+        templates += [t for t in entry if t.embedding.model_key in {x.embedding.model_key for x in templates}]
+    population = face_verify.population(session, engine, sitting.worker)
+    verdict = face_verify.judge(engine, [sample], templates, population)
+    detail = {"identity": verdict.to_dict(), "checkin_templates": len(entry)} if verdict is not None else {}
     detail["quality"] = sample.quality_dict()
-    return FrameCheck(None, best, face_service.save_evidence(frame, now), detail)
+    return FrameCheck(None, verdict, face_service.save_evidence(frame, now), detail)
 
 
 def entry_templates(session: Session, sitting_id: int) -> list[Template]:
@@ -282,9 +284,39 @@ def record(session: Session, sitting: Sitting, capture: CaptureRequest, result: 
         .values(face_check_id=check.id)
         .execution_options(synchronize_session=False)
     )
+    if verification is not None and getattr(verification, "look_alike", None):
+        _flag_look_alike(session, sitting, check, verification.look_alike, now)
     if sitting.status is not SittingStatus.IN_PROGRESS:
         return "retry"
     return _apply_policy(session, sitting, check, now)
+
+
+def _flag_look_alike(session: Session, sitting: Sitting, check: FaceCheck, look_alike: dict, now: datetime) -> None:
+    """Open one review case per sitting and look-alike: another enrolled worker is nearer to the face in the seat."""
+    other = int(look_alike["worker_id"])
+    already = session.scalar(
+        select(ReviewCase.id)
+        .where(
+            ReviewCase.sitting_id == sitting.id,
+            ReviewCase.kind == ReviewKind.SEARCH_HIT,
+            ReviewCase.other_worker_id == other,
+            ReviewCase.status == ReviewStatus.OPEN,
+        )
+        .limit(1)
+    )
+    if already is None:
+        session.add(
+            ReviewCase(
+                kind=ReviewKind.SEARCH_HIT,
+                worker_id=sitting.worker_id,
+                other_worker_id=other,
+                sitting_id=sitting.id,
+                face_check_id=check.id,
+                distance=check.distance,
+                created_at=now,
+                summary="考试中抽检画面与另一名已登记人员更相似（疑似替考），请比对两人的登记照片",
+            )
+        )
 
 
 def _apply_policy(session: Session, sitting: Sitting, check: FaceCheck, now: datetime) -> str:

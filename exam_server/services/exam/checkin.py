@@ -213,28 +213,23 @@ def answer_challenge(session: Session, kiosk: Kiosk, checkin: CheckIn, frames: l
     detail = {"liveness": result.to_dict()}
     if not result.passed and result.decision != "review":
         _fail(session, checkin, result.code, frames, now, detail, identity)
-    # Fused: the whole burst decides (mean over frames and templates); else the worst frame, as liveness saw it.
-    verdict = face_verify.judge(engine, result.samples, templates)
-    detail["identity"] = verdict.to_dict()
-    if verdict.decision == "mismatch":
-        _fail(session, checkin, "face_mismatch", frames, now, detail, identity)
-    best = min(range(len(frames)), key=lambda i: verdict.frame_distances[i])
-    probe = result.samples[best]
-    # Without fusion this is the liveness verdict (every frame a match, or review); capped at review
-    # when fusion is on but the worker has no template of every fused model yet.
-    decision = verdict.decision
+    # One decision, the one `exam-server face verify ENROLLED FRAME...` takes: the burst's frames together
+    # against the registry photo and the ID-card chip photo both, judged against the enrolled population.
     if checkin.chip_photo_path:
         try:
             chip = _chip_sample(engine, checkin)
         except FaceRefusal as refusal:
             detail["chip"] = refusal.to_dict()
             _fail(session, checkin, refusal.code, frames, now, detail, identity, chip=True)
-        versus_chip = face_verify.judge(engine, result.samples if verdict.fused else [probe], chip.templates())
-        detail["chip"] = versus_chip.to_dict()
-        if versus_chip.decision == "mismatch":
-            _fail(session, checkin, "face_mismatch", frames, now, detail, identity)
-        decision = "review" if versus_chip.decision == "review" else decision
-    return _pass(session, kiosk, checkin, decision, verdict, probe, frames[best], now, detail)
+        templates = [*templates, *face_verify.templates_to_judge(engine, chip.templates())]
+        detail["chip"] = {"templates": len(chip.templates())}
+    worker = session.get(Worker, checkin.worker_id)
+    verdict = face_verify.judge(engine, result.samples, templates, face_verify.population(session, engine, worker))
+    detail["identity"] = verdict.to_dict()
+    if verdict.decision == "mismatch":
+        _fail(session, checkin, "face_mismatch", frames, now, detail, identity)
+    best = min(range(len(frames)), key=lambda i: verdict.frame_distances[i])
+    return _pass(session, kiosk, checkin, verdict.decision, verdict, result.samples, frames[best], now, detail)
 
 
 def _chip_sample(engine: FaceEngine, checkin: CheckIn) -> FaceSample:
@@ -246,7 +241,7 @@ def _chip_sample(engine: FaceEngine, checkin: CheckIn) -> FaceSample:
     return engine.analyse_rgb(engine.decode(kept, "id_card").rgb, "id_card", "id_card", check=False)
 
 
-def _pass(session, kiosk, checkin, decision, verdict, probe, frame, now, detail) -> Sitting:
+def _pass(session, kiosk, checkin, decision, verdict, samples, frame, now, detail) -> Sitting:
     active = session.scalar(
         select(Sitting)
         .where(Sitting.worker_id == checkin.worker_id, Sitting.status.in_(ACTIVE_SITTING_STATUSES))
@@ -285,20 +280,24 @@ def _pass(session, kiosk, checkin, decision, verdict, probe, frame, now, detail)
         threshold=verdict.threshold,
         decision=Decision(decision),
         evidence_path=face_service.save_evidence(frame, now),
-        detail={**detail, "probes": face_verify.probe_vectors(probe)},
+        detail={**detail, "probes": face_verify.probe_vectors(face_service.engine(), samples)},
         created_at=now,
     )
     session.add(check)
     session.flush()
     if decision == "review":
+        look_alike = verdict.look_alike
         summary = (
             "该考生缺少部分人脸模型的登记模板（待重新提取），入场核验转人工复核，已允许考试"
             if "fusion_unavailable" in verdict.detail
+            else "现场人脸与另一名已登记人员更相似（疑似替考），已允许考试，请比对两人的登记照片"
+            if look_alike
             else "入场人证核验距离处于复核区间，已允许考试，请复核"
         )
         session.add(
             ReviewCase(
-                kind=ReviewKind.BORDERLINE,
+                kind=ReviewKind.SEARCH_HIT if look_alike else ReviewKind.BORDERLINE,
+                other_worker_id=look_alike["worker_id"] if look_alike else None,
                 worker_id=checkin.worker_id,
                 sitting_id=sitting.id,
                 checkin_id=checkin.id,

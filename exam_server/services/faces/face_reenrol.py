@@ -75,7 +75,8 @@ def store(session: Session, plan_: Plan, result: ReembedResult, now: datetime | 
     )
     session.add(template)
     session.flush()
-    face_service.index(load_model(plan_.model_name, face_service.settings().allow_noncommercial_models)).upsert(
+    settings = face_service.settings()
+    face_service.index(load_model(plan_.model_name, settings.allow_noncommercial_models, settings.flip_average)).upsert(
         photo.worker_id, embedding
     )
     index_sync.record_change(session, photo.worker_id)

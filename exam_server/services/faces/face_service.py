@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from exam_server import localday
 from exam_server.extensions import db
-from exam_server.face import FaceEngine, FaceSample, FaceSettings, Template
+from exam_server.face import FaceEngine, FaceSample, FaceSettings, ModelMismatchError, Template
 from exam_server.face.evidence import save_evidence as _write_evidence
 from exam_server.face.index import FaceIndex
 from exam_server.face.intake import sniff_format
@@ -62,7 +62,8 @@ def engine() -> FaceEngine:
 
 def model_key() -> tuple[str, str]:
     """Return (name, version) of the configured primary model without loading its weights."""
-    model = get_model(settings().model)
+    current = settings()
+    model = get_model(current.model, current.flip_average)
     return model.name, model.version
 
 
@@ -77,7 +78,9 @@ def data_dir() -> Path:
 
 def index(model: EmbeddingModel | None = None) -> FaceIndex:
     """Return the 1:N index of a model (the primary one by default), shared by every process through its file."""
-    model = model or get_model(settings().model)
+    if model is None:
+        current = settings()
+        model = get_model(current.model, current.flip_average)
     key = (str(data_dir()), model.key)
     with _lock:
         if key not in _indexes:
@@ -181,18 +184,33 @@ def enrol(
     return Enrolment(photo, template, duplicates, templates)
 
 
+def search_model(face_engine: FaceEngine | None = None) -> EmbeddingModel:
+    """Return the model duplicate detection and the rank check search (settings.search_model), else the primary."""
+    face_engine = face_engine or engine()
+    try:
+        return face_engine.model_for(face_engine.settings.search_model)
+    except ModelMismatchError:
+        return face_engine.model  # an engine without it (dlib alone): search_threshold must then be dlib's
+
+
 def _duplicate_cases(
     session: Session, worker: Worker, sample: FaceSample, template: FaceTemplate, now: datetime
 ) -> list[ReviewCase]:
     current = settings()
-    hits = index().search(sample, k=current.search_k, threshold=current.search_threshold, exclude=worker.id)
+    # The model that separates East-Asian faces (SFace), not dlib: docs/face-models.md "1:N".
+    model = search_model()
+    if model.key not in sample.embeddings:
+        return []
+    hits = index(model).search(
+        sample.embedding_for(model.key), k=current.search_k, threshold=current.search_threshold, exclude=worker.id
+    )
     cases = []
     for hit in (h for h in hits if h.within_threshold):
         check = FaceCheck(
             kind=CheckKind.ENROL_DUPLICATE,
             worker_id=worker.id,
-            model_name=sample.model_name,
-            model_version=sample.model_version,
+            model_name=model.name,
+            model_version=model.version,
             distance=hit.distance,
             threshold=current.search_threshold,
             decision=Decision.REVIEW,

@@ -8,8 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from exam_server.face import FaceEngine, FaceSample, ModelMismatchError, Template
+from exam_server.face.cohort import ArrayGallery, Gallery, Population, mean_vector
+from exam_server.face.models import EmbeddingModel
+from exam_server.models import FaceTemplate, Worker
+from exam_server.services.faces import face_service
 
 log = logging.getLogger(__name__)
 FUSED = "fused"
@@ -26,6 +32,8 @@ class Judgement:
     model_version: str
     detail: dict[str, Any]
     frame_distances: tuple[float, ...] = field(default=())
+    # The rank check's look-alike: another enrolled worker nearer to the live face (worker_id, distances).
+    look_alike: dict[str, Any] | None = None
 
     @property
     def fused(self) -> bool:
@@ -64,16 +72,25 @@ def templates_to_judge(engine: FaceEngine, templates: Sequence[Template]) -> lis
     return [t for t in templates if t.embedding.model_key == engine.model.key][:1]
 
 
-def judge(engine: FaceEngine, probes: Sequence[FaceSample], templates: Sequence[Template]) -> Judgement | None:
+def judge(
+    engine: FaceEngine,
+    probes: Sequence[FaceSample],
+    templates: Sequence[Template],
+    population: Population | None = None,
+) -> Judgement | None:
     """Decide on one or more live frames; None when there is no template of the primary model to fall back on.
 
-    Fused (EXAM_FACE_FUSED, a template of every fused model): engine.verify_fused over every frame,
-    review band included. Otherwise the primary model decides on the worst frame; when fusion is on
-    but cannot be used (a worker not re-enrolled yet), a "match" becomes "review": never a silent accept.
+    Fused (EXAM_FACE_FUSED, a template of every fused model): fusion.verify_fused over every frame and
+    template, against the enrolled population (cohort normalisation above its size, and the rank check):
+    the decision `exam-server face verify` takes for the same images. Otherwise the primary model decides
+    on the worst frame; when fusion is on but cannot be used (a worker not re-enrolled yet), a "match"
+    becomes "review": never a silent accept.
     """
     why_not = unfused_reason(engine, templates)
     if why_not is None:
-        fused = engine.verify_fused(list(probes), templates_to_judge(engine, templates))
+        from exam_server.face.fusion import verify_fused
+
+        fused = verify_fused(engine, list(probes), templates_to_judge(engine, templates), population=population)
         return Judgement(
             fused.decision,
             fused.distance,
@@ -82,6 +99,7 @@ def judge(engine: FaceEngine, probes: Sequence[FaceSample], templates: Sequence[
             fusion_label(engine),
             fused.to_dict(),
             fused.frame_distances,
+            fused.look_alike,
         )
     primary = templates_to_judge(engine, templates)
     if not primary:
@@ -104,9 +122,17 @@ def judge(engine: FaceEngine, probes: Sequence[FaceSample], templates: Sequence[
     )
 
 
-def probe_vectors(sample: FaceSample) -> dict[str, list[float]]:
-    """Return a live frame's vector of every model, by model key, to keep as the sitting's entry reference."""
-    return {key: [round(float(v), 7) for v in embedding.vector] for key, embedding in sample.embeddings.items()}
+def probe_vectors(engine: FaceEngine, samples: FaceSample | Sequence[FaceSample]) -> dict[str, list[float]]:
+    """Return the face of a burst by model key (each model's mean over the frames), kept as the sitting's entry reference.
+
+    In-exam captures are judged against it as a further template: the day's check-in frames together.
+    """
+    frames = [samples] if isinstance(samples, FaceSample) else list(samples)
+    out = {}
+    for key in frames[0].embeddings:
+        vector = mean_vector([f.embedding_for(key).vector for f in frames], engine.model_for(key).metric)
+        out[key] = [round(float(v), 7) for v in vector]
+    return out
 
 
 def stored_templates(probes: dict[str, list[float]], kind: str = "live") -> list[Template]:
@@ -116,3 +142,52 @@ def stored_templates(probes: dict[str, list[float]], kind: str = "live") -> list
         name, _, version = key.partition("/")
         templates.append(Template.from_stored(np.asarray(vector, dtype=np.float32), name, version, kind))
     return templates
+
+
+def population(session: Session, engine: FaceEngine, worker: Worker) -> Population | None:
+    """Return the enrolled population a decision about this worker is judged against (None with fusion off).
+
+    Cohort normalisation samples each fused model's 1:N index; the rank check searches the search
+    model's templates of the worker's colleagues (same enterprise), or the whole index with
+    rank_check_scope "all". The worker himself is left out of both.
+    """
+    settings = engine.settings
+    if unfused_reason(engine, ()) == "fusion off":
+        return None
+    try:
+        fused_models = [engine.model_for(key) for key in engine.fusion.model_keys]
+    except ModelMismatchError:
+        return None
+    galleries = {model.key: face_service.index(model) for model in fused_models}
+    rank: Gallery | None = None
+    if settings.rank_check:
+        try:
+            search = engine.model_for(settings.search_model)
+        except ModelMismatchError:
+            search = None
+        if search is not None and settings.rank_check_scope == "all":
+            rank = face_service.index(search)
+        elif search is not None:
+            rank = colleagues(session, worker, search)
+    return Population(galleries, worker.id, rank)
+
+
+def colleagues(session: Session, worker: Worker, model: EmbeddingModel) -> ArrayGallery:
+    """Return the active templates of one model of the worker's enterprise's other active workers."""
+    rows = session.execute(
+        select(FaceTemplate.worker_id, FaceTemplate.vector)
+        .join(Worker, Worker.id == FaceTemplate.worker_id)
+        .where(
+            Worker.enterprise_id == worker.enterprise_id,
+            Worker.active,
+            Worker.id != worker.id,
+            FaceTemplate.active,
+            FaceTemplate.model_name == model.name,
+            FaceTemplate.model_version == model.version,
+        )
+        .order_by(FaceTemplate.id)
+    ).all()
+    vectors = np.array([np.frombuffer(r.vector, dtype="<f4") for r in rows], dtype=np.float32).reshape(
+        len(rows), model.dim
+    )
+    return ArrayGallery(model.key, [r.worker_id for r in rows], vectors, model.metric)
