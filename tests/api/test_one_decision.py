@@ -12,7 +12,7 @@ from sqlalchemy import select
 from exam_server.face.cli import face
 from exam_server.models import CheckKind, FaceCheck, FacePhoto, PhotoSource, ReviewCase, ReviewKind
 from exam_server.services.faces import face_service
-from tests.api.conftest import TURN_LEFT, frame
+from tests.api.conftest import CONSENT, TURN_LEFT, frame
 
 ENROLLED = "single/obama/obama2.jpg"
 # The burst's second frame is the 720p copy of this photo: a colleague enrolled with it is nearer to the burst.
@@ -20,7 +20,7 @@ LOOK_ALIKE = "resolutions/obama-1080p.jpg"
 
 
 def send_burst(kiosk, worker, frames: list[bytes]):
-    created = kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id})
+    created = kiosk.post("/api/v1/checkins", json={"citizen_id": worker.citizen_id, "consent": CONSENT})
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
     return kiosk.post(
