@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import random
+from datetime import date
 
 from exam_server.citizen_id import CHECK_CHARS, check_digit
 from exam_server.demo import synthetic
 
 HEADER = ["姓名", "身份证号", "岗位类别", "手机号"]
+# Birth dates count back from a fixed day, so a seed gives the same IDs whenever the tests run.
+ID_REFERENCE_DAY = date(2026, 1, 1)
 
 
 def citizen_ids(n: int, seed: int = 11, region: str = "371302") -> list[str]:
@@ -17,7 +20,7 @@ def citizen_ids(n: int, seed: int = 11, region: str = "371302") -> list[str]:
     rng = random.Random(seed)
     found: dict[str, None] = {}
     while len(found) < n:
-        found[synthetic.citizen_id(rng, region)] = None
+        found[synthetic.citizen_id(rng, region, today=ID_REFERENCE_DAY)] = None
     return list(found)
 
 
