@@ -31,6 +31,7 @@ TEMPLATES = {
     "review_waiting": "SMS_100007",
 }
 MANAGER_PHONE, MANAGER_EMAIL, REVIEWER_EMAIL = "13912345678", "anquan@lanshan-chem.cn", "shenhe@yjj.example.cn"
+REVIEWER_PHONE = "13700001111"
 
 
 @pytest.fixture()
@@ -152,6 +153,8 @@ def test_a_plan_closing_tells_of_the_workers_who_have_not_sat(app, db, town, sms
     dispatch(db.session, now)
     closing = [p for _, code, p in sent(sms) if code in ("SMS_100003", "SMS_100004")]
     assert len(closing) == 4 and {"count": "2"}.items() <= next(p for p in closing if "count" in p).items()
+    (closing_mail,) = [m for m in mails(smtp) if m["Subject"] == f"考试即将截止：{town.plan.name}"]
+    assert closing_mail["To"] == MANAGER_EMAIL and "尚有2名人员未参考" in closing_mail.get_content()
 
 
 def test_a_certificate_expiring_reminds_its_holder_and_the_manager_once(app, db, town, sms, smtp):
@@ -186,6 +189,21 @@ def test_a_face_alert_waiting_reaches_the_reviewers(app, db, town, sms, smtp):
     assert queue_due(db.session, now + timedelta(minutes=30))["review_waiting"] == 2  # now it is, once
     dispatch(db.session, now + timedelta(minutes=30))
     assert [m["To"] for m in mails(smtp) if "人脸告警" in m["Subject"]] == [REVIEWER_EMAIL, REVIEWER_EMAIL]
+
+
+def test_a_face_alert_waiting_reaches_a_reviewer_with_a_phone_by_sms(app, db, town, sms, smtp):
+    now = ISSUED_AT
+    sms.clock = lambda: now
+    reviewer = town.users["reviewer"]
+    contacts.save(db.session, reviewer, REVIEWER_EMAIL, REVIEWER_PHONE, True, True, now)
+    db.session.add(
+        ReviewCase(kind=ReviewKind.BORDERLINE, worker_id=town.workers[0].id, created_at=now - timedelta(minutes=45))
+    )
+    db.session.commit()
+    assert queue_due(db.session, now)["review_waiting"] == 3  # inbox, e-mail and SMS
+    dispatch(db.session, now)
+    assert [phone for phone, code, _ in sent(sms) if code == "SMS_100007"] == [REVIEWER_PHONE]
+    assert queue_due(db.session, now + timedelta(minutes=1))["review_waiting"] == 0  # never twice
 
 
 def test_a_failed_send_is_retried_later_and_a_refused_one_is_not(app, db, town, sms, smtp):
