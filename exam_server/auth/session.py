@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-
 from flask import abort, jsonify, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from exam_server.extensions import db, login_manager
-from exam_server.models import Role, User
+from exam_server.models import User
+from exam_server.services import policy
 
 
 def load_user(user_key: str) -> User | None:
@@ -39,19 +38,17 @@ def unauthorized():
     return redirect(url_for("auth.login", next=request.full_path))
 
 
-def roles_required(*roles: Role) -> Callable:
-    """Allow the view only to logged-in users holding one of ``roles``."""
-    allowed = {Role(r) for r in roles}
+def enforce_access(json: bool = False) -> ResponseReturnValue | None:
+    """Refuse the request unless its user's role may open its endpoint (services/policy.py ACCESS).
 
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return login_manager.unauthorized()
-            if current_user.role not in allowed:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
+    A JSON route (``json``) answers 401 or 403 in JSON, never with a redirect to the login page.
+    """
+    if not current_user.is_authenticated:
+        if json:
+            return jsonify(error="unauthorized", message="请先登录 / login required"), 401
+        return login_manager.unauthorized()
+    if not policy.may_open(current_user, request.endpoint):
+        if json:
+            return jsonify(error="forbidden", message="无权访问 / not allowed"), 403
+        abort(403)
+    return None

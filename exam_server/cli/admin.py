@@ -30,7 +30,9 @@ def init_db() -> None:
     show_default=True,
     help="console role",
 )
-@click.option("--county", "county_code", help="county code (for a county administrator)")
+@click.option(
+    "--county", "county_code", help="county code (a county administrator's; a reviewer's scope, none: city-wide)"
+)
 @click.option("--enterprise", "credit_code", help="enterprise credit code (for an enterprise manager)")
 @click.option(
     "--password",

@@ -6,37 +6,34 @@ from flask import abort, flash, make_response, redirect, render_template, url_fo
 from flask_login import current_user
 from sqlalchemy import select
 
-from exam_server.auth.session import roles_required
 from exam_server.console.blueprint import bp
 from exam_server.console.forms import KioskForm, options
-from exam_server.console.nav import CITY_COUNTY
 from exam_server.extensions import db
-from exam_server.models import County, DomainError, Kiosk, Role
+from exam_server.models import County, DomainError, Kiosk
+from exam_server.services import policy
 from exam_server.services.exam import kiosks as kiosk_service
 
 
 def _scoped():
-    stmt = select(Kiosk).order_by(Kiosk.name)
-    return stmt.where(Kiosk.county_id == current_user.county_id) if current_user.role is Role.COUNTY else stmt
+    return policy.kiosk_filter(current_user, select(Kiosk).order_by(Kiosk.name))
 
 
 def _form() -> KioskForm:
     form = KioskForm()
-    counties = db.session.execute(select(County.id, County.name).order_by(County.code)).all()
-    if current_user.role is Role.COUNTY:
-        form.county_id.choices = options((c.id, c.name) for c in counties if c.id == current_user.county_id)
-    else:
-        form.county_id.choices = options([(0, "市级（不属于区县）")] + [(c.id, c.name) for c in counties])
+    counties = policy.visible_counties(
+        current_user, db.session.execute(select(County.id, County.name).order_by(County.code)).all()
+    )
+    city = [(0, "市级（不属于区县）")] if policy.can_see_city(current_user) else []
+    form.county_id.choices = options(city + [(c.id, c.name) for c in counties])
     return form
 
 
 @bp.route("/kiosks", methods=["GET", "POST"])
-@roles_required(*CITY_COUNTY)
 def kiosks():
     form = _form()
     token = kiosk = None
     if form.validate_on_submit():
-        county_id = current_user.county_id if current_user.role is Role.COUNTY else (form.county_id.data or None)
+        county_id = policy.assigned_county(current_user, form.county_id.data or None)
         try:
             kiosk, token = kiosk_service.register(
                 db.session,
@@ -75,12 +72,10 @@ def _toggle(kiosk_id: int, enabled: bool):
 
 
 @bp.route("/kiosks/<int:kiosk_id>/disable", methods=["POST"])
-@roles_required(*CITY_COUNTY)
 def kiosk_disable(kiosk_id: int):
     return _toggle(kiosk_id, False)
 
 
 @bp.route("/kiosks/<int:kiosk_id>/enable", methods=["POST"])
-@roles_required(*CITY_COUNTY)
 def kiosk_enable(kiosk_id: int):
     return _toggle(kiosk_id, True)

@@ -8,12 +8,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 import question_bank as qb
-from exam_server.auth.session import roles_required
 from exam_server.console.blueprint import bp
 from exam_server.console.forms import QuestionForm, QuestionSearchForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
-from exam_server.models import Question, Role, utcnow
+from exam_server.models import Question, utcnow
 from exam_server.services.admin import question_admin
 
 LETTERS = "abcdef"
@@ -48,7 +47,6 @@ def search_form() -> QuestionSearchForm:
 
 
 @bp.route("/questions")
-@roles_required(Role.CITY)
 def questions():
     form = search_form()
     stmt = question_admin.filtered(**search_filters(form))
@@ -57,7 +55,6 @@ def questions():
 
 
 @bp.route("/questions/<int:question_id>", methods=["GET", "POST"])
-@roles_required(Role.CITY)
 def question_edit(question_id: int):
     row = db.session.get(Question, question_id) or abort(404)
     form = QuestionForm(data=None if request.method == "POST" else _data(row))
@@ -111,7 +108,6 @@ def _changes(form: QuestionForm) -> dict:
 
 
 @bp.route("/questions/<int:question_id>/retire", methods=["POST"])
-@roles_required(Role.CITY)
 def question_retire(question_id: int):
     row = db.session.get(Question, question_id) or abort(404)
     if question_admin.retire(db.session, row, current_user):
@@ -121,7 +117,6 @@ def question_retire(question_id: int):
 
 
 @bp.route("/questions/quality")
-@roles_required(Role.CITY)
 def question_quality():
     days = request.args.get("days", 365, type=int)
     since = utcnow() - timedelta(days=days) if days and days > 0 else None

@@ -8,16 +8,14 @@ from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-from sqlalchemy import exists, func, or_, select, true
+from sqlalchemy import func, or_, select
 
-from exam_server.auth.session import roles_required
 from exam_server.console.blueprint import bp
 from exam_server.extensions import db
 from exam_server.face.errors import MESSAGES_ZH
 from exam_server.models import (
     CheckIn,
     DomainError,
-    Enterprise,
     FaceCheck,
     FacePhoto,
     FaceTemplate,
@@ -25,15 +23,13 @@ from exam_server.models import (
     ReviewCase,
     ReviewKind,
     ReviewStatus,
-    Role,
     Sitting,
     User,
-    Worker,
     utcnow,
 )
+from exam_server.services import policy
 from exam_server.services.faces import review as review_service
 
-REVIEW_ROLES = (Role.CITY, Role.COUNTY, Role.REVIEWER)
 KIND_LABELS = {
     ReviewKind.CHECKIN_REFUSED: "入场核验未通过",
     ReviewKind.IN_EXAM_MISMATCH: "考试中人脸不符",
@@ -49,29 +45,17 @@ SITTING_STATES = {"in_progress": "进行中", "suspended": "已暂停", "submitt
 PER_PAGE, TIMELINE = 50, 50
 
 
-def in_scope(worker_id_column):
-    """Return the condition that a worker is inside the current user's scope (a county admin's county)."""
-    if current_user.role is Role.COUNTY:
-        return exists().where(
-            Worker.id == worker_id_column,
-            Worker.enterprise_id == Enterprise.id,
-            Enterprise.county_id == current_user.county_id,
-        )
-    return true()
-
-
 def visible_case(case_id: int) -> ReviewCase:
-    case = db.session.scalar(select(ReviewCase).where(ReviewCase.id == case_id, in_scope(ReviewCase.worker_id)))
+    case = db.session.scalar(policy.review_cases(current_user).where(ReviewCase.id == case_id))
     if case is None:
         abort(404)
     return case
 
 
 @bp.route("/review")
-@roles_required(*REVIEW_ROLES)
 def review_queue():
     status = ReviewStatus.OPEN if request.args.get("status", "open") == "open" else None
-    query = select(ReviewCase).where(in_scope(ReviewCase.worker_id))
+    query = policy.review_cases(current_user)
     query = (
         query.where(ReviewCase.status == ReviewStatus.OPEN)
         if status
@@ -151,7 +135,6 @@ def _case_checks(case: ReviewCase) -> list[FaceCheck]:
 
 
 @bp.route("/review/<int:case_id>")
-@roles_required(*REVIEW_ROLES)
 def review_case(case_id: int):
     case = visible_case(case_id)
     checkin = db.session.get(CheckIn, case.checkin_id) if case.checkin_id else None
@@ -181,16 +164,13 @@ def review_case(case_id: int):
         threshold=_thresholds([case.face_check_id]).get(case.face_check_id),
         kiosk=db.session.get(Kiosk, kiosk_id) if kiosk_id else None,
         decider=db.session.get(User, case.decided_by_id) if case.decided_by_id else None,
-        can_decide=case.status is ReviewStatus.OPEN and review_service.may_decide(current_user, case.worker),
+        can_decide=case.status is ReviewStatus.OPEN and policy.may_decide(current_user, case.worker),
     )
 
 
 @bp.route("/review/<int:case_id>/decide", methods=["POST"])
-@roles_required(*REVIEW_ROLES)
 def review_decide(case_id: int):
-    case = db.session.get(ReviewCase, case_id) or abort(404)
-    if not review_service.may_decide(current_user, case.worker):
-        abort(403)  # another county's case: refused outright, nothing is written
+    case = visible_case(case_id)  # another county's case: 404, nothing is written
     outcome = request.form.get("outcome", "")
     try:
         if outcome not in (ReviewStatus.CONFIRMED.value, ReviewStatus.DISMISSED.value):
@@ -225,15 +205,10 @@ def _image_row(source: str, item_id: int) -> tuple[int, str | None]:
 
 
 @bp.route("/review/image/<source>/<int:item_id>")
-@roles_required(*REVIEW_ROLES)
 def review_image(source: str, item_id: int):
-    """Serve a face image to a reviewer only when it belongs to a worker of a review case they may see."""
+    """Serve a face image only when its worker is in the user's scope and part of a case they may see."""
     worker_id, relative = _image_row(source, item_id)
-    involved = or_(ReviewCase.worker_id == worker_id, ReviewCase.other_worker_id == worker_id)
-    allowed = relative and db.session.scalar(select(exists().where(involved, in_scope(ReviewCase.worker_id))))
-    if allowed and current_user.role is Role.COUNTY:  # a county admin sees faces of their own county only
-        allowed = db.session.scalar(select(in_scope(worker_id)))
-    if not allowed:
+    if not relative or not db.session.scalar(select(policy.may_see_face_image(current_user, worker_id))):
         abort(404)
     root = Path(current_app.config["DATA_DIR"]).resolve()
     path = (root / relative).resolve()

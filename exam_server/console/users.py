@@ -6,13 +6,12 @@ from flask import abort, flash, make_response, redirect, render_template, url_fo
 from flask_login import current_user
 from sqlalchemy import select
 
-from exam_server.auth.session import roles_required
 from exam_server.console.blueprint import bp
 from exam_server.console.forms import UserForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
-from exam_server.console.nav import CITY_COUNTY
 from exam_server.extensions import db
-from exam_server.models import ROLE_LABELS, County, DomainError, Role
+from exam_server.models import ROLE_LABELS, County, DomainError
+from exam_server.services import policy
 from exam_server.services.admin import user_admin
 
 
@@ -23,7 +22,6 @@ def _no_store(html: str):
 
 
 @bp.route("/users")
-@roles_required(*CITY_COUNTY)
 def users():
     page = db.paginate(user_admin.manageable(current_user), page=page_number(), per_page=PER_PAGE, error_out=False)
     counties = dict(db.session.execute(select(County.id, County.name)).all())
@@ -31,15 +29,13 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@roles_required(*CITY_COUNTY)
 def user_new():
     form = UserForm()
-    form.role.choices = options((r.value, ROLE_LABELS[r]) for r in user_admin.creatable_roles(current_user))
-    counties = db.session.execute(select(County.id, County.name).order_by(County.code)).all()
-    form.county_id.choices = options(
-        [(0, "—")]
-        + [(c.id, c.name) for c in counties if current_user.role is Role.CITY or c.id == current_user.county_id]
+    form.role.choices = options((r.value, ROLE_LABELS[r]) for r in policy.creatable_roles(current_user))
+    counties = policy.visible_counties(
+        current_user, db.session.execute(select(County.id, County.name).order_by(County.code)).all()
     )
+    form.county_id.choices = options([(0, "—")] + [(c.id, c.name) for c in counties])
     if form.validate_on_submit():
         try:
             user, password = user_admin.create(
@@ -77,19 +73,16 @@ def _set_active(user_id: int, active: bool):
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
-@roles_required(*CITY_COUNTY)
 def user_deactivate(user_id: int):
     return _set_active(user_id, False)
 
 
 @bp.route("/users/<int:user_id>/activate", methods=["POST"])
-@roles_required(*CITY_COUNTY)
 def user_activate(user_id: int):
     return _set_active(user_id, True)
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
-@roles_required(*CITY_COUNTY)
 def user_reset_password(user_id: int):
     target = _managed_or_404(user_id)
     try:

@@ -8,8 +8,8 @@ import tempfile
 import pytest
 
 from exam_server import create_app
-from exam_server.console.nav import ACCESS
 from exam_server.models import Role
+from exam_server.services.policy import ACCESS
 from tests import factories
 from tests.conftest import FreshContextClient
 from tests.console.conftest import add_plan
@@ -41,7 +41,7 @@ CASES = [pytest.param(rule, role, id=f"{rule.endpoint}[{rule.rule}]-{role}") for
 
 def test_every_console_endpoint_is_in_the_access_table():
     missing = sorted({r.endpoint for r in RULES} - set(ACCESS))
-    assert not missing, f"add these endpoints to ACCESS in exam_server/console/nav.py: {missing}"
+    assert not missing, f"add these endpoints to ACCESS in exam_server/services/policy.py: {missing}"
 
 
 @pytest.fixture(scope="module")

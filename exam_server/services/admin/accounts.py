@@ -33,7 +33,7 @@ def create_user(
     enterprise: Enterprise | None = None,
     display_name: str = "",
 ) -> User:
-    """Create a console user whose scope matches its role."""
+    """Create a console user whose scope matches its role (a reviewer without a county works city-wide)."""
     role = Role(role)
     if role is Role.COUNTY and county is None:
         raise DomainError("区县管理员必须指定区县 / a county administrator needs a county")
@@ -47,7 +47,7 @@ def create_user(
         display_name=display_name or username,
         role=role,
         password_hash=generate_password_hash(password),
-        county_id=county.id if county and role is Role.COUNTY else None,
+        county_id=county.id if county and role in (Role.COUNTY, Role.REVIEWER) else None,
         enterprise_id=enterprise.id if enterprise and role is Role.ENTERPRISE else None,
     )
     session.add(user)

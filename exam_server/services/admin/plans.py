@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, delete, false, insert, literal, select, true
+from sqlalchemy import Select, delete, insert, literal, select, true
 from sqlalchemy.orm import Session
 
 import question_bank as qb
@@ -18,14 +18,12 @@ from exam_server.models import (
     Industry,
     JobCategory,
     RequirementStatus,
-    Role,
     User,
     Worker,
     utcnow,
 )
-from exam_server.services import audit
+from exam_server.services import audit, policy
 from exam_server.services.exam import question_store
-from exam_server.services.scope import can_see_enterprise
 
 _COLUMNS = ("plan_id", "worker_id", "enterprise_id", "county_id", "township_id", "industry_id", "status", "attempts")
 
@@ -73,18 +71,13 @@ def face_policy(mean_interval_seconds: int, retries: int) -> dict:
 
 def visible(user: User) -> Select:
     """Return plans the user may see: all for the city, its own and city-wide ones for a county."""
-    stmt = select(ExamPlan).order_by(ExamPlan.opens_at.desc(), ExamPlan.id.desc())
-    if user.role is Role.COUNTY:
-        return stmt.where((ExamPlan.county_id == user.county_id) | ExamPlan.county_id.is_(None))
-    return stmt if user.role is Role.CITY else stmt.where(false())
+    return policy.plan_filter(user, select(ExamPlan).order_by(ExamPlan.opens_at.desc(), ExamPlan.id.desc()))
 
 
 def editable(session: Session, user: User, plan_id: int) -> ExamPlan | None:
     """Return the plan if this user may edit it (the city any, a county only its own)."""
     plan = session.get(ExamPlan, plan_id)
-    if plan is None or user.role not in (Role.CITY, Role.COUNTY):
-        return None
-    return plan if user.role is Role.CITY or plan.county_id == user.county_id else None
+    return plan if plan is not None and policy.may_edit_plan(user, plan) else None
 
 
 def save_plan(session: Session, user: User, data: PlanInput, plan: ExamPlan | None = None) -> tuple[ExamPlan, int, int]:
@@ -145,7 +138,7 @@ def _validate(data: PlanInput) -> None:
 
 def _scope(session: Session, user: User, data: PlanInput) -> tuple[int | None, int | None, int | None]:
     """Return (county, industry, enterprise) ids, forcing a county administrator's plans into its county."""
-    county_id = user.county_id if user.role is Role.COUNTY else data.county_id
+    county_id = policy.assigned_county(user, data.county_id)
     if county_id is not None and session.get(County, county_id) is None:
         raise DomainError("区县不存在")
     if data.industry_id is not None and session.get(Industry, data.industry_id) is None:
@@ -154,7 +147,7 @@ def _scope(session: Session, user: User, data: PlanInput) -> tuple[int | None, i
     if not code:
         return county_id, data.industry_id, None
     enterprise = session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
-    if enterprise is None or not can_see_enterprise(user, enterprise):
+    if enterprise is None or not policy.can_see_enterprise(user, enterprise):
         raise DomainError(f"未找到统一社会信用代码为{code}的企业，或该企业不在您的管理范围内")
     if county_id is not None and enterprise.county_id != county_id:
         raise DomainError(f"企业“{enterprise.name}”不在所选区县")

@@ -5,34 +5,20 @@ from __future__ import annotations
 import secrets
 import string
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from exam_server.models import AuditLog, County, DomainError, Enterprise, Role, User
-from exam_server.services import audit
+from exam_server.services import audit, policy
 from exam_server.services.admin import accounts
 
 _ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0OoIl1")
 
 
-def creatable_roles(actor: User) -> tuple[Role, ...]:
-    """Return the roles this administrator may create: all for the city, enterprise and reviewer for a county."""
-    if actor.role is Role.CITY:
-        return tuple(Role)
-    return (Role.ENTERPRISE, Role.REVIEWER) if actor.role is Role.COUNTY else ()
-
-
 def manageable(actor: User) -> Select:
     """Return the users this administrator may manage, newest first."""
     stmt = select(User).outerjoin(Enterprise, Enterprise.id == User.enterprise_id).order_by(User.id.desc())
-    if actor.role is Role.CITY:
-        return stmt
-    if actor.role is Role.COUNTY:
-        return stmt.where(
-            User.role.in_([Role.ENTERPRISE, Role.REVIEWER]),
-            or_(Enterprise.county_id == actor.county_id, User.county_id == actor.county_id),
-        )
-    return stmt.where(false())
+    return policy.account_filter(actor, stmt)
 
 
 def find(session: Session, actor: User, user_id: int) -> User | None:
@@ -59,29 +45,28 @@ def create(
     enterprise_code: str = "",
 ) -> tuple[User, str]:
     """Create an account within the actor's scope; return it with its generated first password."""
+    # A reviewer's county is their scope: one a county administrator makes works in that county.
     role = Role(role)
-    if role not in creatable_roles(actor):
-        raise DomainError("您无权创建该角色的账号")
     county = enterprise = None
-    if actor.role is Role.COUNTY:
-        county_id = actor.county_id
-    if role is Role.COUNTY or (role is Role.REVIEWER and county_id):
+    county_id = policy.assigned_county(actor, county_id) if role in (Role.COUNTY, Role.REVIEWER) else None
+    if county_id is not None or role is Role.COUNTY:
         county = session.get(County, county_id) if county_id else None
         if county is None:
             raise DomainError("请选择区县")
     if role is Role.ENTERPRISE:
         code = (enterprise_code or "").strip().upper()
         enterprise = session.scalar(select(Enterprise).where(Enterprise.credit_code == code)) if code else None
-        if enterprise is None or (actor.role is Role.COUNTY and enterprise.county_id != actor.county_id):
+        if enterprise is None or not policy.can_see_enterprise(actor, enterprise):
             raise DomainError(
                 f"未找到统一社会信用代码为{code}的企业，或该企业不在您的辖区" if code else "请填写企业统一社会信用代码"
             )
+    refusal = policy.account_scope_error(actor, role, county_id, enterprise)
+    if refusal:
+        raise DomainError(refusal)
     password = generate_password()
     user = accounts.create_user(
         session, username, password, role, county=county, enterprise=enterprise, display_name=display_name.strip()
     )
-    if role is Role.REVIEWER and county is not None:
-        user.county_id = county.id  # the county that manages this reviewer
     audit.record(
         session,
         "user_created",

@@ -8,7 +8,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from exam_server.models import Certificate, Enterprise, ExamRequirement, FacePhoto, FaceTemplate, Sitting, User, Worker
-from exam_server.services.scope import enterprise_filter
+from exam_server.services.policy import enterprise_filter
 
 
 def scoped(user: User) -> Select:

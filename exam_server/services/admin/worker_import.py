@@ -20,7 +20,7 @@ from exam_server.citizen_id import InvalidCitizenId, gender_of, normalise_citize
 from exam_server.models import JOB_CATEGORY_LABELS, DomainError, Enterprise, JobCategory, Role, User, Worker, utcnow
 from exam_server.services import audit
 from exam_server.services.admin import plans
-from exam_server.services.scope import can_see_enterprise, enterprise_filter
+from exam_server.services.policy import can_see_enterprise, enterprise_filter
 
 CHUNK = 2000
 LABELS = {

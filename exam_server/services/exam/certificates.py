@@ -26,8 +26,8 @@ from exam_server.models import (
     User,
     Worker,
 )
+from exam_server.services.policy import can_see_enterprise, enterprise_filter
 from exam_server.services.reporting import certificate_pdf
-from exam_server.services.scope import can_see_enterprise, enterprise_filter
 
 NUMBER = re.compile(r"^AQ\d{14}$")
 STATE_LABELS = {"valid": "有效", "expiring": "即将到期", "expired": "已过期", "revoked": "已撤销"}

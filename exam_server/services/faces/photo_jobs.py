@@ -32,7 +32,7 @@ from exam_server.models import (
 )
 from exam_server.services import job_state
 from exam_server.services.faces import face_service
-from exam_server.services.scope import enterprise_filter
+from exam_server.services.policy import enterprise_filter
 
 KIND = "photo_zip"
 MAX_PHOTOS = 5000

@@ -13,32 +13,22 @@ from exam_server.models import (
     ReviewCase,
     ReviewKind,
     ReviewStatus,
-    Role,
     Sitting,
     SittingStatus,
     User,
     Worker,
     utcnow,
 )
-from exam_server.services import audit, scope
+from exam_server.services import audit, policy
 from exam_server.services.exam import captures
 from exam_server.services.faces import face_service
 
-DECIDERS = (Role.CITY, Role.COUNTY, Role.REVIEWER)
-
-
-def may_decide(user: User, worker: Worker) -> bool:
-    """Tell whether the user may decide alerts about this worker: reviewers and the city anywhere, a county its own."""
-    if user.role is Role.REVIEWER:
-        return True  # reviewers work city-wide, though scope.py gives them no enterprise data
-    return user.role in DECIDERS and scope.can_see_enterprise(user, worker.enterprise)
-
 
 def _check(user: User, reason: str, worker: Worker) -> str:
-    if not may_decide(user, worker):
+    if not policy.may_decide(user, worker):
         raise DomainError(
-            "只有人脸审核员、市级管理员或该人员所在区县的管理员可以处理此告警 / "
-            "only reviewers, city administrators and the worker's county administrators decide"
+            "只有负责该人员所在区县的人脸审核员、区县管理员或市级管理员可以处理此告警 / "
+            "only reviewers, county administrators of the worker's county and city administrators decide"
         )
     reason = (reason or "").strip()
     if not 2 <= len(reason) <= 500:

@@ -16,14 +16,14 @@ from exam_server.models import (
     RequirementStatus,
     ReviewCase,
     ReviewStatus,
-    Role,
     Sitting,
     SittingStatus,
     User,
     Worker,
     utcnow,
 )
-from exam_server.services.scope import enterprise_filter
+from exam_server.services import policy
+from exam_server.services.policy import enterprise_filter
 
 KIOSK_ONLINE = timedelta(minutes=5)
 
@@ -32,16 +32,10 @@ def figures(session: Session, user: User, now: datetime | None = None) -> dict:
     """Return the counts shown on the dashboard; a reviewer sees only the open face alerts."""
     now = now or utcnow()
     out: dict = {"open_reviews": None}
-    if user.role in (Role.CITY, Role.COUNTY, Role.REVIEWER):
-        reviews = select(func.count(ReviewCase.id)).where(ReviewCase.status == ReviewStatus.OPEN)
-        if user.role is Role.COUNTY:
-            reviews = (
-                reviews.join(Worker, Worker.id == ReviewCase.worker_id)
-                .join(Enterprise, Enterprise.id == Worker.enterprise_id)
-                .where(Enterprise.county_id == user.county_id)
-            )
-        out["open_reviews"] = session.scalar(reviews)
-    if user.role is Role.REVIEWER:
+    if policy.may_open(user, "console.review_queue"):
+        cases = policy.review_cases(user).where(ReviewCase.status == ReviewStatus.OPEN)
+        out["open_reviews"] = session.scalar(select(func.count()).select_from(cases.subquery()))
+    if not policy.may_open(user, "console.statistics"):
         return out
 
     def scoped(stmt, enterprise_column, county_column=None):
@@ -85,11 +79,9 @@ def figures(session: Session, user: User, now: datetime | None = None) -> dict:
     )
     out["sitting_now"] = scoped(active, Worker.enterprise_id)
     out["open_plans"] = _open_plans(session, user, now)
-    if user.role in (Role.CITY, Role.COUNTY):
+    if policy.may_open(user, "console.kiosks"):
         kiosks = select(func.count(Kiosk.id)).where(Kiosk.enabled, Kiosk.last_seen_at >= now - KIOSK_ONLINE)
-        if user.role is Role.COUNTY:
-            kiosks = kiosks.where(Kiosk.county_id == user.county_id)
-        out["kiosks_online"] = session.scalar(kiosks)
+        out["kiosks_online"] = session.scalar(policy.kiosk_filter(user, kiosks))
     return out
 
 

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from exam_server import localday
 from exam_server.models import JOB_CATEGORY_LABELS, Enterprise, RequirementStatus, User
+from exam_server.services.policy import enterprise_filter
 from exam_server.services.reporting import xlsx_writer
 from exam_server.services.reporting.statistics import Filters, Names, Place, Rates, counts_by, results_query
-from exam_server.services.scope import enterprise_filter
 
 BOM = "\ufeff"
 STATUS_LABELS = {

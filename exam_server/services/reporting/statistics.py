@@ -26,14 +26,14 @@ from exam_server.models import (
     FaceCheck,
     Industry,
     RequirementStatus,
-    Role,
     Sitting,
     SittingStatus,
     Township,
     User,
     Worker,
 )
-from exam_server.services.scope import can_see_enterprise, enterprise_filter
+from exam_server.services import policy
+from exam_server.services.policy import enterprise_filter
 
 # Sat: failed, passed, or passed with a certificate that has since expired, which no longer counts as qualified.
 SAT = (RequirementStatus.FAILED, RequirementStatus.PASSED, RequirementStatus.EXPIRED)
@@ -142,28 +142,28 @@ def resolve_place(
     session: Session, user: User, county: int | None = None, township: int | None = None, enterprise: int | None = None
 ) -> Place:
     """Return the place the arguments name, or the user's own scope; refuse anything outside it."""
-    if user.role is Role.ENTERPRISE:
-        if county or township:
-            raise OutOfScope("企业管理员只能查看本企业 / enterprise managers see their own enterprise")
-        enterprise = enterprise or user.enterprise_id
-    elif user.role is Role.COUNTY:
-        county = county or (None if township or enterprise else user.county_id)
-    elif user.role is not Role.CITY:
-        raise OutOfScope("无权查看统计 / no statistics for this role")
+    if county and not policy.can_see_county(user, county):
+        raise OutOfScope("无权查看该区县 / county outside your scope")
+    if not (county or township or enterprise):
+        county, enterprise = policy.home_place(user)
     if enterprise:
         found = session.get(Enterprise, enterprise)
-        if found is None or not can_see_enterprise(user, found):
+        if found is None or not policy.can_see_enterprise(user, found):
             raise OutOfScope("无权查看该企业 / enterprise outside your scope")
         return Place(found.county, found.township, found)
     if township:
         found = session.get(Township, township)
-        if found is None or (user.role is Role.COUNTY and found.county_id != user.county_id):
+        if found is None or not policy.can_see_county(user, found.county_id):
             raise OutOfScope("无权查看该乡镇 / township outside your scope")
         return Place(found.county, found)
-    found = session.get(County, county) if county else None
-    if county and (found is None or (user.role is Role.COUNTY and found.id != user.county_id)):
-        raise OutOfScope("无权查看该区县 / county outside your scope")
-    return Place(found)
+    if county:
+        found = session.get(County, county)
+        if found is None:
+            raise OutOfScope("无权查看该区县 / county outside your scope")
+        return Place(found)
+    if not policy.can_see_city(user):
+        raise OutOfScope("无权查看统计 / no statistics for this role")
+    return Place(None)
 
 
 def months_between(first: str, last: str) -> list[str]:

@@ -40,6 +40,7 @@ from exam_server.models import (
     User,
     Worker,
 )
+from exam_server.services import policy
 from exam_server.services.admin import renewals
 from exam_server.services.admin.notifications import contacts
 from exam_server.services.admin.notifications.outbox import Message, queue
@@ -329,7 +330,11 @@ def review_waiting(session: Session, now: datetime) -> int:
     if not marked:
         session.commit()
         return 0
-    reviewers = session.scalars(select(User).where(User.role == Role.REVIEWER, User.active)).all()
+    reviewers = [  # each reviewer hears of the cases in their own scope only
+        user
+        for user in session.scalars(select(User).where(User.role == Role.REVIEWER, User.active))
+        if any(policy.may_decide(user, case.worker) for case in marked)
+    ]
     if not reviewers:  # someone must hear of it
         reviewers = session.scalars(select(User).where(User.role == Role.CITY, User.active)).all()
     waited = int((now - marked[0].created_at).total_seconds() // 60)
