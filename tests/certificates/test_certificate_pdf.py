@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from urllib.parse import urlparse
 
-import cv2
 import numpy as np
 import pypdf
 import pypdfium2
@@ -16,6 +15,7 @@ from exam_server.citizen_id import mask
 from exam_server.models import FacePhoto, FaceTemplate, PhotoSource
 from exam_server.services.exam import certificates
 from tests.certificates.conftest import AUTHORITY, PUBLIC, pass_exam
+from tests.qr import read_qr
 
 
 def text_of(data: bytes) -> list[str]:
@@ -25,8 +25,7 @@ def text_of(data: bytes) -> list[str]:
 def qr_of(data: bytes, page: int = 0, dpi: int = 150) -> str:
     """Render a page as a printer would (grey, at ``dpi``) and decode its QR code with OpenCV."""
     image = pypdfium2.PdfDocument(data)[page].render(scale=dpi / 72).to_pil().convert("L")
-    value, _, _ = cv2.QRCodeDetector().detectAndDecode(np.array(image))
-    return value
+    return read_qr(np.array(image))
 
 
 def embedded_fonts(data: bytes) -> list[str]:
