@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import text
 
@@ -17,6 +18,8 @@ from exam_server.services.admin.workers import register_worker
 PASSWORD = "correct-horse-42"
 _serial = itertools.count(1)
 _rng = random.Random(7)
+# Birth dates count back from a fixed day, so generated citizen IDs do not change with the day the tests run.
+ID_REFERENCE_DAY = date(2026, 1, 1)
 
 
 def empty_all_tables(sqla) -> None:
@@ -77,7 +80,7 @@ def worker(
     county_code = enterprise_obj.county.code if enterprise_obj.county else "371302"
     return register_worker(
         session,
-        citizen_id=citizen_id or synthetic.citizen_id(_rng, county_code),
+        citizen_id=citizen_id or synthetic.citizen_id(_rng, county_code, today=ID_REFERENCE_DAY),
         name=name or synthetic.person_name(_rng),
         enterprise_id=enterprise_obj.id,
         job_category=job,

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from urllib.parse import urlparse
 
 import numpy as np
 import pypdf
 import pypdfium2
 import pytest
+import time_machine
 from reportlab.lib.units import mm
 
 from exam_server.citizen_id import mask
 from exam_server.models import FacePhoto, FaceTemplate, PhotoSource
 from exam_server.services.exam import certificates
-from tests.certificates.conftest import AUTHORITY, PUBLIC, pass_exam
+from tests.certificates.conftest import AUTHORITY, ISSUED_AT, PUBLIC, pass_exam
 from tests.qr import read_qr
 
 
@@ -40,6 +42,7 @@ def embedded_fonts(data: bytes) -> list[str]:
     return out
 
 
+@time_machine.travel(ISSUED_AT + timedelta(days=1))  # inside the validity, whatever day the tests run
 def test_the_pdf_is_chinese_text_in_an_embedded_font_with_a_qr_of_its_address(app, db, holders, document_config):
     worker = holders.workers[0]
     certificate = pass_exam(db.session, holders.requirement(db.session, worker))

@@ -9,13 +9,14 @@ import time_machine
 from exam_server import localday
 from exam_server.citizen_id import mask
 from exam_server.models import AuditLog, utcnow
-from tests.certificates.conftest import AUTHORITY, pass_exam
+from tests.certificates.conftest import AUTHORITY, ISSUED_AT, pass_exam
 
 
 def _post(client, number: str, name: str):
     return client.post("/verify", data={"number": number, "name": name})
 
 
+@time_machine.travel(ISSUED_AT + timedelta(days=1))  # inside the validity, whatever day the tests run
 def test_the_printed_number_and_the_name_find_the_certificate_showing_masked_data(
     app, db, holders, document_config, fresh_limits
 ):

@@ -5,14 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import random
-from datetime import date
 
 from exam_server.citizen_id import CHECK_CHARS, check_digit
 from exam_server.demo import synthetic
+from tests.factories import ID_REFERENCE_DAY
 
 HEADER = ["姓名", "身份证号", "岗位类别", "手机号"]
-# Birth dates count back from a fixed day, so a seed gives the same IDs whenever the tests run.
-ID_REFERENCE_DAY = date(2026, 1, 1)
 
 
 def citizen_ids(n: int, seed: int = 11, region: str = "371302") -> list[str]:

@@ -27,7 +27,7 @@ def city_file(enterprises: list[Enterprise], n: int) -> bytes:
     rows = []
     while len(rows) < n:
         enterprise = enterprises[len(rows) % len(enterprises)]
-        cid = synthetic.citizen_id(rng, "371302")
+        cid = synthetic.citizen_id(rng, "371302", today=factories.ID_REFERENCE_DAY)
         if cid in seen:
             continue
         seen.add(cid)
