@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -144,6 +145,17 @@ def _is_size_mm(size: str) -> bool:
         return False
 
 
+def face_settings() -> dict:
+    """Read the face engine's EXAM_FACE_* settings (docs/face.md) as FACE_* keys, each field with its default."""
+    from exam_server.face.settings import FaceSettings
+
+    try:
+        parsed = FaceSettings.from_env()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return {f"FACE_{field.name.upper()}": getattr(parsed, field.name) for field in dataclasses.fields(parsed)}
+
+
 def default_sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'exam.db').resolve()}"
 
@@ -190,6 +202,7 @@ def from_env() -> dict:
         # The bureau's calendar day (certificates, filters, months, file names): exam_server/localday.py.
         "TIMEZONE": _env("TIMEZONE", localday.DEFAULT_ZONE),
         **certificate_and_reminder_settings(),
+        **face_settings(),
     }
 
 

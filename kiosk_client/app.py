@@ -51,7 +51,8 @@ class KioskApp:
         self.readers = [self.keypad, *(r for r in readers if r is not self.keypad)]
         self.countdown = countdown
         self.lock = threading.RLock()
-        self.screen, self.data, self.version = "welcome", {}, 0
+        self.screen, self.version = "welcome", 0
+        self.data: dict = {}
         self.guidance: Guidance | None = None
         self.last_ok = 0.0
         self.checkin: dict | None = None
@@ -253,15 +254,22 @@ class KioskApp:
             return
         self.keypad.type_in(value)
 
+    def _current_checkin(self) -> dict:
+        """Return the check-in under way; the screens that ask for it exist only during one."""
+        if self.checkin is None:
+            raise ValueError("no check-in under way")
+        return self.checkin
+
     def _on_ready(self, _args: dict) -> None:
         if self.screen != "guidance" or time.monotonic() - self.last_ok >= READY_WINDOW:
             raise ValueError("the face is not ready yet")
+        checkin = self._current_checkin()
         self.show(
             "challenge",
             phase="countdown",
             count=self.countdown,
-            challenge=self.checkin["challenge"],
-            worker=self.checkin["worker"],
+            challenge=checkin["challenge"],
+            worker=checkin["worker"],
         )
         threading.Thread(target=self._film, name="burst", daemon=True).start()
 
@@ -374,21 +382,20 @@ class KioskApp:
             self._set_guidance(self.filming.judge(frame))
 
     def _film(self) -> None:
-        challenge = self.checkin["challenge"]
+        checkin = self._current_checkin()
+        challenge, worker = checkin["challenge"], checkin["worker"]
         try:
             for left in range(self.countdown, 0, -1):
-                self.show(
-                    "challenge", phase="countdown", count=left, challenge=challenge, worker=self.checkin["worker"]
-                )
+                self.show("challenge", phase="countdown", count=left, challenge=challenge, worker=worker)
                 time.sleep(1.0)
-            self.show("challenge", phase="recording", challenge=challenge, worker=self.checkin["worker"])
+            self.show("challenge", phase="recording", challenge=challenge, worker=worker)
             frames = self.filming.burst(int(challenge["frames"]), float(challenge["seconds"]), self._set_guidance)
         except CameraError as exc:
             log.error("burst failed: %s", exc)
             self.refuse("camera_failed")
             return
-        self.show("verifying", worker=self.checkin["worker"])
-        checkin_id, token, worker = self.checkin["checkin_id"], self.checkin["checkin_token"], self.checkin["worker"]
+        self.show("verifying", worker=worker)
+        checkin_id, token = checkin["checkin_id"], checkin["checkin_token"]
         try:
             body = patiently(
                 lambda: self.api.send_burst(checkin_id, token, frames),
@@ -411,7 +418,7 @@ class KioskApp:
         log.info("burst refused: %s (reason %s)", refusal, refusal.body.get("reason"))
         if refusal.code in RETRYABLE and refusal.body.get("challenge"):
             with self.lock:
-                self.checkin["challenge"] = refusal.body["challenge"]
+                self._current_checkin()["challenge"] = refusal.body["challenge"]
                 self.show(
                     "retry",
                     **refusal_view(refusal.code, refusal.message),
@@ -427,7 +434,8 @@ class KioskApp:
             self.show_result(sitting["result"])
             return
         with self.lock:
-            self.exam = ExamSession.open(self.journal, sitting, self.checkin["worker"], self.checkin["exam"])
+            checkin = self._current_checkin()
+            self.exam = ExamSession.open(self.journal, sitting, checkin["worker"], checkin["exam"])
             self.checkin = None
             self.show("exam")
         self.watch.poke()

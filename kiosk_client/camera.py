@@ -37,10 +37,11 @@ def sequence_pattern(folder: Path) -> str | None:
     """Return a printf pattern (dir/frame_%03d.jpg) covering every image in the folder, or None."""
     names = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     parsed = [re.fullmatch(r"(.*?)(\d+)(\.[A-Za-z]+)", name) for name in names]
-    if not names or not all(parsed):
+    matches = [m for m in parsed if m is not None]
+    if not names or len(matches) != len(names):
         return None
-    heads = {(m.group(1), len(m.group(2)), m.group(3)) for m in parsed}
-    numbers = sorted(int(m.group(2)) for m in parsed)
+    heads = {(m.group(1), len(m.group(2)), m.group(3)) for m in matches}
+    numbers = sorted(int(m.group(2)) for m in matches)
     if len(heads) != 1 or numbers[0] not in _FIRST_NUMBERS or numbers != list(range(numbers[0], numbers[-1] + 1)):
         return None
     prefix, width, suffix = heads.pop()
@@ -160,6 +161,7 @@ class Camera:
                         self.error or f"no new frame from the camera within {timeout:.1f} s ({self.source.description})"
                     )
                 self._lock.wait(remaining)
+            assert self._frame is not None  # a frame numbered above 0 was stored with its number
             return self._number, self._frame
 
     def measured_fps(self) -> float:

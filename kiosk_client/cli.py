@@ -153,7 +153,7 @@ def run(
     from kiosk_client.app import KioskApp
     from kiosk_client.burst import Filming
     from kiosk_client.guidance import FaceGuide
-    from kiosk_client.idreader import FileReader, KeyboardReader
+    from kiosk_client.idreader import FileReader, IdCardReader, KeyboardReader
     from kiosk_client.journal import Journal
     from kiosk_client.voice import Voice
     from kiosk_client.web.server import NotLoopback, ScreenServer, check_loopback
@@ -169,7 +169,7 @@ def run(
     except CameraError as exc:
         raise click.ClickException(f"camera: {exc}") from None
     log.info("camera: %s at %.1f fps nominal", camera.source.description, camera.nominal_fps)
-    readers = [KeyboardReader(), *([FileReader(id_file)] if id_file else [])]
+    readers: list[IdCardReader] = [KeyboardReader(), *([FileReader(id_file)] if id_file else [])]
     api = KioskApi(server, token, face_url=face_server)
     voice = Voice(voice_cache, recordings, volume)
     if not voice.enabled:

@@ -47,8 +47,10 @@ class Deliverer:
 
     def _send(self, entry: Entry) -> dict:
         if entry.kind == "answer":
+            assert entry.item_no is not None and entry.response is not None  # the journal writes both with an answer
             return self.api.save_answer(entry.sitting_id, entry.item_no, entry.response, entry.idempotency_key)
         if entry.kind == "capture":
+            assert entry.nonce is not None and entry.frame is not None  # the journal writes both with a capture
             return self.api.capture(entry.sitting_id, entry.nonce, entry.frame)
         return self.api.submit(entry.sitting_id, entry.idempotency_key)
 

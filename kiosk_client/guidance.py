@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -105,7 +106,7 @@ def _models():
         return _loaded
 
 
-_loaded = None
+_loaded: tuple[Any, Any, Any] | None = None  # detector, shape predictor, the dlib module
 _load_lock = threading.Lock()
 
 

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +87,7 @@ class Journal:
                 self._db.execute("ROLLBACK")
                 raise
 
-    def _enqueue(self, sitting_id: int, kind: str, extra: list[tuple[str, tuple]] = (), **fields) -> str:
+    def _enqueue(self, sitting_id: int, kind: str, extra: Sequence[tuple[str, tuple]] = (), **fields) -> str:
         key = f"kiosk-{uuid.uuid4().hex}"
         columns = ["sitting_id", "kind", "idempotency_key", "created_at", *fields]
         values = (sitting_id, kind, key, time.time(), *fields.values())

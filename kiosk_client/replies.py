@@ -24,6 +24,7 @@ def handle_reply(app: KioskApp, entry: Entry, body: dict | None, refusal: Refusa
     if refusal is not None:
         _refused(app, entry, refusal)
         return
+    assert body is not None  # a message that was not refused was answered
     exam.sync_clock(body)
     if entry.kind == "submit":
         app.show_result(body)

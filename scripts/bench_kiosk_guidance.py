@@ -24,8 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kiosk_client.guidance import DETECT_WIDTH, HOG_MIN_FACE_PX, MIN_FACE_PX, FaceGuide  # noqa: E402
+from kiosk_client.stills import camera_frame  # noqa: E402
 from kiosk_client.web.server import PREVIEW_WIDTH  # noqa: E402
-from tests.kiosk.media import FACES_DIR, FACES_MISSING, camera_frame  # noqa: E402
 
 PHOTOS = [
     "single/obama/obama1.jpg",
@@ -36,6 +36,7 @@ PHOTOS = [
     "single/rose_leslie/rose1.jpg",
 ]
 TARGET_MS = 30.0
+FACES_DIR = Path(os.environ.get("EXAM_FACES_DIR", REPO.parent / "shared" / "faces"))
 
 
 def detect_width(width: int) -> int:
@@ -61,7 +62,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks_kiosk.md")
     args = parser.parse_args()
-    if FACES_MISSING:
+    if not (FACES_DIR / "manifest.csv").is_file():
         sys.exit(f"real face photos not found at {FACES_DIR}; set EXAM_FACES_DIR")
     cv2.setNumThreads(1)  # one core, as the budget says
     sizes = {"640x480": (640, 480), "1280x720": (1280, 720), "1920x1080": (1920, 1080)}
@@ -89,7 +90,7 @@ def main() -> None:
 
     rows, medians = [], {}
     for label, size in sizes.items():
-        frames = [cv2.resize(camera_frame(p), size) for p in PHOTOS]
+        frames = [cv2.resize(camera_frame(cv2.imread(str(FACES_DIR / p))), size) for p in PHOTOS]
         found = sum(kiosk.judge(f).box is not None for f in frames)
         variants = [
             (

@@ -13,11 +13,11 @@ from exam_server.api.blueprint import MAX_ID, bp
 from exam_server.api.openapi import cached_document, form_files, form_text, operation, parse_json
 from exam_server.api.present import sitting_view
 from exam_server.extensions import db
+from exam_server.face.errors import IMAGE_CODES
 from exam_server.models import utcnow
 from exam_server.services.exam import checkin, consent, sittings
 from exam_server.services.exam.refusals import Refusal
 
-_IMAGE_ERRORS = ("no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed", "not_an_image")
 FRAMES_FORM = {
     "schema": {
         "type": "object",
@@ -74,7 +74,7 @@ def consent_notice():
         "checkin_refused",
         "consent_required",
         "consent_outdated",
-        *_IMAGE_ERRORS,
+        *IMAGE_CODES,
     ),
 )
 def create_checkin():
@@ -136,7 +136,7 @@ def _chip_photo(encoded: str | None) -> bytes | None:
         "no_attempts_left",
         "consent_required",
         "face_busy",
-        *_IMAGE_ERRORS,
+        *IMAGE_CODES,
     ),
     description="Refused with consent_required unless the check-in carried the worker's consent. On a 422 the body also carries attempts_left and a new challenge to film. "
     "On a 503 face_busy nothing was analysed or counted: send the same burst again after "

@@ -8,10 +8,10 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from exam_server.extensions import db
+from exam_server.face.errors import IMAGE_CODES
 from exam_server.services.exam.refusals import Refusal
 
 PREFIX = "/api/v1/"
-IMAGE_CODES = ("no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed", "not_an_image")
 # code -> (HTTP status, what the kiosk shows when the service gave no more precise message)
 CODES: dict[str, tuple[int, str]] = {
     "invalid_request": (400, "请求格式不正确。"),

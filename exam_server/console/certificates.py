@@ -75,7 +75,6 @@ def certificates_page():
         windows=certificates.EXPIRY_WINDOWS,
         include_expired=include_expired,
         enterprise=db.session.get(Enterprise, own_enterprise) if own_enterprise else None,
-        state_labels=certificates.STATE_LABELS,
     )
 
 
@@ -96,7 +95,7 @@ def certificates_export(fmt: str):
             r["issued_on"],
             r["valid_until"],
             r["days_left"],
-            certificates.STATE_LABELS[r["state"]],
+            r["state"].label,
             r["renewal"] or "",
         ]
         for r in certificates.expiring_rows(db.session, _scope_list(days, include_expired, enterprise_id), today)

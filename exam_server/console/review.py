@@ -21,7 +21,6 @@ from exam_server.models import (
     FaceTemplate,
     Kiosk,
     ReviewCase,
-    ReviewKind,
     ReviewStatus,
     Sitting,
     User,
@@ -30,18 +29,6 @@ from exam_server.models import (
 from exam_server.services import policy
 from exam_server.services.faces import review as review_service
 
-KIND_LABELS = {
-    ReviewKind.CHECKIN_REFUSED: "入场核验未通过",
-    ReviewKind.IN_EXAM_MISMATCH: "考试中人脸不符",
-    ReviewKind.BORDERLINE: "临界相似度",
-    ReviewKind.DUPLICATE_ENROLMENT: "重复登记",
-    ReviewKind.SEARCH_HIT: "1:N 检索命中",
-    ReviewKind.MULTIPLE_FACES: "画面多人",
-}
-STATUS_LABELS = {ReviewStatus.OPEN: "待处理", ReviewStatus.CONFIRMED: "已确认", ReviewStatus.DISMISSED: "已驳回"}
-CHECK_KINDS = {"checkin": "入场核验", "in_exam": "考试中抽检", "enrol_duplicate": "登记查重", "search": "1:N 检索"}
-DECISIONS = {"match": "比对通过", "review": "待复核", "mismatch": "比对不符", "refused": "未能比对"}
-SITTING_STATES = {"in_progress": "进行中", "suspended": "已暂停", "submitted": "已交卷", "voided": "已作废"}
 PER_PAGE, TIMELINE = 50, 50
 
 
@@ -72,8 +59,6 @@ def review_queue():
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
         open_only=bool(status),
-        kinds=KIND_LABELS,
-        statuses=STATUS_LABELS,
         waited=waited,
         deciders=_users(c.decided_by_id for c in cases),
         thresholds=_thresholds(c.face_check_id for c in cases),
@@ -149,17 +134,12 @@ def review_case(case_id: int):
     return render_template(
         "console/review_case.html",
         case=case,
-        kinds=KIND_LABELS,
-        statuses=STATUS_LABELS,
         checkin=checkin,
         photo=_enrolled_photo(case.worker_id),
         other_photo=_enrolled_photo(case.other_worker_id),
         checks=_case_checks(case),
         timeline=timeline,
         sitting=sitting,
-        check_kinds=CHECK_KINDS,
-        decisions=DECISIONS,
-        sitting_states=SITTING_STATES,
         refusal_label=refusal_label,
         threshold=_thresholds([case.face_check_id]).get(case.face_check_id),
         kiosk=db.session.get(Kiosk, kiosk_id) if kiosk_id else None,
@@ -181,7 +161,7 @@ def review_decide(case_id: int):
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("console.review_case", case_id=case_id))
-    flash(f"告警 #{case_id} {STATUS_LABELS[ReviewStatus(outcome)]}，处理结果已记入操作日志", "success")
+    flash(f"告警 #{case_id} {ReviewStatus(outcome).label}，处理结果已记入操作日志", "success")
     return redirect(url_for("console.review_queue"))
 
 

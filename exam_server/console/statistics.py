@@ -10,7 +10,6 @@ from exam_server.extensions import db
 from exam_server.models import DomainError, RequirementStatus
 from exam_server.services import policy
 from exam_server.services.reporting import statistics as stats
-from exam_server.services.reporting.exports import STATUS_LABELS
 
 DIMENSION_LABELS = {"county": "区县", "township": "乡镇（街道）", "enterprise": "企业", "industry": "行业"}
 CHART_LIMIT = 40  # more members than this are shown as a table only
@@ -83,7 +82,6 @@ def statistics():
         names=stats.Names.load(session, place) if workers else None,
         crumbs=breadcrumbs(place),
         chart_limit=CHART_LIMIT,
-        status_labels=STATUS_LABELS,
     )
 
 
@@ -105,5 +103,4 @@ def statistics_pending():
         workers=page,
         names=stats.Names.load(db.session, place),
         crumbs=breadcrumbs(place),
-        status_labels=STATUS_LABELS,
     )

@@ -193,5 +193,5 @@ def eye_aspect_ratio(landmarks: Landmarks) -> float:
         p = landmarks.eye(side)
         vertical = np.linalg.norm(p[1] - p[5]) + np.linalg.norm(p[2] - p[4])
         horizontal = 2.0 * np.linalg.norm(p[0] - p[3])
-        ratios.append(vertical / horizontal if horizontal > 0 else 0.0)
+        ratios.append(float(vertical / horizontal) if horizontal > 0 else 0.0)
     return float(np.mean(ratios))

@@ -23,6 +23,9 @@ MESSAGES_ZH: dict[str, str] = {
     "face_mismatch": "人脸与登记信息不符。",
 }
 
+# The refusals that say the image itself will not do (take another); the kiosk API answers them 422.
+IMAGE_CODES = ("no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed", "not_an_image")
+
 # An administrator uploading a photo needs other advice than a worker in front of the kiosk camera.
 PHOTO_MESSAGES_ZH: dict[str, str] = {
     "no_face": "照片中未检测到人脸：请上传本人正面免冠、五官清楚的照片。",

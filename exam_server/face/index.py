@@ -194,7 +194,7 @@ class FaceIndex:
     def __contains__(self, worker_id: object) -> bool:
         self.refresh()
         count = int(self._header["count"])
-        return bool(np.any(self._ids[:count] == int(worker_id)))  # type: ignore[arg-type]
+        return bool(np.any(self._ids[:count] == int(worker_id)))  # type: ignore[call-overload]
 
     @property
     def generation(self) -> int:

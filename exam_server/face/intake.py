@@ -82,9 +82,10 @@ def decode_image(data: bytes, settings: FaceSettings, max_side: int | None = Non
         bgr = _apply_orientation(bgr, header)
     else:
         # Decoding at 1/2, 1/4 or 1/8 is much cheaper than decoding big photos fully then shrinking.
-        bgr = cv2.imdecode(buf, _reduced_flag(fmt, width, height, side))
-        if bgr is None:
+        decoded = cv2.imdecode(buf, _reduced_flag(fmt, width, height, side))
+        if decoded is None:
             raise FaceRefusal("not_an_image", f"{fmt} data does not decode")
+        bgr = decoded
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     up_w, up_h = (height, width) if _orientation(header) in (5, 6, 7, 8) else (width, height)
     longest = max(rgb.shape[:2])

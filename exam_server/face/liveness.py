@@ -7,7 +7,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import cv2
 import numpy as np
@@ -185,7 +185,7 @@ def check_liveness(
         return _fail(result, "liveness_static", f"frames differ by {result.frame_difference:.2f} grey levels")
 
     result.samples = samples
-    templates = list(template) if isinstance(template, (list, tuple)) else [template]
+    templates = list(template) if isinstance(template, (list, tuple)) else [cast("Template", template)]
     result.verifications = [
         engine.verify(s, templates[0]) if len(templates) == 1 else engine.verify_fused(s, templates) for s in samples
     ]
@@ -196,7 +196,7 @@ def check_liveness(
         worst = max(v.distance for v in result.verifications)
         return _fail(result, "face_mismatch", f"distance to template up to {worst:.3f}")
 
-    result.nonrigid = nonrigid_motion([s.landmarks for s in samples])
+    result.nonrigid = nonrigid_motion([s.landmarks for s in samples if s.landmarks is not None])
     # A blink is itself a non-rigid change (and a single photo cannot blink); a turn must not be planar.
     if challenge.kind != "blink" and result.nonrigid < settings.liveness_min_nonrigid:
         return _fail(result, "liveness_rigid", f"landmarks move as one plane (residual {result.nonrigid:.4f})")

@@ -52,6 +52,7 @@ from exam_server.models.org import County, Enterprise, Industry, Township
 from exam_server.models.people import (
     JOB_CATEGORY_LABELS,
     Certificate,
+    CertificateState,
     FacePhoto,
     FaceTemplate,
     JobCategory,
@@ -77,6 +78,7 @@ __all__ = [
     "Base",
     "CaptureRequest",
     "Certificate",
+    "CertificateState",
     "CheckIn",
     "CheckInStatus",
     "CheckKind",

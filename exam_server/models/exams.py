@@ -42,6 +42,11 @@ class RequirementStatus(str, enum.Enum):
     PASSED = "passed"
     EXPIRED = "expired"  # passed, but the certificate has since expired: sat, no longer qualified
 
+    @property
+    def label(self) -> str:
+        """Return the Chinese label the console, exports and kiosk messages show."""
+        return {"pending": "未参考", "failed": "不合格", "passed": "合格", "expired": "合格证已过期"}[self.value]
+
 
 # The statuses a worker can still sit under; a passed or expired requirement is closed (a renewal is a new one).
 OPEN_REQUIREMENT_STATUSES = (RequirementStatus.PENDING, RequirementStatus.FAILED)
@@ -88,6 +93,11 @@ class SittingStatus(str, enum.Enum):
     SUSPENDED = "suspended"  # waiting for a reviewer after repeated face mismatches
     SUBMITTED = "submitted"
     VOIDED = "voided"
+
+    @property
+    def label(self) -> str:
+        """Return the Chinese label the console, exports and kiosk messages show."""
+        return {"in_progress": "进行中", "suspended": "已暂停", "submitted": "已交卷", "voided": "已作废"}[self.value]
 
 
 ACTIVE_SITTING_STATUSES = (SittingStatus.IN_PROGRESS.value, SittingStatus.SUSPENDED.value)

@@ -18,12 +18,24 @@ class CheckKind(str, enum.Enum):
     ENROL_DUPLICATE = "enrol_duplicate"  # new enrolment searched against everyone
     SEARCH = "search"  # 1:N query from the console
 
+    @property
+    def label(self) -> str:
+        """Return the Chinese label the console, exports and kiosk messages show."""
+        return {"checkin": "入场核验", "in_exam": "考试中抽检", "enrol_duplicate": "登记查重", "search": "1:N 检索"}[
+            self.value
+        ]
+
 
 class Decision(str, enum.Enum):
     MATCH = "match"
     REVIEW = "review"  # too close to the threshold to decide automatically
     MISMATCH = "mismatch"
     REFUSED = "refused"  # image refused: no face, several faces, blurred...
+
+    @property
+    def label(self) -> str:
+        """Return the Chinese label the console, exports and kiosk messages show."""
+        return {"match": "比对通过", "review": "待复核", "mismatch": "比对不符", "refused": "未能比对"}[self.value]
 
 
 class FaceCheck(Base):
@@ -123,11 +135,28 @@ class ReviewKind(str, enum.Enum):
     SEARCH_HIT = "search_hit"
     MULTIPLE_FACES = "multiple_faces"
 
+    @property
+    def label(self) -> str:
+        """Return the Chinese label the console, exports and kiosk messages show."""
+        return {
+            "checkin_refused": "入场核验未通过",
+            "in_exam_mismatch": "考试中人脸不符",
+            "borderline": "临界相似度",
+            "duplicate_enrolment": "重复登记",
+            "search_hit": "1:N 检索命中",
+            "multiple_faces": "画面多人",
+        }[self.value]
+
 
 class ReviewStatus(str, enum.Enum):
     OPEN = "open"
     CONFIRMED = "confirmed"  # the reviewer agrees there is a problem
     DISMISSED = "dismissed"  # false alarm
+
+    @property
+    def label(self) -> str:
+        """Return the Chinese label the console, exports and kiosk messages show."""
+        return {"open": "待处理", "confirmed": "已确认", "dismissed": "已驳回"}[self.value]
 
 
 class ReviewCase(Base):

@@ -18,18 +18,23 @@ if TYPE_CHECKING:
 
 
 class JobCategory(str, enum.Enum):
-    PRINCIPAL = "principal"  # 主要负责人
-    SAFETY_MANAGER = "safety_manager"  # 安全生产管理人员
-    SPECIAL_OPS = "special_ops"  # 特种作业人员
-    GENERAL = "general"  # 一般从业人员
+    PRINCIPAL = "principal"
+    SAFETY_MANAGER = "safety_manager"
+    SPECIAL_OPS = "special_ops"
+    GENERAL = "general"
+
+    @property
+    def label(self) -> str:
+        """Return the Chinese label the console, exports and kiosk messages show."""
+        return {
+            "principal": "主要负责人",
+            "safety_manager": "安全生产管理人员",
+            "special_ops": "特种作业人员",
+            "general": "一般从业人员",
+        }[self.value]
 
 
-JOB_CATEGORY_LABELS = {
-    JobCategory.PRINCIPAL: "主要负责人",
-    JobCategory.SAFETY_MANAGER: "安全生产管理人员",
-    JobCategory.SPECIAL_OPS: "特种作业人员",
-    JobCategory.GENERAL: "一般从业人员",
-}
+JOB_CATEGORY_LABELS = {job: job.label for job in JobCategory}
 
 
 class Worker(Base):
@@ -110,6 +115,20 @@ class FaceTemplate(Base):
     photo: Mapped[FacePhoto] = relationship()
 
 
+class CertificateState(str, enum.Enum):
+    """What a certificate is worth on a given day (computed, not stored)."""
+
+    VALID = "valid"
+    EXPIRING = "expiring"  # valid, but within the window the page asks about
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+    @property
+    def label(self) -> str:
+        """Return the Chinese label the console, exports and kiosk messages show."""
+        return {"valid": "有效", "expiring": "即将到期", "expired": "已过期", "revoked": "已撤销"}[self.value]
+
+
 class Certificate(Base):
     """A pass, printed and verifiable; valid until ``valid_until`` (the bureau's day) unless revoked."""
 
@@ -133,4 +152,13 @@ class Certificate(Base):
     renewal_requirement: Mapped[ExamRequirement | None] = relationship(foreign_keys=[renewal_requirement_id])
 
 
-__all__ = ["JobCategory", "JOB_CATEGORY_LABELS", "Worker", "PhotoSource", "FacePhoto", "FaceTemplate", "Certificate"]
+__all__ = [
+    "JobCategory",
+    "JOB_CATEGORY_LABELS",
+    "Worker",
+    "PhotoSource",
+    "FacePhoto",
+    "FaceTemplate",
+    "Certificate",
+    "CertificateState",
+]

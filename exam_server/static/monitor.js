@@ -5,9 +5,10 @@
   if (!root) return;
   var url = root.dataset.url, poll = (parseInt(root.dataset.poll, 10) || 5) * 1000;
   var statusEl = document.getElementById("live-status");
-  var states = ["match", "review", "mismatch", "refused", "suspended", "none"];
-  var labels = {match: "比对通过", review: "待复核", mismatch: "比对不符", refused: "未检出人脸",
-                suspended: "已暂停", none: "待核验"};
+  // [state, label] pairs rendered by the page from the server's enums, in the columns' order.
+  var pairs = JSON.parse(document.getElementById("monitor-states").textContent);
+  var states = pairs.map(function (p) { return p[0]; }), labels = {};
+  pairs.forEach(function (p) { labels[p[0]] = p[1]; });
   var deadlines = [], skew = 0, timer = null;
 
   function cell(tr, text, cls) {

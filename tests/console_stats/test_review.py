@@ -1,5 +1,7 @@
 """The face review queue: scoped cases, images only through the role-checked route, decisions that act."""
 
+import json
+import re
 from pathlib import Path
 
 import cv2
@@ -243,3 +245,29 @@ def test_reviewer_and_city_decide_in_any_county(db, city, cases, login):
     db.session.expire_all()
     assert db.session.get(ReviewCase, cases["b"].id).decided_by_id == city.users["reviewer"].id
     assert db.session.get(ReviewCase, cases["a"].id).decided_by_id == city.users["city"].id
+
+
+def test_the_monitor_and_the_review_page_name_a_face_state_alike(db, city, cases, login):
+    """The monitor's words for a check come from the page, which takes them from the enums the review page uses."""
+    db.session.add(
+        FaceCheck(
+            kind=CheckKind.IN_EXAM,
+            worker_id=cases["sitting"].worker_id,
+            sitting_id=cases["sitting"].id,
+            model_name="dlib",
+            model_version="1",
+            decision=Decision.REFUSED,
+            refusal_code="too_dark",
+        )
+    )
+    db.session.commit()
+    admin = login(city.users["city"])
+    monitor = admin.get("/console/monitor").get_data(as_text=True)
+    blob = re.search(r'<script type="application/json" id="monitor-states">(.*?)</script>', monitor, re.S)
+    labels = dict(json.loads(blob.group(1)))
+    page = admin.get(f"/console/review/{cases['a'].id}").get_data(as_text=True)
+    for state in ("refused", "mismatch", "match"):
+        assert f'<span class="state {state}">{labels[state]}</span>' in page
+    assert labels["suspended"] == SittingStatus.SUSPENDED.label and SittingStatus.SUSPENDED.label in page
+    script = admin.get("/static/monitor.js").get_data(as_text=True)
+    assert "monitor-states" in script and not any(label in script for label in labels.values())

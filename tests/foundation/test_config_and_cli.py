@@ -48,6 +48,24 @@ def test_bad_number_in_environment_is_named(monkeypatch, tmp_path):
         create_app()
 
 
+def test_face_settings_are_read_once_when_the_app_is_made(monkeypatch, tmp_path):
+    from exam_server.services.faces import face_service
+
+    monkeypatch.setenv("EXAM_SECRET_KEY", "x")
+    monkeypatch.setenv("EXAM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EXAM_FACE_LIVE_THRESHOLD", "0.41")
+    app = create_app()
+    assert app.config["FACE_LIVE_THRESHOLD"] == 0.41
+    monkeypatch.setenv("EXAM_FACE_LIVE_THRESHOLD", "0.2")  # later changes to the environment are not seen
+    with app.app_context():
+        assert face_service.settings().live_threshold == 0.41
+        app.config["FACE_LIVE_THRESHOLD"] = 0.45  # the app's config is the one source
+        assert face_service.settings().live_threshold == 0.45
+    monkeypatch.setenv("EXAM_FACE_SEARCH_K", "five")
+    with pytest.raises(ConfigError, match="EXAM_FACE_SEARCH_K"):
+        create_app()
+
+
 def test_cli_without_secret_prints_one_line(tmp_path):
     result = run_cli("init-db", env_extra={"EXAM_DATA_DIR": str(tmp_path)})
     assert result.returncode == 2

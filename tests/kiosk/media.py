@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 
 import cv2
-import dlib
 import numpy as np
 import pytest
+
+from kiosk_client import stills
+from kiosk_client.stills import FRAME_SIZE
 
 REPO = Path(__file__).resolve().parents[2]
 FACES_DIR = Path(os.environ.get("EXAM_FACES_DIR", REPO.parent / "shared" / "faces"))
@@ -18,7 +20,6 @@ needs_faces = pytest.mark.skipif(
     reason=f"real face photos not found at {FACES_DIR} (set "
     "EXAM_FACES_DIR to the shared/faces folder holding manifest.csv)",
 )
-FRAME_SIZE = (640, 480)
 # One person turning: yaw measured by the server's engine as about 0, +16, +34 (nose to the image's
 # right, the worker's own left) and -34 degrees. Each entry: (photo, frames held at 10 fps).
 TURN_BOTH_WAYS = [
@@ -33,25 +34,11 @@ TURN_BOTH_WAYS = [
 ENROLLED_PHOTO = "resolutions/obama-1080p.jpg"
 SECOND_ENROLLED_PHOTO = "resolutions/obama-720p.jpg"
 OTHER_PERSON_PHOTO = "single/biden/biden2.jpg"
-_detector = dlib.get_frontal_face_detector()
 
 
 def camera_frame(photo: str, face_px: int = 190, size: tuple[int, int] = FRAME_SIZE) -> np.ndarray:
     """Return the photo as a camera would film that person: the face about face_px wide, centred."""
-    image = cv2.imread(str(FACES_DIR / photo))
-    factor = min(1.0, 1280 / max(image.shape[:2]))
-    work = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    faces = _detector(cv2.cvtColor(work, cv2.COLOR_BGR2GRAY), 1)
-    assert len(faces) == 1, f"{photo}: {len(faces)} faces"
-    face = faces[0]
-    scale = face_px / face.width()
-    scaled = cv2.resize(work, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    cx, cy = (face.left() + face.right()) / 2 * scale, (face.top() + face.bottom()) / 2 * scale
-    width, height = size
-    left, top = int(cx - width / 2), int(cy - height * 0.45)
-    pad = max(width, height)
-    padded = cv2.copyMakeBorder(scaled, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    return np.ascontiguousarray(padded[top + pad : top + pad + height, left + pad : left + pad + width])
+    return stills.camera_frame(cv2.imread(str(FACES_DIR / photo)), face_px, size)
 
 
 def write_video(path: Path, sequence: list[tuple[str, int]], fps: float = 10.0) -> Path:

@@ -148,7 +148,7 @@ def run(session: Session, now: datetime | None = None, batch: int = 500) -> dict
     today = localday.today(now)
     expired = expire(session, today)
     session.commit()
-    renewal_days = int(current_app.config.get("CERTIFICATE_RENEWAL_DAYS", 90))
+    renewal_days = int(current_app.config["CERTIFICATE_RENEWAL_DAYS"])
     candidates = open_plans(session, now)
     made = without_plan = offset = 0
     while True:

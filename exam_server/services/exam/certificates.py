@@ -17,6 +17,7 @@ from exam_server import localday
 from exam_server.citizen_id import mask
 from exam_server.models import (
     Certificate,
+    CertificateState,
     DomainError,
     Enterprise,
     ExamPlan,
@@ -30,19 +31,18 @@ from exam_server.services.policy import can_see_enterprise, enterprise_filter
 from exam_server.services.reporting import certificate_pdf
 
 NUMBER = re.compile(r"^AQ\d{14}$")
-STATE_LABELS = {"valid": "有效", "expiring": "即将到期", "expired": "已过期", "revoked": "已撤销"}
 EXPIRY_WINDOWS = (30, 60, 90)
 
 
-def state(certificate: Certificate, today: date, expiring_within: int = 0) -> str:
+def state(certificate: Certificate, today: date, expiring_within: int = 0) -> CertificateState:
     """Return revoked, expired, expiring (within ``expiring_within`` days) or valid, on the bureau's day."""
     if certificate.revoked_at is not None:
-        return "revoked"
+        return CertificateState.REVOKED
     if certificate.valid_until < today:
-        return "expired"
+        return CertificateState.EXPIRED
     if expiring_within and certificate.valid_until <= today + timedelta(days=expiring_within):
-        return "expiring"
-    return "valid"
+        return CertificateState.EXPIRING
+    return CertificateState.VALID
 
 
 def normalise_number(number: str) -> str:
@@ -146,7 +146,7 @@ def document_settings() -> certificate_pdf.DocumentSettings:
     return certificate_pdf.DocumentSettings(
         authority=authority,
         seal_image=config.get("CERTIFICATE_SEAL_IMAGE"),
-        page_size=config.get("CERTIFICATE_PAGE_SIZE", "a4"),
+        page_size=config["CERTIFICATE_PAGE_SIZE"],
         font_path=config.get("CERTIFICATE_FONT") or "",
     )
 

@@ -16,6 +16,7 @@ import question_bank as qb
 from exam_server import localday
 from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
 from exam_server.face import FaceEngine, FaceRefusal, FaceSample
+from exam_server.face.errors import IMAGE_CODES
 from exam_server.face.liveness import CHALLENGES, INSTRUCTIONS_ZH, Challenge
 from exam_server.models import (
     ACTIVE_SITTING_STATUSES,
@@ -46,7 +47,6 @@ BURST_SECONDS = 2.5
 MIN_FRAMES, MAX_FRAMES = 4, 12
 # Codes that mean "not this person" or "not a live person": they count towards a refused check-in.
 _COUNTED = {"face_mismatch", "liveness_failed"}
-_IMAGE_CODES = {"no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed", "not_an_image"}
 
 
 def _config(key: str, default):
@@ -312,7 +312,7 @@ def _pass(session, kiosk, checkin, decision, verdict, samples, frame, now, detai
 
 
 def _api_code(engine_code: str | None) -> str:
-    if engine_code in _IMAGE_CODES or engine_code == "face_mismatch":
+    if engine_code in IMAGE_CODES or engine_code == "face_mismatch":
         return engine_code
     if engine_code in ("too_large", "unsupported_format"):
         return "not_an_image"

@@ -45,10 +45,8 @@ _indexes: dict[tuple[str, str], FaceIndex] = {}
 
 
 def settings() -> FaceSettings:
-    """Return the face settings: EXAM_FACE_* variables, overridden by FACE_* keys of the app config."""
-    values = {key[len("EXAM_") :]: value for key, value in os.environ.items() if key.startswith("EXAM_FACE_")}
-    values.update({key: value for key, value in current_app.config.items() if key.startswith("FACE_")})
-    return FaceSettings.from_mapping(values, prefix="FACE_")
+    """Return the face settings: the FACE_* keys of the app config (read from EXAM_FACE_* once, by create_app)."""
+    return FaceSettings.from_mapping(current_app.config, prefix="FACE_")
 
 
 def engine() -> FaceEngine:
@@ -92,7 +90,7 @@ def index(model: EmbeddingModel | None = None) -> FaceIndex:
 
 def _keep_current(found: FaceIndex, model: EmbeddingModel) -> None:
     """Replay other hosts' enrolments into this host's index file (docs/scaling.md, "The 1:N index")."""
-    index_sync.keep_current(found, model, db.engine, float(current_app.config.get("INDEX_SYNC_SECONDS", 1.0)))
+    index_sync.keep_current(found, model, db.engine, float(current_app.config["INDEX_SYNC_SECONDS"]))
 
 
 @dataclass

@@ -26,12 +26,6 @@ from exam_server.services.reporting import xlsx_writer
 from exam_server.services.reporting.statistics import Filters, Names, Place, Rates, counts_by, results_query
 
 BOM = "\ufeff"
-STATUS_LABELS = {
-    RequirementStatus.PENDING: "未参考",
-    RequirementStatus.FAILED: "不合格",
-    RequirementStatus.PASSED: "合格",
-    RequirementStatus.EXPIRED: "合格证已过期",
-}
 BATCH = 1000
 NONE = "—"
 
@@ -119,7 +113,7 @@ def result_rows(
             r.citizen_id,
             JOB_CATEGORY_LABELS.get(r.job_category, ""),
             names.plans.get(r.plan_id, ""),
-            STATUS_LABELS[RequirementStatus(r.status)],
+            RequirementStatus(r.status).label,
             r.attempts,
             r.first_sat_at,
             r.passed_at,

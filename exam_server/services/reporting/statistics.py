@@ -19,6 +19,7 @@ from exam_server import localday
 from exam_server.models import (
     Certificate,
     County,
+    Decision,
     DomainError,
     Enterprise,
     ExamPlan,
@@ -491,12 +492,10 @@ class Names:
         )
 
 
+# The monitor's face state of a live sitting: its latest check's decision, suspended, or no check yet.
 FACE_STATES = {
-    "match": "比对通过",
-    "review": "待复核",
-    "mismatch": "比对不符",
-    "refused": "未检出人脸",
-    "suspended": "已暂停",
+    **{decision.value: decision.label for decision in Decision},
+    SittingStatus.SUSPENDED.value: SittingStatus.SUSPENDED.label,
     "none": "待核验",
 }
 

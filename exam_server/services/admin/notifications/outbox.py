@@ -146,8 +146,8 @@ def _settle(notification: Notification, error: SendError | None, provider_id: st
         notification.last_error = None
     elif error.uncertain:
         notification.status = DeliveryStatus.UNCERTAIN
-    elif error.retry and notification.attempts < int(config.get("NOTIFY_MAX_ATTEMPTS", 5)):
-        delay = int(config.get("NOTIFY_RETRY_SECONDS", 300)) * 2 ** (notification.attempts - 1)
+    elif error.retry and notification.attempts < int(config["NOTIFY_MAX_ATTEMPTS"]):
+        delay = int(config["NOTIFY_RETRY_SECONDS"]) * 2 ** (notification.attempts - 1)
         notification.status, notification.next_attempt_at = DeliveryStatus.PENDING, now + timedelta(seconds=delay)
     else:
         notification.status = DeliveryStatus.FAILED

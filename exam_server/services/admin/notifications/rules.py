@@ -222,7 +222,7 @@ def plan_opening(session: Session, now: datetime) -> int:
 def plan_closing(session: Session, now: datetime) -> int:
     """Tell managers how many of their workers have not sat a plan closing soon, and tell those workers."""
     rule, audience, queued = "plan_closing", Audience(session), 0
-    days = int(current_app.config.get("NOTIFY_CLOSING_DAYS", 7))
+    days = int(current_app.config["NOTIFY_CLOSING_DAYS"])
     due = session.scalars(
         select(ExamPlan).where(
             ExamPlan.opens_at <= now,
@@ -259,7 +259,7 @@ def certificate_expiring(session: Session, now: datetime) -> int:
     """Tell holders, and their enterprises' managers, of certificates reaching their last days."""
     rule, audience = "certificate_expiring", Audience(session)
     today = localday.today(now)
-    days = int(current_app.config.get("NOTIFY_EXPIRY_DAYS", 30))
+    days = int(current_app.config["NOTIFY_EXPIRY_DAYS"])
     due = session.execute(
         select(Certificate, Worker, ExamPlan.name)
         .join(Worker, Worker.id == Certificate.worker_id)
@@ -316,7 +316,7 @@ def certificate_expiring(session: Session, now: datetime) -> int:
 def review_waiting(session: Session, now: datetime) -> int:
     """Tell the reviewers that face alerts have been waiting longer than they should."""
     rule, audience = "review_waiting", Audience(session)
-    minutes = int(current_app.config.get("NOTIFY_REVIEW_WAIT_MINUTES", 30))
+    minutes = int(current_app.config["NOTIFY_REVIEW_WAIT_MINUTES"])
     cases = session.scalars(
         select(ReviewCase)
         .where(
