@@ -140,6 +140,8 @@ def _error_responses(codes: list[str]) -> dict:
 
 def _describe(op: Operation, params: list[dict], endpoint: str, refs: dict) -> dict:
     codes = list(op.errors)
+    if any(param["schema"]["type"] == "integer" for param in params):
+        codes.append("not_found")  # the int converter matches no route for a non-number or an id out of range
     if op.body is not None or op.multipart is not None:
         codes = ["invalid_request", "payload_too_large", *codes]
     if not op.public:
