@@ -25,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    _register_request_guard(app)
     _register_cli(app)
     _register_template_helpers(app)
     logging.getLogger(__name__).debug("app created for %s", app.config["ENV_NAME"])
@@ -65,6 +66,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp)
+
+
+def _register_request_guard(app: Flask) -> None:
+    from exam_server import request_guard
+
+    # After the blueprints: their upload-limit hook must raise the limit before this one reads the form.
+    request_guard.install(app)
 
 
 def _register_cli(app: Flask) -> None:

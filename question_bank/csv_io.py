@@ -11,8 +11,9 @@ from typing import Any
 from .model import Problem, Question
 from .rows import SHEET_HEADERS, SHEET_LABELS, find_header, header_positions, sheet_row, sheet_values
 
-# Excel treats cells starting with these as formulas; exports prefix them with "'".
-_FORMULA_START = ("=", "+", "-", "@")
+# Excel treats cells starting with these as formulas; exports prefix them with "'". The full-width forms
+# (＝＋－＠, typed by a Chinese input method) are folded to the ASCII ones by some spreadsheets.
+_FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def decode(data: bytes) -> str:

@@ -42,9 +42,10 @@ INDUSTRIES: dict[str, str] = {
     "crowded_places": "人员密集场所",
 }
 _INDUSTRY_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_CODE_RE = re.compile(r"^[^\s]{1,32}$")  # the server stores codes in String(32)
-# Characters that XLSX cannot store; rejecting them keeps every question exportable.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# The server stores codes in String(32); no control character (PostgreSQL refuses NUL in text).
+_CODE_RE = re.compile(r"^[^\s\x00-\x1f\x7f]{1,32}$")
+# Characters that XLSX cannot store or PostgreSQL refuses (NUL), and DEL; tab and line breaks are text.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Column sizes of the server's question table.
 _MAX_LENGTHS = {"category": 64, "basis": 255}
 
@@ -202,7 +203,7 @@ def _validate_text(q: Question) -> list[Problem]:
     if not q.code.strip():
         add("code", "编号不能为空 / code is empty")
     elif not _CODE_RE.match(q.code):
-        add("code", f'编号 "{q.code}" 不能含空白且不超过 32 字符 / code must have no spaces, max 32 chars')
+        add("code", f"编号 {q.code!r} 不能含空白或控制字符且不超过 32 字符 / code: no spaces or controls, max 32 chars")
     if not q.stem.strip():
         add("stem", "题干不能为空 / stem is empty")
     if not q.category.strip():

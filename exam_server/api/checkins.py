@@ -15,6 +15,7 @@ from exam_server.api.present import sitting_view
 from exam_server.extensions import db
 from exam_server.face.errors import IMAGE_CODES
 from exam_server.models import utcnow
+from exam_server.plaintext import SINGLE_LINE_PATTERN
 from exam_server.services.exam import checkin, consent, sittings
 from exam_server.services.exam.refusals import Refusal
 
@@ -23,7 +24,7 @@ FRAMES_FORM = {
         "type": "object",
         "required": ["checkin_token", "frames"],
         "properties": {
-            "checkin_token": {"type": "string", "minLength": 1, "maxLength": 128},
+            "checkin_token": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": SINGLE_LINE_PATTERN},
             "frames": {
                 "type": "array",
                 "minItems": checkin.MIN_FRAMES,

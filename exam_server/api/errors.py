@@ -73,7 +73,10 @@ def _http_error(exc: HTTPException):
     db.session.rollback()
     code = _HTTP_CODES.get(exc.code, "invalid_request" if exc.code < 500 else "internal_error")
     message = "" if code in CODES and code != "invalid_request" else exc.description
-    return error_response(code, message, status=exc.code)
+    response = error_response(code, message, status=exc.code)
+    if getattr(exc, "valid_methods", None):  # a 405 says which methods the path takes (RFC 9110)
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    return response
 
 
 def _unexpected(exc: Exception):

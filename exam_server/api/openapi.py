@@ -12,6 +12,7 @@ from pydantic.json_schema import models_json_schema
 
 from exam_server.api import schemas
 from exam_server.api.errors import CODES
+from exam_server.plaintext import control_character, refusal
 from exam_server.services.exam.refusals import Refusal
 
 ATTRIBUTE = "__kiosk_api__"
@@ -57,8 +58,11 @@ def operation_of(app: Flask, endpoint: str | None) -> Operation | None:
 
 
 def parse_json(model: type[BaseModel]) -> BaseModel:
-    """Validate the JSON body against a model; refuse with a 400 that names the field."""
-    data = request.get_json(force=True, silent=True)
+    """Validate the JSON body against a model; refuse with a 400 (or the field's own code) that names the field."""
+    try:
+        data = request.get_json(force=True, silent=True)
+    except RecursionError:  # the json module recurses per nesting level; ~1,000 levels exhaust the stack
+        raise Refusal("invalid_request", "JSON 嵌套层数过多 / the JSON is nested too deeply", field="body") from None
     if not isinstance(data, dict):
         raise Refusal("invalid_request", "请求体须为 JSON 对象 / the body must be a JSON object", field="body")
     try:
@@ -66,7 +70,16 @@ def parse_json(model: type[BaseModel]) -> BaseModel:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         name = ".".join(str(part) for part in first["loc"]) or "body"
-        raise Refusal("invalid_request", f"字段 {name} 无效 / field {name}: {first['msg']}", field=name) from None
+        message = first["msg"].removeprefix("Value error, ")
+        code = (
+            schemas.REFUSAL_CODES.get(name, "invalid_request") if first["type"] in _WRONG_VALUE else "invalid_request"
+        )
+        said = CODES[code][1] if code != "invalid_request" else f"字段 {name} 无效"
+        raise Refusal(code, f"{said} / field {name}: {message}", field=name) from None
+
+
+# Pydantic error types of a present value of the right type that fails the field's rule.
+_WRONG_VALUE = frozenset({"string_pattern_mismatch", "value_error"})
 
 
 def form_text(name: str, max_length: int = 128) -> str:
@@ -74,6 +87,8 @@ def form_text(name: str, max_length: int = 128) -> str:
     value = request.form.get(name, "")
     if not value or len(value) > max_length:
         raise Refusal("invalid_request", f"缺少或过长的字段 {name} / field {name} is missing or too long", field=name)
+    if found := control_character(value):
+        raise Refusal("invalid_request", refusal(name, found), field=name)
     return value
 
 
@@ -125,6 +140,8 @@ def _error_responses(codes: list[str]) -> dict:
 
 def _describe(op: Operation, params: list[dict], endpoint: str, refs: dict) -> dict:
     codes = list(op.errors)
+    if any(param["schema"]["type"] == "integer" for param in params):
+        codes.append("not_found")  # the int converter matches no route for a non-number or an id out of range
     if op.body is not None or op.multipart is not None:
         codes = ["invalid_request", "payload_too_large", *codes]
     if not op.public:

@@ -3,23 +3,42 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from exam_server.plaintext import SINGLE_LINE_PATTERN, control_character
 
 _STRICT = ConfigDict(extra="forbid")
+CITIZEN_ID_PATTERN = r"^[0-9]{17}[0-9Xx]$"
+# Request fields whose malformed value has its own refusal code instead of invalid_request.
+REFUSAL_CODES = {"citizen_id": "invalid_citizen_id"}
+
+
+def _plain(value: str) -> str:
+    if found := control_character(value):
+        raise ValueError(f"含有控制字符 {found} / contains the control character {found}")
+    return value
+
+
+# Every free-text field of a request: the document states the rule, the validator says what broke it.
+PlainText = Annotated[str, AfterValidator(_plain), Field(json_schema_extra={"pattern": SINGLE_LINE_PATTERN})]
 
 
 class ConsentGiven(BaseModel):
     model_config = _STRICT
-    notice_version: str = Field(min_length=1, max_length=32, description="which wording the kiosk showed and spoke")
+    notice_version: PlainText = Field(
+        min_length=1, max_length=32, description="which wording the kiosk showed and spoke"
+    )
     retention_days: int = Field(ge=0, le=36500, description="the retention the notice told (GET /consent-notice)")
 
 
 class CheckinRequest(BaseModel):
     model_config = _STRICT
-    citizen_id: str = Field(min_length=1, max_length=32, description="18-digit resident citizen ID")
-    chip_photo: str | None = Field(
+    citizen_id: str = Field(
+        pattern=CITIZEN_ID_PATTERN, description="18-character resident citizen ID (17 digits, then a digit or X)"
+    )
+    chip_photo: PlainText | None = Field(
         None, max_length=200_000, description="base64 JPEG read from the ID card's chip (optional)"
     )
     consent: ConsentGiven | None = Field(
@@ -38,12 +57,12 @@ class AnswerRequest(BaseModel):
     response: str = Field(
         max_length=6, pattern="^[A-Fa-f]*$", description='presented option letters, e.g. "BD"; "" clears the answer'
     )
-    idempotency_key: str = Field(min_length=1, max_length=64)
+    idempotency_key: PlainText = Field(min_length=1, max_length=64)
 
 
 class SubmitRequest(BaseModel):
     model_config = _STRICT
-    idempotency_key: str = Field(min_length=1, max_length=64)
+    idempotency_key: PlainText = Field(min_length=1, max_length=64)
 
 
 class KioskRef(BaseModel):

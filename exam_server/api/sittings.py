@@ -12,6 +12,7 @@ from exam_server.api.openapi import form_files, form_text, operation, parse_json
 from exam_server.api.present import result, sitting_view
 from exam_server.extensions import db
 from exam_server.models import SittingStatus, utcnow
+from exam_server.plaintext import SINGLE_LINE_PATTERN
 from exam_server.services.exam import captures, sittings
 
 SITTING = f"/sittings/<int(min=1, max={MAX_ID}):sitting_id>"
@@ -22,7 +23,7 @@ CAPTURE_FORM = {
         "type": "object",
         "required": ["nonce", "frame"],
         "properties": {
-            "nonce": {"type": "string", "minLength": 1, "maxLength": 64},
+            "nonce": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": SINGLE_LINE_PATTERN},
             "frame": {"type": "string", "format": "binary"},
         },
     },

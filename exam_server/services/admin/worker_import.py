@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from exam_server.citizen_id import InvalidCitizenId, gender_of, normalise_citizen_id
 from exam_server.models import JOB_CATEGORY_LABELS, DomainError, Enterprise, JobCategory, Role, User, Worker, utcnow
+from exam_server.plaintext import control_character
 from exam_server.services import audit
 from exam_server.services.admin import plans
 from exam_server.services.policy import can_see_enterprise, enterprise_filter
@@ -210,6 +211,9 @@ def _text(value) -> str:
 
 def _parse_row(row, cells, columns, codes, enterprise, seen, problems, today) -> tuple | None:
     """Return the insert tuple of one row, or None after adding its problems."""
+    if dirty := _control_problems(row, cells, columns):
+        problems.extend(dirty)  # no other check of such a row can be trusted to say the right thing
+        return None
     before = len(problems)
     name = _text(_cell(cells, columns, "name"))
     if not name or len(name) > 64:
@@ -243,6 +247,15 @@ def _parse_row(row, cells, columns, codes, enterprise, seen, problems, today) ->
     if len(problems) > before:
         return None
     return citizen_id, name, gender_of(citizen_id), birth, enterprise_id, job, phone
+
+
+def _control_problems(row, cells, columns) -> list[RowProblem]:
+    """Name each cell of the row that holds a control character (NUL...), which no database column may store."""
+    found = []
+    for key in columns:
+        if character := control_character(_text(_cell(cells, columns, key))):
+            found.append(RowProblem(row, LABELS[key], f"含有控制字符 {character}，请删除后重新上传"))
+    return found
 
 
 def _row_enterprise(row, code, codes, enterprise, problems) -> int | None:

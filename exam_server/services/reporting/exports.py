@@ -124,10 +124,15 @@ def result_rows(
         ]
 
 
+# Leading characters that make a spreadsheet read a cell as a formula, with their full-width forms: a Chinese
+# input method types ＝ for =, and spreadsheets that fold full-width forms would run it all the same.
+FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
 def _text(value) -> str:
-    """Return a cell's text; a leading = + - @ is quoted so a spreadsheet never runs it as a formula."""
+    """Return a cell's text; a leading formula character is quoted so a spreadsheet never runs it."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def csv_value(column: Column, value) -> str:
