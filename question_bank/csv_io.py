@@ -13,7 +13,7 @@ from .rows import SHEET_HEADERS, SHEET_LABELS, find_header, header_positions, sh
 
 # Excel treats cells starting with these as formulas; exports prefix them with "'". The full-width forms
 # (＝＋－＠, typed by a Chinese input method) are folded to the ASCII ones by some spreadsheets.
-_FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def decode(data: bytes) -> str:
@@ -62,13 +62,13 @@ def write_questions(questions: Iterable[Question]) -> bytes:
 
 def _escape(value: Any) -> Any:
     """Prefix formula-like text with an apostrophe (CSV injection guard)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 
 
 def _unescape(value: str) -> str:
     """Undo _escape."""
-    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
+    if value.startswith("'") and value[1:].startswith(FORMULA_START):
         return value[1:]
     return value

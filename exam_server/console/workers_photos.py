@@ -16,6 +16,7 @@ from exam_server.jobs import tasks
 from exam_server.models import DomainError, Job
 from exam_server.services import audit, job_state
 from exam_server.services.faces import photo_jobs
+from exam_server.services.reporting import exports
 
 
 @bp.route("/workers/photos", methods=["GET", "POST"])
@@ -77,5 +78,5 @@ def workers_photos_refused(job_id: int):
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["文件", "身份证号", "原因"])
-    writer.writerows(job_state.refusals(db.session, job.id))
+    writer.writerows([exports.cell_text(cell) for cell in row] for row in job_state.refusals(db.session, job.id))
     return download(("\ufeff" + out.getvalue()).encode("utf-8"), f"照片未通过-{job.id}.csv", "text/csv")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import time
 import zipfile
@@ -174,3 +175,21 @@ def test_a_broken_zip_is_refused_at_upload_with_a_message(db, world, login):
     assert response.status_code == 400
     assert "不是有效的ZIP文件" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Job.id))) == 0
+
+
+def test_the_refused_photos_report_quotes_file_names_a_spreadsheet_would_run(db, world, login):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("=HYPERLINK(1).jpg", b"not an image")
+        archive.writestr("\uff1d1+2.jpg", b"not an image")
+    manager = login(world.enterprise_admin_a)
+    response = manager.post(
+        "/console/workers/photos",
+        data={"archive": (io.BytesIO(buffer.getvalue()), "p.zip")},
+        content_type="multipart/form-data",
+    )
+    job_url = response.headers["Location"]
+    assert wait_for(manager, job_url)["refused"] == 2
+    rows = list(csv.reader(io.StringIO(manager.get(f"{job_url}/refused.csv").get_data().decode("utf-8-sig"))))
+    names = sorted(row[0] for row in rows[1:])
+    assert names == ["'=HYPERLINK(1).jpg", "'\uff1d1+2.jpg"]

@@ -24,6 +24,7 @@ from exam_server.models import JOB_CATEGORY_LABELS, Enterprise, RequirementStatu
 from exam_server.services.policy import enterprise_filter
 from exam_server.services.reporting import xlsx_writer
 from exam_server.services.reporting.statistics import Filters, Names, Place, Rates, counts_by, results_query
+from question_bank.csv_io import FORMULA_START
 
 BOM = "\ufeff"
 BATCH = 1000
@@ -124,12 +125,7 @@ def result_rows(
         ]
 
 
-# Leading characters that make a spreadsheet read a cell as a formula, with their full-width forms: a Chinese
-# input method types ＝ for =, and spreadsheets that fold full-width forms would run it all the same.
-FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-
-
-def _text(value) -> str:
+def cell_text(value) -> str:
     """Return a cell's text; a leading formula character is quoted so a spreadsheet never runs it."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
@@ -137,7 +133,7 @@ def _text(value) -> str:
 
 def csv_value(column: Column, value) -> str:
     if column.kind == "text":
-        return _text(value)
+        return cell_text(value)
     if value is None:
         return NONE
     if column.kind == "rate":
@@ -168,7 +164,7 @@ def csv_chunks(columns: list[Column], rows: Iterable[list], rows_per_chunk: int 
 
 def _xlsx_cell(column: Column, value):
     if column.kind == "text":
-        return _text(value)
+        return cell_text(value)
     if value is None:
         return NONE
     if column.kind == "rate":
