@@ -91,6 +91,7 @@ async function loadPaper(id) {
 function update(next) {
   if (!next || !next.screen) return;
   state = next;
+  if (voice.current && !voiceOn()) say([], true);  // muted: the sentence being said stops too
   if (state.sitting) {
     clockBase = {seconds: state.sitting.remaining_seconds, at: Date.now()};
     if (!paper || paper.sitting_id !== state.sitting.sitting_id) { loadPaper(state.sitting.sitting_id); }
