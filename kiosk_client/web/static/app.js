@@ -346,9 +346,9 @@ function resultScreen(s) {
   const r = s.result, cert = r.certificate;
   const letters = (v) => v ? v.split("").join("、") : T("result.none");
   const review = (r.review || []).map((item) => `<li class="wrong" data-item="${item.item_no}">
-      <p class="q"><b>${item.item_no}.</b> ${esc(item.stem)}</p>
-      <p><span class="yours">${esc(T("result.yours").replace("{letters}", letters(item.response)))}</span>
+      <p><b>${item.item_no}.</b> <span class="yours">${esc(T("result.yours").replace("{letters}", letters(item.response)))}</span>
         <span class="right-answer">${esc(T("result.right").replace("{letters}", letters(item.answer)))}</span></p>
+      <p class="q">${esc(item.stem)}</p>
       ${item.basis ? `<p class="basis">${esc(T("result.basis").replace("{basis}", item.basis))}</p>` : ""}
       <ul class="opts">${item.options.map((o) => `<li class="${item.answer.includes(o.letter) ? "right" : ""}${item.response.includes(o.letter) ? " picked" : ""}">${o.letter}. ${esc(o.text)}</li>`).join("")}</ul></li>`).join("");
   return `<div class="result">
