@@ -103,6 +103,9 @@ class KioskApp:
         with self.lock:
             if screen != self.screen:
                 log.info("screen: %s -> %s %s", self.screen, screen, data.get("code", ""))
+            if screen not in ("exam", "review"):
+                # The exam's warning and capture notice are over once the exam is: none covers a later screen.
+                self.banner, self.notice_until = None, 0.0
             self.screen, self.data = screen, data
             self.version += 1
 
@@ -143,7 +146,7 @@ class KioskApp:
         """Return everything the browser needs to draw the current screen, with its sentences and what to say."""
         with self.lock:
             now = time.monotonic()
-            banner = self.banner[0] if self.banner and self.banner[1] > now else None
+            banner = self._banner(now)
             view = {
                 "screen": self.screen,
                 "version": self.version,
@@ -164,6 +167,12 @@ class KioskApp:
             view["say"] = texts.spoken_roles(self.screen, found) + [r for r in ("banner", "notice") if r in found]
             return view
 
+    def _banner(self, now: float) -> str | None:
+        """Return the in-exam warning while it lasts, drawn over the question screen only."""
+        if self.screen != "exam" or self.banner is None or self.banner[1] <= now:
+            return None
+        return self.banner[0]
+
     def _volume(self) -> int:
         return self.voice.volume if self.voice is not None else 0
 
@@ -178,7 +187,8 @@ class KioskApp:
             found["hint"] = texts.phrase(f"hint.{self.guidance.code}")
         if banner:
             found["banner"] = texts.spoken(banner)
-        if now < self.notice_until and self.screen in ("exam", "review"):
+        # Over the question screen only: on the answer card it would hide the legend and the instruction.
+        if now < self.notice_until and self.screen == "exam":
             found["notice"] = texts.phrase("capture.notice")
         if self.voice is not None:
             for phrase in found.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -30,8 +31,17 @@ SIZES = {
     "landscape-1366x768": {"width": 1366, "height": 768},
     "square-1280x1024": {"width": 1280, "height": 1024},
 }
-# Every drawn element inside the viewport (scroll regions count as one box), no page scrolling, no text cut off.
+# What a screen is for: no banner, notice or other box drawn over the page may cover these.
+KEY_ELEMENTS = ", ".join(
+    [
+        "#verdict", "#score", "#mark", "#certificate", "#retake", "#weakest", "#wrong-answers", ".review-list h2",
+        ".legend", ".grid", "main .say", "main h1", "main h2", "#refusal", "#hint",
+    ]
+)  # fmt: skip
+# Every drawn element inside the viewport (scroll regions count as one box), no page scrolling, no text cut off,
+# nothing drawn over the screen's key elements, the first wrong answer's right answer above the fold.
 LAYOUT_PROBLEMS = r"""() => {
+  const KEY_ELEMENTS = KEY_ELEMENTS_LIST;
   const vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight, found = [];
   const page = document.scrollingElement;
   if (page.scrollWidth > vw + 1) found.push(`the page scrolls sideways: ${page.scrollWidth} px > ${vw}`);
@@ -54,8 +64,44 @@ LAYOUT_PROBLEMS = r"""() => {
     if (clips && el.scrollWidth > el.clientWidth + 1) found.push(`${name(el)} cuts its content off sideways`);
     if (el.tagName === "BUTTON" && el.scrollWidth > el.clientWidth + 2) found.push(`${name(el)}: its label overflows`);
   }
+  // Nothing drawn over the screen (a banner, a notice, any fixed or absolute box but the dialog the worker opened)
+  // may cover what the screen is for, scroll regions included.
+  const shown = (el) => {
+    const style = getComputedStyle(el), r = el.getBoundingClientRect();
+    return !el.closest("[hidden]") && style.display !== "none" && style.visibility !== "hidden" && r.width > 0 && r.height > 0;
+  };
+  const floating = (el) => ["fixed", "absolute"].includes(getComputedStyle(el).position);
+  const floatsInside = (el) => { for (let up = el.parentElement; up; up = up.parentElement) if (floating(up)) return true; return false; };
+  const overlays = [...document.querySelectorAll("body *")].filter((el) =>
+    floating(el) && shown(el) && !el.closest("#dialog") && !floatsInside(el));
+  for (const over of overlays) {
+    const o = over.getBoundingClientRect();
+    for (const key of document.querySelectorAll(KEY_ELEMENTS)) {
+      if (over.contains(key) || key.contains(over) || !shown(key)) continue;
+      const k = key.getBoundingClientRect();
+      if (o.left < k.right - 1 && k.left < o.right - 1 && o.top < k.bottom - 1 && k.top < o.bottom - 1) {
+        found.push(`${name(over)} covers ${name(key)}`);
+      }
+    }
+  }
+  // The first wrong answer of the result shows its right answer without scrolling, and in normal text the start of
+  // its basis too (in large text on a 5:4 screen the bank's longest questions take four lines before it).
+  const list = document.querySelector("#wrong-answers");
+  if (list && list.firstElementChild) {
+    const box = list.getBoundingClientRect(), fold = box.top + list.clientTop + list.clientHeight;
+    const right = list.firstElementChild.querySelector(".right-answer");
+    const basis = list.firstElementChild.querySelector(".basis");
+    if (list.scrollTop > 0) found.push("the wrong answers are scrolled before the worker touched them");
+    if (!right || right.getBoundingClientRect().bottom > fold + 1) {
+      found.push(`the first wrong answer's right answer is below the fold of the list (${Math.round(fold)} px)`);
+    }
+    const large = document.documentElement.classList.contains("large");
+    if (basis && !large && basis.getBoundingClientRect().top + parseFloat(getComputedStyle(basis).lineHeight) > fold + 1) {
+      found.push(`the first wrong answer's basis is below the fold of the list (${Math.round(fold)} px)`);
+    }
+  }
   return found;
-}"""
+}""".replace("KEY_ELEMENTS_LIST", json.dumps(KEY_ELEMENTS))
 
 
 def chromium_missing() -> str | None:

@@ -149,6 +149,9 @@ class ExamServer:
 class KioskProcess:
     """`kiosk-client run` on a loopback port, filming a video file."""
 
+    # More `kiosk-client run` options for one test (set before start()).
+    options: tuple[str, ...] = ()
+
     def __init__(self, root: Path, server: ExamServer, camera: Path) -> None:
         self.root = root
         self.server = server
@@ -182,6 +185,7 @@ class KioskProcess:
                 "1",
                 "--log-level",
                 "info",
+                *self.options,
             ],
             cwd=self.root,
             stdout=handle,

@@ -11,7 +11,6 @@ import pytest
 
 from kiosk_client.api import KioskApi
 from tests.kiosk.browser import (
-    SCREEN,
     SIZES,
     check_in,
     layout_problems,
@@ -59,7 +58,7 @@ def kiosk(server, turning_video, tmp_path):
 
 @pytest.fixture()
 def page(browser, kiosk):
-    context = browser.new_context(viewport=SCREEN, locale="zh-CN")
+    context = browser.new_context(viewport=SIZES["square-1280x1024"], locale="zh-CN")
     opened = context.new_page()
     opened.goto(kiosk.url)
     opened.wait_for_selector("#start")
@@ -218,7 +217,8 @@ def test_a_face_that_does_not_match_gets_the_refusal_screen(server, kiosk, page)
     assert state["screen"] == "retry" and state["code"] == "face_mismatch", state
     page.wait_for_selector("text=人脸没有对上")
     assert state["attempts_left"] >= 1
-    shot(page, "12-refusal-face-mismatch")
+    shot(page, "12-refusal-face-mismatch-square-1280x1024")
+    fits(page, "face mismatch")
     mismatches = server.sql(
         "SELECT count(*) FROM face_check c JOIN worker w ON w.id = c.worker_id "
         "WHERE w.citizen_id = ? AND lower(c.decision) = 'mismatch'",
@@ -234,7 +234,55 @@ def test_a_face_that_does_not_match_gets_the_refusal_screen(server, kiosk, page)
     assert refused["code"] == "worker_not_found"
     page.wait_for_selector("#refusal[data-code='worker_not_found']")
     assert "没有找到您的信息" in page.inner_text("#refusal")
-    shot(page, "13-refusal-worker-not-found")
+    shot(page, "13-refusal-worker-not-found-square-1280x1024")
+    fits(page, "worker not found")
+
+
+def test_sound_off_and_larger_text_are_one_touch_away(server, browser, turning_video, tmp_path):
+    """The voice plays at the configured --volume, 声音关 silences it at once and after, 大字 enlarges the text."""
+    process = KioskProcess(tmp_path, server, turning_video)
+    process.options = ("--volume", "35")
+    process.start()
+    context = browser.new_context(viewport=SIZES["landscape-1366x768"], locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(process.url)
+        page.wait_for_selector("#start")
+        page.wait_for_function("() => window.kioskVoice.played.length > 0", timeout=20000)
+        assert page.evaluate("() => voice.audio.volume") == pytest.approx(0.35)
+        # 大字: the root and every sentence grow, high contrast.
+        before = page.evaluate("() => [getComputedStyle(document.documentElement).fontSize, $('h1').offsetHeight]")
+        page.click("#large")
+        page.wait_for_function("() => document.documentElement.classList.contains('large')")
+        after = page.evaluate("() => [getComputedStyle(document.documentElement).fontSize, $('h1').offsetHeight]")
+        assert float(after[0][:-2]) >= 1.15 * float(before[0][:-2]) and after[1] > before[1], (before, after)
+        assert process.state()["prefs"]["large"] is True
+        shot(page, "14-welcome-large-landscape-1366x768")
+        fits(page, "welcome in large text")
+        # 声音关 in the middle of the welcome (said again on a reload): the sentence stops, the next screen is silent.
+        page.reload()
+        page.wait_for_function("() => voice.current && !voice.audio.paused && voice.audio.currentTime > 0.2")
+        page.click("#mute")
+        page.wait_for_selector("#mute[aria-pressed='true']")
+        page.wait_for_function("() => voice.audio.paused && voice.current === null", timeout=1000)
+        played = page.evaluate("() => window.kioskVoice.played.length")
+        page.click("#start")
+        page.wait_for_selector("#accept")
+        time.sleep(3)
+        assert page.evaluate("() => window.kioskVoice.played.length") == played
+        # 声音开 again: the next screen is said (so the silence above was the mute, not a broken voice).
+        page.click("#mute")
+        page.wait_for_selector("#mute[aria-pressed='false']")
+        page.click("#decline")
+        page.wait_for_selector("#refusal")
+        page.wait_for_function(
+            "n => window.kioskVoice.played.length > n && Math.abs(voice.audio.volume - 0.35) < 1e-6",
+            arg=played,
+            timeout=20000,
+        )
+    finally:
+        context.close()
+        process.stop()
 
 
 @pytest.fixture(scope="module")

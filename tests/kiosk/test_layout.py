@@ -59,6 +59,8 @@ TWO_STEPS = {
     ],
 }
 ONE_STEP = {"kind": "turn_right", "prompt": "请缓慢向右转头，再转回正面。", "frames": 8, "seconds": 2.5}
+# The server's word when an in-exam photo could not confirm the worker (exam_server/services/exam/captures.py).
+WARNING = "未能确认是考生本人，请正对摄像头，稍后将再次拍照。"
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +122,7 @@ def screens(rig) -> list[tuple[str, object]]:
                 kiosk.capture_started()
                 kiosk.capture_taken()
                 kiosk.capture_light_until = time.monotonic() + 1.5
+                kiosk.say(WARNING)  # both over the exam; neither may cover the answer card nor the result after it
 
         return put_up
 
@@ -176,3 +179,29 @@ def test_every_screen_fits_and_shows_what_it_says(rig, browser, size, large):
     finally:
         kiosk.prefs["large"] = False
         context.close()
+
+
+def test_the_exam_warning_and_capture_notice_stay_on_the_question_screen(rig):
+    """Over a question they say what happened; on the answer card and after the exam they are gone."""
+    kiosk: KioskApp = rig["kiosk"]
+    try:
+        kiosk.exam.go(0)
+        kiosk.show("exam")
+        kiosk.capture_taken()
+        kiosk.say(WARNING)
+        state = kiosk.snapshot()
+        assert state["banner"] == WARNING and state["lines"]["banner"]["text"] == WARNING
+        assert "notice" in state["lines"] and state["say"][-2:] == ["banner", "notice"]
+        kiosk.show("review")
+        state = kiosk.snapshot()
+        assert state["banner"] is None and "notice" not in state["lines"] and "banner" not in state["say"]
+        kiosk.show("exam")  # back to the questions within the time: still told
+        assert kiosk.snapshot()["banner"] == WARNING
+        kiosk.show("result", result=rig["failed"])
+        state = kiosk.snapshot()
+        assert state["banner"] is None and not {"banner", "notice"} & set(state["lines"])
+        kiosk.show("exam")  # a later sitting on this kiosk starts without the last one's warning
+        state = kiosk.snapshot()
+        assert state["banner"] is None and not {"banner", "notice"} & set(state["lines"])
+    finally:
+        kiosk.banner, kiosk.notice_until = None, 0.0

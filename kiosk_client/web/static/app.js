@@ -91,6 +91,7 @@ async function loadPaper(id) {
 function update(next) {
   if (!next || !next.screen) return;
   state = next;
+  if (voice.current && !voiceOn()) say([], true);  // muted: the sentence being said stops too
   if (state.sitting) {
     clockBase = {seconds: state.sitting.remaining_seconds, at: Date.now()};
     if (!paper || paper.sitting_id !== state.sitting.sitting_id) { loadPaper(state.sitting.sitting_id); }
@@ -345,11 +346,11 @@ function resultScreen(s) {
   const r = s.result, cert = r.certificate;
   const letters = (v) => v ? v.split("").join("、") : T("result.none");
   const review = (r.review || []).map((item) => `<li class="wrong" data-item="${item.item_no}">
-      <p class="q"><b>${item.item_no}.</b> ${esc(item.stem)}</p>
-      <ul class="opts">${item.options.map((o) => `<li class="${item.answer.includes(o.letter) ? "right" : ""}${item.response.includes(o.letter) ? " picked" : ""}">${o.letter}. ${esc(o.text)}</li>`).join("")}</ul>
-      <p><span class="yours">${esc(T("result.yours").replace("{letters}", letters(item.response)))}</span>
+      <p><b>${item.item_no}.</b> <span class="yours">${esc(T("result.yours").replace("{letters}", letters(item.response)))}</span>
         <span class="right-answer">${esc(T("result.right").replace("{letters}", letters(item.answer)))}</span></p>
-      ${item.basis ? `<p class="basis">${esc(T("result.basis").replace("{basis}", item.basis))}</p>` : ""}</li>`).join("");
+      <p class="q">${esc(item.stem)}</p>
+      ${item.basis ? `<p class="basis">${esc(T("result.basis").replace("{basis}", item.basis))}</p>` : ""}
+      <ul class="opts">${item.options.map((o) => `<li class="${item.answer.includes(o.letter) ? "right" : ""}${item.response.includes(o.letter) ? " picked" : ""}">${o.letter}. ${esc(o.text)}</li>`).join("")}</ul></li>`).join("");
   return `<div class="result">
     <div class="summary">
       <div class="verdict-row">${icon(r.passed ? "check" : "cross", "big-icon " + (r.passed ? "ok-icon" : "bad-icon"))}
@@ -360,7 +361,7 @@ function resultScreen(s) {
           <p>${esc(L(s, "valid_until"))}</p><p class="qr-note">${esc(L(s, "qr"))}</p></div></div>` : ""}
       ${s.lines.retake ? `<p class="retake" id="retake">${esc(L(s, "retake"))}</p>` : ""}
       ${s.lines.weakest ? `<p class="weakest" id="weakest">${esc(L(s, "weakest"))}</p>` : ""}
-      <p>${button("primary", "done", "result.done", 'data-act="home"')}</p>
+      <p class="done-row">${button("primary", "done", "result.done", 'data-act="home"')}</p>
     </div>
     ${r.review ? `<div class="review-list"><h2>${esc(L(s, "review"))}</h2><ol class="scroll" id="wrong-answers">${review}</ol></div>` : ""}
   </div>`;
