@@ -37,7 +37,7 @@ from exam_server.models import (
     Worker,
 )
 from exam_server.services import audit
-from exam_server.services.exam import question_store, sittings
+from exam_server.services.exam import question_store, replays, sittings
 from exam_server.services.exam.refusals import Refusal
 from exam_server.services.faces import face_service, face_verify
 
@@ -45,7 +45,7 @@ BURST_FRAMES = 8
 BURST_SECONDS = 2.5
 MIN_FRAMES, MAX_FRAMES = 4, 12
 # Codes that mean "not this person" or "not a live person": they count towards a refused check-in.
-_COUNTED = {"face_mismatch", "liveness_failed"}
+_COUNTED = {"face_mismatch", "liveness_failed", "replayed_frames"}
 _IMAGE_CODES = {"no_face", "multiple_faces", "face_too_small", "too_blurry", "too_dark", "overexposed", "not_an_image"}
 
 
@@ -206,6 +206,13 @@ def answer_challenge(session: Session, kiosk: Kiosk, checkin: CheckIn, frames: l
     identity = (
         (face_verify.FUSED, face_verify.fusion_label(engine)) if fused else (engine.model.name, engine.model.version)
     )
+    # Judged before the liveness work: a recording of an earlier visit (or a stored photo) is refused as such,
+    # whatever challenge it happens to answer. Every burst's hashes are kept, refused or not.
+    hashes = replays.hash_frames(engine, frames)
+    replayed = replays.judge(session, engine, checkin.worker_id, hashes, burst=True)
+    replays.remember(session, checkin.worker_id, hashes, CheckKind.CHECKIN, now, checkin_id=checkin.id)
+    if replayed:
+        _fail(session, checkin, "replayed_frames", frames, now, {"replay": replayed}, identity)
     challenge = Challenge(
         checkin.challenge, str(checkin.id), checkin.created_at.timestamp(), checkin.expires_at.timestamp()
     )
@@ -312,7 +319,7 @@ def _pass(session, kiosk, checkin, decision, verdict, samples, frame, now, detai
 
 
 def _api_code(engine_code: str | None) -> str:
-    if engine_code in _IMAGE_CODES or engine_code == "face_mismatch":
+    if engine_code in _IMAGE_CODES or engine_code in ("face_mismatch", "replayed_frames"):
         return engine_code
     if engine_code in ("too_large", "unsupported_format"):
         return "not_an_image"
