@@ -156,8 +156,9 @@ def kiosk(make_kiosk) -> KioskClient:
 
 @pytest.fixture()
 def turn_only(app, monkeypatch):
-    """Issue only turn-left challenges: still photos can answer a turn honestly, never a blink."""
+    """Issue only single turn-left challenges: still photos can answer a turn honestly, never a blink."""
     monkeypatch.setitem(app.config, "CHECKIN_CHALLENGES", ("turn_left",))
+    monkeypatch.setitem(app.config, "CHECKIN_CHALLENGE_STEPS", 1)
 
 
 @pytest.fixture()

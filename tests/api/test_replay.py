@@ -128,3 +128,56 @@ def test_an_earlier_frame_sent_again_as_a_capture_is_refused(db, enrolled, kiosk
         select(FaceCheck.refusal_code).where(FaceCheck.kind == CheckKind.IN_EXAM).order_by(FaceCheck.id)
     ).all()
     assert codes == ["replayed_frames", None, "replayed_frames"]
+
+
+# Left, back, right, back, left again (yaw 0, +17, +34, 0, -35, 0, +34, 0): real photos of the enrolled person.
+SEQUENCE = [
+    "single/obama/obama1.jpg",
+    "single/obama/obama3.jpg",
+    "single/obama/obama4.jpg",
+    "single/obama/obama1.jpg",
+    "single/obama/obama2.jpg",
+    "single/obama/obama1.jpg",
+    "single/obama/obama4.jpg",
+    "single/obama/obama1.jpg",
+]
+
+
+def _set_challenge(db, checkin_id: int, kind: str) -> None:
+    db.session.get(CheckIn, checkin_id).challenge = kind  # what the server drew, made known to the test
+    db.session.commit()
+
+
+def test_check_ins_ask_for_three_moves_and_a_recording_for_one_fails_another(db, enrolled, kiosk, faces_dir):
+    created = kiosk.post(
+        "/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id, "consent": CONSENT}
+    ).get_json()
+    challenge = created["challenge"]
+    assert len(challenge["steps"]) == 3 and challenge["kind"] == "+".join(s["kind"] for s in challenge["steps"])
+    assert challenge["prompt"].startswith("先") and "最后" in challenge["prompt"]
+    assert (challenge["frames"], challenge["seconds"]) == (16, 6.5) and all(
+        s["instruction"] for s in challenge["steps"]
+    )
+    _set_challenge(db, created["checkin_id"], "turn_left+turn_right+turn_left")
+    recorded = [frame(faces_dir, path, filming=1) for path in SEQUENCE]
+    passed = kiosk.post(
+        f"/api/v1/checkins/{created['checkin_id']}/frames",
+        content_type="multipart/form-data",
+        data={"checkin_token": created["checkin_token"], "frames": [(io.BytesIO(f), "f.jpg") for f in recorded]},
+    )
+    assert passed.status_code == 200, passed.get_json()
+    _end_sitting(db, passed.get_json()["sitting"]["id"])
+
+    # The recording moved in the picture (so the replay hash no longer knows it) against the next check-in's challenge.
+    created = kiosk.post(
+        "/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id, "consent": CONSENT}
+    ).get_json()
+    _set_challenge(db, created["checkin_id"], "turn_right+turn_left+turn_right")
+    moved = [frame(faces_dir, path, filming=2) for path in SEQUENCE]
+    refused = kiosk.post(
+        f"/api/v1/checkins/{created['checkin_id']}/frames",
+        content_type="multipart/form-data",
+        data={"checkin_token": created["checkin_token"], "frames": [(io.BytesIO(f), "f.jpg") for f in moved]},
+    ).get_json()
+    assert (refused["error"], refused["reason"]) == ("liveness_failed", "liveness_movement_not_seen"), refused
+    assert len(refused["challenge"]["steps"]) == 3  # a new challenge of three moves to film

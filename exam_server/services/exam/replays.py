@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -58,16 +59,19 @@ def seen_hashes(session: Session, worker_id: int) -> list[bytes]:
 
 def judge(session: Session, engine: FaceEngine, worker_id: int, hashes: list[bytes | None], burst: bool) -> dict | None:
     """Return why these frames are a replay ({"photo": [...], "seen": [...]} frame numbers), or None."""
+    max_bits = current_app.config.get("REPLAY_MAX_BITS", replay.REPLAY_MAX_BITS)
+    if max_bits < 0:
+        return None
     photos = photo_hashes(session, engine, worker_id)
     seen = seen_hashes(session, worker_id)
-    like_photo = [n for n, h in enumerate(hashes) if h is not None and replay.is_replay(h, photos)]
-    like_seen = [n for n, h in enumerate(hashes) if h is not None and replay.is_replay(h, seen)]
+    like_photo = [n for n, h in enumerate(hashes) if h is not None and replay.is_replay(h, photos, max_bits)]
+    like_seen = [n for n, h in enumerate(hashes) if h is not None and replay.is_replay(h, seen, max_bits)]
     # A worker holding still at the same kiosk may film a frontal frame close to one of an earlier burst;
     # a replayed or spliced recording matches at least half of them (all, in every attack we tried).
     replayed = like_photo or (2 * len(like_seen) >= len(hashes) if burst else like_seen)
     if not replayed:
         return None
-    return {"photo": like_photo, "seen": like_seen, "max_bits": replay.REPLAY_MAX_BITS}
+    return {"photo": like_photo, "seen": like_seen, "max_bits": max_bits}
 
 
 def remember(
