@@ -143,11 +143,11 @@ def issue_challenge(
     return Challenge(draw_challenge(kinds, length), secrets.token_urlsafe(16), issued, issued + ttl_seconds)
 
 
-def mouth_aspect_ratio(landmarks: Landmarks) -> float:
+def mouth_aspect_ratio(landmarks: Landmarks | None) -> float:
     """Return the inner-lip opening over the mouth's width (0 for landmarks without the 68-point mouth)."""
-    points = landmarks.points
-    if len(points) < 68:
+    if landmarks is None or len(landmarks.points) < 68:
         return 0.0
+    points = landmarks.points
     width = float(np.linalg.norm(points[60] - points[64]))
     opening = np.mean([np.linalg.norm(points[a] - points[b]) for a, b in ((61, 67), (62, 66), (63, 65))])
     return float(opening / width) if width > 0 else 0.0

@@ -29,13 +29,13 @@ def hash_frames(engine: FaceEngine, frames: list[bytes]) -> list[bytes | None]:
 
 def photo_hashes(session: Session, engine: FaceEngine, worker_id: int) -> list[bytes]:
     """Return the hashes of the worker's enrolment photos and kept ID-card chip photos."""
-    paths = session.scalars(select(FacePhoto.path).where(FacePhoto.worker_id == worker_id)).all()
-    paths += session.scalars(
-        select(CheckIn.chip_photo_path).where(CheckIn.worker_id == worker_id, CheckIn.chip_photo_path.is_not(None))
-    ).all()
+    chips = select(CheckIn.chip_photo_path).where(CheckIn.worker_id == worker_id, CheckIn.chip_photo_path.is_not(None))
+    paths = [*session.scalars(select(FacePhoto.path).where(FacePhoto.worker_id == worker_id)), *session.scalars(chips)]
     root = face_service.data_dir()
     found = []
     for path in paths:
+        if path is None:
+            continue
         try:
             digest = replay.phash(engine.decode((root / path).read_bytes(), "upload").rgb)
         except (OSError, FaceRefusal):  # purged evidence, or a photo the engine no longer reads
