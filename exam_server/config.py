@@ -180,7 +180,12 @@ def from_env() -> dict:
         "EVIDENCE_RETENTION_DAYS": _env_int("EVIDENCE_RETENTION_DAYS", 180),
         "CHECKIN_MAX_FAILURES": _env_int("CHECKIN_MAX_FAILURES", 3),
         "CHECKIN_TTL_SECONDS": _env_int("CHECKIN_TTL_SECONDS", 300),
-        "CHECKIN_CHALLENGES": _env_list("CHECKIN_CHALLENGES", ("turn_left", "turn_right", "blink")),
+        "CHECKIN_CHALLENGES": _env_list("CHECKIN_CHALLENGES", ("turn_left", "turn_right", "blink", "open_mouth")),
+        # Moves per check-in challenge (docs/security-replay.md: 3 makes a recording fail the next check-in 97% of the time).
+        "CHECKIN_CHALLENGE_STEPS": _env_int("CHECKIN_CHALLENGE_STEPS", 3),
+        # Hash bits (of 256) within which a kiosk frame is a copy of an earlier one (exam_server/face/replay.py);
+        # -1 turns the replay check off, only for test videos made of a few still photos.
+        "REPLAY_MAX_BITS": _env_int("REPLAY_MAX_BITS", 40),
         # Face analyses wait their turn per process; one that would wait longer is refused with 503 face_busy.
         "ANALYSIS_MAX_WAIT_SECONDS": _env_float("ANALYSIS_MAX_WAIT_SECONDS", 20.0),
         "ANALYSIS_CONCURRENCY": _env_int("ANALYSIS_CONCURRENCY", 1),
@@ -218,6 +223,11 @@ def validate(config: dict) -> None:
     unknown = set(config.get("CHECKIN_CHALLENGES", ())) - set(CHALLENGES)
     if unknown or not config.get("CHECKIN_CHALLENGES", CHALLENGES):
         raise ConfigError(f"{PREFIX}CHECKIN_CHALLENGES takes a comma-separated subset of {', '.join(CHALLENGES)}")
+    steps = config.get("CHECKIN_CHALLENGE_STEPS", 3)
+    if steps not in (1, 2, 3) or (steps > 1 and len(set(config.get("CHECKIN_CHALLENGES", CHALLENGES))) < 2):
+        raise ConfigError(f"{PREFIX}CHECKIN_CHALLENGE_STEPS must be 1, 2 or 3 (2 or 3 need two moves or more)")
+    if not -1 <= config.get("REPLAY_MAX_BITS", 40) <= 100:
+        raise ConfigError(f"{PREFIX}REPLAY_MAX_BITS must be between 0 and 100 (or -1: no replay check)")
     if not config.get("ANALYSIS_MAX_WAIT_SECONDS", 1) > 0 or not config.get("ANALYSIS_CONCURRENCY", 1) >= 1:
         raise ConfigError(
             f"{PREFIX}ANALYSIS_MAX_WAIT_SECONDS must be above 0 and {PREFIX}ANALYSIS_CONCURRENCY at least 1"

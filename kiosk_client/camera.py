@@ -65,6 +65,18 @@ def resolve(spec: str) -> Source:
     raise CameraError(f"camera source {spec!r} is neither a device index, a video file nor a folder")
 
 
+def live_only(source: Source, allow_files: bool) -> Source:
+    """Refuse a recording (video file, image folder) as the camera of a kiosk that films workers, unless allowed."""
+    # A recording passes the server's face checks as well as a camera does: it is how a check-in is replayed.
+    if source.is_file and not allow_files:
+        raise CameraError(
+            f"{source.description} is a recording, not a camera: a kiosk that films workers reads a camera "
+            "device only (--camera 0). Recordings are for development and tests: add --allow-file-camera "
+            "or set KIOSK_DEV=1."
+        )
+    return source
+
+
 def open_capture(source: Source) -> cv2.VideoCapture:
     """Open the source with OpenCV, refusing one that gives no frame."""
     capture = cv2.VideoCapture(source.target)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from kiosk_client.camera import Camera, CameraError, resolve
+from kiosk_client.camera import Camera, CameraError, live_only, resolve
 
 log = logging.getLogger("kiosk_client")
 DEFAULT_JOURNAL = (
@@ -108,6 +108,12 @@ FACE_SERVER_HELP = (
     help="file holding this kiosk's device token",
 )
 @camera_options
+@click.option(
+    "--allow-file-camera",
+    is_flag=True,
+    envvar="KIOSK_DEV",
+    help="development and tests only: accept a video file or image folder as --camera (or set KIOSK_DEV=1)",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="loopback address for the screen")
 @click.option("--port", default=8080, show_default=True, type=int, help="port of the screen (0: any free)")
 @click.option(
@@ -137,6 +143,7 @@ def run(
     camera_spec,
     loop,
     fps,
+    allow_file_camera,
     host,
     port,
     journal,
@@ -165,7 +172,7 @@ def run(
         raise click.ClickException(str(exc)) from None
     token = read_token(token_file)
     try:
-        camera = Camera(resolve(camera_spec), loop=loop, fps=fps).start()
+        camera = Camera(live_only(resolve(camera_spec), allow_file_camera), loop=loop, fps=fps).start()
     except CameraError as exc:
         raise click.ClickException(f"camera: {exc}") from None
     log.info("camera: %s at %.1f fps nominal", camera.source.description, camera.nominal_fps)

@@ -82,7 +82,9 @@ def start_gunicorn(url: str, data_dir: Path, port: int, log: Path, **env_extra: 
     """Start gunicorn with the repository's gunicorn.conf.py and the production app on 127.0.0.1:port."""
     import subprocess
 
-    # The shared photos hold a real head-turn sequence but no blink, so kiosks are asked for turns only.
+    # The shared photos hold a real head-turn sequence but no blink, so kiosks are asked for single turns only;
+    # the simulated kiosks send the same few photos at every visit and capture, which the replay check would
+    # refuse (docs/security-replay.md), so it is off here.
     env = {
         **os.environ,
         "EXAM_DATABASE_URL": url,
@@ -91,6 +93,8 @@ def start_gunicorn(url: str, data_dir: Path, port: int, log: Path, **env_extra: 
         "EXAM_SECRET_KEY": "bench-load-secret-key",
         "EXAM_BIND": f"127.0.0.1:{port}",
         "EXAM_CHECKIN_CHALLENGES": "turn_left,turn_right",
+        "EXAM_CHECKIN_CHALLENGE_STEPS": "1",
+        "EXAM_REPLAY_MAX_BITS": "-1",
         **env_extra,
     }
     command = [sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"), "exam_server.wsgi:app"]

@@ -130,6 +130,7 @@ def _chip_photo(encoded: str | None) -> bytes | None:
         "not_enrolled",
         "face_mismatch",
         "liveness_failed",
+        "replayed_frames",
         "sitting_suspended",
         "sitting_elsewhere",
         "sitting_closed",

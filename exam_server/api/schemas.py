@@ -89,9 +89,15 @@ class ExamRef(BaseModel):
     resuming: bool
 
 
+class ChallengeStep(BaseModel):
+    kind: Literal["turn_left", "turn_right", "blink", "open_mouth"]
+    instruction: str
+
+
 class Challenge(BaseModel):
-    kind: Literal["turn_left", "turn_right", "blink"]
-    prompt: str
+    kind: str = Field(description='one move, or the moves in order joined by "+" (turn_left+blink+open_mouth)')
+    prompt: str = Field(description="the whole instruction in Chinese")
+    steps: list[ChallengeStep] = Field(description="the moves in the order the worker must make them")
     frames: int
     seconds: float
 

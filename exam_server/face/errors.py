@@ -21,6 +21,7 @@ MESSAGES_ZH: dict[str, str] = {
     "liveness_movement_not_seen": "未检测到要求的动作，请按提示重新完成。",
     "liveness_face_changed": "动作过程中人脸不一致，请本人重新完成。",
     "face_mismatch": "人脸与登记信息不符。",
+    "replayed_frames": "画面与此前拍摄的画面或登记照片相同（疑似重放），请本人按提示重新完成动作。",
 }
 
 # The refusals that say the image itself will not do (take another); the kiosk API answers them 422.

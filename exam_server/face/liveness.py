@@ -1,8 +1,9 @@
-"""Challenge-response liveness: a random head movement or blink, answered with a short burst of frames."""
+"""Challenge-response liveness: a random sequence of moves (head turns, blink, open mouth), answered with a burst."""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import secrets
 import time
 from collections.abc import Sequence
@@ -19,12 +20,21 @@ if TYPE_CHECKING:
     from .engine import FaceEngine
     from .samples import FaceSample, Template, Verification
 
-CHALLENGES = ("turn_left", "turn_right", "blink")
+# The moves a challenge is made of; a challenge is one move (as before sequences) or several joined by "+".
+CHALLENGES = ("turn_left", "turn_right", "blink", "open_mouth")
+SEPARATOR = "+"
 INSTRUCTIONS_ZH = {
     "turn_left": "请缓慢向左转头，再转回正面。",
     "turn_right": "请缓慢向右转头，再转回正面。",
     "blink": "请正对摄像头眨眼。",
+    "open_mouth": "请正对摄像头张大嘴，再闭上。",
 }
+_STEP_ZH = {"turn_left": "向左转头再转回", "turn_right": "向右转头再转回", "blink": "眨眼", "open_mouth": "张嘴再闭上"}
+_ORDER_ZH = ("先", "再", "最后")  # challenges have at most three moves
+# Mouth open: the inner-lip opening over the mouth's width (dlib 68 points 60-67) at least this, and this much
+# above the first frame's (a smile showing teeth measured 0.21-0.24 on shared/faces, closed lips 0.00-0.04).
+MOUTH_OPEN_RATIO = 0.35
+MOUTH_OPEN_RISE = 0.2
 # Frames are compared at this size for the "same picture" test.
 _THUMB = (64, 48)
 
@@ -40,7 +50,11 @@ class Challenge:
 
     @property
     def instruction_zh(self) -> str:
-        return INSTRUCTIONS_ZH[self.kind]
+        return instruction_zh(self.kind)
+
+    @property
+    def steps(self) -> list[str]:
+        return steps_of(self.kind)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "instruction_zh": self.instruction_zh}
@@ -62,6 +76,7 @@ class LivenessResult:
     eye_aspect_ratio: list[float] = field(default_factory=list)
     nonrigid: float = 0.0
     frame_difference: float = 0.0
+    moves: list[str] = field(default_factory=list)  # a sequence challenge: the moves seen, in order
     verifications: list[Verification] = field(default_factory=list)
     detail: str = ""
     # The analysed frames (every model's embedding), for a decision over the whole burst.
@@ -86,17 +101,112 @@ class LivenessResult:
             "eye_aspect_ratio": [round(v, 4) for v in self.eye_aspect_ratio],
             "nonrigid": round(self.nonrigid, 4),
             "frame_difference": round(self.frame_difference, 3),
+            "moves": self.moves,
             "distances": [round(v.distance, 4) for v in self.verifications],
             "detail": self.detail,
         }
 
 
+def steps_of(kind: str) -> list[str]:
+    """Return the moves of a challenge kind ("turn_left" or "turn_left+blink+turn_right")."""
+    return kind.split(SEPARATOR)
+
+
+def instruction_zh(kind: str) -> str:
+    """Return the Chinese instruction for a challenge: the move's own, or the moves in order."""
+    steps = steps_of(kind)
+    if len(steps) == 1:
+        return INSTRUCTIONS_ZH[kind]
+    order = ["先", "再"] if len(steps) == 2 else _ORDER_ZH
+    return "，".join(f"{word}{_STEP_ZH[step]}" for word, step in zip(order, steps, strict=True)) + "。"
+
+
+def challenge_space(moves: Sequence[str] = CHALLENGES, length: int = 3) -> list[str]:
+    """Return every challenge of `length` moves, no move twice in a row (two blinks in a row are easily missed)."""
+    return [
+        SEPARATOR.join(seq)
+        for seq in itertools.product(moves, repeat=length)
+        if all(a != b for a, b in itertools.pairwise(seq))
+    ]
+
+
+def draw_challenge(moves: Sequence[str] = CHALLENGES, length: int = 3) -> str:
+    """Pick a challenge kind uniformly from the space, with the system's CSPRNG."""
+    return secrets.choice(challenge_space(moves, length))
+
+
 def issue_challenge(
-    ttl_seconds: float = 60.0, kinds: Sequence[str] = CHALLENGES, now: float | None = None
+    ttl_seconds: float = 60.0, kinds: Sequence[str] = CHALLENGES, now: float | None = None, length: int = 1
 ) -> Challenge:
-    """Pick a random challenge with an unguessable nonce."""
+    """Pick a random challenge (`length` moves) with an unguessable nonce."""
     issued = time.time() if now is None else now
-    return Challenge(secrets.choice(list(kinds)), secrets.token_urlsafe(16), issued, issued + ttl_seconds)
+    return Challenge(draw_challenge(kinds, length), secrets.token_urlsafe(16), issued, issued + ttl_seconds)
+
+
+def mouth_aspect_ratio(landmarks: Landmarks | None) -> float:
+    """Return the inner-lip opening over the mouth's width (0 for landmarks without the 68-point mouth)."""
+    if landmarks is None or len(landmarks.points) < 68:
+        return 0.0
+    points = landmarks.points
+    width = float(np.linalg.norm(points[60] - points[64]))
+    opening = np.mean([np.linalg.norm(points[a] - points[b]) for a, b in ((61, 67), (62, 66), (63, 65))])
+    return float(opening / width) if width > 0 else 0.0
+
+
+def moves_seen(
+    yaws: Sequence[float],
+    ears: Sequence[float],
+    mouths: Sequence[float],
+    min_yaw: float,
+    blink_ratio: float,
+    mirrored: bool = False,
+) -> list[str]:
+    """Return the moves a burst shows, in the order they start, measured from its first (frontal) frame."""
+    toward_left = np.asarray(yaws, dtype=np.float64) - yaws[0]
+    if mirrored:
+        toward_left = -toward_left
+    events: list[tuple[int, str]] = []
+    # A turn starts past min_yaw and ends back within half of it (hysteresis: no flicker at the threshold).
+    head: str | None = None
+    for n, turn in enumerate(toward_left):
+        side = "turn_left" if turn >= min_yaw else "turn_right" if turn <= -min_yaw else None
+        if side is not None and side != head:
+            events.append((n, side))
+            head = side
+        elif side is None and abs(turn) < min_yaw / 2:
+            head = None
+    # Eyes and mouth are judged on frontal frames only: a turned face foreshortens both ratios.
+    front = [n for n, turn in enumerate(toward_left) if abs(turn) < min_yaw / 2]
+    open_mouth = max(MOUTH_OPEN_RATIO, mouths[0] + MOUTH_OPEN_RISE)
+    mouth_open = False
+    for n in front:
+        if not mouth_open and mouths[n] >= open_mouth:
+            events.append((n, "open_mouth"))
+            mouth_open = True
+        elif mouth_open and mouths[n] < (open_mouth + mouths[0]) / 2:
+            mouth_open = False
+    levels = [ears[n] for n in front]
+    if len(levels) >= 3:
+        open_level = float(np.percentile(levels, 75))
+        state, start = "unknown", 0
+        for n in front:
+            if ears[n] >= 0.9 * open_level:
+                if state == "closed":
+                    events.append((start, "blink"))  # closed between two open frames
+                state = "open"
+            elif ears[n] <= blink_ratio * open_level and state == "open":
+                state, start = "closed", n
+    return [kind for _, kind in sorted(events)]
+
+
+def sequence_seen(steps: Sequence[str], seen: Sequence[str]) -> bool:
+    """Tell whether the moves seen answer the steps: head and mouth moves exactly, blinks where asked."""
+    # Natural blinks come every few seconds, so extra ones are forgiven; any other extra move is not, or a
+    # recording of one sequence would answer every sequence it contains.
+    if [m for m in seen if m != "blink"] != [s for s in steps if s != "blink"]:
+        return False
+    found = iter(seen)
+    return all(any(m == step for m in found) for step in steps)
 
 
 def nonrigid_motion(landmarks: Sequence[Landmarks]) -> float:
@@ -157,7 +267,8 @@ def check_liveness(
     result = LivenessResult("fail", None, challenge.kind, len(frames))
     if (time.time() if now is None else now) > challenge.expires_at:
         return _fail(result, "liveness_expired", "challenge expired")
-    if challenge.kind not in CHALLENGES:
+    steps = challenge.steps
+    if any(step not in CHALLENGES for step in steps):
         raise ValueError(f"unknown challenge {challenge.kind!r}")
     if len(frames) < settings.liveness_min_frames:
         return _fail(result, "liveness_too_few_frames", f"{len(frames)} < {settings.liveness_min_frames} frames")
@@ -197,19 +308,39 @@ def check_liveness(
         return _fail(result, "face_mismatch", f"distance to template up to {worst:.3f}")
 
     result.nonrigid = nonrigid_motion([s.landmarks for s in samples if s.landmarks is not None])
-    # A blink is itself a non-rigid change (and a single photo cannot blink); a turn must not be planar.
-    if challenge.kind != "blink" and result.nonrigid < settings.liveness_min_nonrigid:
+    # A blink or an open mouth is itself a non-rigid change (a single photo can do neither); a turn must not be planar.
+    turns = any(step.startswith("turn_") for step in steps)
+    if turns and result.nonrigid < settings.liveness_min_nonrigid:
         return _fail(result, "liveness_rigid", f"landmarks move as one plane (residual {result.nonrigid:.4f})")
 
-    if challenge.kind == "blink":
-        seen = blink_seen(result.eye_aspect_ratio, settings.liveness_blink_ratio)
-    else:
-        seen = yaw_turn_seen(result.yaw, challenge.kind, settings.liveness_min_yaw_deg, settings.mirrored_frames)
+    seen = _movement_seen(result, samples, challenge.kind, settings)
     if not seen:
-        return _fail(result, "liveness_movement_not_seen", f"{challenge.kind} not seen")
+        detail = f"{challenge.kind} not seen" + (
+            f" (moves seen: {'+'.join(result.moves) or 'none'})" if len(steps) > 1 else ""
+        )
+        return _fail(result, "liveness_movement_not_seen", detail)
 
     result.decision = "pass" if all(v.decision == "match" for v in result.verifications) else "review"
     return result
+
+
+def _movement_seen(result: LivenessResult, samples: Sequence[FaceSample], kind: str, settings: Any) -> bool:
+    """Tell whether the burst shows the challenge's moves (a single move is judged as before sequences)."""
+    steps = steps_of(kind)
+    if kind == "blink":
+        return blink_seen(result.eye_aspect_ratio, settings.liveness_blink_ratio)
+    if len(steps) == 1 and kind != "open_mouth":
+        return yaw_turn_seen(result.yaw, kind, settings.liveness_min_yaw_deg, settings.mirrored_frames)
+    mouths = [mouth_aspect_ratio(s.landmarks) for s in samples]
+    result.moves = moves_seen(
+        result.yaw,
+        result.eye_aspect_ratio,
+        mouths,
+        settings.liveness_min_yaw_deg,
+        settings.liveness_blink_ratio,
+        settings.mirrored_frames,
+    )
+    return sequence_seen(steps, result.moves)
 
 
 def _fail(result: LivenessResult, code: str, detail: str) -> LivenessResult:

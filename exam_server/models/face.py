@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exam_server.models.base import Base, enum_column, utcnow
@@ -85,7 +85,8 @@ class CheckIn(Base):
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"))
     plan_id: Mapped[int] = mapped_column(ForeignKey("exam_plan.id"))
     kiosk_id: Mapped[int] = mapped_column(ForeignKey("kiosk.id"))
-    challenge: Mapped[str] = mapped_column(String(16))  # turn_left / turn_right / blink
+    # One move (turn_left, turn_right, blink, nod, look_up) or a sequence of two joined by "+".
+    challenge: Mapped[str] = mapped_column(String(40))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     chip_photo_path: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[CheckInStatus] = mapped_column(enum_column(CheckInStatus), default=CheckInStatus.AWAITING_FACE)
@@ -93,6 +94,21 @@ class CheckIn(Base):
     sitting_id: Mapped[int | None] = mapped_column(ForeignKey("sitting.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class FrameHash(Base):
+    """The perceptual hash of a frame a kiosk sent for a worker, so that a replayed copy is recognised."""
+
+    __tablename__ = "frame_hash"
+    __table_args__ = (Index("ix_frame_hash_worker_time", "worker_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"))
+    kind: Mapped[CheckKind] = mapped_column(enum_column(CheckKind))  # checkin (a burst's frame) or in_exam
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"))
+    sitting_id: Mapped[int | None] = mapped_column(ForeignKey("sitting.id"))
+    phash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class FaceConsent(Base):

@@ -43,13 +43,29 @@ def jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
     return data.tobytes()
 
 
-def frame(faces_dir, path: str, side: int = 640, quality: int = 90) -> bytes:
-    """Return a photo as a kiosk camera frame: about `side` pixels on its long side, JPEG."""
+# Where the person sits in the camera's picture at each filming, as a share of its width and height: a camera
+# never films the same picture twice, and the server refuses a frame near-identical to one it has seen (or to
+# the enrolled photo, filming 0) as a replay. Framings 1-6 are at least 100 of 256 hash bits from each other.
+FRAMINGS = [(0, 0), (0.07, 0), (-0.07, 0), (0, 0.07), (0, -0.07), (0.07, 0.07), (-0.07, -0.07)]
+
+
+def frame(faces_dir, path: str, side: int = 640, quality: int = 90, filming: int = 1) -> bytes:
+    """Return a photo as a kiosk camera frame: about `side` pixels on its long side, framed as at `filming`, JPEG."""
     bgr = cv2.imread(str(faces_dir / path))
     factor = side / max(bgr.shape[:2])
     if factor < 1:
         bgr = cv2.resize(bgr, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    height, width = bgr.shape[:2]
+    fx, fy = FRAMINGS[filming]
+    if fx or fy:
+        shift = np.float32([[1, 0, fx * width], [0, 1, fy * height]])
+        bgr = cv2.warpAffine(bgr, shift, (width, height), borderMode=cv2.BORDER_REPLICATE)
     return jpeg(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), quality)
+
+
+def turn_left(faces_dir, filming: int = 1) -> list[bytes]:
+    """Return a turn-left burst as filmed at one visit (another filming number for another visit)."""
+    return [frame(faces_dir, path, filming=filming) for path in TURN_LEFT]
 
 
 @dataclass
@@ -140,8 +156,9 @@ def kiosk(make_kiosk) -> KioskClient:
 
 @pytest.fixture()
 def turn_only(app, monkeypatch):
-    """Issue only turn-left challenges: still photos can answer a turn honestly, never a blink."""
+    """Issue only single turn-left challenges: still photos can answer a turn honestly, never a blink."""
     monkeypatch.setitem(app.config, "CHECKIN_CHALLENGES", ("turn_left",))
+    monkeypatch.setitem(app.config, "CHECKIN_CHALLENGE_STEPS", 1)
 
 
 @pytest.fixture()

@@ -73,12 +73,15 @@ def test_several_faces_are_a_recorded_warning(app, db, exam, kiosk, faces_dir):
     url = f"/api/v1/sittings/{sitting.id}"
     import io
 
-    for _ in range(2):
+    for filming in (1, 2):
         nonce = kiosk.get(f"{url}/clock").get_json()["capture"]["nonce"]
         answer = kiosk.post(
             f"{url}/captures",
             content_type="multipart/form-data",
-            data={"nonce": nonce, "frame": (io.BytesIO(frame(faces_dir, "multi/two_people.jpg")), "f.jpg")},
+            data={
+                "nonce": nonce,
+                "frame": (io.BytesIO(frame(faces_dir, "multi/two_people.jpg", filming=filming)), "f.jpg"),
+            },
         )
         assert answer.get_json()["decision"] == "warning", answer.get_json()
     cases = db.session.scalars(select(ReviewCase).where(ReviewCase.kind == ReviewKind.MULTIPLE_FACES)).all()

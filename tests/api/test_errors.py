@@ -126,7 +126,9 @@ def test_checkin_refusals(db, exam, kiosk, world, faces_dir):
 
 def test_burst_refusals(app, db, enrolled, kiosk, turn_only, faces_dir, monkeypatch):
     worker = enrolled.worker
-    still = frame(faces_dir, "single/obama/obama1.jpg")
+    # Each burst films the still photo anew (elsewhere in the picture): the same frames sent again are a replay.
+    stills = [frame(faces_dir, "single/obama/obama1.jpg", filming=n) for n in range(1, 7)]
+    still = stills[0]
     with monkeypatch.context() as busy_pool:
         busy_pool.setattr(face_queue(app), "max_wait", -1.0)
         created, response = _burst(kiosk, worker, [still] * 4)
@@ -165,9 +167,15 @@ def test_burst_refusals(app, db, enrolled, kiosk, turn_only, faces_dir, monkeypa
         "overexposed": [still, jpeg(np.full((480, 640, 3), 255, np.uint8)), grey, still],
         "multiple_faces": [still, frame(faces_dir, "multi/two_people.jpg"), grey, still],
     }
-    for code, images in cases.items():
+    for n, (code, images) in enumerate(cases.items(), start=1):
+        images = [stills[n] if image is still else image for image in images]
         body = refused(_burst(kiosk, worker, images)[1], code)
         assert body["attempts_left"] == 3, body  # image problems are not counted against the worker
+    # The first burst's frames re-encoded and sent in a new check-in: a replay, counted like a failed liveness.
+    body = refused(
+        _burst(kiosk, worker, [frame(faces_dir, "single/obama/obama1.jpg", quality=70)] * 4)[1], "replayed_frames"
+    )
+    assert body["attempts_left"] == 2 and body["challenge"]["kind"] == "turn_left"
 
     biden = [
         frame(faces_dir, "single/biden/biden1.jpg"),

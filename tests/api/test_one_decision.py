@@ -101,6 +101,6 @@ def test_a_look_alike_colleague_nearer_than_the_claimed_worker_sends_the_entry_t
     # Without the colleague enrolled the same burst is not sent to review for a look-alike.
     face_service.deactivate_template(db.session, face_service.active_template(db.session, colleague.id).template_id)
     db.session.commit()
-    again = send_burst(kiosk, worker, frames)
+    again = send_burst(kiosk, worker, [frame(faces_dir, path, filming=2) for path in TURN_LEFT])
     assert again.status_code == 200
     assert entry_check(db).detail["identity"]["look_alike"] is None

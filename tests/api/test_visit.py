@@ -17,8 +17,8 @@ from tests.api.conftest import CONSENT, TURN_LEFT, correct_response, frame
 IMMEDIATE = {"min_interval_seconds": 0, "max_interval_seconds": 0, "retry_after_seconds": 0}
 
 
-def _burst(faces_dir):
-    return [(io.BytesIO(frame(faces_dir, path)), f"f{n}.jpg") for n, path in enumerate(TURN_LEFT)]
+def _burst(faces_dir, filming: int = 1):
+    return [(io.BytesIO(frame(faces_dir, path, filming=filming)), f"f{n}.jpg") for n, path in enumerate(TURN_LEFT)]
 
 
 def check_in(kiosk, worker, faces_dir):
@@ -82,8 +82,10 @@ def test_a_whole_visit(app, db, client, enrolled, kiosk, turn_only, faces_dir, w
         )
         assert saved.status_code == 200, saved.get_json()
 
-    # 刷脸比对: a frame of the worker (another size of the enrolled photo, as a same-session frame is) matches.
-    nonce, matched = capture(kiosk, sitting_id, frame(faces_dir, "single/obama/obama1.jpg", side=800, quality=80))
+    # 刷脸比对: a frame of the worker (the enrolled photo filmed anew, in another place of the picture) matches.
+    nonce, matched = capture(
+        kiosk, sitting_id, frame(faces_dir, "single/obama/obama1.jpg", side=800, quality=80, filming=3)
+    )
     assert matched.status_code == 200 and matched.get_json()["decision"] == "match", matched.get_json()
     replayed = kiosk.post(
         f"/api/v1/sittings/{sitting_id}/captures",
@@ -94,8 +96,8 @@ def test_a_whole_visit(app, db, client, enrolled, kiosk, turn_only, faces_dir, w
 
     # Someone else sits down: retry, retry, then the sitting is suspended for a reviewer.
     decisions = [
-        capture(kiosk, sitting_id, frame(faces_dir, "single/biden/biden2.jpg"))[1].get_json()["decision"]
-        for _ in range(3)
+        capture(kiosk, sitting_id, frame(faces_dir, "single/biden/biden2.jpg", filming=n))[1].get_json()["decision"]
+        for n in (4, 5, 6)
     ]
     assert decisions == ["retry", "retry", "suspended"]
     clock = kiosk.get(f"/api/v1/sittings/{sitting_id}/clock").get_json()

@@ -107,6 +107,7 @@ def kiosk_mismatch(app, faces_dir, credit_code: str) -> tuple[int, int]:
     """Enrol the worker, check them in at a kiosk, then let someone else face the camera until a case opens."""
     worker_id, _ = first_worker(app, credit_code)
     app.config["CHECKIN_CHALLENGES"] = ("turn_left",)  # still photos can answer a turn honestly, never a blink
+    app.config["CHECKIN_CHALLENGE_STEPS"] = 1
     with app.app_context():
         worker = db.session.get(Worker, worker_id)
         face_service.enrol(db.session, worker, (faces_dir / ENROLLED).read_bytes(), PhotoSource.CONSOLE)
@@ -147,12 +148,12 @@ def kiosk_mismatch(app, faces_dir, credit_code: str) -> tuple[int, int]:
     assert passed.get("result") == "passed", passed  # the worker themself checked in
     sitting_id = passed["sitting"]["id"]
     decisions = []
-    for _ in range(3):
+    for filming in (4, 5, 6):  # someone else filmed three times (the same frame again would be a replay)
         nonce = client.get(f"/api/v1/sittings/{sitting_id}/clock").get_json()["capture"]["nonce"]
         answer = client.post(
             f"/api/v1/sittings/{sitting_id}/captures",
             content_type="multipart/form-data",
-            data={"nonce": nonce, "frame": (io.BytesIO(frame(faces_dir, IMPOSTOR)), "frame.jpg")},
+            data={"nonce": nonce, "frame": (io.BytesIO(frame(faces_dir, IMPOSTOR, filming=filming)), "frame.jpg")},
         )
         decisions.append(answer.get_json()["decision"])
     assert decisions == ["retry", "retry", "suspended"]

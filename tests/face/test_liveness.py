@@ -6,7 +6,16 @@ import cv2
 import numpy as np
 import pytest
 
-from exam_server.face.liveness import Challenge, blink_seen, issue_challenge, yaw_turn_seen
+from exam_server.face import challenges
+from exam_server.face.liveness import (
+    Challenge,
+    blink_seen,
+    challenge_space,
+    issue_challenge,
+    moves_seen,
+    sequence_seen,
+    yaw_turn_seen,
+)
 
 from .conftest import encode_jpeg, needs_faces
 
@@ -122,9 +131,9 @@ def test_expired_and_short_answers_fail_before_any_analysis(engine):
 
 
 def test_issued_challenges_are_random_and_expire():
-    challenges = [issue_challenge(30, now=1000.0) for _ in range(60)]
-    assert {c.kind for c in challenges} == {"turn_left", "turn_right", "blink"}
-    assert len({c.nonce for c in challenges}) == 60 and all(c.expires_at == 1030.0 for c in challenges)
+    challenges = [issue_challenge(30, now=1000.0) for _ in range(80)]
+    assert {c.kind for c in challenges} == {"turn_left", "turn_right", "blink", "open_mouth"}
+    assert len({c.nonce for c in challenges}) == 80 and all(c.expires_at == 1030.0 for c in challenges)
     assert Challenge.from_dict(challenges[0].to_dict()) == challenges[0]
     assert challenges[0].instruction_zh
 
@@ -143,3 +152,68 @@ def test_yaw_turn_direction():
     assert not yaw_turn_seen([0, 5, 12, 18, 4], "turn_right", 15)
     assert yaw_turn_seen([0, 5, 12, 18, 4], "turn_right", 15, mirrored=True)
     assert not yaw_turn_seen([0, 5, 10, 12], "turn_left", 15)
+
+
+# Left, back, right, back, left again: different real photos of one person (yaw 0, +17, +34, 0, -35, 0, +34, 0).
+SEQUENCE = [
+    "single/obama/obama1.jpg",
+    "single/obama/obama3.jpg",
+    "single/obama/obama4.jpg",
+    "single/obama/obama1.jpg",
+    "single/obama/obama2.jpg",
+    "single/obama/obama1.jpg",
+    "single/obama/obama4.jpg",
+    "single/obama/obama1.jpg",
+]
+
+
+@needs_faces
+def test_a_recording_for_one_sequence_answers_no_other_challenge(engine, enrolled, photos):
+    recorded = [encode_jpeg(photos.rgb(p, 640), 90 - n) for n, p in enumerate(SEQUENCE)]
+    own = engine.check_liveness(_challenge("turn_left+turn_right+turn_left"), recorded, enrolled)
+    assert own.code is None and own.moves == ["turn_left", "turn_right", "turn_left"], own.to_dict()
+    # The same recording against other challenges, through the whole check, then the moves it showed against
+    # every other challenge of three moves and of two (the rest of the check does not depend on the challenge).
+    for other in ("turn_right+turn_left+turn_right", "turn_left+turn_right+blink", "turn_left+open_mouth+turn_left"):
+        assert engine.check_liveness(_challenge(other), recorded, enrolled).code == "liveness_movement_not_seen"
+    others = [k for k in challenge_space(length=3) if k != "turn_left+turn_right+turn_left"] + challenge_space(length=2)
+    assert [k for k in others if sequence_seen(k.split("+"), own.moves)] == []
+    # Its first half is a two-move recording: it answers turn_left+turn_right only.
+    half = recorded[:6]
+    assert engine.check_liveness(_challenge("turn_left+turn_right"), half, enrolled).code is None
+    refused = engine.check_liveness(_challenge("turn_right+turn_left"), half, enrolled)
+    assert refused.code == "liveness_movement_not_seen" and "moves seen: turn_left+turn_right" in refused.detail
+
+
+def test_the_moves_seen_follow_the_frames_and_forgive_natural_blinks_only():
+    front, left, right, shut, mouth = (
+        (0, 0.3, 0.02),
+        (30, 0.28, 0.02),
+        (-30, 0.28, 0.02),
+        (0, 0.08, 0.02),
+        (0, 0.3, 0.6),
+    )
+
+    def seen(*frames):
+        yaws, ears, mouths = zip(*frames, strict=True)
+        return moves_seen(yaws, ears, mouths, 15.0, 0.7)
+
+    assert seen(front, left, front, shut, front, mouth, front) == ["turn_left", "blink", "open_mouth"]
+    assert seen(front, left, right, front) == ["turn_left", "turn_right"]  # straight across counts both
+    assert seen(front, (14, 0.3, 0.02), (16, 0.3, 0.02), (9, 0.3, 0.02), (16, 0.3, 0.02), front) == ["turn_left"]
+    assert seen(front, front, shut) == []  # eyes that do not reopen are no blink
+    assert sequence_seen(["turn_left", "open_mouth"], ["blink", "turn_left", "blink", "open_mouth"])
+    assert not sequence_seen(["turn_left", "open_mouth"], ["turn_left", "open_mouth", "turn_right"])
+    assert not sequence_seen(["turn_left", "blink"], ["blink", "turn_left"])
+    assert sequence_seen(["blink", "turn_left", "blink"], ["blink", "turn_left", "blink"])
+
+
+def test_a_recording_fails_the_next_check_in_at_least_95_percent_of_the_time():
+    """The measure over the default space (three moves of four): docs/security-replay.md quotes these figures."""
+    rows = {length: (size, fail, fail_blinking) for length, size, fail, fail_blinking in challenges.measure()}
+    assert rows[3][0] == 36 and rows[3][1] == pytest.approx(35 / 36)
+    assert rows[3][1] >= 0.95 and rows[3][2] >= 0.95  # also when every recording holds a natural blink
+    assert rows[2][1] < 0.95 and rows[1][1] == pytest.approx(0.75)  # why the default is three moves
+    # Each recording answers its own challenge, with or without a natural blink anywhere in it.
+    for kind in challenge_space(length=3):
+        assert all(challenges.answers(challenges.recording(kind, place), kind) for place in (None, 0, 1, 2, 3))

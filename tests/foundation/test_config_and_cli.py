@@ -114,6 +114,20 @@ def test_unknown_liveness_challenge_is_refused(monkeypatch, tmp_path):
         create_app()
     monkeypatch.setenv("EXAM_CHECKIN_CHALLENGES", "turn_left,turn_right")
     assert create_app().config["CHECKIN_CHALLENGES"] == ("turn_left", "turn_right")
+    # Sequences need two moves to alternate; at most three moves; a replay threshold within the hash.
+    monkeypatch.setenv("EXAM_CHECKIN_CHALLENGES", "blink")
+    with pytest.raises(ConfigError, match="EXAM_CHECKIN_CHALLENGE_STEPS"):
+        create_app()
+    monkeypatch.setenv("EXAM_CHECKIN_CHALLENGE_STEPS", "1")
+    assert create_app().config["CHECKIN_CHALLENGE_STEPS"] == 1
+    monkeypatch.setenv("EXAM_CHECKIN_CHALLENGE_STEPS", "4")
+    with pytest.raises(ConfigError, match="EXAM_CHECKIN_CHALLENGE_STEPS"):
+        create_app()
+    monkeypatch.delenv("EXAM_CHECKIN_CHALLENGE_STEPS")
+    monkeypatch.delenv("EXAM_CHECKIN_CHALLENGES")
+    monkeypatch.setenv("EXAM_REPLAY_MAX_BITS", "200")
+    with pytest.raises(ConfigError, match="EXAM_REPLAY_MAX_BITS"):
+        create_app()
 
 
 @pytest.mark.parametrize("name, value", [("EXAM_ANALYSIS_MAX_WAIT_SECONDS", "0"), ("EXAM_ANALYSIS_CONCURRENCY", "0")])

@@ -74,6 +74,10 @@ class ExamServer:
             "EXAM_THREADS": "4",
             # Still photos can answer a head turn, never a blink: leave room to film again.
             "EXAM_CHECKIN_MAX_FAILURES": "12",
+            # The camera videos loop a few still photos, so every burst repeats frames and answers one move at
+            # most: these tests are about the kiosk, the replay and sequence defences have their own (tests/api).
+            "EXAM_CHECKIN_CHALLENGE_STEPS": "1",
+            "EXAM_REPLAY_MAX_BITS": "-1",
             "EXAM_SWEEP_SECONDS": "5",
         }
         self.process: subprocess.Popen | None = None
@@ -174,6 +178,7 @@ class KioskProcess:
                 str(self.server.token_file),
                 "--camera",
                 str(self.camera),
+                "--allow-file-camera",  # the camera is a video made from the shared photos
                 "--loop",
                 "--port",
                 str(self.port),

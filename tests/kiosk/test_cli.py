@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from kiosk_client.camera import live_only, resolve
 from kiosk_client.cli import main
 
 
@@ -38,6 +39,24 @@ def test_run_refuses_a_bind_address_other_machines_reach(tmp_path, clip):
         ],
     )
     assert result.exit_code != 0 and "loopback only" in result.output
+
+
+def test_run_refuses_a_recording_as_camera_unless_in_development(tmp_path, clip, monkeypatch):
+    token = tmp_path / "token"
+    token.write_text("abc")
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    (folder / "frame_000.jpg").write_bytes(b"")
+    monkeypatch.delenv("KIOSK_DEV", raising=False)
+    for source in (clip, folder):
+        result = CliRunner().invoke(
+            main, ["run", "--server", "http://127.0.0.1:9", "--token-file", str(token), "--camera", str(source)]
+        )
+        assert result.exit_code != 0, result.output
+        assert "is a recording, not a camera" in result.output and "--allow-file-camera" in result.output
+        assert "KIOSK_DEV=1" in result.output
+    assert live_only(resolve(str(clip)), allow_files=True).is_file  # the development flag lets it through
+    assert not live_only(resolve("0"), allow_files=False).is_file  # a camera device needs no flag
 
 
 def test_run_refuses_an_empty_token_file(tmp_path, clip):

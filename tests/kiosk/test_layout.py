@@ -48,14 +48,16 @@ FIFTY = {
 WORKER = {"name_masked": "王**", "enterprise": "兰山区安全化工有限公司"}
 EXAM = {"plan_id": 1, "name": "2026年危险化学品企业从业人员安全培训考试", "duration_minutes": 60,
         "question_count": 50, "attempts_left": 2, "resuming": False}  # fmt: skip
-TWO_STEPS = {
-    "kind": "turn_left",
-    "prompt": "请缓慢向左转头，再转回正面。",
-    "frames": 8,
-    "seconds": 2.5,
+# A challenge of three moves as the server sends it (exam_server/services/exam/checkin.py challenge_of).
+THREE_STEPS = {
+    "kind": "turn_left+blink+open_mouth",
+    "prompt": "先向左转头再转回，再眨眼，最后张嘴再闭上。",
+    "frames": 16,
+    "seconds": 6.5,
     "steps": [
         {"kind": "turn_left", "instruction": "请缓慢向左转头，再转回正面。"},
         {"kind": "blink", "instruction": "请正对摄像头眨眼。"},
+        {"kind": "open_mouth", "instruction": "请正对摄像头张大嘴，再闭上。"},
     ],
 }
 ONE_STEP = {"kind": "turn_right", "prompt": "请缓慢向右转头，再转回正面。", "frames": 8, "seconds": 2.5}
@@ -132,7 +134,7 @@ def screens(rig) -> list[tuple[str, object]]:
         ("id-entry", show("id_entry", error="身份证号不对，请再看一下。18位，最后一位可能是X。")),
         ("checking-in", show("checking_in")),
         ("guidance", guidance("many_faces")),
-        ("challenge-two-steps", show("challenge", phase="countdown", count=3, challenge=TWO_STEPS, worker=WORKER)),
+        ("challenge-three-steps", show("challenge", phase="countdown", count=3, challenge=THREE_STEPS, worker=WORKER)),
         ("challenge-recording", show("challenge", phase="recording", challenge=ONE_STEP, worker=WORKER)),
         ("verifying-queued", show("verifying", worker=WORKER, queued=12)),
         ("retry", show("retry", **refusal_view("face_mismatch", "人脸与登记照片不符。"), attempts_left=2)),

@@ -29,6 +29,7 @@ from exam_server.models import (
     SittingStatus,
 )
 from exam_server.services import audit
+from exam_server.services.exam import replays
 from exam_server.services.exam.refusals import Refusal
 from exam_server.services.faces import face_service, face_verify
 
@@ -210,6 +211,13 @@ class FrameCheck:
 def analyse_frame(session: Session, sitting: Sitting, frame: bytes, now: datetime) -> FrameCheck:
     """Compare a frame with the enrolled templates and with the face seen at check-in (same camera, same day)."""
     engine = face_service.engine()
+    # A still photo or an earlier frame sent again matches the enrolled face perfectly: refused as a replay.
+    hashes = replays.hash_frames(engine, [frame])
+    replayed = replays.judge(session, engine, sitting.worker_id, hashes, burst=False)
+    replays.remember(session, sitting.worker_id, hashes, CheckKind.IN_EXAM, now, sitting_id=sitting.id)
+    if replayed:
+        refusal = FaceRefusal("replayed_frames", f"near-identical to a stored photo or frame: {replayed}")
+        return FrameCheck(refusal, None, face_service.save_evidence(frame, now), {"replay": replayed})
     try:
         sample = engine.analyse(frame, "live")
     except FaceRefusal as refusal:

@@ -253,7 +253,7 @@ const SCREENS = {
   unknown: () => spinner(T("ui.wait")),
 };
 
-const STEP_ICONS = {turn_left: "arrow_left", turn_right: "arrow_right", blink: "blink", nod: "nod"};
+const STEP_ICONS = {turn_left: "arrow_left", turn_right: "arrow_right", blink: "blink", open_mouth: "mouth", nod: "nod"};
 
 // The challenge as the server sends it: one or several steps, each drawn with its own instruction.
 function challengeScreen(s) {

@@ -26,6 +26,7 @@ const ICON_PATHS = {
   text: '<path d="M8 52L22 12h4l14 40M13 38h22"/><path d="M42 52l8-22h2l8 22M44 45h14"/>',
   lock: '<rect x="12" y="28" width="40" height="28" rx="4"/><path d="M20 28v-8a12 12 0 0124 0v8"/>',
   nod: '<circle cx="32" cy="32" r="22"/><path d="M32 14v36M22 40l10 10 10-10"/>',
+  mouth: '<circle cx="32" cy="32" r="24"/><circle cx="24" cy="24" r="2.5"/><circle cx="40" cy="24" r="2.5"/><ellipse cx="32" cy="41" rx="7" ry="8"/>',
   blink: '<path d="M6 32c8-12 17-18 26-18s18 6 26 18"/><path d="M10 36c7 7 14 10 22 10s15-3 22-10"/>',
 };
 

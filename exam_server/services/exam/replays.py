@@ -1,0 +1,92 @@
+"""Replayed frames: a kiosk frame near-identical to one already sent for the worker, or to a stored photo."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from exam_server.face import FaceEngine, FaceRefusal, replay
+from exam_server.models import CheckIn, CheckKind, FacePhoto, FrameHash
+from exam_server.services.faces import face_service
+
+# Hashes compared per worker: years of visits (a few check-ins and a hundred captures a year).
+_RECENT = 5000
+
+
+def hash_frames(engine: FaceEngine, frames: list[bytes]) -> list[bytes | None]:
+    """Return each frame's perceptual hash (None for one that does not decode: the engine refuses it later)."""
+    hashes: list[bytes | None] = []
+    for data in frames:
+        try:
+            hashes.append(replay.phash(engine.decode(data, "live").rgb))
+        except FaceRefusal:
+            hashes.append(None)
+    return hashes
+
+
+def photo_hashes(session: Session, engine: FaceEngine, worker_id: int) -> list[bytes]:
+    """Return the hashes of the worker's enrolment photos and kept ID-card chip photos."""
+    chips = select(CheckIn.chip_photo_path).where(CheckIn.worker_id == worker_id, CheckIn.chip_photo_path.is_not(None))
+    paths = [*session.scalars(select(FacePhoto.path).where(FacePhoto.worker_id == worker_id)), *session.scalars(chips)]
+    root = face_service.data_dir()
+    found = []
+    for path in paths:
+        if path is None:
+            continue
+        try:
+            digest = replay.phash(engine.decode((root / path).read_bytes(), "upload").rgb)
+        except (OSError, FaceRefusal):  # purged evidence, or a photo the engine no longer reads
+            continue
+        if digest is not None:
+            found.append(digest)
+    return found
+
+
+def seen_hashes(session: Session, worker_id: int) -> list[bytes]:
+    """Return the hashes of the frames kiosks sent for the worker, newest first."""
+    return list(
+        session.scalars(
+            select(FrameHash.phash)
+            .where(FrameHash.worker_id == worker_id)
+            .order_by(FrameHash.created_at.desc(), FrameHash.id.desc())
+            .limit(_RECENT)
+        )
+    )
+
+
+def judge(session: Session, engine: FaceEngine, worker_id: int, hashes: list[bytes | None], burst: bool) -> dict | None:
+    """Return why these frames are a replay ({"photo": [...], "seen": [...]} frame numbers), or None."""
+    max_bits = current_app.config.get("REPLAY_MAX_BITS", replay.REPLAY_MAX_BITS)
+    if max_bits < 0:
+        return None
+    photos = photo_hashes(session, engine, worker_id)
+    seen = seen_hashes(session, worker_id)
+    like_photo = [n for n, h in enumerate(hashes) if h is not None and replay.is_replay(h, photos, max_bits)]
+    like_seen = [n for n, h in enumerate(hashes) if h is not None and replay.is_replay(h, seen, max_bits)]
+    # A worker holding still at the same kiosk may film a frontal frame close to one of an earlier burst;
+    # a replayed or spliced recording matches at least half of them (all, in every attack we tried).
+    replayed = like_photo or (2 * len(like_seen) >= len(hashes) if burst else like_seen)
+    if not replayed:
+        return None
+    return {"photo": like_photo, "seen": like_seen, "max_bits": max_bits}
+
+
+def remember(
+    session: Session,
+    worker_id: int,
+    hashes: list[bytes | None],
+    kind: CheckKind,
+    now: datetime,
+    *,
+    checkin_id: int | None = None,
+    sitting_id: int | None = None,
+) -> None:
+    """Keep the hashes of frames a kiosk sent, to recognise them if they are sent again."""
+    session.add_all(
+        FrameHash(worker_id=worker_id, kind=kind, checkin_id=checkin_id, sitting_id=sitting_id, phash=h, created_at=now)
+        for h in hashes
+        if h is not None
+    )
