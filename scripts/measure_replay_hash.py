@@ -2,7 +2,9 @@
 
 Usage: python scripts/measure_replay_hash.py [FACES_DIR]   (default ../shared/faces or EXAM_FACES_DIR)
 Prints, per hash size, the largest distance of a re-encoded, resized or shifted copy and the smallest
-distance between two different photos (same person, and different people).
+distance between two different photos (same person, and different people); then, for the shipped hash,
+how far a worker holding still moves a frame: only the head moved by a few pixels before the same
+background, as between two in-exam captures at a kiosk (why captures are not compared with earlier frames).
 """
 
 from __future__ import annotations
@@ -83,6 +85,38 @@ def main(root: Path) -> None:
         print(
             f"{bits}-bit pHash: copies at most {worst_copy} ({worst_name}); same person different photos "
             f"min {min(same)} median {int(np.median(same))} of {len(same)} pairs; different people min {min(other)}"
+        )
+    still_worker(people)
+
+
+def still_worker(people: dict[str, list[np.ndarray]], moves: tuple[int, ...] = (4, 8, 16)) -> None:
+    """Print the distances between a frame and the same frame with only the head moved by a few pixels."""
+    import face_recognition
+
+    replay.HASH_SIDE = 16
+    found: dict[int, list[int]] = {m: [] for m in moves}
+    for frames in people.values():
+        for rgb in frames:
+            boxes = face_recognition.face_locations(rgb)
+            if not boxes:
+                continue
+            top, right, bottom, left = boxes[0]
+            pad = (bottom - top) // 3
+            t, b = max(top - pad, 0), min(bottom + pad, rgb.shape[0])
+            left_, right_ = max(left - pad, 0), min(right + pad, rgb.shape[1])
+            head = rgb[t:b, left_:right_]
+            for m in moves:
+                moved = rgb.copy()
+                shift = np.float32([[1, 0, m], [0, 1, m // 2]])
+                moved[t:b, left_:right_] = cv2.warpAffine(
+                    head, shift, (head.shape[1], head.shape[0]), borderMode=cv2.BORDER_REFLECT
+                )
+                found[m].append(replay.distance(replay.phash(rgb), replay.phash(moved)))
+    for m, dists in found.items():
+        below = sum(d <= replay.REPLAY_MAX_BITS for d in dists)
+        print(
+            f"still worker, head moved {m} px: distance min {min(dists)} median {int(np.median(dists))} "
+            f"max {max(dists)}; {below} of {len(dists)} within {replay.REPLAY_MAX_BITS} bits (would be refused)"
         )
 
 

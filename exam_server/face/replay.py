@@ -15,6 +15,10 @@ import numpy as np
 # (8x8) separated them too, but with 4 bits for the worst copy against 22 for the nearest different photo.
 HASH_SIDE = 16
 REPLAY_MAX_BITS = 40
+# The largest distance of a copy measured above (16 bits): a burst is compared with the worker's earlier
+# frames at this bound, not at REPLAY_MAX_BITS, because the same person filmed again before the same
+# background lands within 40 bits as soon as the head moves less than about 8 px (same script).
+COPY_MAX_BITS = 16
 _WORK = 64
 # A picture this flat (a covered lens, a black or white frame) has no content to recognise: every such
 # frame would look like every other, so it gets no hash (the face engine refuses it for what it is).

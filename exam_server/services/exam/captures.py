@@ -211,12 +211,12 @@ class FrameCheck:
 def analyse_frame(session: Session, sitting: Sitting, frame: bytes, now: datetime) -> FrameCheck:
     """Compare a frame with the enrolled templates and with the face seen at check-in (same camera, same day)."""
     engine = face_service.engine()
-    # A still photo or an earlier frame sent again matches the enrolled face perfectly: refused as a replay.
+    # A stored photo sent as a capture matches the enrolled face perfectly: refused as a replay.
     hashes = replays.hash_frames(engine, [frame])
     replayed = replays.judge(session, engine, sitting.worker_id, hashes, burst=False)
     replays.remember(session, sitting.worker_id, hashes, CheckKind.IN_EXAM, now, sitting_id=sitting.id)
     if replayed:
-        refusal = FaceRefusal("replayed_frames", f"near-identical to a stored photo or frame: {replayed}")
+        refusal = FaceRefusal("replayed_frames", f"near-identical to a stored photo: {replayed}")
         return FrameCheck(refusal, None, face_service.save_evidence(frame, now), {"replay": replayed})
     try:
         sample = engine.analyse(frame, "live")
