@@ -173,3 +173,54 @@ def test_bad_limits_and_hops_are_refused_at_start(make_app):
         make_app(LOGIN_ACCOUNT_RATE_LIMIT="lots")
     with pytest.raises(ConfigError, match="EXAM_PROXY_HOPS"):
         make_app(PROXY_HOPS=-1)
+
+
+def test_two_gunicorn_processes_share_the_count(tmp_path):
+    """The real server, two worker processes on one SQLite file: the pair limit holds across both."""
+    import os
+    import re as regex
+    import signal
+    import subprocess
+
+    import requests
+
+    from tests.kiosk.servers import BIN, REPO, free_port, wait_for
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "EXAM_DATA_DIR": str(tmp_path),
+        "EXAM_SECRET_KEY": "gunicorn-test",
+        "EXAM_BIND": f"127.0.0.1:{port}",
+        "EXAM_WORKERS": "2",
+        "EXAM_THREADS": "1",
+        "EXAM_SECURE_COOKIES": "false",  # plain HTTP: requests would not send a Secure cookie back
+        "EXAM_LOGIN_ACCOUNT_RATE_LIMIT": "3 per minute",
+    }
+    for command in (["init-db"], ["create-admin", "owner", "--password", factories.PASSWORD]):
+        subprocess.run([str(BIN / "exam-server"), *command], env=env, check=True, capture_output=True, timeout=120)
+    log, access = tmp_path / "server.log", tmp_path / "access.log"
+    with open(log, "ab") as out:
+        server = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", str(REPO / "gunicorn.conf.py"), "--no-control-socket"]
+            + ["--access-logfile", str(access), "--access-logformat", "%(p)s %(m)s %(s)s", "exam_server.wsgi:app"],
+            env=env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}/auth/login"
+        wait_for(url, 60, server, log)
+        browser = requests.Session()
+        token = regex.search(r'name="csrf_token" type="hidden" value="([^"]+)"', browser.get(url).text).group(1)
+        form = {"username": "owner", "password": "wrong-guess-1", "csrf_token": token}
+        # A new connection for each attempt, so both worker processes take some.
+        codes = [browser.post(url, data=form, headers={"Connection": "close"}).status_code for _ in range(10)]
+        assert codes == [200, 200, 200] + [429] * 7
+        served = {line.split()[0] for line in access.read_text().splitlines() if " POST " in f" {line} "}
+        assert len(served) == 2, f"all attempts went to one process ({served}); the test proves nothing"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=40)
