@@ -44,13 +44,12 @@ def _security_headers(response: Response) -> Response:
 
 
 def _init_throttles(app: Flask) -> None:
-    from exam_server.extensions import db
-    from exam_server.services.throttle import LoginThrottle, Throttle, open_storage, parse_limits, storage_options
+    from exam_server.services.throttle import LoginThrottle, Throttle, open_storage, parse_limits
 
-    uri = app.config["RATELIMIT_STORAGE_URI"]
-    # flask-limiter (certificate verification) counts in the same place.
-    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", storage_options(uri, lambda: db.engine))
-    throttle = Throttle(open_storage(uri, lambda: db.engine), prefix=app.config.get("RATELIMIT_KEY_PREFIX") or "exam")
+    # flask-limiter (certificate verification) reads the same RATELIMIT_STORAGE_URI and counts in the same place.
+    throttle = Throttle(
+        open_storage(app.config["RATELIMIT_STORAGE_URI"]), prefix=app.config.get("RATELIMIT_KEY_PREFIX") or "exam"
+    )
     app.extensions["throttle"] = throttle
     app.extensions["login_throttle"] = LoginThrottle(
         throttle,

@@ -24,7 +24,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from exam_server.models import RateLimitCounter
 
-DATABASE_URI = "database://"
 # Expired windows are deleted now and then, not on every hit, so a flood adds one write per request.
 PURGE_EVERY = 500
 _PLAIN_PART = re.compile(r"[0-9A-Za-z:._-]{1,64}")
@@ -39,9 +38,9 @@ class DatabaseStorage(Storage):
         self, uri: str | None = None, wrap_exceptions: bool = False, engine: Callable[[], Engine] | None = None, **_
     ) -> None:
         super().__init__(uri, wrap_exceptions)
-        if engine is None:
-            raise ValueError("database:// rate-limit storage needs engine=, a function returning the Engine")
-        self._engine = engine
+        # By default the engine of the Flask app serving the request: flask-limiter builds this storage from its
+        # URI alone, and one storage then serves whichever app (tests build several) is current.
+        self._engine = engine or _current_app_engine
         self._hits = 0
 
     @property
@@ -102,14 +101,15 @@ class DatabaseStorage(Storage):
             conn.execute(delete(table).where(table.c.key == key))
 
 
-def storage_options(uri: str, engine: Callable[[], Engine]) -> dict:
-    """Return the options a storage URI needs: the database storage is handed the engine."""
-    return {"engine": engine} if uri.startswith(DATABASE_URI) else {}
+def _current_app_engine() -> Engine:
+    from flask import current_app
+
+    return current_app.extensions["sqlalchemy"].engine
 
 
-def open_storage(uri: str, engine: Callable[[], Engine]) -> Storage:
+def open_storage(uri: str) -> Storage:
     """Return the counter storage ``uri`` names."""
-    return storage_from_string(uri, **storage_options(uri, engine))
+    return storage_from_string(uri)
 
 
 def parse_limits(value: str) -> list[RateLimitItem]:
