@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from exam_server import config as config_module
-from exam_server import localday
+from exam_server import localday, security
 from exam_server.extensions import babel, csrf, db, job_queue, limiter, login_manager, migrate
 
 __all__ = ["create_app"]
@@ -40,6 +40,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
     csrf.init_app(app)
+    security.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=locale_selector, default_locale="zh_Hans_CN")
     login_manager.init_app(app)

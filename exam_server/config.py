@@ -156,6 +156,48 @@ def face_settings() -> dict:
     return {f"FACE_{field.name.upper()}": getattr(parsed, field.name) for field in dataclasses.fields(parsed)}
 
 
+def security_settings() -> dict:
+    """Read the rate limits, proxy hops and cookie flags (docs/security.md)."""
+    secure = _env("SECURE_COOKIES")
+    return {
+        # Counters shared by all processes: the application's database unless Redis is named (redis://HOST:6379/DB).
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "database://"),
+        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),  # failures per address
+        "LOGIN_ACCOUNT_RATE_LIMIT": _env("LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute;20 per hour"),  # per account+address
+        "LOGIN_ACCOUNT_CEILING": _env("LOGIN_ACCOUNT_CEILING", "100 per hour"),  # per account, all addresses
+        "API_RATE_LIMIT": _env("API_RATE_LIMIT", "600 per minute"),  # per kiosk token
+        "API_ANONYMOUS_RATE_LIMIT": _env("API_ANONYMOUS_RATE_LIMIT", "60 per minute"),  # per address, no valid token
+        "PROXY_HOPS": _env_int("PROXY_HOPS", 0),
+        # None: Secure cookies and HSTS in production, not in development; false for a plain-HTTP demo.
+        "SECURE_COOKIES": None if secure is None or not secure.strip() else _env_bool("SECURE_COOKIES", True),
+    }
+
+
+RATE_LIMIT_SETTINGS = (
+    "LOGIN_RATE_LIMIT",
+    "LOGIN_ACCOUNT_RATE_LIMIT",
+    "LOGIN_ACCOUNT_CEILING",
+    "API_RATE_LIMIT",
+    "API_ANONYMOUS_RATE_LIMIT",
+)
+
+
+def validate_security(config: dict) -> None:
+    """Refuse rate limits that do not parse and a negative number of proxy hops."""
+    from limits import parse_many
+
+    for key in RATE_LIMIT_SETTINGS:
+        try:
+            if key in config and not parse_many(config[key]):
+                raise ValueError("empty")
+        except ValueError:
+            raise ConfigError(
+                f'{PREFIX}{key} takes limits such as "10 per minute;50 per hour", got {config[key]!r}'
+            ) from None
+    if config.get("PROXY_HOPS", 0) < 0:
+        raise ConfigError(f"{PREFIX}PROXY_HOPS is the number of reverse proxies in front of the server (0 or more)")
+
+
 def default_sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'exam.db').resolve()}"
 
@@ -189,8 +231,7 @@ def from_env() -> dict:
         # Face analyses wait their turn per process; one that would wait longer is refused with 503 face_busy.
         "ANALYSIS_MAX_WAIT_SECONDS": _env_float("ANALYSIS_MAX_WAIT_SECONDS", 20.0),
         "ANALYSIS_CONCURRENCY": _env_int("ANALYSIS_CONCURRENCY", 1),
-        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
-        "LOGIN_RATE_LIMIT": _env("LOGIN_RATE_LIMIT", "10 per minute"),
+        **security_settings(),
         # The job queue (docs/scaling.md): embedded in a SQLite file by default, redis://HOST:PORT/DB for many hosts.
         "QUEUE_URL": _env("QUEUE_URL") or f"sqlite:///{data_dir / 'queue.sqlite3'}",
         "QUEUE_NAME": _env("QUEUE_NAME", "exam"),
@@ -220,6 +261,7 @@ def validate(config: dict) -> None:
     except ValueError as exc:
         raise ConfigError(f"{PREFIX}TIMEZONE: {exc}") from None
     validate_certificates_and_reminders(config)
+    validate_security(config)
     unknown = set(config.get("CHECKIN_CHALLENGES", ())) - set(CHALLENGES)
     if unknown or not config.get("CHECKIN_CHALLENGES", CHALLENGES):
         raise ConfigError(f"{PREFIX}CHECKIN_CHALLENGES takes a comma-separated subset of {', '.join(CHALLENGES)}")

@@ -70,6 +70,10 @@ class KioskApi:
             body = {}
         if response.status_code == 503 and body.get("error") == "face_busy":
             raise Busy(f"{method} {path}: face pool busy", float(body.get("retry_after") or 5), body.get("message", ""))
+        if response.status_code == 429:
+            # Over the token's rate limit: nothing was done, so the answer or burst is sent again later, never dropped.
+            wait = body.get("retry_after") or response.headers.get("Retry-After") or 5
+            raise Busy(f"{method} {path}: rate limited", float(wait), body.get("message", ""))
         if response.status_code >= 500 or (response.status_code >= 400 and "error" not in body):
             # A proxy's error page or a server fault: nothing was decided, so the request may be repeated.
             raise ServerUnreachable(f"{method} {path}: HTTP {response.status_code} {body.get('error', '')}".strip())

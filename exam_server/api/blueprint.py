@@ -1,5 +1,6 @@
-"""The kiosk API's blueprint: every request is size-checked and its kiosk identified before a view runs."""
+"""The kiosk API's blueprint: every request is size-checked, rate-limited and its kiosk identified before a view runs."""
 
+import hashlib
 import io
 
 from flask import Blueprint, current_app, g, request
@@ -28,12 +29,21 @@ def _guard() -> None:
     from exam_server.api.openapi import operation_of
 
     op = operation_of(current_app, request.endpoint)
+    limits = current_app.extensions["api_limits"]
     if op is not None and op.public:
+        _limit(limits["anonymous"], "api-address", request.remote_addr or "")
         return
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    if token:
+        # Counted per token before the kiosk is read: on SQLite a counter written on another connection
+        # after this request's first read would end the snapshot its later writes need.
+        _limit(limits["kiosk"], "api-kiosk", hashlib.sha256(b"rate-limit:" + token.encode()).hexdigest()[:32])
     try:
-        g.kiosk = kiosks.authenticate(db.session, token.strip() if scheme.lower() == "bearer" else None)
+        g.kiosk = kiosks.authenticate(db.session, token or None)
     except kiosks.KioskAuthError as exc:
+        # Guessed or missing tokens are held per address, or a flood of made-up tokens would each get a fresh limit.
+        _limit(limits["anonymous"], "api-address", request.remote_addr or "")
         raise Refusal(exc.code) from None
     if kiosks.touch(db.session, g.kiosk):
         db.session.commit()  # never hold the kiosk row's write lock through the request's face work
@@ -54,3 +64,10 @@ def _buffer_chunked_body(limit: int) -> None:
     request.environ.update({"wsgi.input": io.BytesIO(b"".join(parts)), "CONTENT_LENGTH": str(size)})
     request.environ.pop("HTTP_TRANSFER_ENCODING", None)  # werkzeug ignores a length beside "chunked"
     request.__dict__.pop("stream", None)  # a stream werkzeug already wrapped would still read the old input
+
+
+def _limit(items, name: str, key: str) -> None:
+    """Count this request; refuse it with 429 and Retry-After once the limit is spent."""
+    wait = current_app.extensions["throttle"].hit(items, name, key)
+    if wait:
+        raise Refusal("rate_limited", retry_after=wait)

@@ -43,6 +43,7 @@ CODES: dict[str, tuple[int, str]] = {
     "liveness_failed": (422, "未检测到要求的动作，请按提示重新完成。"),
     "replayed_frames": (422, "画面与此前拍摄的画面或登记照片相同（疑似重放），请本人按提示重新完成动作。"),
     **{code: (422, "图像不符合要求，请按提示重新拍摄。") for code in IMAGE_CODES},
+    "rate_limited": (429, "请求过于频繁，请稍后再试。"),
     "face_busy": (503, "核验人脸的人比较多，请站在原地稍等，系统会自动重试。"),
     "internal_error": (500, "服务器内部错误，请稍后重试；如持续出现请联系管理员。"),
 }

@@ -122,7 +122,7 @@ def _error_responses(codes: list[str]) -> dict:
     by_status: dict[int, list[str]] = {}
     for code in codes:
         by_status.setdefault(CODES[code][0], []).append(code)
-    return {
+    responses = {
         str(status): {
             "description": ", ".join(found),
             "content": {
@@ -136,10 +136,22 @@ def _error_responses(codes: list[str]) -> dict:
         }
         for status, found in sorted(by_status.items())
     }
+    if "429" in responses:
+        responses["429"]["description"] += (
+            ": more requests than the kiosk token's limit (EXAM_API_RATE_LIMIT), or than an address may send "
+            "without a valid token (EXAM_API_ANONYMOUS_RATE_LIMIT); nothing was done, send it again after Retry-After"
+        )
+        responses["429"]["headers"] = {
+            "Retry-After": {
+                "description": "seconds until the limit's window opens again",
+                "schema": {"type": "integer"},
+            }
+        }
+    return responses
 
 
 def _describe(op: Operation, params: list[dict], endpoint: str, refs: dict) -> dict:
-    codes = list(op.errors)
+    codes = [*op.errors, "rate_limited"]
     if any(param["schema"]["type"] == "integer" for param in params):
         codes.append("not_found")  # the int converter matches no route for a non-number or an id out of range
     if op.body is not None or op.multipart is not None:

@@ -75,18 +75,17 @@ class Ping(BaseModel):
     server_time: datetime
 
 
+# A check-in answers anyone holding a kiosk token who types a citizen ID, so it carries only what the kiosk's
+# greeting shows (kiosk_client/texts.py, web/static/app.js): no enterprise, plan id or attempt count.
 class WorkerRef(BaseModel):
     name_masked: str
-    enterprise: str
 
 
 class ExamRef(BaseModel):
-    plan_id: int
     name: str
     duration_minutes: int
     question_count: int
-    attempts_left: int
-    resuming: bool
+    resuming: bool = Field(description="the worker's open sitting is resumed (the greeting says so)")
 
 
 class ChallengeStep(BaseModel):

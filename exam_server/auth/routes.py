@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash
 
 from exam_server.auth.blueprint import bp
 from exam_server.auth.forms import LoginForm, PasswordForm
-from exam_server.extensions import db, limiter
+from exam_server.extensions import db
 from exam_server.models import DomainError
 from exam_server.services import audit
 from exam_server.services.admin import accounts
@@ -24,10 +24,16 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
+        # Checked before the password, so a throttled guess learns nothing (services/throttle.py says what counts).
+        throttle = current_app.extensions["login_throttle"]
+        address = request.remote_addr or ""
+        wait = throttle.wait(form.username.data, address)
+        if wait:
+            flash(f"登录失败次数过多，请 {wait} 秒后再试 / too many failed logins, try again in {wait} s", "error")
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         user = accounts.authenticate(db.session, form.username.data, form.password.data)
         audit.record(
             db.session,
@@ -39,8 +45,10 @@ def login():
         )
         db.session.commit()
         if user:
+            throttle.succeeded(form.username.data, address)
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
+        throttle.failed(form.username.data, address)
         flash("用户名或密码错误 / wrong username or password", "error")
     return render_template("auth/login.html", form=form)
 
@@ -49,6 +57,9 @@ def login():
 @login_required
 def logout():
     audit.record(db.session, "logout", target=current_user, user_id=current_user.id, ip=request.remote_addr)
+    # A copy of the cookie (another tab, a stolen one) must not outlive the logout: the version it names is gone.
+    # This ends the user's sessions on every device, as a password change does.
+    current_user.session_version += 1
     db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))

@@ -93,6 +93,8 @@ def demo(data_dir: str, host: str, port: int, serve: bool, scale: str) -> None:
     os.environ.setdefault("EXAM_DATA_DIR", str(directory))
     # Demo certificates name a demo authority, so nobody mistakes a printout for a real one.
     os.environ.setdefault("EXAM_CERTIFICATE_AUTHORITY", "演示市应急管理局（演示数据）")
+    # The demo serves plain HTTP (possibly to other machines on the LAN), where a Secure cookie is never sent back.
+    os.environ.setdefault("EXAM_SECURE_COOKIES", "false")
     _ensure_secret(directory)
     app = create_app()
     with app.app_context():

@@ -61,6 +61,7 @@ from exam_server.models.people import (
     Worker,
 )
 from exam_server.models.questions import Question
+from exam_server.models.throttle import RateLimitCounter
 
 __all__ = [
     "ACTIVE_SITTING_STATUSES",
@@ -110,6 +111,7 @@ __all__ = [
     "PeriodicRun",
     "PhotoSource",
     "Question",
+    "RateLimitCounter",
     "ROLE_LABELS",
     "RequirementStatus",
     "ReviewCase",

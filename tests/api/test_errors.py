@@ -317,6 +317,16 @@ def test_consent_refusals(app, db, enrolled, kiosk, turn_only, faces_dir):
     assert str(app.config["EVIDENCE_RETENTION_DAYS"]) in body["message"]
 
 
+def test_rate_limit_refusal(app, db, kiosk, monkeypatch):
+    from exam_server.services.throttle import parse_limits
+
+    monkeypatch.setitem(app.extensions["api_limits"], "kiosk", parse_limits("2 per minute"))
+    assert [kiosk.get("/api/v1/ping").status_code for _ in range(2)] == [200, 200]
+    response = kiosk.get("/api/v1/ping")
+    body = refused(response, "rate_limited")
+    assert body["retry_after"] == int(response.headers["Retry-After"]) > 0
+
+
 def test_every_documented_code_was_produced():
     """Runs last in this module: each code of the table was seen above in its real context."""
     if len(SEEN) < 5:
