@@ -223,7 +223,7 @@ def from_env() -> dict:
         "CHECKIN_MAX_FAILURES": _env_int("CHECKIN_MAX_FAILURES", 3),
         "CHECKIN_TTL_SECONDS": _env_int("CHECKIN_TTL_SECONDS", 300),
         "CHECKIN_CHALLENGES": _env_list("CHECKIN_CHALLENGES", ("turn_left", "turn_right", "blink", "open_mouth")),
-        # Moves per check-in challenge (docs/security-replay.md: 3 makes a recording fail the next check-in 97% of the time).
+        # Moves per check-in challenge (docs/security.md: 3 makes a recording fail the next check-in 97% of the time).
         "CHECKIN_CHALLENGE_STEPS": _env_int("CHECKIN_CHALLENGE_STEPS", 3),
         # Hash bits (of 256) within which a kiosk frame is a copy of an earlier one (exam_server/face/replay.py);
         # -1 turns the replay check off, only for test videos made of a few still photos.

@@ -84,7 +84,7 @@ def start_gunicorn(url: str, data_dir: Path, port: int, log: Path, **env_extra: 
 
     # The shared photos hold a real head-turn sequence but no blink, so kiosks are asked for single turns only;
     # the simulated kiosks send the same few photos at every visit and capture, which the replay check would
-    # refuse (docs/security-replay.md), so it is off here.
+    # refuse (docs/security.md), so it is off here.
     env = {
         **os.environ,
         "EXAM_DATABASE_URL": url,

@@ -209,7 +209,7 @@ def test_the_moves_seen_follow_the_frames_and_forgive_natural_blinks_only():
 
 
 def test_a_recording_fails_the_next_check_in_at_least_95_percent_of_the_time():
-    """The measure over the default space (three moves of four): docs/security-replay.md quotes these figures."""
+    """The measure over the default space (three moves of four): docs/security.md quotes these figures."""
     rows = {length: (size, fail, fail_blinking) for length, size, fail, fail_blinking in challenges.measure()}
     assert rows[3][0] == 36 and rows[3][1] == pytest.approx(35 / 36)
     assert rows[3][1] >= 0.95 and rows[3][2] >= 0.95  # also when every recording holds a natural blink

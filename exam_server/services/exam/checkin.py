@@ -70,7 +70,7 @@ def challenge_of(kind: str) -> dict:
 
 def _new_kind() -> str:
     # Three moves from four by default: a recording made for one check-in answers the next one's challenge
-    # 2.8% of the time (3.5% when it also holds a natural blink): docs/security-replay.md, tests/face/test_challenges.py.
+    # 2.8% of the time (3.5% when it also holds a natural blink): docs/security.md, tests/face/test_liveness.py.
     return draw_challenge(tuple(_config("CHECKIN_CHALLENGES", CHALLENGES)), _config("CHECKIN_CHALLENGE_STEPS", 3))
 
 
