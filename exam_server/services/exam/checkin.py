@@ -7,6 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from flask import current_app
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from exam_server import localday
 from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
 from exam_server.face import FaceEngine, FaceRefusal, FaceSample
 from exam_server.face.errors import IMAGE_CODES
-from exam_server.face.liveness import CHALLENGES, Challenge, draw_challenge, instruction_zh, steps_of
+from exam_server.face.liveness import Challenge, draw_challenge, instruction_zh, steps_of
 from exam_server.models import (
     ACTIVE_SITTING_STATUSES,
     OPEN_REQUIREMENT_STATUSES,
@@ -52,10 +53,6 @@ MIN_FRAMES, MAX_FRAMES = 4, 16
 _COUNTED = {"face_mismatch", "liveness_failed", "replayed_frames"}
 
 
-def _config(key: str, default):
-    return current_app.config.get(key, default)
-
-
 def challenge_of(kind: str) -> dict:
     """Return what the kiosk needs to film a challenge: its moves in order, how many frames over how long."""
     steps = steps_of(kind)
@@ -71,7 +68,9 @@ def challenge_of(kind: str) -> dict:
 def _new_kind() -> str:
     # Three moves from four by default: a recording made for one check-in answers the next one's challenge
     # 2.8% of the time (3.5% when it also holds a natural blink): docs/security.md, tests/face/test_liveness.py.
-    return draw_challenge(tuple(_config("CHECKIN_CHALLENGES", CHALLENGES)), _config("CHECKIN_CHALLENGE_STEPS", 3))
+    return draw_challenge(
+        tuple(current_app.config["CHECKIN_CHALLENGES"]), current_app.config["CHECKIN_CHALLENGE_STEPS"]
+    )
 
 
 def _hash(token: str) -> str:
@@ -135,7 +134,7 @@ def begin(session: Session, kiosk: Kiosk, citizen_id: str, chip_photo: bytes | N
         challenge=_new_kind(),
         token_hash=_hash(token),
         created_at=now,
-        expires_at=now + timedelta(seconds=_config("CHECKIN_TTL_SECONDS", 300)),
+        expires_at=now + timedelta(seconds=current_app.config["CHECKIN_TTL_SECONDS"]),
     )
     if chip_photo:
         try:
@@ -340,7 +339,9 @@ def _api_code(engine_code: str | None) -> str:
     return "liveness_failed"
 
 
-def _fail(session, checkin, engine_code, frames, now, detail, identity: tuple[str, str], chip: bool = False) -> None:
+def _fail(
+    session, checkin, engine_code, frames, now, detail, identity: tuple[str, str], chip: bool = False
+) -> NoReturn:
     """Record a failed burst (chip: the ID-card photo could not be used), count it, refuse with a fresh challenge."""
     code = _api_code(engine_code)
     if code == "checkin_expired":
@@ -370,7 +371,7 @@ def _fail(session, checkin, engine_code, frames, now, detail, identity: tuple[st
     # must end in a refusal a person reviews rather than ask for bursts forever.
     if code in _COUNTED or chip:
         checkin.failures += 1
-    max_failures = _config("CHECKIN_MAX_FAILURES", 3)
+    max_failures = current_app.config["CHECKIN_MAX_FAILURES"]
     if checkin.failures >= max_failures:
         checkin.status = CheckInStatus.REFUSED
         last = f"身份证照片 {engine_code}" if chip else engine_code
