@@ -77,9 +77,13 @@ class ExamSession:
         """Return the seconds left by the server's clock."""
         return max(0, int(self.state["deadline"] - self.server_now()))
 
-    def adopt_server_answers(self, server_answers: dict) -> None:
-        """Take the server's saved answers, keeping any newer local answer still on its way."""
-        merged = {**{int(k): v for k, v in server_answers.items()}, **self.journal.pending_answers(self.id)}
+    def adopt_server_answers(self, server_answers: dict, read_since: float | None = None) -> None:
+        """Take the server's saved answers, keeping any newer local answer still on its way.
+
+        ``read_since`` is when the server's copy began to be read: answers delivered since then are kept too.
+        """
+        pending = self.journal.pending_answers(self.id, since=read_since)
+        merged = {**{int(k): v for k, v in server_answers.items()}, **pending}
         self.journal.adopt_answers(self.id, merged)
         self.answers = self.journal.answers(self.id)
 

@@ -155,13 +155,17 @@ class Journal:
             rows = self._db.execute("SELECT item_no, response FROM answers WHERE sitting_id = ?", (sitting_id,))
             return dict(rows.fetchall())
 
-    def pending_answers(self, sitting_id: int) -> dict[int, str]:
-        """Return the newest undelivered response of each item: it overrides what the server last had."""
+    def pending_answers(self, sitting_id: int, since: float | None = None) -> dict[int, str]:
+        """Return the newest response of each item undelivered (or delivered after ``since``, a time.time()).
+
+        Such a response overrides what the server last had: one delivered while the server's copy was being
+        read may be missing from that copy.
+        """
         with self._lock:
             rows = self._db.execute(
                 "SELECT item_no, response FROM outbox WHERE sitting_id = ? AND kind = 'answer' "
-                "AND done_at IS NULL ORDER BY seq",
-                (sitting_id,),
+                "AND (done_at IS NULL OR done_at >= ?) ORDER BY seq",
+                (sitting_id, float("inf") if since is None else since),
             ).fetchall()
         return dict(rows)
 

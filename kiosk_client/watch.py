@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from kiosk_client.api import Refusal, ServerUnreachable
@@ -74,8 +75,9 @@ class ClockWatch:
         """Poll once; return how long to wait before the next poll."""
         if self._synced != exam.id:
             # After a restart or a check-in, adopt what the server already holds before going on.
+            reading = time.time()
             sitting = self.app.api.sitting(exam.id)
-            exam.adopt_server_answers(sitting.get("answers", {}))
+            exam.adopt_server_answers(sitting.get("answers", {}), read_since=reading)
             self._synced = exam.id
         body = self.app.api.clock(exam.id)
         if not self.online:

@@ -177,3 +177,29 @@ def test_a_busy_face_pool_gets_the_same_burst_again_after_the_wait_it_asked_for(
     with pytest.raises(Busy) as still_busy:  # patience runs out: the worker is told to try again later
         patiently(send, shown.append, patience=0.5, sleep=lambda s: None)
     assert still_busy.value.retry_after == 5 and "自动重试" in still_busy.value.message
+
+
+def test_answers_delivered_while_the_servers_copy_is_read_stay_on_the_answer_card(tmp_path):
+    """The one-time read after a check-in must not drop answers that reached the server during the read."""
+    journal = Journal(tmp_path / "journal.sqlite3")
+    sitting = {
+        "id": 7,
+        "questions": [{"item_no": n} for n in (1, 2, 3)],
+        "deadline_at": "2030-01-01T00:00:00+00:00",
+        "remaining_seconds": 3600,
+        "server_time": "2026-12-06T12:00:00+00:00",
+    }
+    session = ExamSession.open(journal, sitting, {"name_masked": "张*"}, {"name": "考试"})
+    session.answer(1, "A")
+    journal.finish(journal.next_pending().seq, "ok")  # delivered before the read: the server's copy has it
+    reading = time.time()
+    session.answer(2, "B")
+    session.answer(3, "C")
+    journal.finish(journal.next_pending().seq, "ok")  # item 2 delivered during the read, missing from the copy
+    server_copy = {"1": "A"}
+    session.adopt_server_answers(server_copy, read_since=reading)
+    assert session.answers == {1: "A", 2: "B", 3: "C"}
+    # Without the time of the read, only the undelivered answer survives (what the card showed before the fix).
+    session.adopt_server_answers(server_copy)
+    assert session.answers == {1: "A", 3: "C"}
+    journal.close()
