@@ -124,7 +124,10 @@ def _serve_with_worker() -> None:
         raise KeyboardInterrupt
 
     click.echo("任务处理进程 job worker: 1 process, embedded queue (照片批量登记、自动交卷)")
-    worker = subprocess.Popen([sys.executable, "-m", "exam_server.cli", "worker", "--processes", "1"])
+    # Warnings only: a log line every 15 s for each periodic run would push the logins off the screen.
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "exam_server.cli", "worker", "--processes", "1", "--log-level", "WARNING"]
+    )
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:exam_server.gunicorn_conf", "exam_server.wsgi:app"]
     )
