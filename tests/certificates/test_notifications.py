@@ -16,6 +16,7 @@ from exam_server.models import (
     Notification,
     ReviewCase,
     ReviewKind,
+    Role,
 )
 from exam_server.services.admin.notifications import contacts, dispatch, queue_due
 from tests.certificates.conftest import ISSUED_AT, build_holders, pass_exam
@@ -204,6 +205,33 @@ def test_a_face_alert_waiting_reaches_a_reviewer_with_a_phone_by_sms(app, db, to
     dispatch(db.session, now)
     assert [phone for phone, code, _ in sent(sms) if code == "SMS_100007"] == [REVIEWER_PHONE]
     assert queue_due(db.session, now + timedelta(minutes=1))["review_waiting"] == 0  # never twice
+
+
+def test_a_county_reviewer_hears_of_its_own_countys_cases_only(app, db, town):
+    from tests import factories
+
+    now = ISSUED_AT
+    county_a, county_b = town.enterprise.county, town.other.county
+    reviewer_a = factories.user(db.session, Role.REVIEWER, county_obj=county_a, username="rev_a")
+    reviewer_b = factories.user(db.session, Role.REVIEWER, county_obj=county_b, username="rev_b")
+    late = now - timedelta(minutes=45)
+    db.session.add_all(
+        [
+            ReviewCase(kind=ReviewKind.BORDERLINE, worker_id=town.workers[0].id, created_at=late),
+            ReviewCase(kind=ReviewKind.BORDERLINE, worker_id=town.workers[1].id, created_at=late),
+            ReviewCase(kind=ReviewKind.BORDERLINE, worker_id=town.outsider.id, created_at=now),  # not due yet
+        ]
+    )
+    db.session.commit()
+    queue_due(db.session, now)
+    inbox = {n.user_id: n.body for n in rows(db, "review_waiting") if n.channel is Channel.INBOX}
+    assert "共2件" in inbox[reviewer_a.id] and "共3件" in inbox[town.users["reviewer"].id]  # the city-wide one
+    assert reviewer_b.id not in inbox  # nothing of county B is due, and county A's cases are not B's business
+    queue_due(db.session, now + timedelta(minutes=45))
+    (late_b,) = [
+        n.body for n in rows(db, "review_waiting") if n.user_id == reviewer_b.id and n.channel is Channel.INBOX
+    ]
+    assert "有1个人脸告警" in late_b and "共1件" in late_b
 
 
 def test_a_failed_send_is_retried_later_and_a_refused_one_is_not(app, db, town, sms, smtp):

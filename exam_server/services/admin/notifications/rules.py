@@ -330,25 +330,29 @@ def review_waiting(session: Session, now: datetime) -> int:
     if not marked:
         session.commit()
         return 0
-    reviewers = [  # each reviewer hears of the cases in their own scope only
-        user
-        for user in session.scalars(select(User).where(User.role == Role.REVIEWER, User.active))
-        if any(policy.may_decide(user, case.worker) for case in marked)
-    ]
-    if not reviewers:  # someone must hear of it
-        reviewers = session.scalars(select(User).where(User.role == Role.CITY, User.active)).all()
-    waited = int((now - marked[0].created_at).total_seconds() // 60)
-    open_total = session.scalar(select(func.count(ReviewCase.id)).where(ReviewCase.status == ReviewStatus.OPEN))
-    messages = audience.staff(
-        reviewers,
-        rule,
-        rule=rule,
-        subject_key=f"c{marked[0].id}-{marked[-1].id}-{len(marked)}",
-        subject=f"{len(marked)}个人脸告警等待审核",
-        body=f"有{len(marked)}个人脸告警等待超过{minutes}分钟，最早的一件已等待{waited}分钟"
-        f"（当前共{open_total}件待审核）。请到“人脸审核”处理，暂停中的考生在审核后才能继续考试。",
-        params={"count": str(len(marked)), "minutes": str(waited)},
-    )
+    reviewers = session.scalars(select(User).where(User.role == Role.REVIEWER, User.active)).all()
+    # Each reviewer hears of the cases in their own scope only, counted in that scope.
+    told = {r.id: [case for case in marked if policy.may_decide(r, case.worker)] for r in reviewers}
+    audiences = [(r, told[r.id], policy.review_cases(r)) for r in reviewers if told[r.id]]
+    if not audiences:  # someone must hear of it: the city administrators, of every case
+        city = session.scalars(select(User).where(User.role == Role.CITY, User.active)).all()
+        audiences = [(user, marked, select(ReviewCase)) for user in city]
+    messages = []
+    for user, theirs, visible in audiences:
+        waited = int((now - theirs[0].created_at).total_seconds() // 60)
+        open_total = session.scalar(
+            select(func.count()).select_from(visible.where(ReviewCase.status == ReviewStatus.OPEN).subquery())
+        )
+        messages += audience.staff(
+            [user],
+            rule,
+            rule=rule,
+            subject_key=f"c{theirs[0].id}-{theirs[-1].id}-{len(theirs)}",
+            subject=f"{len(theirs)}个人脸告警等待审核",
+            body=f"有{len(theirs)}个人脸告警等待超过{minutes}分钟，最早的一件已等待{waited}分钟"
+            f"（当前共{open_total}件待审核）。请到“人脸审核”处理，暂停中的考生在审核后才能继续考试。",
+            params={"count": str(len(theirs)), "minutes": str(waited)},
+        )
     queued = queue(session, messages, now)
     session.commit()
     return queued
