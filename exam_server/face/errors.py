@@ -39,6 +39,15 @@ PHOTO_MESSAGES_ZH: dict[str, str] = {
 }
 
 
+def reason_zh(code: str | None) -> str:
+    """Return a short Chinese reason for a refusal code (the first clause of its message), never the code."""
+    if not code:
+        return ""
+    if code == "capture_missed":
+        return "未按时拍照"
+    return MESSAGES_ZH[code].split("，")[0].rstrip("。") if code in MESSAGES_ZH else "其他原因"
+
+
 class FaceError(Exception):
     """Base class of face engine errors."""
 

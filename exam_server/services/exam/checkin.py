@@ -16,7 +16,7 @@ import question_bank as qb
 from exam_server import localday
 from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
 from exam_server.face import FaceEngine, FaceRefusal, FaceSample
-from exam_server.face.errors import IMAGE_CODES
+from exam_server.face.errors import IMAGE_CODES, reason_zh
 from exam_server.face.liveness import CHALLENGES, INSTRUCTIONS_ZH, Challenge
 from exam_server.models import (
     ACTIVE_SITTING_STATUSES,
@@ -354,7 +354,7 @@ def _fail(session, checkin, engine_code, frames, now, detail, identity: tuple[st
     max_failures = _config("CHECKIN_MAX_FAILURES", 3)
     if checkin.failures >= max_failures:
         checkin.status = CheckInStatus.REFUSED
-        last = f"身份证照片 {engine_code}" if chip else engine_code
+        last = f"身份证照片{reason_zh(engine_code)}" if chip else reason_zh(engine_code)
         session.add(
             ReviewCase(
                 kind=ReviewKind.CHECKIN_REFUSED,
