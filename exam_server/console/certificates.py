@@ -20,7 +20,14 @@ from exam_server.services.reporting import exports as ex
 
 # A bundle of more pages would keep a worker busy for longer than a browser waits (about 10 ms a page).
 PDF_PAGE_LIMIT = 1000
-EXPORT_COLUMNS = [ex.Column(t) for t in ("企业名称", "姓名", "身份证号", "手机号", "证书编号", "考试计划")] + [
+EXPORT_COLUMNS = [
+    ex.Column("企业名称", width=30),
+    ex.Column("姓名"),
+    ex.Column("身份证号", "id"),
+    ex.Column("手机号", width=13),
+    ex.Column("证书编号", width=20),
+    ex.Column("考试计划", width=26),
+] + [
     ex.Column("发证日期", "date"),
     ex.Column("有效期至", "date"),
     ex.Column("剩余天数", "int"),
@@ -110,11 +117,12 @@ def certificates_export(fmt: str):
     db.session.commit()
     name = f"{days}天内到期证书_{localday.today(utcnow()):%Y%m%d}.{fmt}"
     if fmt == "csv":
-        body, mimetype = ex.csv_chunks(EXPORT_COLUMNS, rows), "text/csv; charset=utf-8"
+        body, content_type = ex.csv_chunks(EXPORT_COLUMNS, rows), ex.CSV_CONTENT_TYPE
     else:
-        body = ex.file_chunks(ex.xlsx_file([("到期证书", EXPORT_COLUMNS, rows)]))
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    response = Response(body, mimetype=mimetype, direct_passthrough=True)
+        heading = [f"{days}天内到期证书", f"导出时间：{localday.format_local(utcnow())}"]
+        body = ex.file_chunks(ex.xlsx_file([("到期证书", EXPORT_COLUMNS, rows)], heading))
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(body, content_type=content_type, direct_passthrough=True)
     response.headers["Content-Disposition"] = ex.content_disposition(name, f"certificates.{fmt}")
     response.headers["Cache-Control"] = "private, no-store"
     return response

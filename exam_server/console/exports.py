@@ -17,8 +17,8 @@ from exam_server.services.reporting import statistics as stats
 
 KINDS = export_jobs.KINDS
 XLSX_ROW_LIMIT = 100_000
-MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
+CONTENT_TYPES = {
+    "csv": ex.CSV_CONTENT_TYPE,
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
@@ -50,7 +50,7 @@ def exports():
 
 @bp.route("/exports/<kind>.<fmt>")
 def export_file(kind: str, fmt: str):
-    if kind not in KINDS or fmt not in MIMETYPES:
+    if kind not in KINDS or fmt not in CONTENT_TYPES:
         abort(404)
     place, filters = place_and_filters()
     what, title, columns = KINDS[kind]
@@ -83,8 +83,9 @@ def export_file(kind: str, fmt: str):
     if fmt == "csv":
         body = stream_with_context(ex.csv_chunks(columns, _rows(*scope)))
     else:
-        body = ex.file_chunks(ex.xlsx_file([(title, columns, _rows(*scope, place=place))]))
-    response = Response(body, mimetype=MIMETYPES[fmt], direct_passthrough=True)
+        heading = ex.heading(db.session, what, place, filters, utcnow())
+        body = ex.file_chunks(ex.xlsx_file([(title, columns, _rows(*scope, place=place))], heading))
+    response = Response(body, content_type=CONTENT_TYPES[fmt], direct_passthrough=True)
     response.headers["Content-Disposition"] = ex.content_disposition(
         ex.filename(place, what, fmt, utcnow()), f"{kind}.{fmt}"
     )

@@ -51,6 +51,13 @@ class WorkerSearchForm(SearchForm):
     name = StringField("姓名", validators=[Optional(), Length(max=64)])
     citizen_id = StringField("身份证号", validators=[Optional(), Length(max=18)])
     enterprise = StringField("企业名称或信用代码", validators=[Optional(), Length(max=128)])
+    county = SelectField("区县", choices=[], validate_choice=False)  # the user's counties, set by the view
+    job_category = SelectField("岗位类别", choices=[SelectChoice("", "全部"), *JOB_CHOICES], validate_choice=False)
+    photo = SelectField(
+        "人脸照片",
+        choices=options([("", "全部"), ("enrolled", "已登记"), ("missing", "未登记")]),
+        validate_choice=False,
+    )
 
 
 class WorkerImportForm(FlaskForm):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import mimetypes
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy import func, or_, select
 
 from exam_server.console.blueprint import bp
 from exam_server.extensions import db
-from exam_server.face.errors import MESSAGES_ZH
+from exam_server.face.errors import reason_zh as refusal_label
 from exam_server.models import (
     CheckIn,
     DomainError,
@@ -27,6 +28,7 @@ from exam_server.models import (
     utcnow,
 )
 from exam_server.services import policy
+from exam_server.services.faces import face_service
 from exam_server.services.faces import review as review_service
 
 PER_PAGE, TIMELINE = 50, 50
@@ -61,7 +63,9 @@ def review_queue():
         open_only=bool(status),
         waited=waited,
         deciders=_users(c.decided_by_id for c in cases),
-        thresholds=_thresholds(c.face_check_id for c in cases),
+        checks=_checks(c.face_check_id for c in cases),
+        measures=review_service.measures,
+        summary=review_service.summary,
     )
 
 
@@ -73,27 +77,14 @@ def waited(since: datetime) -> str:
     return f"{minutes // 60}小时" if minutes < 48 * 60 else f"{minutes // 1440}天"
 
 
-def refusal_label(code: str | None) -> str:
-    """Return a short Chinese reason for a face check that could not compare, never a raw code."""
-    if not code:
-        return ""
-    if code == "capture_missed":
-        return "未按时拍照"
-    return MESSAGES_ZH[code].split("，")[0].rstrip("。") if code in MESSAGES_ZH else "其他原因"
-
-
 def _users(ids) -> dict[int, User]:
     ids = {i for i in ids if i}
     return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
 
 
-def _thresholds(check_ids) -> dict[int, float]:
+def _checks(check_ids) -> dict[int, FaceCheck]:
     ids = {i for i in check_ids if i}
-    return (
-        dict(db.session.execute(select(FaceCheck.id, FaceCheck.threshold).where(FaceCheck.id.in_(ids))).all())
-        if ids
-        else {}
-    )
+    return {c.id: c for c in db.session.scalars(select(FaceCheck).where(FaceCheck.id.in_(ids)))} if ids else {}
 
 
 def _enrolled_photo(worker_id: int | None) -> FacePhoto | None:
@@ -141,7 +132,11 @@ def review_case(case_id: int):
         timeline=timeline,
         sitting=sitting,
         refusal_label=refusal_label,
-        threshold=_thresholds([case.face_check_id]).get(case.face_check_id),
+        measures=review_service.measures,
+        case_measures=review_service.measures(
+            db.session.get(FaceCheck, case.face_check_id) if case.face_check_id else None
+        ),
+        summary=review_service.summary(case),
         kiosk=db.session.get(Kiosk, kiosk_id) if kiosk_id else None,
         decider=db.session.get(User, case.decided_by_id) if case.decided_by_id else None,
         can_decide=case.status is ReviewStatus.OPEN and policy.may_decide(current_user, case.worker),
@@ -165,6 +160,10 @@ def review_decide(case_id: int):
     return redirect(url_for("console.review_queue"))
 
 
+# How each kind of image is decoded to find its face: the chip's face is small and found with more upsampling.
+IMAGE_KINDS = {"photo": "upload", "check": "live", "chip": "id_card"}
+
+
 def _image_row(source: str, item_id: int) -> tuple[int, str | None]:
     """Return (worker id, path under DATA_DIR) of a photo, an evidence frame or a chip photo."""
     if source == "photo":
@@ -186,7 +185,11 @@ def _image_row(source: str, item_id: int) -> tuple[int, str | None]:
 
 @bp.route("/review/image/<source>/<int:item_id>")
 def review_image(source: str, item_id: int):
-    """Serve a face image only when its worker is in the user's scope and part of a case they may see."""
+    """Serve a face image only when its worker is in the user's scope and part of a case they may see.
+
+    With ``?crop=face`` the face is cut out of it as a square of one size (the whole image when it holds
+    not exactly one face), so the enrolled photo and the live frames are compared at one scale.
+    """
     worker_id, relative = _image_row(source, item_id)
     if not relative or not db.session.scalar(select(policy.may_see_face_image(current_user, worker_id))):
         abort(404)
@@ -194,9 +197,12 @@ def review_image(source: str, item_id: int):
     path = (root / relative).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         abort(404)
+    crop = (
+        face_service.face_crop(path.read_bytes(), IMAGE_KINDS[source]) if request.args.get("crop") == "face" else None
+    )
     response = send_file(
-        path,
-        mimetype=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+        io.BytesIO(crop) if crop else path,
+        mimetype="image/jpeg" if crop else mimetypes.guess_type(path.name)[0] or "application/octet-stream",
         max_age=0,
         conditional=False,
         etag=False,

@@ -6,14 +6,17 @@ from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
+from exam_server.citizen_id import mask
 from exam_server.console.blueprint import bp
 from exam_server.console.forms import PhotoForm, WorkerSearchForm
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
 from exam_server.face import FaceRefusal
 from exam_server.face.quality import describe_upload
-from exam_server.models import PhotoSource
+from exam_server.models import County, PhotoSource
+from exam_server.services import policy
 from exam_server.services.admin import worker_directory
 from exam_server.services.faces import face_service
 
@@ -21,11 +24,28 @@ from exam_server.services.faces import face_service
 @bp.route("/workers")
 def workers():
     form = WorkerSearchForm(request.args)
+    counties = policy.visible_counties(current_user, db.session.execute(select(County.id, County.name)).all())
+    form.county.choices = [("", "全部"), *((str(i), name) for i, name in counties)]
+    county = request.args.get("county", type=int)
     stmt = worker_directory.search(
-        current_user, name=form.name.data, citizen_id=form.citizen_id.data, enterprise=form.enterprise.data
+        current_user,
+        name=form.name.data,
+        citizen_id=form.citizen_id.data,
+        enterprise=form.enterprise.data,
+        county_id=county if county in {i for i, _ in counties} else None,
+        job_category=form.job_category.data or "",
+        photo=form.photo.data or "",
     )
     page = db.paginate(stmt, page=page_number(), per_page=PER_PAGE, error_out=False)
-    return render_template("console/workers.html", form=form, page=page)
+    enrolled = worker_directory.enrolled_ids(db.session, [w.id for w in page.items])
+    return render_template(
+        "console/workers.html",
+        form=form,
+        page=page,
+        enrolled=enrolled,
+        pick_county=len(counties) > 1,
+        mask=mask,
+    )
 
 
 def _worker_or_404(worker_id: int):
@@ -37,8 +57,21 @@ def worker_detail(worker_id: int):
     worker = _worker_or_404(worker_id)
     record = worker_directory.worker_file(db.session, worker)
     quality = describe_upload(record.photo.quality, face_service.settings()) if record.photo else []
+    may_reveal = worker_directory.may_see_citizen_id(current_user)
+    full_id = None
+    if may_reveal and request.args.get("full_id") == "1":  # asked for on purpose, and recorded
+        full_id = worker_directory.reveal_citizen_id(db.session, current_user, worker, request.remote_addr)
+        db.session.commit()
     return render_template(
-        "console/workers_detail.html", worker=worker, record=record, quality=quality, form=PhotoForm()
+        "console/workers_detail.html",
+        worker=worker,
+        record=record,
+        quality=quality,
+        form=PhotoForm(),
+        masked_id=mask(worker.citizen_id),
+        full_id=full_id,
+        may_reveal=may_reveal,
+        min_face_px=face_service.settings().min_face_px_upload,
     )
 
 

@@ -377,7 +377,7 @@ class Alerts:
             ReviewKind.CHECKIN_REFUSED,
             req["worker_id"],
             check["created_at"],
-            "入场人证核验连续3次未通过（最后一次：face_mismatch）",
+            "入场人证核验连续3次未通过（最后一次：人脸与登记信息不符）",
             check=check,
             checkin=entry,
             status=ReviewStatus.OPEN if self.rng.random() < 0.7 else ReviewStatus.DISMISSED,

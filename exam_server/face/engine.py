@@ -22,7 +22,16 @@ from .errors import FaceRefusal, ModelMismatchError
 from .intake import DecodedImage, decode_image
 from .liveness import Challenge, LivenessResult, check_liveness, issue_challenge
 from .models import EmbeddingModel, load_model
-from .quality import QualityFigures, brightness, check_exposure, check_quality, clipped_share, face_patch, sharpness
+from .quality import (
+    QualityFigures,
+    brightness,
+    check_exposure,
+    check_quality,
+    clipped_share,
+    face_patch,
+    in_frame_share,
+    sharpness,
+)
 from .samples import (
     DECISIONS,
     ID_CARD_SIZE,
@@ -229,6 +238,7 @@ class FaceEngine:
             roll=roll,
             eye_aspect_ratio=eye_aspect_ratio(face.landmarks),
             clipped=clipped_share(patch),
+            in_frame=in_frame_share(face.box, width, height),
         )
 
     def enrol_sample(self, image_bytes: bytes, source: str) -> FaceSample:

@@ -9,6 +9,7 @@ MESSAGES_ZH: dict[str, str] = {
     "no_face": "未检测到人脸，请正对摄像头。",
     "multiple_faces": "检测到多张人脸，请确保画面中只有本人。",
     "face_too_small": "人脸过小，请靠近摄像头。",
+    "face_cut_off": "人脸不完整，请让整张脸都在画面内。",
     "too_blurry": "图像模糊，请保持不动并擦拭镜头后重试。",
     "too_dark": "光线过暗，请到光线充足处重试。",
     "overexposed": "光线过强或曝光过度，请避开强光后重试。",
@@ -31,11 +32,21 @@ IMAGE_CODES = ("no_face", "multiple_faces", "face_too_small", "too_blurry", "too
 PHOTO_MESSAGES_ZH: dict[str, str] = {
     "no_face": "照片中未检测到人脸：请上传本人正面免冠、五官清楚的照片。",
     "multiple_faces": "照片中有多张人脸：请上传只有本人的照片（可先裁剪）。",
-    "face_too_small": "照片中人脸过小：请上传人脸更大、分辨率更高的照片（人脸宽度至少80像素）。",
+    "face_too_small": "照片中人脸过小：请上传人脸更大、分辨率更高的照片（人脸宽度至少{min_px}像素）。",
+    "face_cut_off": "照片中人脸被边缘截断：请上传整张脸（包括额头、下巴和两颊）都在画面内的照片。",
     "too_blurry": "照片模糊：请换一张对焦清楚的照片。",
     "too_dark": "照片过暗：请换一张光线充足的照片。",
     "overexposed": "照片过亮或曝光过度：请换一张光线均匀的照片。",
 }
+
+
+def reason_zh(code: str | None) -> str:
+    """Return a short Chinese reason for a refusal code (the first clause of its message), never the code."""
+    if not code:
+        return ""
+    if code == "capture_missed":
+        return "未按时拍照"
+    return MESSAGES_ZH[code].split("，")[0].rstrip("。") if code in MESSAGES_ZH else "其他原因"
 
 
 class FaceError(Exception):
@@ -45,16 +56,20 @@ class FaceError(Exception):
 class FaceRefusal(FaceError):
     """Refuse an image or a check for a named reason a kiosk can show."""
 
-    def __init__(self, code: str, detail: str = "", message_zh: str | None = None) -> None:
+    def __init__(self, code: str, detail: str = "", message_zh: str | None = None, limits: dict | None = None) -> None:
         self.code = code
         self.detail = detail
+        self.limits = limits or {}  # the limit not met (e.g. min_px), for the photo message
         self.message_zh = message_zh or MESSAGES_ZH.get(code, "人脸核验失败，请重试。")
         super().__init__(f"{code}: {detail}" if detail else code)
 
     @property
     def photo_message_zh(self) -> str:
         """Return the message for an uploaded photo (console, batch), not for the kiosk camera."""
-        return PHOTO_MESSAGES_ZH.get(self.code, self.message_zh)
+        try:
+            return PHOTO_MESSAGES_ZH.get(self.code, self.message_zh).format(**self.limits)
+        except KeyError:  # raised without the limit its message names: the camera's words still hold
+            return self.message_zh
 
     def to_dict(self) -> dict[str, str]:
         """Return the refusal as a JSON-ready mapping."""

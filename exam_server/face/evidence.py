@@ -1,4 +1,4 @@
-"""Keep a frame as evidence under an unguessable file name."""
+"""Keep a frame as evidence under an unguessable file name; cut a face out of an image for a reviewer."""
 
 from __future__ import annotations
 
@@ -10,8 +10,35 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .detection import FaceBox
 from .intake import decode_image
 from .settings import FaceSettings
+
+
+def face_square(rgb: np.ndarray, box: FaceBox, size: int = 240, margin: float = 0.4) -> np.ndarray:
+    """Return a size x size RGB crop centred on the face, ``margin`` of its size added on each side.
+
+    Every face a reviewer compares (enrolled photo, chip, live frames) then fills the same square at the
+    same scale, whatever the image it came from; parts of the square outside the image stay grey.
+    """
+    side = round(max(box.width, box.height) * (1 + 2 * margin))
+    left = round((box.left + box.right - side) / 2)
+    top = round((box.top + box.bottom - side) / 2)
+    height, width = rgb.shape[:2]
+    region = rgb[max(top, 0) : max(min(top + side, height), 0), max(left, 0) : max(min(left + side, width), 0)]
+    if region.size == 0:
+        return np.full((size, size, 3), 128, np.uint8)
+    square = cv2.copyMakeBorder(  # the part of the square beyond the image's edges
+        region,
+        max(-top, 0),
+        side - region.shape[0] - max(-top, 0),
+        max(-left, 0),
+        side - region.shape[1] - max(-left, 0),
+        cv2.BORDER_CONSTANT,
+        value=(128, 128, 128),
+    )
+    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return cv2.resize(square, (size, size), interpolation=interpolation)
 
 
 def save_evidence(

@@ -30,6 +30,8 @@ class QualityFigures:
     eye_aspect_ratio: float = 0.0
     # Share of the central face's pixels at grey level 250 or more: detail lost to glare.
     clipped: float = 0.0
+    # Share of the detected face box inside the image (below 1: the frame's edge cuts the face).
+    in_frame: float = 1.0
 
     def to_dict(self) -> dict[str, float]:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -86,13 +88,28 @@ def check_exposure(value: float, settings: FaceSettings, what: str = "face", cli
         )
 
 
+def in_frame_share(box: FaceBox, width: int, height: int) -> float:
+    """Return the share of the face box's area that lies inside a width x height image."""
+    area = box.width * box.height
+    inside = box.clipped(width, height)
+    return max(0, inside.width) * max(0, inside.height) / area if area > 0 else 0.0
+
+
 def check_quality(figures: QualityFigures, kind: str, settings: FaceSettings) -> None:
     """Refuse a face that is too small, badly exposed or blurred for this kind of image."""
+    if kind == "upload" and figures.in_frame < settings.min_face_in_frame_upload:
+        raise FaceRefusal(
+            "face_cut_off",
+            f"{100 * (1 - figures.in_frame):.0f}% of the face outside the photo "
+            f"(at least {100 * settings.min_face_in_frame_upload:.0f}% must be inside)",
+        )
     min_px = {"live": settings.min_face_px_live, "id_card": settings.min_face_px_id_card}.get(
         kind, settings.min_face_px_upload
     )
     if figures.face_width < min_px:
-        raise FaceRefusal("face_too_small", f"face {figures.face_width} px wide < {min_px} px")
+        raise FaceRefusal(
+            "face_too_small", f"face {figures.face_width} px wide < {min_px} px", limits={"min_px": min_px}
+        )
     check_exposure(figures.brightness, settings, clipped=figures.clipped)
     min_sharp = {"live": settings.min_sharpness_live, "id_card": settings.min_sharpness_id_card}.get(
         kind, settings.min_sharpness_upload

@@ -106,4 +106,4 @@ def test_a_chip_photo_whose_kept_copy_shows_no_face_counts_as_a_failed_attempt(
     assert [(c.decision, c.refusal_code) for c in checks] == [(Decision.REFUSED, "no_face")] * 2
     assert all(c.detail["chip"]["error"] == "no_face" for c in checks)
     case = db.session.scalar(select(ReviewCase).where(ReviewCase.checkin_id == checkin.id))
-    assert case.kind is ReviewKind.CHECKIN_REFUSED and "身份证照片" in case.summary
+    assert case.kind is ReviewKind.CHECKIN_REFUSED and "（最后一次：身份证照片未检测到人脸）" in case.summary

@@ -76,6 +76,7 @@ def test_the_same_face_enrolled_for_two_workers_opens_a_review(db, world, faces_
     assert [c.other_worker_id for c in dup.duplicates] == [one.id]
     case = dup.duplicates[0]
     assert case.kind is ReviewKind.DUPLICATE_ENROLMENT and case.distance < face_service.settings().search_threshold
+    assert f"与从业人员{one.name}的人脸相似" in case.summary and str(one.id) not in case.summary.split("（")[0]
     # Searched with SFace, the model that separates East-Asian faces, not dlib.
     assert db.session.get(FaceCheck, case.face_check_id).model_name == "sface_2021dec_int8bq"
     review.decide(db.session, case, ReviewStatus.CONFIRMED, "同一人冒名登记", world.reviewer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from exam_server.citizen_id import mask
 from tests.console.browser import log_in, shot
 from tests.console.helpers import csv_bytes, worker_rows, wrong_check_digit
 
@@ -36,11 +37,14 @@ def test_county_admin_imports_valid_rows_and_finds_the_worker(served, page, tmp_
     shot(page, "import-3-imported")
     page.fill("#name", rows[0][0])
     page.click("text=查询")
-    page.wait_for_selector(f"text={rows[0][1]}")
-    assert page.locator("table.list tbody tr").count() >= 1
+    masked = mask(rows[0][1])  # the list shows IDs masked; the full one only on request on the worker's page
+    page.wait_for_selector(f"text={masked}")
+    assert page.locator("table.list tbody tr").count() >= 1 and rows[0][1] not in page.inner_text("table.list")
     shot(page, "import-4-worker-found")
     page.click(f"text={rows[0][0]}")
     page.wait_for_selector(f"text={enterprise['name']}")
+    page.click("text=查看完整号码")
+    page.wait_for_selector(f"text={rows[0][1]}")
     shot(page, "import-5-worker-detail")
     page.goto(f"{base}/console/workers?citizen_id={bad}")
     assert page.locator("text=没有符合条件的人员").count() == 1  # the bad row was not written

@@ -249,7 +249,7 @@ def download(page, kind: str, fmt: str):
 
 
 def workbook(done):
-    return openpyxl.load_workbook(io.BytesIO(done.path().read_bytes()), read_only=True)  # the path has no suffix
+    return openpyxl.load_workbook(io.BytesIO(done.path().read_bytes()))  # the path has no suffix
 
 
 def test_enterprise_manager_downloads_own_figures_and_results(served, stats_set, page):
@@ -274,7 +274,9 @@ def test_enterprise_manager_downloads_own_figures_and_results(served, stats_set,
     figures = download(page, "参考率合格率统计", "XLSX")
     assert figures.suggested_filename.startswith("兰山化工有限公司_参考率合格率统计_")
     sheet = workbook(figures)["参考率合格率"]
-    header, *body = sheet.iter_rows(values_only=True)
+    assert sheet["A1"].value == "参考率合格率统计" and sheet["A2"].value.startswith("范围：兰山化工有限公司")
+    assert sheet.freeze_panes == "A4" and sheet.auto_filter.ref == "A3:K5"  # header fixed and filtered
+    header, *body = sheet.iter_rows(min_row=3, values_only=True)
     assert [row[3] for row in body] == ["兰山化工有限公司", None] and body[-1][0] == "合计"
     for row in body:
         assert row[5:9] == (required, sat, passed, required - sat)
@@ -294,11 +296,14 @@ def test_enterprise_manager_downloads_own_figures_and_results(served, stats_set,
 
     expected = results_in_db(app, own)
     sheet = workbook(download(page, "考试成绩明细", "XLSX"))["成绩明细"]
-    header, *body = sheet.iter_rows(values_only=True)
+    assert sheet.freeze_panes == "A4" and sheet.auto_filter.ref == "A3:P13"
+    assert sheet.column_dimensions["F"].width >= 20  # the citizen ID fits
+    header, *body = sheet.iter_rows(min_row=3, values_only=True)
     assert header[3:10] == ("企业名称", "姓名", "身份证号", "岗位类别", "考试计划", "状态", "考试次数")
-    assert {(r[5], r[7]): (r[8], r[9], None if r[12] == "—" else r[12]) for r in body} == expected
+    assert {(r[5], r[7]): (r[8], r[9], r[12]) for r in body} == expected  # no score: an empty cell
+    assert all(isinstance(r[9], int) and (r[12] is None or isinstance(r[12], (int, float))) for r in body)
     assert len(body) == len(expected) == 10 and {r[3] for r in body} == {"兰山化工有限公司"}
     text = download(page, "考试成绩明细", "CSV").path().read_text(encoding="utf-8-sig")
     body = list(csv.reader(io.StringIO(text)))[1:]
-    assert {(r[5], r[7]): (r[8], int(r[9]), None if r[12] == "—" else float(r[12])) for r in body} == expected
+    assert {(r[5].lstrip("\t"), r[7]): (r[8], int(r[9]), float(r[12]) if r[12] else None) for r in body} == expected
     assert len(body) == 10 and {r[3] for r in body} == {"兰山化工有限公司"}

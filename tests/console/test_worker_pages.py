@@ -7,8 +7,10 @@ import io
 import time
 import zipfile
 
+import cv2
 from sqlalchemy import func, select
 
+from exam_server.citizen_id import mask
 from exam_server.models import AuditLog, FacePhoto, FaceTemplate, Job, PhotoSource
 from tests import factories
 
@@ -16,7 +18,7 @@ from tests import factories
 def test_list_is_scoped_by_role(db, world, login):
     def listed(user):
         html = login(user).get("/console/workers").get_data(as_text=True)
-        return {w.citizen_id for w in world.workers_a + world.workers_b if w.citizen_id in html}
+        return {w.citizen_id for w in world.workers_a + world.workers_b if f'/console/workers/{w.id}"' in html}
 
     every_a = {w.citizen_id for w in world.workers_a}
     assert listed(world.city) == every_a | {w.citizen_id for w in world.workers_b}
@@ -61,7 +63,7 @@ def test_list_is_paginated(db, world, login):
 def test_detail_shows_the_worker_and_refuses_other_tenants(db, world, login):
     worker = world.workers_a[0]
     page = login(world.enterprise_admin_a).get(f"/console/workers/{worker.id}")
-    assert page.status_code == 200 and worker.citizen_id in page.get_data(as_text=True)
+    assert page.status_code == 200 and mask(worker.citizen_id) in page.get_data(as_text=True)
     assert "尚未登记照片" in page.get_data(as_text=True)
     other = world.workers_b[0]
     for user in (world.county_admin_a, world.enterprise_admin_a):
@@ -193,3 +195,98 @@ def test_the_refused_photos_report_quotes_file_names_a_spreadsheet_would_run(db,
     rows = list(csv.reader(io.StringIO(manager.get(f"{job_url}/refused.csv").get_data().decode("utf-8-sig"))))
     names = sorted(row[0] for row in rows[1:])
     assert names == ["'=HYPERLINK(1).jpg", "'\uff1d1+2.jpg"]
+
+
+def test_list_masks_citizen_ids_and_the_detail_page_reveals_one_on_request_audited(db, world, login):
+    worker = world.workers_a[0]
+    manager = login(world.enterprise_admin_a)
+    listing = manager.get("/console/workers").get_data(as_text=True)
+    assert all(w.citizen_id not in listing and mask(w.citizen_id) in listing for w in world.workers_a)
+    search = manager.get("/console/workers", query_string={"citizen_id": worker.citizen_id}).get_data(as_text=True)
+    table = search.split('<table class="list">', 1)[1]  # the search box keeps what was typed; the rows mask it
+    assert f'/console/workers/{worker.id}"' in table and worker.citizen_id not in table
+
+    def views():
+        return db.session.scalars(
+            select(AuditLog).where(AuditLog.action == "view_citizen_id", AuditLog.target_id == str(worker.id))
+        ).all()
+
+    page = manager.get(f"/console/workers/{worker.id}").get_data(as_text=True)
+    assert worker.citizen_id not in page and mask(worker.citizen_id) in page and "查看完整号码" in page
+    assert views() == []  # opening the page reveals nothing and records nothing
+    page = manager.get(f"/console/workers/{worker.id}?full_id=1").get_data(as_text=True)
+    assert worker.citizen_id in page and "已记入操作日志" in page
+    (entry,) = views()
+    assert entry.user_id == world.enterprise_admin_a.id and entry.target_type == "worker"
+    # Another tenant's worker: 404, and no record of a view that did not happen.
+    other = world.workers_b[0]
+    assert manager.get(f"/console/workers/{other.id}?full_id=1").status_code == 404
+    assert db.session.scalar(select(func.count()).where(AuditLog.target_id == str(other.id))) == 0
+    assert login(world.reviewer).get(f"/console/workers/{worker.id}?full_id=1").status_code in (302, 403)
+
+
+def test_list_shows_and_filters_face_enrolment_county_and_job_category(db, world, login):
+    enrolled, other = world.workers_a[0], world.workers_a[1]
+    photo = FacePhoto(
+        worker_id=enrolled.id, path="faces/x.jpg", source=PhotoSource.CONSOLE, sha256="0" * 64, width=1, height=1
+    )
+    db.session.add(photo)
+    db.session.flush()
+    db.session.add(
+        FaceTemplate(
+            worker_id=enrolled.id, photo_id=photo.id, model_name="m", model_version="1", vector=b"", active=True
+        )
+    )
+    other.job_category = "special_ops"
+    db.session.commit()
+    city = login(world.city)
+
+    def found(**query):
+        html = city.get("/console/workers", query_string=query).get_data(as_text=True)
+        return {w.id for w in world.workers_a + world.workers_b if f'/console/workers/{w.id}"' in html}
+
+    everyone = {w.id for w in world.workers_a + world.workers_b}
+    assert found(photo="enrolled") == {enrolled.id}
+    assert found(photo="missing") == everyone - {enrolled.id}
+    assert found(job_category="special_ops") == {other.id}
+    county_a = world.enterprise_a.county_id
+    assert found(county=county_a) == {w.id for w in world.workers_a}
+    assert found(county=county_a, photo="missing") == {w.id for w in world.workers_a} - {enrolled.id}
+    assert found(photo="nonsense", job_category="nonsense", county="x") == everyone  # unknown values: no filter
+    html = city.get("/console/workers").get_data(as_text=True)
+    row = html.split(f'/console/workers/{enrolled.id}"', 1)[1].split("</tr>", 1)[0]
+    assert "已登记" in row and world.enterprise_a.county.name in row
+    assert "未登记" in html.split(f'/console/workers/{other.id}"', 1)[1].split("</tr>", 1)[0]
+    assert '<select id="county"' in html and "特种作业人员" in html
+    # A county administrator has one county: no county to pick, and another county's id filters nothing in.
+    county_admin = login(world.county_admin_a)
+    assert '<select id="county"' not in county_admin.get("/console/workers").get_data(as_text=True)
+    other_county = world.enterprise_b.county_id
+    html = county_admin.get("/console/workers", query_string={"county": other_county}).get_data(as_text=True)
+    assert all(f'/console/workers/{w.id}"' not in html for w in world.workers_b)
+
+
+def test_enrolment_hint_and_refusal_name_the_same_configured_face_size(app, db, world, login, faces_dir):
+    worker = world.workers_a[0]
+    manager = login(world.enterprise_admin_a)
+    limit = app.config["FACE_MIN_FACE_PX_UPLOAD"]
+    assert f"人脸宽度不小于{limit}像素" in manager.get(f"/console/workers/{worker.id}").get_data(as_text=True)
+    rgb = cv2.imread(str(faces_dir / "single/obama/obama1.jpg"))
+    small = cv2.resize(rgb, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA)  # a face of about 80 px
+    app.config["FACE_MIN_FACE_PX_UPLOAD"] = 100  # one setting: the page and the refusal both follow it
+    try:
+        assert "人脸宽度不小于100像素" in manager.get(f"/console/workers/{worker.id}").get_data(as_text=True)
+        refused = enrol(manager, worker, cv2.imencode(".jpg", small)[1].tobytes()).get_data(as_text=True)
+        assert "照片中人脸过小" in refused and "人脸宽度至少100像素" in refused
+    finally:
+        app.config["FACE_MIN_FACE_PX_UPLOAD"] = limit
+    assert "120像素" not in manager.get(f"/console/workers/{worker.id}").get_data(as_text=True)
+
+
+def test_a_face_cut_by_the_frame_is_refused_with_its_reason(db, world, login, faces_dir):
+    worker = world.workers_a[0]
+    manager = login(world.enterprise_admin_a)
+    for name in ("obama_partial1.jpg", "obama_partial2.jpg"):
+        html = enrol(manager, worker, (faces_dir / "partial" / name).read_bytes()).get_data(as_text=True)
+        assert "照片未通过检测：照片中人脸被边缘截断" in html, name
+    assert db.session.scalar(select(FacePhoto.id).where(FacePhoto.worker_id == worker.id)) is None

@@ -2,9 +2,11 @@
 
 import csv
 import io
+import shutil
+import subprocess
 import tracemalloc
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import unquote
 
 import openpyxl
@@ -53,7 +55,7 @@ def test_enterprise_downloads_its_results_as_csv(db, city, login):
     rows = read_csv(response)
     header, body = rows[0], rows[1:]
     assert header[:6] == ["区县", "乡镇（街道）", "行业", "企业名称", "姓名", "身份证号"]
-    got = {r[5]: (r[8], int(r[9]), None if r[12] == "—" else float(r[12])) for r in body}
+    got = {r[5].lstrip("\t"): (r[8], int(r[9]), float(r[12]) if r[12] else None) for r in body}
     assert got == expected_results(db.session, [city.e1.id])
     assert {r[3] for r in body} == {"兰山化工有限公司"}
     w1 = next(r for r in body if r[4] == "工人1号")
@@ -75,8 +77,8 @@ def test_figures_csv_for_the_city_match_the_database(db, city, login):
         required, sat = sum(counts.values()), counts["failed"] + counts["passed"]
         row = by_name[enterprise.name]
         assert [int(x) for x in row[5:9]] == [required, sat, counts["passed"], required - sat]
-        assert row[9] == (f"{sat / required * 100:.1f}%" if required else "—")
-        assert row[10] == (f"{counts['passed'] / sat * 100:.1f}%" if sat else "—")
+        assert row[9] == (f"{sat / required * 100:.1f}%" if required else "")
+        assert row[10] == (f"{counts['passed'] / sat * 100:.1f}%" if sat else "")
     assert body[-1][0] == "合计" and body[-1][5:9] == ["11", "8", "5", "3"]
 
 
@@ -84,11 +86,11 @@ def test_results_xlsx_opens_with_openpyxl_and_matches_the_database(db, city, log
     response = login(city.users["county_a"]).get("/console/exports/results.xlsx")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/vnd.openxmlformats")
-    workbook = openpyxl.load_workbook(io.BytesIO(response.get_data()), read_only=True)
+    workbook = openpyxl.load_workbook(io.BytesIO(response.get_data()))  # read_only pads no row without a <dimension>
     sheet = workbook["成绩明细"]
-    rows = list(sheet.iter_rows(values_only=True))
+    rows = list(sheet.iter_rows(min_row=3, values_only=True))  # below the title and scope lines
     assert rows[0][4:6] == ("姓名", "身份证号")
-    got = {r[5]: (r[8], r[9], None if r[12] == "—" else r[12]) for r in rows[1:]}
+    got = {r[5]: (r[8], r[9], r[12]) for r in rows[1:]}
     assert got == expected_results(db.session, [city.e1.id, city.e2.id])  # 兰山区 only
     w5 = next(r for r in rows[1:] if r[4] == "工人5号")
     assert w5[10] == city.requirements["w5"].first_sat_at.astimezone(CN).replace(tzinfo=None)
@@ -97,10 +99,10 @@ def test_results_xlsx_opens_with_openpyxl_and_matches_the_database(db, city, log
 def test_figures_xlsx_rates_are_numbers(db, city, login):
     response = login(city.users["city"]).get("/console/exports/figures.xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(response.get_data()))["参考率合格率"]
-    rows = {r[3].value: r for r in sheet.iter_rows(min_row=2)}
+    rows = {r[3].value: r for r in sheet.iter_rows(min_row=4)}
     e3 = rows["罗庄化工有限公司"]
     assert e3[9].value == pytest.approx(2 / 3, abs=1e-4) and e3[9].number_format == "0.0%"
-    assert rows["河东矿业有限公司"][9].value == "—"
+    assert rows["河东矿业有限公司"][9].value is None  # nobody to examine: no rate, an empty cell
 
 
 def test_pending_export_lists_only_workers_not_yet_sat(db, city, login):
@@ -234,7 +236,96 @@ def test_xlsx_above_the_row_limit_is_written_by_a_job_worker_and_downloaded_from
     workbook = client.get(f"{job_url}/file")
     assert workbook.status_code == 200 and "兰山区" in unquote(workbook.headers["Content-Disposition"])
     sheet = load_workbook(io.BytesIO(workbook.data), read_only=True).worksheets[0]
-    assert sum(1 for _ in sheet.iter_rows()) == 1 + 8
+    assert sum(1 for _ in sheet.iter_rows()) == 2 + 1 + 8  # title, scope, header, rows
     assert login(city.users["e1"]).get(f"{job_url}/file").status_code == 404  # another user's job
     assert client.get("/console/exports/results.csv").status_code == 200
     assert login(city.users["e1"]).get("/console/exports/results.xlsx").status_code == 200  # 4 rows: still fine
+
+
+def test_results_xlsx_opens_as_a_report_with_real_numbers_dates_and_empty_cells(db, city, login):
+    response = login(city.users["county_a"]).get("/console/exports/results.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.get_data()))["成绩明细"]
+    assert sheet["A1"].value == "考试成绩明细" and sheet["A1"].font.b
+    assert sheet["A2"].value.startswith("范围：兰山区") and "导出时间：" in sheet["A2"].value
+    header = [c.value for c in sheet[3]]
+    assert header[:6] == ["区县", "乡镇（街道）", "行业", "企业名称", "姓名", "身份证号"] and sheet["A3"].font.b
+    assert sheet.freeze_panes == "A4"  # title, scope and header stay in view
+    assert sheet.auto_filter.ref == f"A3:P{3 + 8}"  # 兰山区's eight requirements
+    widths = {title: sheet.column_dimensions[c.column_letter].width for title, c in zip(header, sheet[3], strict=True)}
+    assert (
+        widths["身份证号"] >= 20
+        and widths["企业名称"] >= 28
+        and widths["首次参考时间"] >= 16
+        and widths["考试次数"] >= 8
+    )
+    rows = {
+        r[4].value: {title: cell for title, cell in zip(header, r, strict=False)} for r in sheet.iter_rows(min_row=4)
+    }
+    w1, w4 = rows["工人1号"], rows["工人4号"]
+    assert w1["身份证号"].data_type == "s" and w1["身份证号"].value == city.workers["w1"].citizen_id
+    assert w1["考试次数"].data_type == "n" and w1["考试次数"].value == 1
+    assert w1["最高分"].data_type == "n" and w1["最高分"].value == 92
+    assert isinstance(w1["首次参考时间"].value, datetime) and w1["首次参考时间"].number_format == "yyyy-mm-dd hh:mm"
+    for title in ("首次参考时间", "合格时间", "最高分", "发证日期", "证书有效期至"):  # not sat: empty, never "—"
+        assert w4[title].value is None, title
+    numeric = ("考试次数", "首次参考时间", "合格时间", "最高分", "发证日期", "证书有效期至")
+    assert all(row[t].value is None or row[t].data_type in ("n", "d") for row in rows.values() for t in numeric)
+
+
+def test_figures_xlsx_numbers_are_numbers_and_the_total_row_is_filtered_with_them(db, city, login):
+    sheet = openpyxl.load_workbook(io.BytesIO(login(city.users["city"]).get("/console/exports/figures.xlsx").data))[
+        "参考率合格率"
+    ]
+    assert sheet["A1"].value == "参考率合格率统计" and sheet["A2"].value.startswith("范围：全市")
+    assert sheet.freeze_panes == "A4" and sheet.auto_filter.ref == "A3:K8"  # four enterprises and the total
+    values = [c.value for row in sheet.iter_rows(min_row=4, min_col=6) for c in row]
+    assert "—" not in values and all(v is None or isinstance(v, (int, float)) for v in values)
+    assert [c.value for c in sheet[8]][:9] == ["合计", None, None, None, None, 11, 8, 5, 3]
+
+
+def test_csv_content_type_bom_header_and_ids_kept_as_text(db, city, login):
+    response = login(city.users["e1"]).get("/console/exports/results.csv")
+    assert response.headers.get_all("Content-Type") == ["text/csv; charset=utf-8"]
+    data = response.get_data()
+    assert data.startswith("\ufeff区县,乡镇（街道）,行业,企业名称,姓名,身份证号,".encode())
+    rows = read_csv(response)
+    ids = {r[5] for r in rows[1:]}
+    assert ids == {"\t" + city.workers[k].citizen_id for k in ("w1", "w2", "w3", "w4")}  # a tab keeps them text
+    w4 = next(r for r in rows[1:] if r[4] == "工人4号")
+    assert w4[9:13] == ["0", "", "", ""]  # not sat: no time, no score, never "—"
+    certificates = login(city.users["city"]).get("/console/certificates/expiring.csv?within=90")
+    assert certificates.headers.get_all("Content-Type") == ["text/csv; charset=utf-8"]
+
+
+def test_exports_page_says_what_the_csv_holds(db, city, login):
+    html = login(city.users["e1"]).get("/console/exports").get_data(as_text=True)
+    assert "制表符" in html and "XLSX" in html and "也可直接用 Excel 打开" not in html
+
+
+@pytest.mark.skipif(
+    not shutil.which("soffice"), reason="LibreOffice (soffice) not installed: apt-get install libreoffice-calc-nogui"
+)
+def test_libreoffice_opens_the_csv_with_every_citizen_id_whole(db, city, login, tmp_path):
+    """What a spreadsheet makes of the CSV: the 18 digits as text, not 3.71302E+17 (LibreOffice as the spreadsheet)."""
+    (tmp_path / "results.csv").write_bytes(login(city.users["city"]).get("/console/exports/results.csv").get_data())
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--headless",
+            "--infilter=CSV:44,34,76,1",  # comma, double quote, UTF-8, from line 1: as its import dialog offers
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(tmp_path),
+            str(tmp_path / "results.csv"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    sheet = openpyxl.load_workbook(tmp_path / "results.xlsx").active
+    header = [c.value for c in sheet[1]]
+    cells = [row[header.index("身份证号")] for row in sheet.iter_rows(min_row=2)]
+    assert len(cells) == 11 and all(c.data_type == "s" for c in cells)
+    assert {c.value.strip() for c in cells} == {w.citizen_id for w in city.workers.values()}

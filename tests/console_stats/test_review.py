@@ -271,3 +271,92 @@ def test_the_monitor_and_the_review_page_name_a_face_state_alike(db, city, cases
     assert labels["suspended"] == SittingStatus.SUSPENDED.label and SittingStatus.SUSPENDED.label in page
     script = admin.get("/static/monitor.js").get_data(as_text=True)
     assert "monitor-states" in script and not any(label in script for label in labels.values())
+
+
+def test_cases_name_the_look_alike_and_give_reasons_in_chinese(db, city, cases, login):
+    """Older summaries stored an internal id and an English code; the pages show the name and the reason."""
+    w1, w4 = city.workers["w1"], city.workers["w4"]
+    duplicate = ReviewCase(
+        kind=ReviewKind.DUPLICATE_ENROLMENT,
+        worker_id=w4.id,
+        other_worker_id=w1.id,
+        distance=0.18,
+        summary=f"新登记照片与工人{w1.id}的人脸相似（距离0.180）",
+    )
+    db.session.add(duplicate)
+    cases["b"].summary = "入场人证核验连续3次未通过（最后一次：face_mismatch）"
+    db.session.commit()
+    reviewer = login(city.users["reviewer"])
+    for html in (
+        reviewer.get("/console/review").get_data(as_text=True),
+        reviewer.get(f"/console/review/{duplicate.id}").get_data(as_text=True),
+    ):
+        assert f"与从业人员{w1.name}的人脸相似" in html and f"工人{w1.id}的" not in html
+    for html in (
+        reviewer.get("/console/review").get_data(as_text=True),
+        reviewer.get(f"/console/review/{cases['b'].id}").get_data(as_text=True),
+    ):
+        assert "（最后一次：人脸与登记信息不符）" in html and "face_mismatch" not in html
+    assert "<dt>从业人员</dt>" in reviewer.get(f"/console/review/{duplicate.id}").get_data(as_text=True)
+
+
+def test_a_refused_check_in_shows_every_models_distance_against_its_threshold(app, db, city, cases, login, faces_dir):
+    """A mismatch keeps no distance on its row; its judgement (fused and per model) is shown from the detail."""
+    from exam_server.services.faces import face_service, face_verify
+
+    engine = face_service.engine()
+    enrolled = engine.analyse((faces_dir / "single/obama/obama1.jpg").read_bytes(), "upload")
+    live = engine.analyse((faces_dir / "single/biden/biden1.jpg").read_bytes(), "live")
+    verdict = face_verify.judge(engine, [live], enrolled.templates())
+    assert verdict.decision == "mismatch" and verdict.fused
+    check = cases["b_check"]
+    check.model_name, check.distance, check.threshold = face_verify.FUSED, None, None
+    check.detail = {"identity": verdict.to_dict()}
+    cases["b"].distance = None
+    db.session.commit()
+    reviewer = login(city.users["reviewer"])
+    page = reviewer.get(f"/console/review/{cases['b'].id}").get_data(as_text=True)
+    detail = verdict.to_dict()
+    assert f"融合 {detail['distance']:.3f}（阈值 {detail['threshold']:.3f}，超过）" in page
+    assert len(detail["per_model"]) == 2
+    for model, label in zip(detail["per_model"], ("dlib", "SFace"), strict=True):
+        shown = f"{label} {model['distance']:.3f}（阈值 {model['threshold']:.3f}"
+        assert shown in page, shown
+    queue = reviewer.get("/console/review").get_data(as_text=True)
+    row = queue.split(f'data-case="{cases["b"].id}"', 1)[1].split("</tr>", 1)[0]
+    assert f"{detail['distance']:.3f} / {detail['threshold']:.3f}" in row
+
+
+def test_faces_are_cropped_to_one_size_from_the_stored_images_within_scope(app, db, city, cases, login, faces_dir):
+    from exam_server.services.faces import face_service
+
+    data_dir = Path(app.config["DATA_DIR"])
+    (data_dir / cases["photo"].path).write_bytes((faces_dir / "single/obama/obama1.jpg").read_bytes())  # 910x1137
+    (data_dir / cases["check"].evidence_path).write_bytes((faces_dir / "resolutions/obama-480p.jpg").read_bytes())
+    reviewer = login(city.users["reviewer"])
+    page = reviewer.get(f"/console/review/{cases['a'].id}").get_data(as_text=True)
+    assert f"/console/review/image/photo/{cases['photo'].id}?crop=face" in page
+    assert f"/console/review/image/check/{cases['check'].id}?crop=face" in page
+    engine = face_service.engine()
+    widths = []
+    for url in (
+        f"/console/review/image/photo/{cases['photo'].id}?crop=face",
+        f"/console/review/image/check/{cases['check'].id}?crop=face",
+    ):
+        response = reviewer.get(url)
+        assert response.status_code == 200 and response.mimetype == "image/jpeg"
+        assert response.headers["Cache-Control"] == "private, no-store"
+        rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(response.data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        assert rgb.shape[:2] == (face_service.CROP_PX, face_service.CROP_PX)
+        face = engine.find_single_face(rgb, "upload")  # the face fills the square, centred
+        widths.append(face.box.width)
+        assert abs((face.box.left + face.box.right) / 2 - face_service.CROP_PX / 2) < face_service.CROP_PX * 0.1
+    # One scale: a 269 px face of a tall photo and a 108 px face of a 480p frame come out the same size.
+    assert max(widths) / min(widths) < 1.2, widths
+    # Without exactly one face the whole image is served; out of scope, nothing.
+    (data_dir / cases["check"].evidence_path).write_bytes((faces_dir / "multi/obama_and_biden.jpg").read_bytes())
+    whole = reviewer.get(f"/console/review/image/check/{cases['check'].id}?crop=face")
+    assert whole.data == (faces_dir / "multi/obama_and_biden.jpg").read_bytes()
+    county_a = login(city.users["county_a"])
+    assert county_a.get(f"/console/review/image/check/{cases['b_check'].id}?crop=face").status_code == 404
+    assert login(city.users["e1"]).get(f"/console/review/image/photo/{cases['photo'].id}?crop=face").status_code == 403

@@ -52,3 +52,15 @@ def test_evidence_is_a_jpeg_under_an_unguessable_name(tmp_path):
     assert oct(os.stat(tmp_path / first).st_mode & 0o777) == "0o640"
     assert not [p for p in (tmp_path / "2025/03/04").iterdir() if p.name.startswith(".")]
     assert encode_jpeg(rgb)  # sanity: helper works on the same array
+
+
+def test_a_face_square_is_one_size_and_grey_beyond_the_image():
+    from exam_server.face.detection import FaceBox
+    from exam_server.face.evidence import face_square
+
+    image = np.full((100, 200, 3), 255, np.uint8)
+    inside = face_square(image, FaceBox(80, 30, 120, 70), size=120, margin=0.25)  # a 60 px square, all inside
+    assert inside.shape == (120, 120, 3) and (inside == 255).all()
+    cut = face_square(image, FaceBox(-20, 20, 40, 80), size=120, margin=0.0)  # a third beyond the left edge
+    assert cut.shape == (120, 120, 3)
+    assert (cut[:, :35] == 128).all() and (cut[:, 45:] == 255).all()

@@ -72,3 +72,35 @@ def test_every_single_photo_is_accepted_with_quality_figures(photos):
             path
         )
         assert sample.vector.shape == (128,) and sample.vector.dtype == np.float32
+
+
+def test_a_face_cut_by_the_frame_is_refused_as_an_enrolment_photo(photos, engine):
+    paths = photos.paths("partial")
+    assert len(paths) >= 2
+    for path in paths:
+        with pytest.raises(FaceRefusal) as info:
+            engine.analyse(photos.data(path), "upload")
+        assert info.value.code == "face_cut_off", path
+        assert "outside the photo" in info.value.detail
+        assert info.value.photo_message_zh.startswith("照片中人脸被边缘截断")
+
+
+def test_no_whole_face_is_refused_as_cut_off(photos, engine):
+    """Every single-face photo keeps its whole face inside: none is refused for the frame's edge."""
+    paths = photos.paths("single") + photos.paths("resolutions") + photos.paths("odd")
+    assert len(paths) >= 20
+    for path in paths:
+        try:
+            sample = engine.analyse(photos.data(path), "upload")
+        except FaceRefusal as refusal:
+            assert refusal.code != "face_cut_off", path
+        else:
+            assert sample.quality.in_frame >= engine.settings.min_face_in_frame_upload, path
+
+
+def test_the_kiosk_camera_is_not_held_to_the_whole_face_rule(photos, engine):
+    path = photos.paths("partial")[0]
+    try:
+        engine.analyse(photos.data(path), "live")
+    except FaceRefusal as refusal:  # the camera guides the worker into view; its own checks may still refuse
+        assert refusal.code != "face_cut_off"

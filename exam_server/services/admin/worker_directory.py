@@ -4,22 +4,62 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from exam_server.models import Certificate, Enterprise, ExamRequirement, FacePhoto, FaceTemplate, Sitting, User, Worker
-from exam_server.services.policy import enterprise_filter
+from exam_server.models import (
+    Certificate,
+    Enterprise,
+    ExamRequirement,
+    FacePhoto,
+    FaceTemplate,
+    JobCategory,
+    Sitting,
+    User,
+    Worker,
+)
+from exam_server.services import audit
+from exam_server.services.policy import enterprise_filter, may_open
+
+# The face-enrolment states the list filters on: a worker with an active template can check in by face.
+PHOTO_STATES = {"enrolled": "已登记照片", "missing": "未登记照片"}
 
 
 def scoped(user: User) -> Select:
     """Return a SELECT of the workers this user may see, with their enterprise loaded."""
-    stmt = select(Worker).join(Enterprise, Enterprise.id == Worker.enterprise_id).options(joinedload(Worker.enterprise))
+    stmt = (
+        select(Worker)
+        .join(Enterprise, Enterprise.id == Worker.enterprise_id)
+        .options(joinedload(Worker.enterprise).joinedload(Enterprise.county))
+    )
     return enterprise_filter(user, stmt, Worker.enterprise_id)
 
 
-def search(user: User, *, name: str = "", citizen_id: str = "", enterprise: str = "") -> Select:
-    """Return the scoped workers matching name, citizen ID (whole or part) and enterprise (name or credit code)."""
+def _enrolled():
+    return exists().where(FaceTemplate.worker_id == Worker.id, FaceTemplate.active)
+
+
+def search(
+    user: User,
+    *,
+    name: str = "",
+    citizen_id: str = "",
+    enterprise: str = "",
+    county_id: int | None = None,
+    job_category: str = "",
+    photo: str = "",
+) -> Select:
+    """Return the scoped workers matching name, citizen ID (whole or part), enterprise (name or credit code),
+    county, job category and face-enrolment state (unknown values of the last three are ignored)."""
     stmt = scoped(user).order_by(Worker.id.desc())
+    if county_id:
+        stmt = stmt.where(Enterprise.county_id == county_id)
+    if job_category in {job.value for job in JobCategory}:
+        stmt = stmt.where(Worker.job_category == job_category)
+    if photo == "enrolled":
+        stmt = stmt.where(_enrolled())
+    elif photo == "missing":
+        stmt = stmt.where(~_enrolled())
     if name := (name or "").strip():
         stmt = stmt.where(Worker.name.contains(name, autoescape=True))
     if citizen_id := (citizen_id or "").strip().upper():
@@ -33,6 +73,30 @@ def search(user: User, *, name: str = "", citizen_id: str = "", enterprise: str 
             or_(Enterprise.credit_code == enterprise.upper(), Enterprise.name.contains(enterprise, autoescape=True))
         )
     return stmt
+
+
+def enrolled_ids(session: Session, worker_ids: list[int]) -> set[int]:
+    """Return which of these workers have an active face template (can check in by face)."""
+    if not worker_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(FaceTemplate.worker_id).where(FaceTemplate.worker_id.in_(worker_ids), FaceTemplate.active).distinct()
+        )
+    )
+
+
+def may_see_citizen_id(user: User) -> bool:
+    """Tell whether the user may reveal a worker's full citizen ID: those whose role opens the worker's page."""
+    return may_open(user, "console.worker_detail")
+
+
+def reveal_citizen_id(session: Session, user: User, worker: Worker, ip: str | None = None) -> str:
+    """Return the worker's full citizen ID and record who saw it (the caller commits)."""
+    if not may_see_citizen_id(user):
+        raise PermissionError("role may not see full citizen IDs")
+    audit.record(session, "view_citizen_id", target=worker, user_id=user.id, ip=ip)
+    return worker.citizen_id
 
 
 def find(session: Session, user: User, worker_id: int) -> Worker | None:

@@ -17,7 +17,7 @@ import question_bank as qb
 from exam_server import localday
 from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
 from exam_server.face import FaceEngine, FaceRefusal, FaceSample
-from exam_server.face.errors import IMAGE_CODES
+from exam_server.face.errors import IMAGE_CODES, reason_zh
 from exam_server.face.liveness import Challenge, draw_challenge, instruction_zh, steps_of
 from exam_server.models import (
     ACTIVE_SITTING_STATUSES,
@@ -374,7 +374,7 @@ def _fail(
     max_failures = current_app.config["CHECKIN_MAX_FAILURES"]
     if checkin.failures >= max_failures:
         checkin.status = CheckInStatus.REFUSED
-        last = f"身份证照片 {engine_code}" if chip else engine_code
+        last = f"身份证照片{reason_zh(engine_code)}" if chip else reason_zh(engine_code)
         session.add(
             ReviewCase(
                 kind=ReviewKind.CHECKIN_REFUSED,

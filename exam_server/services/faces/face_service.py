@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from flask import current_app
 from sqlalchemy import and_, exists, or_, select, tuple_, update
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from exam_server import localday
 from exam_server.extensions import db
-from exam_server.face import FaceEngine, FaceSample, FaceSettings, ModelMismatchError, Template
+from exam_server.face import FaceEngine, FaceRefusal, FaceSample, FaceSettings, ModelMismatchError, Template
+from exam_server.face.evidence import face_square
 from exam_server.face.evidence import save_evidence as _write_evidence
 from exam_server.face.index import FaceIndex
 from exam_server.face.intake import sniff_format
@@ -224,12 +226,16 @@ def _duplicate_cases(
             face_check_id=check.id,
             distance=hit.distance,
             created_at=now,
-            summary=f"新登记照片与工人{hit.worker_id}的人脸相似（距离{hit.distance:.3f}）",
+            summary=f"新登记照片与从业人员{_name(session, hit.worker_id)}的人脸相似（距离{hit.distance:.3f}）",
         )
         session.add(case)
         cases.append(case)
     session.flush()
     return cases
+
+
+def _name(session: Session, worker_id: int) -> str:
+    return session.scalar(select(Worker.name).where(Worker.id == worker_id)) or "（已删除）"
 
 
 def active_templates(session: Session, worker_id: int) -> list[Template]:
@@ -322,6 +328,25 @@ def save_evidence(frame: bytes, now: datetime | None = None) -> str:
         frame, data_dir() / "evidence", now=localday.local(now or localday.utcnow()), settings=settings()
     )
     return f"evidence/{relative}"
+
+
+CROP_PX = 240
+
+
+def face_crop(image: bytes, kind: str) -> bytes | None:
+    """Return a JPEG square of the image's only face (CROP_PX wide), or None without exactly one face.
+
+    An image with two faces is shown whole: the second face is what the reviewer must see.
+    """
+    current = engine()
+    try:
+        rgb = current.decode(image, kind).rgb
+        face = current.find_single_face(rgb, kind)
+    except FaceRefusal:
+        return None
+    square = face_square(rgb, face.box, CROP_PX)
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(square, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return encoded.tobytes() if ok else None
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from exam_server.face.errors import reason_zh
 from exam_server.models import (
     DomainError,
     FaceCheck,
@@ -22,6 +25,57 @@ from exam_server.models import (
 from exam_server.services import audit, policy
 from exam_server.services.exam import captures
 from exam_server.services.faces import face_service
+
+# Summaries stored before cases named the look-alike and the reason: "与工人384的", "（最后一次：face_mismatch）".
+_WORKER_ID = re.compile(r"(?:工人|从业人员)\d+的")
+_LAST_CODE = re.compile(r"（最后一次：(身份证照片 ?)?([a-z_]+)）")
+_MODEL_LABELS = {"fused": "融合", "dlib": "dlib", "sface": "SFace", "arcface": "ArcFace"}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One distance a face decision weighed, with the threshold it was held to."""
+
+    label: str
+    distance: float
+    threshold: float | None
+
+    @property
+    def beyond(self) -> bool:
+        """Tell whether the distance is over the threshold (not the same person, for a 1:1 check)."""
+        return self.threshold is not None and self.distance > self.threshold
+
+
+def model_label(model_name: str | None) -> str:
+    """Return how the console names a model ("融合" for the fused decision)."""
+    name = (model_name or "").lower()
+    return next((label for key, label in _MODEL_LABELS.items() if name.startswith(key)), model_name or "")
+
+
+def measures(check: FaceCheck | None) -> list[Measure]:
+    """Return the decision's distance and threshold, then each fused model's, from the check and its detail.
+
+    A refused check-in stores no distance on the row (the burst was refused), but its detail keeps the
+    judgement: the fused distance and every model's, each against its own threshold.
+    """
+    if check is None:
+        return []
+    identity = (check.detail or {}).get("identity") or {}
+    distance = check.distance if check.distance is not None else identity.get("distance")
+    threshold = check.threshold if check.threshold is not None else identity.get("threshold")
+    found = [Measure(model_label(check.model_name), distance, threshold)] if distance is not None else []
+    for verdict in identity.get("per_model") or []:
+        if verdict.get("distance") is not None:
+            found.append(Measure(model_label(verdict.get("model_name")), verdict["distance"], verdict.get("threshold")))
+    return found
+
+
+def summary(case: ReviewCase) -> str:
+    """Return the case's summary in the console's words: the look-alike by name, reasons in Chinese, never ids or codes."""
+    text = case.summary or ""
+    if case.other_worker is not None:
+        text = _WORKER_ID.sub(f"从业人员{case.other_worker.name}的", text)
+    return _LAST_CODE.sub(lambda m: f"（最后一次：{'身份证照片' if m[1] else ''}{reason_zh(m[2])}）", text)
 
 
 def _check(user: User, reason: str, worker: Worker) -> str:

@@ -62,7 +62,8 @@ def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) 
                 place = stats.resolve_place(session, user, **params["place"])
                 filters = stats.Filters.parse(params["filters"])
                 what, title, columns = KINDS[params["kind"]]
-                with ex.xlsx_file([(title, columns, rows(session, params["kind"], user, place, filters))]) as handle:
+                sheet = (title, columns, rows(session, params["kind"], user, place, filters))
+                with ex.xlsx_file([sheet], ex.heading(session, what, place, filters, utcnow())) as handle:
                     data = handle.read()
             except DomainError as exc:  # OutOfScope included: the user's rights changed since asking
                 session.rollback()

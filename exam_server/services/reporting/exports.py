@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exam_server import localday
-from exam_server.models import JOB_CATEGORY_LABELS, Enterprise, RequirementStatus, User
+from exam_server.models import JOB_CATEGORY_LABELS, Enterprise, ExamPlan, RequirementStatus, User
 from exam_server.services.policy import enterprise_filter
 from exam_server.services.reporting import xlsx_writer
 from exam_server.services.reporting.statistics import Filters, Names, Place, Rates, counts_by, results_query
@@ -28,28 +28,45 @@ from question_bank.csv_io import FORMULA_START
 
 BOM = "\ufeff"
 BATCH = 1000
-NONE = "—"
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"  # give it as content_type: Flask adds a charset to a text mimetype
+# Column widths in characters by kind; a CJK character takes two.
+WIDTHS = {"id": 21, "int": 10, "rate": 9, "time": 17, "date": 12, "score": 8}
 
 
 @dataclass(frozen=True)
 class Column:
     title: str
-    kind: str = "text"  # text, int, rate, time, date, score
+    kind: str = "text"  # text, id (a citizen ID), int, rate, time, date, score
+    width: float = 0  # characters; 0: from the kind or the title
+
+    @property
+    def chars(self) -> float:
+        """Return the column's width in the workbook."""
+        return self.width or WIDTHS.get(self.kind) or max(10, 2 * len(self.title) + 2)
 
 
 FIGURE_COLUMNS = (
-    [Column(t) for t in ("区县", "乡镇（街道）", "行业", "企业名称", "统一社会信用代码")]
+    [Column(t) for t in ("区县", "乡镇（街道）", "行业")]
+    + [Column("企业名称", width=30), Column("统一社会信用代码", width=21)]
     + [Column(t, "int") for t in ("应考人数", "参考人数", "合格人数", "未参考人数")]
     + [Column("参考率", "rate"), Column("合格率", "rate")]
 )
 RESULT_COLUMNS = [
-    Column(t) for t in ("区县", "乡镇（街道）", "行业", "企业名称", "姓名", "身份证号", "岗位类别", "考试计划", "状态")
+    Column("区县"),
+    Column("乡镇（街道）"),
+    Column("行业"),
+    Column("企业名称", width=30),
+    Column("姓名"),
+    Column("身份证号", "id"),
+    Column("岗位类别", width=14),
+    Column("考试计划", width=26),
+    Column("状态"),
 ] + [
     Column("考试次数", "int"),
     Column("首次参考时间", "time"),
     Column("合格时间", "time"),
     Column("最高分", "score"),
-    Column("证书编号"),
+    Column("证书编号", width=20),
     Column("发证日期", "date"),
     Column("证书有效期至", "date"),
 ]
@@ -132,10 +149,16 @@ def cell_text(value) -> str:
 
 
 def csv_value(column: Column, value) -> str:
+    """Return a CSV field: numbers and dates as text a spreadsheet reads back, nothing for no value."""
+    if column.kind == "id":
+        # Excel and LibreOffice read 18 digits as a number and keep 15 of them (371302199001011234 becomes
+        # 3.71302E+17); a leading tab makes either keep the field as text (tests/console_stats: LibreOffice).
+        text = cell_text(value)
+        return "\t" + text if text else text
     if column.kind == "text":
         return cell_text(value)
     if value is None:
-        return NONE
+        return ""
     if column.kind == "rate":
         return f"{value * 100:.1f}%"
     if column.kind == "time":
@@ -163,10 +186,10 @@ def csv_chunks(columns: list[Column], rows: Iterable[list], rows_per_chunk: int 
 
 
 def _xlsx_cell(column: Column, value):
-    if column.kind == "text":
+    if column.kind in ("text", "id"):
         return cell_text(value)
     if value is None:
-        return NONE
+        return None  # an empty cell: a number column holds numbers or nothing
     if column.kind == "rate":
         return xlsx_writer.Formatted(round(value, 4), "0.0%")
     if column.kind == "time":
@@ -182,11 +205,21 @@ def _xlsx_rows(columns: list[Column], rows: Iterable[list]) -> Iterator[list]:
         yield [_xlsx_cell(c, v) for c, v in zip(columns, row, strict=False)]
 
 
-def xlsx_file(sheets: list[tuple[str, list[Column], Iterable[list]]]) -> IO[bytes]:
-    """Write the sheets row by row to a temporary file; return it opened at the start, already unlinked."""
+def xlsx_file(sheets: list[tuple[str, list[Column], Iterable[list]]], heading: Sequence[str] = ()) -> IO[bytes]:
+    """Write the sheets row by row to a temporary file; return it opened at the start, already unlinked.
+
+    Each sheet opens as a report: the ``heading`` lines (a title, the scope), then the column header,
+    frozen and filtered, over columns as wide as their kind needs.
+    """
     handle = tempfile.TemporaryFile(prefix="export-", suffix=".xlsx")  # noqa: SIM115  (the caller streams and closes it)
     try:
-        xlsx_writer.write(handle, [(title, _xlsx_rows(columns, rows)) for title, columns, rows in sheets])
+        xlsx_writer.write(
+            handle,
+            [
+                xlsx_writer.Sheet(title, _xlsx_rows(columns, rows), heading, True, [c.chars for c in columns])
+                for title, columns, rows in sheets
+            ],
+        )
     except BaseException:
         handle.close()
         raise
@@ -206,15 +239,27 @@ def content_disposition(filename: str, fallback: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
+def place_name(place: Place) -> str:
+    """Return the name of the place an export covers ("全市" for the city)."""
+    if place.enterprise:
+        return place.enterprise.name
+    if place.township:
+        return place.township.name
+    return place.county.name if place.county else "全市"
+
+
 def filename(place: Place, what: str, extension: str, now: datetime) -> str:
     """Return e.g. "兰山区_考试成绩明细_20261129.csv"."""
-    where = (
-        place.enterprise.name
-        if place.enterprise
-        else place.township.name
-        if place.township
-        else place.county.name
-        if place.county
-        else "全市"
-    )
-    return f"{where}_{what}_{localday.local_date(now):%Y%m%d}.{extension}"
+    return f"{place_name(place)}_{what}_{localday.local_date(now):%Y%m%d}.{extension}"
+
+
+def heading(session: Session, what: str, place: Place, filters: Filters, now: datetime) -> list[str]:
+    """Return a workbook's title line and scope line: what, where, which plan and months, when exported."""
+    scope = [f"范围：{place_name(place)}"]
+    if filters.plan_id:
+        plan = session.get(ExamPlan, filters.plan_id)
+        scope.append(f"考试计划：{plan.name if plan else filters.plan_id}")
+    if filters.month_from or filters.month_to:
+        scope.append(f"月份：{filters.month_from or '…'} 至 {filters.month_to or '…'}")
+    scope.append(f"导出时间：{localday.format_local(now)}")
+    return [what, "　".join(scope)]
