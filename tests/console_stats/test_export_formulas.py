@@ -25,11 +25,11 @@ def test_results_exports_quote_every_formula_start(db, city, login):
     db.session.commit()
     client = login(city.users["county_a"])
     data = client.get("/console/exports/results.csv").get_data().decode("utf-8-sig")
-    names = {row[4] for row in csv.reader(io.StringIO(data))}
+    names = {row[4] for row in csv.reader(io.StringIO(data)) if len(row) > 4}  # the title and scope rows are short
     assert {f"'{payload}" for payload in PAYLOADS} <= names
     assert not names & set(PAYLOADS)
-    book = openpyxl.load_workbook(io.BytesIO(client.get("/console/exports/results.xlsx").get_data()), read_only=True)
-    cells = {row[4] for row in book["成绩明细"].iter_rows(values_only=True)}
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/console/exports/results.xlsx").get_data()))
+    cells = {row[4] for row in book["成绩明细"].iter_rows(values_only=True) if len(row) > 4}
     assert {f"'{payload}" for payload in PAYLOADS} <= cells
 
 
