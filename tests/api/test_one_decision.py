@@ -93,7 +93,7 @@ def test_a_look_alike_colleague_nearer_than_the_claimed_worker_sends_the_entry_t
     # The reviewer sees the look-alike's enrolled photo beside the claimed worker's.
     client = login(exam.world.reviewer)
     page = client.get(f"/console/review/{case.id}").get_data(as_text=True)
-    assert colleague.name in page and "相似人员" in page
+    assert colleague.name in page and "相似从业人员" in page
     photo = db.session.scalars(select(FacePhoto).where(FacePhoto.worker_id == colleague.id)).one()
     assert f"/review/image/photo/{photo.id}" in page
     assert client.get(f"/console/review/image/photo/{photo.id}").status_code == 200

@@ -299,32 +299,34 @@ def record(session: Session, sitting: Sitting, capture: CaptureRequest, result: 
     return _apply_policy(session, sitting, check, now)
 
 
-def _flag_look_alike(session: Session, sitting: Sitting, check: FaceCheck, look_alike: dict, now: datetime) -> None:
-    """Open one review case per sitting and look-alike: another enrolled worker is nearer to the face in the seat."""
-    other = int(look_alike["worker_id"])
+def _open_case_once(session: Session, sitting: Sitting, kind: ReviewKind, **fields) -> None:
+    """Open a review case of this kind for the sitting unless one with the same other worker is still open."""
     already = session.scalar(
         select(ReviewCase.id)
         .where(
             ReviewCase.sitting_id == sitting.id,
-            ReviewCase.kind == ReviewKind.SEARCH_HIT,
-            ReviewCase.other_worker_id == other,
+            ReviewCase.kind == kind,
+            ReviewCase.other_worker_id == fields.get("other_worker_id"),
             ReviewCase.status == ReviewStatus.OPEN,
         )
         .limit(1)
     )
     if already is None:
-        session.add(
-            ReviewCase(
-                kind=ReviewKind.SEARCH_HIT,
-                worker_id=sitting.worker_id,
-                other_worker_id=other,
-                sitting_id=sitting.id,
-                face_check_id=check.id,
-                distance=check.distance,
-                created_at=now,
-                summary="考试中抽检画面与另一名已登记人员更相似（疑似替考），请比对两人的登记照片",
-            )
-        )
+        session.add(ReviewCase(kind=kind, worker_id=sitting.worker_id, sitting_id=sitting.id, **fields))
+
+
+def _flag_look_alike(session: Session, sitting: Sitting, check: FaceCheck, look_alike: dict, now: datetime) -> None:
+    """Open one review case per sitting and look-alike: another enrolled worker is nearer to the face in the seat."""
+    _open_case_once(
+        session,
+        sitting,
+        ReviewKind.SEARCH_HIT,
+        other_worker_id=int(look_alike["worker_id"]),
+        face_check_id=check.id,
+        distance=check.distance,
+        created_at=now,
+        summary="考试中抽检画面与另一名已登记人员更相似（疑似替考），请比对两人的登记照片",
+    )
 
 
 def _apply_policy(session: Session, sitting: Sitting, check: FaceCheck, now: datetime) -> str:
@@ -398,26 +400,14 @@ def suspend(session: Session, sitting: Sitting, check: FaceCheck, now: datetime,
 
 
 def _warn_multiple_faces(session: Session, sitting: Sitting, check: FaceCheck, now: datetime) -> None:
-    already = session.scalar(
-        select(ReviewCase.id)
-        .where(
-            ReviewCase.sitting_id == sitting.id,
-            ReviewCase.kind == ReviewKind.MULTIPLE_FACES,
-            ReviewCase.status == ReviewStatus.OPEN,
-        )
-        .limit(1)
+    _open_case_once(
+        session,
+        sitting,
+        ReviewKind.MULTIPLE_FACES,
+        face_check_id=check.id,
+        created_at=now,
+        summary="考试中画面出现多张人脸",
     )
-    if already is None:
-        session.add(
-            ReviewCase(
-                kind=ReviewKind.MULTIPLE_FACES,
-                worker_id=sitting.worker_id,
-                sitting_id=sitting.id,
-                face_check_id=check.id,
-                created_at=now,
-                summary="考试中画面出现多张人脸",
-            )
-        )
 
 
 def take(session: Session, sitting: Sitting, nonce: str, frame: bytes, now: datetime) -> tuple[Sitting, str]:
