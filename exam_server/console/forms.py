@@ -128,7 +128,9 @@ class PlanForm(FlaskForm):
     name = StringField("计划名称", validators=[DataRequired(), Length(min=2, max=128)])
     county_id = SelectField("区县", coerce=int, choices=[])
     industry_id = SelectField("行业", coerce=int, choices=[])
-    enterprise_code = StringField("指定企业（统一社会信用代码，可留空）", validators=[Optional(), CREDIT_CODE])
+    enterprise_code = StringField(
+        "指定企业（输入名称搜索，或填统一社会信用代码；可留空）", validators=[Optional(), Length(max=160)]
+    )
     job_categories = MultiCheckboxField("岗位类别（不选为全部）", choices=JOB_CHOICES)
     opens_at = DateTimeLocalField(
         "开始时间（北京时间）", format=LOCAL_FORMATS, validators=[InputRequired("请填写开始时间")]

@@ -70,6 +70,7 @@ ACCESS: dict[str, frozenset[Role]] = {
             "console.exam_plans",
             "console.exam_plan_new",
             "console.exam_plan_edit",
+            "console.enterprise_suggest",
             "console.kiosks",
             "console.kiosk_disable",
             "console.kiosk_enable",
