@@ -76,6 +76,7 @@ ACCESS: dict[str, frozenset[Role]] = {
             "console.kiosk_enable",
             "console.users",
             "console.user_new",
+            "console.user_edit",
             "console.user_deactivate",
             "console.user_activate",
             "console.user_reset_password",

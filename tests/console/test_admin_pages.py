@@ -97,7 +97,7 @@ def test_county_admin_creates_only_enterprise_managers_and_reviewers_in_its_coun
     page = new_user(admin, role="city", county_id="0")
     assert page.status_code == 200 and db.session.scalar(select(User).where(User.username == "new_user")) is None
     refused = new_user(admin, role="enterprise", county_id="0", enterprise_code=world.enterprise_b.credit_code)
-    assert "不在您的辖区" in refused.get_data(as_text=True)
+    assert "不在您的管理范围内" in refused.get_data(as_text=True)
     shown_password(new_user(admin, role="enterprise", county_id="0", enterprise_code=world.enterprise_a.credit_code))
     shown_password(new_user(admin, username="reviewer_a", role="reviewer", county_id=str(world.county_a.id)))
     reviewer = db.session.scalars(select(User).where(User.username == "reviewer_a")).one()
