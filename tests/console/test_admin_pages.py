@@ -144,7 +144,7 @@ def test_audit_log_filters_and_scope(db, world, login):
 
     def rows(client, **query):
         html = client.get("/console/audit", query_string=query).get_data(as_text=True)
-        return re.findall(r'<td class="mono">([a-z_0-9]+)</td>\s*<td[^>]*>([^<]+)</td>', html)
+        return re.findall(r'<td class="actor">([a-z_0-9]+)</td>\s*<td[^>]*>([^<]+)</td>', html)
 
     assert rows(city, action="kiosk_registered") == [("county_a", "注册终端"), ("city_admin", "注册终端")]
     assert rows(city, action="kiosk_registered", username="city_admin") == [("city_admin", "注册终端")]
