@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -13,7 +13,7 @@ from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
 from exam_server.models import County, DomainError, Enterprise, ExamRequirement, Industry, RequirementStatus
 from exam_server.services import policy
-from exam_server.services.admin import plans
+from exam_server.services.admin import enterprise_picker, plans
 
 
 @bp.route("/plans")
@@ -56,7 +56,7 @@ def _form(plan=None) -> PlanForm:
                 "name": plan.name,
                 "county_id": plan.county_id or 0,
                 "industry_id": plan.industry_id or 0,
-                "enterprise_code": enterprise.credit_code if enterprise else "",
+                "enterprise_code": enterprise_picker.label(enterprise) if enterprise else "",
                 "job_categories": plan.job_categories,
                 "opens_at": localday.to_wall_clock(plan.opens_at),
                 "closes_at": localday.to_wall_clock(plan.closes_at),
@@ -114,3 +114,9 @@ def exam_plan_edit(plan_id: int):
     if form.validate_on_submit() and (done := _save(form, plan)):
         return done
     return render_template("console/exam_plans_form.html", form=form, plan=plan)
+
+
+@bp.route("/enterprises/suggest")
+def enterprise_suggest():
+    """Answer the enterprise search boxes: enterprises of the user's scope matching ``q``."""
+    return jsonify(enterprises=enterprise_picker.suggest(db.session, current_user, request.args.get("q", "")))

@@ -128,7 +128,9 @@ class PlanForm(FlaskForm):
     name = StringField("计划名称", validators=[DataRequired(), Length(min=2, max=128)])
     county_id = SelectField("区县", coerce=int, choices=[])
     industry_id = SelectField("行业", coerce=int, choices=[])
-    enterprise_code = StringField("指定企业（统一社会信用代码，可留空）", validators=[Optional(), CREDIT_CODE])
+    enterprise_code = StringField(
+        "指定企业（输入名称搜索，或填统一社会信用代码；可留空）", validators=[Optional(), Length(max=160)]
+    )
     job_categories = MultiCheckboxField("岗位类别（不选为全部）", choices=JOB_CHOICES)
     opens_at = DateTimeLocalField(
         "开始时间（北京时间）", format=LOCAL_FORMATS, validators=[InputRequired("请填写开始时间")]
@@ -153,7 +155,16 @@ class KioskForm(FlaskForm):
     county_id = SelectField("所属区县", coerce=int, choices=[])
 
 
-class UserForm(FlaskForm):
+class UserEditForm(FlaskForm):
+    display_name = StringField("姓名", validators=[DataRequired(), Length(max=64)])
+    role = SelectField("角色", choices=options((role.value, label) for role, label in ROLE_LABELS.items()))
+    county_id = SelectField("区县（区县管理员、审核员）", coerce=int, choices=[])
+    enterprise_code = StringField(
+        "企业（企业管理员；输入名称搜索，或填统一社会信用代码）", validators=[Optional(), Length(max=160)]
+    )
+
+
+class UserForm(UserEditForm):
     username = StringField(
         "用户名",
         validators=[
@@ -162,10 +173,6 @@ class UserForm(FlaskForm):
             Regexp(r"^[A-Za-z0-9_.-]+$", message="只能包含字母、数字和 _ . -"),
         ],
     )
-    display_name = StringField("姓名", validators=[DataRequired(), Length(max=64)])
-    role = SelectField("角色", choices=options((role.value, label) for role, label in ROLE_LABELS.items()))
-    county_id = SelectField("区县（区县管理员、审核员）", coerce=int, choices=[])
-    enterprise_code = StringField("企业统一社会信用代码（企业管理员）", validators=[Optional(), CREDIT_CODE])
 
 
 class AuditSearchForm(SearchForm):

@@ -7,12 +7,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from exam_server.console.blueprint import bp
-from exam_server.console.forms import UserForm, options
+from exam_server.console.forms import UserEditForm, UserForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
 from exam_server.models import ROLE_LABELS, County, DomainError
 from exam_server.services import policy
-from exam_server.services.admin import user_admin
+from exam_server.services.admin import enterprise_picker, user_admin
 
 
 def _no_store(html: str):
@@ -28,14 +28,18 @@ def users():
     return render_template("console/users.html", page=page, counties=counties)
 
 
-@bp.route("/users/new", methods=["GET", "POST"])
-def user_new():
-    form = UserForm()
+def _choices(form: UserEditForm) -> None:
     form.role.choices = options((r.value, ROLE_LABELS[r]) for r in policy.creatable_roles(current_user))
     counties = policy.visible_counties(
         current_user, db.session.execute(select(County.id, County.name).order_by(County.code)).all()
     )
     form.county_id.choices = options([(0, "—")] + [(c.id, c.name) for c in counties])
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def user_new():
+    form = UserForm()
+    _choices(form)
     if form.validate_on_submit():
         try:
             user, password = user_admin.create(
@@ -53,7 +57,40 @@ def user_new():
             flash(str(exc), "error")
         else:
             return _no_store(render_template("console/users_password.html", user=user, password=password, created=True))
-    return render_template("console/users_form.html", form=form)
+    return render_template("console/users_form.html", form=form, target=None)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def user_edit(user_id: int):
+    target = _managed_or_404(user_id)
+    form = UserEditForm(
+        data={
+            "display_name": target.display_name,
+            "role": target.role.value,
+            "county_id": target.county_id or 0,
+            "enterprise_code": enterprise_picker.label(target.enterprise) if target.enterprise else "",
+        }
+    )
+    _choices(form)
+    if form.validate_on_submit():
+        try:
+            changes = user_admin.update(
+                db.session,
+                current_user,
+                target,
+                display_name=form.display_name.data,
+                role=form.role.data,
+                county_id=form.county_id.data or None,
+                enterprise_code=form.enterprise_code.data,
+            )
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(f"账号{target.username}已保存" if changes else "没有修改", "success")
+            return redirect(url_for("console.users"))
+    return render_template("console/users_form.html", form=form, target=target)
 
 
 def _managed_or_404(user_id: int):

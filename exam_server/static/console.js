@@ -41,7 +41,37 @@
     setTimeout(poll, every);
   }
 
+  // <input data-suggest="URL" list="ID">: fill the datalist with the server's matches as the user types.
+  function suggest(input) {
+    var list = document.getElementById(input.getAttribute("list"));
+    var timer = null, asked = "";
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var text = input.value.trim();
+        var picked = Array.prototype.some.call(list.options, function (o) { return o.value === text; });
+        if (!text || text === asked || picked) { return; }
+        asked = text;
+        var url = input.getAttribute("data-suggest");
+        fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "q=" + encodeURIComponent(text),
+              {headers: {"Accept": "application/json"}, credentials: "same-origin"})
+          .then(function (r) { return r.json(); })
+          .then(function (data) {
+            if (asked !== text) { return; }  // a later keystroke asked again
+            list.replaceChildren.apply(list, data.enterprises.map(function (e) {
+              var option = document.createElement("option");
+              option.value = e.label;
+              option.textContent = e.county;
+              return option;
+            }));
+          })
+          .catch(function () { asked = ""; });
+      }, 200);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-suggest][list]"), suggest);
     var box = document.getElementById("job");
     if (box && box.hasAttribute("data-poll")) { followJob(box); }
   });

@@ -97,7 +97,7 @@ def test_county_admin_creates_only_enterprise_managers_and_reviewers_in_its_coun
     page = new_user(admin, role="city", county_id="0")
     assert page.status_code == 200 and db.session.scalar(select(User).where(User.username == "new_user")) is None
     refused = new_user(admin, role="enterprise", county_id="0", enterprise_code=world.enterprise_b.credit_code)
-    assert "不在您的辖区" in refused.get_data(as_text=True)
+    assert "不在您的管理范围内" in refused.get_data(as_text=True)
     shown_password(new_user(admin, role="enterprise", county_id="0", enterprise_code=world.enterprise_a.credit_code))
     shown_password(new_user(admin, username="reviewer_a", role="reviewer", county_id=str(world.county_a.id)))
     reviewer = db.session.scalars(select(User).where(User.username == "reviewer_a")).one()
@@ -144,7 +144,7 @@ def test_audit_log_filters_and_scope(db, world, login):
 
     def rows(client, **query):
         html = client.get("/console/audit", query_string=query).get_data(as_text=True)
-        return re.findall(r'<td class="mono">([a-z_0-9]+)</td>\s*<td[^>]*>([^<]+)</td>', html)
+        return re.findall(r'<td class="actor">([a-z_0-9]+)</td>\s*<td[^>]*>([^<]+)</td>', html)
 
     assert rows(city, action="kiosk_registered") == [("county_a", "注册终端"), ("city_admin", "注册终端")]
     assert rows(city, action="kiosk_registered", username="city_admin") == [("city_admin", "注册终端")]

@@ -23,6 +23,7 @@ from exam_server.models import (
     utcnow,
 )
 from exam_server.services import audit, policy
+from exam_server.services.admin import enterprise_picker
 from exam_server.services.exam import question_store
 
 _COLUMNS = ("plan_id", "worker_id", "enterprise_id", "county_id", "township_id", "industry_id", "status", "attempts")
@@ -143,12 +144,9 @@ def _scope(session: Session, user: User, data: PlanInput) -> tuple[int | None, i
         raise DomainError("区县不存在")
     if data.industry_id is not None and session.get(Industry, data.industry_id) is None:
         raise DomainError("行业不存在")
-    code = (data.enterprise_code or "").strip().upper()
-    if not code:
+    enterprise = enterprise_picker.resolve(session, user, data.enterprise_code)
+    if enterprise is None:
         return county_id, data.industry_id, None
-    enterprise = session.scalar(select(Enterprise).where(Enterprise.credit_code == code))
-    if enterprise is None or not policy.can_see_enterprise(user, enterprise):
-        raise DomainError(f"未找到统一社会信用代码为{code}的企业，或该企业不在您的管理范围内")
     if county_id is not None and enterprise.county_id != county_id:
         raise DomainError(f"企业“{enterprise.name}”不在所选区县")
     if data.industry_id is not None and enterprise.industry_id != data.industry_id:

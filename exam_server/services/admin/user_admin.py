@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from exam_server.models import AuditLog, County, DomainError, Enterprise, Role, User
 from exam_server.services import audit, policy
-from exam_server.services.admin import accounts
+from exam_server.services.admin import accounts, enterprise_picker
 
 _ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0OoIl1")
 
@@ -45,24 +45,7 @@ def create(
     enterprise_code: str = "",
 ) -> tuple[User, str]:
     """Create an account within the actor's scope; return it with its generated first password."""
-    # A reviewer's county is their scope: one a county administrator makes works in that county.
-    role = Role(role)
-    county = enterprise = None
-    county_id = policy.assigned_county(actor, county_id) if role in (Role.COUNTY, Role.REVIEWER) else None
-    if county_id is not None or role is Role.COUNTY:
-        county = session.get(County, county_id) if county_id else None
-        if county is None:
-            raise DomainError("请选择区县")
-    if role is Role.ENTERPRISE:
-        code = (enterprise_code or "").strip().upper()
-        enterprise = session.scalar(select(Enterprise).where(Enterprise.credit_code == code)) if code else None
-        if enterprise is None or not policy.can_see_enterprise(actor, enterprise):
-            raise DomainError(
-                f"未找到统一社会信用代码为{code}的企业，或该企业不在您的辖区" if code else "请填写企业统一社会信用代码"
-            )
-    refusal = policy.account_scope_error(actor, role, county_id, enterprise)
-    if refusal:
-        raise DomainError(refusal)
+    role, county, enterprise = _scope(session, actor, role, county_id, enterprise_code)
     password = generate_password()
     user = accounts.create_user(
         session, username, password, role, county=county, enterprise=enterprise, display_name=display_name.strip()
@@ -80,6 +63,72 @@ def create(
         },
     )
     return user, password
+
+
+def _scope(
+    session: Session, actor: User, role: Role | str, county_id: int | None, enterprise_text: str
+) -> tuple[Role, County | None, Enterprise | None]:
+    """Return the role, county and enterprise an account may get from this actor, or refuse them."""
+    # A reviewer's county is their scope: one a county administrator makes works in that county.
+    role = Role(role)
+    county = enterprise = None
+    county_id = policy.assigned_county(actor, county_id) if role in (Role.COUNTY, Role.REVIEWER) else None
+    if county_id is not None or role is Role.COUNTY:
+        county = session.get(County, county_id) if county_id else None
+        if county is None:
+            raise DomainError("请选择区县")
+    if role is Role.ENTERPRISE:
+        enterprise = enterprise_picker.resolve(session, actor, enterprise_text)
+        if enterprise is None:
+            raise DomainError("请填写企业名称或统一社会信用代码")
+    refusal = policy.account_scope_error(actor, role, county_id, enterprise)
+    if refusal:
+        raise DomainError(refusal)
+    return role, county, enterprise
+
+
+def update(
+    session: Session,
+    actor: User,
+    target: User,
+    *,
+    display_name: str,
+    role: Role | str,
+    county_id: int | None = None,
+    enterprise_code: str = "",
+) -> dict[str, list]:
+    """Change an account's name, role and scope within the actor's scope; return the changes as {field: [old, new]}."""
+    role, county, enterprise = _scope(session, actor, role, county_id, enterprise_code)
+    new = {
+        "display_name": display_name.strip(),
+        "role": role.value,
+        "county_id": county.id if county else None,
+        "enterprise_id": enterprise.id if enterprise else None,
+    }
+    old = {
+        "display_name": target.display_name,
+        "role": target.role.value,
+        "county_id": target.county_id,
+        "enterprise_id": target.enterprise_id,
+    }
+    changes = {key: [old[key], value] for key, value in new.items() if old[key] != value}
+    if target.id == actor.id and changes.keys() - {"display_name"}:
+        raise DomainError("不能修改自己的角色或管理范围")
+    if not changes:
+        return changes
+    target.display_name, target.role = new["display_name"], role
+    target.county_id, target.enterprise_id = new["county_id"], new["enterprise_id"]
+    if changes.keys() - {"display_name"}:
+        # What the account may see changes: its sessions end, so its next login starts in the new scope.
+        target.session_version += 1
+    audit.record(
+        session,
+        "user_updated",
+        target=target,
+        user_id=actor.id,
+        detail={"username": target.username, "changes": changes},
+    )
+    return changes
 
 
 def set_active(session: Session, actor: User, target: User, active: bool) -> None:
