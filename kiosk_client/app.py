@@ -154,7 +154,8 @@ class KioskApp:
                 "online": self.online(),
                 "banner": banner,
                 "prefs": dict(self.prefs),
-                "capturing": self.capturing or now < self.capture_light_until,
+                # The light says a frame is being taken for the exam: it has nothing to say after the exam.
+                "capturing": self.screen in ("exam", "review") and (self.capturing or now < self.capture_light_until),
                 "voice": {"enabled": self.voice is not None and self.voice.enabled, "volume": self._volume()},
             }
             if self.guidance is not None:

@@ -189,10 +189,12 @@ def test_the_exam_warning_and_capture_notice_stay_on_the_question_screen(rig):
     try:
         kiosk.exam.go(0)
         kiosk.show("exam")
+        kiosk.capture_started()
         kiosk.capture_taken()
         kiosk.say(WARNING)
         state = kiosk.snapshot()
         assert state["banner"] == WARNING and state["lines"]["banner"]["text"] == WARNING
+        assert state["capturing"]  # the light stays on for its minimum time after the frame
         assert "notice" in state["lines"] and state["say"][-2:] == ["banner", "notice"]
         kiosk.show("review")
         state = kiosk.snapshot()
@@ -202,8 +204,9 @@ def test_the_exam_warning_and_capture_notice_stay_on_the_question_screen(rig):
         kiosk.show("result", result=rig["failed"])
         state = kiosk.snapshot()
         assert state["banner"] is None and not {"banner", "notice"} & set(state["lines"])
+        assert not state["capturing"]  # the exam is over: no capture light on the result
         kiosk.show("exam")  # a later sitting on this kiosk starts without the last one's warning
         state = kiosk.snapshot()
         assert state["banner"] is None and not {"banner", "notice"} & set(state["lines"])
     finally:
-        kiosk.banner, kiosk.notice_until = None, 0.0
+        kiosk.banner, kiosk.notice_until, kiosk.capture_light_until = None, 0.0, 0.0
