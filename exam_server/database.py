@@ -1,10 +1,24 @@
-"""Database helpers: SQLite pragmas, readable connection errors, locale choice."""
+"""Database helpers: the session type services take, the rows a statement touched, SQLite pragmas, locale choice."""
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias, cast
+
 from flask import request
-from sqlalchemy import event
+from flask_sqlalchemy.session import Session as AppSession
+from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session
+
+# What every service takes: a plain Session (jobs, CLI, tests) or the app's request-scoped db.session, a
+# scoped_session that proxies the same methods to the Session of the current request.
+DbSession: TypeAlias = Session | scoped_session[AppSession]
+
+
+def rows_touched(result: Result[Any]) -> int:
+    """Return how many rows an UPDATE or DELETE touched."""
+    # Session.execute is typed as returning Result; for DML it is a CursorResult, which carries rowcount.
+    return cast(CursorResult[Any], result).rowcount
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

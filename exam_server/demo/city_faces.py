@@ -8,8 +8,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession
 from exam_server.models import (
     CheckIn,
     CheckInStatus,
@@ -102,7 +102,7 @@ def _stream(seed: int, n: int) -> np.random.Generator:
     return np.random.default_rng(seed if n == 0 else [seed, n])
 
 
-def make(session: Session, city: City, history: History) -> None:
+def make(session: DbSession, city: City, history: History) -> None:
     """Choose the workers with templates and make the checks, check-ins and review cases."""
     from exam_server.demo.city_rows import next_id
 
@@ -117,7 +117,7 @@ def make(session: Session, city: City, history: History) -> None:
 class Alerts:
     """Build face checks, check-ins and review cases that tell a consistent story."""
 
-    def __init__(self, session: Session, city: City, history: History, template_of: dict[int, int]) -> None:
+    def __init__(self, session: DbSession, city: City, history: History, template_of: dict[int, int]) -> None:
         from exam_server.demo.city_rows import next_id
 
         self.rng, self.city, self.history, self.template_of = city.rng, city, history, template_of
@@ -407,7 +407,7 @@ class Alerts:
         )
 
 
-def load_templates(session: Session, city: City, history: History, loader: Loader, data_dir: str | None) -> None:
+def load_templates(session: DbSession, city: City, history: History, loader: Loader, data_dir: str | None) -> None:
     """Insert a photo row and a synthetic template of every model per chosen worker; write the 1:N indexes."""
     from exam_server.demo.city_rows import next_id
     from exam_server.face.index import FaceIndex, index_path

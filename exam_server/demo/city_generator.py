@@ -14,9 +14,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.orm import Session
 
 from exam_server import localday
+from exam_server.database import DbSession
 from exam_server.demo import synthetic
 from exam_server.demo.city_rows import CITY, TINY, City, CityScale, Loader, next_id
 from exam_server.models import (
@@ -132,7 +132,7 @@ def anchor_of(day: date | None) -> datetime:
 
 
 def generate(
-    session: Session,
+    session: DbSession,
     scale: CityScale = CITY,
     *,
     anchor: date | None = None,
@@ -178,7 +178,7 @@ def generate(
     return summary
 
 
-def load_reference(session: Session, city: City) -> None:
+def load_reference(session: DbSession, city: City) -> None:
     """Create the counties, townships and industries the scale needs, or reuse those present."""
     scale = city.scale
     if not session.scalar(select(func.count(County.id))):
@@ -222,7 +222,7 @@ def _county_weight(county: dict) -> float:
     return COUNTY_WEIGHTS.get(codes.index(county["code"]) if county["code"] in codes else -1, 1.0)
 
 
-def make_enterprises(session: Session, city: City) -> None:
+def make_enterprises(session: DbSession, city: City) -> None:
     """Place enterprises in counties and industries, name them and give each a size (a few large, many small)."""
     rng, scale = city.rng, city.scale
     first = next_id(session, Enterprise)
@@ -282,7 +282,7 @@ def job_mix(rng: random.Random, size: int, industry: str) -> list[JobCategory]:
     )[:size]
 
 
-def make_workers(session: Session, city: City) -> None:
+def make_workers(session: DbSession, city: City) -> None:
     """Create every enterprise's staff with unique, valid-format synthetic citizen IDs."""
     rng, today = city.rng, city.anchor.date()
     worker_id = next_id(session, Worker)
@@ -312,7 +312,7 @@ def make_workers(session: Session, city: City) -> None:
             worker_id += 1
 
 
-def make_kiosks(session: Session, city: City) -> None:
+def make_kiosks(session: DbSession, city: City) -> None:
     """Create one kiosk per township and one at each county's service centre (token hashes are random)."""
     import secrets
 
@@ -340,7 +340,7 @@ def make_kiosks(session: Session, city: City) -> None:
             kiosk_id += 1
 
 
-def make_plans(session: Session, city: City) -> None:
+def make_plans(session: DbSession, city: City) -> None:
     """Create the year's plans: one per industry for all its workers, one for managers, one for special ops."""
     plan_id = next_id(session, ExamPlan)
     opens, closes = city.anchor - timedelta(days=365), city.anchor + timedelta(days=30)
@@ -380,7 +380,7 @@ def make_plans(session: Session, city: City) -> None:
         )
 
 
-def plan_ruleset(session: Session, industries: list[str], jobs: list[str]) -> dict:
+def plan_ruleset(session: DbSession, industries: list[str], jobs: list[str]) -> dict:
     """Return the most specific rule set whose paper can be drawn for every industry and job the plan covers."""
     import question_bank as qb
 
@@ -403,7 +403,7 @@ def plan_ruleset(session: Session, industries: list[str], jobs: list[str]) -> di
     return candidates[-1]
 
 
-def make_requirements(session: Session, city: City) -> None:
+def make_requirements(session: DbSession, city: City) -> None:
     """Require every worker under their industry's plan, and managers and special ops under theirs too."""
     requirement_id = next_id(session, ExamRequirement)
     by_industry = {p["industry_id"]: p["id"] for p in city.plans if p["industry_id"]}
@@ -433,7 +433,7 @@ def make_requirements(session: Session, city: City) -> None:
             requirement_id += 1
 
 
-def fix_sequences(session: Session) -> None:
+def fix_sequences(session: DbSession) -> None:
     """Move PostgreSQL's id sequences past the ids inserted explicitly (SQLite needs nothing)."""
     if session.get_bind().dialect.name != "postgresql":
         return
@@ -456,7 +456,7 @@ def scale_named(name: str, **overrides: Any) -> CityScale:
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def load_city(session: Session, data_dir: str | None = None, progress: bool = True) -> str:
+def load_city(session: DbSession, data_dir: str | None = None, progress: bool = True) -> str:
     """Generate the city unless enterprises exist; describe what is there (for ``exam-server demo``)."""
     if not session.scalar(select(func.count(Enterprise.id))):
         return generate(session, CITY, data_dir=data_dir, progress=progress).describe()

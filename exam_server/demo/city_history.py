@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
-
 import question_bank as qb
 from exam_server import localday
+from exam_server.database import DbSession
 from exam_server.models import (
     Answer,
     Certificate,
@@ -104,7 +103,7 @@ def score(rng: random.Random, passed: bool, pass_mark: float, max_score: float) 
     return float(round(pass_mark - 1 - rng.betavariate(1.5, 3.0) * (pass_mark - 1 - 0.3 * max_score)))
 
 
-def simulate(session: Session, city: City) -> History:
+def simulate(session: DbSession, city: City) -> History:
     """Decide every requirement's year (sat or not, attempts, scores) and make the rows that record it."""
     from exam_server.demo.city_rows import next_id
 
@@ -187,7 +186,7 @@ def simulate(session: Session, city: City) -> History:
     return history
 
 
-def sample_answers(session: Session, city: City, history: History, rulesets: dict[int, qb.RuleSet]) -> None:
+def sample_answers(session: DbSession, city: City, history: History, rulesets: dict[int, qb.RuleSet]) -> None:
     """Give a random sample of sittings a real assembled paper and answers that grade to their outcome."""
     from exam_server.demo.city_rows import next_id
 
@@ -266,7 +265,7 @@ def rates(requirements: list[dict]) -> dict[str, float]:
     return {"participation": sat / max(len(requirements), 1), "pass_rate": passed / max(sat, 1)}
 
 
-def load(session: Session, city: City, history: History, loader: Loader, data_dir: str | None) -> None:
+def load(session: DbSession, city: City, history: History, loader: Loader, data_dir: str | None) -> None:
     """Insert the year's rows, then the synthetic face templates (and write the 1:N indexes into data_dir)."""
     from exam_server.demo import city_faces
 

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+
+from exam_server.database import DbSession
 
 CHUNK = 5_000
 
@@ -59,7 +60,7 @@ class City:
 class Loader:
     """Insert rows in chunks with a shared progress bar and count them per table."""
 
-    def __init__(self, session: Session, total: int, progress: bool) -> None:
+    def __init__(self, session: DbSession, total: int, progress: bool) -> None:
         from tqdm import tqdm
 
         self.session = session
@@ -83,6 +84,6 @@ class Loader:
         self.bar.close()
 
 
-def next_id(session: Session, model: Any) -> int:
+def next_id(session: DbSession, model: Any) -> int:
     """Return the first free id of a table."""
     return (session.scalar(select(func.max(model.id))) or 0) + 1

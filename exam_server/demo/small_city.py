@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession
 from exam_server.demo import synthetic
 from exam_server.models import County, Enterprise, Industry, JobCategory, Township
 from exam_server.reference import COUNTIES, INDUSTRIES, credit_code, township_names
@@ -26,7 +26,7 @@ _SUFFIXES = (
 )
 
 
-def load_reference(session: Session) -> None:
+def load_reference(session: DbSession) -> None:
     """Create the counties, townships and industries if they are missing."""
     if session.scalar(select(func.count(County.id))):
         return
@@ -40,7 +40,7 @@ def load_reference(session: Session) -> None:
     session.flush()
 
 
-def load_demo_org(session: Session, seed: int = 2026) -> int:
+def load_demo_org(session: DbSession, seed: int = 2026) -> int:
     """Create demo enterprises and workers unless some exist; return the number of workers added."""
     load_reference(session)
     if session.scalar(select(func.count(Enterprise.id))):
@@ -80,7 +80,7 @@ def load_demo_org(session: Session, seed: int = 2026) -> int:
     return len(used_ids)
 
 
-def load_demo(session: Session) -> str:
+def load_demo(session: DbSession) -> str:
     """Load every part of the demo that is missing and describe what is there."""
     from exam_server.models import Worker
 
@@ -94,7 +94,7 @@ def load_demo(session: Session) -> str:
 DEMO_PLAN_NAME = "安全生产培训考试（演示）"
 
 
-def load_demo_exam(session: Session) -> int:
+def load_demo_exam(session: DbSession) -> int:
     """Load the question bank and an open plan requiring every demo worker (nobody is enrolled).
 
     Return the number of requirements created; running it again adds nothing.

@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession
 from exam_server.extensions import db, job_queue
 from exam_server.jobs.queue import AppQueue, Periodic
 from exam_server.models import Job
@@ -23,7 +23,7 @@ from exam_server.services.reporting import export_jobs
 log = logging.getLogger(__name__)
 
 # kind of job: function(session, job id, chunk number, lease seconds) doing that chunk's pending items.
-CHUNK_RUNNERS: dict[str, Callable[[Session, int, int, float], dict[str, Any]]] = {
+CHUNK_RUNNERS: dict[str, Callable[[DbSession, int, int, float], dict[str, Any]]] = {
     photo_jobs.KIND: photo_jobs.run_chunk,
     reenrol_jobs.KIND: reenrol_jobs.run_chunk,
     import_jobs.KIND: import_jobs.run_chunk,
@@ -49,12 +49,12 @@ def start(job_id: int) -> None:
         job_queue.current.enqueue("job_chunk", job_id, number)
 
 
-def sweep(session: Session) -> dict[str, Any]:
+def sweep(session: DbSession) -> dict[str, Any]:
     """Auto-submit overdue sittings, expire check-ins and record missed captures."""
     return sittings.sweep(session)
 
 
-def recover_chunks(session: Session) -> dict[str, Any]:
+def recover_chunks(session: DbSession) -> dict[str, Any]:
     """Queue again the chunks whose worker died (lease ran out); fail a job whose chunk keeps dying."""
     config = current_app.config
     queue = job_queue.current
@@ -69,12 +69,12 @@ def recover_chunks(session: Session) -> dict[str, Any]:
     return {"requeued": len(stale)}
 
 
-def purge_evidence(session: Session) -> dict[str, Any]:
+def purge_evidence(session: DbSession) -> dict[str, Any]:
     """Delete evidence frames past the retention period (face_service.purge_evidence)."""
     return {"files": face_service.purge_evidence(session, int(current_app.config["EVIDENCE_RETENTION_DAYS"]))}
 
 
-def housekeeping(session: Session) -> dict[str, Any]:
+def housekeeping(session: DbSession) -> dict[str, Any]:
     """Drop finished jobs after a month, periodic runs after two days and index changes every host applied."""
     pruned = job_state.prune(session, runs_older_than=timedelta(days=2), jobs_older_than=timedelta(days=30))
     return pruned | {"index_changes": index_sync.prune_changes(session)}

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
+from exam_server.database import DbSession
 from exam_server.models import AuditLog
 
 
 def record(
-    session: Session,
+    session: DbSession,
     action: str,
     *,
     target: Any = None,

@@ -16,12 +16,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession, rows_touched
 from exam_server.models import (
     FINISHED_JOB_STATES,
     ChunkState,
@@ -37,11 +37,6 @@ from exam_server.models import (
 
 RATE_WINDOW_SECONDS = 60.0
 SHOWN_REFUSALS = 200
-
-
-def _count(result: Any) -> int:
-    """Return the rows an UPDATE or DELETE touched."""
-    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def owner_name() -> str:
@@ -60,7 +55,7 @@ class NewItem:
 
 
 def create(
-    session: Session,
+    session: DbSession,
     kind: str,
     items: Iterable[NewItem],
     *,
@@ -109,7 +104,7 @@ def create(
     return job
 
 
-def chunk_numbers(session: Session, job_id: int) -> list[int]:
+def chunk_numbers(session: DbSession, job_id: int) -> list[int]:
     """Return the numbers of the job's chunks not done yet."""
     return list(
         session.scalars(
@@ -120,11 +115,11 @@ def chunk_numbers(session: Session, job_id: int) -> list[int]:
     )
 
 
-def claim_chunk(session: Session, job_id: int, number: int, lease_seconds: float, owner: str) -> bool:
+def claim_chunk(session: DbSession, job_id: int, number: int, lease_seconds: float, owner: str) -> bool:
     """Lease a chunk to this worker if it is free (queued, or its holder's lease ran out); commit."""
     now = utcnow()
     open_job = exists().where(Job.id == job_id, Job.state.not_in(FINISHED_JOB_STATES))
-    claimed = _count(
+    claimed = rows_touched(
         session.execute(
             update(JobChunk)
             .where(
@@ -156,9 +151,9 @@ def claim_chunk(session: Session, job_id: int, number: int, lease_seconds: float
     return bool(claimed)
 
 
-def renew(session: Session, job_id: int, number: int, lease_seconds: float, owner: str) -> bool:
+def renew(session: DbSession, job_id: int, number: int, lease_seconds: float, owner: str) -> bool:
     """Extend this worker's lease on a chunk; False if another worker took it meanwhile."""
-    renewed = _count(
+    renewed = rows_touched(
         session.execute(
             update(JobChunk)
             .where(JobChunk.job_id == job_id, JobChunk.number == number, JobChunk.owner == owner)
@@ -191,7 +186,7 @@ def keep_lease(
         thread.join()
 
 
-def job(session: Session, job_id: int) -> Job:
+def job(session: DbSession, job_id: int) -> Job:
     """Return a job that must exist (a worker holding one of its chunks)."""
     found = session.get(Job, job_id)
     if found is None:
@@ -199,7 +194,7 @@ def job(session: Session, job_id: int) -> Job:
     return found
 
 
-def pending_items(session: Session, job_id: int, number: int) -> list[int]:
+def pending_items(session: DbSession, job_id: int, number: int) -> list[int]:
     """Return the ids of the chunk's items still to do, in upload order."""
     return list(
         session.scalars(
@@ -210,17 +205,17 @@ def pending_items(session: Session, job_id: int, number: int) -> list[int]:
     )
 
 
-def item_payload(session: Session, item_id: int) -> bytes | None:
+def item_payload(session: DbSession, item_id: int) -> bytes | None:
     """Return an item's stored input."""
     return session.scalar(select(JobItem.payload).where(JobItem.id == item_id))
 
 
-def finish_item(session: Session, item_id: int, state: ItemState, message: str | None = None, flags: int = 0) -> bool:
+def finish_item(session: DbSession, item_id: int, state: ItemState, message: str | None = None, flags: int = 0) -> bool:
     """Mark a pending item finished, in the caller's transaction; False if another worker already did it.
 
     The caller commits this together with the item's work, or rolls its work back on False.
     """
-    done = _count(
+    done = rows_touched(
         session.execute(
             update(JobItem)
             .where(JobItem.id == item_id, JobItem.state == ItemState.PENDING)
@@ -231,12 +226,12 @@ def finish_item(session: Session, item_id: int, state: ItemState, message: str |
     return bool(done)
 
 
-def is_cancelled(session: Session, job_id: int) -> bool:
+def is_cancelled(session: DbSession, job_id: int) -> bool:
     """Tell whether the job was cancelled (or otherwise finished) while a worker holds one of its chunks."""
     return session.scalar(select(Job.state).where(Job.id == job_id)) in FINISHED_JOB_STATES
 
 
-def finish_chunk(session: Session, job_id: int, number: int, owner: str) -> None:
+def finish_chunk(session: DbSession, job_id: int, number: int, owner: str) -> None:
     """Mark this worker's chunk done and the job done once no chunk is left; commit."""
     now = utcnow()
     session.execute(
@@ -255,7 +250,7 @@ def finish_chunk(session: Session, job_id: int, number: int, owner: str) -> None
     session.commit()
 
 
-def fail(session: Session, job_id: int, error: str) -> None:
+def fail(session: DbSession, job_id: int, error: str) -> None:
     """Stop a job for good with a reason the page shows; commit."""
     session.execute(
         update(Job)
@@ -272,7 +267,7 @@ def fail(session: Session, job_id: int, error: str) -> None:
     session.commit()
 
 
-def cancel(session: Session, job: Job) -> bool:
+def cancel(session: DbSession, job: Job) -> bool:
     """Cancel a job that is not finished: workers stop before their next item; inputs left are dropped."""
     if job.state in FINISHED_JOB_STATES:
         return False
@@ -288,7 +283,7 @@ def cancel(session: Session, job: Job) -> bool:
     return True
 
 
-def complete(session: Session, job_id: int, result: bytes, name: str, mimetype: str) -> None:
+def complete(session: DbSession, job_id: int, result: bytes, name: str, mimetype: str) -> None:
     """Store the file a one-step job produced and mark the job done (caller commits)."""
     session.execute(
         update(Job)
@@ -299,7 +294,7 @@ def complete(session: Session, job_id: int, result: bytes, name: str, mimetype: 
 
 
 def stale_chunks(
-    session: Session, *, queue_empty: bool, requeue_after: float, max_attempts: int
+    session: DbSession, *, queue_empty: bool, requeue_after: float, max_attempts: int
 ) -> list[tuple[int, int]]:
     """Release chunks whose holder's lease ran out (and, on an empty queue, long-queued ones); commit.
 
@@ -377,7 +372,7 @@ class Progress:
         }
 
 
-def progress(session: Session, job: Job, now: datetime | None = None) -> Progress:
+def progress(session: DbSession, job: Job, now: datetime | None = None) -> Progress:
     """Count the job's items by state, its rate over the last minute and the time left at that rate."""
     now = now or utcnow()
     counts = dict(
@@ -427,7 +422,7 @@ def progress(session: Session, job: Job, now: datetime | None = None) -> Progres
     )
 
 
-def refusals(session: Session, job_id: int) -> Sequence[tuple[str, str, str | None]]:
+def refusals(session: DbSession, job_id: int) -> Sequence[tuple[str, str, str | None]]:
     """Return every refused item of a job: (file, key, reason)."""
     return session.execute(
         select(JobItem.name, JobItem.key, JobItem.message)
@@ -439,7 +434,7 @@ def refusals(session: Session, job_id: int) -> Sequence[tuple[str, str, str | No
 # Periodic jobs: one run per time slot across every host, never two at once.
 
 
-def claim_slot(session: Session, name: str, slot: int, lease_seconds: float, owner: str) -> PeriodicRun | None:
+def claim_slot(session: DbSession, name: str, slot: int, lease_seconds: float, owner: str) -> PeriodicRun | None:
     """Take a periodic job's time slot if no host took it or a later one and no run holds the lease; commit."""
     now = utcnow()
     if session.get(PeriodicJob, name) is None:
@@ -448,7 +443,7 @@ def claim_slot(session: Session, name: str, slot: int, lease_seconds: float, own
             session.commit()
         except IntegrityError:
             session.rollback()  # another host created the row first
-    claimed = _count(
+    claimed = rows_touched(
         session.execute(
             update(PeriodicJob)
             .where(
@@ -469,7 +464,7 @@ def claim_slot(session: Session, name: str, slot: int, lease_seconds: float, own
     return run
 
 
-def renew_slot(session: Session, name: str, lease_seconds: float, owner: str) -> None:
+def renew_slot(session: DbSession, name: str, lease_seconds: float, owner: str) -> None:
     """Extend the lease of the periodic run this worker holds; commit."""
     session.execute(
         update(PeriodicJob)
@@ -480,7 +475,7 @@ def renew_slot(session: Session, name: str, lease_seconds: float, owner: str) ->
     session.commit()
 
 
-def finish_slot(session: Session, run_id: int, owner: str, result: dict | None, error: str | None = None) -> None:
+def finish_slot(session: DbSession, run_id: int, owner: str, result: dict | None, error: str | None = None) -> None:
     """Record a periodic run's outcome and free its lease; commit."""
     now = utcnow()
     run = session.get(PeriodicRun, run_id)
@@ -495,10 +490,10 @@ def finish_slot(session: Session, run_id: int, owner: str, result: dict | None, 
     session.commit()
 
 
-def prune(session: Session, *, runs_older_than: timedelta, jobs_older_than: timedelta) -> dict[str, int]:
+def prune(session: DbSession, *, runs_older_than: timedelta, jobs_older_than: timedelta) -> dict[str, int]:
     """Delete old periodic runs and finished jobs (their items and files with them); commit."""
     now = utcnow()
-    runs = _count(session.execute(delete(PeriodicRun).where(PeriodicRun.started_at < now - runs_older_than)))
+    runs = rows_touched(session.execute(delete(PeriodicRun).where(PeriodicRun.started_at < now - runs_older_than)))
     old_jobs = select(Job.id).where(Job.state.in_(FINISHED_JOB_STATES), Job.finished_at < now - jobs_older_than)
     ids = list(session.scalars(old_jobs))
     for start in range(0, len(ids), 500):

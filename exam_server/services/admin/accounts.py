@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from exam_server.database import DbSession
 from exam_server.models import County, DomainError, Enterprise, Role, User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -24,7 +24,7 @@ def check_password_strength(password: str) -> None:
 
 
 def create_user(
-    session: Session,
+    session: DbSession,
     username: str,
     password: str,
     role: Role | str,
@@ -55,7 +55,7 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
+def authenticate(session: DbSession, username: str, password: str) -> User | None:
     """Return the active user with these credentials, or None."""
     user = session.scalar(select(User).where(User.username == (username or "").strip()))
     if user is None:

@@ -9,8 +9,8 @@ midway is written whole by the next worker, never twice.
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession
 from exam_server.models import DomainError, Enterprise, ItemState, Job, User
 from exam_server.services import job_state
 from exam_server.services.admin import worker_import
@@ -20,7 +20,7 @@ CHANGED_MEANWHILE = "导入期间数据发生变化（如同一人员已被他�
 
 
 def create(
-    session: Session, data: bytes, filename: str, user: User, enterprise_id: int | None, accept_valid_rows: bool
+    session: DbSession, data: bytes, filename: str, user: User, enterprise_id: int | None, accept_valid_rows: bool
 ) -> Job:
     """Store a confirmed import as a one-item job (the caller commits and queues it)."""
     return job_state.create(
@@ -34,7 +34,7 @@ def create(
     )
 
 
-def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
+def run_chunk(session: DbSession, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
     """Check and write the import, if this worker gets the lease; the outcome is the item's message."""
     owner = job_state.owner_name()
     if not job_state.claim_chunk(session, job_id, number, lease_seconds, owner):
@@ -59,7 +59,7 @@ def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) 
 
 
 def _write(
-    session: Session, data: bytes, params: dict, user: User | None, enterprise: Enterprise | None
+    session: DbSession, data: bytes, params: dict, user: User | None, enterprise: Enterprise | None
 ) -> tuple[ItemState, str]:
     if user is None or not user.active:
         return ItemState.REFUSED, "发起导入的账号已停用"

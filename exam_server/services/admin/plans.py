@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Select, delete, insert, literal, select, true
-from sqlalchemy.orm import Session
 
 import question_bank as qb
+from exam_server.database import DbSession, rows_touched
 from exam_server.models import (
     County,
     DomainError,
@@ -75,13 +75,15 @@ def visible(user: User) -> Select:
     return policy.plan_filter(user, select(ExamPlan).order_by(ExamPlan.opens_at.desc(), ExamPlan.id.desc()))
 
 
-def editable(session: Session, user: User, plan_id: int) -> ExamPlan | None:
+def editable(session: DbSession, user: User, plan_id: int) -> ExamPlan | None:
     """Return the plan if this user may edit it (the city any, a county only its own)."""
     plan = session.get(ExamPlan, plan_id)
     return plan if plan is not None and policy.may_edit_plan(user, plan) else None
 
 
-def save_plan(session: Session, user: User, data: PlanInput, plan: ExamPlan | None = None) -> tuple[ExamPlan, int, int]:
+def save_plan(
+    session: DbSession, user: User, data: PlanInput, plan: ExamPlan | None = None
+) -> tuple[ExamPlan, int, int]:
     """Create or update a plan and bring its requirements in line; return (plan, added, removed)."""
     _validate(data)
     county_id, industry_id, enterprise_id = _scope(session, user, data)
@@ -137,7 +139,7 @@ def _validate(data: PlanInput) -> None:
         raise DomainError("岗位类别无效")
 
 
-def _scope(session: Session, user: User, data: PlanInput) -> tuple[int | None, int | None, int | None]:
+def _scope(session: DbSession, user: User, data: PlanInput) -> tuple[int | None, int | None, int | None]:
     """Return (county, industry, enterprise) ids, forcing a county administrator's plans into its county."""
     county_id = policy.assigned_county(user, data.county_id)
     if county_id is not None and session.get(County, county_id) is None:
@@ -173,12 +175,12 @@ def _matching(plan: ExamPlan, *columns) -> Select:
     return stmt
 
 
-def covers(session: Session, plan: ExamPlan, worker_id: int) -> bool:
+def covers(session: DbSession, plan: ExamPlan, worker_id: int) -> bool:
     """Tell whether the plan's scope covers this (active) worker of an active enterprise."""
     return session.scalar(_matching(plan, Worker.id).where(Worker.id == worker_id)) is not None
 
 
-def materialise(session: Session, plan: ExamPlan, *, min_worker_id: int = 0) -> int:
+def materialise(session: DbSession, plan: ExamPlan, *, min_worker_id: int = 0) -> int:
     """Add a requirement for every matching worker that has none (one INSERT ... SELECT); return how many."""
     already = (
         select(ExamRequirement.id)
@@ -198,10 +200,10 @@ def materialise(session: Session, plan: ExamPlan, *, min_worker_id: int = 0) -> 
     )
     rows = rows.where(~already, Worker.id > min_worker_id if min_worker_id else true())
     stmt = insert(ExamRequirement.__table__).from_select(_COLUMNS, rows)
-    return session.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
+    return rows_touched(session.execute(stmt.execution_options(preserve_rowcount=True)))
 
 
-def prune(session: Session, plan: ExamPlan) -> int:
+def prune(session: DbSession, plan: ExamPlan) -> int:
     """Remove untouched requirements of workers the plan no longer covers; sat ones are kept."""
     stmt = delete(ExamRequirement).where(
         ExamRequirement.plan_id == plan.id,
@@ -209,10 +211,10 @@ def prune(session: Session, plan: ExamPlan) -> int:
         ExamRequirement.status == RequirementStatus.PENDING,
         ExamRequirement.worker_id.not_in(_matching(plan, Worker.id)),
     )
-    return session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+    return rows_touched(session.execute(stmt.execution_options(synchronize_session=False)))
 
 
-def materialise_open_plans(session: Session, *, min_worker_id: int = 0, now: datetime | None = None) -> int:
+def materialise_open_plans(session: DbSession, *, min_worker_id: int = 0, now: datetime | None = None) -> int:
     """Give workers added after ``min_worker_id`` the requirements of every plan still open; return how many."""
     now = now or utcnow()
     open_plans = session.scalars(select(ExamPlan).where(ExamPlan.closes_at > now)).all()

@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
 
 import question_bank as qb
+from exam_server.database import DbSession
 from exam_server.models import Answer, DomainError, Question, Sitting, SittingStatus, User
 from exam_server.services import audit
 from exam_server.services.exam import question_store
@@ -37,11 +37,11 @@ def filtered(
     return stmt
 
 
-def categories(session: Session) -> list[str]:
+def categories(session: DbSession) -> list[str]:
     return list(session.scalars(select(Question.category).distinct().order_by(Question.category)))
 
 
-def update(session: Session, row: Question, changes: dict, user: User) -> list[qb.Problem]:
+def update(session: DbSession, row: Question, changes: dict, user: User) -> list[qb.Problem]:
     """Apply an edit if it is valid (new version number); return the problems otherwise."""
     current = question_store.to_question(row)
     edited = current.with_changes(**changes)
@@ -63,7 +63,7 @@ def update(session: Session, row: Question, changes: dict, user: User) -> list[q
     return []
 
 
-def retire(session: Session, row: Question, user: User) -> bool:
+def retire(session: DbSession, row: Question, user: User) -> bool:
     """Take a question out of new papers (it stays for history); return whether it changed."""
     if row.status == qb.Status.RETIRED.value:
         return False
@@ -72,7 +72,7 @@ def retire(session: Session, row: Question, user: User) -> bool:
     return True
 
 
-def check_import(session: Session, data: bytes, filename: str, *, accept_valid_rows: bool = False) -> qb.ImportResult:
+def check_import(session: DbSession, data: bytes, filename: str, *, accept_valid_rows: bool = False) -> qb.ImportResult:
     """Validate a question file against the bank; nothing is written."""
     suffix = Path(filename or "").suffix.lower().lstrip(".")
     if suffix not in ("xlsx", "csv", "json"):
@@ -91,7 +91,7 @@ def check_import(session: Session, data: bytes, filename: str, *, accept_valid_r
         raise DomainError(f"无法读取文件：{exc}") from exc
 
 
-def write_import(session: Session, result: qb.ImportResult, user: User, filename: str) -> int:
+def write_import(session: DbSession, result: qb.ImportResult, user: User, filename: str) -> int:
     """Store the questions of a checked import; refuse when it may not be written."""
     if not result.ok_to_write:
         raise DomainError(result.summary().split(" / ")[0])
@@ -110,7 +110,7 @@ def write_import(session: Session, result: qb.ImportResult, user: User, filename
     return added
 
 
-def export(session: Session, stmt: Select, fmt: str) -> bytes:
+def export(session: DbSession, stmt: Select, fmt: str) -> bytes:
     """Return the selected questions as xlsx, csv or json that the import reads back."""
     return qb.export_questions([question_store.to_question(row) for row in session.scalars(stmt)], fmt)
 
@@ -122,7 +122,7 @@ class QualityRow:
 
 
 def quality(
-    session: Session, since: datetime | None = None, limit: int = QUALITY_SITTINGS
+    session: DbSession, since: datetime | None = None, limit: int = QUALITY_SITTINGS
 ) -> tuple[list[QualityRow], int]:
     """Return item statistics over the newest graded sittings, worst flagged first, and the sittings used."""
     results = list(graded(session, since, limit))
@@ -134,7 +134,7 @@ def quality(
     return [QualityRow(s, rows.get(s.code)) for s in ordered], len(results)
 
 
-def graded(session: Session, since: datetime | None, limit: int) -> Iterator[qb.GradeResult]:
+def graded(session: DbSession, since: datetime | None, limit: int) -> Iterator[qb.GradeResult]:
     """Re-grade submitted sittings from their stored paper and answers, 500 at a time."""
     stmt = (
         select(Sitting.id)

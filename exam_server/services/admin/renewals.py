@@ -19,9 +19,10 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import exists, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from exam_server import localday
+from exam_server.database import DbSession, rows_touched
 from exam_server.models import (
     OPEN_REQUIREMENT_STATUSES,
     Certificate,
@@ -34,17 +35,19 @@ from exam_server.services import audit
 from exam_server.services.admin import plans
 
 
-def expire(session: Session, today: date) -> int:
+def expire(session: DbSession, today: date) -> int:
     """Mark the requirements of certificates whose last valid day is before ``today`` expired; return how many."""
     lapsed = select(Certificate.requirement_id).where(
         Certificate.valid_until < today, Certificate.requirement_id.is_not(None)
     )
-    return session.execute(
-        update(ExamRequirement)
-        .where(ExamRequirement.id.in_(lapsed), ExamRequirement.status == RequirementStatus.PASSED)
-        .values(status=RequirementStatus.EXPIRED)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    return rows_touched(
+        session.execute(
+            update(ExamRequirement)
+            .where(ExamRequirement.id.in_(lapsed), ExamRequirement.status == RequirementStatus.PASSED)
+            .values(status=RequirementStatus.EXPIRED)
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def superseded():
@@ -74,7 +77,7 @@ def due_for_renewal(today: date, renewal_days: int):
     )
 
 
-def open_plans(session: Session, now: datetime) -> list[ExamPlan]:
+def open_plans(session: DbSession, now: datetime) -> list[ExamPlan]:
     """Return the plans open at ``now``, the one closing last first."""
     return list(
         session.scalars(
@@ -86,7 +89,7 @@ def open_plans(session: Session, now: datetime) -> list[ExamPlan]:
 
 
 def current_plan(
-    session: Session, certificate: Certificate, now: datetime, candidates: list[ExamPlan] | None = None
+    session: DbSession, certificate: Certificate, now: datetime, candidates: list[ExamPlan] | None = None
 ) -> ExamPlan | None:
     """Return the plan the worker should renew under: open now, covering them, preferably not the old one."""
     candidates = open_plans(session, now) if candidates is None else candidates
@@ -97,7 +100,7 @@ def current_plan(
 
 
 def renew(
-    session: Session, certificate: Certificate, now: datetime, candidates: list[ExamPlan] | None = None
+    session: DbSession, certificate: Certificate, now: datetime, candidates: list[ExamPlan] | None = None
 ) -> ExamRequirement | None:
     """Give the certificate its renewal requirement (an existing sittable one, or a new one); None if no plan."""
     plan = current_plan(session, certificate, now, candidates)
@@ -142,7 +145,7 @@ def renew(
     return requirement
 
 
-def run(session: Session, now: datetime | None = None, batch: int = 500) -> dict[str, int]:
+def run(session: DbSession, now: datetime | None = None, batch: int = 500) -> dict[str, int]:
     """Expire lapsed certificates' requirements and make the renewal requirements due; commit each step."""
     now = now or localday.utcnow()
     today = localday.today(now)

@@ -6,8 +6,8 @@ import secrets
 import string
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession
 from exam_server.models import AuditLog, County, DomainError, Enterprise, Role, User
 from exam_server.services import audit, policy
 from exam_server.services.admin import accounts, enterprise_picker
@@ -21,7 +21,7 @@ def manageable(actor: User) -> Select:
     return policy.account_filter(actor, stmt)
 
 
-def find(session: Session, actor: User, user_id: int) -> User | None:
+def find(session: DbSession, actor: User, user_id: int) -> User | None:
     """Return the user if this administrator may manage it."""
     return session.scalar(manageable(actor).where(User.id == user_id))
 
@@ -35,7 +35,7 @@ def generate_password(length: int = 14) -> str:
 
 
 def create(
-    session: Session,
+    session: DbSession,
     actor: User,
     *,
     username: str,
@@ -66,7 +66,7 @@ def create(
 
 
 def _scope(
-    session: Session, actor: User, role: Role | str, county_id: int | None, enterprise_text: str
+    session: DbSession, actor: User, role: Role | str, county_id: int | None, enterprise_text: str
 ) -> tuple[Role, County | None, Enterprise | None]:
     """Return the role, county and enterprise an account may get from this actor, or refuse them."""
     # A reviewer's county is their scope: one a county administrator makes works in that county.
@@ -88,7 +88,7 @@ def _scope(
 
 
 def update(
-    session: Session,
+    session: DbSession,
     actor: User,
     target: User,
     *,
@@ -131,7 +131,7 @@ def update(
     return changes
 
 
-def set_active(session: Session, actor: User, target: User, active: bool) -> None:
+def set_active(session: DbSession, actor: User, target: User, active: bool) -> None:
     """Deactivate (ending its sessions) or reactivate an account; nobody deactivates themselves."""
     if target.id == actor.id:
         raise DomainError("不能停用自己的账号")
@@ -149,7 +149,7 @@ def set_active(session: Session, actor: User, target: User, active: bool) -> Non
     )
 
 
-def reset_password(session: Session, actor: User, target: User) -> str:
+def reset_password(session: DbSession, actor: User, target: User) -> str:
     """Give the account a new random password (its sessions end) and return it to show once."""
     if target.id == actor.id:
         raise DomainError("请在“修改密码”中修改自己的密码")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Select, exists, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
+from exam_server.database import DbSession
 from exam_server.models import (
     Certificate,
     Enterprise,
@@ -75,7 +76,7 @@ def search(
     return stmt
 
 
-def enrolled_ids(session: Session, worker_ids: list[int]) -> set[int]:
+def enrolled_ids(session: DbSession, worker_ids: list[int]) -> set[int]:
     """Return which of these workers have an active face template (can check in by face)."""
     if not worker_ids:
         return set()
@@ -91,7 +92,7 @@ def may_see_citizen_id(user: User) -> bool:
     return may_open(user, "console.worker_detail")
 
 
-def reveal_citizen_id(session: Session, user: User, worker: Worker, ip: str | None = None) -> str:
+def reveal_citizen_id(session: DbSession, user: User, worker: Worker, ip: str | None = None) -> str:
     """Return the worker's full citizen ID and record who saw it (the caller commits)."""
     if not may_see_citizen_id(user):
         raise PermissionError("role may not see full citizen IDs")
@@ -99,7 +100,7 @@ def reveal_citizen_id(session: Session, user: User, worker: Worker, ip: str | No
     return worker.citizen_id
 
 
-def find(session: Session, user: User, worker_id: int) -> Worker | None:
+def find(session: DbSession, user: User, worker_id: int) -> Worker | None:
     """Return the worker if it is inside the user's scope."""
     return session.scalar(scoped(user).where(Worker.id == worker_id))
 
@@ -112,7 +113,7 @@ class WorkerFile:
     certificates: list[Certificate]
 
 
-def worker_file(session: Session, worker: Worker) -> WorkerFile:
+def worker_file(session: DbSession, worker: Worker) -> WorkerFile:
     """Return the worker's active enrolment photo, requirements, sittings and certificates."""
     photo = session.scalar(
         select(FacePhoto)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
 
 from exam_server.citizen_id import InvalidCitizenId, gender_of, normalise_citizen_id
+from exam_server.database import DbSession
 from exam_server.models import JOB_CATEGORY_LABELS, DomainError, Enterprise, JobCategory, Role, User, Worker, utcnow
 from exam_server.plaintext import control_character
 from exam_server.services import audit
@@ -122,7 +122,7 @@ def map_columns(header: list) -> tuple[dict[str, int], list[RowProblem]]:
 
 
 def target_enterprise(
-    session: Session, user: User, *, enterprise_id: int | None = None, credit_code: str = ""
+    session: DbSession, user: User, *, enterprise_id: int | None = None, credit_code: str = ""
 ) -> Enterprise | None:
     """Return the enterprise to import into (None: rows name their own); raise LookupError outside the scope."""
     code = (credit_code or "").strip().upper()
@@ -165,14 +165,14 @@ def _json_lines(path: Path) -> Iterator:
 
 
 def check(
-    session: Session, data: bytes, filename: str, user: User, enterprise: Enterprise | None, today=None
+    session: DbSession, data: bytes, filename: str, user: User, enterprise: Enterprise | None, today=None
 ) -> ImportCheck:
     """Check every row of the file's bytes; nothing is written."""
     return check_table(session, read_table(data, filename), user, enterprise, today)
 
 
 def check_table(
-    session: Session,
+    session: DbSession,
     table: tuple[list, Iterator[tuple[int, list]]],
     user: User,
     enterprise: Enterprise | None,
@@ -272,12 +272,12 @@ def _row_enterprise(row, code, codes, enterprise, problems) -> int | None:
     return codes[code]
 
 
-def _scoped_codes(session: Session, user: User) -> dict[str, int]:
+def _scoped_codes(session: DbSession, user: User) -> dict[str, int]:
     stmt = select(Enterprise.credit_code, Enterprise.id).where(Enterprise.active)
     return dict(session.execute(enterprise_filter(user, stmt, Enterprise.id)).all())
 
 
-def _drop_registered(session: Session, user: User, pending: list[tuple[int, tuple]], result: ImportCheck) -> None:
+def _drop_registered(session: DbSession, user: User, pending: list[tuple[int, tuple]], result: ImportCheck) -> None:
     """Report IDs already registered (one query per chunk) and keep the other rows as valid."""
     for start in range(0, len(pending), CHUNK):
         chunk = pending[start : start + CHUNK]
@@ -305,7 +305,7 @@ class ImportOutcome:
 
 
 def write(
-    session: Session,
+    session: DbSession,
     result: ImportCheck,
     user: User,
     *,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from exam_server.citizen_id import normalise_citizen_id
+from exam_server.database import DbSession
 from exam_server.models import DomainError, Enterprise, JobCategory, Worker
 
 
 def register_worker(
-    session: Session,
+    session: DbSession,
     *,
     citizen_id: str,
     name: str,

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from flask import Response, current_app, has_request_context, request, send_file
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
 from exam_server import localday
 from exam_server.citizen_id import mask
+from exam_server.database import DbSession
 from exam_server.models import (
     Certificate,
     CertificateState,
@@ -50,12 +51,12 @@ def normalise_number(number: str) -> str:
     return re.sub(r"\s+", "", number or "").upper()
 
 
-def by_code(session: Session, code: str) -> Certificate | None:
+def by_code(session: DbSession, code: str) -> Certificate | None:
     """Return the certificate whose QR code carries ``code``."""
     return session.scalar(select(Certificate).where(Certificate.verify_code == (code or "")[:32]))
 
 
-def by_number_and_name(session: Session, number: str, name: str) -> Certificate | None:
+def by_number_and_name(session: DbSession, number: str, name: str) -> Certificate | None:
     """Return the certificate with this printed number only if the holder's name matches too."""
     number = normalise_number(number)
     if not NUMBER.match(number):
@@ -72,7 +73,7 @@ def masked_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 1) if name else ""
 
 
-def public_view(session: Session, certificate: Certificate, today: date | None = None) -> dict:
+def public_view(session: DbSession, certificate: Certificate, today: date | None = None) -> dict:
     """Return what the public verification page shows: masked holder, the facts, and the plain state."""
     today = today or localday.today()
     plan = session.get(ExamPlan, certificate.plan_id)
@@ -108,7 +109,7 @@ def verify_url(code: str) -> str:
 # ---- the document -------------------------------------------------------------------------------------------------
 
 
-def _facts(session: Session, certificate: Certificate, with_photo: bool) -> certificate_pdf.CertificateFacts:
+def _facts(session: DbSession, certificate: Certificate, with_photo: bool) -> certificate_pdf.CertificateFacts:
     worker = certificate.worker
     plan = session.get(ExamPlan, certificate.plan_id)
     sitting = session.get(Sitting, certificate.sitting_id)
@@ -157,7 +158,7 @@ class Document:
     data: bytes
 
 
-def render(session: Session, certificates: Sequence[Certificate], filename: str) -> Document:
+def render(session: DbSession, certificates: Sequence[Certificate], filename: str) -> Document:
     """Render certificates as one PDF, a page each, in the given order."""
     if not certificates:
         raise DomainError("没有可打印的证书")
@@ -166,7 +167,7 @@ def render(session: Session, certificates: Sequence[Certificate], filename: str)
     return Document(filename, certificate_pdf.render(facts, document_settings()))
 
 
-def document_for_worker(session: Session, worker: Worker, certificate_id: int) -> Document:
+def document_for_worker(session: DbSession, worker: Worker, certificate_id: int) -> Document:
     """Return the worker's own certificate as a PDF; another person's certificate is not found."""
     certificate = session.get(Certificate, certificate_id)
     if certificate is None or certificate.worker_id != worker.id:
@@ -196,7 +197,7 @@ def visible(user: User) -> Select:
     return enterprise_filter(user, stmt, Enterprise.id, Enterprise.county_id)
 
 
-def find(session: Session, user: User, certificate_id: int) -> Certificate | None:
+def find(session: DbSession, user: User, certificate_id: int) -> Certificate | None:
     """Return the certificate if it is inside the user's scope."""
     certificate = session.get(Certificate, certificate_id)
     if certificate is None or not can_see_enterprise(user, certificate.worker.enterprise):
@@ -204,7 +205,7 @@ def find(session: Session, user: User, certificate_id: int) -> Certificate | Non
     return certificate
 
 
-def of_enterprise(session: Session, user: User, enterprise_id: int, today: date) -> list[Certificate]:
+def of_enterprise(session: DbSession, user: User, enterprise_id: int, today: date) -> list[Certificate]:
     """Return the current (not revoked, not expired) certificates of an enterprise's workers, if in scope."""
     enterprise = session.get(Enterprise, enterprise_id)
     if enterprise is None or not can_see_enterprise(user, enterprise):
@@ -239,12 +240,12 @@ def expiring(
     return stmt.order_by(Certificate.valid_until, Certificate.id)
 
 
-def count(session: Session, stmt: Select) -> int:
+def count(session: DbSession, stmt: Select) -> int:
     """Count the rows a certificate SELECT returns."""
     return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
-def expiring_rows(session: Session, stmt: Select, today: date) -> list[dict]:
+def expiring_rows(session: DbSession, stmt: Select, today: date) -> list[dict]:
     """Return the listed certificates as rows for the page and the export (holder, enterprise, renewal)."""
     rows = []
     certificates = session.scalars(

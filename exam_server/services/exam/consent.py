@@ -6,8 +6,8 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession
 from exam_server.models import CheckIn, FaceConsent, Sitting
 from exam_server.services import audit
 from exam_server.services.exam.refusals import Refusal
@@ -35,7 +35,7 @@ def check(notice_version: str, told_days: int) -> None:
         raise Refusal("invalid_request", "consent.notice_version 不能为空。", field="consent.notice_version")
 
 
-def record(session: Session, checkin: CheckIn, notice_version: str, told_days: int, now: datetime) -> FaceConsent:
+def record(session: DbSession, checkin: CheckIn, notice_version: str, told_days: int, now: datetime) -> FaceConsent:
     """Record the consent of the check-in's visit (check() first: nothing may be analysed before it)."""
     given = FaceConsent(
         checkin_id=checkin.id,
@@ -57,13 +57,13 @@ def record(session: Session, checkin: CheckIn, notice_version: str, told_days: i
     return given
 
 
-def require(session: Session, checkin: CheckIn) -> None:
+def require(session: DbSession, checkin: CheckIn) -> None:
     """Refuse to analyse frames of a check-in whose worker did not consent at the kiosk."""
     if session.scalar(select(FaceConsent.id).where(FaceConsent.checkin_id == checkin.id)) is None:
         raise Refusal("consent_required")
 
 
-def attach(session: Session, checkin: CheckIn, sitting: Sitting) -> None:
+def attach(session: DbSession, checkin: CheckIn, sitting: Sitting) -> None:
     """Record the consent with the sitting the visit opened or resumed."""
     session.execute(
         update(FaceConsent)
@@ -73,7 +73,7 @@ def attach(session: Session, checkin: CheckIn, sitting: Sitting) -> None:
     )
 
 
-def of_sitting(session: Session, sitting_id: int) -> list[FaceConsent]:
+def of_sitting(session: DbSession, sitting_id: int) -> list[FaceConsent]:
     """Return the consents of a sitting's visits, oldest first."""
     return list(
         session.scalars(

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 import question_bank as qb
 from exam_server import localday
+from exam_server.database import DbSession
 from exam_server.models import ExamRequirement, RequirementStatus, Sitting
 from exam_server.services.exam import sittings
 
 LETTERS = "ABCDEF"
 
 
-def _graded(session: Session, sitting: Sitting) -> tuple[qb.Paper, qb.GradeResult]:
+def _graded(session: DbSession, sitting: Sitting) -> tuple[qb.Paper, qb.GradeResult]:
     paper = qb.Paper.from_dict(sitting.paper)
     return paper, qb.grade(paper, sittings.answers_of(session, sitting.id))
 
 
-def feedback(session: Session, sitting: Sitting, now: datetime) -> dict:
+def feedback(session: DbSession, sitting: Sitting, now: datetime) -> dict:
     """Return the review (when the plan allows it), the score by category, and when the worker may sit again."""
     paper, graded = _graded(session, sitting)
     return {
@@ -68,7 +67,7 @@ def categories(paper: qb.Paper, graded: qb.GradeResult) -> list[dict]:
     return sorted(rows, key=lambda r: (r["score"] / r["max_score"] if r["max_score"] else 1.0, r["category"]))
 
 
-def retake(session: Session, sitting: Sitting, now: datetime) -> dict:
+def retake(session: DbSession, sitting: Sitting, now: datetime) -> dict:
     """Return whether and until when the worker may sit this plan again (a new check-in opens the next attempt)."""
     requirement = session.get(ExamRequirement, sitting.requirement_id)
     plan = sitting.plan

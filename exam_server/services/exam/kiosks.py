@@ -7,8 +7,8 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession
 from exam_server.models import DomainError, Kiosk, utcnow
 from exam_server.services import audit
 
@@ -34,7 +34,7 @@ def _new_token() -> str:
 
 
 def register(
-    session: Session, name: str, *, location: str = "", county_id: int | None = None, user_id: int | None = None
+    session: DbSession, name: str, *, location: str = "", county_id: int | None = None, user_id: int | None = None
 ) -> tuple[Kiosk, str]:
     """Create a kiosk and return it with its token; the token is not kept and cannot be shown again."""
     name = (name or "").strip()
@@ -58,7 +58,7 @@ def register(
     return kiosk, token
 
 
-def reissue_token(session: Session, kiosk: Kiosk, *, user_id: int | None = None) -> str:
+def reissue_token(session: DbSession, kiosk: Kiosk, *, user_id: int | None = None) -> str:
     """Replace a kiosk's token (the old one stops working at once) and return the new one."""
     token = _new_token()
     kiosk.token_hash, kiosk.token_prefix = hash_token(token), token[:8]
@@ -68,7 +68,7 @@ def reissue_token(session: Session, kiosk: Kiosk, *, user_id: int | None = None)
     return token
 
 
-def set_enabled(session: Session, kiosk: Kiosk, enabled: bool, *, user_id: int | None = None) -> None:
+def set_enabled(session: DbSession, kiosk: Kiosk, enabled: bool, *, user_id: int | None = None) -> None:
     """Enable or disable a kiosk; a disabled kiosk's requests are refused."""
     if kiosk.enabled == enabled:
         return
@@ -82,7 +82,7 @@ def set_enabled(session: Session, kiosk: Kiosk, enabled: bool, *, user_id: int |
     )
 
 
-def by_name(session: Session, name: str) -> Kiosk:
+def by_name(session: DbSession, name: str) -> Kiosk:
     """Return the kiosk with this name or raise DomainError."""
     kiosk = session.scalar(select(Kiosk).where(Kiosk.name == name))
     if kiosk is None:
@@ -90,7 +90,7 @@ def by_name(session: Session, name: str) -> Kiosk:
     return kiosk
 
 
-def authenticate(session: Session, token: str | None) -> Kiosk:
+def authenticate(session: DbSession, token: str | None) -> Kiosk:
     """Return the enabled kiosk owning this token or raise KioskAuthError."""
     if not token or len(token) > 128:
         raise KioskAuthError("kiosk_unauthorized")
@@ -103,7 +103,7 @@ def authenticate(session: Session, token: str | None) -> Kiosk:
     return kiosk
 
 
-def touch(session: Session, kiosk: Kiosk, now: datetime | None = None) -> bool:
+def touch(session: DbSession, kiosk: Kiosk, now: datetime | None = None) -> bool:
     """Record that the kiosk was seen, at most once a minute; return whether a write happened."""
     now = now or utcnow()
     if kiosk.last_seen_at is not None and now - kiosk.last_seen_at < LAST_SEEN_RESOLUTION:

@@ -6,9 +6,9 @@ import threading
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 import question_bank as qb
+from exam_server.database import DbSession
 from exam_server.models import Question
 
 # A paper for anyone, used when question_bank ships no general rule set of its own.
@@ -96,7 +96,7 @@ def to_question(row: Question) -> qb.Question:
     )
 
 
-def save(session: Session, questions: list[qb.Question]) -> tuple[int, int]:
+def save(session: DbSession, questions: list[qb.Question]) -> tuple[int, int]:
     """Insert new codes and update changed ones; return (added, updated). Running it twice changes nothing."""
     existing = {
         row.code: row for row in session.scalars(select(Question).where(Question.code.in_([q.code for q in questions])))
@@ -116,7 +116,7 @@ def save(session: Session, questions: list[qb.Question]) -> tuple[int, int]:
     return added, updated
 
 
-def load_bundled(session: Session) -> tuple[int, int]:
+def load_bundled(session: DbSession) -> tuple[int, int]:
     """Load question_bank's bundled questions into the table; return (added, updated)."""
     return save(session, qb.load_bundled())
 
@@ -130,7 +130,7 @@ def default_ruleset() -> dict[str, Any]:
     return found.to_dict() if found is not None else dict(GENERAL_RULESET)
 
 
-def bank(session: Session) -> tuple[qb.IndexedBank, dict[str, int]]:
+def bank(session: DbSession) -> tuple[qb.IndexedBank, dict[str, int]]:
     """Return the active bank indexed for assembly and the question id of each code."""
     # Rebuilt only when the table changed, so assembling a paper costs one small query.
     key = (

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 import question_bank as qb
 from exam_server import localday
+from exam_server.database import DbSession, rows_touched
 from exam_server.models import (
     OPEN_REQUIREMENT_STATUSES,
     Answer,
@@ -35,7 +35,7 @@ _LETTERS = re.compile(r"^[A-F]*$")
 _SEED_LIMIT = 2**31  # the seed column is a 32-bit integer on PostgreSQL
 
 
-def load(session: Session, sitting_id: int, kiosk: Kiosk, *, lock: bool = False) -> Sitting:
+def load(session: DbSession, sitting_id: int, kiosk: Kiosk, *, lock: bool = False) -> Sitting:
     """Return a sitting this kiosk runs (locked for update when asked) or refuse."""
     query = select(Sitting).where(Sitting.id == sitting_id)
     if lock:
@@ -55,7 +55,7 @@ def remaining_seconds(sitting: Sitting, now: datetime) -> int:
     return max(0, int((sitting.deadline_at - now).total_seconds()))
 
 
-def require_writable(session: Session, sitting: Sitting, now: datetime) -> None:
+def require_writable(session: DbSession, sitting: Sitting, now: datetime) -> None:
     """Refuse work on a suspended or closed sitting; close one whose time is up."""
     if sitting.status is SittingStatus.SUSPENDED:
         raise Refusal("sitting_suspended")
@@ -66,7 +66,7 @@ def require_writable(session: Session, sitting: Sitting, now: datetime) -> None:
         raise Refusal("sitting_closed", keep=True)
 
 
-def start(session: Session, checkin: CheckIn, requirement: ExamRequirement, kiosk_id: int, now: datetime) -> Sitting:
+def start(session: DbSession, checkin: CheckIn, requirement: ExamRequirement, kiosk_id: int, now: datetime) -> Sitting:
     """Assemble the worker's paper and open the sitting; the database allows one active sitting per worker."""
     plan, worker = requirement.plan, requirement.worker
     bank, question_ids = question_store.bank(session)
@@ -100,16 +100,18 @@ def start(session: Session, checkin: CheckIn, requirement: ExamRequirement, kios
             session.add(sitting)
     except IntegrityError:
         raise Refusal("sitting_elsewhere", "该考生的考试已在其他终端开始。") from None
-    counted = session.execute(
-        update(ExamRequirement)
-        .where(
-            ExamRequirement.id == requirement.id,
-            ExamRequirement.attempts < plan.max_attempts,
-            ExamRequirement.status.in_(OPEN_REQUIREMENT_STATUSES),
+    counted = rows_touched(
+        session.execute(
+            update(ExamRequirement)
+            .where(
+                ExamRequirement.id == requirement.id,
+                ExamRequirement.attempts < plan.max_attempts,
+                ExamRequirement.status.in_(OPEN_REQUIREMENT_STATUSES),
+            )
+            .values(attempts=ExamRequirement.attempts + 1, first_sat_at=requirement.first_sat_at or now)
+            .execution_options(synchronize_session=False)
         )
-        .values(attempts=ExamRequirement.attempts + 1, first_sat_at=requirement.first_sat_at or now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not counted:
         raise Refusal("no_attempts_left")
     session.refresh(requirement)
@@ -124,14 +126,16 @@ def start(session: Session, checkin: CheckIn, requirement: ExamRequirement, kios
     return sitting
 
 
-def resume(session: Session, sitting: Sitting, checkin: CheckIn, kiosk_id: int, now: datetime) -> Sitting:
+def resume(session: DbSession, sitting: Sitting, checkin: CheckIn, kiosk_id: int, now: datetime) -> Sitting:
     """Move an in-progress sitting to the kiosk that just checked the worker in; the deadline stays."""
-    moved = session.execute(
-        update(Sitting)
-        .where(Sitting.id == sitting.id, Sitting.status == SittingStatus.IN_PROGRESS)
-        .values(kiosk_id=kiosk_id)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    moved = rows_touched(
+        session.execute(
+            update(Sitting)
+            .where(Sitting.id == sitting.id, Sitting.status == SittingStatus.IN_PROGRESS)
+            .values(kiosk_id=kiosk_id)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if not moved:
         raise Refusal("sitting_closed")
     session.refresh(sitting)
@@ -160,7 +164,7 @@ def normalise_response(item: dict, response: str) -> str:
     return letters
 
 
-def save_answer(session: Session, sitting: Sitting, item_no: int, response: str, key: str, now: datetime) -> Answer:
+def save_answer(session: DbSession, sitting: Sitting, item_no: int, response: str, key: str, now: datetime) -> Answer:
     """Store the latest response to an item; a key seen before (a retry, or its late copy) changes nothing."""
     require_writable(session, sitting, now)
     item = paper_item(sitting, item_no)
@@ -200,26 +204,28 @@ def save_answer(session: Session, sitting: Sitting, item_no: int, response: str,
     return answer
 
 
-def answers_of(session: Session, sitting_id: int) -> dict[int, str]:
+def answers_of(session: DbSession, sitting_id: int) -> dict[int, str]:
     return dict(session.execute(select(Answer.item_no, Answer.response).where(Answer.sitting_id == sitting_id)).all())
 
 
-def finish(session: Session, sitting: Sitting, now: datetime, *, auto: bool) -> bool:
+def finish(session: DbSession, sitting: Sitting, now: datetime, *, auto: bool) -> bool:
     """Grade and close an in-progress sitting; return False if someone else closed it first."""
     grade = qb.grade(qb.Paper.from_dict(sitting.paper), answers_of(session, sitting.id))
-    closed = session.execute(
-        update(Sitting)
-        .where(Sitting.id == sitting.id, Sitting.status == SittingStatus.IN_PROGRESS)
-        .values(
-            status=SittingStatus.SUBMITTED,
-            submitted_at=min(now, sitting.deadline_at) if auto else now,
-            auto_submitted=auto,
-            score=grade.total,
-            max_score=grade.max_total,
-            passed=grade.passed,
+    closed = rows_touched(
+        session.execute(
+            update(Sitting)
+            .where(Sitting.id == sitting.id, Sitting.status == SittingStatus.IN_PROGRESS)
+            .values(
+                status=SittingStatus.SUBMITTED,
+                submitted_at=min(now, sitting.deadline_at) if auto else now,
+                auto_submitted=auto,
+                score=grade.total,
+                max_score=grade.max_total,
+                passed=grade.passed,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     session.refresh(sitting)
     if not closed:
         return False
@@ -240,7 +246,7 @@ def finish(session: Session, sitting: Sitting, now: datetime, *, auto: bool) -> 
     return True
 
 
-def submit(session: Session, sitting: Sitting, now: datetime) -> Sitting:
+def submit(session: DbSession, sitting: Sitting, now: datetime) -> Sitting:
     """Submit the sitting for grading; submitting again returns the same result."""
     if sitting.status is SittingStatus.SUBMITTED:
         return sitting
@@ -252,14 +258,14 @@ def submit(session: Session, sitting: Sitting, now: datetime) -> Sitting:
     return sitting
 
 
-def close_if_overdue(session: Session, sitting: Sitting, now: datetime) -> bool:
+def close_if_overdue(session: DbSession, sitting: Sitting, now: datetime) -> bool:
     """Auto-submit a sitting whose time is up (the sweep does the same when no kiosk asks)."""
     if sitting.status is SittingStatus.IN_PROGRESS and now >= sitting.deadline_at:
         return finish(session, sitting, now, auto=True)
     return False
 
 
-def issue_certificate(session: Session, sitting: Sitting, now: datetime) -> Certificate:
+def issue_certificate(session: DbSession, sitting: Sitting, now: datetime) -> Certificate:
     """Issue the certificate of a passed sitting with an unguessable public verification code."""
     issued = localday.local_date(now)  # the bureau's day: a pass at 02:17 Beijing time is dated that day
     certificate = Certificate(
@@ -278,11 +284,11 @@ def issue_certificate(session: Session, sitting: Sitting, now: datetime) -> Cert
     return certificate
 
 
-def certificate_of(session: Session, sitting_id: int) -> Certificate | None:
+def certificate_of(session: DbSession, sitting_id: int) -> Certificate | None:
     return session.scalar(select(Certificate).where(Certificate.sitting_id == sitting_id))
 
 
-def sweep(session: Session, now: datetime | None = None, batch: int = 200) -> dict[str, int]:
+def sweep(session: DbSession, now: datetime | None = None, batch: int = 200) -> dict[str, int]:
     """Auto-submit overdue sittings, expire check-ins and record missed captures; commit each step."""
     # Every change is a conditional UPDATE, so a second sweeper running at once finds nothing left to do.
     now = now or utcnow()
@@ -299,12 +305,14 @@ def sweep(session: Session, now: datetime | None = None, batch: int = 200) -> di
         )
         submitted += close_if_overdue(session, sitting, now)
         session.commit()
-    expired = session.execute(
-        update(CheckIn)
-        .where(CheckIn.status == CheckInStatus.AWAITING_FACE, CheckIn.expires_at < now)
-        .values(status=CheckInStatus.EXPIRED)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    expired = rows_touched(
+        session.execute(
+            update(CheckIn)
+            .where(CheckIn.status == CheckInStatus.AWAITING_FACE, CheckIn.expires_at < now)
+            .values(status=CheckInStatus.EXPIRED)
+            .execution_options(synchronize_session=False)
+        )
+    )
     missed = captures.expire_missed(session, now)
     session.commit()
     return {"submitted": submitted, "checkins_expired": expired, "captures_missed": missed}

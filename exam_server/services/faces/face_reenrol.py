@@ -7,8 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
+from exam_server.database import DbSession
 from exam_server.face.models import load_model
 from exam_server.face.reembed import ReembedResult
 from exam_server.models import FacePhoto, FaceTemplate, PhotoSource, utcnow
@@ -37,7 +38,7 @@ def _has_active(photo_id, name: str | None = None, version: str | None = None):
     return clause
 
 
-def plan(session: Session, model_name: str, model_version: str) -> Plan:
+def plan(session: DbSession, model_name: str, model_version: str) -> Plan:
     """List the photos behind an active template (any model) that have no active template of this model."""
     # Photos whose templates were all deactivated (superseded, or a confirmed duplicate) are left alone.
     current = _has_active(FacePhoto.id)
@@ -51,7 +52,7 @@ def plan(session: Session, model_name: str, model_version: str) -> Plan:
     return Plan(model_name, model_version, todo, done)
 
 
-def store(session: Session, plan_: Plan, result: ReembedResult, now: datetime | None = None) -> FaceTemplate | None:
+def store(session: DbSession, plan_: Plan, result: ReembedResult, now: datetime | None = None) -> FaceTemplate | None:
     """Store one re-embedded photo as a template of the plan's model; None if the photo was superseded meanwhile."""
     embedding = result.embedding
     if embedding is None:
@@ -83,7 +84,7 @@ def store(session: Session, plan_: Plan, result: ReembedResult, now: datetime | 
     return template
 
 
-def workers_of(session: Session, photo_ids: list[int]) -> list[tuple[int, int]]:
+def workers_of(session: DbSession, photo_ids: list[int]) -> list[tuple[int, int]]:
     """Return (photo id, worker id) pairs, for reporting refusals by worker."""
     pairs: list[tuple[int, int]] = []
     for start in range(0, len(photo_ids), 1000):

@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 from flask import current_app
 from sqlalchemy import and_, exists, or_, select, tuple_, update
-from sqlalchemy.orm import Session
 
 from exam_server import localday
+from exam_server.database import DbSession
 from exam_server.extensions import db
 from exam_server.face import FaceEngine, FaceRefusal, FaceSample, FaceSettings, ModelMismatchError, Template
 from exam_server.face.evidence import face_square
@@ -108,7 +108,7 @@ def photo_sha256(image_bytes: bytes) -> str:
 
 
 def enrol(
-    session: Session,
+    session: DbSession,
     worker: Worker,
     image_bytes: bytes,
     source: PhotoSource | str,
@@ -194,7 +194,7 @@ def search_model(face_engine: FaceEngine | None = None) -> EmbeddingModel:
 
 
 def _duplicate_cases(
-    session: Session, worker: Worker, sample: FaceSample, template: FaceTemplate, now: datetime
+    session: DbSession, worker: Worker, sample: FaceSample, template: FaceTemplate, now: datetime
 ) -> list[ReviewCase]:
     current = settings()
     # The model that separates East-Asian faces (SFace), not dlib: docs/face-models.md "1:N".
@@ -234,11 +234,11 @@ def _duplicate_cases(
     return cases
 
 
-def _name(session: Session, worker_id: int) -> str:
+def _name(session: DbSession, worker_id: int) -> str:
     return session.scalar(select(Worker.name).where(Worker.id == worker_id)) or "（已删除）"
 
 
-def active_templates(session: Session, worker_id: int) -> list[Template]:
+def active_templates(session: DbSession, worker_id: int) -> list[Template]:
     """Return the worker's newest active template of each model the engine holds, the primary model's first."""
     keys = model_keys()
     rows = session.execute(
@@ -262,7 +262,7 @@ def active_templates(session: Session, worker_id: int) -> list[Template]:
     return [newest[key] for key in keys if key in newest]
 
 
-def active_template(session: Session, worker_id: int) -> Template | None:
+def active_template(session: DbSession, worker_id: int) -> Template | None:
     """Return the worker's active template of the primary model, or None if not enrolled with it."""
     name, version = model_key()
     row = session.execute(
@@ -282,7 +282,7 @@ def active_template(session: Session, worker_id: int) -> Template | None:
     return Template.from_stored(row.vector, name, version, PhotoSource(row.source).value, row.id)
 
 
-def is_enrolled(session: Session, worker_id: int) -> bool:
+def is_enrolled(session: DbSession, worker_id: int) -> bool:
     """Tell whether the worker has an active template of the primary model (no face work)."""
     name, version = model_key()
     return bool(
@@ -299,7 +299,7 @@ def is_enrolled(session: Session, worker_id: int) -> bool:
     )
 
 
-def deactivate_template(session: Session, template_id: int, now: datetime | None = None) -> None:
+def deactivate_template(session: DbSession, template_id: int, now: datetime | None = None) -> None:
     """Stop using a template and every other model's template of its photo; take the worker out of the 1:N indexes."""
     template = session.get(FaceTemplate, template_id)
     if template is None or not template.active:
@@ -357,13 +357,13 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def rebuild_index(session: Session) -> int:
+def rebuild_index(session: DbSession) -> int:
     """Rewrite the 1:N index of every held model from its active templates; return the primary index's size."""
     sizes = [_rebuild_one(session, model) for model in engine().models]
     return sizes[0]
 
 
-def _rebuild_one(session: Session, model: EmbeddingModel) -> int:
+def _rebuild_one(session: DbSession, model: EmbeddingModel) -> int:
     rows = session.execute(
         select(FaceTemplate.worker_id, FaceTemplate.vector)
         .where(FaceTemplate.active, FaceTemplate.model_name == model.name, FaceTemplate.model_version == model.version)
@@ -380,7 +380,12 @@ def _rebuild_one(session: Session, model: EmbeddingModel) -> int:
 
 
 def purge_evidence(
-    session: Session, retention_days: int, *, now: datetime | None = None, user_id: int | None = None, batch: int = 1000
+    session: DbSession,
+    retention_days: int,
+    *,
+    now: datetime | None = None,
+    user_id: int | None = None,
+    batch: int = 1000,
 ) -> int:
     """Delete evidence older than the retention period, except for open review cases; return the files removed."""
     # Commits every batch so that a year of frames does not become one transaction.
@@ -445,7 +450,7 @@ def image_files(directory: Path) -> list[Path]:
     return sorted(p for p in Path(directory).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def plan_batch(session: Session, paths: list[Path]) -> tuple[list[tuple[Path, int]], list[dict], int]:
+def plan_batch(session: DbSession, paths: list[Path]) -> tuple[list[tuple[Path, int]], list[dict], int]:
     """Match files named by citizen ID to workers; return (todo, refused rows, number already enrolled)."""
     # A worker whose active template came from a file with the same SHA-256 is skipped, so an
     # interrupted run can simply be started again.
@@ -502,6 +507,6 @@ def plan_batch(session: Session, paths: list[Path]) -> tuple[list[tuple[Path, in
     return todo, refused, skipped
 
 
-def enrol_file(session: Session, worker_id: int, path: Path, sample: FaceSample) -> Enrolment:
+def enrol_file(session: DbSession, worker_id: int, path: Path, sample: FaceSample) -> Enrolment:
     """Enrol a worker from a batch file already analysed by the engine's batch helper."""
     return enrol(session, session.get(Worker, worker_id), path.read_bytes(), PhotoSource.BATCH, sample=sample)

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession
 from exam_server.face import FaceEngine, FaceSample, ModelMismatchError, Template
 from exam_server.face.cohort import ArrayGallery, Gallery, Population, mean_vector
 from exam_server.face.models import EmbeddingModel
@@ -144,7 +144,7 @@ def stored_templates(probes: dict[str, list[float]], kind: str = "live") -> list
     return templates
 
 
-def population(session: Session, engine: FaceEngine, worker: Worker) -> Population | None:
+def population(session: DbSession, engine: FaceEngine, worker: Worker) -> Population | None:
     """Return the enrolled population a decision about this worker is judged against (None with fusion off).
 
     Cohort normalisation samples each fused model's 1:N index; the rank check searches the search
@@ -172,7 +172,7 @@ def population(session: Session, engine: FaceEngine, worker: Worker) -> Populati
     return Population(galleries, worker.id, rank)
 
 
-def colleagues(session: Session, worker: Worker, model: EmbeddingModel) -> ArrayGallery:
+def colleagues(session: DbSession, worker: Worker, model: EmbeddingModel) -> ArrayGallery:
     """Return the active templates of one model of the worker's enterprise's other active workers."""
     rows = session.execute(
         select(FaceTemplate.worker_id, FaceTemplate.vector)

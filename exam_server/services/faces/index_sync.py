@@ -21,12 +21,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
-from sqlalchemy import CursorResult, Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession, rows_touched
 from exam_server.face.index import FaceIndex
 from exam_server.face.models import EmbeddingModel
 from exam_server.models import FaceIndexChange, FaceTemplate, utcnow
@@ -37,7 +38,7 @@ _last_sync: dict[str, float] = {}
 _lock = threading.Lock()
 
 
-def record_change(session: Session, worker_id: int) -> None:
+def record_change(session: DbSession, worker_id: int) -> None:
     """Note, in the caller's transaction, that a worker's templates changed (every index will follow)."""
     session.add(FaceIndexChange(worker_id=worker_id, created_at=utcnow()))
 
@@ -101,7 +102,7 @@ def catch_up(index: FaceIndex, model: EmbeddingModel, engine: Engine) -> dict[st
     return {"rebuilt": rebuilt, "workers": applied}
 
 
-def _apply(session: Session, index: FaceIndex, model: EmbeddingModel, worker_ids: list[int]) -> int:
+def _apply(session: DbSession, index: FaceIndex, model: EmbeddingModel, worker_ids: list[int]) -> int:
     """Store each worker's active template of this model in the index, or take the worker out."""
     for start in range(0, len(worker_ids), 1000):
         part = worker_ids[start : start + 1000]
@@ -125,7 +126,7 @@ def _apply(session: Session, index: FaceIndex, model: EmbeddingModel, worker_ids
     return len(worker_ids)
 
 
-def _rebuild(session: Session, index: FaceIndex, model: EmbeddingModel) -> int:
+def _rebuild(session: DbSession, index: FaceIndex, model: EmbeddingModel) -> int:
     rows = session.execute(
         select(FaceTemplate.worker_id, FaceTemplate.vector)
         .where(FaceTemplate.active, FaceTemplate.model_name == model.name, FaceTemplate.model_version == model.version)
@@ -160,10 +161,10 @@ def forget(index: FaceIndex) -> None:
         _last_sync.pop(str(index.path), None)
 
 
-def prune_changes(session: Session, older_than_seconds: float = REBUILD_AFTER_SECONDS + 24 * 3600) -> int:
+def prune_changes(session: DbSession, older_than_seconds: float = REBUILD_AFTER_SECONDS + 24 * 3600) -> int:
     """Delete change rows every host has long applied (a host silent longer rebuilds); commit."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     result = session.execute(delete(FaceIndexChange).where(FaceIndexChange.created_at < cutoff))
-    removed = int(cast(CursorResult[Any], result).rowcount)
+    removed = rows_touched(result)
     session.commit()
     return removed

@@ -14,9 +14,9 @@ from pathlib import PurePosixPath
 from typing import IO
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
+from exam_server.database import DbSession
 from exam_server.face import FaceRefusal
 from exam_server.models import (
     DomainError,
@@ -40,7 +40,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 NOT_IN_SCOPE = "未找到该身份证号的从业人员，或其不在您的管理范围内"
 
 
-def create(session: Session, stream: IO[bytes], filename: str, user: User, chunk_size: int) -> Job:
+def create(session: DbSession, stream: IO[bytes], filename: str, user: User, chunk_size: int) -> Job:
     """Read the ZIP into a job's items (bad names refused at once); raise DomainError for a bad ZIP."""
     try:
         archive = zipfile.ZipFile(stream)
@@ -83,7 +83,7 @@ def _items(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], limit: int)
         yield job_state.NewItem(info.filename, citizen_id, payload=archive.read(info))
 
 
-def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
+def run_chunk(session: DbSession, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
     """Enrol the chunk's photos still pending, if this worker gets the chunk's lease; return what it did."""
     owner = job_state.owner_name()
     if not job_state.claim_chunk(session, job_id, number, lease_seconds, owner):
@@ -105,7 +105,7 @@ def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) 
     return {"claimed": 1, "done": done}
 
 
-def _enrol_item(session: Session, item_id: int, user: User) -> None:
+def _enrol_item(session: DbSession, item_id: int, user: User) -> None:
     """Enrol one photo and mark its item, together; analysis runs before the transaction holds any lock."""
     item = session.get_one(JobItem, item_id)
     image = job_state.item_payload(session, item_id)
@@ -130,12 +130,12 @@ def _enrol_item(session: Session, item_id: int, user: User) -> None:
         session.rollback()  # another worker enrolled this photo meanwhile: keep theirs only
 
 
-def _finish(session: Session, item_id: int, state: ItemState, message: str | None = None) -> None:
+def _finish(session: DbSession, item_id: int, state: ItemState, message: str | None = None) -> None:
     job_state.finish_item(session, item_id, state, message)
     session.commit()
 
 
-def _lookup(session: Session, user: User, citizen_id: str) -> tuple[Worker | None, str | None]:
+def _lookup(session: DbSession, user: User, citizen_id: str) -> tuple[Worker | None, str | None]:
     """Return the worker of this citizen ID in the user's scope, and the SHA-256 of their active photo."""
     stmt = select(Worker).join(Enterprise, Enterprise.id == Worker.enterprise_id).where(Worker.citizen_id == citizen_id)
     worker = session.scalar(enterprise_filter(user, stmt, Worker.enterprise_id))
@@ -150,7 +150,7 @@ def _lookup(session: Session, user: User, citizen_id: str) -> tuple[Worker | Non
     return worker, sha
 
 
-def find(session: Session, job_id: int, user: User) -> Job | None:
+def find(session: DbSession, job_id: int, user: User) -> Job | None:
     """Return the user's own photo job, or None."""
     job = session.get(Job, job_id)
     return job if job is not None and job.kind == KIND and job.created_by_id == user.id else None

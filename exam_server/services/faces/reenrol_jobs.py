@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy.orm import Session
-
+from exam_server.database import DbSession
 from exam_server.face import FaceEngine, FaceRefusal
 from exam_server.face.reembed import ReembedResult
 from exam_server.models import FacePhoto, ItemState, Job, JobItem, PhotoSource
@@ -23,7 +22,7 @@ _engines: dict[tuple[str, object], FaceEngine] = {}
 _lock = threading.Lock()
 
 
-def create(session: Session, model_name: str, model_version: str, chunk_size: int, user_id: int | None = None) -> Job:
+def create(session: DbSession, model_name: str, model_version: str, chunk_size: int, user_id: int | None = None) -> Job:
     """Store a job over the photos still lacking a template of this model (the caller checked the model)."""
     plan = face_reenrol.plan(session, model_name, model_version)
     items = (job_state.NewItem(f"photo {photo_id}", str(photo_id)) for photo_id, _, _ in plan.todo)
@@ -47,7 +46,7 @@ def _engine(model_name: str) -> FaceEngine:
         return _engines[key]
 
 
-def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
+def run_chunk(session: DbSession, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
     """Embed the chunk's pending photos with the job's model, if this worker gets the chunk's lease."""
     owner = job_state.owner_name()
     if not job_state.claim_chunk(session, job_id, number, lease_seconds, owner):
@@ -71,7 +70,7 @@ def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) 
     return {"claimed": 1, "done": done}
 
 
-def _embed_item(session: Session, engine: FaceEngine, plan: face_reenrol.Plan, item_id: int) -> None:
+def _embed_item(session: DbSession, engine: FaceEngine, plan: face_reenrol.Plan, item_id: int) -> None:
     photo = session.get(FacePhoto, int(session.get_one(JobItem, item_id).key))
     if photo is None:
         job_state.finish_item(session, item_id, ItemState.SKIPPED, "照片已删除")

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession, rows_touched
 from exam_server.face.errors import reason_zh
 from exam_server.models import (
     DomainError,
@@ -91,7 +91,7 @@ def _check(user: User, reason: str, worker: Worker) -> str:
 
 
 def decide(
-    session: Session,
+    session: DbSession,
     case: ReviewCase,
     outcome: ReviewStatus | str,
     reason: str,
@@ -106,12 +106,14 @@ def decide(
     if outcome is ReviewStatus.OPEN:
         raise DomainError("处理结果须为确认或驳回 / outcome must be confirmed or dismissed")
     reason = _check(user, reason, case.worker)
-    closed = session.execute(
-        update(ReviewCase)
-        .where(ReviewCase.id == case.id, ReviewCase.status == ReviewStatus.OPEN)
-        .values(status=outcome, reason=reason, decided_by_id=user.id, decided_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    closed = rows_touched(
+        session.execute(
+            update(ReviewCase)
+            .where(ReviewCase.id == case.id, ReviewCase.status == ReviewStatus.OPEN)
+            .values(status=outcome, reason=reason, decided_by_id=user.id, decided_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if not closed:
         raise DomainError("该告警已被处理 / this case was already decided")
     session.refresh(case)
@@ -144,7 +146,9 @@ def decide(
     return case
 
 
-def resume_sitting(session: Session, sitting: Sitting, user: User, reason: str, now: datetime | None = None) -> Sitting:
+def resume_sitting(
+    session: DbSession, sitting: Sitting, user: User, reason: str, now: datetime | None = None
+) -> Sitting:
     """Let a suspended sitting go on, giving back the time it spent waiting for the reviewer."""
     now = now or utcnow()
     reason = _check(user, reason, sitting.worker)
@@ -157,16 +161,18 @@ def resume_sitting(session: Session, sitting: Sitting, user: User, reason: str, 
         )
         or now
     )
-    moved = session.execute(
-        update(Sitting)
-        .where(Sitting.id == sitting.id, Sitting.status == SittingStatus.SUSPENDED)
-        .values(
-            status=SittingStatus.IN_PROGRESS,
-            status_reason=None,
-            deadline_at=sitting.deadline_at + max(now - suspended_at, timedelta(0)),
+    moved = rows_touched(
+        session.execute(
+            update(Sitting)
+            .where(Sitting.id == sitting.id, Sitting.status == SittingStatus.SUSPENDED)
+            .values(
+                status=SittingStatus.IN_PROGRESS,
+                status_reason=None,
+                deadline_at=sitting.deadline_at + max(now - suspended_at, timedelta(0)),
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not moved:
         raise DomainError("该考试未处于暂停状态 / the sitting is not suspended")
     session.refresh(sitting)
@@ -181,16 +187,18 @@ def resume_sitting(session: Session, sitting: Sitting, user: User, reason: str, 
     return sitting
 
 
-def void_sitting(session: Session, sitting: Sitting, user: User, reason: str, now: datetime | None = None) -> Sitting:
+def void_sitting(session: DbSession, sitting: Sitting, user: User, reason: str, now: datetime | None = None) -> Sitting:
     """Void an active sitting; the attempt stays counted and its pending captures are cancelled."""
     now = now or utcnow()
     reason = _check(user, reason, sitting.worker)
-    moved = session.execute(
-        update(Sitting)
-        .where(Sitting.id == sitting.id, Sitting.status.in_([SittingStatus.IN_PROGRESS, SittingStatus.SUSPENDED]))
-        .values(status=SittingStatus.VOIDED, status_reason=reason[:255])
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    moved = rows_touched(
+        session.execute(
+            update(Sitting)
+            .where(Sitting.id == sitting.id, Sitting.status.in_([SittingStatus.IN_PROGRESS, SittingStatus.SUSPENDED]))
+            .values(status=SittingStatus.VOIDED, status_reason=reason[:255])
+            .execution_options(synchronize_session=False)
+        )
+    )
     if not moved:
         raise DomainError("只能作废进行中或暂停的考试 / only an active sitting can be voided")
     session.refresh(sitting)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession
 from exam_server.models import (
     Enterprise,
     ExamPlan,
@@ -28,7 +28,7 @@ from exam_server.services.policy import enterprise_filter
 KIOSK_ONLINE = timedelta(minutes=5)
 
 
-def figures(session: Session, user: User, now: datetime | None = None) -> dict:
+def figures(session: DbSession, user: User, now: datetime | None = None) -> dict:
     """Return the counts shown on the dashboard; a reviewer sees only the open face alerts."""
     now = now or utcnow()
     out: dict = {"open_reviews": None}
@@ -85,7 +85,7 @@ def figures(session: Session, user: User, now: datetime | None = None) -> dict:
     return out
 
 
-def _open_plans(session: Session, user: User, now: datetime) -> int:
+def _open_plans(session: DbSession, user: User, now: datetime) -> int:
     stmt = (
         select(func.count(func.distinct(ExamRequirement.plan_id)))
         .join(ExamPlan, ExamPlan.id == ExamRequirement.plan_id)

@@ -7,8 +7,7 @@ requesting user's rights, exactly as the page would.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
+from exam_server.database import DbSession
 from exam_server.models import DomainError, ItemState, Job, RequirementStatus, User, utcnow
 from exam_server.services import job_state
 from exam_server.services.reporting import exports as ex
@@ -23,7 +22,7 @@ KINDS = {  # kind: (file name part, sheet title, columns)
 }
 
 
-def create(session: Session, kind: str, place_args: dict[str, int], filters: stats.Filters, user: User) -> Job:
+def create(session: DbSession, kind: str, place_args: dict[str, int], filters: stats.Filters, user: User) -> Job:
     """Store an XLSX export as a one-item job (the caller commits and queues it)."""
     what = KINDS[kind][0]
     return job_state.create(
@@ -37,7 +36,7 @@ def create(session: Session, kind: str, place_args: dict[str, int], filters: sta
     )
 
 
-def rows(session: Session, kind: str, user: User, place: stats.Place, filters: stats.Filters):
+def rows(session: DbSession, kind: str, user: User, place: stats.Place, filters: stats.Filters):
     """Yield an export's rows (the console streams the same rows)."""
     if kind == "figures":
         yield from ex.figure_rows(session, user, place, filters)
@@ -46,7 +45,7 @@ def rows(session: Session, kind: str, user: User, place: stats.Place, filters: s
         yield from ex.result_rows(session, user, place, filters, status)
 
 
-def run_chunk(session: Session, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
+def run_chunk(session: DbSession, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
     """Write the export and keep it on the job, if this worker gets the lease."""
     owner = job_state.owner_name()
     if not job_state.claim_chunk(session, job_id, number, lease_seconds, owner):

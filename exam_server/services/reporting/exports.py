@@ -17,9 +17,9 @@ from typing import IO
 from urllib.parse import quote
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from exam_server import localday
+from exam_server.database import DbSession
 from exam_server.models import JOB_CATEGORY_LABELS, Enterprise, ExamPlan, RequirementStatus, User
 from exam_server.services.policy import enterprise_filter
 from exam_server.services.reporting import xlsx_writer
@@ -76,7 +76,7 @@ def _figures(rates: Rates) -> list:
     return [rates.required, rates.sat, rates.passed, rates.pending, rates.participation, rates.pass_rate]
 
 
-def figure_rows(session: Session, user: User, place: Place, filters: Filters) -> Iterator[list]:
+def figure_rows(session: DbSession, user: User, place: Place, filters: Filters) -> Iterator[list]:
     """Yield one row of figures per enterprise in the place (those with no requirement too), then the total."""
     groups = counts_by(session, user, place, filters, "enterprise")
     names = Names.load(session, place)
@@ -115,7 +115,7 @@ def figure_rows(session: Session, user: User, place: Place, filters: Filters) ->
 
 
 def result_rows(
-    session: Session, user: User, place: Place, filters: Filters, status: RequirementStatus | None = None
+    session: DbSession, user: User, place: Place, filters: Filters, status: RequirementStatus | None = None
 ) -> Iterator[list]:
     """Yield one row per requirement (worker and plan) in the place, fetched from the database in batches."""
     names = Names.load(session, place)
@@ -253,7 +253,7 @@ def filename(place: Place, what: str, extension: str, now: datetime) -> str:
     return f"{place_name(place)}_{what}_{localday.local_date(now):%Y%m%d}.{extension}"
 
 
-def heading(session: Session, what: str, place: Place, filters: Filters, now: datetime) -> list[str]:
+def heading(session: DbSession, what: str, place: Place, filters: Filters, now: datetime) -> list[str]:
     """Return a workbook's title line and scope line: what, where, which plan and months, when exported."""
     scope = [f"范围：{place_name(place)}"]
     if filters.plan_id:

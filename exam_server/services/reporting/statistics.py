@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Select, func, literal, select, union_all
-from sqlalchemy.orm import Session
 
 from exam_server import localday
+from exam_server.database import DbSession
 from exam_server.models import (
     Certificate,
     County,
@@ -140,7 +140,11 @@ class Place:
 
 
 def resolve_place(
-    session: Session, user: User, county: int | None = None, township: int | None = None, enterprise: int | None = None
+    session: DbSession,
+    user: User,
+    county: int | None = None,
+    township: int | None = None,
+    enterprise: int | None = None,
 ) -> Place:
     """Return the place the arguments name, or the user's own scope; refuse anything outside it."""
     if county and not policy.can_see_county(user, county):
@@ -176,7 +180,7 @@ def months_between(first: str, last: str) -> list[str]:
     return out
 
 
-def plans_in(session: Session, filters: Filters) -> list[int] | None:
+def plans_in(session: DbSession, filters: Filters) -> list[int] | None:
     """Return the plan ids the filters select, or None when they select every plan."""
     if filters.plan_id is not None:
         return [filters.plan_id]
@@ -192,7 +196,7 @@ def plans_in(session: Session, filters: Filters) -> list[int] | None:
     return None if len(plan_ids) == session.scalar(select(func.count(ExamPlan.id))) else plan_ids
 
 
-def scoped(session: Session, user: User, stmt: Select, place: Place, filters: Filters, plan=REQ.plan_id) -> Select:
+def scoped(session: DbSession, user: User, stmt: Select, place: Place, filters: Filters, plan=REQ.plan_id) -> Select:
     """Limit a statement on exam_requirement to the user's scope, the place and the filters."""
     stmt = enterprise_filter(user, stmt, REQ.enterprise_id, REQ.county_id).where(*place.where())
     plan_ids = plans_in(session, filters)
@@ -208,7 +212,7 @@ DIMENSIONS = {
 }
 
 
-def counts_by(session: Session, user: User, place: Place, filters: Filters, dimension: str) -> dict:
+def counts_by(session: DbSession, user: User, place: Place, filters: Filters, dimension: str) -> dict:
     """Return {key: Rates} for one dimension with a single GROUP BY on exam_requirement."""
     column = DIMENSIONS[dimension]
     if filters != Filters():
@@ -229,7 +233,7 @@ class Row:
     code: str = ""
 
 
-def _members(session: Session, place: Place, dimension: str) -> list[tuple[int, str, str]]:
+def _members(session: DbSession, place: Place, dimension: str) -> list[tuple[int, str, str]]:
     """Return (id, name, code) of every member of a dimension inside the place, zero rows included."""
     if dimension == "county":
         query = select(County.id, County.name, County.code).order_by(County.code)
@@ -259,7 +263,7 @@ def _members(session: Session, place: Place, dimension: str) -> list[tuple[int, 
     return [tuple(r) for r in session.execute(query)]
 
 
-def breakdown(session: Session, user: User, place: Place, filters: Filters, dimension: str) -> list[Row]:
+def breakdown(session: DbSession, user: User, place: Place, filters: Filters, dimension: str) -> list[Row]:
     """Return one row per member of the dimension in the place; members with no requirement get None rates."""
     groups = counts_by(session, user, place, filters, dimension)
     rows = [
@@ -288,7 +292,7 @@ def _window(filters: Filters, first: str | None, last: str | None) -> list[str]:
     return months_between(first, last) if first and last else []
 
 
-def _first_sat_window(session: Session, user: User, place: Place, filters: Filters) -> list[str]:
+def _first_sat_window(session: DbSession, user: User, place: Place, filters: Filters) -> list[str]:
     """Return the months to show: the filter's range, completed by the first and last sittings in scope."""
     if filters.month_from and filters.month_to:
         return months_between(filters.month_from, filters.month_to)
@@ -318,7 +322,7 @@ def _buckets_by_ranges(session, user, place, filters, edges) -> dict:
     return {bucket: Rates(n_sat, n_sat, n_passed) for bucket, n_sat, n_passed in session.execute(union_all(*parts))}
 
 
-def _month_expr(session: Session):
+def _month_expr(session: DbSession):
     """Return the SQL for the local month ("YYYY-MM") of first_sat_at on this database."""
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(func.timezone(localday.zone().key, REQ.first_sat_at), "YYYY-MM")
@@ -342,7 +346,7 @@ RANGE_LEVELS = ("city", "county")
 
 
 def monthly_first_sat(
-    session: Session, user: User, place: Place, filters: Filters, required: int | None = None
+    session: DbSession, user: User, place: Place, filters: Filters, required: int | None = None
 ) -> list[MonthRow]:
     """Return per local month of first sitting who sat, who passed, and participation reached by its end.
 
@@ -407,7 +411,7 @@ def best_score():
 
 
 def results_query(
-    session: Session, user: User, place: Place, filters: Filters, status: RequirementStatus | None = None
+    session: DbSession, user: User, place: Place, filters: Filters, status: RequirementStatus | None = None
 ) -> Select:
     """Return the worker-level rows (one per requirement) of the place, in enterprise order."""
     stmt = (
@@ -440,7 +444,7 @@ def results_query(
 
 
 def worker_page(
-    session: Session,
+    session: DbSession,
     user: User,
     place: Place,
     filters: Filters,
@@ -470,7 +474,7 @@ class Names:
     enterprises: dict = field(default_factory=dict)
 
     @classmethod
-    def load(cls, session: Session, place: Place | None = None) -> Names:
+    def load(cls, session: DbSession, place: Place | None = None) -> Names:
         """Read the names; enterprises only inside the place."""
         enterprises = select(Enterprise.id, Enterprise.name, Enterprise.credit_code)
         enterprises = enterprises.where(
@@ -500,7 +504,7 @@ FACE_STATES = {
 }
 
 
-def live_sittings(session: Session, user: User, now: datetime) -> list[dict]:
+def live_sittings(session: DbSession, user: User, now: datetime) -> list[dict]:
     """Return the sittings in progress in the user's scope with their latest face check and time left."""
     stmt = (
         select(

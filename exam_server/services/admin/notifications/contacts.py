@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession
 from exam_server.models import ContactSettings, DomainError, User, Worker, WorkerOptOut
 from exam_server.services import audit
 
@@ -30,7 +30,7 @@ class Reach:
     phone: str | None
 
 
-def settings_of(session: Session, user: User) -> ContactSettings:
+def settings_of(session: DbSession, user: User) -> ContactSettings:
     """Return the user's contact settings (empty ones if they never saved any)."""
     return session.get(ContactSettings, user.id) or ContactSettings(
         user_id=user.id, email=None, phone=None, email_enabled=True, sms_enabled=True
@@ -38,7 +38,7 @@ def settings_of(session: Session, user: User) -> ContactSettings:
 
 
 def save(
-    session: Session, user: User, email: str, phone: str, email_enabled: bool, sms_enabled: bool, now: datetime
+    session: DbSession, user: User, email: str, phone: str, email_enabled: bool, sms_enabled: bool, now: datetime
 ) -> ContactSettings:
     """Save the user's own addresses and choices, refusing malformed ones."""
     email, phone = (email or "").strip(), re.sub(r"[\s-]", "", phone or "")
@@ -62,7 +62,7 @@ def save(
     return found
 
 
-def reach_of(session: Session, user_ids: list[int]) -> dict[int, Reach]:
+def reach_of(session: DbSession, user_ids: list[int]) -> dict[int, Reach]:
     """Return each user's usable e-mail address and phone number."""
     if not user_ids:
         return {}
@@ -70,7 +70,7 @@ def reach_of(session: Session, user_ids: list[int]) -> dict[int, Reach]:
     return {s.user_id: Reach(s.email if s.email_enabled else None, s.phone if s.sms_enabled else None) for s in found}
 
 
-def opted_out(session: Session, worker_ids: list[int]) -> set[int]:
+def opted_out(session: DbSession, worker_ids: list[int]) -> set[int]:
     """Return which of these workers have refused reminder SMS."""
     out: set[int] = set()
     for start in range(0, len(worker_ids), 500):
@@ -80,7 +80,13 @@ def opted_out(session: Session, worker_ids: list[int]) -> set[int]:
 
 
 def set_worker_opt_out(
-    session: Session, worker: Worker, refuse: bool, now: datetime, *, user: User | None = None, source: str = "console"
+    session: DbSession,
+    worker: Worker,
+    refuse: bool,
+    now: datetime,
+    *,
+    user: User | None = None,
+    source: str = "console",
 ) -> bool:
     """Record that the worker refuses (or accepts again) reminder SMS; return whether anything changed."""
     found = session.get(WorkerOptOut, worker.id)

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
 
 from exam_server import localday
+from exam_server.database import DbSession, rows_touched
 from exam_server.models import Channel, DeliveryStatus, Notification, User
 from exam_server.services.admin.notifications.channels import Mailer, SendError, SmsGateway
 
@@ -48,7 +48,7 @@ class Message:
         return f"{self.rule}:{self.subject_key}:{person}:{self.channel.value}"[:160]
 
 
-def queue(session: Session, messages: list[Message], now: datetime) -> int:
+def queue(session: DbSession, messages: list[Message], now: datetime) -> int:
     """Insert the messages (inbox ones already delivered) in one statement; return how many."""
     if not messages:
         return 0
@@ -127,13 +127,15 @@ def _send(notification: Notification, now: datetime) -> str:
     )
 
 
-def _claim(session: Session, notification_id: int, now: datetime) -> bool:
-    claimed = session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id, Notification.status == DeliveryStatus.PENDING)
-        .values(status=DeliveryStatus.SENDING, attempts=Notification.attempts + 1, next_attempt_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+def _claim(session: DbSession, notification_id: int, now: datetime) -> bool:
+    claimed = rows_touched(
+        session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id, Notification.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.SENDING, attempts=Notification.attempts + 1, next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     session.commit()
     return bool(claimed)
 
@@ -156,15 +158,17 @@ def _settle(notification: Notification, error: SendError | None, provider_id: st
     return notification.status.value
 
 
-def dispatch(session: Session, now: datetime | None = None, batch: int = 200) -> dict[str, int]:
+def dispatch(session: DbSession, now: datetime | None = None, batch: int = 200) -> dict[str, int]:
     """Send the SMS and e-mail due at ``now`` (a batch at most), one commit each; return counts by outcome."""
     now = now or localday.utcnow()
-    abandoned = session.execute(
-        update(Notification)
-        .where(Notification.status == DeliveryStatus.SENDING, Notification.next_attempt_at < now - STALE_CLAIM)
-        .values(status=DeliveryStatus.UNCERTAIN, last_error="发送进程中断，结果未知，不再重发以免重复")
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    abandoned = rows_touched(
+        session.execute(
+            update(Notification)
+            .where(Notification.status == DeliveryStatus.SENDING, Notification.next_attempt_at < now - STALE_CLAIM)
+            .values(status=DeliveryStatus.UNCERTAIN, last_error="发送进程中断，结果未知，不再重发以免重复")
+            .execution_options(synchronize_session=False)
+        )
+    )
     session.commit()
     due = session.scalars(
         select(Notification.id)
@@ -206,7 +210,7 @@ def inbox(user: User):
     )
 
 
-def unread(session: Session, user: User) -> int:
+def unread(session: DbSession, user: User) -> int:
     return (
         session.scalar(
             select(func.count(Notification.id)).where(
@@ -217,11 +221,11 @@ def unread(session: Session, user: User) -> int:
     )
 
 
-def mark_read(session: Session, user: User, now: datetime, notification_id: int | None = None) -> int:
+def mark_read(session: DbSession, user: User, now: datetime, notification_id: int | None = None) -> int:
     """Mark one of the user's inbox messages (or all of them) read; return how many changed."""
     stmt = update(Notification).where(
         Notification.user_id == user.id, Notification.channel == Channel.INBOX, Notification.read_at.is_(None)
     )
     if notification_id is not None:
         stmt = stmt.where(Notification.id == notification_id)
-    return session.execute(stmt.values(read_at=now).execution_options(synchronize_session=False)).rowcount
+    return rows_touched(session.execute(stmt.values(read_at=now).execution_options(synchronize_session=False)))

@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from exam_server import localday
+from exam_server.database import DbSession
 from exam_server.models import (
     OPEN_REQUIREMENT_STATUSES,
     Certificate,
@@ -62,7 +62,7 @@ def _not_fired(rule: str, subject_type: str, subject_id) -> ColumnElement[bool]:
     return ~exists().where(Notice.rule == rule, Notice.subject_type == subject_type, Notice.subject_id == subject_id)
 
 
-def _mark(session: Session, rule: str, subject_type: str, subject_id: int, now: datetime) -> Notice | None:
+def _mark(session: DbSession, rule: str, subject_type: str, subject_id: int, now: datetime) -> Notice | None:
     """Record that the rule fired for the subject; None if it already had (another runner got there first)."""
     notice = Notice(rule=rule, subject_type=subject_type, subject_id=subject_id, fired_at=now)
     try:
@@ -76,7 +76,7 @@ def _mark(session: Session, rule: str, subject_type: str, subject_id: int, now: 
 class Audience:
     """Turns people into messages over the channels they can be reached on and that are configured."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: DbSession) -> None:
         config = current_app.config
         self.session = session
         self.templates: dict[str, str] = dict(config.get("SMS_TEMPLATES") or {})
@@ -122,7 +122,7 @@ class Audience:
         ]
 
 
-def managers(session: Session, enterprise_ids: Iterable[int]) -> dict[int, list[User]]:
+def managers(session: DbSession, enterprise_ids: Iterable[int]) -> dict[int, list[User]]:
     """Return the active enterprise managers of each enterprise."""
     ids, out = list(enterprise_ids), defaultdict[int, list[User]](list)
     for start in range(0, len(ids), 500):
@@ -136,7 +136,14 @@ def managers(session: Session, enterprise_ids: Iterable[int]) -> dict[int, list[
 
 
 def _plan_messages(
-    session: Session, audience: Audience, rule: str, plan: ExamPlan, statuses, subject: str, body_for, worker_body: str
+    session: DbSession,
+    audience: Audience,
+    rule: str,
+    plan: ExamPlan,
+    statuses,
+    subject: str,
+    body_for,
+    worker_body: str,
 ) -> list[Message]:
     """Return the managers' and the workers' messages about one plan's requirements in ``statuses``."""
     per_enterprise = session.execute(
@@ -173,7 +180,7 @@ def _plan_messages(
     return messages
 
 
-def _workers_by_enterprise(session: Session, plan: ExamPlan, statuses, params: dict):
+def _workers_by_enterprise(session: DbSession, plan: ExamPlan, statuses, params: dict):
     """Yield (enterprise, county, [(worker, phone, params)]) for the plan's workers with a phone number."""
     grouped: dict[tuple[int, int], list] = defaultdict(list)
     stmt = (
@@ -187,7 +194,7 @@ def _workers_by_enterprise(session: Session, plan: ExamPlan, statuses, params: d
         yield enterprise_id, county_id, rows
 
 
-def plan_opening(session: Session, now: datetime) -> int:
+def plan_opening(session: DbSession, now: datetime) -> int:
     """Tell managers and workers that a plan they are in has opened."""
     rule, audience, queued = "plan_opening", Audience(session), 0
     due = session.scalars(
@@ -219,7 +226,7 @@ def plan_opening(session: Session, now: datetime) -> int:
     return queued
 
 
-def plan_closing(session: Session, now: datetime) -> int:
+def plan_closing(session: DbSession, now: datetime) -> int:
     """Tell managers how many of their workers have not sat a plan closing soon, and tell those workers."""
     rule, audience, queued = "plan_closing", Audience(session), 0
     days = int(current_app.config["NOTIFY_CLOSING_DAYS"])
@@ -255,7 +262,7 @@ def plan_closing(session: Session, now: datetime) -> int:
     return queued
 
 
-def certificate_expiring(session: Session, now: datetime) -> int:
+def certificate_expiring(session: DbSession, now: datetime) -> int:
     """Tell holders, and their enterprises' managers, of certificates reaching their last days."""
     rule, audience = "certificate_expiring", Audience(session)
     today = localday.today(now)
@@ -313,7 +320,7 @@ def certificate_expiring(session: Session, now: datetime) -> int:
     return queued
 
 
-def review_waiting(session: Session, now: datetime) -> int:
+def review_waiting(session: DbSession, now: datetime) -> int:
     """Tell the reviewers that face alerts have been waiting longer than they should."""
     rule, audience = "review_waiting", Audience(session)
     minutes = int(current_app.config["NOTIFY_REVIEW_WAIT_MINUTES"])
@@ -366,7 +373,7 @@ RULES = {
 }
 
 
-def queue_due(session: Session, now: datetime | None = None) -> dict[str, int]:
+def queue_due(session: DbSession, now: datetime | None = None) -> dict[str, int]:
     """Run every rule once at ``now``; return how many notifications each queued (each commits its own)."""
     now = now or localday.utcnow()
     return {name: rule(session, now) for name, rule in RULES.items()}
