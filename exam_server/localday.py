@@ -9,6 +9,7 @@ the one place that knows the zone; ``create_app`` sets it once from the configur
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_ZONE = "Asia/Shanghai"
@@ -81,6 +82,12 @@ def from_wall_clock(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=_zone).astimezone(UTC) if value else None
 
 
+@overload
+def to_wall_clock(value: datetime) -> datetime: ...
+@overload
+def to_wall_clock(value: None) -> None: ...
+@overload
+def to_wall_clock(value: datetime | None) -> datetime | None: ...
 def to_wall_clock(value: datetime | None) -> datetime | None:
     """Return an aware instant as a naive wall-clock time (for a datetime-local input or a spreadsheet)."""
     return value.astimezone(_zone).replace(tzinfo=None) if value else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from .assembly import PARTIAL_CREDIT_POLICIES, Paper, PaperItem
 from .model import LETTERS, QuestionType
@@ -13,6 +13,10 @@ from .model import LETTERS, QuestionType
 _SEPARATORS = re.compile(r"[\s,，、;；/]+")
 # Scores are rounded to 2 decimals; the pass check allows for float noise below that.
 _EPS = 1e-6
+
+Response: TypeAlias = str | Iterable[str] | None
+# Keyed by question code or by item number; a Mapping's key type is invariant, so each keying is named.
+Responses: TypeAlias = Mapping[str, Response] | Mapping[int, Response] | Mapping[str | int, Response]
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ class GradeResult:
         )
 
 
-def normalise_response(value: str | Iterable[str] | None) -> str:
+def normalise_response(value: Response) -> str:
     """Return response letters uppercased, de-duplicated and sorted ("c, a" -> "AC")."""
     if value is None:
         return ""
@@ -110,9 +114,7 @@ def normalise_response(value: str | Iterable[str] | None) -> str:
     return "".join(sorted(set(_SEPARATORS.sub("", text).upper())))
 
 
-def grade(
-    paper: Paper, responses: Mapping[str | int, str | Iterable[str] | None], policy: str | None = None
-) -> GradeResult:
+def grade(paper: Paper, responses: Responses, policy: str | None = None) -> GradeResult:
     """Score responses (keyed by question code or item number, in PRESENTED letters); policy defaults to the paper's."""
     policy = policy or paper.partial_credit or "none"
     if policy not in PARTIAL_CREDIT_POLICIES:

@@ -53,7 +53,7 @@ def enroll_batch(directory: Path, report: Path | None, processes: int | None, co
     )
     with tqdm(total=len(todo), unit="photo", desc="enrolling", dynamic_ncols=True) as bar:
         for (path, worker_id), result in zip(todo, results, strict=False):
-            if result.ok:
+            if result.sample is not None:
                 face_service.enrol_file(db.session, worker_id, path, result.sample)
                 enrolled += 1
                 if enrolled % commit_every == 0:

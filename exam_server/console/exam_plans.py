@@ -71,10 +71,13 @@ def _form(plan=None) -> PlanForm:
 
 
 def _input(form: PlanForm) -> plans.PlanInput:
+    opens_at, closes_at = localday.from_wall_clock(form.opens_at.data), localday.from_wall_clock(form.closes_at.data)
+    if opens_at is None or closes_at is None:  # the form requires both; a form that lets one through is a bug
+        raise DomainError("请填写开始时间和结束时间")
     return plans.PlanInput(
         name=form.name.data,
-        opens_at=localday.from_wall_clock(form.opens_at.data),
-        closes_at=localday.from_wall_clock(form.closes_at.data),
+        opens_at=opens_at,
+        closes_at=closes_at,
         ruleset_id=form.ruleset_id.data,
         county_id=form.county_id.data or None,
         industry_id=form.industry_id.data or None,

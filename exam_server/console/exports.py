@@ -29,7 +29,7 @@ def _rows(kind: str, filters: stats.Filters, user_id: int, place_ids: dict, plac
     The request's session is closed when the view returns, before a streamed body is read, so the
     generator works in the session of the context that stream_with_context pushes again.
     """
-    user = current_user if place is not None else db.session.get(User, user_id)
+    user = current_user if place is not None else db.session.get_one(User, user_id)
     place = place or stats.resolve_place(db.session, user, **place_ids)
     yield from export_jobs.rows(db.session, kind, user, place, filters)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import mimetypes
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def _enrolled_photo(worker_id: int | None) -> FacePhoto | None:
     )
 
 
-def _case_checks(case: ReviewCase) -> list[FaceCheck]:
+def _case_checks(case: ReviewCase) -> Sequence[FaceCheck]:
     """Return the face checks behind the case: its own, its check-in's and its sitting's."""
     related = [FaceCheck.id == case.face_check_id]
     related += [FaceCheck.checkin_id == case.checkin_id] if case.checkin_id else []
@@ -166,6 +167,7 @@ IMAGE_KINDS = {"photo": "upload", "check": "live", "chip": "id_card"}
 
 def _image_row(source: str, item_id: int) -> tuple[int, str | None]:
     """Return (worker id, path under DATA_DIR) of a photo, an evidence frame or a chip photo."""
+    row: tuple[int, str | None] | None
     if source == "photo":
         row = db.session.execute(select(FacePhoto.worker_id, FacePhoto.path).where(FacePhoto.id == item_id)).first()
     elif source == "check":
@@ -180,7 +182,7 @@ def _image_row(source: str, item_id: int) -> tuple[int, str | None]:
         ).first()
     else:
         row = None
-    return tuple(row) if row else (0, None)
+    return (row[0], row[1]) if row else (0, None)
 
 
 @bp.route("/review/image/<source>/<int:item_id>")

@@ -41,10 +41,10 @@ def place_and_filters() -> tuple[stats.Place, stats.Filters]:
 
 def breadcrumbs(place: stats.Place) -> list[tuple[str, dict]]:
     """Return (label, place arguments) from the highest level the user may open down to the place."""
-    crumbs = [("全市", {})] if policy.can_see_city(current_user) else []
+    crumbs: list[tuple[str, dict]] = [("全市", {})] if policy.can_see_city(current_user) else []
     if place.county and policy.can_see_county(current_user, place.county.id):
         crumbs.append((place.county.name, {"county": place.county.id}))
-    if place.township and policy.can_see_county(current_user, place.county.id):
+    if place.township and policy.can_see_county(current_user, place.township.county_id):
         crumbs.append((place.township.name, {"township": place.township.id}))
     if place.enterprise:
         crumbs.append((place.enterprise.name, {"enterprise": place.enterprise.id}))

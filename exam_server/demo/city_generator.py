@@ -345,7 +345,9 @@ def make_plans(session: DbSession, city: City) -> None:
     plan_id = next_id(session, ExamPlan)
     opens, closes = city.anchor - timedelta(days=365), city.anchor + timedelta(days=30)
     year = opens.year
-    specs = [(f"{year}年度{i['name']}行业从业人员安全生产培训考试", i["id"], []) for i in city.industries]
+    specs: list[tuple[str, int | None, list[str]]] = [
+        (f"{year}年度{i['name']}行业从业人员安全生产培训考试", i["id"], []) for i in city.industries
+    ]
     specs.append(
         (
             f"{year}年度主要负责人和安全生产管理人员安全生产知识考核",

@@ -14,6 +14,7 @@ from exam_server import localday
 from exam_server.database import DbSession
 from exam_server.models import (
     Answer,
+    Base,
     Certificate,
     CheckIn,
     FaceCheck,
@@ -269,6 +270,7 @@ def load(session: DbSession, city: City, history: History, loader: Loader, data_
     """Insert the year's rows, then the synthetic face templates (and write the 1:N indexes into data_dir)."""
     from exam_server.demo import city_faces
 
+    model: type[Base]
     for model, rows in ((Sitting, history.sittings), (Certificate, history.certificates), (Answer, history.answers)):
         loader.insert(model, rows)
         session.commit()

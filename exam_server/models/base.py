@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
 
-from sqlalchemy import JSON, DateTime, Enum, MetaData
+from sqlalchemy import JSON, DateTime, Enum, MetaData, Table
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -47,6 +48,10 @@ class Base(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime(), dict: JSON, list: JSON},
     )
+
+    if TYPE_CHECKING:
+        # Every model maps one Table (none maps a join or a select), the type Core's insert() takes.
+        __table__: ClassVar[Table]
 
 
 class DomainError(ValueError):

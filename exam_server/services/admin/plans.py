@@ -91,7 +91,7 @@ def save_plan(
     if ruleset is None:
         raise DomainError(f"组卷规则“{data.ruleset_id}”不存在")
     creating = plan is None
-    if creating:
+    if plan is None:
         plan = ExamPlan(created_by_id=user.id)
         session.add(plan)
     plan.name, plan.ruleset = data.name.strip(), ruleset

@@ -246,6 +246,7 @@ def _parse_row(row, cells, columns, codes, enterprise, seen, problems, today) ->
     )
     if len(problems) > before:
         return None
+    assert citizen_id is not None  # every path that leaves it unset added a problem
     return citizen_id, name, gender_of(citizen_id), birth, enterprise_id, job, phone
 
 

@@ -69,7 +69,7 @@ def categories(paper: qb.Paper, graded: qb.GradeResult) -> list[dict]:
 
 def retake(session: DbSession, sitting: Sitting, now: datetime) -> dict:
     """Return whether and until when the worker may sit this plan again (a new check-in opens the next attempt)."""
-    requirement = session.get(ExamRequirement, sitting.requirement_id)
+    requirement = session.get_one(ExamRequirement, sitting.requirement_id)
     plan = sitting.plan
     left = max(0, plan.max_attempts - requirement.attempts)
     open_now = left > 0 and requirement.status is not RequirementStatus.PASSED and now < plan.closes_at

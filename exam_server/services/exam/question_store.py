@@ -134,7 +134,7 @@ def bank(session: DbSession) -> tuple[qb.IndexedBank, dict[str, int]]:
     """Return the active bank indexed for assembly and the question id of each code."""
     # Rebuilt only when the table changed, so assembling a paper costs one small query.
     key = (
-        str(session.get_bind().url),
+        str(session.get_bind().engine.url),
         *session.execute(select(func.count(Question.id), func.max(Question.updated_at), func.max(Question.id))).one(),
     )
     with _cache_lock:

@@ -179,9 +179,7 @@ def save_answer(session: DbSession, sitting: Sitting, item_no: int, response: st
             )
     except IntegrityError:
         # Seen already: a retry, or the original of a retry arriving after newer answers; those stand.
-        if answer is not None:
-            return answer
-        return session.scalar(select(Answer).where(Answer.sitting_id == sitting.id, Answer.item_no == item_no))
+        return answer if answer is not None else _stored_answer(session, sitting, item_no)
     if answer is None:
         answer = Answer(
             sitting_id=sitting.id,
@@ -196,11 +194,19 @@ def save_answer(session: DbSession, sitting: Sitting, item_no: int, response: st
                 session.add(answer)
             return answer
         except IntegrityError:  # the same answer raced in from a retry: update the winner instead
-            answer = session.scalar(select(Answer).where(Answer.sitting_id == sitting.id, Answer.item_no == item_no))
+            answer = _stored_answer(session, sitting, item_no)
     if answer.idempotency_key == key or answer.response == letters:
         return answer
     answer.response, answer.idempotency_key, answer.answered_at = letters, key, now
     answer.revision += 1
+    return answer
+
+
+def _stored_answer(session: DbSession, sitting: Sitting, item_no: int) -> Answer:
+    """Return the answer a concurrent request stored, whose receipt or row refused ours."""
+    answer = session.scalar(select(Answer).where(Answer.sitting_id == sitting.id, Answer.item_no == item_no))
+    if answer is None:
+        raise RuntimeError(f"sitting {sitting.id} item {item_no}: a duplicate was refused but no answer is stored")
     return answer
 
 
@@ -229,7 +235,7 @@ def finish(session: DbSession, sitting: Sitting, now: datetime, *, auto: bool) -
     session.refresh(sitting)
     if not closed:
         return False
-    requirement = session.get(ExamRequirement, sitting.requirement_id)
+    requirement = session.get_one(ExamRequirement, sitting.requirement_id)
     if grade.passed:
         requirement.status, requirement.passed_at = RequirementStatus.PASSED, now
         issue_certificate(session, sitting, now)
@@ -300,9 +306,9 @@ def sweep(session: DbSession, now: datetime | None = None, batch: int = 200) -> 
         .limit(batch)
     ).all()
     for sitting_id in overdue:
-        sitting = session.scalar(
+        sitting = session.scalars(
             select(Sitting).where(Sitting.id == sitting_id).with_for_update().execution_options(populate_existing=True)
-        )
+        ).one()
         submitted += close_if_overdue(session, sitting, now)
         session.commit()
     expired = rows_touched(

@@ -424,10 +424,13 @@ def purge_evidence(
         ).all()
         if not checks and not chips:
             break
+        # Both queries select only rows that still name a file.
         for check in checks:
+            assert check.evidence_path is not None
             (root / check.evidence_path).unlink(missing_ok=True)
             check.evidence_purged_at = now
         for checkin in chips:
+            assert checkin.chip_photo_path is not None
             (root / checkin.chip_photo_path).unlink(missing_ok=True)
             checkin.chip_photo_path = None
         removed += len(checks) + len(chips)
@@ -509,4 +512,4 @@ def plan_batch(session: DbSession, paths: list[Path]) -> tuple[list[tuple[Path, 
 
 def enrol_file(session: DbSession, worker_id: int, path: Path, sample: FaceSample) -> Enrolment:
     """Enrol a worker from a batch file already analysed by the engine's batch helper."""
-    return enrol(session, session.get(Worker, worker_id), path.read_bytes(), PhotoSource.BATCH, sample=sample)
+    return enrol(session, session.get_one(Worker, worker_id), path.read_bytes(), PhotoSource.BATCH, sample=sample)

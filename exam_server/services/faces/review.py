@@ -133,7 +133,7 @@ def decide(
         else:
             void_sitting(session, sitting, user, reason, now)
     if case.kind is ReviewKind.DUPLICATE_ENROLMENT and outcome is ReviewStatus.CONFIRMED and case.face_check_id:
-        template_id = (session.get(FaceCheck, case.face_check_id).detail or {}).get("template_id")
+        template_id = (session.get_one(FaceCheck, case.face_check_id).detail or {}).get("template_id")
         if template_id:
             face_service.deactivate_template(session, template_id, now)
     audit.record(

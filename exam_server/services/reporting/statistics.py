@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, literal, select, union_all
+from sqlalchemy import Select, SQLColumnExpression, func, literal, select, union_all
 
 from exam_server import localday
 from exam_server.database import DbSession
@@ -157,15 +158,15 @@ def resolve_place(
             raise OutOfScope("无权查看该企业 / enterprise outside your scope")
         return Place(found.county, found.township, found)
     if township:
-        found = session.get(Township, township)
-        if found is None or not policy.can_see_county(user, found.county_id):
+        town = session.get(Township, township)
+        if town is None or not policy.can_see_county(user, town.county_id):
             raise OutOfScope("无权查看该乡镇 / township outside your scope")
-        return Place(found.county, found)
+        return Place(town.county, town)
     if county:
-        found = session.get(County, county)
-        if found is None:
+        area = session.get(County, county)
+        if area is None:
             raise OutOfScope("无权查看该区县 / county outside your scope")
-        return Place(found)
+        return Place(area)
     if not policy.can_see_city(user):
         raise OutOfScope("无权查看统计 / no statistics for this role")
     return Place(None)
@@ -214,7 +215,7 @@ DIMENSIONS = {
 
 def counts_by(session: DbSession, user: User, place: Place, filters: Filters, dimension: str) -> dict:
     """Return {key: Rates} for one dimension with a single GROUP BY on exam_requirement."""
-    column = DIMENSIONS[dimension]
+    column: SQLColumnExpression[int | None] = DIMENSIONS[dimension]
     if filters != Filters():
         # "+ 0" keeps SQLite from walking the dimension's index over every row to honour the plan filter.
         column = (column + 0).label(dimension)
@@ -233,8 +234,10 @@ class Row:
     code: str = ""
 
 
-def _members(session: DbSession, place: Place, dimension: str) -> list[tuple[int, str, str]]:
+def _members(session: DbSession, place: Place, dimension: str) -> list[tuple[int, str, str | datetime]]:
     """Return (id, name, code) of every member of a dimension inside the place, zero rows included."""
+    # A plan's code is when it opens; breakdown shows its month.
+    query: Select[int, str, Any]
     if dimension == "county":
         query = select(County.id, County.name, County.code).order_by(County.code)
         if place.county:
@@ -260,7 +263,7 @@ def _members(session: DbSession, place: Place, dimension: str) -> list[tuple[int
         query = query.order_by(Enterprise.name)
     else:
         query = select(ExamPlan.id, ExamPlan.name, ExamPlan.opens_at).order_by(ExamPlan.opens_at)
-    return [tuple(r) for r in session.execute(query)]
+    return [(key, name, code) for key, name, code in session.execute(query)]
 
 
 def breakdown(session: DbSession, user: User, place: Place, filters: Filters, dimension: str) -> list[Row]:
@@ -390,7 +393,7 @@ def months_of_plans(plan_rows: list[Row], filters: Filters) -> list[MonthRow]:
 
 @dataclass
 class Page:
-    items: list
+    items: Sequence[Any]
     page: int
     per_page: int
     total: int
@@ -522,7 +525,7 @@ def live_sittings(session: DbSession, user: User, now: datetime) -> list[dict]:
         .order_by(REQ.county_id, REQ.enterprise_id, Sitting.started_at)
     )
     rows = session.execute(enterprise_filter(user, stmt, REQ.enterprise_id, REQ.county_id)).all()
-    latest: dict[int, tuple] = {}
+    latest: dict[int | None, tuple] = {}
     ids = [row.id for row in rows]
     for start in range(0, len(ids), 500):
         newest = (
