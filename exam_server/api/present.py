@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
+from exam_server.database import DbSession
 from exam_server.models import Sitting, SittingStatus
 from exam_server.services.exam import certificates, feedback, sittings
 
 LETTERS = "ABCDEF"
 
 
-def result(session: Session, sitting: Sitting, now: datetime) -> dict | None:
+def result(session: DbSession, sitting: Sitting, now: datetime) -> dict | None:
     """Return the graded result of a submitted sitting, with its certificate when it passed."""
     if sitting.status is not SittingStatus.SUBMITTED:
         return None
@@ -38,7 +37,7 @@ def result(session: Session, sitting: Sitting, now: datetime) -> dict | None:
     }
 
 
-def sitting_view(session: Session, sitting: Sitting, now: datetime) -> dict:
+def sitting_view(session: DbSession, sitting: Sitting, now: datetime) -> dict:
     """Return the sitting with its presented paper and the responses saved so far."""
     questions = [
         {

@@ -6,9 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from exam_server import citizen_id
+from exam_server.database import DbSession
 from exam_server.models import (
     JOB_CATEGORY_LABELS,
     ROLE_LABELS,
@@ -195,7 +195,7 @@ class _Names:
         "plan_id": "exam_plan",
     }
 
-    def __init__(self, session: Session, entries: list[AuditLog]):
+    def __init__(self, session: DbSession, entries: list[AuditLog]):
         wanted: dict[str, set[int]] = defaultdict(set)
         for entry in entries:
             if entry.user_id:
@@ -217,7 +217,7 @@ class _Names:
             self._load(session, "worker", workers - set(self.objects["worker"]))
         )
 
-    def _load(self, session: Session, kind: str, ids: set[int]) -> dict:
+    def _load(self, session: DbSession, kind: str, ids: set[int]) -> dict:
         model = self._MODELS[kind]
         return {o.id: o for o in session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
 
@@ -291,7 +291,7 @@ def _details(names: _Names, detail: dict) -> list[tuple[str, str]]:
     return lines
 
 
-def describe(session: Session, entries: list[AuditLog]) -> list[Line]:
+def describe(session: DbSession, entries: list[AuditLog]) -> list[Line]:
     """Return the entries with their actor, action, target and details in words."""
     names = _Names(session, entries)
     lines = []

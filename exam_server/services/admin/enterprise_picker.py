@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession
 from exam_server.models import County, DomainError, Enterprise, User
 from exam_server.services import policy
 
@@ -26,7 +26,7 @@ def _in_scope(user: User):
     return policy.enterprise_filter(user, stmt, Enterprise.id, Enterprise.county_id)
 
 
-def suggest(session: Session, user: User, text: str, limit: int = SUGGESTIONS) -> list[dict]:
+def suggest(session: DbSession, user: User, text: str, limit: int = SUGGESTIONS) -> list[dict]:
     """Return up to ``limit`` enterprises of the user's scope whose name holds the text or whose code starts with it."""
     text = (text or "").strip()[:128]
     if not text:
@@ -49,7 +49,7 @@ def suggest(session: Session, user: User, text: str, limit: int = SUGGESTIONS) -
     ]
 
 
-def resolve(session: Session, user: User, text: str) -> Enterprise | None:
+def resolve(session: DbSession, user: User, text: str) -> Enterprise | None:
     """Return the enterprise the box names (a credit code, a picked suggestion or an exact name); None when empty."""
     text = (text or "").strip()
     if not text:

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 import numpy as np
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession, rows_touched
 from exam_server.face import FaceRefusal, Template
 from exam_server.models import (
     CaptureRequest,
@@ -78,7 +78,7 @@ def hash_nonce(nonce: str) -> str:
     return hashlib.sha256(nonce.encode("utf-8")).hexdigest()
 
 
-def schedule(session: Session, sitting: Sitting, now: datetime, *, retry: bool = False) -> CaptureRequest | None:
+def schedule(session: DbSession, sitting: Sitting, now: datetime, *, retry: bool = False) -> CaptureRequest | None:
     """Create the sitting's next capture request (a retry comes after one poll, others at random)."""
     rules = policy(sitting.plan)
     if not rules["enabled"]:
@@ -98,7 +98,7 @@ def schedule(session: Session, sitting: Sitting, now: datetime, *, retry: bool =
     return capture
 
 
-def cancel_pending(session: Session, sitting_id: int, now: datetime) -> None:
+def cancel_pending(session: DbSession, sitting_id: int, now: datetime) -> None:
     """Spend every unused nonce of a sitting (on resume elsewhere, suspension or closing)."""
     session.execute(
         update(CaptureRequest)
@@ -107,7 +107,7 @@ def cancel_pending(session: Session, sitting_id: int, now: datetime) -> None:
     )
 
 
-def current(session: Session, sitting: Sitting, now: datetime) -> dict | None:
+def current(session: DbSession, sitting: Sitting, now: datetime) -> dict | None:
     """Return the capture the kiosk must take now ({nonce, due_at, expires_at}) or None; note a missed one."""
     latest = session.scalar(
         select(CaptureRequest)
@@ -123,7 +123,7 @@ def current(session: Session, sitting: Sitting, now: datetime) -> dict | None:
     return {"nonce": nonce_for(latest), "due_at": latest.due_at, "expires_at": latest.expires_at}
 
 
-def expire_missed(session: Session, now: datetime) -> int:
+def expire_missed(session: DbSession, now: datetime) -> int:
     """Record expired captures of sittings whose kiosk kept polling (a dead kiosk is not the worker's fault)."""
     rows = session.execute(
         select(CaptureRequest, Sitting)
@@ -140,13 +140,15 @@ def expire_missed(session: Session, now: datetime) -> int:
     return sum(_missed(session, sitting, capture, now) for capture, sitting in rows)
 
 
-def _missed(session: Session, sitting: Sitting, capture: CaptureRequest, now: datetime) -> bool:
-    claimed = session.execute(
-        update(CaptureRequest)
-        .where(CaptureRequest.id == capture.id, CaptureRequest.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+def _missed(session: DbSession, sitting: Sitting, capture: CaptureRequest, now: datetime) -> bool:
+    claimed = rows_touched(
+        session.execute(
+            update(CaptureRequest)
+            .where(CaptureRequest.id == capture.id, CaptureRequest.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if not claimed:
         return False
     name, version = face_service.model_key()
@@ -174,7 +176,7 @@ def _missed(session: Session, sitting: Sitting, capture: CaptureRequest, now: da
     return True
 
 
-def claim(session: Session, sitting: Sitting, nonce: str, now: datetime) -> CaptureRequest:
+def claim(session: DbSession, sitting: Sitting, nonce: str, now: datetime) -> CaptureRequest:
     """Spend a nonce of this sitting exactly once, or refuse (invalid, used, expired)."""
     capture = session.scalar(
         select(CaptureRequest).where(
@@ -187,12 +189,14 @@ def claim(session: Session, sitting: Sitting, nonce: str, now: datetime) -> Capt
         raise Refusal("nonce_used")
     if now > capture.expires_at:
         raise Refusal("nonce_expired")
-    won = session.execute(
-        update(CaptureRequest)
-        .where(CaptureRequest.id == capture.id, CaptureRequest.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    won = rows_touched(
+        session.execute(
+            update(CaptureRequest)
+            .where(CaptureRequest.id == capture.id, CaptureRequest.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
     if not won:
         raise Refusal("nonce_used")
     return capture
@@ -208,7 +212,7 @@ class FrameCheck:
     detail: dict
 
 
-def analyse_frame(session: Session, sitting: Sitting, frame: bytes, now: datetime) -> FrameCheck:
+def analyse_frame(session: DbSession, sitting: Sitting, frame: bytes, now: datetime) -> FrameCheck:
     """Compare a frame with the enrolled templates and with the face seen at check-in (same camera, same day)."""
     engine = face_service.engine()
     # A stored photo sent as a capture matches the enrolled face perfectly: refused as a replay.
@@ -241,7 +245,7 @@ def analyse_frame(session: Session, sitting: Sitting, frame: bytes, now: datetim
     return FrameCheck(None, verdict, face_service.save_evidence(frame, now), detail)
 
 
-def entry_templates(session: Session, sitting_id: int) -> list[Template]:
+def entry_templates(session: DbSession, sitting_id: int) -> list[Template]:
     """Return the face embedded at the sitting's latest check-in (one template per model), if it was kept."""
     check = session.scalar(
         select(FaceCheck)
@@ -265,7 +269,7 @@ def entry_templates(session: Session, sitting_id: int) -> list[Template]:
     return []
 
 
-def record(session: Session, sitting: Sitting, capture: CaptureRequest, result: FrameCheck, now: datetime) -> str:
+def record(session: DbSession, sitting: Sitting, capture: CaptureRequest, result: FrameCheck, now: datetime) -> str:
     """Store the check, apply the policy and return the kiosk's decision: match, retry, warning or suspended."""
     verification = result.verification
     name, version = (verification.model_name, verification.model_version) if verification else face_service.model_key()
@@ -299,7 +303,7 @@ def record(session: Session, sitting: Sitting, capture: CaptureRequest, result: 
     return _apply_policy(session, sitting, check, now)
 
 
-def _open_case_once(session: Session, sitting: Sitting, kind: ReviewKind, **fields) -> None:
+def _open_case_once(session: DbSession, sitting: Sitting, kind: ReviewKind, **fields) -> None:
     """Open a review case of this kind for the sitting unless one with the same other worker is still open."""
     already = session.scalar(
         select(ReviewCase.id)
@@ -315,7 +319,7 @@ def _open_case_once(session: Session, sitting: Sitting, kind: ReviewKind, **fiel
         session.add(ReviewCase(kind=kind, worker_id=sitting.worker_id, sitting_id=sitting.id, **fields))
 
 
-def _flag_look_alike(session: Session, sitting: Sitting, check: FaceCheck, look_alike: dict, now: datetime) -> None:
+def _flag_look_alike(session: DbSession, sitting: Sitting, check: FaceCheck, look_alike: dict, now: datetime) -> None:
     """Open one review case per sitting and look-alike: another enrolled worker is nearer to the face in the seat."""
     _open_case_once(
         session,
@@ -329,7 +333,7 @@ def _flag_look_alike(session: Session, sitting: Sitting, check: FaceCheck, look_
     )
 
 
-def _apply_policy(session: Session, sitting: Sitting, check: FaceCheck, now: datetime) -> str:
+def _apply_policy(session: DbSession, sitting: Sitting, check: FaceCheck, now: datetime) -> str:
     rules = policy(sitting.plan)
     if check.decision is Decision.MATCH:
         schedule(session, sitting, now)
@@ -345,7 +349,7 @@ def _apply_policy(session: Session, sitting: Sitting, check: FaceCheck, now: dat
     return "retry"
 
 
-def _streaks(session: Session, sitting_id: int) -> tuple[int, int]:
+def _streaks(session: DbSession, sitting_id: int) -> tuple[int, int]:
     """Count consecutive mismatches and consecutive checks without a match since the last fresh start."""
     since = session.scalar(
         select(ReviewCase.decided_at)
@@ -371,14 +375,16 @@ def _streaks(session: Session, sitting_id: int) -> tuple[int, int]:
     return mismatches, unverified
 
 
-def suspend(session: Session, sitting: Sitting, check: FaceCheck, now: datetime, **why: int) -> bool:
+def suspend(session: DbSession, sitting: Sitting, check: FaceCheck, now: datetime, **why: int) -> bool:
     """Suspend an in-progress sitting for a reviewer and open the review case; return whether it did."""
-    moved = session.execute(
-        update(Sitting)
-        .where(Sitting.id == sitting.id, Sitting.status == SittingStatus.IN_PROGRESS)
-        .values(status=SittingStatus.SUSPENDED, status_reason="face_mismatch")
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    moved = rows_touched(
+        session.execute(
+            update(Sitting)
+            .where(Sitting.id == sitting.id, Sitting.status == SittingStatus.IN_PROGRESS)
+            .values(status=SittingStatus.SUSPENDED, status_reason="face_mismatch")
+            .execution_options(synchronize_session=False)
+        )
+    )
     if not moved:
         return False
     session.refresh(sitting)
@@ -399,7 +405,7 @@ def suspend(session: Session, sitting: Sitting, check: FaceCheck, now: datetime,
     return True
 
 
-def _warn_multiple_faces(session: Session, sitting: Sitting, check: FaceCheck, now: datetime) -> None:
+def _warn_multiple_faces(session: DbSession, sitting: Sitting, check: FaceCheck, now: datetime) -> None:
     _open_case_once(
         session,
         sitting,
@@ -410,7 +416,7 @@ def _warn_multiple_faces(session: Session, sitting: Sitting, check: FaceCheck, n
     )
 
 
-def take(session: Session, sitting: Sitting, nonce: str, frame: bytes, now: datetime) -> tuple[Sitting, str]:
+def take(session: DbSession, sitting: Sitting, nonce: str, frame: bytes, now: datetime) -> tuple[Sitting, str]:
     """Check an in-exam frame answering a nonce for a writable, locked sitting; return it and the decision."""
     # The nonce is spent and committed before the face work, so no lock is held while the engine runs
     # and a replayed nonce is refused even while the first upload is still being checked.

@@ -11,11 +11,11 @@ from typing import NoReturn
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 import question_bank as qb
 from exam_server import localday
 from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
+from exam_server.database import DbSession
 from exam_server.face import FaceEngine, FaceRefusal, FaceSample
 from exam_server.face.errors import IMAGE_CODES, reason_zh
 from exam_server.face.liveness import Challenge, draw_challenge, instruction_zh, steps_of
@@ -91,7 +91,7 @@ class Started:
     resuming: bool
 
 
-def begin(session: Session, kiosk: Kiosk, citizen_id: str, chip_photo: bytes | None, now: datetime) -> Started:
+def begin(session: DbSession, kiosk: Kiosk, citizen_id: str, chip_photo: bytes | None, now: datetime) -> Started:
     """Start a check-in for the worker with this ID, or refuse (unknown, no exam, not enrolled...)."""
     try:
         normalised, _ = normalise_citizen_id(citizen_id, today=localday.local_date(now))
@@ -156,7 +156,7 @@ def begin(session: Session, kiosk: Kiosk, citizen_id: str, chip_photo: bytes | N
     )
 
 
-def open_requirement(session: Session, worker: Worker, now: datetime) -> ExamRequirement:
+def open_requirement(session: DbSession, worker: Worker, now: datetime) -> ExamRequirement:
     """Return the requirement the worker can sit now, or refuse saying why not."""
     rows = session.scalars(
         select(ExamRequirement)
@@ -174,7 +174,7 @@ def open_requirement(session: Session, worker: Worker, now: datetime) -> ExamReq
     raise Refusal("no_attempts_left")
 
 
-def _check_paper(session: Session, requirement: ExamRequirement) -> tuple[int, int]:
+def _check_paper(session: DbSession, requirement: ExamRequirement) -> tuple[int, int]:
     """Make sure a paper can be drawn (without drawing it) and return (minutes, questions)."""
     ruleset = qb.RuleSet.from_dict(requirement.plan.ruleset)
     bank, _ = question_store.bank(session)
@@ -184,7 +184,7 @@ def _check_paper(session: Session, requirement: ExamRequirement) -> tuple[int, i
     return ruleset.duration_minutes, ruleset.question_count
 
 
-def find(session: Session, kiosk: Kiosk, checkin_id: int, token: str) -> CheckIn:
+def find(session: DbSession, kiosk: Kiosk, checkin_id: int, token: str) -> CheckIn:
     """Return the kiosk's check-in whose token matches, or refuse."""
     checkin = session.get(CheckIn, checkin_id)
     if (
@@ -196,7 +196,7 @@ def find(session: Session, kiosk: Kiosk, checkin_id: int, token: str) -> CheckIn
     return checkin
 
 
-def answer_challenge(session: Session, kiosk: Kiosk, checkin: CheckIn, frames: list[bytes], now: datetime) -> Sitting:
+def answer_challenge(session: DbSession, kiosk: Kiosk, checkin: CheckIn, frames: list[bytes], now: datetime) -> Sitting:
     """Judge the burst (liveness and identity) and open or resume the sitting; refuse and count failures."""
     if checkin.status is CheckInStatus.PASSED:
         return session.get(Sitting, checkin.sitting_id)  # a retried upload: same answer

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from exam_server.database import DbSession
 from exam_server.face import FaceEngine, FaceRefusal, replay
 from exam_server.models import CheckIn, CheckKind, FacePhoto, FrameHash
 from exam_server.services.faces import face_service
@@ -27,7 +27,7 @@ def hash_frames(engine: FaceEngine, frames: list[bytes]) -> list[bytes | None]:
     return hashes
 
 
-def photo_hashes(session: Session, engine: FaceEngine, worker_id: int) -> list[bytes]:
+def photo_hashes(session: DbSession, engine: FaceEngine, worker_id: int) -> list[bytes]:
     """Return the hashes of the worker's enrolment photos and kept ID-card chip photos."""
     chips = select(CheckIn.chip_photo_path).where(CheckIn.worker_id == worker_id, CheckIn.chip_photo_path.is_not(None))
     paths = [*session.scalars(select(FacePhoto.path).where(FacePhoto.worker_id == worker_id)), *session.scalars(chips)]
@@ -45,7 +45,7 @@ def photo_hashes(session: Session, engine: FaceEngine, worker_id: int) -> list[b
     return found
 
 
-def seen_hashes(session: Session, worker_id: int) -> list[bytes]:
+def seen_hashes(session: DbSession, worker_id: int) -> list[bytes]:
     """Return the hashes of the frames kiosks sent for the worker, newest first."""
     return list(
         session.scalars(
@@ -57,7 +57,9 @@ def seen_hashes(session: Session, worker_id: int) -> list[bytes]:
     )
 
 
-def judge(session: Session, engine: FaceEngine, worker_id: int, hashes: list[bytes | None], burst: bool) -> dict | None:
+def judge(
+    session: DbSession, engine: FaceEngine, worker_id: int, hashes: list[bytes | None], burst: bool
+) -> dict | None:
     """Return why these frames are a replay ({"photo": [...], "seen": [...]} frame numbers), or None."""
     max_bits = current_app.config["REPLAY_MAX_BITS"]
     if max_bits < 0:
@@ -82,7 +84,7 @@ def judge(session: Session, engine: FaceEngine, worker_id: int, hashes: list[byt
 
 
 def remember(
-    session: Session,
+    session: DbSession,
     worker_id: int,
     hashes: list[bytes | None],
     kind: CheckKind,
