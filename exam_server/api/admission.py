@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Flask, current_app, g, request
+from flask.sansio.app import App
 
 from exam_server.extensions import db
 from exam_server.face.admission import FaceBusy, FaceQueue
@@ -14,7 +15,7 @@ from exam_server.services.exam.refusals import Refusal
 EXTENSION = "face_queue"
 
 
-def install(app: Flask) -> None:
+def install(app: App) -> None:
     """Give the app its per-process face queue, sized by the ANALYSIS_* settings."""
     app.extensions.setdefault(
         EXTENSION, FaceQueue(float(app.config["ANALYSIS_MAX_WAIT_SECONDS"]), int(app.config["ANALYSIS_CONCURRENCY"]))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import jsonify, request
+from flask.sansio.app import App
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from exam_server.extensions import db
@@ -73,11 +74,13 @@ def _refusal(exc: Refusal):
 
 def _http_error(exc: HTTPException):
     db.session.rollback()
-    code = _HTTP_CODES.get(exc.code, "invalid_request" if exc.code < 500 else "internal_error")
-    message = "" if code in CODES and code != "invalid_request" else exc.description
-    response = error_response(code, message, status=exc.code)
-    if getattr(exc, "valid_methods", None):  # a 405 says which methods the path takes (RFC 9110)
-        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    status = exc.code or 500  # every HTTPException raised carries its code; the bare base class would not
+    code = _HTTP_CODES.get(status, "invalid_request" if status < 500 else "internal_error")
+    message = "" if code in CODES and code != "invalid_request" else exc.description or ""
+    response = error_response(code, message, status=status)
+    allowed = getattr(exc, "valid_methods", None)
+    if allowed:  # a 405 says which methods the path takes (RFC 9110)
+        response.headers["Allow"] = ", ".join(sorted(allowed))
     return response
 
 
@@ -97,7 +100,7 @@ def install_on_blueprint(bp) -> None:
     bp.register_error_handler(Exception, _unexpected)
 
 
-def install_on_app(app: Flask) -> None:
+def install_on_app(app: App) -> None:
     """Answer in JSON for /api/v1 URLs no route matched, leaving other URLs to the previous handler."""
     for status in (404, 405):
         previous = app.error_handler_spec[None][status].get(default_exceptions[status])

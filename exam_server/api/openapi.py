@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import wraps
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from exam_server.api import schemas
 from exam_server.api.errors import CODES
@@ -18,6 +19,7 @@ from exam_server.services.exam.refusals import Refusal
 ATTRIBUTE = "__kiosk_api__"
 _REF = "#/components/schemas/{model}"
 _PARAM = re.compile(r"<(?:[^:<>]+:)?(\w+)>")
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def operation_of(app: Flask, endpoint: str | None) -> Operation | None:
     return getattr(app.view_functions.get(endpoint or ""), ATTRIBUTE, None)
 
 
-def parse_json(model: type[BaseModel]) -> BaseModel:
+def parse_json(model: type[M]) -> M:
     """Validate the JSON body against a model; refuse with a 400 (or the field's own code) that names the field."""
     try:
         data = request.get_json(force=True, silent=True)
@@ -122,7 +124,7 @@ def _error_responses(codes: list[str]) -> dict:
     by_status: dict[int, list[str]] = {}
     for code in codes:
         by_status.setdefault(CODES[code][0], []).append(code)
-    responses = {
+    responses: dict[str, dict[str, Any]] = {
         str(status): {
             "description": ", ".join(found),
             "content": {
@@ -158,7 +160,7 @@ def _describe(op: Operation, params: list[dict], endpoint: str, refs: dict) -> d
         codes = ["invalid_request", "payload_too_large", *codes]
     if not op.public:
         codes = ["kiosk_unauthorized", "kiosk_disabled", *codes]
-    success = {"description": op.summary}
+    success: dict[str, Any] = {"description": op.summary}
     if op.response is not None:
         success["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
     else:
@@ -194,7 +196,7 @@ def document(app: Flask) -> dict:
             if op is None:
                 raise RuntimeError(f"kiosk API route {rule.rule} has no @operation description")
             found.append((rule, op))
-    models = (
+    models: set[tuple[type[BaseModel], JsonSchemaMode]] = (
         {(op.body, "validation") for _, op in found if op.body}
         | {(op.response, "serialization") for _, op in found if op.response}
         | {(schemas.Error, "serialization")}
@@ -203,7 +205,7 @@ def document(app: Flask) -> dict:
     paths: dict[str, dict] = {}
     for rule, op in sorted(found, key=lambda item: item[0].rule):
         path, params = _path(rule)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _describe(op, params, rule.endpoint, keyed)
     return {
         "openapi": "3.1.0",
@@ -226,7 +228,7 @@ def document(app: Flask) -> dict:
 
 def cached_document() -> dict:
     """Return the document, built once per app (routes do not change after start-up)."""
-    app = current_app._get_current_object()
+    app = current_app
     if "kiosk_openapi" not in app.extensions:
         app.extensions["kiosk_openapi"] = document(app)
     return app.extensions["kiosk_openapi"]

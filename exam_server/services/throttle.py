@@ -53,9 +53,9 @@ class DatabaseStorage(Storage):
         table = RateLimitCounter.__table__
         engine = self._engine()
         insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
-        stmt = insert(table).values(key=key, count=amount, expires_at=now + expiry)
+        row = insert(table).values(key=key, count=amount, expires_at=now + expiry)
         # One statement, so concurrent hits from many processes never lose a count.
-        stmt = stmt.on_conflict_do_update(
+        stmt = row.on_conflict_do_update(
             index_elements=[table.c.key],
             set_={
                 "count": case((table.c.expires_at <= now, amount), else_=table.c.count + amount),
@@ -109,7 +109,10 @@ def _current_app_engine() -> Engine:
 
 def open_storage(uri: str) -> Storage:
     """Return the counter storage ``uri`` names."""
-    return storage_from_string(uri)
+    storage = storage_from_string(uri)
+    if not isinstance(storage, Storage):  # an async+ scheme: the limiter here calls it synchronously
+        raise ValueError(f"rate-limit storage {uri!r} is asynchronous; name a synchronous one")
+    return storage
 
 
 def parse_limits(value: str) -> list[RateLimitItem]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
@@ -202,7 +203,7 @@ class _Names:
                 wanted["console_user"].add(entry.user_id)
             if entry.kiosk_id:
                 wanted["kiosk"].add(entry.kiosk_id)
-            if entry.target_type in self._MODELS and str(entry.target_id or "").isdigit():
+            if entry.target_type in self._MODELS and entry.target_id and entry.target_id.isdigit():
                 wanted[entry.target_type].add(int(entry.target_id))
             for key, value in _flat_details(entry.detail or {}):
                 if key in self._DETAIL_KINDS and isinstance(value, int):
@@ -218,7 +219,7 @@ class _Names:
         )
 
     def _load(self, session: DbSession, kind: str, ids: set[int]) -> dict:
-        model = self._MODELS[kind]
+        model: Any = self._MODELS[kind]  # each has an integer id, which Base does not declare
         return {o.id: o for o in session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
 
     def get(self, kind: str, object_id):
@@ -228,7 +229,7 @@ class _Names:
         """Return a readable label of an entry's target."""
         if not kind:
             return ""
-        found = self.get(kind, int(object_id)) if str(object_id or "").isdigit() else None
+        found = self.get(kind, int(object_id)) if object_id is not None and str(object_id).isdigit() else None
         type_label = TARGET_LABELS.get(kind, kind)
         if found is None:
             return f"{type_label} #{object_id}" if object_id else type_label
@@ -278,9 +279,10 @@ def _flat_details(detail: dict):
 
 
 def _details(names: _Names, detail: dict) -> list[tuple[str, str]]:
-    lines = []
+    lines: list[tuple[str, str]] = []
     for key, value in detail.items():
         if key == _CHANGE and isinstance(value, dict):
+            changed: str  # a JSON object's keys
             for changed, pair in value.items():
                 old, new = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
                 lines.append(

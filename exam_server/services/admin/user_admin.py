@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from typing import Any
 
 from sqlalchemy import Select, or_, select
 
@@ -99,7 +100,7 @@ def update(
 ) -> dict[str, list]:
     """Change an account's name, role and scope within the actor's scope; return the changes as {field: [old, new]}."""
     role, county, enterprise = _scope(session, actor, role, county_id, enterprise_code)
-    new = {
+    new: dict[str, Any] = {
         "display_name": display_name.strip(),
         "role": role.value,
         "county_id": county.id if county else None,

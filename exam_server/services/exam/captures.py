@@ -260,7 +260,9 @@ def entry_templates(session: DbSession, sitting_id: int) -> list[Template]:
     detail = (check.detail or {}) if check else {}
     if detail.get("probes"):
         return face_verify.stored_templates(detail["probes"])
-    if detail.get("probe") and check.model_name != face_verify.FUSED:  # kept before several models
+    if (
+        check is not None and detail.get("probe") and check.model_name != face_verify.FUSED
+    ):  # kept before several models
         return [
             Template.from_stored(
                 np.asarray(detail["probe"], dtype=np.float32), check.model_name, check.model_version, "live"
@@ -296,8 +298,9 @@ def record(session: DbSession, sitting: Sitting, capture: CaptureRequest, result
         .values(face_check_id=check.id)
         .execution_options(synchronize_session=False)
     )
-    if verification is not None and getattr(verification, "look_alike", None):
-        _flag_look_alike(session, sitting, check, verification.look_alike, now)
+    look_alike = getattr(verification, "look_alike", None) if verification is not None else None
+    if look_alike:
+        _flag_look_alike(session, sitting, check, look_alike, now)
     if sitting.status is not SittingStatus.IN_PROGRESS:
         return "retry"
     return _apply_policy(session, sitting, check, now)
@@ -429,9 +432,9 @@ def take(session: DbSession, sitting: Sitting, nonce: str, frame: bytes, now: da
         schedule(session, sitting, now, retry=True)
         session.commit()
         raise
-    sitting = session.scalar(
+    sitting = session.scalars(
         select(Sitting).where(Sitting.id == sitting_id).with_for_update().execution_options(populate_existing=True)
-    )
+    ).one()
     decision = record(session, sitting, capture, result, now)
     session.flush()
     return sitting, decision

@@ -119,7 +119,7 @@ def begin(session: DbSession, kiosk: Kiosk, citizen_id: str, chip_photo: bytes |
     if active is not None and active.status is SittingStatus.SUSPENDED:
         raise Refusal("sitting_suspended")
     if active is not None:
-        requirement = session.get(ExamRequirement, active.requirement_id)
+        requirement = session.get_one(ExamRequirement, active.requirement_id)
         duration, count = active.paper["duration_minutes"], len(active.paper["items"])
     else:
         requirement = open_requirement(session, worker, now)
@@ -199,7 +199,7 @@ def find(session: DbSession, kiosk: Kiosk, checkin_id: int, token: str) -> Check
 def answer_challenge(session: DbSession, kiosk: Kiosk, checkin: CheckIn, frames: list[bytes], now: datetime) -> Sitting:
     """Judge the burst (liveness and identity) and open or resume the sitting; refuse and count failures."""
     if checkin.status is CheckInStatus.PASSED:
-        return session.get(Sitting, checkin.sitting_id)  # a retried upload: same answer
+        return session.get_one(Sitting, checkin.sitting_id)  # a retried upload: same answer
     if checkin.status is CheckInStatus.REFUSED:
         raise Refusal("checkin_refused")
     if checkin.status is CheckInStatus.EXPIRED or now > checkin.expires_at:
@@ -241,8 +241,9 @@ def answer_challenge(session: DbSession, kiosk: Kiosk, checkin: CheckIn, frames:
             _fail(session, checkin, refusal.code, frames, now, detail, identity, chip=True)
         templates = [*templates, *face_verify.templates_to_judge(engine, chip.templates())]
         detail["chip"] = {"templates": len(chip.templates())}
-    worker = session.get(Worker, checkin.worker_id)
+    worker = session.get_one(Worker, checkin.worker_id)
     verdict = face_verify.judge(engine, result.samples, templates, face_verify.population(session, engine, worker))
+    assert verdict is not None  # templates holds one of the primary model (not_enrolled otherwise), so judge decides
     detail["identity"] = verdict.to_dict()
     if verdict.decision == "mismatch":
         _fail(session, checkin, "face_mismatch", frames, now, detail, identity)
@@ -252,6 +253,7 @@ def answer_challenge(session: DbSession, kiosk: Kiosk, checkin: CheckIn, frames:
 
 def _chip_sample(engine: FaceEngine, checkin: CheckIn) -> FaceSample:
     """Analyse again the ID-card photo kept by begin(), whose quality begin() already accepted."""
+    assert checkin.chip_photo_path is not None  # called only for a check-in that kept one
     kept = (face_service.data_dir() / checkin.chip_photo_path).read_bytes()
     # The kept copy is a JPEG re-encoding of what the reader sent: its face box, and so its size and
     # sharpness, can come out differently (a 46 px face measured 38 px), and judging them again

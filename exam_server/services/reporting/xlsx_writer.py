@@ -161,8 +161,8 @@ STYLES = (
 
 def write(handle: IO[bytes], sheets: Sequence[Sheet | tuple[str, Iterable[list]]]) -> None:
     """Write a workbook of sheets (a Sheet, or a plain (title, rows) pair) to an open binary file, streaming rows."""
-    sheets = [sheet if isinstance(sheet, Sheet) else Sheet(*sheet) for sheet in sheets]
-    count = len(sheets)
+    workbook = [sheet if isinstance(sheet, Sheet) else Sheet(*sheet) for sheet in sheets]
+    count = len(workbook)
     with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as package:
         package.writestr(
             "[Content_Types].xml",
@@ -195,7 +195,7 @@ def write(handle: IO[bytes], sheets: Sequence[Sheet | tuple[str, Iterable[list]]
         )
         package.writestr("xl/styles.xml", STYLES)
         filters: list[str] = []
-        for n, sheet in enumerate(sheets, start=1):
+        for n, sheet in enumerate(workbook, start=1):
             ranges: dict[str, str] = {}
             with package.open(f"xl/worksheets/sheet{n}.xml", "w") as part:
                 for chunk in sheet_chunks(sheet.rows, sheet, ranges):
@@ -211,7 +211,7 @@ def write(handle: IO[bytes], sheets: Sequence[Sheet | tuple[str, Iterable[list]]
             f'{HEAD}<workbook xmlns="{MAIN}" xmlns:r="{RELS}"><sheets>'
             + "".join(
                 f'<sheet name={quoteattr(sheet.title)} sheetId="{n}" r:id="rId{n}"/>'
-                for n, sheet in enumerate(sheets, start=1)
+                for n, sheet in enumerate(workbook, start=1)
             )
             + "</sheets>"
             + (f"<definedNames>{''.join(filters)}</definedNames>" if filters else "")
