@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from exam_server.models import CheckIn, CheckKind, FaceCheck, FrameHash
 from tests.api.conftest import CONSENT, TURN_LEFT, frame, jpeg, open_sitting, turn_left
 from tests.api.test_visit import IMMEDIATE, capture
+from tests.face.test_liveness import SEQUENCE  # left, back, right, back, left: real photos of one person
 
 
 def _check_in(kiosk, worker, frames: list[bytes]):
@@ -134,19 +135,6 @@ def test_a_worker_holding_still_is_not_refused_at_the_next_capture(db, enrolled,
         assert answer.get_json()["decision"] == "match", answer.get_json()
     codes = db.session.scalars(select(FaceCheck.refusal_code).where(FaceCheck.kind == CheckKind.IN_EXAM)).all()
     assert codes == [None, None, None]
-
-
-# Left, back, right, back, left again (yaw 0, +17, +34, 0, -35, 0, +34, 0): real photos of the enrolled person.
-SEQUENCE = [
-    "single/obama/obama1.jpg",
-    "single/obama/obama3.jpg",
-    "single/obama/obama4.jpg",
-    "single/obama/obama1.jpg",
-    "single/obama/obama2.jpg",
-    "single/obama/obama1.jpg",
-    "single/obama/obama4.jpg",
-    "single/obama/obama1.jpg",
-]
 
 
 def _set_challenge(db, checkin_id: int, kind: str) -> None:

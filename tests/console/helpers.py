@@ -5,12 +5,30 @@ from __future__ import annotations
 import csv
 import io
 import random
+import tempfile
 
+from exam_server import create_app
 from exam_server.citizen_id import CHECK_CHARS, check_digit
 from exam_server.demo import synthetic
 from tests.factories import ID_REFERENCE_DAY
 
 HEADER = ["姓名", "身份证号", "岗位类别", "手机号"]
+
+
+def console_rules() -> list:
+    """Return the console's routes, read from a throw-away app (no database is touched), in a stable order."""
+    scratch = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "k",
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "DATA_DIR": tempfile.mkdtemp(prefix="exam-routes-"),
+        }
+    )
+    return sorted(
+        (r for r in scratch.url_map.iter_rules() if r.endpoint.startswith("console.")),
+        key=lambda r: (r.endpoint, r.rule),
+    )
 
 
 def citizen_ids(n: int, seed: int = 11, region: str = "371302") -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tempfile
 
 import pytest
 
@@ -13,29 +12,14 @@ from exam_server.services.policy import ACCESS
 from tests import factories
 from tests.conftest import FreshContextClient
 from tests.console.conftest import add_plan
+from tests.console.helpers import console_rules
 
 ROLES = ("anonymous", *(role.value for role in Role))
 MISSING_ID = 999999
 MISSING_TOKEN = "0" * 32
 
 
-def _console_rules():
-    """Read the console's routes from a throw-away app (no database is touched)."""
-    scratch = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "k",
-            "SQLALCHEMY_DATABASE_URI": "sqlite://",
-            "DATA_DIR": tempfile.mkdtemp(prefix="exam-routes-"),
-        }
-    )
-    return sorted(
-        (r for r in scratch.url_map.iter_rules() if r.endpoint.startswith("console.")),
-        key=lambda r: (r.endpoint, r.rule),
-    )
-
-
-RULES = _console_rules()
+RULES = console_rules()
 CASES = [pytest.param(rule, role, id=f"{rule.endpoint}[{rule.rule}]-{role}") for rule in RULES for role in ROLES]
 
 

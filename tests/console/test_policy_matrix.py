@@ -11,13 +11,11 @@ show any of B's objects, even when its query string names them.
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, or_, select
 
-from exam_server import create_app
 from exam_server.models import (
     Base,
     CheckIn,
@@ -39,29 +37,14 @@ from exam_server.services.admin import accounts, user_admin
 from exam_server.services.exam import kiosks
 from tests import factories
 from tests.certificates.conftest import ISSUED_AT, pass_exam, plan
+from tests.console.helpers import console_rules
 from tests.console_stats.conftest import add_requirement
 
 ATTACKERS = ("county", "enterprise", "reviewer")
 JPEG = b"\xff\xd8\xff\xe0" + b"0" * 64  # served as bytes; never decoded
 
 
-def _console_rules():
-    """Read the console's routes from a throw-away app (no database is touched)."""
-    scratch = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "k",
-            "SQLALCHEMY_DATABASE_URI": "sqlite://",
-            "DATA_DIR": tempfile.mkdtemp(prefix="exam-routes-"),
-        }
-    )
-    return sorted(
-        (r for r in scratch.url_map.iter_rules() if r.endpoint.startswith("console.")),
-        key=lambda r: (r.endpoint, r.rule),
-    )
-
-
-RULES = _console_rules()
+RULES = console_rules()
 CASES = [
     pytest.param(rule, role, method, id=f"{rule.endpoint}[{rule.rule}]-{method}-{role}")
     for rule in RULES
