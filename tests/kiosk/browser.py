@@ -178,6 +178,17 @@ def type_citizen_id(page, citizen_id: str, screens_dir: str | None = None) -> No
     assert page.inner_text("#idbox").replace(" ", "") == citizen_id
 
 
+def wait_spoken(page, key: str, timeout: float = 15) -> None:
+    """Wait until the screen's voice has started saying the phrase `key`; on timeout say what it did instead."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    try:
+        page.wait_for_function("key => window.kioskVoice.played.includes(key)", arg=key, timeout=timeout * 1000)
+    except PlaywrightTimeoutError:
+        heard = page.evaluate("() => window.kioskVoice")
+        raise AssertionError(f"{key} was not said within {timeout} s: played {heard['played']}, failed {heard['failed']}")
+
+
 def check_in(page, kiosk, citizen_id: str, screens_dir: str | None = None, attempts: int = 8) -> dict:
     """Go from the welcome screen through the ID, the guidance and the burst; return the state after the verdict."""
     type_citizen_id(page, citizen_id, screens_dir)
@@ -194,7 +205,7 @@ def check_in(page, kiosk, citizen_id: str, screens_dir: str | None = None, attem
         # The challenge's instruction is said, from the same sentence the screen shows.
         step = challenge["lines"]["step0"]
         assert step["text"] in page.inner_text(".cues")
-        page.wait_for_function("key => window.kioskVoice.played.includes(key)", arg=step["key"], timeout=15000)
+        wait_spoken(page, step["key"])
         if screens_dir and attempt == 0:
             page.wait_for_selector(".rec", timeout=15000)
             shot(page, f"{screens_dir}-04-challenge")

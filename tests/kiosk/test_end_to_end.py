@@ -17,6 +17,7 @@ from tests.kiosk.browser import (
     shot,
     type_citizen_id,
     wait_screen,
+    wait_spoken,
 )
 from tests.kiosk.media import (
     ENROLLED_PHOTO,
@@ -137,7 +138,7 @@ def test_a_whole_visit_at_every_screen_size(server, kiosk, browser, again, size)
         page.wait_for_selector("#notice:not([hidden])", timeout=40000)
         assert "拍了一张照片" in page.inner_text("#notice")
         shot(page, f"{shots}-06-capture-notice")
-        page.wait_for_function("key => window.kioskVoice.played.includes(key)", arg="capture.notice", timeout=15000)
+        wait_spoken(page, "capture.notice")
         page.click("#to-review")
         page.wait_for_selector(".grid")
         fits(page, "answer card")
@@ -321,7 +322,7 @@ def test_nobody_or_two_people_in_view_are_told_what_to_do(server, browser, scene
         page.wait_for_selector(f"#hint[data-code='{scene}']", timeout=20000)
         assert words in page.inner_text("#hint") and page.locator("#ready").is_disabled()
         hint = process.state()["lines"]["hint"]["key"]
-        page.wait_for_function("key => window.kioskVoice.played.includes(key)", arg=hint, timeout=20000)
+        wait_spoken(page, hint, timeout=20)
         shot(page, f"guidance-{scene}-{size}")
         fits(page, "guidance")
     finally:

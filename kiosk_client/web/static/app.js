@@ -25,23 +25,30 @@ preview.onerror = () => setTimeout(refreshPreview, 500);
 refreshPreview();
 
 // ---- the voice: one audio element, a queue of phrase keys; the tests read window.kioskVoice ----
-const voice = {audio: new Audio(), queue: [], saidOnScreen: new Set(), hint: {key: null, since: 0, said: {}}};
+// serial counts the clips started: a play() that fails after a newer clip took the element is that clip's past,
+// not its failure (a pause or a new source rejects the older promise), so it neither records nor skips anything.
+const voice = {audio: new Audio(), queue: [], serial: 0, saidOnScreen: new Set(), hint: {key: null, since: 0, said: {}}};
 window.kioskVoice = {played: [], failed: []};
 voice.audio.addEventListener("playing", () => window.kioskVoice.played.push(voice.current));
 voice.audio.addEventListener("ended", () => nextClip());
 voice.audio.addEventListener("error", () => { window.kioskVoice.failed.push(voice.current); nextClip(); });
 function voiceOn() { return state && state.voice && state.voice.enabled && !(state.prefs && state.prefs.muted); }
 function say(keys, replace) {
-  if (replace) { voice.queue = []; voice.audio.pause(); voice.current = null; }
+  if (replace) { voice.queue = []; voice.serial += 1; voice.audio.pause(); voice.current = null; }
   voice.queue.push(...keys);
   if (!voice.current) nextClip();
 }
 function nextClip() {
-  voice.current = voice.queue.shift() || null;
-  if (!voice.current || !voiceOn()) { voice.current = null; voice.queue = []; return; }
+  const key = voice.queue.shift() || null, serial = ++voice.serial;
+  voice.current = key;
+  if (!key || !voiceOn()) { voice.current = null; voice.queue = []; return; }
   voice.audio.volume = Math.max(0, Math.min(1, (state.voice.volume || 0) / 100));
-  voice.audio.src = "/voice/" + encodeURIComponent(voice.current);
-  voice.audio.play().catch(() => { window.kioskVoice.failed.push(voice.current); nextClip(); });
+  voice.audio.src = "/voice/" + encodeURIComponent(key);
+  voice.audio.play().catch(() => {
+    if (serial !== voice.serial) return;
+    window.kioskVoice.failed.push(key);
+    nextClip();
+  });
 }
 function sayScreen(changed) {
   const keys = (state.say || []).map((role) => state.lines[role] && state.lines[role].key).filter(Boolean);
