@@ -184,9 +184,10 @@ def wait_spoken(page, key: str, timeout: float = 15) -> None:
 
     try:
         page.wait_for_function("key => window.kioskVoice.played.includes(key)", arg=key, timeout=timeout * 1000)
-    except PlaywrightTimeoutError:
+    except PlaywrightTimeoutError as exc:
         heard = page.evaluate("() => window.kioskVoice")
-        raise AssertionError(f"{key} was not said within {timeout} s: played {heard['played']}, failed {heard['failed']}")
+        said = f"played {heard['played']}, failed {heard['failed']}"
+        raise AssertionError(f"{key} was not said within {timeout} s: {said}") from exc
 
 
 def check_in(page, kiosk, citizen_id: str, screens_dir: str | None = None, attempts: int = 8) -> dict:
