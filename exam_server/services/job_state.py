@@ -32,6 +32,7 @@ from exam_server.models import (
     JobState,
     PeriodicJob,
     PeriodicRun,
+    User,
     utcnow,
 )
 
@@ -184,6 +185,48 @@ def keep_lease(
     finally:
         stop.set()
         thread.join()
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A chunk this worker holds: its job, its number and the lease's terms."""
+
+    job: Job
+    number: int
+    seconds: float
+    owner: str
+
+
+def take_chunk(session: DbSession, job_id: int, number: int, lease_seconds: float) -> Lease | None:
+    """Lease a chunk to this process and load its job; None when another worker holds it or the job is over."""
+    owner = owner_name()
+    if not claim_chunk(session, job_id, number, lease_seconds, owner):
+        return None
+    return Lease(job(session, job_id), number, lease_seconds, owner)
+
+
+def each_item(session: DbSession, lease: Lease, *, long_items: bool = False) -> Iterator[int]:
+    """Yield the chunk's pending items while the job runs and the lease holds; finish the chunk after the last.
+
+    Between items the lease is renewed, and the chunk is left (not finished) when the job was cancelled or
+    another worker took the lease over. A long item (a whole import or export) is covered by keep_lease too.
+    """
+    job_id = lease.job.id
+    for item_id in pending_items(session, job_id, lease.number):
+        if is_cancelled(session, job_id) or not renew(session, job_id, lease.number, lease.seconds, lease.owner):
+            return
+        if long_items:
+            with keep_lease(session.get_bind(), job_id, lease.number, lease.seconds, lease.owner):
+                yield item_id
+        else:
+            yield item_id
+    finish_chunk(session, job_id, lease.number, lease.owner)
+
+
+def active_starter(session: DbSession, job: Job) -> User | None:
+    """Return the account that started the job, None if it is gone or deactivated since."""
+    user = session.get(User, job.created_by_id) if job.created_by_id else None
+    return user if user is not None and user.active else None
 
 
 def job(session: DbSession, job_id: int) -> Job:

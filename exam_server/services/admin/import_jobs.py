@@ -36,32 +36,28 @@ def create(
 
 def run_chunk(session: DbSession, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
     """Check and write the import, if this worker gets the lease; the outcome is the item's message."""
-    owner = job_state.owner_name()
-    if not job_state.claim_chunk(session, job_id, number, lease_seconds, owner):
+    lease = job_state.take_chunk(session, job_id, number, lease_seconds)
+    if lease is None:
         return {"claimed": 0}
-    job = job_state.job(session, job_id)
-    user = session.get(User, job.created_by_id) if job.created_by_id else None
-    params = job.params
+    user = job_state.active_starter(session, lease.job)
+    params = lease.job.params
     enterprise = session.get(Enterprise, params["enterprise_id"]) if params.get("enterprise_id") else None
-    bind = session.get_bind()
-    for item_id in job_state.pending_items(session, job_id, number):
+    for item_id in job_state.each_item(session, lease, long_items=True):
         data = job_state.item_payload(session, item_id) or b""
-        with job_state.keep_lease(bind, job_id, number, lease_seconds, owner):
-            state, message = _write(session, data, params, user, enterprise)
+        state, message = _write(session, data, params, user, enterprise)
         if state is ItemState.REFUSED:
             session.rollback()
         if job_state.finish_item(session, item_id, state, message):
             session.commit()
         else:
             session.rollback()
-    job_state.finish_chunk(session, job_id, number, owner)
     return {"claimed": 1}
 
 
 def _write(
     session: DbSession, data: bytes, params: dict, user: User | None, enterprise: Enterprise | None
 ) -> tuple[ItemState, str]:
-    if user is None or not user.active:
+    if user is None:
         return ItemState.REFUSED, "发起导入的账号已停用"
     try:
         result = worker_import.check(session, data, params["filename"], user, enterprise)

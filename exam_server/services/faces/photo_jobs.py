@@ -85,23 +85,17 @@ def _items(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], limit: int)
 
 def run_chunk(session: DbSession, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
     """Enrol the chunk's photos still pending, if this worker gets the chunk's lease; return what it did."""
-    owner = job_state.owner_name()
-    if not job_state.claim_chunk(session, job_id, number, lease_seconds, owner):
+    lease = job_state.take_chunk(session, job_id, number, lease_seconds)
+    if lease is None:
         return {"claimed": 0}
-    job = job_state.job(session, job_id)
-    user = session.get(User, job.created_by_id) if job.created_by_id else None
-    if user is None or not user.active:
+    user = job_state.active_starter(session, lease.job)
+    if user is None:
         job_state.fail(session, job_id, "上传照片的账号已停用")
         return {"claimed": 1, "done": 0}
     done = 0
-    for item_id in job_state.pending_items(session, job_id, number):
-        if job_state.is_cancelled(session, job_id) or not job_state.renew(
-            session, job_id, number, lease_seconds, owner
-        ):
-            return {"claimed": 1, "done": done}  # cancelled, or this worker's lease was taken over
+    for item_id in job_state.each_item(session, lease):
         _enrol_item(session, item_id, user)
         done += 1
-    job_state.finish_chunk(session, job_id, number, owner)
     return {"claimed": 1, "done": done}
 
 

@@ -48,25 +48,19 @@ def _engine(model_name: str) -> FaceEngine:
 
 def run_chunk(session: DbSession, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
     """Embed the chunk's pending photos with the job's model, if this worker gets the chunk's lease."""
-    owner = job_state.owner_name()
-    if not job_state.claim_chunk(session, job_id, number, lease_seconds, owner):
+    lease = job_state.take_chunk(session, job_id, number, lease_seconds)
+    if lease is None:
         return {"claimed": 0}
-    job = job_state.job(session, job_id)
-    name, version = job.params["model_name"], job.params["model_version"]
+    name, version = lease.job.params["model_name"], lease.job.params["model_version"]
     plan = face_reenrol.Plan(name, version, [], 0)
     engine = _engine(name)
     if engine.model.key != plan.model_key:
         job_state.fail(session, job_id, f"本机模型为 {engine.model.key}，任务要求 {plan.model_key}")
         return {"claimed": 1, "done": 0}
     done = 0
-    for item_id in job_state.pending_items(session, job_id, number):
-        if job_state.is_cancelled(session, job_id) or not job_state.renew(
-            session, job_id, number, lease_seconds, owner
-        ):
-            return {"claimed": 1, "done": done}
+    for item_id in job_state.each_item(session, lease):
         _embed_item(session, engine, plan, item_id)
         done += 1
-    job_state.finish_chunk(session, job_id, number, owner)
     return {"claimed": 1, "done": done}
 
 

@@ -47,32 +47,29 @@ def rows(session: DbSession, kind: str, user: User, place: stats.Place, filters:
 
 def run_chunk(session: DbSession, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
     """Write the export and keep it on the job, if this worker gets the lease."""
-    owner = job_state.owner_name()
-    if not job_state.claim_chunk(session, job_id, number, lease_seconds, owner):
+    lease = job_state.take_chunk(session, job_id, number, lease_seconds)
+    if lease is None:
         return {"claimed": 0}
-    job = job_state.job(session, job_id)
-    user = session.get(User, job.created_by_id) if job.created_by_id else None
-    params = job.params
-    for item_id in job_state.pending_items(session, job_id, number):
-        with job_state.keep_lease(session.get_bind(), job_id, number, lease_seconds, owner):
-            try:
-                if user is None or not user.active:
-                    raise DomainError("发起导出的账号已停用")
-                place = stats.resolve_place(session, user, **params["place"])
-                filters = stats.Filters.parse(params["filters"])
-                what, title, columns = KINDS[params["kind"]]
-                sheet = (title, columns, rows(session, params["kind"], user, place, filters))
-                with ex.xlsx_file([sheet], ex.heading(session, what, place, filters, utcnow())) as handle:
-                    data = handle.read()
-            except DomainError as exc:  # OutOfScope included: the user's rights changed since asking
-                session.rollback()
-                job_state.finish_item(session, item_id, ItemState.REFUSED, str(exc) or "导出范围超出您的管理范围")
-                session.commit()
-                continue
+    user = job_state.active_starter(session, lease.job)
+    params = lease.job.params
+    for item_id in job_state.each_item(session, lease, long_items=True):
+        try:
+            if user is None:
+                raise DomainError("发起导出的账号已停用")
+            place = stats.resolve_place(session, user, **params["place"])
+            filters = stats.Filters.parse(params["filters"])
+            what, title, columns = KINDS[params["kind"]]
+            sheet = (title, columns, rows(session, params["kind"], user, place, filters))
+            with ex.xlsx_file([sheet], ex.heading(session, what, place, filters, utcnow())) as handle:
+                data = handle.read()
+        except DomainError as exc:  # OutOfScope included: the user's rights changed since asking
+            session.rollback()
+            job_state.finish_item(session, item_id, ItemState.REFUSED, str(exc) or "导出范围超出您的管理范围")
+            session.commit()
+            continue
         if job_state.finish_item(session, item_id, ItemState.DONE):
             job_state.complete(session, job_id, data, ex.filename(place, what, "xlsx", utcnow()), XLSX)
             session.commit()
         else:
             session.rollback()
-    job_state.finish_chunk(session, job_id, number, owner)
     return {"claimed": 1}
