@@ -36,12 +36,17 @@ def cli(ctx: click.Context) -> None:
 class _SubcommandHelpWithoutApp(click.Group):
     """A group whose own callback builds the app (flask-migrate's `db`): `db upgrade --help` must not need it."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)  # what follows the subcommand's name, a tail of args
+        if "--help" in rest:
+            ctx.meta["exam_server.help_for"] = args[len(args) - len(rest) - 1]
+        return rest
+
     def invoke(self, ctx: click.Context) -> object:
-        args = [*ctx.protected_args, *ctx.args]
-        if len(args) > 1 and "--help" in args[1:]:
-            name, command, rest = self.resolve_command(ctx, args)
+        if "exam_server.help_for" in ctx.meta:
+            name, command, _ = self.resolve_command(ctx, [ctx.meta["exam_server.help_for"]])
             if command is not None and name is not None:
-                command.make_context(name, rest, parent=ctx)  # prints the help and exits
+                command.make_context(name, list(ctx.args), parent=ctx)  # prints the help and exits
         return super().invoke(ctx)
 
 
