@@ -3,7 +3,8 @@
   "use strict";
   var root = document.getElementById("monitor");
   if (!root) return;
-  var url = root.dataset.url, poll = (parseInt(root.dataset.poll, 10) || 5) * 1000;
+  // The bureau's zone (EXAM_TIMEZONE), not the browser's: a county office's PC may be set to anything.
+  var url = root.dataset.url, poll = (parseInt(root.dataset.poll, 10) || 5) * 1000, zone = root.dataset.zone;
   var statusEl = document.getElementById("live-status");
   // [state, label] pairs rendered by the page from the server's enums, in the columns' order.
   var pairs = JSON.parse(document.getElementById("monitor-states").textContent);
@@ -21,7 +22,7 @@
   function time(iso) {
     if (!iso) return "—";
     var d = new Date(iso);
-    return d.toLocaleTimeString("zh-CN", {hour12: false, timeZone: "Asia/Shanghai"});
+    return d.toLocaleTimeString("zh-CN", {hour12: false, timeZone: zone});
   }
   function left(seconds) {
     seconds = Math.max(0, Math.round(seconds));

@@ -66,8 +66,10 @@ def test_json_route_answers_401_and_403_in_json(db, city, login, client):
     assert fresh.headers["Cache-Control"] == "private, no-store"
 
 
-def test_monitor_page_polls_the_json_route(db, city, login):
+def test_monitor_page_polls_the_json_route(app, db, city, login):
     html = login(city.users["county_a"]).get("/console/monitor").get_data(as_text=True)
     assert 'data-url="/console/monitor/live.json"' in html and "monitor.js" in html
+    # Times are drawn on the bureau's clock (EXAM_TIMEZONE) whatever zone the browser's PC is set to.
+    assert f'data-zone="{app.config["TIMEZONE"]}"' in html
     js = login(city.users["county_a"]).get("/static/monitor.js").get_data(as_text=True)
-    assert "fetch(url" in js and "textContent" in js
+    assert "fetch(url" in js and "textContent" in js and "timeZone: zone" in js
