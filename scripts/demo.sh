@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-exec .venv/bin/exam-server demo "$@"
+exec .venv/bin/exam-server demo --scale town "$@"

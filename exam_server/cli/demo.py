@@ -61,23 +61,24 @@ def _reset_demo_users(session) -> list[tuple[str, str, str]]:
 @click.command("demo")
 @click.option(
     "--data-dir",
-    default="var/demo",
-    show_default=True,
+    default=None,
     type=click.Path(file_okay=False),
-    help="where the SQLite database, photos and evidence go",
+    help="where the SQLite database, photos and evidence go [default: var/demo, var/demo-town or var/demo-city]",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--serve/--no-serve", default=True, help="start gunicorn after loading the data")
 @click.option(
     "--scale",
-    type=click.Choice(["small", "city"]),
+    type=click.Choice(["small", "town", "city"]),
     default="small",
     show_default=True,
-    help="a small demo, or a whole city (9,032 enterprises, 310,000 workers, a year of sittings; "
-    "about 2 minutes; its data directory defaults to var/demo-city)",
+    help="small: 24 enterprises and their workers, nobody enrolled or examined yet (what the kiosk tests use); "
+    "town: every county and industry, 3,000 workers with enrolled faces, a year of sittings and open review cases "
+    "(seconds; what scripts/demo.sh starts); city: the whole city, 9,032 enterprises, 310,000 workers "
+    "(about 2 minutes)",
 )
-def demo(data_dir: str, host: str, port: int, serve: bool, scale: str) -> None:
+def demo(data_dir: str | None, host: str, port: int, serve: bool, scale: str) -> None:
     """Create the demo database (SQLite), load demo data, print logins, start the server and a job worker."""
     from flask_migrate import upgrade
 
@@ -86,9 +87,7 @@ def demo(data_dir: str, host: str, port: int, serve: bool, scale: str) -> None:
     from exam_server.demo.small_city import load_demo
     from exam_server.extensions import db
 
-    if scale == "city" and data_dir == "var/demo":
-        data_dir = "var/demo-city"
-    directory = Path(data_dir).resolve()
+    directory = Path(data_dir or ("var/demo" if scale == "small" else f"var/demo-{scale}")).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("EXAM_DATA_DIR", str(directory))
     # Demo certificates name a demo authority, so nobody mistakes a printout for a real one.
@@ -99,7 +98,7 @@ def demo(data_dir: str, host: str, port: int, serve: bool, scale: str) -> None:
     app = create_app()
     with app.app_context():
         upgrade()
-        summary = load_demo(db.session) if scale == "small" else load_city(db.session, str(directory))
+        summary = load_demo(db.session) if scale == "small" else load_city(db.session, str(directory), scale=scale)
         logins = _reset_demo_users(db.session)
         db.session.commit()
     url = f"http://{host}:{port}/"

@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select, text
 from exam_server import localday
 from exam_server.database import DbSession
 from exam_server.demo import synthetic
-from exam_server.demo.city_rows import CITY, TINY, City, CityScale, Loader, next_id
+from exam_server.demo.city_rows import CITY, TINY, TOWN, City, CityScale, Loader, next_id
 from exam_server.models import (
     County,
     DomainError,
@@ -452,18 +452,21 @@ def fix_sequences(session: DbSession) -> None:
     session.commit()
 
 
+SCALES = {"city": CITY, "town": TOWN, "tiny": TINY}
+
+
 def scale_named(name: str, **overrides: Any) -> CityScale:
-    """Return the "city" or "tiny" scale with any fields overridden (None values are ignored)."""
-    base = {"city": CITY, "tiny": TINY}[name]
+    """Return the "city", "town" or "tiny" scale with any fields overridden (None values are ignored)."""
+    base = SCALES[name]
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
-def load_city(session: DbSession, data_dir: str | None = None, progress: bool = True) -> str:
+def load_city(session: DbSession, data_dir: str | None = None, progress: bool = True, scale: str = "city") -> str:
     """Generate the city unless enterprises exist; describe what is there (for ``exam-server demo``)."""
     if not session.scalar(select(func.count(Enterprise.id))):
-        return generate(session, CITY, data_dir=data_dir, progress=progress).describe()
+        return generate(session, SCALES[scale], data_dir=data_dir, progress=progress).describe()
     workers = session.scalar(select(func.count(Worker.id)))
     return f"{session.scalar(select(func.count(Enterprise.id)))} enterprises, {workers} workers"
 
 
-__all__ = ["CITY", "TINY", "CityScale", "Summary", "generate", "load_city", "scale_named"]
+__all__ = ["CITY", "SCALES", "TINY", "TOWN", "CityScale", "Summary", "generate", "load_city", "scale_named"]

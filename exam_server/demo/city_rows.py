@@ -38,6 +38,8 @@ CITY = CityScale()
 TINY = CityScale(
     counties=2, enterprises=30, workers=500, sittings=605, answer_sample=20, face_checks=40, review_cases=20
 )
+# The demo's first start: every county and industry, a few thousand workers and their year, in seconds.
+TOWN = CityScale(enterprises=150, workers=3_000, sittings=3_620, answer_sample=300, face_checks=300, review_cases=60)
 
 
 @dataclass

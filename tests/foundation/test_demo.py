@@ -35,3 +35,36 @@ def test_demo_creates_database_and_prints_logins_that_work(tmp_path):
     new_admin = dict(re.findall(r"用户名 (\S+)\s+密码 (\S+)", again.stdout))["admin"]
     assert new_admin != logins["admin"]  # passwords are regenerated, data kept
     assert "demo data:" in again.stdout and f"{workers} workers" in again.stdout
+
+
+def test_town_demo_has_a_living_city_on_every_page(tmp_path):
+    """scripts/demo.sh's scale: every county and industry, enrolled faces, a year of sittings, open review cases."""
+    from sqlalchemy import func, select
+
+    from exam_server.extensions import db
+    from exam_server.models import County, FaceTemplate, Industry, ReviewCase, ReviewStatus, Sitting, Worker
+
+    data_dir = tmp_path / "town"
+    result = run_cli("demo", "--no-serve", "--scale", "town", "--data-dir", str(data_dir), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "3,000 worker" in result.stdout and "participation" in result.stdout
+    logins = dict(re.findall(r"用户名 (\S+)\s+密码 (\S+)", result.stdout))
+    app = create_app(
+        {
+            "SECRET_KEY": (data_dir / "secret_key").read_text(),
+            "WTF_CSRF_ENABLED": False,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'exam.db'}",
+            "DATA_DIR": str(data_dir),
+        }
+    )
+    with app.app_context():
+        count = lambda what, *where: db.session.scalar(select(func.count()).select_from(what).where(*where))  # noqa: E731
+        assert count(County) == 13 and count(Industry) == 19 and count(Worker) == 3000
+        assert count(Sitting) > 3000
+        assert count(FaceTemplate) >= 3000  # every worker enrolled (one template per model)
+        open_cases = count(ReviewCase, ReviewCase.status == ReviewStatus.OPEN)
+        assert open_cases > 10
+    client = app.test_client()
+    assert client.post("/auth/login", data={"username": "reviewer", "password": logins["reviewer"]}).status_code == 302
+    queue = client.get("/console/review").get_data(as_text=True)
+    assert len(set(re.findall(r'href="/console/review/(\d+)"', queue))) == open_cases
