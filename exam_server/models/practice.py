@@ -1,0 +1,51 @@
+"""A worker's own sign-in (citizen ID and PIN) and the practice answers they give."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from exam_server.models.base import Base, utcnow
+from exam_server.models.people import Worker
+
+
+class WorkerCredential(Base):
+    """The PIN a worker set at a kiosk after a passed face check; a new PIN ends every older session."""
+
+    __tablename__ = "worker_credential"
+
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"), primary_key=True)
+    pin_hash: Mapped[str] = mapped_column(String(255))
+    # The check-in whose passed face check allowed setting this PIN (the proof it was the worker).
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"))
+    session_version: Mapped[int] = mapped_column(default=1)
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    worker: Mapped[Worker] = relationship()
+
+
+class PracticeAnswer(Base):
+    """One answer a worker gave while practising; kept so the wrong-answer book and statistics are real."""
+
+    __tablename__ = "practice_answer"
+    __table_args__ = (
+        # The same form sent twice (a double tap, a retry) is stored once.
+        UniqueConstraint("worker_id", "idempotency_key", name="uq_practice_answer_worker_key"),
+        Index("ix_practice_answer_worker_question", "worker_id", "question_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), index=True)
+    question_version: Mapped[int]
+    category: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))  # category / book
+    response: Mapped[str] = mapped_column(String(8))  # the question's own letters, e.g. "ACD"
+    correct: Mapped[bool]
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+__all__ = ["PracticeAnswer", "WorkerCredential"]
