@@ -14,6 +14,7 @@ from exam_server.services.exam import kiosks, question_store
 from exam_server.services.practice import pins
 from tests import factories
 from tests.certificates.conftest import document_config, seal  # noqa: F401  (fixtures for test_records)
+from tests.console.browser import served  # noqa: F401  (the browser test's server)
 from tests.console_stats.conftest import RULESET
 
 PIN = "482915"

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from exam_server.models import PracticeAnswer, Worker
-from tests.console.browser import CHROMIUM, CHROMIUM_ARGS, served, shot  # noqa: F401  (served is a fixture)
+from tests.console.browser import CHROMIUM, CHROMIUM_ARGS, shot
 from tests.worker.conftest import PIN, give_pin
 
 pytestmark = pytest.mark.browser
