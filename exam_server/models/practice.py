@@ -48,4 +48,26 @@ class PracticeAnswer(Base):
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-__all__ = ["PracticeAnswer", "WorkerCredential"]
+class MockExam(Base):
+    """A mock exam: a paper drawn by the plan's rules from the practice bank, timed and graded, never a sitting."""
+
+    __tablename__ = "mock_exam"
+    __table_args__ = (Index("ix_mock_exam_worker_started", "worker_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"))
+    # The plan whose rules drew the paper (None: the general rules, when no plan is open for the worker).
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("exam_plan.id"))
+    title: Mapped[str] = mapped_column(String(128))
+    paper: Mapped[dict]  # question_bank Paper.to_dict() with each item's question_id
+    responses: Mapped[dict] = mapped_column(default=dict)  # item number (as text) -> presented letters
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deadline_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+    late: Mapped[bool] = mapped_column(default=False)  # handed in after the time: the responses were not counted
+    score: Mapped[float | None]
+    max_score: Mapped[float | None]
+    passed: Mapped[bool | None]
+
+
+__all__ = ["MockExam", "PracticeAnswer", "WorkerCredential"]

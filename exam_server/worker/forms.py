@@ -19,5 +19,5 @@ class AnswerForm(FlaskForm):
     key = HiddenField(validators=[DataRequired(), Length(max=64)])
 
 
-class LogoutForm(FlaskForm):
-    """Signing out is a POST with the CSRF token, so no other site can sign a worker out."""
+class ActionForm(FlaskForm):
+    """A POST that carries only the CSRF token (sign out, start or hand in a mock exam): no other site can send it."""

@@ -8,13 +8,13 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from exam_server import localday
 from exam_server.extensions import db
-from exam_server.models import DomainError
+from exam_server.models import DomainError, utcnow
 from exam_server.services import audit
 from exam_server.services.exam import certificates
-from exam_server.services.practice import drills, pins, records
+from exam_server.services.practice import drills, mock, pins, records
 from exam_server.worker import session
 from exam_server.worker.blueprint import bp
-from exam_server.worker.forms import AnswerForm, LoginForm, LogoutForm
+from exam_server.worker.forms import ActionForm, AnswerForm, LoginForm
 
 THROTTLE_PREFIX = "worker:"  # worker sign-ins share the console's counters under their own account names
 
@@ -49,7 +49,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    if LogoutForm().validate_on_submit():
+    if ActionForm().validate_on_submit():
         session.sign_out()
     return redirect(url_for("worker.login"))
 
@@ -135,3 +135,59 @@ def certificate_pdf(certificate_id: int):
         flash(f"证书暂时无法下载：{exc}", "error")
         return redirect(url_for("worker.exams"))
     return certificates.download_response(document)
+
+
+@bp.route("/mock")
+def mock_exam():
+    worker = session.worker()
+    now = utcnow()
+    ruleset, plan = mock.rules_for(db.session, worker, now)
+    return render_template(
+        "worker/mock.html",
+        ruleset=ruleset,
+        plan=plan,
+        running=mock.open_mock(db.session, worker, now),
+        history=mock.history(db.session, worker),
+        form=ActionForm(),
+    )
+
+
+@bp.route("/mock/start", methods=["POST"])
+def mock_start():
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        started = mock.start(db.session, session.worker(), utcnow())
+    except DomainError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("worker.mock_exam"))
+    db.session.commit()
+    return redirect(url_for("worker.mock_paper", mock_id=started.id))
+
+
+@bp.route("/mock/<int:mock_id>")
+def mock_paper(mock_id: int):
+    found = mock.find(db.session, session.worker(), mock_id) or abort(404)
+    if found.submitted_at is not None:
+        return render_template(
+            "worker/mock_result.html", mock=found, result=mock.grade_of(found), paper=mock.paper_of(found)
+        )
+    return render_template("worker/mock_paper.html", mock=found, paper=mock.paper_of(found), form=ActionForm())
+
+
+@bp.route("/mock/<int:mock_id>/submit", methods=["POST"])
+def mock_submit(mock_id: int):
+    found = mock.find(db.session, session.worker(), mock_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    responses = {
+        item.number: "".join(request.form.getlist(f"item-{item.number}")) for item in mock.paper_of(found).items
+    }
+    try:
+        mock.submit(db.session, found, responses, utcnow())
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("worker.mock_paper", mock_id=mock_id))
+    db.session.commit()
+    return redirect(url_for("worker.mock_paper", mock_id=mock_id))

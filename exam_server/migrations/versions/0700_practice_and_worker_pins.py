@@ -1,8 +1,9 @@
-"""practice: exam-only questions, worker PINs and practice answers
+"""practice: exam-only questions, worker PINs, practice answers and mock exams
 
 Questions can be kept for real papers (exam_only); a worker signs in with citizen ID and a PIN set
 at a kiosk after a passed face check (worker_credential); every practice answer is stored
-(practice_answer) for the wrong-answer book and the statistics.
+(practice_answer) for the wrong-answer book and the statistics; a mock exam (mock_exam) is timed
+and graded but is never a sitting.
 
 Revision ID: 0700
 Revises: 0640
@@ -53,8 +54,32 @@ def upgrade():
         batch_op.create_index('ix_practice_answer_worker_question', ['worker_id', 'question_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_practice_answer_question_id'), ['question_id'], unique=False)
 
+    op.create_table('mock_exam',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('worker_id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=128), nullable=False),
+    sa.Column('paper', sa.JSON(), nullable=False),
+    sa.Column('responses', sa.JSON(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('deadline_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('late', sa.Boolean(), nullable=False),
+    sa.Column('score', sa.Double(), nullable=True),
+    sa.Column('max_score', sa.Double(), nullable=True),
+    sa.Column('passed', sa.Boolean(), nullable=True),
+    sa.ForeignKeyConstraint(['plan_id'], ['exam_plan.id'], name=op.f('fk_mock_exam_plan_id_exam_plan')),
+    sa.ForeignKeyConstraint(['worker_id'], ['worker.id'], name=op.f('fk_mock_exam_worker_id_worker')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mock_exam'))
+    )
+    with op.batch_alter_table('mock_exam', schema=None) as batch_op:
+        batch_op.create_index('ix_mock_exam_worker_started', ['worker_id', 'started_at'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('mock_exam', schema=None) as batch_op:
+        batch_op.drop_index('ix_mock_exam_worker_started')
+    op.drop_table('mock_exam')
     with op.batch_alter_table('practice_answer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_practice_answer_question_id'))
         batch_op.drop_index('ix_practice_answer_worker_question')
