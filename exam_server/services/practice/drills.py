@@ -224,16 +224,34 @@ def answer(session: DbSession, worker: Worker, drawn: Drawn, response: str, key:
         if existing.question_id != ids[item.code]:
             raise DomainError("提交无效，请重新作答。")
         letters = item.to_presented(existing.response)
-    in_book = {entry.code: entry for entry in book(session, worker)}.get(item.code)
+    right_since = _right_since_last_wrong(session, worker.id, ids[item.code])
     return Feedback(
         item=item,
         response=letters,
         correct=letters == item.answer,
         category=item.category,
         mode=drawn.mode,
-        in_book=in_book is not None,
-        right_since_wrong=RIGHT_TO_LEAVE_BOOK - in_book.needs if in_book else 0,
+        in_book=right_since is not None and right_since < RIGHT_TO_LEAVE_BOOK,
+        right_since_wrong=right_since or 0,
     )
+
+
+def _right_since_last_wrong(session: DbSession, worker_id: int, question_id: int) -> int | None:
+    """Return the right answers to a question since the worker last got it wrong (None: never wrong)."""
+    # The book's rule for one question, so an answer need not read the whole book.
+    row = session.execute(_book_rows(worker_id).where(Question.id == question_id)).one_or_none()
+    if row is not None:
+        return row.right_since
+    wrong = session.scalar(
+        select(PracticeAnswer.id)
+        .where(
+            PracticeAnswer.worker_id == worker_id,
+            PracticeAnswer.question_id == question_id,
+            PracticeAnswer.correct.is_(false()),
+        )
+        .limit(1)
+    )
+    return None if wrong is None else RIGHT_TO_LEAVE_BOOK
 
 
 def _by_key(session: DbSession, worker_id: int, key: str) -> PracticeAnswer | None:

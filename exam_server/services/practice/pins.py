@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from exam_server.citizen_id import normalise_citizen_id
 from exam_server.database import DbSession
-from exam_server.models import CheckInStatus, Kiosk, Worker, WorkerCredential
+from exam_server.models import CheckInStatus, Enterprise, Kiosk, Worker, WorkerCredential
 from exam_server.services import audit
 from exam_server.services.exam import checkin as checkins
 from exam_server.services.exam.refusals import Refusal
@@ -87,6 +88,8 @@ def session_worker(session: DbSession, worker_id: int, version: int) -> Worker |
         select(Worker, WorkerCredential.session_version)
         .join(WorkerCredential, WorkerCredential.worker_id == Worker.id)
         .where(Worker.id == worker_id)
+        # Every practice page reads the worker's industry (what they may practise): one query, not three.
+        .options(joinedload(Worker.enterprise).joinedload(Enterprise.industry))
     ).one_or_none()
     if row is None or row[1] != version or not row[0].active:
         return None
