@@ -10,7 +10,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from exam_server import create_app
-from exam_server.models import AuditLog, CheckInStatus, WorkerCredential, utcnow
+from exam_server.models import AuditLog, CheckInStatus, RateLimitCounter, WorkerCredential, utcnow
 from tests.conftest import FreshContextClient
 from tests.worker.conftest import PIN, give_pin, visit
 
@@ -119,6 +119,8 @@ def test_failed_sign_ins_are_throttled_like_the_console_login(app, db, world, cl
     assert statuses[:5] == [200] * 5 and statuses[5] == 429
     refused = client.post("/worker/login", data={"citizen_id": worker.citizen_id, "pin": PIN})
     assert refused.status_code == 429 and "Retry-After" in refused.headers
+    keys = db.session.scalars(select(RateLimitCounter.key)).all()
+    assert keys and not any(worker.citizen_id in key for key in keys)  # counted, but no citizen ID is kept
     app.extensions["throttle"].storage.reset()
 
 
@@ -156,3 +158,10 @@ def test_forms_need_the_csrf_token(app, database_url, db, world, tmp_path):
     assert signed.status_code == 302 and signed.headers["Location"].endswith("/worker/")
     assert client.post("/worker/logout").status_code == 400  # no token: another site cannot sign the worker out
     assert client.get("/worker/").status_code == 200
+
+
+@pytest.mark.parametrize("typed", ["abc", "", "1" * 18, "37130219900101123X" * 3])
+def test_a_malformed_citizen_id_is_a_wrong_sign_in_not_an_error(db, world, client, typed):
+    response = client.post("/worker/login", data={"citizen_id": typed, "pin": PIN})
+    assert response.status_code == 200
+    assert client.get("/worker/").status_code == 302

@@ -113,7 +113,7 @@ def submit(session: DbSession, mock: MockExam, responses: dict[int, str], now: d
             result = qb.grade(paper, kept)
         except ValueError:
             raise DomainError("答案中有无效的选项，请重新选择后交卷。") from None
-        mock.responses = {str(n): r for n, r in kept.items() if r}
+        mock.responses = {str(g.number): g.response for g in result.items if g.response}  # normalised letters
         mock.submitted_at, mock.late = now, late
         mock.score, mock.max_score, mock.passed = result.total, result.max_total, result.passed
         _store_answers(session, mock, paper, result)

@@ -94,8 +94,3 @@ def session_worker(session: DbSession, worker_id: int, version: int) -> Worker |
     if row is None or row[1] != version or not row[0].active:
         return None
     return row[0]
-
-
-def has_pin(session: DbSession, worker_id: int) -> bool:
-    """Tell whether the worker has set a PIN."""
-    return session.get(WorkerCredential, worker_id) is not None
