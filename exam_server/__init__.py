@@ -62,11 +62,13 @@ def _register_blueprints(app: Flask) -> None:
     from exam_server.auth import bp as auth_bp
     from exam_server.console import bp as console_bp
     from exam_server.public import bp as public_bp
+    from exam_server.worker import bp as worker_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(worker_bp)
 
 
 def _register_request_guard(app: Flask) -> None:

@@ -1,6 +1,18 @@
 """Safety-training question bank: model, import/export, paper assembly, grading and item statistics."""
 
-from .assembly import AssemblyError, IndexedBank, Paper, PaperItem, Rule, RuleSet, assemble, eligible, shortfalls
+from .assembly import (
+    AssemblyError,
+    IndexedBank,
+    Paper,
+    PaperItem,
+    Rule,
+    RuleSet,
+    assemble,
+    draw_practice,
+    eligible,
+    present,
+    shortfalls,
+)
 from .bundled import BankError, load_bundled, load_ruleset, load_rulesets, read_question_files, select_ruleset
 from .grading import GradeResult, ItemGrade, grade
 from .importer import ImportResult, export_questions, import_file
@@ -29,6 +41,7 @@ __all__ = [
     "Status",
     "assemble",
     "build_template",
+    "draw_practice",
     "eligible",
     "export_questions",
     "grade",
@@ -37,6 +50,7 @@ __all__ = [
     "load_bundled",
     "load_ruleset",
     "load_rulesets",
+    "present",
     "read_question_files",
     "select_ruleset",
     "shortfalls",

@@ -256,6 +256,14 @@ class IndexedBank:
     def __len__(self) -> int:
         return len(self.questions)
 
+    def for_practice(self) -> IndexedBank:
+        """Return the bank practice and mock exams draw from: every question except the exam-only ones."""
+        return IndexedBank(q for q in self.questions if not q.exam_only)
+
+    def categories(self, industry: str | None = None, job_category: str | None = None) -> list[str]:
+        """Return the categories holding a question eligible for this industry and job category, sorted."""
+        return sorted({q.category for q in self.questions if eligible(q, industry, job_category)})
+
     def candidates(
         self, rule: Rule, industry: str | None = None, job_category: str | None = None
     ) -> tuple[Question, ...]:
@@ -501,3 +509,54 @@ def _present(number: int, q: Question, ruleset: RuleSet, rng: random.Random) -> 
 def keeps_option_order(q: Question) -> bool:
     """Tell whether a question's options refer to each other ("以上都对", "A和B") and must not move."""
     return any(_POSITIONAL_OPTION.search(o) for o in q.options)
+
+
+def draw_practice(
+    bank: IndexedBank,
+    category: str,
+    seed: int | str,
+    *,
+    industry: str | None = None,
+    job_category: str | None = None,
+    avoid: Iterable[str] = (),
+) -> PaperItem:
+    """Draw one practice question of a category through `assemble`, preferring codes not in `avoid`.
+
+    The bank must be `for_practice()`: the draw follows the papers' eligibility and option shuffling.
+    The type is drawn in proportion to how many eligible questions of each type the category holds.
+    """
+    rng = random.Random(seed)
+    avoided = frozenset(avoid)
+    by_type = {t: bank.candidates(Rule(t, 1, category), industry, job_category) for t in TYPE_ORDER}
+    fresh = {t: [q for q in qs if q.code not in avoided] for t, qs in by_type.items()}
+    pool = fresh if any(fresh.values()) else {t: list(qs) for t, qs in by_type.items()}
+    weighted = [t for t, qs in pool.items() for _ in qs]
+    if not weighted:
+        raise AssemblyError([f"分类 {category} 没有可练习的题目 / category {category} has no practice questions"])
+    chosen_type = rng.choice(weighted)
+    # A bank of the candidates of that type keeps the choice inside `assemble` and the papers' rules.
+    narrowed = IndexedBank(pool[chosen_type])
+    paper = assemble(narrowed, _one_question(chosen_type, category), seed, industry=industry, job_category=job_category)
+    return present(bank, paper.items[0].code, seed, industry=industry, job_category=job_category)
+
+
+def present(
+    bank: IndexedBank, code: str, seed: int | str, *, industry: str | None = None, job_category: str | None = None
+) -> PaperItem:
+    """Present one eligible question of the bank as a paper would (options shuffled by `seed`); raises KeyError."""
+    question = next((q for q in bank.questions if q.code == code), None)
+    if question is None or not eligible(question, industry, job_category):
+        raise KeyError(code)
+    return _present(1, question, _one_question(question.type, question.category), random.Random(seed))
+
+
+def _one_question(qtype: QuestionType, category: str) -> RuleSet:
+    """Return the rule set of a one-question practice draw (one point, no time that counts)."""
+    return RuleSet(
+        id="practice",
+        name=f"{category}练习",
+        rules=(Rule(qtype, 1, category),),
+        points=dict.fromkeys(TYPE_ORDER, 1.0),
+        pass_mark=1,
+        duration_minutes=1,
+    )

@@ -125,6 +125,8 @@ class Question:
     status: Status = Status.ACTIVE
     points: float | None = None
     version: int = 1
+    # Kept for real papers: never drawn for practice or mock exams, never shown outside an exam.
+    exam_only: bool = False
 
     @property
     def correct_indices(self) -> tuple[int, ...]:
@@ -157,6 +159,8 @@ class Question:
             "status": self.status.value,
             "points": self.points,
             "version": self.version,
+            # Written only when set, so files of banks without the flag read and write as before.
+            **({"exam_only": True} if self.exam_only else {}),
         }
 
     @classmethod
@@ -178,6 +182,7 @@ class Question:
             status=Status(data.get("status") or "active"),
             points=None if points is None else float(points),
             version=int(data.get("version") or 1),
+            exam_only=bool(data.get("exam_only", False)),
         )
 
 

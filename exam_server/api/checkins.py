@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from flask import g
+from flask import g, url_for
 
 from exam_server.api import schemas
 from exam_server.api.admission import face_work
@@ -18,6 +18,7 @@ from exam_server.models import utcnow
 from exam_server.plaintext import SINGLE_LINE_PATTERN
 from exam_server.services.exam import checkin, consent, sittings
 from exam_server.services.exam.refusals import Refusal
+from exam_server.services.practice import pins
 
 FRAMES_FORM = {
     "schema": {
@@ -152,5 +153,26 @@ def checkin_frames(checkin_id: int):
     sitting = checkin.answer_challenge(db.session, g.kiosk, found, frames, now)
     consent.attach(db.session, found, sitting)
     view = {"result": "passed", "sitting": sitting_view(db.session, sitting, now)}
+    db.session.commit()
+    return view
+
+
+@bp.post(f"/checkins/<int(min=1, max={MAX_ID}):checkin_id>/pin")
+@operation(
+    summary="Set or reset the worker's sign-in PIN right after a passed face check",
+    body=schemas.PinRequest,
+    response=schemas.PinSet,
+    errors=("checkin_not_found", "checkin_not_passed", "checkin_expired", "invalid_pin"),
+    description="Authorised by the check-in's token; only a check-in whose burst passed, within its time again "
+    "after it expired. A new PIN replaces the old one and ends the worker's sessions signed in with it.",
+)
+def checkin_pin(checkin_id: int):
+    body = parse_json(schemas.PinRequest)
+    worker = pins.set_pin(db.session, g.kiosk, checkin_id, body.checkin_token, body.pin, utcnow())
+    view = {
+        "pin_set": True,
+        "worker": {"name_masked": sittings.masked_name(worker)},
+        "sign_in_path": url_for("worker.login"),
+    }
     db.session.commit()
     return view

@@ -12,7 +12,7 @@ from exam_server.plaintext import SINGLE_LINE_PATTERN, control_character
 _STRICT = ConfigDict(extra="forbid")
 CITIZEN_ID_PATTERN = r"^[0-9]{17}[0-9Xx]$"
 # Request fields whose malformed value has its own refusal code instead of invalid_request.
-REFUSAL_CODES = {"citizen_id": "invalid_citizen_id"}
+REFUSAL_CODES = {"citizen_id": "invalid_citizen_id", "pin": "invalid_pin"}
 
 
 def _plain(value: str) -> str:
@@ -231,3 +231,15 @@ class Error(BaseModel):
     attempts_left: int | None = Field(None, description="check-ins: failed face checks still allowed")
     challenge: Challenge | None = Field(None, description="check-ins: the new challenge to film")
     reason: str | None = Field(None, description="the face engine's precise reason")
+
+
+class PinRequest(BaseModel):
+    model_config = _STRICT
+    checkin_token: PlainText = Field(min_length=1, max_length=128)
+    pin: PlainText = Field(min_length=1, max_length=32, description="the PIN the worker typed: 6 digits")
+
+
+class PinSet(BaseModel):
+    pin_set: bool
+    worker: WorkerRef
+    sign_in_path: str

@@ -112,6 +112,7 @@ class QuestionForm(FlaskForm):
     status = SelectField("状态", choices=STATUS_CHOICES)
     job_categories = MultiCheckboxField("适用岗位（不选为全部）", choices=JOB_CHOICES)
     industries = MultiCheckboxField("适用行业（不选为全部）", choices=[])
+    exam_only = BooleanField("仅用于正式考试（练习和模拟考试不出此题）")
 
 
 class QuestionImportForm(FlaskForm):

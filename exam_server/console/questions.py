@@ -85,6 +85,7 @@ def _data(row: Question) -> dict:
         "status": row.status,
         "job_categories": row.job_categories,
         "industries": row.industries,
+        "exam_only": row.exam_only,
     }
 
 
@@ -104,6 +105,7 @@ def _changes(form: QuestionForm) -> dict:
         "status": qb.Status(form.status.data),
         "job_categories": tuple(form.job_categories.data or ()),
         "industries": tuple(form.industries.data or ()),
+        "exam_only": bool(form.exam_only.data),
     }
 
 

@@ -60,6 +60,7 @@ from exam_server.models.people import (
     PhotoSource,
     Worker,
 )
+from exam_server.models.practice import MockExam, PracticeAnswer, WorkerCredential
 from exam_server.models.questions import Question
 from exam_server.models.throttle import RateLimitCounter
 
@@ -73,6 +74,9 @@ __all__ = [
     "DeliveryStatus",
     "Notice",
     "Notification",
+    "MockExam",
+    "PracticeAnswer",
+    "WorkerCredential",
     "OPEN_REQUIREMENT_STATUSES",
     "WorkerOptOut",
     "AnswerReceipt",

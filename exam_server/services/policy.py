@@ -7,14 +7,39 @@
 #   enterprise  their enterprise and its workers
 #   reviewer    the face data (review cases, photos, evidence) of the workers of their county,
 #               or of every county when county_id is empty (only a city administrator makes those)
+#   worker      a worker signed in with citizen ID and PIN (exam_server/worker): their own practice,
+#               sittings and certificates, nothing else; never a console user, never a console page
 
 from __future__ import annotations
+
+import enum
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
 
 from exam_server.models import Enterprise, ExamPlan, Job, Kiosk, ReviewCase, Role, User, Worker
 
+
+class WorkerRole(str, enum.Enum):
+    """The role of a worker's own session: a role of its own, outside the console's ``Role``."""
+
+    WORKER = "worker"
+
+
+class Principal(Protocol):
+    """Whoever a request runs for: a console ``User`` or a signed-in worker (exam_server/worker/session.py)."""
+
+    @property
+    def is_authenticated(self) -> bool: ...
+
+    @property
+    def role(self) -> Role | WorkerRole: ...
+
+
 ALL = frozenset(Role)
+WORKER = frozenset({WorkerRole.WORKER})
+# The worker's sign-in page, the one worker endpoint open to anyone.
+WORKER_SIGN_IN = "worker.login"
 ADMINS = frozenset({Role.CITY, Role.COUNTY, Role.ENTERPRISE})
 CITY_COUNTY = frozenset({Role.CITY, Role.COUNTY})
 REVIEWERS = frozenset({Role.CITY, Role.COUNTY, Role.REVIEWER})
@@ -23,7 +48,7 @@ CITY = frozenset({Role.CITY})
 # Every console endpoint and the roles that may open it; an endpoint missing here is refused to
 # everyone (the console's guard denies by default). tests/console/test_access.py checks every
 # ``console.*`` endpoint of the url_map against this table.
-ACCESS: dict[str, frozenset[Role]] = {
+ACCESS: dict[str, frozenset[Role] | frozenset[WorkerRole]] = {
     "console.dashboard": ALL,
     "console.inbox": ALL,
     "console.inbox_read": ALL,
@@ -100,10 +125,29 @@ ACCESS: dict[str, frozenset[Role]] = {
         ),
         CITY,
     ),
+    # A worker's own pages (exam_server/worker): workers only; console users have no worker session.
+    **dict.fromkeys(
+        (
+            "worker.home",
+            "worker.logout",
+            "worker.practice",
+            "worker.practice_question",
+            "worker.practice_answer",
+            "worker.book",
+            "worker.book_question",
+            "worker.exams",
+            "worker.certificate_pdf",
+            "worker.mock_exam",
+            "worker.mock_start",
+            "worker.mock_paper",
+            "worker.mock_submit",
+        ),
+        WORKER,
+    ),
 }
 
 
-def may_open(user: User, endpoint: str | None) -> bool:
+def may_open(user: Principal, endpoint: str | None) -> bool:
     """Tell whether the user's role may open this endpoint (unknown endpoints: nobody)."""
     return user.is_authenticated and user.role in ACCESS.get(endpoint or "", frozenset())
 

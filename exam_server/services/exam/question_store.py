@@ -51,6 +51,7 @@ _COLUMNS = (
     "basis",
     "status",
     "version",
+    "exam_only",
 )
 _cache_lock = threading.Lock()
 _cache: dict[str, Any] = {"key": None, "bank": None}
@@ -73,6 +74,7 @@ def columns_of(question: qb.Question) -> dict[str, Any]:
         "basis": question.basis,
         "status": question.status.value,
         "version": question.version,
+        "exam_only": question.exam_only,
     }
 
 
@@ -93,6 +95,7 @@ def to_question(row: Question) -> qb.Question:
         status=qb.Status(row.status),
         points=row.points,
         version=row.version,
+        exam_only=row.exam_only,
     )
 
 

@@ -1,0 +1,96 @@
+"""Worker PINs: set (or reset) at a kiosk right after a passed face check, checked at the worker's sign-in."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from exam_server.citizen_id import normalise_citizen_id
+from exam_server.database import DbSession
+from exam_server.models import CheckInStatus, Enterprise, Kiosk, Worker, WorkerCredential
+from exam_server.services import audit
+from exam_server.services.exam import checkin as checkins
+from exam_server.services.exam.refusals import Refusal
+
+PIN_LENGTH = 6
+_DIGITS = re.compile(rf"[0-9]{{{PIN_LENGTH}}}")
+# Compared against when the worker or their PIN does not exist, so every sign-in costs one hash check.
+_DUMMY_HASH = generate_password_hash("000000-not-a-real-pin")
+
+
+def pin_problem(worker: Worker, pin: str) -> str | None:
+    """Return why this PIN will not do for the worker (None: it will), in words the kiosk can show."""
+    if not _DIGITS.fullmatch(pin or ""):
+        return f"密码须为{PIN_LENGTH}位数字。"
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:], strict=False)}
+    if len(set(pin)) == 1 or steps in ({1}, {-1}):
+        return "密码太简单（如 111111、123456），请换一个。"
+    citizen_id = worker.citizen_id
+    if pin in (citizen_id[-PIN_LENGTH:], citizen_id[8:14]):  # the last digits, the birth date as YYMMDD
+        return "密码不能取自身份证号或出生日期，请换一个。"
+    return None
+
+
+def set_pin(session: DbSession, kiosk: Kiosk, checkin_id: int, token: str, pin: str, now: datetime) -> Worker:
+    """Set or replace the worker's PIN on the strength of a passed check-in; a new PIN ends older sessions."""
+    found = checkins.find(session, kiosk, checkin_id, token)
+    if found.status is not CheckInStatus.PASSED:
+        raise Refusal("checkin_not_passed")
+    # Right after the face check: the check-in's own time again after it would have expired.
+    if now > found.expires_at + timedelta(seconds=current_app.config["CHECKIN_TTL_SECONDS"]):
+        raise Refusal("checkin_expired")
+    worker = session.get_one(Worker, found.worker_id)
+    problem = pin_problem(worker, pin)
+    if problem:
+        raise Refusal("invalid_pin", problem, field="pin")
+    credential = session.get(WorkerCredential, worker.id)
+    if credential is None:
+        credential = WorkerCredential(worker_id=worker.id, session_version=1)
+        session.add(credential)
+    else:
+        credential.session_version += 1
+    credential.pin_hash = generate_password_hash(pin)
+    credential.checkin_id = found.id
+    credential.set_at = now
+    session.flush()
+    audit.record(session, "worker_pin_set", target=worker, kiosk_id=kiosk.id, detail={"checkin_id": found.id})
+    return worker
+
+
+def authenticate(session: DbSession, citizen_id: str, pin: str) -> tuple[Worker, WorkerCredential] | None:
+    """Return the active worker and credential this citizen ID and PIN name, or None."""
+    try:
+        normalised, _ = normalise_citizen_id(citizen_id or "")
+    except ValueError:
+        normalised = ""
+    row = session.execute(
+        select(Worker, WorkerCredential)
+        .join(WorkerCredential, WorkerCredential.worker_id == Worker.id)
+        .where(Worker.citizen_id == normalised)
+    ).one_or_none()
+    if row is None:
+        check_password_hash(_DUMMY_HASH, pin or "")
+        return None
+    worker, credential = row
+    if not check_password_hash(credential.pin_hash, pin or "") or not worker.active:
+        return None
+    return worker, credential
+
+
+def session_worker(session: DbSession, worker_id: int, version: int) -> Worker | None:
+    """Return the worker a session names if it is still valid: active, and no PIN set since it began."""
+    row = session.execute(
+        select(Worker, WorkerCredential.session_version)
+        .join(WorkerCredential, WorkerCredential.worker_id == Worker.id)
+        .where(Worker.id == worker_id)
+        # Every practice page reads the worker's industry (what they may practise): one query, not three.
+        .options(joinedload(Worker.enterprise).joinedload(Enterprise.industry))
+    ).one_or_none()
+    if row is None or row[1] != version or not row[0].active:
+        return None
+    return row[0]

@@ -1,0 +1,195 @@
+"""The worker's pages: short views over services/practice."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+
+from exam_server import localday
+from exam_server.extensions import db
+from exam_server.models import DomainError, utcnow
+from exam_server.services import audit
+from exam_server.services.exam import certificates
+from exam_server.services.practice import drills, mock, pins, records
+from exam_server.worker import session
+from exam_server.worker.blueprint import bp
+from exam_server.worker.forms import ActionForm, AnswerForm, LoginForm
+
+THROTTLE_PREFIX = "worker:"  # worker sign-ins share the console's counters under their own account names
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        # Counted under a digest: the counters table must not hold citizen IDs.
+        account = THROTTLE_PREFIX + hashlib.sha256(form.citizen_id.data.strip().upper().encode()).hexdigest()[:32]
+        throttle = current_app.extensions["login_throttle"]
+        address = request.remote_addr or ""
+        wait = throttle.wait(account, address)
+        if wait:
+            flash(f"登录失败次数过多，请 {wait} 秒后再试。", "error")
+            return render_template("worker/login.html", form=form), 429, {"Retry-After": str(wait)}
+        found = pins.authenticate(db.session, form.citizen_id.data, form.pin.data)
+        audit.record(
+            db.session,
+            "worker_login" if found else "worker_login_failed",
+            target=found[0] if found else None,
+            ip=request.remote_addr,
+        )
+        db.session.commit()
+        if found:
+            throttle.succeeded(account, address)
+            session.sign_in(*found)
+            return redirect(url_for("worker.home"))
+        throttle.failed(account, address)
+        flash("身份证号或登录密码不正确。忘记密码请到考场终端刷脸核验后重新设置。", "error")
+    return render_template("worker/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    if ActionForm().validate_on_submit():
+        session.sign_out()
+    return redirect(url_for("worker.login"))
+
+
+@bp.route("/")
+def home():
+    worker = session.worker()
+    return render_template(
+        "worker/home.html",
+        worker=worker,
+        categories=drills.categories(db.session, worker),
+        book=drills.book(db.session, worker),
+    )
+
+
+@bp.route("/practice")
+def practice():
+    return render_template("worker/practice.html", categories=drills.categories(db.session, session.worker()))
+
+
+@bp.route("/practice/question")
+def practice_question():
+    try:
+        drawn = drills.draw(db.session, session.worker(), request.args.get("category", ""))
+    except DomainError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("worker.practice"))
+    return render_template("worker/question.html", drawn=drawn, form=AnswerForm())
+
+
+@bp.route("/practice/answer", methods=["POST"])
+def practice_answer():
+    form = AnswerForm()
+    worker = session.worker()
+    try:
+        if not form.validate_on_submit() or not form.seed.data.isdigit():
+            raise DomainError("提交无效（页面可能已过期），请重新开始练习。")
+        drawn = drills.shown_again(db.session, worker, form.code.data, int(form.seed.data), form.mode.data)
+    except DomainError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("worker.practice"))
+    try:
+        feedback = drills.answer(db.session, worker, drawn, "".join(request.form.getlist("choice")), form.key.data)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return render_template("worker/question.html", drawn=replace(drawn, key=form.key.data), form=form), 422
+    db.session.commit()
+    return render_template("worker/feedback.html", feedback=feedback)
+
+
+@bp.route("/book")
+def book():
+    return render_template("worker/book.html", entries=drills.book(db.session, session.worker()))
+
+
+@bp.route("/book/question")
+def book_question():
+    drawn = drills.draw_from_book(db.session, session.worker())
+    if drawn is None:
+        flash("错题本已清空，继续按分类练习吧。", "success")
+        return redirect(url_for("worker.practice"))
+    return render_template("worker/question.html", drawn=drawn, form=AnswerForm())
+
+
+@bp.route("/exams")
+def exams():
+    worker = session.worker()
+    return render_template(
+        "worker/exams.html",
+        sittings=records.sittings(db.session, worker),
+        certificates=records.certificates_of(db.session, worker, localday.today()),
+    )
+
+
+@bp.route("/certificates/<int:certificate_id>.pdf")
+def certificate_pdf(certificate_id: int):
+    try:
+        document = certificates.document_for_worker(db.session, session.worker(), certificate_id)
+    except LookupError:
+        abort(404)
+    except DomainError as exc:
+        flash(f"证书暂时无法下载：{exc}", "error")
+        return redirect(url_for("worker.exams"))
+    return certificates.download_response(document)
+
+
+@bp.route("/mock")
+def mock_exam():
+    worker = session.worker()
+    now = utcnow()
+    ruleset, plan = mock.rules_for(db.session, worker, now)
+    return render_template(
+        "worker/mock.html",
+        ruleset=ruleset,
+        plan=plan,
+        running=mock.open_mock(db.session, worker, now),
+        history=mock.history(db.session, worker),
+        form=ActionForm(),
+    )
+
+
+@bp.route("/mock/start", methods=["POST"])
+def mock_start():
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        started = mock.start(db.session, session.worker(), utcnow())
+    except DomainError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("worker.mock_exam"))
+    db.session.commit()
+    return redirect(url_for("worker.mock_paper", mock_id=started.id))
+
+
+@bp.route("/mock/<int:mock_id>")
+def mock_paper(mock_id: int):
+    found = mock.find(db.session, session.worker(), mock_id) or abort(404)
+    if found.submitted_at is not None:
+        return render_template(
+            "worker/mock_result.html", mock=found, result=mock.grade_of(found), paper=mock.paper_of(found)
+        )
+    return render_template("worker/mock_paper.html", mock=found, paper=mock.paper_of(found), form=ActionForm())
+
+
+@bp.route("/mock/<int:mock_id>/submit", methods=["POST"])
+def mock_submit(mock_id: int):
+    found = mock.find(db.session, session.worker(), mock_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    responses = {
+        item.number: "".join(request.form.getlist(f"item-{item.number}")) for item in mock.paper_of(found).items
+    }
+    try:
+        mock.submit(db.session, found, responses, utcnow())
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("worker.mock_paper", mock_id=mock_id))
+    db.session.commit()
+    return redirect(url_for("worker.mock_paper", mock_id=mock_id))

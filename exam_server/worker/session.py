@@ -1,0 +1,62 @@
+"""A worker's session, kept apart from the console's: its own key in the signed cookie, its own version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import g
+from flask import session as cookie
+
+from exam_server.extensions import db
+from exam_server.models import Worker, WorkerCredential
+from exam_server.services.policy import WorkerRole
+from exam_server.services.practice import pins
+
+KEY = "worker"
+
+
+@dataclass(frozen=True)
+class SignedInWorker:
+    """The worker a request runs for (policy.Principal): role ``worker``, never a console user."""
+
+    worker: Worker
+    is_authenticated: bool = True
+
+    @property
+    def role(self) -> WorkerRole:
+        return WorkerRole.WORKER
+
+
+def sign_in(worker: Worker, credential: WorkerCredential) -> None:
+    """Start the worker's session; a PIN set later ends it."""
+    cookie[KEY] = f"{worker.id}:{credential.session_version}"
+    g.pop("signed_in_worker", None)
+
+
+def sign_out() -> None:
+    """End the worker's session (a console login in the same browser is left alone)."""
+    cookie.pop(KEY, None)
+    g.pop("signed_in_worker", None)
+
+
+def current() -> SignedInWorker | None:
+    """Return the signed-in worker of this request, or None (no session, a stale PIN, an inactive worker)."""
+    if "signed_in_worker" in g:
+        return g.signed_in_worker
+    found = None
+    try:
+        worker_id, version = (int(part) for part in str(cookie.get(KEY, "")).split(":"))
+    except ValueError:
+        worker_id = version = 0
+    if worker_id:
+        worker = pins.session_worker(db.session, worker_id, version)
+        found = SignedInWorker(worker) if worker is not None else None
+    g.signed_in_worker = found
+    return found
+
+
+def worker() -> Worker:
+    """Return the signed-in worker; the blueprint's guard has made sure there is one."""
+    principal = current()
+    assert principal is not None
+    return principal.worker
