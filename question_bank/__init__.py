@@ -1,6 +1,7 @@
 """Safety-training question bank: model, import/export, paper assembly, grading and item statistics."""
 
 from .assembly import AssemblyError, IndexedBank, Paper, PaperItem, Rule, RuleSet, assemble, eligible, shortfalls
+from .authoring import AUTHORED_PREFIX, authored_options, check_authored, next_code
 from .bundled import BankError, load_bundled, load_ruleset, load_rulesets, read_question_files, select_ruleset
 from .grading import GradeResult, ItemGrade, grade
 from .importer import ImportResult, export_questions, import_file
@@ -9,6 +10,7 @@ from .stats import FLAG_LABELS, ItemStats, item_statistics
 from .template import build_template
 
 __all__ = [
+    "AUTHORED_PREFIX",
     "AssemblyError",
     "BankError",
     "FLAG_LABELS",
@@ -28,6 +30,8 @@ __all__ = [
     "RuleSet",
     "Status",
     "assemble",
+    "authored_options",
+    "check_authored",
     "build_template",
     "eligible",
     "export_questions",
@@ -37,6 +41,7 @@ __all__ = [
     "load_bundled",
     "load_ruleset",
     "load_rulesets",
+    "next_code",
     "read_question_files",
     "select_ruleset",
     "shortfalls",

@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from exam_server.models import JOB_CATEGORY_LABELS, ROLE_LABELS
+from question_bank import QuestionType, Status
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -29,8 +30,8 @@ def options(pairs) -> list[SelectChoice]:
 
 
 JOB_CHOICES = options((job.value, label) for job, label in JOB_CATEGORY_LABELS.items())
-QTYPE_CHOICES = options([("single", "单选"), ("multiple", "多选"), ("truefalse", "判断")])
-STATUS_CHOICES = options([("active", "启用"), ("draft", "草稿"), ("retired", "停用")])
+QTYPE_CHOICES = options((t.value, t.label) for t in QuestionType)
+STATUS_CHOICES = options((s.value, s.label) for s in (Status.ACTIVE, Status.DRAFT, Status.RETIRED))
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]  # what datetime-local inputs send and show
 CREDIT_CODE = Regexp(r"^\s*([0-9A-Za-z]{18})?\s*$", message="统一社会信用代码应为18位")
 
@@ -96,6 +97,7 @@ class QuestionSearchForm(SearchForm):
 
 
 class QuestionForm(FlaskForm):
+    qtype = SelectField("题型", choices=QTYPE_CHOICES)
     stem = TextAreaField("题干", validators=[DataRequired(), Length(max=2000)])
     option_a = StringField("选项A", validators=[Length(max=500)])
     option_b = StringField("选项B", validators=[Length(max=500)])
@@ -103,12 +105,12 @@ class QuestionForm(FlaskForm):
     option_d = StringField("选项D", validators=[Length(max=500)])
     option_e = StringField("选项E", validators=[Length(max=500)])
     option_f = StringField("选项F", validators=[Length(max=500)])
-    answer = StringField("答案（选项字母，如 B 或 ACD）", validators=[DataRequired(), Length(max=6)])
+    answer = StringField("答案（选项字母，如 B 或 ACD；判断题 A 为正确）", validators=[DataRequired(), Length(max=6)])
     explanation = TextAreaField("解析", validators=[Length(max=2000)])
     category = StringField("分类", validators=[DataRequired(), Length(max=64)])
     difficulty = IntegerField("难度（1-5）", validators=[InputRequired(), NumberRange(1, 5)])
     points = FloatField("分值（留空按组卷规则）", validators=[Optional(), NumberRange(min=0.5, max=100)])
-    basis = StringField("依据", validators=[Length(max=255)])
+    basis = StringField("法规依据", validators=[Length(max=255)])
     status = SelectField("状态", choices=STATUS_CHOICES)
     job_categories = MultiCheckboxField("适用岗位（不选为全部）", choices=JOB_CHOICES)
     industries = MultiCheckboxField("适用行业（不选为全部）", choices=[])

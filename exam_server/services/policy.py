@@ -88,6 +88,7 @@ ACCESS: dict[str, frozenset[Role]] = {
     **dict.fromkeys(
         (
             "console.questions",
+            "console.question_new",
             "console.question_edit",
             "console.question_retire",
             "console.questions_import",

@@ -55,6 +55,7 @@ ACTION_LABELS = {
     "kiosk_disabled": "停用终端",
     "kiosk_enabled": "启用终端",
     "kiosk_token_reissued": "重新签发终端令牌",
+    "question_created": "新建题目",
     "question_updated": "修改题目",
     "question_retired": "停用题目",
     "questions_imported": "导入题目",
