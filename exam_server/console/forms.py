@@ -116,6 +116,10 @@ class QuestionForm(FlaskForm):
     industries = MultiCheckboxField("适用行业（不选为全部）", choices=[])
 
 
+class QuestionImageForm(FlaskForm):
+    image = FileField("题目图片（PNG或JPEG，不超过2 MB，短边至少64像素）", validators=[FileRequired("请选择图片")])
+
+
 class QuestionImportForm(FlaskForm):
     file = FileField(
         "题目文件（XLSX、CSV或JSON）",

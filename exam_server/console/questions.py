@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 import question_bank as qb
 from exam_server.console.blueprint import bp
-from exam_server.console.forms import QuestionForm, QuestionSearchForm, options
+from exam_server.console.forms import QuestionForm, QuestionImageForm, QuestionSearchForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
-from exam_server.models import Question, utcnow
+from exam_server.models import DomainError, Question, utcnow
 from exam_server.services.admin import question_admin
+from exam_server.services.exam import question_images
 
 LETTERS = "abcdef"
 FIELD_LABELS = {
@@ -85,7 +86,9 @@ def question_edit(question_id: int):
             flash(f"题目{row.code}已保存（版本{row.version}）", "success")
             return redirect(url_for("console.questions"))
         _refuse(form, problems)
-    return render_template("console/questions_edit.html", form=form, row=row, code=row.code)
+    return render_template(
+        "console/questions_edit.html", form=form, row=row, code=row.code, image_form=QuestionImageForm()
+    )
 
 
 def _form(data: dict) -> QuestionForm:
@@ -140,6 +143,44 @@ def _changes(form: QuestionForm) -> dict:
         "job_categories": tuple(form.job_categories.data or ()),
         "industries": tuple(form.industries.data or ()),
     }
+
+
+@bp.route("/questions/<int:question_id>/image", methods=["POST"])
+def question_image_upload(question_id: int):
+    row = db.session.get(Question, question_id) or abort(404)
+    form = QuestionImageForm()
+    if not form.validate_on_submit():
+        flash("；".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("console.question_edit", question_id=row.id))
+    try:
+        question_images.attach(db.session, row, form.image.data.read(), current_app.config["DATA_DIR"], current_user)
+    except DomainError as refused:
+        db.session.rollback()
+        flash(f"图片未保存：{refused}", "error")
+    else:
+        db.session.commit()
+        flash(f"题目{row.code}的图片已保存（版本{row.version}）", "success")
+    return redirect(url_for("console.question_edit", question_id=row.id))
+
+
+@bp.route("/questions/<int:question_id>/image/remove", methods=["POST"])
+def question_image_remove(question_id: int):
+    row = db.session.get(Question, question_id) or abort(404)
+    if question_images.detach(db.session, row, current_user):
+        db.session.commit()
+        flash(f"题目{row.code}的图片已移除；已组好的试卷仍显示原图", "success")
+    return redirect(url_for("console.question_edit", question_id=row.id))
+
+
+@bp.route("/questions/<int:question_id>/image")
+def question_image(question_id: int):
+    row = db.session.get(Question, question_id) or abort(404)
+    path = question_images.path_of(current_app.config["DATA_DIR"], row.image or "")
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype="image/png" if path.suffix == ".png" else "image/jpeg", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/questions/<int:question_id>/retire", methods=["POST"])

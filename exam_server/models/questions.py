@@ -29,4 +29,6 @@ class Question(Base):
     basis: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="active")
     version: Mapped[int] = mapped_column(default=1)
+    # File name under DATA_DIR/question_images ("<sha256>.png"); never served from a public URL.
+    image: Mapped[str | None] = mapped_column(String(80))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

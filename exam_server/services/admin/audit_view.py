@@ -58,6 +58,8 @@ ACTION_LABELS = {
     "question_created": "新建题目",
     "question_updated": "修改题目",
     "question_retired": "停用题目",
+    "question_image_set": "上传题目图片",
+    "question_image_removed": "移除题目图片",
     "questions_imported": "导入题目",
     "review_confirmed": "确认人脸告警",
     "review_dismissed": "驳回人脸告警",
