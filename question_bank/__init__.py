@@ -1,7 +1,7 @@
 """Safety-training question bank: model, import/export, paper assembly, grading and item statistics."""
 
 from .assembly import AssemblyError, IndexedBank, Paper, PaperItem, Rule, RuleSet, assemble, eligible, shortfalls
-from .authoring import AUTHORED_PREFIX, authored_options, check_authored, next_code
+from .authoring import AUTHORED_PREFIX, authored_options, check_authored, edited_ruleset, next_code
 from .bundled import BankError, load_bundled, load_ruleset, load_rulesets, read_question_files, select_ruleset
 from .grading import GradeResult, ItemGrade, grade
 from .importer import ImportResult, export_questions, import_file
@@ -33,6 +33,7 @@ __all__ = [
     "authored_options",
     "check_authored",
     "build_template",
+    "edited_ruleset",
     "eligible",
     "export_questions",
     "grade",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from .assembly import RuleSet
 from .model import TRUEFALSE_OPTIONS, Problem, Question, QuestionType, stem_key, validate_question
 
 AUTHORED_PREFIX = "Q-"
@@ -38,3 +40,13 @@ def check_authored(
     if question.stem.strip() and question.stem_key in {stem_key(stem) for _, stem in others}:
         problems.append(Problem(None, "stem", "题干与题库中已有题目重复 / the stem duplicates a question in the bank"))
     return problems
+
+
+def edited_ruleset(base: RuleSet, changes: Mapping[str, Any]) -> tuple[RuleSet | None, list[str]]:
+    """Return the rule set with an administrator's changes (a new version), or None and what is wrong with them."""
+    data = {**base.to_dict(), **changes, "id": base.id, "version": base.version + 1}
+    try:
+        return RuleSet.from_dict(data), []
+    except ValueError as exc:
+        text = str(exc).split(": ", 1)[-1] if "invalid rule set" in str(exc) else str(exc)
+        return None, [part.split(" / ")[0] for part in text.split("; ")]

@@ -8,7 +8,10 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    FieldList,
     FloatField,
+    Form,
+    FormField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -118,6 +121,31 @@ class QuestionForm(FlaskForm):
 
 class QuestionImageForm(FlaskForm):
     image = FileField("题目图片（PNG或JPEG，不超过2 MB，短边至少64像素）", validators=[FileRequired("请选择图片")])
+
+
+DIFFICULTY_BANDS = options(
+    [("any", "不限"), ("1-2", "1-2（较易）"), ("3-5", "3-5（较难）"), ("1-3", "1-3"), ("4-5", "4-5")]
+    + [(str(d), str(d)) for d in range(1, 6)]
+)
+
+
+class PaperRuleRow(Form):
+    """One rule of a paper: how many questions of a type and category, in a difficulty band (no CSRF: a sub-form)."""
+
+    category = SelectField("分类", choices=[], validate_choice=False)
+    qtype = SelectField("题型", choices=QTYPE_CHOICES)
+    difficulty = SelectField("难度", choices=DIFFICULTY_BANDS, validate_choice=False)
+    count = IntegerField("题数", validators=[Optional(), NumberRange(0, 200)])
+
+
+class PaperRulesForm(FlaskForm):
+    name = StringField("试卷规则名称", validators=[DataRequired(), Length(max=64)])
+    duration_minutes = IntegerField("考试时长（分钟）", validators=[InputRequired(), NumberRange(5, 240)])
+    pass_mark = FloatField("及格分", validators=[InputRequired(), NumberRange(0.5, 1000)])
+    points_single = FloatField("单选题每题分值", validators=[InputRequired(), NumberRange(0.5, 100)])
+    points_multiple = FloatField("多选题每题分值", validators=[InputRequired(), NumberRange(0.5, 100)])
+    points_truefalse = FloatField("判断题每题分值", validators=[InputRequired(), NumberRange(0.5, 100)])
+    rules = FieldList(FormField(PaperRuleRow), min_entries=1, max_entries=60)
 
 
 class QuestionImportForm(FlaskForm):

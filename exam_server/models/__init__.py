@@ -60,7 +60,7 @@ from exam_server.models.people import (
     PhotoSource,
     Worker,
 )
-from exam_server.models.questions import Question
+from exam_server.models.questions import PaperRuleSet, Question
 from exam_server.models.throttle import RateLimitCounter
 
 __all__ = [
@@ -110,6 +110,7 @@ __all__ = [
     "PeriodicJob",
     "PeriodicRun",
     "PhotoSource",
+    "PaperRuleSet",
     "Question",
     "RateLimitCounter",
     "ROLE_LABELS",

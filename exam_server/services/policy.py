@@ -101,6 +101,8 @@ ACCESS: dict[str, frozenset[Role]] = {
             "console.questions_export",
             "console.questions_template",
             "console.question_quality",
+            "console.paper_rules_list",
+            "console.paper_rule_edit",
         ),
         CITY,
     ),

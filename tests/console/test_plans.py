@@ -15,9 +15,7 @@ from tests import factories
 
 def plan_input(**changes) -> plans.PlanInput:
     now = utcnow()
-    values = dict(
-        name="2026年度考试", opens_at=now, closes_at=now + timedelta(days=30), ruleset_id=next(iter(plans.rulesets()))
-    )
+    values = dict(name="2026年度考试", opens_at=now, closes_at=now + timedelta(days=30), ruleset_id="general")
     return plans.PlanInput(**(values | changes))
 
 
@@ -109,7 +107,7 @@ def form(**changes) -> dict:
         "opens_at": "2026-03-01T08:00",
         "closes_at": "2026-03-31T18:00",
         "max_attempts": "2",
-        "ruleset_id": next(iter(plans.rulesets())),
+        "ruleset_id": "general",
         "mean_interval_seconds": "120",
         "retries": "1",
     } | changes

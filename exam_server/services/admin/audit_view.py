@@ -60,6 +60,7 @@ ACTION_LABELS = {
     "question_retired": "停用题目",
     "question_image_set": "上传题目图片",
     "question_image_removed": "移除题目图片",
+    "ruleset_updated": "修改试卷规则",
     "questions_imported": "导入题目",
     "review_confirmed": "确认人脸告警",
     "review_dismissed": "驳回人脸告警",
@@ -94,6 +95,7 @@ TARGET_LABELS = {
     "checkin": "入场核验",
     "certificate": "证书",
     "review_case": "人脸告警",
+    "paper_rule_set": "试卷规则",
 }
 
 DETAIL_LABELS = {
