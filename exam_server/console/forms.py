@@ -112,7 +112,7 @@ class QuestionForm(FlaskForm):
     explanation = TextAreaField("解析", validators=[Length(max=2000)])
     category = StringField("分类", validators=[DataRequired(), Length(max=64)])
     difficulty = IntegerField("难度（1-5）", validators=[InputRequired(), NumberRange(1, 5)])
-    points = FloatField("分值（留空按组卷规则）", validators=[Optional(), NumberRange(min=0.5, max=100)])
+    points = FloatField("分值（留空按试卷规则）", validators=[Optional(), NumberRange(min=0.5, max=100)])
     basis = StringField("法规依据", validators=[Length(max=255)])
     status = SelectField("状态", choices=STATUS_CHOICES)
     job_categories = MultiCheckboxField("适用岗位（不选为全部）", choices=JOB_CHOICES)
@@ -173,7 +173,7 @@ class PlanForm(FlaskForm):
         "结束时间（北京时间）", format=LOCAL_FORMATS, validators=[InputRequired("请填写结束时间")]
     )
     max_attempts = IntegerField("考试次数上限", default=2, validators=[InputRequired(), NumberRange(1, 10)])
-    ruleset_id = SelectField("组卷规则", choices=[])
+    ruleset_id = SelectField("试卷规则", choices=[])
     mean_interval_seconds = IntegerField(
         "人脸抽检平均间隔（秒）", default=90, validators=[InputRequired(), NumberRange(30, 3600)]
     )

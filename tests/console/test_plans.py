@@ -88,7 +88,7 @@ def test_saving_twice_creates_no_duplicates(db, world):
     [
         ({"closes_at": utcnow() - timedelta(days=1)}, "结束时间必须晚于开始时间"),
         ({"max_attempts": 0}, "考试次数"),
-        ({"ruleset_id": "nonexistent"}, "组卷规则"),
+        ({"ruleset_id": "nonexistent"}, "试卷规则"),
         ({"mean_interval_seconds": 5}, "平均间隔"),
         ({"job_categories": ["boss"]}, "岗位类别无效"),
     ],

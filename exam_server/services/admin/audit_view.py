@@ -107,7 +107,7 @@ DETAIL_LABELS = {
     "industry_id": "行业",
     "job_categories": "岗位类别",
     "name": "名称",
-    "ruleset": "组卷规则",
+    "ruleset": "试卷规则",
     "review_answers": "交卷后显示错题",
     "requirements_added": "新增考试任务",
     "requirements_removed": "移除考试任务",

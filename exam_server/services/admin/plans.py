@@ -76,7 +76,7 @@ def save_plan(
     county_id, industry_id, enterprise_id = _scope(session, user, data)
     ruleset = paper_rules.all_rulesets(session).get(data.ruleset_id)
     if ruleset is None:
-        raise DomainError(f"组卷规则“{data.ruleset_id}”不存在")
+        raise DomainError(f"试卷规则“{data.ruleset_id}”不存在")
     creating = plan is None
     if plan is None:
         plan = ExamPlan(created_by_id=user.id)
