@@ -68,14 +68,19 @@ def _data(ruleset: qb.RuleSet) -> dict:
     return {
         "name": ruleset.name,
         "duration_minutes": ruleset.duration_minutes,
-        "pass_mark": ruleset.pass_mark,
-        **{f"points_{t.value}": ruleset.points.get(t) for t in qb.QuestionType},
+        "pass_mark": _figure(ruleset.pass_mark),
+        **{f"points_{t.value}": _figure(ruleset.points.get(t)) for t in qb.QuestionType},
         "rules": [
             {"category": r["category"] or "", "qtype": r["type"], "difficulty": r["difficulty"], "count": r["count"]}
             for r in rules
         ]
         + [{"category": "", "qtype": "single", "difficulty": "any", "count": None}] * BLANK_ROWS,
     }
+
+
+def _figure(value: float | None) -> float | int | None:
+    """Show 80 rather than 80.0 on the form."""
+    return int(value) if value is not None and float(value).is_integer() else value
 
 
 def _changes(form: PaperRulesForm) -> dict:
