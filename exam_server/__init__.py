@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Flask
 
+from exam_server import citizen_id, localday, security
 from exam_server import config as config_module
-from exam_server import localday, security
 from exam_server.extensions import babel, csrf, db, job_queue, limiter, login_manager, migrate
 
 __all__ = ["create_app"]
@@ -89,6 +89,8 @@ def _register_template_helpers(app: Flask) -> None:
 
     # One filter writes every stored instant on the bureau's clock: {{ t|local_time }}, {{ t|local_time("%Y-%m-%d") }}.
     app.add_template_filter(localday.format_local, "local_time")
+    # Lists and case pages show a citizen ID masked; the full one only on the worker's page, audited.
+    app.add_template_filter(citizen_id.mask, "masked_id")
 
     app.jinja_env.globals.update(
         role_label=lambda role: ROLE_LABELS.get(role, str(role)),

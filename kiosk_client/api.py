@@ -114,6 +114,19 @@ class KioskApi:
         """Read the sitting: paper, saved answers, result."""
         return self._call("GET", f"/sittings/{sitting_id}")
 
+    def item_image(self, sitting_id: int, item_no: int) -> tuple[bytes, str]:
+        """Fetch the picture an item of the paper shows; return (bytes, PNG or JPEG media type)."""
+        path = f"/sittings/{sitting_id}/items/{item_no}/image"
+        try:
+            response = self.session.get(self.base + path, timeout=(CONNECT_TIMEOUT, self.timeout))
+        except requests.RequestException as exc:
+            raise ServerUnreachable(f"GET {path}: {type(exc).__name__}: {exc}") from None
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip()
+        if response.status_code != 200 or kind not in ("image/png", "image/jpeg"):
+            # Only a picture the server vouches for reaches the screen: anything else is treated as unavailable.
+            raise ServerUnreachable(f"GET {path}: HTTP {response.status_code} {kind}".strip())
+        return response.content, kind
+
     def save_answer(self, sitting_id: int, item_no: int, response: str, idempotency_key: str) -> dict:
         """Save one item's response under an idempotency key."""
         return self._call(

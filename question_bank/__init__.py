@@ -13,6 +13,7 @@ from .assembly import (
     present,
     shortfalls,
 )
+from .authoring import AUTHORED_PREFIX, authored_options, check_authored, edited_ruleset, next_code
 from .bundled import BankError, load_bundled, load_ruleset, load_rulesets, read_question_files, select_ruleset
 from .grading import GradeResult, ItemGrade, grade
 from .importer import ImportResult, export_questions, import_file
@@ -21,6 +22,7 @@ from .stats import FLAG_LABELS, ItemStats, item_statistics
 from .template import build_template
 
 __all__ = [
+    "AUTHORED_PREFIX",
     "AssemblyError",
     "BankError",
     "FLAG_LABELS",
@@ -40,8 +42,11 @@ __all__ = [
     "RuleSet",
     "Status",
     "assemble",
+    "authored_options",
+    "check_authored",
     "build_template",
     "draw_practice",
+    "edited_ruleset",
     "eligible",
     "export_questions",
     "grade",
@@ -50,6 +55,7 @@ __all__ = [
     "load_bundled",
     "load_ruleset",
     "load_rulesets",
+    "next_code",
     "present",
     "read_question_files",
     "select_ruleset",

@@ -25,6 +25,7 @@ CODES: dict[str, tuple[int, str]] = {
     "checkin_not_found": (404, "入场核验记录不存在或已失效，请重新刷身份证。"),
     "sitting_not_found": (404, "考试记录不存在，请重新刷身份证。"),
     "question_not_on_paper": (404, "试卷中没有该题。"),
+    "question_has_no_image": (404, "该题没有图片。"),
     "method_not_allowed": (405, "请求方法不正确。"),
     "not_enrolled": (409, "尚未登记人脸照片，请联系所在企业采集照片。"),
     "no_open_exam": (409, "当前没有需要您参加的考试。"),

@@ -35,6 +35,7 @@ class Operation:
     public: bool = False
     description: str = ""
     tags: tuple[str, ...] = field(default=("kiosk",))
+    binary: tuple[str, ...] = ()  # media types of a file answer (the view returns the response itself)
 
 
 def operation(**spec):
@@ -163,6 +164,8 @@ def _describe(op: Operation, params: list[dict], endpoint: str, refs: dict) -> d
     success: dict[str, Any] = {"description": op.summary}
     if op.response is not None:
         success["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+    elif op.binary:
+        success["content"] = {kind: {"schema": {"type": "string", "format": "binary"}} for kind in op.binary}
     else:
         success["content"] = {"application/json": {"schema": {"type": "object"}}}
     described = {

@@ -46,6 +46,7 @@ def sitting_view(session: DbSession, sitting: Sitting, now: datetime) -> dict:
             "stem": item["stem"],
             "points": item["points"],
             "options": [{"letter": LETTERS[i], "text": text} for i, text in enumerate(item["options"])],
+            "image": bool(item.get("image")),
         }
         for item in sitting.paper["items"]
     ]

@@ -121,6 +121,9 @@ class PaperQuestion(BaseModel):
     stem: str
     options: list[Option]
     points: float
+    image: bool = Field(
+        default=False, description="the question shows a picture: GET /sittings/{id}/items/{item_no}/image"
+    )
 
 
 class CertificateRef(BaseModel):

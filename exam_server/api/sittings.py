@@ -3,7 +3,7 @@
 # Autosave and the clock do no face work and no paper assembly: the paper was drawn at check-in.
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g, send_file
 
 from exam_server.api import schemas
 from exam_server.api.admission import face_work
@@ -13,7 +13,8 @@ from exam_server.api.present import result, sitting_view
 from exam_server.extensions import db
 from exam_server.models import SittingStatus, utcnow
 from exam_server.plaintext import SINGLE_LINE_PATTERN
-from exam_server.services.exam import captures, sittings
+from exam_server.services.exam import captures, question_images, sittings
+from exam_server.services.exam.refusals import Refusal
 
 SITTING = f"/sittings/<int(min=1, max={MAX_ID}):sitting_id>"
 _OWN = ("sitting_not_found", "sitting_elsewhere")
@@ -42,6 +43,23 @@ def get_sitting(sitting_id: int):
     view = sitting_view(db.session, sitting, now)
     db.session.commit()
     return view
+
+
+@bp.get(f"{SITTING}/items/<int(min=1, max=1000):item_no>/image")
+@operation(
+    summary="The picture an item of the paper shows (a safety sign, a hazard label)",
+    binary=("image/png", "image/jpeg"),
+    errors=(*_OWN, "question_not_on_paper", "question_has_no_image"),
+)
+def item_image(sitting_id: int, item_no: int):
+    sitting = sittings.load(db.session, sitting_id, g.kiosk)
+    item = sittings.paper_item(sitting, item_no)
+    path = question_images.path_of(current_app.config["DATA_DIR"], item.get("image") or "")
+    if path is None:
+        raise Refusal("question_has_no_image")
+    response = send_file(path, mimetype="image/png" if path.suffix == ".png" else "image/jpeg", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.put(f"{SITTING}/answers/<int(min=1, max=1000):item_no>")

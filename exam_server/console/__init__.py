@@ -11,6 +11,7 @@ from exam_server.console import (  # noqa: F401
     monitor,
     nav,
     notifications,
+    paper_rules,
     questions,
     questions_import,
     review,

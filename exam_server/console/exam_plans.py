@@ -13,7 +13,7 @@ from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
 from exam_server.models import County, DomainError, Enterprise, ExamRequirement, Industry, RequirementStatus
 from exam_server.services import policy
-from exam_server.services.admin import enterprise_picker, plans
+from exam_server.services.admin import enterprise_picker, paper_rules, plans
 
 
 @bp.route("/plans")
@@ -47,7 +47,10 @@ def _form(plan=None) -> PlanForm:
         [(0, "所有行业")]
         + [(i.id, i.name) for i in db.session.execute(select(Industry.id, Industry.name).order_by(Industry.id))]
     )
-    form.ruleset_id.choices = options((key, f"{rs['name']}（{key}）") for key, rs in plans.rulesets().items())
+    form.ruleset_id.choices = options(
+        (key, f"{rs['name']}（{rs['duration_minutes']}分钟，及格{rs['pass_mark']:g}分）")
+        for key, rs in paper_rules.all_rulesets(db.session).items()
+    )
     if plan is not None and not form.is_submitted():
         face = plan.face_policy or {}
         enterprise = db.session.get(Enterprise, plan.enterprise_id) if plan.enterprise_id else None

@@ -8,7 +8,10 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    FieldList,
     FloatField,
+    Form,
+    FormField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -21,6 +24,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from exam_server.models import JOB_CATEGORY_LABELS, ROLE_LABELS
+from question_bank import QuestionType, Status
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -29,8 +33,8 @@ def options(pairs) -> list[SelectChoice]:
 
 
 JOB_CHOICES = options((job.value, label) for job, label in JOB_CATEGORY_LABELS.items())
-QTYPE_CHOICES = options([("single", "单选"), ("multiple", "多选"), ("truefalse", "判断")])
-STATUS_CHOICES = options([("active", "启用"), ("draft", "草稿"), ("retired", "停用")])
+QTYPE_CHOICES = options((t.value, t.label) for t in QuestionType)
+STATUS_CHOICES = options((s.value, s.label) for s in (Status.ACTIVE, Status.DRAFT, Status.RETIRED))
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]  # what datetime-local inputs send and show
 CREDIT_CODE = Regexp(r"^\s*([0-9A-Za-z]{18})?\s*$", message="统一社会信用代码应为18位")
 
@@ -96,6 +100,7 @@ class QuestionSearchForm(SearchForm):
 
 
 class QuestionForm(FlaskForm):
+    qtype = SelectField("题型", choices=QTYPE_CHOICES)
     stem = TextAreaField("题干", validators=[DataRequired(), Length(max=2000)])
     option_a = StringField("选项A", validators=[Length(max=500)])
     option_b = StringField("选项B", validators=[Length(max=500)])
@@ -103,16 +108,45 @@ class QuestionForm(FlaskForm):
     option_d = StringField("选项D", validators=[Length(max=500)])
     option_e = StringField("选项E", validators=[Length(max=500)])
     option_f = StringField("选项F", validators=[Length(max=500)])
-    answer = StringField("答案（选项字母，如 B 或 ACD）", validators=[DataRequired(), Length(max=6)])
+    answer = StringField("答案（选项字母，如 B 或 ACD；判断题 A 为正确）", validators=[DataRequired(), Length(max=6)])
     explanation = TextAreaField("解析", validators=[Length(max=2000)])
     category = StringField("分类", validators=[DataRequired(), Length(max=64)])
     difficulty = IntegerField("难度（1-5）", validators=[InputRequired(), NumberRange(1, 5)])
-    points = FloatField("分值（留空按组卷规则）", validators=[Optional(), NumberRange(min=0.5, max=100)])
-    basis = StringField("依据", validators=[Length(max=255)])
+    points = FloatField("分值（留空按试卷规则）", validators=[Optional(), NumberRange(min=0.5, max=100)])
+    basis = StringField("法规依据", validators=[Length(max=255)])
     status = SelectField("状态", choices=STATUS_CHOICES)
     job_categories = MultiCheckboxField("适用岗位（不选为全部）", choices=JOB_CHOICES)
     industries = MultiCheckboxField("适用行业（不选为全部）", choices=[])
     exam_only = BooleanField("仅用于正式考试（练习和模拟考试不出此题）")
+
+
+class QuestionImageForm(FlaskForm):
+    image = FileField("题目图片（PNG或JPEG，不超过2 MB，短边至少64像素）", validators=[FileRequired("请选择图片")])
+
+
+DIFFICULTY_BANDS = options(
+    [("any", "不限"), ("1-2", "1-2（较易）"), ("3-5", "3-5（较难）"), ("1-3", "1-3"), ("4-5", "4-5")]
+    + [(str(d), str(d)) for d in range(1, 6)]
+)
+
+
+class PaperRuleRow(Form):
+    """One rule of a paper: how many questions of a type and category, in a difficulty band (no CSRF: a sub-form)."""
+
+    category = SelectField("分类", choices=[], validate_choice=False)
+    qtype = SelectField("题型", choices=QTYPE_CHOICES)
+    difficulty = SelectField("难度", choices=DIFFICULTY_BANDS, validate_choice=False)
+    count = IntegerField("题数", validators=[Optional(), NumberRange(0, 200)])
+
+
+class PaperRulesForm(FlaskForm):
+    name = StringField("试卷规则名称", validators=[DataRequired(), Length(max=64)])
+    duration_minutes = IntegerField("考试时长（分钟）", validators=[InputRequired(), NumberRange(5, 240)])
+    pass_mark = FloatField("及格分", validators=[InputRequired(), NumberRange(0.5, 1000)])
+    points_single = FloatField("单选题每题分值", validators=[InputRequired(), NumberRange(0.5, 100)])
+    points_multiple = FloatField("多选题每题分值", validators=[InputRequired(), NumberRange(0.5, 100)])
+    points_truefalse = FloatField("判断题每题分值", validators=[InputRequired(), NumberRange(0.5, 100)])
+    rules = FieldList(FormField(PaperRuleRow), min_entries=1, max_entries=60)
 
 
 class QuestionImportForm(FlaskForm):
@@ -140,7 +174,7 @@ class PlanForm(FlaskForm):
         "结束时间（北京时间）", format=LOCAL_FORMATS, validators=[InputRequired("请填写结束时间")]
     )
     max_attempts = IntegerField("考试次数上限", default=2, validators=[InputRequired(), NumberRange(1, 10)])
-    ruleset_id = SelectField("组卷规则", choices=[])
+    ruleset_id = SelectField("试卷规则", choices=[])
     mean_interval_seconds = IntegerField(
         "人脸抽检平均间隔（秒）", default=90, validators=[InputRequired(), NumberRange(30, 3600)]
     )

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 import question_bank as qb
 from exam_server.console.blueprint import bp
-from exam_server.console.forms import QuestionForm, QuestionSearchForm, options
+from exam_server.console.forms import QuestionForm, QuestionImageForm, QuestionSearchForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
-from exam_server.models import Question, utcnow
+from exam_server.models import DomainError, Question, utcnow
 from exam_server.services.admin import question_admin
+from exam_server.services.exam import question_images
 
 LETTERS = "abcdef"
 FIELD_LABELS = {
+    "code": "编号",
+    "type": "题型",
     "stem": "题干",
     "options": "选项",
     "answer": "答案",
     "category": "分类",
     "difficulty": "难度",
     "points": "分值",
-    "basis": "依据",
+    "basis": "法规依据",
     "explanation": "解析",
     "industries": "行业",
     "job_categories": "岗位",
@@ -51,30 +54,67 @@ def questions():
     form = search_form()
     stmt = question_admin.filtered(**search_filters(form))
     page = db.paginate(stmt, page=page_number(), per_page=PER_PAGE, error_out=False)
-    return render_template("console/questions.html", form=form, page=page)
+    return render_template("console/questions.html", form=form, page=page, qtype_label=qtype_label)
+
+
+def qtype_label(value: str) -> str:
+    """Return a stored question type in question_bank's words (单选/多选/判断)."""
+    return qb.QuestionType(value).label
+
+
+@bp.route("/questions/new", methods=["GET", "POST"])
+def question_new():
+    form = _form({"qtype": qb.QuestionType.SINGLE.value, "difficulty": 3, "status": qb.Status.ACTIVE.value})
+    if form.validate_on_submit():
+        row, problems = question_admin.create(db.session, _changes(form), current_user)
+        if row is not None:
+            db.session.commit()
+            flash(f"题目{row.code}已新建", "success")
+            return redirect(url_for("console.question_edit", question_id=row.id))
+        _refuse(form, problems)
+    return render_template("console/questions_edit.html", form=form, row=None, code=question_admin.new_code(db.session))
 
 
 @bp.route("/questions/<int:question_id>", methods=["GET", "POST"])
 def question_edit(question_id: int):
     row = db.session.get(Question, question_id) or abort(404)
-    form = QuestionForm(data=None if request.method == "POST" else _data(row))
-    form.industries.choices = options(qb.INDUSTRIES.items())
+    form = _form(_data(row))
     if form.validate_on_submit():
         problems = question_admin.update(db.session, row, _changes(form), current_user)
         if not problems:
             db.session.commit()
             flash(f"题目{row.code}已保存（版本{row.version}）", "success")
             return redirect(url_for("console.questions"))
-        db.session.rollback()
-        for p in problems:
-            flash(f"{FIELD_LABELS.get(p.column.split('[')[0], p.column)}: {p.message.split(' / ')[0]}", "error")
-    return render_template("console/questions_edit.html", form=form, row=row)
+        _refuse(form, problems)
+    return render_template(
+        "console/questions_edit.html", form=form, row=row, code=row.code, image_form=QuestionImageForm()
+    )
+
+
+def _form(data: dict) -> QuestionForm:
+    form = QuestionForm(data=None if request.method == "POST" else data)
+    form.industries.choices = options(qb.INDUSTRIES.items())
+    return form
+
+
+def _refuse(form: QuestionForm, problems: list[qb.Problem]) -> None:
+    """Put each problem on the field it names and say it at the top; nothing of the attempt is kept."""
+    db.session.rollback()
+    for p in problems:
+        message = p.message.split(" / ")[0]
+        name, _, index = p.column.partition("[")
+        target = f"option_{LETTERS[int(index.rstrip(']'))]}" if name == "options" and index else name
+        field = getattr(form, {"options": "option_a", "type": "qtype"}.get(target, target), None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        flash(f"{FIELD_LABELS.get(name, name)}: {message}", "error")
 
 
 def _data(row: Question) -> dict:
     options = list(row.options) + [""] * (6 - len(row.options))
     return {
         **{f"option_{LETTERS[i]}": options[i] for i in range(6)},
+        "qtype": row.qtype,
         "stem": row.stem,
         "answer": row.answer,
         "explanation": row.explanation,
@@ -90,12 +130,10 @@ def _data(row: Question) -> dict:
 
 
 def _changes(form: QuestionForm) -> dict:
-    options = [getattr(form, f"option_{letter}").data.strip() for letter in LETTERS]
-    while options and not options[-1]:
-        options.pop()
     return {
+        "type": qb.QuestionType(form.qtype.data),
         "stem": form.stem.data.strip(),
-        "options": tuple(options),
+        "options": tuple(getattr(form, f"option_{letter}").data or "" for letter in LETTERS),
         "answer": form.answer.data.strip().upper(),
         "explanation": (form.explanation.data or "").strip(),
         "category": form.category.data.strip(),
@@ -107,6 +145,44 @@ def _changes(form: QuestionForm) -> dict:
         "industries": tuple(form.industries.data or ()),
         "exam_only": bool(form.exam_only.data),
     }
+
+
+@bp.route("/questions/<int:question_id>/image", methods=["POST"])
+def question_image_upload(question_id: int):
+    row = db.session.get(Question, question_id) or abort(404)
+    form = QuestionImageForm()
+    if not form.validate_on_submit():
+        flash("；".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("console.question_edit", question_id=row.id))
+    try:
+        question_images.attach(db.session, row, form.image.data.read(), current_app.config["DATA_DIR"], current_user)
+    except DomainError as refused:
+        db.session.rollback()
+        flash(f"图片未保存：{refused}", "error")
+    else:
+        db.session.commit()
+        flash(f"题目{row.code}的图片已保存（版本{row.version}）", "success")
+    return redirect(url_for("console.question_edit", question_id=row.id))
+
+
+@bp.route("/questions/<int:question_id>/image/remove", methods=["POST"])
+def question_image_remove(question_id: int):
+    row = db.session.get(Question, question_id) or abort(404)
+    if question_images.detach(db.session, row, current_user):
+        db.session.commit()
+        flash(f"题目{row.code}的图片已移除；已组好的试卷仍显示原图", "success")
+    return redirect(url_for("console.question_edit", question_id=row.id))
+
+
+@bp.route("/questions/<int:question_id>/image")
+def question_image(question_id: int):
+    row = db.session.get(Question, question_id) or abort(404)
+    path = question_images.path_of(current_app.config["DATA_DIR"], row.image or "")
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype="image/png" if path.suffix == ".png" else "image/jpeg", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/questions/<int:question_id>/retire", methods=["POST"])

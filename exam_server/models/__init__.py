@@ -61,7 +61,7 @@ from exam_server.models.people import (
     Worker,
 )
 from exam_server.models.practice import MockExam, PracticeAnswer, WorkerCredential
-from exam_server.models.questions import Question
+from exam_server.models.questions import PaperRuleSet, Question
 from exam_server.models.throttle import RateLimitCounter
 
 __all__ = [
@@ -114,6 +114,7 @@ __all__ = [
     "PeriodicJob",
     "PeriodicRun",
     "PhotoSource",
+    "PaperRuleSet",
     "Question",
     "RateLimitCounter",
     "ROLE_LABELS",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text, false
+from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exam_server.models.base import Base, utcnow
@@ -31,4 +31,18 @@ class Question(Base):
     version: Mapped[int] = mapped_column(default=1)
     # Drawn for real papers only: practice and mock exams never show it.
     exam_only: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # File name under DATA_DIR/question_images ("<sha256>.png"); never served from a public URL.
+    image: Mapped[str | None] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PaperRuleSet(Base):
+    """A paper rule set as the city administrator edited it; it replaces question_bank's file of the same code."""
+
+    __tablename__ = "paper_rule_set"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    body: Mapped[dict]  # question_bank.RuleSet.to_dict(); a plan copies it when saved
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("console_user.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

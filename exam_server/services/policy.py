@@ -113,8 +113,12 @@ ACCESS: dict[str, frozenset[Role] | frozenset[WorkerRole]] = {
     **dict.fromkeys(
         (
             "console.questions",
+            "console.question_new",
             "console.question_edit",
             "console.question_retire",
+            "console.question_image",
+            "console.question_image_upload",
+            "console.question_image_remove",
             "console.questions_import",
             "console.questions_import_preview",
             "console.questions_import_confirm",
@@ -122,6 +126,8 @@ ACCESS: dict[str, frozenset[Role] | frozenset[WorkerRole]] = {
             "console.questions_export",
             "console.questions_template",
             "console.question_quality",
+            "console.paper_rules_list",
+            "console.paper_rule_edit",
         ),
         CITY,
     ),

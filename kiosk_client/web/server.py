@@ -13,6 +13,7 @@ import segno
 from flask import Flask, abort, jsonify, request, send_file, send_from_directory
 from werkzeug.serving import make_server
 
+from kiosk_client.api import ServerUnreachable
 from kiosk_client.app import KioskApp
 from kiosk_client.texts import PHRASES
 from kiosk_client.voice import VoiceError
@@ -95,6 +96,29 @@ def _add_words_routes(web: Flask, kiosk: KioskApp) -> None:
         return svg.getvalue(), 200, {"Content-Type": "image/svg+xml"}
 
 
+def _add_picture_route(web: Flask, kiosk: KioskApp) -> None:
+    """Add the route of the pictures some questions show (safety signs, hazard labels)."""
+    pictures: dict[tuple[int, int], tuple[bytes, str]] = {}
+
+    @web.get("/api/paper/image/<int:item_no>")
+    def paper_image(item_no: int):
+        """Return the picture of an item of the paper on screen, fetched from the server once per sitting."""
+        exam = kiosk.exam
+        if exam is None or not any(q["item_no"] == item_no and q.get("image") for q in exam.questions):
+            return jsonify({"error": "no_image"}), 404
+        key = (exam.id, item_no)
+        if key not in pictures:
+            try:
+                found = kiosk.api.item_image(exam.id, item_no)
+            except ServerUnreachable:
+                return jsonify({"error": "image_unavailable"}), 503
+            for old in [k for k in pictures if k[0] != exam.id]:  # keep the pictures of this sitting only
+                del pictures[old]
+            pictures[key] = found
+        data, kind = pictures[key]
+        return data, 200, {"Content-Type": kind}
+
+
 def create_web_app(kiosk: KioskApp) -> Flask:
     """Build the Flask app that the kiosk browser talks to (set config KIOSK_PORT once bound)."""
     web = Flask(__name__, static_folder=None)
@@ -148,6 +172,7 @@ def create_web_app(kiosk: KioskApp) -> Flask:
         return jsonify(kiosk.snapshot())
 
     _add_words_routes(web, kiosk)
+    _add_picture_route(web, kiosk)
 
     @web.get("/preview.jpg")
     def preview():

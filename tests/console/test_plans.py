@@ -15,9 +15,7 @@ from tests import factories
 
 def plan_input(**changes) -> plans.PlanInput:
     now = utcnow()
-    values = dict(
-        name="2026年度考试", opens_at=now, closes_at=now + timedelta(days=30), ruleset_id=next(iter(plans.rulesets()))
-    )
+    values = dict(name="2026年度考试", opens_at=now, closes_at=now + timedelta(days=30), ruleset_id="general")
     return plans.PlanInput(**(values | changes))
 
 
@@ -90,7 +88,7 @@ def test_saving_twice_creates_no_duplicates(db, world):
     [
         ({"closes_at": utcnow() - timedelta(days=1)}, "结束时间必须晚于开始时间"),
         ({"max_attempts": 0}, "考试次数"),
-        ({"ruleset_id": "nonexistent"}, "组卷规则"),
+        ({"ruleset_id": "nonexistent"}, "试卷规则"),
         ({"mean_interval_seconds": 5}, "平均间隔"),
         ({"job_categories": ["boss"]}, "岗位类别无效"),
     ],
@@ -109,7 +107,7 @@ def form(**changes) -> dict:
         "opens_at": "2026-03-01T08:00",
         "closes_at": "2026-03-31T18:00",
         "max_attempts": "2",
-        "ruleset_id": next(iter(plans.rulesets())),
+        "ruleset_id": "general",
         "mean_interval_seconds": "120",
         "retries": "1",
     } | changes

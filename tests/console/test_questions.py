@@ -49,6 +49,7 @@ def edit_form(row: Question, **changes) -> dict:
     options = list(row.options) + [""] * 6
     data = {f"option_{letter}": options[i] for i, letter in enumerate("abcdef")}
     data |= {
+        "qtype": row.qtype,
         "stem": row.stem,
         "answer": row.answer,
         "explanation": row.explanation,

@@ -55,8 +55,12 @@ ACTION_LABELS = {
     "kiosk_disabled": "停用终端",
     "kiosk_enabled": "启用终端",
     "kiosk_token_reissued": "重新签发终端令牌",
+    "question_created": "新建题目",
     "question_updated": "修改题目",
     "question_retired": "停用题目",
+    "question_image_set": "上传题目图片",
+    "question_image_removed": "移除题目图片",
+    "ruleset_updated": "修改试卷规则",
     "questions_imported": "导入题目",
     "review_confirmed": "确认人脸告警",
     "review_dismissed": "驳回人脸告警",
@@ -91,6 +95,7 @@ TARGET_LABELS = {
     "checkin": "入场核验",
     "certificate": "证书",
     "review_case": "人脸告警",
+    "paper_rule_set": "试卷规则",
 }
 
 DETAIL_LABELS = {
@@ -102,7 +107,7 @@ DETAIL_LABELS = {
     "industry_id": "行业",
     "job_categories": "岗位类别",
     "name": "名称",
-    "ruleset": "组卷规则",
+    "ruleset": "试卷规则",
     "review_answers": "交卷后显示错题",
     "requirements_added": "新增考试任务",
     "requirements_removed": "移除考试任务",

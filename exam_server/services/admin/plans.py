@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import Select, delete, insert, literal, select, true
 
-import question_bank as qb
 from exam_server.database import DbSession, rows_touched
 from exam_server.models import (
     County,
@@ -23,8 +22,7 @@ from exam_server.models import (
     utcnow,
 )
 from exam_server.services import audit, policy
-from exam_server.services.admin import enterprise_picker
-from exam_server.services.exam import question_store
+from exam_server.services.admin import enterprise_picker, paper_rules
 
 _COLUMNS = ("plan_id", "worker_id", "enterprise_id", "county_id", "township_id", "industry_id", "status", "attempts")
 
@@ -45,17 +43,6 @@ class PlanInput:
     mean_interval_seconds: int = 90
     retries: int = 2
     review_answers: bool = False  # the kiosk shows wrong answers with the right ones after grading
-
-
-def rulesets() -> dict[str, dict]:
-    """Return the selectable rule sets by id, general ones first; the built-in general one if none ship."""
-    try:
-        loaded = sorted(
-            qb.load_rulesets().values(), key=lambda rs: (rs.industry is not None, rs.job_category is not None, rs.id)
-        )
-    except (OSError, ValueError):
-        loaded = []
-    return {rs.id: rs.to_dict() for rs in loaded} or {"general": question_store.default_ruleset()}
 
 
 def face_policy(mean_interval_seconds: int, retries: int) -> dict:
@@ -87,9 +74,9 @@ def save_plan(
     """Create or update a plan and bring its requirements in line; return (plan, added, removed)."""
     _validate(data)
     county_id, industry_id, enterprise_id = _scope(session, user, data)
-    ruleset = rulesets().get(data.ruleset_id)
+    ruleset = paper_rules.all_rulesets(session).get(data.ruleset_id)
     if ruleset is None:
-        raise DomainError(f"组卷规则“{data.ruleset_id}”不存在")
+        raise DomainError(f"试卷规则“{data.ruleset_id}”不存在")
     creating = plan is None
     if plan is None:
         plan = ExamPlan(created_by_id=user.id)

@@ -14,7 +14,6 @@ from exam_server.database import DbSession
 from exam_server.models import Answer, DomainError, Question, Sitting, SittingStatus, User
 from exam_server.services import audit
 from exam_server.services.exam import question_store
-from question_bank.model import stem_key
 
 QUALITY_SITTINGS = 5000  # newest graded sittings read per page view: over a thousand answers per item
 
@@ -41,14 +40,44 @@ def categories(session: DbSession) -> list[str]:
     return list(session.scalars(select(Question.category).distinct().order_by(Question.category)))
 
 
+def new_code(session: DbSession) -> str:
+    """Return the code the next hand-written question gets."""
+    return qb.next_code(session.scalars(select(Question.code).where(Question.code.startswith(qb.AUTHORED_PREFIX))))
+
+
+def _codes_and_stems(session: DbSession) -> list[tuple[str, str]]:
+    return [(code, stem) for code, stem in session.execute(select(Question.code, Question.stem))]
+
+
+def create(session: DbSession, fields: dict, user: User) -> tuple[Question | None, list[qb.Problem]]:
+    """Store a hand-written question if it is valid (version 1); return it, or the problems and nothing stored."""
+    qtype = qb.QuestionType(fields["type"])
+    question = qb.Question(
+        **{**fields, "type": qtype, "code": new_code(session), "options": qb.authored_options(qtype, fields["options"])}
+    )
+    problems = qb.check_authored(question, _codes_and_stems(session))
+    if problems:
+        return None, problems
+    question_store.save(session, [question])
+    row = session.scalars(select(Question).where(Question.code == question.code)).one()
+    audit.record(
+        session,
+        "question_created",
+        target=row,
+        user_id=user.id,
+        detail={"code": row.code, "type": row.qtype, "category": row.category},
+    )
+    return row, []
+
+
 def update(session: DbSession, row: Question, changes: dict, user: User) -> list[qb.Problem]:
     """Apply an edit if it is valid (new version number); return the problems otherwise."""
     current = question_store.to_question(row)
+    qtype = qb.QuestionType(changes.get("type", current.type))
+    if "options" in changes:
+        changes = {**changes, "options": qb.authored_options(qtype, changes["options"])}
     edited = current.with_changes(**changes)
-    problems = qb.validate_question(edited)
-    others = session.scalars(select(Question.stem).where(Question.id != row.id))
-    if edited.stem_key in {stem_key(stem) for stem in others}:
-        problems.append(qb.Problem(None, "stem", "题干与题库中已有题目重复"))
+    problems = qb.check_authored(edited, _codes_and_stems(session), replacing=row.code)
     if problems or edited == current:
         return problems
     changed = sorted(name for name, value in changes.items() if getattr(current, name) != value)

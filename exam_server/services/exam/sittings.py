@@ -21,6 +21,7 @@ from exam_server.models import (
     CheckInStatus,
     ExamRequirement,
     Kiosk,
+    Question,
     RequirementStatus,
     Sitting,
     SittingStatus,
@@ -84,6 +85,17 @@ def start(session: DbSession, checkin: CheckIn, requirement: ExamRequirement, ki
     stored = paper.to_dict()
     for item in stored["items"]:
         item["question_id"] = question_ids[item["code"]]
+    # The picture is named by its content: the paper keeps the one it was drawn with, whatever happens later.
+    drawn = [item["question_id"] for item in stored["items"]]
+    pictures = {
+        question_id: image
+        for question_id, image in session.execute(
+            select(Question.id, Question.image).where(Question.id.in_(drawn), Question.image.is_not(None))
+        )
+    }
+    for item in stored["items"]:
+        if item["question_id"] in pictures:
+            item["image"] = pictures[item["question_id"]]
     sitting = Sitting(
         plan_id=plan.id,
         worker_id=worker.id,

@@ -310,7 +310,8 @@ function examScreen(s) {
       ${savedNote(s)}<span class="clock" id="clock"></span></div>
     <p class="exam-say">${esc(L(s, "say"))}</p>
     <div class="exam-body"><div class="stem"><span class="qtype">${esc(T("exam." + q.type))}</span>${esc(q.stem)}
-      <button class="read" id="read" data-read="${q.item_no}">${icon("sound")}${esc(T("exam.read"))}</button></div>
+      <button class="read" id="read" data-read="${q.item_no}">${icon("sound")}${esc(T("exam.read"))}</button>
+      ${q.image ? `<img class="qimage" src="/api/paper/image/${q.item_no}" alt="">` : ""}</div>
     <div class="options scroll">${options}</div></div>
     <div class="mini-card scroll" aria-label="${esc(T("exam.card"))}">${tiles(s)}</div>
     <div class="nav"><button class="secondary" id="prev" ${i === 0 ? "disabled" : ""} data-act="goto" data-index="${i - 1}">◀ ${esc(T("exam.prev"))}</button>
