@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -97,6 +98,11 @@ def face() -> None:
 @click.option(
     "--model", "model_name", help="Judge by this model alone (its own operating point), e.g. sface_2021dec_int8bq."
 )
+@click.option(
+    "--challenge",
+    default="",
+    help="The challenge a burst answered (e.g. turn_left+blink+open_mouth): its peak frames are judged too.",
+)
 @_cohort_option
 @_cache_option
 def verify_command(
@@ -107,13 +113,15 @@ def verify_command(
     id_card: bool,
     chip: Path | None,
     model_name: str | None,
+    challenge: str,
     cohort_dir: Path | None,
     cache_dir: Path | None,
 ) -> None:
     """Verify LIVE frame(s) against the ENROLLED photo as check-in and captures do; print JSON.
 
-    One LIVE image is judged as an in-exam capture (quality gate included); several as a check-in burst
-    (every frame together, each frame alone able to refuse, no quality gate per frame, as liveness reads them).
+    One LIVE image is judged as an in-exam capture (quality gate included); several as a check-in burst:
+    the frames liveness embeds (the most frontal of each part of the burst and each move's peak: see
+    liveness.identity_frames) together, each alone able to refuse, no quality gate per frame.
     """
     from .pairs import AnalysisCache, decide_pairs, load_cohort
 
@@ -131,7 +139,7 @@ def verify_command(
             return
         if enrolled is None or not live:
             raise click.UsageError("give ENROLLED and LIVE (one or more frames), or --pairs PAIRS.csv --images DIR")
-        _emit(_verify_files(engine, enrolled, list(live), id_card, chip, model, cohort))
+        _emit(_verify_files(engine, enrolled, list(live), id_card, chip, model, cohort, challenge))
     except _Refused as refused:
         _emit({"a": str(enrolled), "b": [str(p) for p in live], **refused.refusal.to_dict(), "image": refused.image})
         sys.exit(1)
@@ -147,8 +155,10 @@ def _verify_files(
     chip: Path | None,
     model: EmbeddingModel | None,
     cohort: Any,
+    challenge: str = "",
 ) -> dict[str, Any]:
     from .fusion import verify_fused
+    from .liveness import identity_frames, steps_of
     from .pairs import search_key
 
     data = _read(enrolled, "a")
@@ -160,7 +170,17 @@ def _verify_files(
     if chip is not None:
         templates += _refusing(lambda: engine.enrol_sample(_read(chip, "chip"), "id_card"), "chip").templates()
     names = ["b"] if len(live) == 1 else [f"b{n + 1}" for n in range(len(live))]  # which live image was refused
-    probes = [_analyse_live(engine, path, len(live) > 1, name) for path, name in zip(live, names, strict=True)]
+    if len(live) == 1:
+        probes = [_refusing(lambda: engine.analyse(_read(live[0], "b"), "live"), "b")]
+        chosen = [0]
+    else:
+        images, tracked = [], []
+        for path, name in zip(live, names, strict=True):
+            images.append(_refusing(partial(engine.decode, _read(path, name), "live"), name).rgb)
+            tracked.append(_refusing(partial(engine.analyse_rgb, images[-1], "live", check=False, embed=False), name))
+        steps = steps_of(challenge) if challenge else []
+        chosen = identity_frames(tracked, steps, engine.settings.liveness_identity_frames, engine.settings)
+        probes = [engine.embed_sample(images[n], tracked[n]) for n in chosen]
     if model is not None:
         verification: Any = verify_one_model(engine, model, probes, templates)
     else:
@@ -172,6 +192,7 @@ def _verify_files(
         "template_kind": kind,
     }
     out.update(verification.to_dict())
+    out["identity_frames"] = chosen
     if hasattr(verification, "model_distances"):
         out["distances"] = {
             m: round(d, 6) for m, d in zip(verification.models, verification.model_distances, strict=True)
@@ -192,13 +213,6 @@ def verify_one_model(
     )
     kind = "id_card" if any(t.kind == "id_card" for t in stored) else stored[0].kind
     return engine.decide(distance, kind, model)
-
-
-def _analyse_live(engine: FaceEngine, path: Path, burst: bool, image: str) -> FaceSample:
-    data = _read(path, image)
-    if not burst:
-        return _refusing(lambda: engine.analyse(data, "live"), image)
-    return _refusing(lambda: engine.analyse_rgb(engine.decode(data, "live").rgb, "live", check=False), image)
 
 
 def _pairs_options(f: Callable[..., Any]) -> Callable[..., Any]:

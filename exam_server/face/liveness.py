@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 import cv2
 import numpy as np
 
-from .detection import Landmarks
+from .detection import DetectedFace, Landmarks
 from .errors import FaceRefusal
 
 if TYPE_CHECKING:
@@ -79,8 +79,10 @@ class LivenessResult:
     moves: list[str] = field(default_factory=list)  # a sequence challenge: the moves seen, in order
     verifications: list[Verification] = field(default_factory=list)
     detail: str = ""
-    # The analysed frames (every model's embedding), for a decision over the whole burst.
+    # The frames the identity is decided on (identity_frames: their numbers in the burst), each with every
+    # model's embedding, for a decision over the burst.
     samples: list[FaceSample] = field(default_factory=list, repr=False)
+    identity_frames: list[int] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -103,6 +105,7 @@ class LivenessResult:
             "frame_difference": round(self.frame_difference, 3),
             "moves": self.moves,
             "distances": [round(v.distance, 4) for v in self.verifications],
+            "identity_frames": self.identity_frames,
             "detail": self.detail,
         }
 
@@ -251,6 +254,37 @@ def blink_seen(ears: Sequence[float], ratio: float) -> bool:
     return bool(near_open[: closed[0]].any() and near_open[closed[-1] + 1 :].any())
 
 
+def identity_frames(samples: Sequence[FaceSample], steps: Sequence[str], count: int, settings: Any) -> list[int]:
+    """Return the numbers of the frames whose identity is embedded and judged: the best frontal ones and each move's peak.
+
+    The burst is cut into `count` equal parts and each gives its most frontal, open-eyed, closed-mouthed and
+    sharpest frame: the pose the enrolment photos and the calibrated thresholds are of, and the parts make the
+    "same face throughout" check span the whole burst. The frame where each requested move peaks (the
+    furthest turn, the closed eyes, the open mouth) is judged too: the face that made the moves must be the
+    claimed worker's, so that a photo of him shown between moves made by someone else is refused.
+    """
+    total = len(samples)
+    if total <= count:
+        return list(range(total))
+    yaws = np.asarray([s.quality.yaw for s in samples], dtype=np.float64)
+    toward_left = (yaws - yaws[0]) * (-1.0 if settings.mirrored_frames else 1.0)
+    ears = np.asarray([s.quality.eye_aspect_ratio for s in samples], dtype=np.float64)
+    mouths = np.asarray([mouth_aspect_ratio(s.landmarks) for s in samples], dtype=np.float64)
+    open_eyes = 0.9 * float(np.percentile(ears, 75))
+
+    def rank(n: int) -> tuple[bool, bool, bool, float]:
+        q = samples[n].quality
+        frontal = max(abs(q.yaw), abs(q.pitch)) <= settings.liveness_min_yaw_deg / 2
+        return (not frontal, ears[n] < open_eyes, mouths[n] >= MOUTH_OPEN_RATIO, -q.sharpness)
+
+    bounds = np.linspace(0, total, max(count, 1) + 1).round().astype(int)
+    chosen = {min(range(a, b), key=rank) for a, b in itertools.pairwise(bounds) if b > a}
+    peaks = {"turn_left": toward_left.argmax(), "turn_right": toward_left.argmin()}
+    peaks.update(blink=ears.argmin(), open_mouth=mouths.argmax())
+    chosen.update(int(peaks[step]) for step in steps if step in peaks)
+    return sorted(chosen)
+
+
 def check_liveness(
     engine: FaceEngine,
     challenge: Challenge,
@@ -277,43 +311,52 @@ def check_liveness(
     if len({hashlib.sha256(bytes(f)).digest() for f in frames}) == 1:
         return _fail(result, "liveness_static", "every frame is the same file")
 
-    samples: list[FaceSample] = []
+    tracked: list[FaceSample] = []
+    images: list[np.ndarray] = []
     thumbs: list[np.ndarray] = []
     for number, data in enumerate(frames):
         try:
             rgb = engine.decode(data, "live").rgb
+            # Every frame: the face, its count and its 68 points (what the moves are read from), no embedding.
             # Motion blurs frames in the middle of a turn; only the identity and the count of faces matter here.
-            samples.append(engine.analyse_rgb(rgb, "live", check=False))
+            tracked.append(engine.analyse_rgb(rgb, "live", check=False, embed=False))
         except FaceRefusal as refusal:
             return _fail(result, refusal.code, f"frame {number}: {refusal.detail}")
+        images.append(rgb)
         grey = cv2.cvtColor(cv2.resize(rgb, _THUMB, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
         thumbs.append(grey.astype(np.float32))
 
-    result.yaw = [s.quality.yaw for s in samples]
-    result.eye_aspect_ratio = [s.quality.eye_aspect_ratio for s in samples]
+    result.yaw = [s.quality.yaw for s in tracked]
+    result.eye_aspect_ratio = [s.quality.eye_aspect_ratio for s in tracked]
     result.frame_difference = max(float(np.abs(a - b).mean()) for a, b in zip(thumbs, thumbs[1:], strict=False))
     if result.frame_difference < settings.liveness_static_max_diff:
         return _fail(result, "liveness_static", f"frames differ by {result.frame_difference:.2f} grey levels")
 
+    # The identity embeddings, the costly part, only for the frames that decide (identity_frames says which).
+    result.identity_frames = identity_frames(tracked, steps, settings.liveness_identity_frames, settings)
+    samples = [engine.embed_sample(images[n], tracked[n]) for n in result.identity_frames]
     result.samples = samples
     templates = list(template) if isinstance(template, (list, tuple)) else [cast("Template", template)]
     result.verifications = [
         engine.verify(s, templates[0]) if len(templates) == 1 else engine.verify_fused(s, templates) for s in samples
     ]
-    consistency = [engine.model.distance(samples[0].vector, s.vector) for s in samples[1:]]
+    consistency = [engine.model.distance(samples[0].vector, s.vector) for s in samples[1:]] or [0.0]
     if max(consistency) > settings.live_threshold + settings.review_above:
         return _fail(result, "liveness_face_changed", f"frame distance up to {max(consistency):.3f}")
+    refused = _tracked_refusal(engine, images, tracked, result.identity_frames, templates)
+    if refused is not None:
+        return _fail(result, *refused)
     if any(v.decision == "mismatch" for v in result.verifications):
         worst = max(v.distance for v in result.verifications)
         return _fail(result, "face_mismatch", f"distance to template up to {worst:.3f}")
 
-    result.nonrigid = nonrigid_motion([s.landmarks for s in samples if s.landmarks is not None])
+    result.nonrigid = nonrigid_motion([s.landmarks for s in tracked if s.landmarks is not None])
     # A blink or an open mouth is itself a non-rigid change (a single photo can do neither); a turn must not be planar.
     turns = any(step.startswith("turn_") for step in steps)
     if turns and result.nonrigid < settings.liveness_min_nonrigid:
         return _fail(result, "liveness_rigid", f"landmarks move as one plane (residual {result.nonrigid:.4f})")
 
-    seen = _movement_seen(result, samples, challenge.kind, settings)
+    seen = _movement_seen(result, tracked, challenge.kind, settings)
     if not seen:
         detail = f"{challenge.kind} not seen" + (
             f" (moves seen: {'+'.join(result.moves) or 'none'})" if len(steps) > 1 else ""
@@ -322,6 +365,33 @@ def check_liveness(
 
     result.decision = "pass" if all(v.decision == "match" for v in result.verifications) else "review"
     return result
+
+
+def _tracked_refusal(
+    engine: FaceEngine,
+    images: Sequence[np.ndarray],
+    tracked: Sequence[FaceSample],
+    judged: Sequence[int],
+    templates: Sequence[Template],
+) -> tuple[str, str] | None:
+    """Return (code, detail) when a frame's face is not the judged frames' one, or alone not the claimed worker's.
+
+    Every frame is embedded in one pass of the tracking model (a fifth of the identity embeddings' cost):
+    a face swapped in for some frames of the burst is refused even when it is not one of the judged frames.
+    """
+    track = engine.track_model
+    faces = [DetectedFace(s.box, s.landmarks) for s in tracked if s.landmarks is not None]  # analyse_rgb sets them
+    vectors = [track.quick_embed(rgb, face) for rgb, face in zip(images, faces, strict=True)]
+    changed = max(min(track.distance(v, vectors[n]) for n in judged) for v in vectors)
+    if engine.decide(changed, "live", track).decision == "mismatch":
+        return "liveness_face_changed", f"{track.name} frame distance up to {changed:.3f}"
+    own = [t for t in templates if t.embedding.model_key == track.key]
+    if own:
+        alone = [engine.decide(track.distance(v, own[0].embedding.vector), own[0].kind, track) for v in vectors]
+        if any(v.decision == "mismatch" for v in alone):
+            worst = max(v.distance for v in alone)
+            return "face_mismatch", f"{track.name} distance of a frame to the template {worst:.3f}"
+    return None
 
 
 def _movement_seen(result: LivenessResult, samples: Sequence[FaceSample], kind: str, settings: Any) -> bool:

@@ -186,7 +186,9 @@ def wait_spoken(page, key: str, timeout: float = 15) -> None:
         page.wait_for_function("key => window.kioskVoice.played.includes(key)", arg=key, timeout=timeout * 1000)
     except PlaywrightTimeoutError:
         heard = page.evaluate("() => window.kioskVoice")
-        raise AssertionError(f"{key} was not said within {timeout} s: played {heard['played']}, failed {heard['failed']}")
+        raise AssertionError(
+            f"{key} was not said within {timeout} s: played {heard['played']}, failed {heard['failed']}"
+        ) from None
 
 
 def check_in(page, kiosk, citizen_id: str, screens_dir: str | None = None, attempts: int = 8) -> dict:

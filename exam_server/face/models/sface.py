@@ -161,6 +161,11 @@ class SFaceModel(EmbeddingModel):
         aligned = self._recognizer.alignCrop(np.ascontiguousarray(rgb_image), yunet_row(face))
         return cv2.cvtColor(aligned, cv2.COLOR_RGB2BGR)
 
+    def quick_embed(self, rgb_image: np.ndarray, face: DetectedFace) -> np.ndarray:
+        crop = self.crop(rgb_image, face)
+        with self._lock:
+            return _unit(self._recognizer.feature(crop)).astype(np.float32)
+
     def embed(self, rgb_image: np.ndarray, face: DetectedFace) -> np.ndarray:
         crop = self.crop(rgb_image, face)
         with self._lock:

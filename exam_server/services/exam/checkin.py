@@ -247,7 +247,9 @@ def answer_challenge(session: DbSession, kiosk: Kiosk, checkin: CheckIn, frames:
     detail["identity"] = verdict.to_dict()
     if verdict.decision == "mismatch":
         _fail(session, checkin, "face_mismatch", frames, now, detail, identity)
-    best = min(range(len(frames)), key=lambda i: verdict.frame_distances[i])
+    # The identity was judged on some frames of the burst (liveness.identity_frames): keep the nearest of them.
+    nearest = min(range(len(result.samples)), key=lambda i: verdict.frame_distances[i])
+    best = result.identity_frames[nearest]
     return _pass(session, kiosk, checkin, verdict.decision, verdict, result.samples, frames[best], now, detail)
 
 
