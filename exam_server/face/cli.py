@@ -17,6 +17,7 @@ import click
 import numpy as np
 
 from .calibration import read_pairs
+from .detection import DetectedFace
 from .engine import FaceEngine, FaceSample, Template
 from .errors import FaceError, FaceRefusal, ModelMismatchError
 from .models import EmbeddingModel
@@ -98,11 +99,6 @@ def face() -> None:
 @click.option(
     "--model", "model_name", help="Judge by this model alone (its own operating point), e.g. sface_2021dec_int8bq."
 )
-@click.option(
-    "--challenge",
-    default="",
-    help="The challenge a burst answered (e.g. turn_left+blink+open_mouth): its peak frames are judged too.",
-)
 @_cohort_option
 @_cache_option
 def verify_command(
@@ -113,15 +109,13 @@ def verify_command(
     id_card: bool,
     chip: Path | None,
     model_name: str | None,
-    challenge: str,
     cohort_dir: Path | None,
     cache_dir: Path | None,
 ) -> None:
     """Verify LIVE frame(s) against the ENROLLED photo as check-in and captures do; print JSON.
 
     One LIVE image is judged as an in-exam capture (quality gate included); several as a check-in burst:
-    the frames liveness embeds (the most frontal of each part of the burst and each move's peak: see
-    liveness.identity_frames) together, each alone able to refuse, no quality gate per frame.
+    the frames liveness embeds (the most frontal of each part of the burst: liveness.identity_frames) together, each alone able to refuse, no quality gate per frame.
     """
     from .pairs import AnalysisCache, decide_pairs, load_cohort
 
@@ -139,7 +133,7 @@ def verify_command(
             return
         if enrolled is None or not live:
             raise click.UsageError("give ENROLLED and LIVE (one or more frames), or --pairs PAIRS.csv --images DIR")
-        _emit(_verify_files(engine, enrolled, list(live), id_card, chip, model, cohort, challenge))
+        _emit(_verify_files(engine, enrolled, list(live), id_card, chip, model, cohort))
     except _Refused as refused:
         _emit({"a": str(enrolled), "b": [str(p) for p in live], **refused.refusal.to_dict(), "image": refused.image})
         sys.exit(1)
@@ -155,10 +149,9 @@ def _verify_files(
     chip: Path | None,
     model: EmbeddingModel | None,
     cohort: Any,
-    challenge: str = "",
 ) -> dict[str, Any]:
     from .fusion import verify_fused
-    from .liveness import identity_frames, steps_of
+    from .liveness import identity_frames
     from .pairs import search_key
 
     data = _read(enrolled, "a")
@@ -178,9 +171,14 @@ def _verify_files(
         for path, name in zip(live, names, strict=True):
             images.append(_refusing(partial(engine.decode, _read(path, name), "live"), name).rgb)
             tracked.append(_refusing(partial(engine.analyse_rgb, images[-1], "live", check=False, embed=False), name))
-        steps = steps_of(challenge) if challenge else []
-        chosen = identity_frames(tracked, steps, engine.settings.liveness_identity_frames, engine.settings)
-        probes = [engine.embed_sample(images[n], tracked[n]) for n in chosen]
+        chosen = identity_frames(tracked, engine.settings.liveness_identity_frames, engine.settings)
+        track = engine.track_model  # its one pass, which check-in makes of every frame, is where embedding starts
+        probes = []
+        for n in chosen:
+            landmarks = tracked[n].landmarks
+            assert landmarks is not None  # analyse_rgb sets them
+            quick = track.quick_embed(images[n], DetectedFace(tracked[n].box, landmarks))
+            probes.append(engine.embed_sample(images[n], tracked[n], {track.key: quick}))
     if model is not None:
         verification: Any = verify_one_model(engine, model, probes, templates)
     else:

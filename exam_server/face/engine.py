@@ -200,13 +200,23 @@ class FaceEngine:
             extra,
         )
 
-    def embed_sample(self, rgb: np.ndarray, sample: FaceSample) -> FaceSample:
-        """Return a sample analysed with embed=False, embedded by every model from its own detection and landmarks."""
+    def embed_sample(
+        self, rgb: np.ndarray, sample: FaceSample, quick: dict[str, np.ndarray] | None = None
+    ) -> FaceSample:
+        """Return a sample analysed with embed=False, embedded by every model from its own detection and landmarks.
+
+        quick: a model's quick_embed of this face by model key, which that model's embedding starts from.
+        """
         if sample.landmarks is None:
             raise ValueError("a sample without landmarks cannot be embedded again")
         face = DetectedFace(sample.box, sample.landmarks)
-        embedding = Embedding(self.model.embed(rgb, face), self.model.name, self.model.version)
-        extra = {m.key: Embedding(m.embed(rgb, face), m.name, m.version) for m in self.extra_models}
+        quick = quick or {}
+
+        def embed(model: EmbeddingModel) -> Embedding:
+            return Embedding(model.embed_from(rgb, face, quick.get(model.key)), model.name, model.version)
+
+        embedding = embed(self.model)
+        extra = {m.key: embed(m) for m in self.extra_models}
         return dataclasses.replace(sample, embedding=embedding, extra_embeddings=extra)
 
     def find_single_face(self, rgb: np.ndarray, kind: str = "live") -> DetectedFace:

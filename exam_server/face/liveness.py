@@ -254,35 +254,29 @@ def blink_seen(ears: Sequence[float], ratio: float) -> bool:
     return bool(near_open[: closed[0]].any() and near_open[closed[-1] + 1 :].any())
 
 
-def identity_frames(samples: Sequence[FaceSample], steps: Sequence[str], count: int, settings: Any) -> list[int]:
-    """Return the numbers of the frames whose identity is embedded and judged: the best frontal ones and each move's peak.
+def identity_frames(samples: Sequence[FaceSample], count: int, settings: Any) -> list[int]:
+    """Return the numbers of the frames whose identity is embedded and decided on: the best frontal one of each part.
 
     The burst is cut into `count` equal parts and each gives its most frontal, open-eyed, closed-mouthed and
-    sharpest frame: the pose the enrolment photos and the calibrated thresholds are of, and the parts make the
-    "same face throughout" check span the whole burst. The frame where each requested move peaks (the
-    furthest turn, the closed eyes, the open mouth) is judged too: the face that made the moves must be the
-    claimed worker's, so that a photo of him shown between moves made by someone else is refused.
+    sharpest frame: the pose the enrolment photos and the calibrated thresholds are of (a turned, blinking or
+    blurred face is further from its own enrolment photo), and the parts make the "same face" check span the
+    burst. That the face which made the moves is the claimed worker's is proven on every frame apart, by the
+    tracking model's one-pass embedding (_tracked_refusal).
     """
     total = len(samples)
     if total <= count:
         return list(range(total))
-    yaws = np.asarray([s.quality.yaw for s in samples], dtype=np.float64)
-    toward_left = (yaws - yaws[0]) * (-1.0 if settings.mirrored_frames else 1.0)
     ears = np.asarray([s.quality.eye_aspect_ratio for s in samples], dtype=np.float64)
-    mouths = np.asarray([mouth_aspect_ratio(s.landmarks) for s in samples], dtype=np.float64)
     open_eyes = 0.9 * float(np.percentile(ears, 75))
 
     def rank(n: int) -> tuple[bool, bool, bool, float]:
         q = samples[n].quality
         frontal = max(abs(q.yaw), abs(q.pitch)) <= settings.liveness_min_yaw_deg / 2
-        return (not frontal, ears[n] < open_eyes, mouths[n] >= MOUTH_OPEN_RATIO, -q.sharpness)
+        mouth_open = mouth_aspect_ratio(samples[n].landmarks) >= MOUTH_OPEN_RATIO
+        return (not frontal, ears[n] < open_eyes, mouth_open, -q.sharpness)
 
     bounds = np.linspace(0, total, max(count, 1) + 1).round().astype(int)
-    chosen = {min(range(a, b), key=rank) for a, b in itertools.pairwise(bounds) if b > a}
-    peaks = {"turn_left": toward_left.argmax(), "turn_right": toward_left.argmin()}
-    peaks.update(blink=ears.argmin(), open_mouth=mouths.argmax())
-    chosen.update(int(peaks[step]) for step in steps if step in peaks)
-    return sorted(chosen)
+    return sorted({min(range(a, b), key=rank) for a, b in itertools.pairwise(bounds) if b > a})
 
 
 def check_liveness(
@@ -332,9 +326,13 @@ def check_liveness(
     if result.frame_difference < settings.liveness_static_max_diff:
         return _fail(result, "liveness_static", f"frames differ by {result.frame_difference:.2f} grey levels")
 
-    # The identity embeddings, the costly part, only for the frames that decide (identity_frames says which).
-    result.identity_frames = identity_frames(tracked, steps, settings.liveness_identity_frames, settings)
-    samples = [engine.embed_sample(images[n], tracked[n]) for n in result.identity_frames]
+    # Every frame in one pass of the tracking model; the identity embeddings, the costly part, only for the
+    # frames that decide (identity_frames says which), reusing that pass where the model is one of them.
+    track = engine.track_model
+    faces = [DetectedFace(s.box, s.landmarks) for s in tracked if s.landmarks is not None]  # analyse_rgb sets them
+    vectors = [track.quick_embed(rgb, face) for rgb, face in zip(images, faces, strict=True)]
+    result.identity_frames = identity_frames(tracked, settings.liveness_identity_frames, settings)
+    samples = [engine.embed_sample(images[n], tracked[n], {track.key: vectors[n]}) for n in result.identity_frames]
     result.samples = samples
     templates = list(template) if isinstance(template, (list, tuple)) else [cast("Template", template)]
     result.verifications = [
@@ -343,7 +341,7 @@ def check_liveness(
     consistency = [engine.model.distance(samples[0].vector, s.vector) for s in samples[1:]] or [0.0]
     if max(consistency) > settings.live_threshold + settings.review_above:
         return _fail(result, "liveness_face_changed", f"frame distance up to {max(consistency):.3f}")
-    refused = _tracked_refusal(engine, images, tracked, result.identity_frames, templates)
+    refused = _tracked_refusal(engine, vectors, result.identity_frames, templates)
     if refused is not None:
         return _fail(result, *refused)
     if any(v.decision == "mismatch" for v in result.verifications):
@@ -368,20 +366,14 @@ def check_liveness(
 
 
 def _tracked_refusal(
-    engine: FaceEngine,
-    images: Sequence[np.ndarray],
-    tracked: Sequence[FaceSample],
-    judged: Sequence[int],
-    templates: Sequence[Template],
+    engine: FaceEngine, vectors: Sequence[np.ndarray], judged: Sequence[int], templates: Sequence[Template]
 ) -> tuple[str, str] | None:
     """Return (code, detail) when a frame's face is not the judged frames' one, or alone not the claimed worker's.
 
-    Every frame is embedded in one pass of the tracking model (a fifth of the identity embeddings' cost):
-    a face swapped in for some frames of the burst is refused even when it is not one of the judged frames.
+    vectors: every frame's one-pass embedding by the tracking model (a fifth of the identity embeddings'
+    cost): a face swapped in for frames that are not judged, the moves made by someone else, are refused.
     """
     track = engine.track_model
-    faces = [DetectedFace(s.box, s.landmarks) for s in tracked if s.landmarks is not None]  # analyse_rgb sets them
-    vectors = [track.quick_embed(rgb, face) for rgb, face in zip(images, faces, strict=True)]
     changed = max(min(track.distance(v, vectors[n]) for n in judged) for v in vectors)
     if engine.decide(changed, "live", track).decision == "mismatch":
         return "liveness_face_changed", f"{track.name} frame distance up to {changed:.3f}"

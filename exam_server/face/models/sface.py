@@ -166,6 +166,16 @@ class SFaceModel(EmbeddingModel):
         with self._lock:
             return _unit(self._recognizer.feature(crop)).astype(np.float32)
 
+    def embed_from(self, rgb_image: np.ndarray, face: DetectedFace, quick: np.ndarray | None) -> np.ndarray:
+        if quick is None:
+            return self.embed(rgb_image, face)
+        if not self.flip:
+            return np.asarray(quick, dtype=np.float32)
+        crop = self.crop(rgb_image, face)
+        with self._lock:
+            mirrored = _unit(self._recognizer.feature(np.ascontiguousarray(crop[:, ::-1])))
+        return _unit(_unit(quick) + mirrored).astype(np.float32)
+
     def embed(self, rgb_image: np.ndarray, face: DetectedFace) -> np.ndarray:
         crop = self.crop(rgb_image, face)
         with self._lock:
