@@ -48,6 +48,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "second gunicorn, the face pool, with EXAM_NICE=10, as kiosk-client --face-server "
         "sends them; docs/scaling.md)",
     )
+    parser.add_argument(
+        "--burst-frames",
+        type=int,
+        default=16,
+        help="frames per check-in burst (16: what the server asks for its default three-move challenge)",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--faces", type=Path, default=FACES)
     parser.add_argument("--keep-db", action="store_true", help="keep the database bench_load for inspection")
@@ -136,7 +142,7 @@ VARIANTS = ("shared", "split")
 
 def run(args: argparse.Namespace) -> int:
     """Build the city once, then load-test each variant with its own workers; write one section per variant."""
-    frames = load_frames(args.faces)
+    frames = load_frames(args.faces, args.burst_frames)
     bare = bare_face_seconds(frames["capture"])
     print(f"bare face_recognition per frame: {bare * 1000:.0f} ms", flush=True)
     variants = args.variants.split(",")

@@ -18,22 +18,33 @@ ANALYSES = {"frames": 4, "capture": 1}
 TURN = ("single/obama/obama1.jpg", "resolutions/obama-720p.jpg", "single/obama/obama3.jpg", "single/obama/obama4.jpg")
 
 
-def load_frames(faces: Path) -> dict[str, list[bytes]]:
-    """Return real kiosk frames (longest side 640 px, JPEG): a head turn to the left, reversed, and captures."""
+def load_frames(faces: Path, burst: int = 16) -> dict[str, list[bytes]]:
+    """Return real kiosk frames (longest side 640 px, JPEG): a head turn to the left, reversed, and captures.
+
+    burst: frames per check-in, as many as the server asks for its default three-move challenge
+    (checkin.SEQUENCE_FRAMES): each photo of the turn is filmed burst/4 times, moved by a pixel or two.
+    """
     import cv2
+    import numpy as np
 
     if not (faces / TURN[0]).is_file():
         raise SystemExit(f"real face photos not found at {faces} (set EXAM_FACES_DIR or --faces)")
-    frames = []
+    photos, frames = [], []
     for path in TURN:
         bgr = cv2.imread(str(faces / path))
         factor = 640 / max(bgr.shape[:2])
         if factor < 1:
             bgr = cv2.resize(bgr, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-        frames.append(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes())
+        photos.append(bgr)
+    for n in range(max(burst, len(TURN))):
+        bgr = photos[n * len(TURN) // max(burst, len(TURN))]
+        shift = np.float32([[1, 0, n % 3], [0, 1, n % 2]])
+        moved = cv2.warpAffine(bgr, shift, bgr.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
+        frames.append(cv2.imencode(".jpg", moved, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes())
     # At 640 px obama3's face is under the 80 px minimum (fine inside a burst, refused alone) and obama4,
-    # turned 30 degrees, lands in the review band: captures use the two frontal frames.
-    return {"turn_left": frames, "turn_right": frames[::-1], "capture": frames[:2]}
+    # turned 30 degrees, lands in the review band: captures use the frontal frames.
+    first = [frames[0], frames[len(frames) // len(TURN)]]
+    return {"turn_left": frames, "turn_right": frames[::-1], "capture": first}
 
 
 def bare_face_seconds(frames: list[bytes], rounds: int = 3) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ import click
 import numpy as np
 
 from .calibration import read_pairs
+from .detection import DetectedFace
 from .engine import FaceEngine, FaceSample, Template
 from .errors import FaceError, FaceRefusal, ModelMismatchError
 from .models import EmbeddingModel
@@ -112,8 +114,8 @@ def verify_command(
 ) -> None:
     """Verify LIVE frame(s) against the ENROLLED photo as check-in and captures do; print JSON.
 
-    One LIVE image is judged as an in-exam capture (quality gate included); several as a check-in burst
-    (every frame together, each frame alone able to refuse, no quality gate per frame, as liveness reads them).
+    One LIVE image is judged as an in-exam capture (quality gate included); several as a check-in burst:
+    the frames liveness embeds (the most frontal of each part of the burst: liveness.identity_frames) together, each alone able to refuse, no quality gate per frame.
     """
     from .pairs import AnalysisCache, decide_pairs, load_cohort
 
@@ -149,6 +151,7 @@ def _verify_files(
     cohort: Any,
 ) -> dict[str, Any]:
     from .fusion import verify_fused
+    from .liveness import identity_frames
     from .pairs import search_key
 
     data = _read(enrolled, "a")
@@ -160,7 +163,22 @@ def _verify_files(
     if chip is not None:
         templates += _refusing(lambda: engine.enrol_sample(_read(chip, "chip"), "id_card"), "chip").templates()
     names = ["b"] if len(live) == 1 else [f"b{n + 1}" for n in range(len(live))]  # which live image was refused
-    probes = [_analyse_live(engine, path, len(live) > 1, name) for path, name in zip(live, names, strict=True)]
+    if len(live) == 1:
+        probes = [_refusing(lambda: engine.analyse(_read(live[0], "b"), "live"), "b")]
+        chosen = [0]
+    else:
+        images, tracked = [], []
+        for path, name in zip(live, names, strict=True):
+            images.append(_refusing(partial(engine.decode, _read(path, name), "live"), name).rgb)
+            tracked.append(_refusing(partial(engine.analyse_rgb, images[-1], "live", check=False, embed=False), name))
+        chosen = identity_frames(tracked, engine.settings.liveness_identity_frames, engine.settings)
+        track = engine.track_model  # its one pass, which check-in makes of every frame, is where embedding starts
+        probes = []
+        for n in chosen:
+            landmarks = tracked[n].landmarks
+            assert landmarks is not None  # analyse_rgb sets them
+            quick = track.quick_embed(images[n], DetectedFace(tracked[n].box, landmarks))
+            probes.append(engine.embed_sample(images[n], tracked[n], {track.key: quick}))
     if model is not None:
         verification: Any = verify_one_model(engine, model, probes, templates)
     else:
@@ -172,6 +190,7 @@ def _verify_files(
         "template_kind": kind,
     }
     out.update(verification.to_dict())
+    out["identity_frames"] = chosen
     if hasattr(verification, "model_distances"):
         out["distances"] = {
             m: round(d, 6) for m, d in zip(verification.models, verification.model_distances, strict=True)
@@ -192,13 +211,6 @@ def verify_one_model(
     )
     kind = "id_card" if any(t.kind == "id_card" for t in stored) else stored[0].kind
     return engine.decide(distance, kind, model)
-
-
-def _analyse_live(engine: FaceEngine, path: Path, burst: bool, image: str) -> FaceSample:
-    data = _read(path, image)
-    if not burst:
-        return _refusing(lambda: engine.analyse(data, "live"), image)
-    return _refusing(lambda: engine.analyse_rgb(engine.decode(data, "live").rgb, "live", check=False), image)
 
 
 def _pairs_options(f: Callable[..., Any]) -> Callable[..., Any]:

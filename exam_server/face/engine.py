@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -104,6 +105,14 @@ class FaceEngine:
         """Return every model this engine holds, the primary one first."""
         return [self.model, *self.extra_models]
 
+    @property
+    def track_model(self) -> EmbeddingModel:
+        """Return the model that follows the face through a burst (settings.liveness_track_model, else the primary)."""
+        try:
+            return self.model_for(self.settings.liveness_track_model)
+        except ModelMismatchError:
+            return self.model
+
     def model_for(self, model: str) -> EmbeddingModel:
         """Return the held model with this key ("name/version") or name; ModelMismatchError if none."""
         for held in self.models:
@@ -191,12 +200,33 @@ class FaceEngine:
             extra,
         )
 
+    def embed_sample(
+        self, rgb: np.ndarray, sample: FaceSample, quick: dict[str, np.ndarray] | None = None
+    ) -> FaceSample:
+        """Return a sample analysed with embed=False, embedded by every model from its own detection and landmarks.
+
+        quick: a model's quick_embed of this face by model key, which that model's embedding starts from.
+        """
+        if sample.landmarks is None:
+            raise ValueError("a sample without landmarks cannot be embedded again")
+        face = DetectedFace(sample.box, sample.landmarks)
+        quick = quick or {}
+
+        def embed(model: EmbeddingModel) -> Embedding:
+            return Embedding(model.embed_from(rgb, face, quick.get(model.key)), model.name, model.version)
+
+        embedding = embed(self.model)
+        extra = {m.key: embed(m) for m in self.extra_models}
+        return dataclasses.replace(sample, embedding=embedding, extra_embeddings=extra)
+
     def find_single_face(self, rgb: np.ndarray, kind: str = "live") -> DetectedFace:
         """Return the only face in the image with its landmarks, or refuse."""
         upsample = {"live": self.settings.detect_upsample_live, "id_card": self.settings.detect_upsample_id_card}.get(
             kind, self.settings.detect_upsample_upload
         )
-        boxes = self.detector.detect(rgb, upsample)
+        boxes = self._detect_fast(rgb) if kind == "live" and self.settings.detect_fast_live else []
+        if not boxes:
+            boxes = self.detector.detect(rgb, upsample)
         if not boxes:
             boxes = self._detect_padded(rgb, upsample)
         if not boxes:
@@ -208,6 +238,33 @@ class FaceEngine:
             raise FaceRefusal("multiple_faces", f"{len(boxes)} faces, widths {[b.width for b in boxes]}")
         box = boxes[0]
         return DetectedFace(box, self.landmarker.landmarks(rgb, box))
+
+    def _detect_fast(self, rgb: np.ndarray) -> list[FaceBox]:
+        """Look on a reduced copy, then at full size, without upsampling: a kiosk face is 150-300 px wide.
+
+        HOG's cost grows with the pixels it scans and 4-fold per upsampling; at 640x480 a half-size pass
+        costs about a twelfth of the upsampled one. A face (or a second face) too small to be found this
+        way is looked for again by the caller with the configured upsampling.
+        """
+        side = self.settings.detect_fast_side
+        scale = side / max(rgb.shape[:2])
+        if scale < 1.0:
+            small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            found = self.detector.detect(small, 0)
+            if found:
+                return [
+                    FaceBox(
+                        int(round(b.left / scale)),
+                        int(round(b.top / scale)),
+                        int(round(b.right / scale)),
+                        int(round(b.bottom / scale)),
+                        b.score,
+                    )
+                    for b in found
+                ]
+        if self.settings.detect_upsample_live == 0:
+            return []  # the caller's own pass is this one
+        return self.detector.detect(rgb, 0)
 
     def _detect_padded(self, rgb: np.ndarray, upsample: int) -> list[FaceBox]:
         """Look again with a replicated border: HOG misses faces cropped to their edges (27 of 47 such crops found)."""

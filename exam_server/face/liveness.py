@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 import cv2
 import numpy as np
 
-from .detection import Landmarks
+from .detection import DetectedFace, Landmarks
 from .errors import FaceRefusal
 
 if TYPE_CHECKING:
@@ -79,8 +79,10 @@ class LivenessResult:
     moves: list[str] = field(default_factory=list)  # a sequence challenge: the moves seen, in order
     verifications: list[Verification] = field(default_factory=list)
     detail: str = ""
-    # The analysed frames (every model's embedding), for a decision over the whole burst.
+    # The frames the identity is decided on (identity_frames: their numbers in the burst), each with every
+    # model's embedding, for a decision over the burst.
     samples: list[FaceSample] = field(default_factory=list, repr=False)
+    identity_frames: list[int] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -103,6 +105,7 @@ class LivenessResult:
             "frame_difference": round(self.frame_difference, 3),
             "moves": self.moves,
             "distances": [round(v.distance, 4) for v in self.verifications],
+            "identity_frames": self.identity_frames,
             "detail": self.detail,
         }
 
@@ -251,6 +254,31 @@ def blink_seen(ears: Sequence[float], ratio: float) -> bool:
     return bool(near_open[: closed[0]].any() and near_open[closed[-1] + 1 :].any())
 
 
+def identity_frames(samples: Sequence[FaceSample], count: int, settings: Any) -> list[int]:
+    """Return the numbers of the frames whose identity is embedded and decided on: the best frontal one of each part.
+
+    The burst is cut into `count` equal parts and each gives its most frontal, open-eyed, closed-mouthed and
+    sharpest frame: the pose the enrolment photos and the calibrated thresholds are of (a turned, blinking or
+    blurred face is further from its own enrolment photo), and the parts make the "same face" check span the
+    burst. That the face which made the moves is the claimed worker's is proven on every frame apart, by the
+    tracking model's one-pass embedding (_tracked_refusal).
+    """
+    total = len(samples)
+    if total <= count:
+        return list(range(total))
+    ears = np.asarray([s.quality.eye_aspect_ratio for s in samples], dtype=np.float64)
+    open_eyes = 0.9 * float(np.percentile(ears, 75))
+
+    def rank(n: int) -> tuple[bool, bool, bool, float]:
+        q = samples[n].quality
+        frontal = max(abs(q.yaw), abs(q.pitch)) <= settings.liveness_min_yaw_deg / 2
+        mouth_open = mouth_aspect_ratio(samples[n].landmarks) >= MOUTH_OPEN_RATIO
+        return (not frontal, ears[n] < open_eyes, mouth_open, -q.sharpness)
+
+    bounds = np.linspace(0, total, max(count, 1) + 1).round().astype(int)
+    return sorted({min(range(a, b), key=rank) for a, b in itertools.pairwise(bounds) if b > a})
+
+
 def check_liveness(
     engine: FaceEngine,
     challenge: Challenge,
@@ -277,43 +305,56 @@ def check_liveness(
     if len({hashlib.sha256(bytes(f)).digest() for f in frames}) == 1:
         return _fail(result, "liveness_static", "every frame is the same file")
 
-    samples: list[FaceSample] = []
+    tracked: list[FaceSample] = []
+    images: list[np.ndarray] = []
     thumbs: list[np.ndarray] = []
     for number, data in enumerate(frames):
         try:
             rgb = engine.decode(data, "live").rgb
+            # Every frame: the face, its count and its 68 points (what the moves are read from), no embedding.
             # Motion blurs frames in the middle of a turn; only the identity and the count of faces matter here.
-            samples.append(engine.analyse_rgb(rgb, "live", check=False))
+            tracked.append(engine.analyse_rgb(rgb, "live", check=False, embed=False))
         except FaceRefusal as refusal:
             return _fail(result, refusal.code, f"frame {number}: {refusal.detail}")
+        images.append(rgb)
         grey = cv2.cvtColor(cv2.resize(rgb, _THUMB, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
         thumbs.append(grey.astype(np.float32))
 
-    result.yaw = [s.quality.yaw for s in samples]
-    result.eye_aspect_ratio = [s.quality.eye_aspect_ratio for s in samples]
+    result.yaw = [s.quality.yaw for s in tracked]
+    result.eye_aspect_ratio = [s.quality.eye_aspect_ratio for s in tracked]
     result.frame_difference = max(float(np.abs(a - b).mean()) for a, b in zip(thumbs, thumbs[1:], strict=False))
     if result.frame_difference < settings.liveness_static_max_diff:
         return _fail(result, "liveness_static", f"frames differ by {result.frame_difference:.2f} grey levels")
 
+    # Every frame in one pass of the tracking model; the identity embeddings, the costly part, only for the
+    # frames that decide (identity_frames says which), reusing that pass where the model is one of them.
+    track = engine.track_model
+    faces = [DetectedFace(s.box, s.landmarks) for s in tracked if s.landmarks is not None]  # analyse_rgb sets them
+    vectors = [track.quick_embed(rgb, face) for rgb, face in zip(images, faces, strict=True)]
+    result.identity_frames = identity_frames(tracked, settings.liveness_identity_frames, settings)
+    samples = [engine.embed_sample(images[n], tracked[n], {track.key: vectors[n]}) for n in result.identity_frames]
     result.samples = samples
     templates = list(template) if isinstance(template, (list, tuple)) else [cast("Template", template)]
     result.verifications = [
         engine.verify(s, templates[0]) if len(templates) == 1 else engine.verify_fused(s, templates) for s in samples
     ]
-    consistency = [engine.model.distance(samples[0].vector, s.vector) for s in samples[1:]]
+    consistency = [engine.model.distance(samples[0].vector, s.vector) for s in samples[1:]] or [0.0]
     if max(consistency) > settings.live_threshold + settings.review_above:
         return _fail(result, "liveness_face_changed", f"frame distance up to {max(consistency):.3f}")
+    refused = _tracked_refusal(engine, vectors, result.identity_frames, templates)
+    if refused is not None:
+        return _fail(result, *refused)
     if any(v.decision == "mismatch" for v in result.verifications):
         worst = max(v.distance for v in result.verifications)
         return _fail(result, "face_mismatch", f"distance to template up to {worst:.3f}")
 
-    result.nonrigid = nonrigid_motion([s.landmarks for s in samples if s.landmarks is not None])
+    result.nonrigid = nonrigid_motion([s.landmarks for s in tracked if s.landmarks is not None])
     # A blink or an open mouth is itself a non-rigid change (a single photo can do neither); a turn must not be planar.
     turns = any(step.startswith("turn_") for step in steps)
     if turns and result.nonrigid < settings.liveness_min_nonrigid:
         return _fail(result, "liveness_rigid", f"landmarks move as one plane (residual {result.nonrigid:.4f})")
 
-    seen = _movement_seen(result, samples, challenge.kind, settings)
+    seen = _movement_seen(result, tracked, challenge.kind, settings)
     if not seen:
         detail = f"{challenge.kind} not seen" + (
             f" (moves seen: {'+'.join(result.moves) or 'none'})" if len(steps) > 1 else ""
@@ -322,6 +363,27 @@ def check_liveness(
 
     result.decision = "pass" if all(v.decision == "match" for v in result.verifications) else "review"
     return result
+
+
+def _tracked_refusal(
+    engine: FaceEngine, vectors: Sequence[np.ndarray], judged: Sequence[int], templates: Sequence[Template]
+) -> tuple[str, str] | None:
+    """Return (code, detail) when a frame's face is not the judged frames' one, or alone not the claimed worker's.
+
+    vectors: every frame's one-pass embedding by the tracking model (a fifth of the identity embeddings'
+    cost): a face swapped in for frames that are not judged, the moves made by someone else, are refused.
+    """
+    track = engine.track_model
+    changed = max(min(track.distance(v, vectors[n]) for n in judged) for v in vectors)
+    if engine.decide(changed, "live", track).decision == "mismatch":
+        return "liveness_face_changed", f"{track.name} frame distance up to {changed:.3f}"
+    own = [t for t in templates if t.embedding.model_key == track.key]
+    if own:
+        alone = [engine.decide(track.distance(v, own[0].embedding.vector), own[0].kind, track) for v in vectors]
+        if any(v.decision == "mismatch" for v in alone):
+            worst = max(v.distance for v in alone)
+            return "face_mismatch", f"{track.name} distance of a frame to the template {worst:.3f}"
+    return None
 
 
 def _movement_seen(result: LivenessResult, samples: Sequence[FaceSample], kind: str, settings: Any) -> bool:

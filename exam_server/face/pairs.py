@@ -98,6 +98,7 @@ class AnalysisCache:
             "analysis": ANALYSIS_VERSION,
             "intake": [s.max_bytes, s.max_pixels, list(s.allowed_formats), s.work_max_side],
             "upsample": [s.detect_upsample_live, s.detect_upsample_upload, s.detect_upsample_id_card],
+            "fast": [s.detect_fast_live, s.detect_fast_side],
             "detector": engine.detector.name,
             "landmarks": engine.landmarker.name,
         }
@@ -135,7 +136,7 @@ class AnalysisCache:
 def _detection_kind(engine: FaceEngine, kind: str) -> str:
     """Return the kind whose detection settings this kind shares (live and uploads detect alike by default)."""
     s = engine.settings
-    if kind == "upload" and s.detect_upsample_upload == s.detect_upsample_live:
+    if kind == "upload" and s.detect_upsample_upload == s.detect_upsample_live and not s.detect_fast_live:
         return "live"
     return kind
 

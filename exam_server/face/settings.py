@@ -26,6 +26,11 @@ class FaceSettings:
     detect_upsample_live: int = 1
     detect_upsample_upload: int = 1
     detect_upsample_id_card: int = 2
+    # Live frames (kiosk bursts and in-exam captures) are looked at cheaply first: a copy scaled to
+    # detect_fast_side px without upsampling (3-4% of a bare analysis), then full size without upsampling,
+    # and with detect_upsample_live only when neither found a face (scripts/bench_face.py measures each).
+    detect_fast_live: bool = True
+    detect_fast_side: int = 320
 
     # Quality.
     min_face_px_live: int = 80
@@ -73,6 +78,11 @@ class FaceSettings:
     liveness_blink_ratio: float = 0.7
     liveness_static_max_diff: float = 2.0
     liveness_min_nonrigid: float = 0.02
+    # Frames of a burst embedded for identity (besides the peak of each move): liveness.identity_frames.
+    liveness_identity_frames: int = 2
+    # The model whose one-pass embedding of every frame proves the same face throughout the burst (the
+    # primary model when the engine does not hold it): SFace costs a fifth of dlib's encoding per frame.
+    liveness_track_model: str = "sface_2021dec_int8bq"
     mirrored_frames: bool = False
 
     # Embedding model and batch work.

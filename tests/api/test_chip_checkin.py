@@ -1,4 +1,4 @@
-"""Check-in with an ID-card chip photo: the server's kept copy of the photo is analysed again at /frames."""
+"""Check-in with an ID-card chip photo: analysed once at begin(); its kept copy only for a check-in without that analysis."""
 
 from __future__ import annotations
 
@@ -48,6 +48,19 @@ def start(kiosk, worker, chip: bytes) -> dict:
     return created.get_json()
 
 
+def kept_chip(db, created: dict):
+    """Return the path of the chip photo the server kept for this check-in."""
+    return face_service.data_dir() / db.session.get(CheckIn, created["checkin_id"]).chip_photo_path
+
+
+def forget_chip_analysis(db, created: dict) -> None:
+    """Remove the analysis begin() kept beside the chip photo."""
+    path = kept_chip(db, created)
+    analysis = path.with_name(path.name + face_service.CHIP_ANALYSIS_SUFFIX)
+    assert analysis.is_file()
+    analysis.unlink()
+
+
 def send_burst(kiosk, created: dict, faces_dir, filming: int = 1):
     return kiosk.post(
         f"/api/v1/checkins/{created['checkin_id']}/frames",
@@ -83,6 +96,8 @@ def test_a_chip_photo_whose_kept_copy_shows_no_face_counts_as_a_failed_attempt(
     chip = chip_photo(faces_dir, "single/clapton/clapton1.jpg", 70, sigma=0.8)
     assert kept_copy_refusal(chip, tmp_path) == "no_face"
     created = start(kiosk, enrolled.worker, chip)
+    # A check-in begun before begin() kept its analysis: the kept copy is analysed at /frames.
+    forget_chip_analysis(db, created)
 
     first = send_burst(kiosk, created, faces_dir)
     body = first.get_json()
@@ -107,3 +122,14 @@ def test_a_chip_photo_whose_kept_copy_shows_no_face_counts_as_a_failed_attempt(
     assert all(c.detail["chip"]["error"] == "no_face" for c in checks)
     case = db.session.scalar(select(ReviewCase).where(ReviewCase.checkin_id == checkin.id))
     assert case.kind is ReviewKind.CHECKIN_REFUSED and "（最后一次：身份证照片未检测到人脸）" in case.summary
+
+
+def test_the_chip_photo_is_analysed_once_at_begin(db, enrolled, kiosk, turn_only, faces_dir):
+    """The burst is judged against the chip photo as begin() analysed it: the kept copy is not read again."""
+    created = start(kiosk, enrolled.worker, chip_photo(faces_dir, "single/obama/obama4.jpg", 102))
+    kept_chip(db, created).write_bytes(b"not a photo any more")  # a second analysis would refuse this
+    passed = send_burst(kiosk, created, faces_dir)
+    assert passed.status_code == 200, passed.get_json()
+    entry = db.session.scalars(select(FaceCheck).where(FaceCheck.kind == CheckKind.CHECKIN)).one()
+    assert entry.detail["chip"] == {"templates": 2} and entry.detail["identity"]["templates"] == 4
+    assert entry.detail["identity"]["template_kind"] == "id_card"

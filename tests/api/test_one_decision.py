@@ -52,14 +52,21 @@ def test_the_cli_decides_exactly_as_the_check_in(db, exam, kiosk, turn_only, fac
     for n, data in enumerate(frames):
         paths.append(tmp_path / f"f{n}.jpg")
         paths[-1].write_bytes(data)
-    result = CliRunner().invoke(face, ["verify", str(faces_dir / ENROLLED), *map(str, paths)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        face,
+        ["verify", str(faces_dir / ENROLLED), *map(str, paths)],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     cli = json.loads(result.output)
     assert cli["decision"] == server["decision"] and cli["match"] == (cli["decision"] == "match")
     assert cli["distance"] == pytest.approx(server["distance"], abs=1e-6)
     assert cli["model_distances"] == pytest.approx(server["model_distances"], abs=1e-6)
     assert cli["frame_distances"] == pytest.approx(server["frame_distances"], abs=1e-6)
-    assert cli["threshold"] == server["threshold"] and cli["frames"] == server["frames"] == len(TURN_LEFT)
+    assert cli["threshold"] == server["threshold"] and cli["frames"] == server["frames"]
+    # The identity is judged on the frames liveness embeds: the same ones on both sides.
+    chosen = entry_check(db).detail["liveness"]["identity_frames"]
+    assert cli["identity_frames"] == chosen and cli["frames"] == len(chosen) <= len(TURN_LEFT)
     assert set(cli["distances"]) == {"dlib_resnet_v1", "sface_2021dec_int8bq"}
     # One enrolled worker: far below the population size, the server says it decided without normalising.
     assert not server["normalised"] and any("cohort normalisation off" in r for r in server["reasons"])

@@ -105,6 +105,27 @@ def test_another_person_in_the_burst_fails(engine, enrolled, photos, turn_frames
 
 
 @needs_faces
+@pytest.mark.parametrize("position", range(len(TURN)))
+def test_another_person_in_any_frame_fails_though_only_two_frames_are_judged(
+    engine, enrolled, photos, turn_frames, position
+):
+    frames = list(turn_frames)
+    frames[position] = encode_jpeg(photos.rgb("single/biden/biden2.jpg", 640))
+    result = engine.check_liveness(_challenge("turn_left"), frames, enrolled)
+    assert result.code in ("liveness_face_changed", "face_mismatch"), result.to_dict()
+
+
+@needs_faces
+def test_the_identity_is_judged_on_one_frame_of_each_half_a_frontal_one_where_there_is(engine, enrolled, turn_frames):
+    result = engine.check_liveness(_challenge("turn_left"), turn_frames, enrolled)
+    assert result.code is None, result.to_dict()
+    first, second = result.identity_frames
+    assert first < len(TURN) // 2 <= second and len(result.samples) == len(result.verifications) == 2
+    # The first half faces the camera, the second turns away (its frames are judged by the SFace pass alone).
+    assert all(abs(result.yaw[n]) < 7.5 for n in range(len(TURN) // 2)) and abs(result.yaw[first]) < 7.5
+
+
+@needs_faces
 def test_turn_by_someone_else_than_the_claimed_worker_fails(engine, photos, turn_frames):
     other = photos.sample("single/lennon/lennon1.jpg").template()
     assert engine.check_liveness(_challenge("turn_left"), turn_frames, other).code == "face_mismatch"

@@ -27,6 +27,14 @@ class EmbeddingModel(ABC):
     def embed(self, rgb_image: np.ndarray, face: DetectedFace) -> np.ndarray:
         """Return the float32 embedding of one face in an RGB uint8 image."""
 
+    def quick_embed(self, rgb_image: np.ndarray, face: DetectedFace) -> np.ndarray:
+        """Return the embedding at its cheapest (one pass, no test-time augmentation) on the same scale as embed."""
+        return self.embed(rgb_image, face)
+
+    def embed_from(self, rgb_image: np.ndarray, face: DetectedFace, quick: np.ndarray | None) -> np.ndarray:
+        """Return embed()'s vector, reusing this face's quick_embed when given (where the model can)."""
+        return self.embed(rgb_image, face)
+
     def distance(self, a: np.ndarray, b: np.ndarray) -> float:
         """Return the model's distance between two of its vectors."""
         a = np.asarray(a, dtype=np.float64)

@@ -161,6 +161,21 @@ class SFaceModel(EmbeddingModel):
         aligned = self._recognizer.alignCrop(np.ascontiguousarray(rgb_image), yunet_row(face))
         return cv2.cvtColor(aligned, cv2.COLOR_RGB2BGR)
 
+    def quick_embed(self, rgb_image: np.ndarray, face: DetectedFace) -> np.ndarray:
+        crop = self.crop(rgb_image, face)
+        with self._lock:
+            return _unit(self._recognizer.feature(crop)).astype(np.float32)
+
+    def embed_from(self, rgb_image: np.ndarray, face: DetectedFace, quick: np.ndarray | None) -> np.ndarray:
+        if quick is None:
+            return self.embed(rgb_image, face)
+        if not self.flip:
+            return np.asarray(quick, dtype=np.float32)
+        crop = self.crop(rgb_image, face)
+        with self._lock:
+            mirrored = _unit(self._recognizer.feature(np.ascontiguousarray(crop[:, ::-1])))
+        return _unit(_unit(quick) + mirrored).astype(np.float32)
+
     def embed(self, rgb_image: np.ndarray, face: DetectedFace) -> np.ndarray:
         crop = self.crop(rgb_image, face)
         with self._lock:

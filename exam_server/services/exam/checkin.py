@@ -16,7 +16,7 @@ import question_bank as qb
 from exam_server import localday
 from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
 from exam_server.database import DbSession
-from exam_server.face import FaceEngine, FaceRefusal, FaceSample
+from exam_server.face import FaceEngine, FaceRefusal, FaceSample, Template
 from exam_server.face.errors import IMAGE_CODES, reason_zh
 from exam_server.face.liveness import Challenge, draw_challenge, instruction_zh, steps_of
 from exam_server.models import (
@@ -138,10 +138,11 @@ def begin(session: DbSession, kiosk: Kiosk, citizen_id: str, chip_photo: bytes |
     )
     if chip_photo:
         try:
-            face_service.engine().enrol_sample(chip_photo, "id_card")
+            chip = face_service.engine().enrol_sample(chip_photo, "id_card")
         except FaceRefusal as refusal:
             raise Refusal(_api_code(refusal.code), refusal.message_zh, field="chip_photo") from None
         checkin.chip_photo_path = face_service.save_evidence(chip_photo, now)
+        face_service.save_chip_analysis(checkin.chip_photo_path, chip)  # the burst's decision reuses it
     session.add(checkin)
     session.flush()
     return Started(
@@ -235,24 +236,36 @@ def answer_challenge(session: DbSession, kiosk: Kiosk, checkin: CheckIn, frames:
     # against the registry photo and the ID-card chip photo both, judged against the enrolled population.
     if checkin.chip_photo_path:
         try:
-            chip = _chip_sample(engine, checkin)
+            chip = _chip_templates(engine, checkin)
         except FaceRefusal as refusal:
             detail["chip"] = refusal.to_dict()
             _fail(session, checkin, refusal.code, frames, now, detail, identity, chip=True)
-        templates = [*templates, *face_verify.templates_to_judge(engine, chip.templates())]
-        detail["chip"] = {"templates": len(chip.templates())}
+        templates = [*templates, *face_verify.templates_to_judge(engine, chip)]
+        detail["chip"] = {"templates": len(chip)}
     worker = session.get_one(Worker, checkin.worker_id)
     verdict = face_verify.judge(engine, result.samples, templates, face_verify.population(session, engine, worker))
     assert verdict is not None  # templates holds one of the primary model (not_enrolled otherwise), so judge decides
     detail["identity"] = verdict.to_dict()
     if verdict.decision == "mismatch":
         _fail(session, checkin, "face_mismatch", frames, now, detail, identity)
-    best = min(range(len(frames)), key=lambda i: verdict.frame_distances[i])
+    # The identity was judged on some frames of the burst (liveness.identity_frames): keep the nearest of them.
+    nearest = min(range(len(result.samples)), key=lambda i: verdict.frame_distances[i])
+    best = result.identity_frames[nearest]
     return _pass(session, kiosk, checkin, verdict.decision, verdict, result.samples, frames[best], now, detail)
 
 
+def _chip_templates(engine: FaceEngine, checkin: CheckIn) -> list[Template]:
+    """Return the ID-card photo's templates as begin() analysed it; analyse the kept photo only without them."""
+    assert checkin.chip_photo_path is not None  # called only for a check-in that kept one
+    kept_analysis = face_service.chip_templates(checkin.chip_photo_path)
+    held = {m.key for m in engine.models}
+    if kept_analysis is not None and held <= {t.embedding.model_key for t in kept_analysis}:
+        return [t for t in kept_analysis if t.embedding.model_key in held]
+    return _chip_sample(engine, checkin).templates()
+
+
 def _chip_sample(engine: FaceEngine, checkin: CheckIn) -> FaceSample:
-    """Analyse again the ID-card photo kept by begin(), whose quality begin() already accepted."""
+    """Analyse again the ID-card photo kept by begin() (a check-in begun before its analysis was kept)."""
     assert checkin.chip_photo_path is not None  # called only for a check-in that kept one
     kept = (face_service.data_dir() / checkin.chip_photo_path).read_bytes()
     # The kept copy is a JPEG re-encoding of what the reader sent: its face box, and so its size and

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from dataclasses import dataclass, field
@@ -330,6 +331,29 @@ def save_evidence(frame: bytes, now: datetime | None = None) -> str:
     return f"evidence/{relative}"
 
 
+# Beside a kept ID-card chip photo: its analysis at begin(), so that the burst's decision does not analyse it again.
+CHIP_ANALYSIS_SUFFIX = ".face.json"
+
+
+def save_chip_analysis(path: str, sample: FaceSample) -> None:
+    """Keep the embeddings of a chip photo's face (every model's) beside the kept photo at `path`."""
+    vectors = {key: [float(v) for v in e.vector] for key, e in sample.embeddings.items()}
+    (data_dir() / (path + CHIP_ANALYSIS_SUFFIX)).write_text(json.dumps({"kind": sample.kind, "vectors": vectors}))
+
+
+def chip_templates(path: str) -> list[Template] | None:
+    """Return the templates kept by save_chip_analysis for the chip photo at `path` (None without them)."""
+    try:
+        kept = json.loads((data_dir() / (path + CHIP_ANALYSIS_SUFFIX)).read_text())
+    except (OSError, ValueError):
+        return None
+    templates = []
+    for key, vector in kept["vectors"].items():
+        name, _, version = key.partition("/")
+        templates.append(Template.from_stored(np.asarray(vector, dtype=np.float32), name, version, kept["kind"]))
+    return templates
+
+
 CROP_PX = 240
 
 
@@ -432,6 +456,7 @@ def purge_evidence(
         for checkin in chips:
             assert checkin.chip_photo_path is not None
             (root / checkin.chip_photo_path).unlink(missing_ok=True)
+            (root / (checkin.chip_photo_path + CHIP_ANALYSIS_SUFFIX)).unlink(missing_ok=True)
             checkin.chip_photo_path = None
         removed += len(checks) + len(chips)
         session.commit()
