@@ -17,6 +17,11 @@ HEADER = ["姓名", "身份证号", "岗位类别", "手机号"]
 
 def console_rules() -> list:
     """Return the console's routes, read from a throw-away app (no database is touched), in a stable order."""
+    return blueprint_rules("console")
+
+
+def blueprint_rules(blueprint: str) -> list:
+    """Return one blueprint's routes, read from a throw-away app (no database is touched), in a stable order."""
     scratch = create_app(
         {
             "TESTING": True,
@@ -26,7 +31,7 @@ def console_rules() -> list:
         }
     )
     return sorted(
-        (r for r in scratch.url_map.iter_rules() if r.endpoint.startswith("console.")),
+        (r for r in scratch.url_map.iter_rules() if r.endpoint.startswith(f"{blueprint}.")),
         key=lambda r: (r.endpoint, r.rule),
     )
 

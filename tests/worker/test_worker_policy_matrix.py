@@ -7,40 +7,20 @@ that worker's own rows, and a worker's session opens no console page.
 
 from __future__ import annotations
 
-import tempfile
-
 import pytest
 from flask import url_for
 
-from exam_server import create_app
 from exam_server.models import Role, utcnow
 from exam_server.services import policy
 from exam_server.services.practice import drills, mock
 from tests import factories
 from tests.certificates.conftest import ISSUED_AT, pass_exam, plan
-from tests.console.helpers import console_rules
+from tests.console.helpers import blueprint_rules, console_rules
 from tests.console.test_policy_matrix import fingerprint
 from tests.console_stats.conftest import add_requirement
 from tests.worker.conftest import PIN, give_pin
 
-
-def worker_rules() -> list:
-    """Return the worker blueprint's routes, read from a throw-away app, in a stable order."""
-    scratch = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "k",
-            "SQLALCHEMY_DATABASE_URI": "sqlite://",
-            "DATA_DIR": tempfile.mkdtemp(prefix="exam-routes-"),
-        }
-    )
-    return sorted(
-        (r for r in scratch.url_map.iter_rules() if r.endpoint.startswith("worker.")),
-        key=lambda r: (r.endpoint, r.rule),
-    )
-
-
-RULES = worker_rules()
+RULES = blueprint_rules("worker")
 OUTSIDERS = ("anonymous", *(role.value for role in Role))
 CASES = [
     pytest.param(rule, who, method, id=f"{rule.endpoint}-{method}-{who}")
