@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta
 
@@ -19,8 +20,12 @@ from exam_server.services.exam.refusals import Refusal
 
 PIN_LENGTH = 6
 _DIGITS = re.compile(rf"[0-9]{{{PIN_LENGTH}}}")
-# Compared against when the worker or their PIN does not exist, so every sign-in costs one hash check.
-_DUMMY_HASH = generate_password_hash("000000-not-a-real-pin")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Return a hash to check against when the worker or their PIN does not exist: every sign-in costs one check."""
+    return generate_password_hash("000000-not-a-real-pin")
 
 
 def pin_problem(worker: Worker, pin: str) -> str | None:
@@ -74,7 +79,7 @@ def authenticate(session: DbSession, citizen_id: str, pin: str) -> tuple[Worker,
         .where(Worker.citizen_id == normalised)
     ).one_or_none()
     if row is None:
-        check_password_hash(_DUMMY_HASH, pin or "")
+        check_password_hash(_dummy_hash(), pin or "")
         return None
     worker, credential = row
     if not check_password_hash(credential.pin_hash, pin or "") or not worker.active:
