@@ -16,6 +16,7 @@ from exam_server.api.errors import CODES
 from exam_server.models import (
     CaptureRequest,
     CheckIn,
+    CheckInStatus,
     ExamRequirement,
     FaceCheck,
     RequirementStatus,
@@ -325,6 +326,32 @@ def test_rate_limit_refusal(app, db, kiosk, monkeypatch):
     response = kiosk.get("/api/v1/ping")
     body = refused(response, "rate_limited")
     assert body["retry_after"] == int(response.headers["Retry-After"]) > 0
+
+
+def test_pin_and_picture_refusals(db, exam, kiosk):
+    """A PIN only after a passed face check and never a guessable one; a picture only for a question that has one."""
+    # A check-in as begin() leaves it, awaiting its burst (the face work is tested above and in test_visit.py).
+    now, token = utcnow(), "pin-test-checkin-token"
+    checkin = CheckIn(
+        worker_id=exam.worker.id,
+        plan_id=exam.plan.id,
+        kiosk_id=kiosk.id,
+        challenge="blink",
+        token_hash=kiosks.hash_token(token),
+        status=CheckInStatus.AWAITING_FACE,
+        created_at=now,
+        expires_at=now + timedelta(minutes=5),
+    )
+    db.session.add(checkin)
+    db.session.commit()
+    set_pin = lambda pin: kiosk.post(f"/api/v1/checkins/{checkin.id}/pin", json={"checkin_token": token, "pin": pin})  # noqa: E731
+    refused(set_pin("480715"), "checkin_not_passed")
+    checkin.status = CheckInStatus.PASSED
+    db.session.commit()
+    assert refused(set_pin("123456"), "invalid_pin")["field"] == "pin"
+    assert set_pin("480715").status_code == 200
+    sitting = open_sitting(db, exam, kiosk.id)
+    refused(kiosk.get(f"/api/v1/sittings/{sitting.id}/items/1/image"), "question_has_no_image")
 
 
 def test_every_documented_code_was_produced():
