@@ -82,7 +82,8 @@ def test_embed_with_produces_a_template_of_any_model_from_bytes_an_array_or_a_sa
     assert from_bytes.model_key == "fake_a/1"
     rgb = engine.decode(data).rgb
     assert np.allclose(engine.embed_with(fake, rgb).vector, from_bytes.vector)
-    sample = engine.analyse(data)
+    # The same kind of image as embed_with's default: a live frame is found by the cheaper detection first.
+    sample = engine.analyse(data, "upload")
     assert np.allclose(engine.embed_with("fake_a/1", sample).vector, from_bytes.vector)
     assert engine.embed_with("dlib_resnet_v1", sample).model_key == engine.model.key
 
