@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from exam_server.citizen_id import mask
 from exam_server.models import MockExam, PracticeAnswer, Question, Worker
 from exam_server.services.practice import drills, overview
 from question_bank import eligible
+from tests import factories
 
 DAY = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -135,3 +136,27 @@ def test_the_county_and_the_city_see_within_their_scope_and_a_reviewer_is_refuse
     city = login(world.city).get("/console/workers/practice").get_data(as_text=True)
     assert a0.name in city and b0.name in city and "95 分" in city
     assert login(world.reviewer).get("/console/workers/practice").status_code == 403
+
+
+def test_the_page_reads_the_figures_in_one_query_whatever_the_number_of_workers(db, world, login, practised):
+    manager = login(world.enterprise_admin_a)
+
+    def statements() -> list[str]:
+        seen: list[str] = []
+
+        def count(_conn, _cursor, statement, *_args) -> None:
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert manager.get("/console/workers/practice").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return [s for s in seen if "practice_answer" in s]
+
+    few = statements()
+    for _ in range(20):
+        factories.worker(db.session, world.enterprise_a)
+    db.session.commit()
+    many = statements()
+    assert len(few) == len(many) == 1, many
