@@ -127,6 +127,7 @@ def _open_book(worker_ids: list[int]):
         .outerjoin(
             later,
             and_(
+                later.worker_id.in_(worker_ids),  # lets the planner read only these workers' answers by index
                 later.worker_id == last_wrong.c.worker_id,
                 later.question_id == last_wrong.c.question_id,
                 later.correct.is_(true()),
