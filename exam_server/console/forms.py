@@ -64,6 +64,12 @@ class WorkerSearchForm(SearchForm):
     )
 
 
+class PracticeSearchForm(WorkerSearchForm):
+    practised = SelectField(
+        "练习情况", choices=options([("", "全部"), ("yes", "已练习"), ("no", "未练习")]), validate_choice=False
+    )
+
+
 class WorkerImportForm(FlaskForm):
     file = FileField(
         "人员名单（XLSX或CSV）",

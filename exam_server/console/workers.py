@@ -1,4 +1,4 @@
-"""Console pages: the worker list, a worker's page and enrolling their photo."""
+"""Console pages: the worker list, their practice, a worker's page and enrolling their photo."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from exam_server.citizen_id import mask
 from exam_server.console.blueprint import bp
-from exam_server.console.forms import PhotoForm, WorkerSearchForm
+from exam_server.console.forms import PhotoForm, PracticeSearchForm, WorkerSearchForm
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
 from exam_server.face import FaceRefusal
@@ -19,23 +19,30 @@ from exam_server.models import County, PhotoSource
 from exam_server.services import policy
 from exam_server.services.admin import worker_directory
 from exam_server.services.faces import face_service
+from exam_server.services.practice import overview
+
+
+def _filters(form: WorkerSearchForm) -> tuple[dict, list]:
+    """Fill the form's counties from the user's scope; return the search filters it names and those counties."""
+    counties = policy.visible_counties(current_user, db.session.execute(select(County.id, County.name)).all())
+    form.county.choices = [("", "全部"), *((str(i), name) for i, name in counties)]
+    county = request.args.get("county", type=int)
+    filters = {
+        "name": form.name.data,
+        "citizen_id": form.citizen_id.data,
+        "enterprise": form.enterprise.data,
+        "county_id": county if county in {i for i, _ in counties} else None,
+        "job_category": form.job_category.data or "",
+        "photo": form.photo.data or "",
+    }
+    return filters, counties
 
 
 @bp.route("/workers")
 def workers():
     form = WorkerSearchForm(request.args)
-    counties = policy.visible_counties(current_user, db.session.execute(select(County.id, County.name)).all())
-    form.county.choices = [("", "全部"), *((str(i), name) for i, name in counties)]
-    county = request.args.get("county", type=int)
-    stmt = worker_directory.search(
-        current_user,
-        name=form.name.data,
-        citizen_id=form.citizen_id.data,
-        enterprise=form.enterprise.data,
-        county_id=county if county in {i for i, _ in counties} else None,
-        job_category=form.job_category.data or "",
-        photo=form.photo.data or "",
-    )
+    filters, counties = _filters(form)
+    stmt = worker_directory.search(current_user, **filters)
     page = db.paginate(stmt, page=page_number(), per_page=PER_PAGE, error_out=False)
     enrolled = worker_directory.enrolled_ids(db.session, [w.id for w in page.items])
     return render_template(
@@ -45,6 +52,21 @@ def workers():
         enrolled=enrolled,
         pick_county=len(counties) > 1,
         mask=mask,
+    )
+
+
+@bp.route("/workers/practice")
+def workers_practice():
+    form = PracticeSearchForm(request.args)
+    filters, counties = _filters(form)
+    stmt = overview.search(current_user, practised=form.practised.data or "", **filters)
+    page = db.paginate(stmt, page=page_number(), per_page=PER_PAGE, error_out=False)
+    return render_template(
+        "console/workers_practice.html",
+        form=form,
+        page=page,
+        figures=overview.figures(db.session, [w.id for w in page.items]),
+        pick_county=len(counties) > 1,
     )
 
 
@@ -66,6 +88,7 @@ def worker_detail(worker_id: int):
         "console/workers_detail.html",
         worker=worker,
         record=record,
+        practice=overview.figures(db.session, [worker.id])[worker.id],
         quality=quality,
         form=PhotoForm(),
         masked_id=mask(worker.citizen_id),

@@ -63,6 +63,7 @@ ACCESS: dict[str, frozenset[Role] | frozenset[WorkerRole]] = {
             "console.export_file",
             "console.workers",
             "console.worker_detail",
+            "console.workers_practice",
             "console.worker_photo",
             "console.worker_enrol",
             "console.workers_import",

@@ -56,6 +56,7 @@ def test_list_is_paginated(db, world, login):
         second.count('href="/console/workers/')
         - second.count("/console/workers/import")
         - second.count("/console/workers/photos")
+        - second.count("/console/workers/practice")
         == 4
     )
 
