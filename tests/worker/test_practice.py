@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from exam_server.models import PracticeAnswer, Question
 from exam_server.services.practice import drills
@@ -128,3 +128,43 @@ def test_a_question_answered_right_is_not_drawn_again_while_others_remain(db, wo
         seen.add(drawn.item.code)
         drills.answer(db.session, worker, drawn, drawn.item.answer, drawn.key)
     assert len(seen) == category.questions
+
+
+def test_an_answer_costs_a_few_statements_and_the_bank_is_read_once_per_transaction(db, workers, sign_in):
+    """The evening peak is 2,000 workers answering: an answer must not grow round trips (bench_practice_load)."""
+    worker, _ = workers
+    client = sign_in(worker)
+    category = drills.categories(db.session, worker)[0].name
+    fields = _question_form(
+        client.get("/worker/practice/question", query_string={"category": category}).get_data(as_text=True)
+    )
+    letters = _answer_letters(db, worker, fields, right=False)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = client.post("/worker/practice/answer", data={**fields, "choice": list(letters)})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert "回答错误" in response.get_data(as_text=True)
+    bank_checks = [s for s in statements if "max(question.updated_at)" in s.lower()]
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO PRACTICE_ANSWER")]
+    assert len(bank_checks) == 1, statements
+    assert len(inserts) == 1 and "ON CONFLICT" in inserts[0].upper(), statements
+    assert len(statements) <= 6, statements
+
+
+def test_a_question_retired_between_two_answers_is_no_longer_drawn(db, workers):
+    """The bank read once per transaction still sees a change committed before the next one."""
+    worker, _ = workers
+    category = drills.categories(db.session, worker)[0].name
+    drawn = drills.draw(db.session, worker, category)
+    db.session.commit()
+    row = db.session.scalar(select(Question).where(Question.code == drawn.item.code))
+    row.status = "retired"
+    db.session.commit()
+    codes = {drills.draw(db.session, worker, category).item.code for _ in range(40)}
+    assert drawn.item.code not in codes

@@ -133,13 +133,25 @@ def default_ruleset() -> dict[str, Any]:
     return found.to_dict() if found is not None else dict(GENERAL_RULESET)
 
 
+_SEEN = "question_store.bank_key"  # session.info: (the transaction, the table state it read)
+
+
 def bank(session: DbSession) -> tuple[qb.IndexedBank, dict[str, int]]:
     """Return the active bank indexed for assembly and the question id of each code."""
-    # Rebuilt only when the table changed, so assembling a paper costs one small query.
-    key = (
-        str(session.get_bind().engine.url),
-        *session.execute(select(func.count(Question.id), func.max(Question.updated_at), func.max(Question.id))).one(),
-    )
+    # Rebuilt only when the table changed, so assembling a paper costs one small query, once per transaction
+    # (a practice answer asks three times; what the first read saw holds until the transaction ends).
+    transaction = session.connection().get_transaction()
+    seen = session.info.get(_SEEN)
+    if seen is not None and seen[0] is transaction:
+        key = seen[1]
+    else:
+        key = (
+            str(session.get_bind().engine.url),
+            *session.execute(
+                select(func.count(Question.id), func.max(Question.updated_at), func.max(Question.id))
+            ).one(),
+        )
+        session.info[_SEEN] = (transaction, key)
     with _cache_lock:
         if _cache["key"] == key:
             return _cache["bank"], _cache["ids"]

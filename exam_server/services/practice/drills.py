@@ -7,12 +7,13 @@ import threading
 from dataclasses import dataclass
 
 from sqlalchemy import false, func, select, true
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 import question_bank as qb
 from exam_server.database import DbSession
-from exam_server.models import DomainError, PracticeAnswer, Question, Worker
+from exam_server.models import DomainError, PracticeAnswer, Question, Worker, utcnow
 from exam_server.services.exam import question_store
 from question_bank.model import LETTERS
 
@@ -203,23 +204,20 @@ def answer(session: DbSession, worker: Worker, drawn: Drawn, response: str, key:
     if not key or len(key) > 64:
         raise DomainError("提交无效，请重新作答。")
     _, ids = practice_bank(session)
-    existing = _by_key(session, worker.id, key)
-    if existing is None:
-        row = PracticeAnswer(
-            worker_id=worker.id,
-            question_id=ids[item.code],
-            question_version=item.version,
-            category=item.category,
-            mode=drawn.mode,
-            response=item.to_original(letters),
-            correct=letters == item.answer,
-            idempotency_key=key,
-        )
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:  # the same form arrived twice at once: the first one stands
-            existing = _by_key(session, worker.id, key)
+    values = {
+        "worker_id": worker.id,
+        "question_id": ids[item.code],
+        "question_version": item.version,
+        "category": item.category,
+        "mode": drawn.mode,
+        "response": item.to_original(letters),
+        "correct": letters == item.answer,
+        "idempotency_key": key,
+        "answered_at": utcnow(),
+    }
+    # One statement: the same form sent twice (a double tap, a retry, both at once) stores one row, the first.
+    stored = session.execute(_insert_once(session, values)).scalar()
+    existing = None if stored is not None else _by_key(session, worker.id, key)
     if existing is not None:
         if existing.question_id != ids[item.code]:
             raise DomainError("提交无效，请重新作答。")
@@ -252,6 +250,17 @@ def _right_since_last_wrong(session: DbSession, worker_id: int, question_id: int
         .limit(1)
     )
     return None if wrong is None else RIGHT_TO_LEAVE_BOOK
+
+
+def _insert_once(session: DbSession, values: dict):
+    """Build an INSERT of one practice answer that does nothing when the worker's key is taken."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return (
+        insert(PracticeAnswer)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["worker_id", "idempotency_key"])
+        .returning(PracticeAnswer.id)
+    )
 
 
 def _by_key(session: DbSession, worker_id: int, key: str) -> PracticeAnswer | None:
