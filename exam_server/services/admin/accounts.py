@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -9,8 +11,12 @@ from exam_server.database import DbSession
 from exam_server.models import County, DomainError, Enterprise, Role, User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
-# Compared against when the user does not exist, so both paths cost one hash check.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-but-costs-the-same")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Return a hash to check when the user does not exist, so both paths cost one hash check (made on first use)."""
+    return generate_password_hash("not-a-real-password-but-costs-the-same")
 
 
 def check_password_strength(password: str) -> None:
@@ -59,7 +65,7 @@ def authenticate(session: DbSession, username: str, password: str) -> User | Non
     """Return the active user with these credentials, or None."""
     user = session.scalar(select(User).where(User.username == (username or "").strip()))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         return None
     if not user.active or not check_password_hash(user.password_hash, password or ""):
         return None
