@@ -107,7 +107,7 @@ PHRASES: dict[str, str] = {
     "submitting.say": "正在交卷，请稍等。",
     "submitting.offline": "网络中断了。您的答案已安全保存在本机，网络恢复后会自动交卷，请不要离开。",
     # result
-    "result.passed": "恭喜您，考试通过",
+    "result.passed": "恭喜您，考试合格",
     "result.failed": "这次没有通过",
     "result.score": "{score}分",
     "result.mark": "您得了{score}分，满分{max_score}分，{pass_mark}分及格。",

@@ -30,7 +30,7 @@ CODES: dict[str, tuple[int, str]] = {
     "not_enrolled": (409, "尚未登记人脸照片，请联系所在企业采集照片。"),
     "no_open_exam": (409, "当前没有需要您参加的考试。"),
     "no_attempts_left": (409, "考试次数已用完，请联系所在企业。"),
-    "already_passed": (409, "您已通过本次考试，无需再考。"),
+    "already_passed": (409, "您本次考试已合格，无需再考。"),
     "sitting_suspended": (409, "考试已暂停，等待工作人员审核，请联系现场工作人员。"),
     "sitting_closed": (409, "考试已结束（已交卷、已作废或时间已到）。"),
     "sitting_elsewhere": (409, "该考试已在其他终端继续进行。"),

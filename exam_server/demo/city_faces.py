@@ -299,7 +299,7 @@ class Alerts:
             ReviewKind.BORDERLINE,
             sitting["worker_id"],
             check["created_at"],
-            "入场人证核验距离处于复核区间，已允许考试，请复核",
+            "人证核验距离处于审核区间，已允许考试，请人脸审核",
             check=check,
             sitting=sitting,
             checkin=entry,

@@ -45,7 +45,7 @@ def login():
             session.sign_in(*found)
             return redirect(url_for("worker.home"))
         throttle.failed(account, address)
-        flash("身份证号或登录密码不正确。忘记密码请到考场终端刷脸核验后重新设置。", "error")
+        flash("身份证号或登录密码不正确。忘记密码请到考试终端完成人证核验后重新设置。", "error")
     return render_template("worker/login.html", form=form)
 
 

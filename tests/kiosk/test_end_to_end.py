@@ -152,7 +152,7 @@ def test_a_whole_visit_at_every_screen_size(server, kiosk, browser, again, size)
         shot(page, f"{shots}-08-result")
         fits(page, "result")
         result = state["result"]
-        assert result["passed"] and page.inner_text("#verdict") == "恭喜您，考试通过"
+        assert result["passed"] and page.inner_text("#verdict") == "恭喜您，考试合格"
         assert f"{result['score']:g}分" in page.inner_text(
             "#score"
         ) and f"{result['pass_mark']:g}分及格" in page.inner_text("#mark")

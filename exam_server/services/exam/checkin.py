@@ -321,11 +321,11 @@ def _pass(session, kiosk, checkin, decision, verdict, samples, frame, now, detai
     if decision == "review":
         look_alike = verdict.look_alike
         summary = (
-            "该考生缺少部分人脸模型的登记模板（待重新提取），入场核验转人工复核，已允许考试"
+            "该从业人员缺少部分人脸模型的登记模板（待重新提取），人证核验转人脸审核，已允许考试"
             if "fusion_unavailable" in verdict.detail
             else "现场人脸与另一名已登记人员更相似（疑似替考），已允许考试，请比对两人的登记照片"
             if look_alike
-            else "入场人证核验距离处于复核区间，已允许考试，请复核"
+            else "人证核验距离处于审核区间，已允许考试，请人脸审核"
         )
         session.add(
             ReviewCase(
