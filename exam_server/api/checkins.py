@@ -16,6 +16,7 @@ from exam_server.extensions import db
 from exam_server.face.errors import IMAGE_CODES
 from exam_server.models import utcnow
 from exam_server.plaintext import SINGLE_LINE_PATTERN
+from exam_server.services import addresses
 from exam_server.services.exam import checkin, consent, sittings
 from exam_server.services.exam.refusals import Refusal
 from exam_server.services.practice import pins
@@ -173,6 +174,8 @@ def checkin_pin(checkin_id: int):
         "pin_set": True,
         "worker": {"name_masked": sittings.masked_name(worker)},
         "sign_in_path": url_for("worker.login"),
+        # What the kiosk shows and puts in a QR code: the public address, not the one the kiosk reaches us at.
+        "sign_in_url": addresses.public_url("worker.login"),
     }
     db.session.commit()
     return view

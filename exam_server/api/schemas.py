@@ -246,3 +246,4 @@ class PinSet(BaseModel):
     pin_set: bool
     worker: WorkerRef
     sign_in_path: str
+    sign_in_url: str
