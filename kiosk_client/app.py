@@ -70,6 +70,9 @@ class KioskApp:
         # held here only, never in the screen's state.
         self.pin_visit: dict | None = None
         self._pin_first: str | None = None
+        # The one-time sign-in address shown as a QR code on the PIN offer: served as the QR image only, never
+        # put in the screen's state nor logged.
+        self.sign_in_url: str | None = None
         self.capture_light_until = 0.0
         self.capturing = False
         self.notice_until = 0.0
@@ -344,7 +347,7 @@ class KioskApp:
         """Leave the PIN step (skipped, done, failed or left idle) for the exam, whose clock is already running."""
         if self.screen not in PIN_SCREENS or self.exam is None:
             raise ValueError("no PIN step on screen")
-        self.pin_visit, self._pin_first = None, None
+        self.pin_visit, self._pin_first, self.sign_in_url = None, None, None
         self.show("exam")
         self.watch.poke()
 
@@ -490,7 +493,9 @@ class KioskApp:
             # The sitting is in the journal already, so a restart during the step resumes the exam.
             if checkin.get("checkin_token") and not checkin["exam"].get("resuming"):
                 self.pin_visit = {k: checkin[k] for k in ("checkin_id", "checkin_token", "worker")}
+                self.sign_in_url = None
                 self.show("pin_offer", worker=checkin["worker"])
+                threading.Thread(target=self._fetch_sign_in_code, args=(self.pin_visit,), daemon=True).start()
                 return
             self.show("exam")
         self.watch.poke()
@@ -518,6 +523,19 @@ class KioskApp:
             # The worker may have gone on to the exam meanwhile: the answer is then only logged.
             if self.screen == "pin_saving":
                 self.show(view[0], worker=worker, **view[1])
+
+    def _fetch_sign_in_code(self, visit: dict) -> None:
+        """Ask for the one-time sign-in address and add its QR code to the offer; without it the offer stands."""
+        try:
+            body = self.api.sign_in_code(visit["checkin_id"], visit["checkin_token"])
+        except (Refusal, ServerUnreachable) as exc:
+            log.info("no one-time sign-in code: %s", exc)
+            return
+        with self.lock:
+            if self.screen == "pin_offer" and self.pin_visit is visit:
+                log.info("one-time sign-in code shown (valid until %s)", body.get("expires_at"))
+                self.sign_in_url = body["sign_in_url"]
+                self.show("pin_offer", worker=visit["worker"], code_qr=True)
 
     def show_result(self, result: dict) -> None:
         """Show the graded result and forget the sitting."""

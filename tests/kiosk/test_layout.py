@@ -128,6 +128,10 @@ def screens(rig) -> list[tuple[str, object]]:
 
         return put_up
 
+    def offer_with_code():
+        kiosk.sign_in_url = "https://aq.example.cn/worker/sign-in/" + "x" * 22
+        kiosk.show("pin_offer", worker=WORKER, code_qr=True)
+
     return [
         ("welcome", show("welcome")),
         ("consent", show("consent", retention_days=180)),
@@ -139,6 +143,7 @@ def screens(rig) -> list[tuple[str, object]]:
         ("verifying-queued", show("verifying", worker=WORKER, queued=12)),
         ("retry", show("retry", **refusal_view("face_mismatch", "人脸与登记照片不符。"), attempts_left=2)),
         ("pin-offer", show("pin_offer", worker=WORKER)),
+        ("pin-offer-code", offer_with_code),
         (
             "pin-entry-refused",
             show(

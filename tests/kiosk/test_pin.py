@@ -23,6 +23,7 @@ from kiosk_client.texts import PHRASES, lines, spoken_roles
 from kiosk_client.voice import Voice
 from kiosk_client.web.server import ScreenServer
 from tests.kiosk.browser import SCREEN, layout_problems, shot, wait_spoken
+from tests.qr import read_qr
 
 PIN = "482915"
 EXAM = {"name": "安全生产培训考试", "duration_minutes": 60, "question_count": 20, "resuming": False}
@@ -150,6 +151,27 @@ def test_a_pin_typed_twice_is_set_and_signs_the_worker_in(screen, live):
     assert signs_in(live, citizen_id, PIN)
     kiosk.act("to_exam", {})
     assert kiosk.screen == "exam" and kiosk.pin_visit is None
+
+
+def test_the_offer_shows_a_one_time_sign_in_code_that_works_once(screen, live):
+    server, kiosk = screen
+    face_check_passes(kiosk, live)
+    deadline = time.monotonic() + 20
+    while not (state := kiosk.snapshot()).get("code_qr"):
+        assert time.monotonic() < deadline, state
+        time.sleep(0.05)
+    url = kiosk.sign_in_url
+    assert url and "/worker/sign-in/" in url and "?" not in url
+    assert url not in json.dumps(state) and state["say"] == ["title", "what", "qr", "note", "say"]
+    picture = requests.get(server.url + "qr.svg", timeout=5)
+    assert picture.status_code == 200 and picture.headers["Content-Type"] == "image/svg+xml"
+    phone = requests.Session()
+    assert "确认登录" in phone.get(url, timeout=10).text  # looking uses nothing
+    signed = phone.post(url, allow_redirects=False, timeout=10)
+    assert signed.status_code == 302 and signed.headers["Location"].endswith("/worker/")
+    assert requests.post(url, allow_redirects=False, timeout=10).status_code == 404  # once only
+    kiosk.act("to_exam", {})
+    assert kiosk.sign_in_url is None and requests.get(server.url + "qr.svg", timeout=5).status_code == 404
 
 
 def test_two_different_pins_are_typed_again(screen, live):
@@ -297,6 +319,14 @@ def test_a_worker_who_skips_the_pin_goes_on_to_the_exam(screen, live, browser):
         citizen_id = face_check_passes(kiosk, live)
         page.wait_for_selector("#pin-skip")
         assert "不影响考试" in page.inner_text("main")
+        # The one-time sign-in QR code appears on the offer, said, and reads back as the server's address.
+        page.wait_for_function("() => document.querySelector('#qr')?.naturalWidth > 0")
+        wait_spoken(page, "pin.offer_qr", timeout=60)  # after the offer's sentences said before it came
+        qr = cv2.imdecode(np.frombuffer(page.locator("#qr").screenshot(), np.uint8), cv2.IMREAD_COLOR)
+        decoded = read_qr(cv2.copyMakeBorder(qr, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=(255, 255, 255)))
+        assert decoded == kiosk.sign_in_url and "/worker/sign-in/" in decoded
+        assert layout_problems(page) == []
+        shot(page, "pin-05-offer-with-code")
         page.click("#pin-skip")
         page.wait_for_selector("#progress-text")
         wait_spoken(page, "exam.say")

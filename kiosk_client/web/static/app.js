@@ -262,9 +262,11 @@ const SCREENS = {
       `<p id="offline-note" ${s.online ? "hidden" : ""}>${esc(L(s, "offline"))}</p>`),
 
   pin_offer: (s) => `<div class="center pin-offer">
-      ${icon("lock", "big-icon")}
+      ${s.code_qr ? "" : icon("lock", "big-icon")}
       <h1>${esc(L(s, "title"))}</h1>
       <p>${esc(L(s, "what"))}</p>
+      ${s.code_qr ? `<div class="cert" id="sign-in-code"><img id="qr" src="/qr.svg?code=${s.version}" alt="${esc(L(s, "qr"))}">
+        <p class="qr-note">${esc(L(s, "qr"))}</p></div>` : ""}
       <p class="advice">${esc(L(s, "note"))}</p>
       <p class="say">${esc(L(s, "say"))}</p>
       <div class="row">${button("secondary", "pin-skip", "pin.skip", 'data-act="to_exam"')}
