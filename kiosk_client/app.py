@@ -30,6 +30,9 @@ BANNER_SECONDS = 10.0
 CAPTURE_LIGHT_SECONDS = 2.0
 NOTICE_SECONDS = 8.0
 DEFAULT_PREFS = {"large": False, "muted": False}
+# The optional sign-in PIN step between a passed face check and the exam (the exam is never held up by it).
+PIN_SCREENS = ("pin_offer", "pin_entry", "pin_saving", "pin_done", "pin_failed")
+PIN_LENGTH = 6
 
 
 class KioskApp:
@@ -63,6 +66,13 @@ class KioskApp:
         self.prefs = dict(DEFAULT_PREFS)
         self.consent: dict | None = None  # what the worker accepted this visit, sent with the check-in
         self.pending_card: IdCard | None = None  # a card presented before the consent was given
+        # The passed check-in a PIN may be set with (its id, token and worker), and the PIN typed the first time:
+        # held here only, never in the screen's state.
+        self.pin_visit: dict | None = None
+        self._pin_first: str | None = None
+        # The one-time sign-in address shown as a QR code on the PIN offer: served as the QR image only, never
+        # put in the screen's state nor logged.
+        self.sign_in_url: str | None = None
         self.capture_light_until = 0.0
         self.capturing = False
         self.notice_until = 0.0
@@ -310,6 +320,37 @@ class KioskApp:
         self.deliverer.wake()
         self.touch()
 
+    def _on_pin_start(self, _args: dict) -> None:
+        if self.screen != "pin_offer" or self.pin_visit is None:
+            raise ValueError("no PIN offered")
+        self._pin_first = None
+        self.show("pin_entry", phase="first", worker=self.pin_visit["worker"])
+
+    def _on_pin(self, args: dict) -> None:
+        if self.screen != "pin_entry" or self.pin_visit is None:
+            raise ValueError("not on the PIN screen")
+        pin, worker = str(args.get("pin", "")), self.pin_visit["worker"]
+        if len(pin) != PIN_LENGTH or not pin.isascii() or not pin.isdigit():
+            self.show("pin_entry", phase=self.data["phase"], worker=worker, error="short")
+        elif self.data["phase"] == "first":
+            self._pin_first = pin
+            self.show("pin_entry", phase="again", worker=worker)
+        elif pin != self._pin_first:
+            self._pin_first = None
+            self.show("pin_entry", phase="first", worker=worker, error="mismatch")
+        else:
+            self._pin_first = None
+            self.show("pin_saving", worker=worker)
+            threading.Thread(target=self._save_pin, args=(dict(self.pin_visit), pin), name="pin", daemon=True).start()
+
+    def _on_to_exam(self, _args: dict) -> None:
+        """Leave the PIN step (skipped, done, failed or left idle) for the exam, whose clock is already running."""
+        if self.screen not in PIN_SCREENS or self.exam is None:
+            raise ValueError("no PIN step on screen")
+        self.pin_visit, self._pin_first, self.sign_in_url = None, None, None
+        self.show("exam")
+        self.watch.poke()
+
     def _on_submit(self, _args: dict) -> None:
         if self.exam is None or self.screen not in ("exam", "review"):
             raise ValueError("no exam on screen")
@@ -448,8 +489,53 @@ class KioskApp:
             checkin = self._current_checkin()
             self.exam = ExamSession.open(self.journal, sitting, checkin["worker"], checkin["exam"])
             self.checkin = None
+            # A first sitting may be preceded by the optional PIN step; a resumed one goes straight back to work.
+            # The sitting is in the journal already, so a restart during the step resumes the exam.
+            if checkin.get("checkin_token") and not checkin["exam"].get("resuming"):
+                self.pin_visit = {k: checkin[k] for k in ("checkin_id", "checkin_token", "worker")}
+                self.sign_in_url = None
+                self.show("pin_offer", worker=checkin["worker"])
+                threading.Thread(target=self._fetch_sign_in_code, args=(self.pin_visit,), daemon=True).start()
+                return
             self.show("exam")
         self.watch.poke()
+
+    def _save_pin(self, visit: dict, pin: str) -> None:
+        """Send the PIN; say how to sign in, or why it was not set (the worker may type another or go on)."""
+        worker = visit["worker"]
+        try:
+            body = self.api.set_pin(visit["checkin_id"], visit["checkin_token"], pin)
+        except Refusal as refusal:
+            log.info("PIN refused: %s", refusal)
+            view: tuple[str, dict] = (
+                ("pin_entry", {"phase": "first", "error": "server", "message": refusal.message})
+                if refusal.code == "invalid_pin"
+                else ("pin_failed", {"code": refusal.code, "message": refusal.message})
+            )
+        except ServerUnreachable as exc:
+            log.warning("PIN not set: %s", exc)
+            view = ("pin_failed", {"code": "server_unreachable", "message": ""})
+        else:
+            base = self.api.base.removesuffix("/api/v1")
+            address = body.get("sign_in_url") or base + body.get("sign_in_path", "/worker/login")
+            view = ("pin_done", {"sign_in_url": address})
+        with self.lock:
+            # The worker may have gone on to the exam meanwhile: the answer is then only logged.
+            if self.screen == "pin_saving":
+                self.show(view[0], worker=worker, **view[1])
+
+    def _fetch_sign_in_code(self, visit: dict) -> None:
+        """Ask for the one-time sign-in address and add its QR code to the offer; without it the offer stands."""
+        try:
+            body = self.api.sign_in_code(visit["checkin_id"], visit["checkin_token"])
+        except (Refusal, ServerUnreachable) as exc:
+            log.info("no one-time sign-in code: %s", exc)
+            return
+        with self.lock:
+            if self.screen == "pin_offer" and self.pin_visit is visit:
+                log.info("one-time sign-in code shown (valid until %s)", body.get("expires_at"))
+                self.sign_in_url = body["sign_in_url"]
+                self.show("pin_offer", worker=visit["worker"], code_qr=True)
 
     def show_result(self, result: dict) -> None:
         """Show the graded result and forget the sitting."""

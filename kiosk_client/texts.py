@@ -77,6 +77,31 @@ PHRASES: dict[str, str] = {
     "verifying.queued": "排队核对的人比较多，大约{seconds}秒后自动再核对一次。请站在原地，不用重新拍照。",
     "retry.attempts": "还可以再试{attempts}次",
     "retry.again": "再试一次",
+    # the optional sign-in PIN for the worker's phone (practice), offered after a passed face check
+    "pin.offer_title": "设置登录密码（手机练习用）",
+    "pin.offer_what": "设置一个6位数字的登录密码，以后用手机登录，就能自己练习做题，查成绩和证书。",
+    "pin.offer_qr": "也可以用手机扫这个二维码，直接登录练习，不用密码。10分钟内有效，只能用一次。",
+    "pin.offer_note": "不设置也可以，不影响考试。考试已经开始计时，设置大约要一分钟。",
+    "pin.offer_say": "要设置，点“设置密码”；不设置，点“跳过，开始考试”。",
+    "pin.start": "设置密码",
+    "pin.skip": "跳过，开始考试",
+    "pin.first_title": "请输入6位数字密码",
+    "pin.again_title": "请再输入一遍，确认密码",
+    "pin.say": "输错了，点“删除”键；输满6位，点“确定”。",
+    "pin.tip": "不要用生日、身份证号后6位，也不要用111111、123456这样的密码。",
+    "pin.short": "密码要输满6位数字。",
+    "pin.mismatch": "两次输入的密码不一样，请重新输入。",
+    "pin.delete": "删除",
+    "pin.confirm": "确定",
+    "pin.saving": "正在设置密码，请稍等。",
+    "pin.done_title": "登录密码设置好了",
+    "pin.done_how": "用手机打开下面的网址，或者扫二维码，输入身份证号和刚才的6位密码，就能登录练习。",
+    "pin.done_remember": "请记住密码。忘了也没关系，下次在考试终端通过人证核验后可以重新设置。",
+    "pin.done_say": "现在点“开始考试”。",
+    "pin.to_exam": "开始考试",
+    "pin.failed_title": "密码没有设置成功",
+    "pin.failed_unreachable": "连接不上考试服务器，密码没有设置。",
+    "pin.failed_say": "不影响考试，请点“开始考试”。下次在考试终端通过人证核验后可以再设置。",
     # exam
     "exam.say": "考试开始了。点一下选项就是作答，点“下一题”继续。",
     "exam.progress": "第{number}题 / 共{total}题",
@@ -222,6 +247,11 @@ SPOKEN: dict[str, list[str]] = {
     "challenge": ["steps", "say", "recording"],
     "verifying": ["say", "queued"],
     "retry": ["title", "message", "advice", "attempts"],
+    "pin_offer": ["title", "what", "qr", "note", "say"],
+    "pin_entry": ["error", "title", "tip", "say"],
+    "pin_saving": ["say"],
+    "pin_done": ["title", "how", "remember", "say"],
+    "pin_failed": ["title", "message", "say"],
     "exam": ["say"],
     "review": ["say"],
     "submitting": ["say", "offline"],
@@ -398,6 +428,40 @@ def _submitting_lines(data: dict) -> dict[str, Phrase]:
     return found
 
 
+def _pin_offer_lines(data: dict) -> dict[str, Phrase]:
+    found = {
+        "title": phrase("pin.offer_title"),
+        "what": phrase("pin.offer_what"),
+        "note": phrase("pin.offer_note"),
+        "say": phrase("pin.offer_say"),
+    }
+    if data.get("code_qr"):
+        found["qr"] = phrase("pin.offer_qr")
+    return found
+
+
+def _pin_entry_lines(data: dict) -> dict[str, Phrase]:
+    found = {"title": phrase(f"pin.{data['phase']}_title"), "say": phrase("pin.say")}
+    error = data.get("error")
+    if data["phase"] == "first" and not error:  # an error says itself what to avoid
+        found["tip"] = phrase("pin.tip")
+    if error == "server":
+        # The server's own words on why the PIN will not do (too simple, from the ID...).
+        found["error"] = spoken(data.get("message") or PHRASES["pin.short"])
+    elif error:
+        found["error"] = phrase(f"pin.{error}")
+    return found
+
+
+def _pin_failed_lines(data: dict) -> dict[str, Phrase]:
+    message = data.get("message")
+    return {
+        "title": phrase("pin.failed_title"),
+        "message": spoken(message) if message else phrase("pin.failed_unreachable"),
+        "say": phrase("pin.failed_say"),
+    }
+
+
 _SCREEN_LINES = {
     "welcome": lambda data: {"title": phrase("welcome.title"), "say": phrase("welcome.say")},
     "consent": _consent_lines,
@@ -408,6 +472,17 @@ _SCREEN_LINES = {
     "verifying": _verifying_lines,
     "retry": _refusal_lines,
     "refusal": _refusal_lines,
+    "pin_offer": _pin_offer_lines,
+    "pin_entry": _pin_entry_lines,
+    "pin_saving": lambda data: {"say": phrase("pin.saving")},
+    "pin_done": lambda data: {
+        "title": phrase("pin.done_title"),
+        "how": phrase("pin.done_how"),
+        "address": spoken(data["sign_in_url"]),  # shown, not said: a web address read out helps no one
+        "remember": phrase("pin.done_remember"),
+        "say": phrase("pin.done_say"),
+    },
+    "pin_failed": _pin_failed_lines,
     "exam": lambda data: {"say": phrase("exam.say")},
     "review": lambda data: {"title": phrase("review.title"), "say": phrase("review.say")},
     "submitting": _submitting_lines,

@@ -246,3 +246,15 @@ class PinSet(BaseModel):
     pin_set: bool
     worker: WorkerRef
     sign_in_path: str
+    sign_in_url: str
+
+
+class SignInCodeRequest(BaseModel):
+    model_config = _STRICT
+    checkin_token: PlainText = Field(min_length=1, max_length=128)
+
+
+class SignInCode(BaseModel):
+    worker: WorkerRef
+    sign_in_url: str = Field(description="the one-time sign-in address to show as a QR code; used once")
+    expires_at: datetime

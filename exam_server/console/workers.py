@@ -15,11 +15,11 @@ from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
 from exam_server.face import FaceRefusal
 from exam_server.face.quality import describe_upload
-from exam_server.models import County, PhotoSource
-from exam_server.services import policy
+from exam_server.models import County, DomainError, PhotoSource, utcnow
+from exam_server.services import addresses, policy
 from exam_server.services.admin import worker_directory
 from exam_server.services.faces import face_service
-from exam_server.services.practice import overview
+from exam_server.services.practice import overview, sign_in_codes, sign_in_sheet
 
 
 def _filters(form: WorkerSearchForm) -> tuple[dict, list]:
@@ -131,3 +131,33 @@ def worker_enrol(worker_id: int):
         if enrolment.duplicates:
             flash(f"该照片与{len(enrolment.duplicates)}名已登记人员相似，已提交人脸审核", "error")
     return redirect(url_for("console.worker_detail", worker_id=worker.id))
+
+
+@bp.route("/workers/sign-in-codes", methods=["POST"])
+def worker_sign_in_codes():
+    """Issue and print one-time sign-in codes (QR codes) for the selected workers of the manager's enterprise."""
+    try:
+        worker_ids = [int(v) for v in request.form.getlist("worker_id")]
+    except ValueError:
+        abort(400)
+    back = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else None
+    try:
+        issued = sign_in_codes.issue_printed(db.session, current_user, worker_ids, utcnow())
+    except LookupError:
+        abort(404)
+    except DomainError as exc:
+        flash(str(exc), "error")
+        return redirect(back or url_for("console.workers"))
+    sheet = [
+        {
+            "worker": code.worker,
+            "masked_id": mask(code.worker.citizen_id),
+            "qr": sign_in_sheet.qr_svg(addresses.public_url("worker.sign_in_code", code=code.code) or ""),
+            "expires_at": code.expires_at,
+        }
+        for code in issued
+    ]
+    db.session.commit()
+    page = render_template("console/worker_sign_in_codes.html", sheet=sheet, back=back)
+    # The page holds live codes: nothing may keep it (the printout is the only copy).
+    return page, 200, {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}

@@ -60,7 +60,7 @@ from exam_server.models.people import (
     PhotoSource,
     Worker,
 )
-from exam_server.models.practice import MockExam, PracticeAnswer, WorkerCredential
+from exam_server.models.practice import MockExam, PracticeAnswer, WorkerCredential, WorkerSignInCode
 from exam_server.models.questions import PaperRuleSet, Question
 from exam_server.models.throttle import RateLimitCounter
 
@@ -77,6 +77,7 @@ __all__ = [
     "MockExam",
     "PracticeAnswer",
     "WorkerCredential",
+    "WorkerSignInCode",
     "OPEN_REQUIREMENT_STATUSES",
     "WorkerOptOut",
     "AnswerReceipt",

@@ -17,11 +17,33 @@ class WorkerCredential(Base):
     __tablename__ = "worker_credential"
 
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"), primary_key=True)
-    pin_hash: Mapped[str] = mapped_column(String(255))
+    # None: the worker signed in with a one-time code and has set no PIN (the row carries the session version).
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
     # The check-in whose passed face check allowed setting this PIN (the proof it was the worker).
     checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"))
     session_version: Mapped[int] = mapped_column(default=1)
     set_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    worker: Mapped[Worker] = relationship()
+
+
+class WorkerSignInCode(Base):
+    """A one-time sign-in code for a worker's own pages: shown at a kiosk after a passed check, or printed.
+
+    Only the code's SHA-256 is kept (it is random, 128 bits: a plain digest is enough, as for kiosk tokens).
+    """
+
+    __tablename__ = "worker_sign_in_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    # Who issued it: a kiosk after the check-in's passed face check, or a console user who printed it.
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"))
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("console_user.id"))
 
     worker: Mapped[Worker] = relationship()
 

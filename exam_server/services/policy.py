@@ -38,8 +38,11 @@ class Principal(Protocol):
 
 ALL = frozenset(Role)
 WORKER = frozenset({WorkerRole.WORKER})
-# The worker's sign-in page, the one worker endpoint open to anyone.
+# The worker's sign-in pages, the worker endpoints open to anyone: citizen ID and PIN, and a one-time code.
 WORKER_SIGN_IN = "worker.login"
+WORKER_SIGN_IN_CODE = "worker.sign_in_code"
+WORKER_OPEN = frozenset({WORKER_SIGN_IN, WORKER_SIGN_IN_CODE})
+ENTERPRISE = frozenset({Role.ENTERPRISE})
 ADMINS = frozenset({Role.CITY, Role.COUNTY, Role.ENTERPRISE})
 CITY_COUNTY = frozenset({Role.CITY, Role.COUNTY})
 REVIEWERS = frozenset({Role.CITY, Role.COUNTY, Role.REVIEWER})
@@ -88,6 +91,9 @@ ACCESS: dict[str, frozenset[Role] | frozenset[WorkerRole]] = {
         ),
         ADMINS,
     ),
+    # One-time sign-in codes let the holder into a worker's own pages: only the worker's own enterprise
+    # manager prints them (and only for that enterprise's workers, services/practice/sign_in_codes.py).
+    **dict.fromkeys(("console.worker_sign_in_codes",), ENTERPRISE),
     **dict.fromkeys(
         ("console.review_queue", "console.review_case", "console.review_decide", "console.review_image"), REVIEWERS
     ),

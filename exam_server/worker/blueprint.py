@@ -12,7 +12,7 @@ bp = Blueprint("worker", __name__, url_prefix="/worker")
 
 @bp.before_request
 def _guard():
-    if request.endpoint == policy.WORKER_SIGN_IN:
+    if request.endpoint in policy.WORKER_OPEN:
         return None
     principal = session.current()
     if principal is None:

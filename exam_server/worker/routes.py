@@ -11,8 +11,8 @@ from exam_server import localday
 from exam_server.extensions import db
 from exam_server.models import DomainError, utcnow
 from exam_server.services import audit
-from exam_server.services.exam import certificates
-from exam_server.services.practice import drills, mock, pins, records
+from exam_server.services.exam import certificates, sittings
+from exam_server.services.practice import drills, mock, pins, records, sign_in_codes
 from exam_server.worker import session
 from exam_server.worker.blueprint import bp
 from exam_server.worker.forms import ActionForm, AnswerForm, LoginForm
@@ -47,6 +47,49 @@ def login():
         throttle.failed(account, address)
         flash("身份证号或登录密码不正确。忘记密码请到考试终端完成人证核验后重新设置。", "error")
     return render_template("worker/login.html", form=form)
+
+
+@bp.route("/sign-in/<code>", methods=["GET", "POST"])
+def sign_in_code(code: str):
+    """Sign in with a one-time code (a kiosk's QR code or a printed one): GET asks, POST (CSRF) uses the code.
+
+    A GET never uses the code: a link preview or a phone's scanner fetching the address must not burn it.
+    """
+    throttle = current_app.extensions["login_throttle"]
+    address = request.remote_addr or ""
+    # Counted per address above all (a code is 128 random bits: the counters stop a flood of guesses); the
+    # account is the code's digest, so failures elsewhere never lock a good code out.
+    account = THROTTLE_PREFIX + "code:" + sign_in_codes.digest(code)[:32]
+    wait = throttle.wait(account, address)
+    headers = {"Referrer-Policy": "no-referrer"}  # the address holds the code: no other site may see it
+    if wait:
+        headers["Retry-After"] = str(wait)
+        return render_template("worker/sign_in_code.html", worker=None, wait=wait), 429, headers
+    now = utcnow()
+    form = ActionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        found = sign_in_codes.redeem(db.session, code, now)
+        audit.record(
+            db.session,
+            "worker_login" if found else "worker_login_failed",
+            target=found[0] if found else None,
+            detail={"by": "sign_in_code"},
+            ip=request.remote_addr,
+        )
+        db.session.commit()
+        if found:
+            throttle.succeeded(account, address)
+            session.sign_in(*found)
+            return redirect(url_for("worker.home"))
+        worker = None
+    else:
+        worker = sign_in_codes.pending(db.session, code, now)
+    if worker is None:
+        throttle.failed(account, address)
+        db.session.commit()
+        return render_template("worker/sign_in_code.html", worker=None, wait=0), 404, headers
+    name = sittings.masked_name(worker)
+    return render_template("worker/sign_in_code.html", worker=worker, name=name, form=form), 200, headers
 
 
 @bp.route("/logout", methods=["POST"])

@@ -86,9 +86,14 @@ def _add_words_routes(web: Flask, kiosk: KioskApp) -> None:
 
     @web.get("/qr.svg")
     def qr_code():
-        """Return the QR code of the verification address of the certificate on screen."""
-        result = (kiosk.data.get("result") or {}) if kiosk.screen == "result" else {}
-        url = (result.get("certificate") or {}).get("verify_url")
+        """Return the QR code of the screen's address: a certificate's verification, or the worker's sign-in."""
+        if kiosk.screen == "pin_done":
+            url = kiosk.data.get("sign_in_url")
+        elif kiosk.screen == "pin_offer":
+            url = kiosk.sign_in_url  # the one-time address: in the picture only
+        else:
+            result = (kiosk.data.get("result") or {}) if kiosk.screen == "result" else {}
+            url = (result.get("certificate") or {}).get("verify_url")
         if not url:
             abort(404)
         svg = io.BytesIO()

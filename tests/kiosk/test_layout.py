@@ -128,6 +128,10 @@ def screens(rig) -> list[tuple[str, object]]:
 
         return put_up
 
+    def offer_with_code():
+        kiosk.sign_in_url = "https://aq.example.cn/worker/sign-in/" + "x" * 22
+        kiosk.show("pin_offer", worker=WORKER, code_qr=True)
+
     return [
         ("welcome", show("welcome")),
         ("consent", show("consent", retention_days=180)),
@@ -138,6 +142,20 @@ def screens(rig) -> list[tuple[str, object]]:
         ("challenge-recording", show("challenge", phase="recording", challenge=ONE_STEP, worker=WORKER)),
         ("verifying-queued", show("verifying", worker=WORKER, queued=12)),
         ("retry", show("retry", **refusal_view("face_mismatch", "人脸与登记照片不符。"), attempts_left=2)),
+        ("pin-offer", show("pin_offer", worker=WORKER)),
+        ("pin-offer-code", offer_with_code),
+        (
+            "pin-entry-refused",
+            show(
+                "pin_entry",
+                phase="first",
+                worker=WORKER,
+                error="server",
+                message="密码不能取自身份证号或出生日期，请换一个。",
+            ),
+        ),
+        ("pin-done", show("pin_done", worker=WORKER, sign_in_url="https://aq.example.cn/worker/login")),
+        ("pin-failed", show("pin_failed", worker=WORKER, code="server_unreachable", message="")),
         ("exam-first", exam(0)),
         ("exam-capture", exam(36, capture=True)),
         ("review", show("review")),

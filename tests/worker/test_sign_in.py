@@ -31,6 +31,7 @@ def test_the_kiosk_sets_a_pin_after_a_passed_check(db, world, client):
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["pin_set"] is True and body["sign_in_path"] == "/worker/login"
+    assert body["sign_in_url"].startswith("http") and body["sign_in_url"].endswith("/worker/login")
     assert body["worker"]["name_masked"] != worker.name
     credential = db.session.get(WorkerCredential, worker.id)
     assert credential.pin_hash != PIN and check_password_hash(credential.pin_hash, PIN)

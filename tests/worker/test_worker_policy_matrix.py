@@ -32,8 +32,10 @@ CASES = [
 
 def test_every_worker_route_is_open_to_workers_alone():
     assert len(RULES) >= 13
+    assert {rule.endpoint for rule in RULES} >= policy.WORKER_OPEN
     for rule in RULES:
-        if rule.endpoint == policy.WORKER_SIGN_IN:
+        if rule.endpoint in policy.WORKER_OPEN:
+            assert rule.endpoint not in policy.ACCESS  # the sign-in pages: open to anyone, listed apart
             continue
         assert policy.ACCESS.get(rule.endpoint) == policy.WORKER, f"list {rule.endpoint} in ACCESS for workers"
     assert all(
@@ -65,6 +67,7 @@ def people(app):
             "certificate_id": certificate.id,
             "mock_id": b_mock.id,
             "markers": [b.name, b.citizen_id, certificate.number, plan_b.name],
+            "code": "unknown-sign-in-code-000",
         }
         clients = {"anonymous": app.test_client()}
         users = {
@@ -99,12 +102,17 @@ def test_no_one_but_a_signed_in_worker_opens_a_worker_page(app, people, rule, wh
     clients, _, b = people
     url = _url(app, rule, b)
     with app.app_context():
+        app.extensions["throttle"].storage.reset()  # each case counts its own failed sign-ins
+    with app.app_context():
         before = fingerprint(db.session)
     response = clients[who].get(url) if method == "GET" else clients[who].post(url, data={"pin": "730461"})
     with app.app_context():
         after = fingerprint(db.session)
     if rule.endpoint == policy.WORKER_SIGN_IN:
         assert response.status_code == 200  # the sign-in page itself (a failed sign-in is audited)
+        return
+    if rule.endpoint == policy.WORKER_SIGN_IN_CODE:
+        assert response.status_code == 404  # an unknown code signs no one in (the failure is audited and counted)
         return
     assert response.status_code == 302 and response.headers["Location"].endswith("/worker/login"), response.status
     assert before == after, f"{who} changed the database through {method} {url}"
@@ -116,6 +124,8 @@ def test_a_worker_never_reaches_another_workers_data(app, people, rule):
 
     _, worker_a, b = people
     url = _url(app, rule, b)
+    with app.app_context():
+        app.extensions["throttle"].storage.reset()
     for method in sorted(rule.methods & {"GET", "POST"}):
         if rule.endpoint == "worker.logout":
             continue  # walked last, below: it ends the session the other routes need
@@ -130,7 +140,9 @@ def test_a_worker_never_reaches_another_workers_data(app, people, rule):
         body = response.get_data(as_text=True) if response.status_code == 200 else ""
         leaked = [m for m in b["markers"] if m in body]
         assert not leaked, f"worker A saw B's {leaked} on {method} {url}"
-        if rule.arguments:  # refused: B's object is untouched (a route without one may write A's own rows)
+        # Refused: B's object is untouched (a route without one may write A's own rows; a failed sign-in by code
+        # is audited and counted).
+        if rule.arguments and rule.endpoint not in policy.WORKER_OPEN:
             assert before == after, f"worker A changed the database through {method} {url}"
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from flask import Response, current_app, has_request_context, request, send_file
+from flask import Response, current_app, send_file
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
@@ -28,6 +28,7 @@ from exam_server.models import (
     User,
     Worker,
 )
+from exam_server.services import addresses
 from exam_server.services.policy import can_see_enterprise, enterprise_filter
 from exam_server.services.reporting import certificate_pdf
 
@@ -94,16 +95,10 @@ def public_view(session: DbSession, certificate: Certificate, today: date | None
 
 def verify_url(code: str) -> str:
     """Return the absolute verification address of a QR code (PUBLIC_BASE_URL, else the request's host)."""
-    adapter = current_app.url_map.bind("localhost", script_name=current_app.config.get("APPLICATION_ROOT") or "/")
-    path = adapter.build("public.verify_certificate", {"code": code})
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if not base and has_request_context():
-        base = request.host_url.rstrip("/")
-    if not base and current_app.config.get("SERVER_NAME"):
-        base = f"{current_app.config.get('PREFERRED_URL_SCHEME', 'http')}://{current_app.config['SERVER_NAME']}"
-    if not base:
+    url = addresses.public_url("public.verify_certificate", code=code)
+    if url is None:
         raise DomainError("未配置公开访问地址（EXAM_PUBLIC_BASE_URL），无法生成证书查验二维码")
-    return base + path
+    return url
 
 
 # ---- the document -------------------------------------------------------------------------------------------------

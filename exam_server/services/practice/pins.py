@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from exam_server.citizen_id import normalise_citizen_id
 from exam_server.database import DbSession
-from exam_server.models import CheckInStatus, Enterprise, Kiosk, Worker, WorkerCredential
+from exam_server.models import CheckIn, CheckInStatus, Enterprise, Kiosk, Worker, WorkerCredential
 from exam_server.services import audit
 from exam_server.services.exam import checkin as checkins
 from exam_server.services.exam.refusals import Refusal
@@ -41,14 +41,20 @@ def pin_problem(worker: Worker, pin: str) -> str | None:
     return None
 
 
-def set_pin(session: DbSession, kiosk: Kiosk, checkin_id: int, token: str, pin: str, now: datetime) -> Worker:
-    """Set or replace the worker's PIN on the strength of a passed check-in; a new PIN ends older sessions."""
+def passed_checkin(session: DbSession, kiosk: Kiosk, checkin_id: int, token: str, now: datetime) -> CheckIn:
+    """Return the kiosk's check-in whose face check just passed: the proof a PIN or sign-in code is the worker's."""
     found = checkins.find(session, kiosk, checkin_id, token)
     if found.status is not CheckInStatus.PASSED:
         raise Refusal("checkin_not_passed")
     # Right after the face check: the check-in's own time again after it would have expired.
     if now > found.expires_at + timedelta(seconds=current_app.config["CHECKIN_TTL_SECONDS"]):
         raise Refusal("checkin_expired")
+    return found
+
+
+def set_pin(session: DbSession, kiosk: Kiosk, checkin_id: int, token: str, pin: str, now: datetime) -> Worker:
+    """Set or replace the worker's PIN on the strength of a passed check-in; a new PIN ends older sessions."""
+    found = passed_checkin(session, kiosk, checkin_id, token, now)
     worker = session.get_one(Worker, found.worker_id)
     problem = pin_problem(worker, pin)
     if problem:
@@ -82,6 +88,9 @@ def authenticate(session: DbSession, citizen_id: str, pin: str) -> tuple[Worker,
         check_password_hash(_dummy_hash(), pin or "")
         return None
     worker, credential = row
+    if credential.pin_hash is None:  # signed in by one-time code only, no PIN set
+        check_password_hash(_dummy_hash(), pin or "")
+        return None
     if not check_password_hash(credential.pin_hash, pin or "") or not worker.active:
         return None
     return worker, credential

@@ -7,9 +7,12 @@ const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({"&": 
 const HOME_AFTER_MS = 60000;  // result and refusal screens go back to the welcome screen by themselves
 const HINT_STABLE_MS = 1200;  // a camera hint is said once it held this long...
 const HINT_REPEAT_MS = 8000;  // ...and the same hint not again before this
+// The sign-in PIN step is optional and the exam's clock runs: left untouched this long, it gives way to the exam.
+const PIN_IDLE_MS = 45000;
+const PIN_SCREENS = ["pin_offer", "pin_entry", "pin_saving", "pin_done", "pin_failed"];
 
 let PHRASES = {}, state = null, drawnVersion = -1, drawnScreen = null, paper = null, typed = "", clockBase = null,
-    homeTimer = null;
+    homeTimer = null, pinTyped = "", pinTimer = null;
 const T = (key) => PHRASES[key] || "";
 const L = (s, role) => (s.lines && s.lines[role] ? s.lines[role].text : "");
 
@@ -163,6 +166,7 @@ function draw() {
   clearTimeout(homeTimer);
   // A redraw of the same screen (an answer saved, the network back) must not close the worker's dialog.
   if (state.screen !== drawnScreen) $("#dialog").hidden = true;
+  if (state.screen !== drawnScreen) pinTyped = "";
   drawnScreen = state.screen;
   const screen = SCREENS[state.screen] || SCREENS.unknown;
   $("#screen").className = state.screen;
@@ -173,6 +177,13 @@ function draw() {
   if (state.screen === "result" || state.screen === "refusal") {
     homeTimer = setTimeout(() => act("home"), HOME_AFTER_MS);
   }
+  pinIdle();
+}
+
+// Any touch on a PIN screen starts its idle time again; the other screens have none.
+function pinIdle() {
+  clearTimeout(pinTimer);
+  if (state && PIN_SCREENS.includes(state.screen)) pinTimer = setTimeout(() => act("to_exam"), PIN_IDLE_MS);
 }
 
 const spinner = (text, extra) => `<div class="center"><div class="spinner"></div><h1>${esc(text)}</h1>${extra || ""}</div>`;
@@ -250,6 +261,35 @@ const SCREENS = {
   submitting: (s) => spinner(L(s, "say"),
       `<p id="offline-note" ${s.online ? "hidden" : ""}>${esc(L(s, "offline"))}</p>`),
 
+  pin_offer: (s) => `<div class="center pin-offer">
+      ${s.code_qr ? "" : icon("lock", "big-icon")}
+      <h1>${esc(L(s, "title"))}</h1>
+      <p>${esc(L(s, "what"))}</p>
+      ${s.code_qr ? `<div class="cert" id="sign-in-code"><img id="qr" src="/qr.svg?code=${s.version}" alt="${esc(L(s, "qr"))}">
+        <p class="qr-note">${esc(L(s, "qr"))}</p></div>` : ""}
+      <p class="advice">${esc(L(s, "note"))}</p>
+      <p class="say">${esc(L(s, "say"))}</p>
+      <div class="row">${button("secondary", "pin-skip", "pin.skip", 'data-act="to_exam"')}
+        ${button("primary", "pin-start", "pin.start", 'data-act="pin_start"')}</div></div>`,
+
+  pin_entry: pinEntryScreen,
+
+  pin_saving: (s) => spinner(L(s, "say")),
+
+  pin_done: (s) => `<div class="center pin-done">
+      <h1>${icon("check", "ok-icon")}${esc(L(s, "title"))}</h1>
+      <div class="cert" id="sign-in"><img id="qr" src="/qr.svg?pin=1" alt="${esc(L(s, "address"))}">
+        <div><p>${esc(L(s, "how"))}</p><p class="address" id="sign-in-url">${esc(L(s, "address"))}</p></div></div>
+      <p>${esc(L(s, "remember"))}</p>
+      <p class="say">${esc(L(s, "say"))}</p>
+      <p>${button("primary", "pin-to-exam", "pin.to_exam", 'data-act="to_exam"')}</p></div>`,
+
+  pin_failed: (s) => `<div class="center">
+      ${icon("lock", "big-icon warn-icon")}
+      <h1>${esc(L(s, "title"))}</h1><p id="pin-failed-message">${esc(L(s, "message"))}</p>
+      <p class="say">${esc(L(s, "say"))}</p>
+      <p>${button("primary", "pin-to-exam", "pin.to_exam", 'data-act="to_exam"')}</p></div>`,
+
   result: resultScreen,
 
   refusal: (s) => `<div class="center" id="refusal" data-code="${esc(s.code)}">
@@ -277,6 +317,36 @@ function challengeScreen(s) {
 }
 
 function groupId(v) { return v.replace(/^(.{6})(.{0,8})(.*)$/, (m, a, b, c) => [a, b, c].filter(Boolean).join(" ")); }
+
+// Six boxes, a dot for each digit typed: the PIN itself is never drawn, someone may stand behind the worker.
+function pinBoxes() {
+  return [0, 1, 2, 3, 4, 5].map((n) => `<span class="${n < pinTyped.length ? "filled" : ""}">${n < pinTyped.length ? "●" : ""}</span>`).join("");
+}
+
+function pinEntryScreen(s) {
+  return `<div class="id-layout pin-entry" data-phase="${esc(s.phase)}">
+      <div class="id-left">
+        <h1>${esc(L(s, "title"))}</h1>
+        <div class="pinbox" id="pinbox">${pinBoxes()}</div>
+        <div class="error" id="pin-error">${esc(L(s, "error"))}</div>
+        ${s.lines.tip ? `<p class="advice">${esc(L(s, "tip"))}</p>` : ""}
+        <p class="say">${esc(L(s, "say"))}</p>
+        <div class="row">${button("secondary", "pin-skip", "pin.skip", 'data-act="to_exam"')}
+          ${button("primary", "pin-confirm", "pin.confirm", `data-local="pin-confirm"${pinTyped.length === 6 ? "" : " disabled"}`)}</div>
+      </div>
+      <div class="keypad">${["1","2","3","4","5","6","7","8","9","","0","⌫"].map((k) => k === ""
+        ? "<span></span>"
+        : `<button data-pin="${k}"${k === "⌫" ? ` aria-label="${esc(T("pin.delete"))}"` : ""}>${k === "⌫" ? `⌫<small>${esc(T("pin.delete"))}</small>` : k}</button>`).join("")}</div>
+    </div>`;
+}
+
+function pressPin(key) {
+  if (key === "⌫") pinTyped = pinTyped.slice(0, -1);
+  else if (pinTyped.length < 6) pinTyped += key;
+  $("#pinbox").innerHTML = pinBoxes();
+  $("#pin-error").textContent = "";
+  $("#pin-confirm").disabled = pinTyped.length !== 6;
+}
 
 function press(key) {
   if (key === "⌫") typed = typed.slice(0, -1);
@@ -380,7 +450,10 @@ document.addEventListener("click", (event) => {
   const el = event.target.closest("button");
   if (!el || el.disabled) return;
   const d = el.dataset;
+  pinIdle();
   if (d.key) press(d.key);
+  else if (d.pin) pressPin(d.pin);
+  else if (d.local === "pin-confirm") { const pin = pinTyped; pinTyped = ""; act("pin", {pin: pin}); }
   else if (d.item) choose(Number(d.item), d.type, d.letter);
   else if (d.read) readAloud(Number(d.read));
   else if (d.consent) act("consent", {accepted: d.consent === "yes"});
