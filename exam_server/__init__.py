@@ -33,8 +33,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from flask_babel import get_locale
+
     from exam_server.auth.session import load_user
     from exam_server.database import install_engine_hooks, locale_selector
+    from exam_server.services.admin.accounts import CONSOLE_LOCALES
 
     install_engine_hooks()
     db.init_app(app)
@@ -43,6 +46,7 @@ def _init_extensions(app: Flask) -> None:
     security.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=locale_selector, default_locale="zh_Hans_CN")
+    app.jinja_env.globals.update(get_locale=get_locale, console_locales=CONSOLE_LOCALES)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录 / Please log in"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -88,7 +89,7 @@ def user_edit(user_id: int):
             db.session.rollback()
             flash(str(exc), "error")
         else:
-            flash(f"账号{target.username}已保存" if changes else "没有修改", "success")
+            flash(_("账号%(username)s已保存", username=target.username) if changes else _("没有修改"), "success")
             return redirect(url_for("console.users"))
     return render_template("console/users_form.html", form=form, target=target)
 
@@ -102,7 +103,12 @@ def _set_active(user_id: int, active: bool):
     try:
         user_admin.set_active(db.session, current_user, target, active)
         db.session.commit()
-        flash(f"账号{target.username}已{'启用' if active else '停用'}", "success")
+        flash(
+            _("账号%(username)s已启用", username=target.username)
+            if active
+            else _("账号%(username)s已停用", username=target.username),
+            "success",
+        )
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
