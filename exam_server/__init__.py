@@ -89,6 +89,7 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from exam_server.i18n import translate_label
     from exam_server.models import JOB_CATEGORY_LABELS, ROLE_LABELS
 
     # One filter writes every stored instant on the bureau's clock: {{ t|local_time }}, {{ t|local_time("%Y-%m-%d") }}.
@@ -97,9 +98,11 @@ def _register_template_helpers(app: Flask) -> None:
     app.add_template_filter(citizen_id.mask, "masked_id")
 
     app.jinja_env.globals.update(
-        role_label=lambda role: ROLE_LABELS.get(role, str(role)),
-        job_label=lambda job: JOB_CATEGORY_LABELS.get(job, str(job)),
+        role_label=lambda role: translate_label(ROLE_LABELS.get(role, role)),
+        job_label=lambda job: translate_label(JOB_CATEGORY_LABELS.get(job, job)),
     )
+    # A stored state's label in the console's language: {{ case.status.label|tr }} (exam_server/i18n.py).
+    app.add_template_filter(translate_label, "tr")
 
 
 def _migrations_dir():

@@ -17,8 +17,8 @@ MO = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.mo"
 PLACEHOLDER = re.compile(r"%\(\w+\)")
 
 
-def msgids(catalog) -> set[str]:
-    return {message.id for message in catalog if message.id}
+def msgids(catalog) -> set[tuple[str | None, str]]:
+    return {(message.context, message.id) for message in catalog if message.id}
 
 
 def test_every_english_entry_is_translated_and_not_fuzzy():
@@ -50,6 +50,24 @@ def test_pot_and_po_match_the_source(tmp_path):
 
 
 def test_compiled_catalogue_matches_the_po():
-    po = {m.id: m.string for m in read_po(PO.open("rb")) if m.id}
-    mo = {m.id: m.string for m in read_mo(MO.open("rb")) if m.id}
+    po = {(m.context, m.id): m.string for m in read_po(PO.open("rb")) if m.id}
+    mo = {(m.context, m.id): m.string for m in read_mo(MO.open("rb")) if m.id}
     assert mo == po, "run pybabel compile -d exam_server/translations (docs)"
+
+
+def test_every_enum_label_is_in_the_catalogue():
+    from exam_server import models
+    from exam_server.i18n import LABEL_CONTEXT
+    from question_bank import QuestionType, Status
+
+    labelled = [
+        models.JobCategory,
+        models.RequirementStatus,
+        models.ReviewKind,
+        models.ReviewStatus,
+        QuestionType,
+        Status,
+    ]
+    words = {member.label for enum in labelled for member in enum} | set(models.ROLE_LABELS.values())
+    catalogued = {m.id for m in read_po(PO.open("rb")) if m.context == LABEL_CONTEXT}
+    assert words <= catalogued

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
@@ -24,8 +25,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from exam_server.i18n import LABEL_CONTEXT
 from exam_server.models import JOB_CATEGORY_LABELS, ROLE_LABELS
 from question_bank import QuestionType, Status
+
+
+def _label(text: str):
+    """Return a stored state's label, translated when the form is shown (the label is the msgid)."""
+    return lazy_pgettext(LABEL_CONTEXT, text)
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -33,9 +40,9 @@ def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-JOB_CHOICES = options((job.value, label) for job, label in JOB_CATEGORY_LABELS.items())
-QTYPE_CHOICES = options((t.value, t.label) for t in QuestionType)
-STATUS_CHOICES = options((s.value, s.label) for s in (Status.ACTIVE, Status.DRAFT, Status.RETIRED))
+JOB_CHOICES = options((job.value, _label(label)) for job, label in JOB_CATEGORY_LABELS.items())
+QTYPE_CHOICES = options((t.value, _label(t.label)) for t in QuestionType)
+STATUS_CHOICES = options((s.value, _label(s.label)) for s in (Status.ACTIVE, Status.DRAFT, Status.RETIRED))
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]  # what datetime-local inputs send and show
 CREDIT_CODE = Regexp(r"^\s*([0-9A-Za-z]{18})?\s*$", message=_l("统一社会信用代码应为18位"))
 
@@ -209,7 +216,7 @@ class KioskForm(FlaskForm):
 
 class UserEditForm(FlaskForm):
     display_name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=64)])
-    role = SelectField(_l("角色"), choices=options((role.value, label) for role, label in ROLE_LABELS.items()))
+    role = SelectField(_l("角色"), choices=options((role.value, _label(label)) for role, label in ROLE_LABELS.items()))
     county_id = SelectField(_l("区县（区县管理员、审核员）"), coerce=int, choices=[])
     enterprise_code = StringField(
         _l("企业（企业管理员；输入名称搜索，或填统一社会信用代码）"), validators=[Optional(), Length(max=160)]

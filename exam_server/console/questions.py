@@ -14,6 +14,7 @@ from exam_server.console.blueprint import bp
 from exam_server.console.forms import QuestionForm, QuestionImageForm, QuestionSearchForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
+from exam_server.i18n import translate_label
 from exam_server.models import DomainError, Question, utcnow
 from exam_server.services.admin import question_admin
 from exam_server.services.exam import question_images
@@ -61,7 +62,7 @@ def questions():
 
 def qtype_label(value: str) -> str:
     """Return a stored question type in question_bank's words (单选/多选/判断)."""
-    return qb.QuestionType(value).label
+    return translate_label(qb.QuestionType(value).label)
 
 
 @bp.route("/questions/new", methods=["GET", "POST"])

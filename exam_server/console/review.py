@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from exam_server.console.blueprint import bp
 from exam_server.extensions import db
 from exam_server.face.errors import reason_zh as refusal_label
+from exam_server.i18n import translate_label
 from exam_server.models import (
     CheckIn,
     DomainError,
@@ -159,7 +160,11 @@ def review_decide(case_id: int):
         flash(str(exc), "error")
         return redirect(url_for("console.review_case", case_id=case_id))
     flash(
-        _("告警 #%(id)s %(outcome)s，处理结果已记入操作日志", id=case_id, outcome=ReviewStatus(outcome).label),
+        _(
+            "告警 #%(id)s %(outcome)s，处理结果已记入操作日志",
+            id=case_id,
+            outcome=translate_label(ReviewStatus(outcome).label),
+        ),
         "success",
     )
     return redirect(url_for("console.review_queue"))

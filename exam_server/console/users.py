@@ -11,6 +11,7 @@ from exam_server.console.blueprint import bp
 from exam_server.console.forms import UserEditForm, UserForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
+from exam_server.i18n import translate_label
 from exam_server.models import ROLE_LABELS, County, DomainError
 from exam_server.services import policy
 from exam_server.services.admin import enterprise_picker, user_admin
@@ -30,7 +31,9 @@ def users():
 
 
 def _choices(form: UserEditForm) -> None:
-    form.role.choices = options((r.value, ROLE_LABELS[r]) for r in policy.creatable_roles(current_user))
+    form.role.choices = options(
+        (r.value, translate_label(ROLE_LABELS[r])) for r in policy.creatable_roles(current_user)
+    )
     counties = policy.visible_counties(
         current_user, db.session.execute(select(County.id, County.name).order_by(County.code)).all()
     )

@@ -89,3 +89,14 @@ def test_english_flash_and_form_labels(world, login):
 def test_worker_pages_stay_chinese_for_an_english_browser(client):
     html = client.get("/worker/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert 'lang="zh-CN"' in html
+
+
+def test_stored_states_and_roles_show_in_english(world, login):
+    client = login(world.city)
+    english = {"Accept-Language": "en"}
+    html = client.get("/console/users", headers=english).get_data(as_text=True)
+    assert "County administrator" in html and "区县管理员" not in html
+    html = client.get("/console/workers", headers=english).get_data(as_text=True)
+    assert "Principal manager" in html  # the job category select's option
+    html = client.get("/console/users", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "区县管理员" in html
