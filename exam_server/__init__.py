@@ -33,8 +33,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from flask_babel import get_locale
+
     from exam_server.auth.session import load_user
     from exam_server.database import install_engine_hooks, locale_selector
+    from exam_server.services.admin.accounts import CONSOLE_LOCALES
 
     install_engine_hooks()
     db.init_app(app)
@@ -43,6 +46,7 @@ def _init_extensions(app: Flask) -> None:
     security.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=locale_selector, default_locale="zh_Hans_CN")
+    app.jinja_env.globals.update(get_locale=get_locale, console_locales=CONSOLE_LOCALES)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录 / Please log in"
@@ -85,6 +89,7 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from exam_server.i18n import translate_label
     from exam_server.models import JOB_CATEGORY_LABELS, ROLE_LABELS
 
     # One filter writes every stored instant on the bureau's clock: {{ t|local_time }}, {{ t|local_time("%Y-%m-%d") }}.
@@ -93,9 +98,11 @@ def _register_template_helpers(app: Flask) -> None:
     app.add_template_filter(citizen_id.mask, "masked_id")
 
     app.jinja_env.globals.update(
-        role_label=lambda role: ROLE_LABELS.get(role, str(role)),
-        job_label=lambda job: JOB_CATEGORY_LABELS.get(job, str(job)),
+        role_label=lambda role: translate_label(ROLE_LABELS.get(role, role)),
+        job_label=lambda job: translate_label(JOB_CATEGORY_LABELS.get(job, job)),
     )
+    # A stored state's label in the console's language: {{ case.status.label|tr }} (exam_server/i18n.py).
+    app.add_template_filter(translate_label, "tr")
 
 
 def _migrations_dir():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias, cast
 
-from flask import request
+from flask import has_request_context, request
+from flask_login import current_user
 from flask_sqlalchemy.session import Session as AppSession
 from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.engine import Engine
@@ -39,9 +40,15 @@ def install_engine_hooks() -> None:
         event.listen(Engine, "connect", _sqlite_pragmas)
 
 
+# Blueprints whose pages run through the catalogue; the worker, kiosk and public pages stay Chinese.
+TRANSLATED_BLUEPRINTS = ("console", "auth")
+
+
 def locale_selector() -> str:
-    """Pick Simplified Chinese unless the user asked for English."""
-    wanted = request.args.get("lang") or request.cookies.get("lang")
-    if wanted in ("en", "zh_Hans_CN"):
-        return wanted
+    """Pick the console user's chosen language, else the browser's, else Simplified Chinese."""
+    if not has_request_context() or request.blueprint not in TRANSLATED_BLUEPRINTS:
+        return "zh_Hans_CN"
+    chosen = getattr(current_user, "locale", None) if current_user.is_authenticated else None
+    if chosen:
+        return chosen
     return "en" if request.accept_languages.best_match(["zh", "en"]) == "en" else "zh_Hans_CN"

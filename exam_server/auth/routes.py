@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
 
@@ -32,7 +33,13 @@ def login():
         address = request.remote_addr or ""
         wait = throttle.wait(form.username.data, address)
         if wait:
-            flash(f"登录失败次数过多，请 {wait} 秒后再试 / too many failed logins, try again in {wait} s", "error")
+            flash(
+                _(
+                    "登录失败次数过多，请 %(wait)s 秒后再试 / too many failed logins, try again in %(wait)s s",
+                    wait=wait,
+                ),
+                "error",
+            )
             return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         user = accounts.authenticate(db.session, form.username.data, form.password.data)
         audit.record(
@@ -49,7 +56,7 @@ def login():
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
         throttle.failed(form.username.data, address)
-        flash("用户名或密码错误 / wrong username or password", "error")
+        flash(_("用户名或密码错误 / wrong username or password"), "error")
     return render_template("auth/login.html", form=form)
 
 
@@ -65,13 +72,34 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+@bp.route("/language", methods=["POST"])
+@login_required
+def change_language():
+    try:
+        changed = accounts.set_locale(current_user, request.form.get("locale", ""))
+    except DomainError as exc:
+        flash(str(exc), "error")
+    else:
+        if changed:
+            audit.record(
+                db.session,
+                "locale_changed",
+                target=current_user,
+                user_id=current_user.id,
+                ip=request.remote_addr,
+                detail={"locale": current_user.locale},
+            )
+            db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))
+
+
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def change_password():
     form = PasswordForm()
     if form.validate_on_submit():
         if not check_password_hash(current_user.password_hash, form.current.data):
-            flash("当前密码不正确 / current password is wrong", "error")
+            flash(_("当前密码不正确 / current password is wrong"), "error")
         else:
             try:
                 accounts.set_password(current_user, form.new.data)
@@ -83,6 +111,6 @@ def change_password():
                 )
                 db.session.commit()
                 login_user(current_user._get_current_object())  # keep this session, end all others
-                flash("密码已修改，其他登录已失效 / password changed; other sessions ended", "success")
+                flash(_("密码已修改，其他登录已失效 / password changed; other sessions ended"), "success")
                 return redirect(url_for("console.dashboard"))
     return render_template("auth/password.html", form=form)

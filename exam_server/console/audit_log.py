@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -21,7 +22,7 @@ PER_PAGE = 50
 def audit_log():
     form = AuditSearchForm(request.args)
     form.action.choices = options(
-        [("", "全部操作")]
+        [("", _("全部操作"))]
         + [
             (a, audit_view.action_label(a))
             for a in db.session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action))

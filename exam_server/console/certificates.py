@@ -7,6 +7,7 @@ scope through certificates.visible), ``_certificate_or_404`` and ``_enterprise_o
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from exam_server import localday
@@ -158,9 +159,16 @@ def enterprise_certificates_pdf(enterprise_id: int):
     found = certificates.of_enterprise(db.session, current_user, enterprise.id, localday.today())
     back = url_for("console.certificates_page", enterprise=enterprise.id)
     if not found:
-        flash(f"“{enterprise.name}”没有在有效期内的证书", "error")
+        flash(_("“%(name)s”没有在有效期内的证书", name=enterprise.name), "error")
         return redirect(back)
     if len(found) > PDF_PAGE_LIMIT:
-        flash(f"共 {len(found)} 张证书，超过单次下载上限 {PDF_PAGE_LIMIT} 张，请按人员分别下载。", "error")
+        flash(
+            _(
+                "共 %(count)d 张证书，超过单次下载上限 %(limit)d 张，请按人员分别下载。",
+                count=len(found),
+                limit=PDF_PAGE_LIMIT,
+            ),
+            "error",
+        )
         return redirect(back)
     return _send(found, f"{enterprise.name}_证书_{localday.today():%Y%m%d}.pdf", back)

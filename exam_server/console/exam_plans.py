@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -41,14 +42,22 @@ def _form(plan=None) -> PlanForm:
     counties = policy.visible_counties(
         current_user, db.session.execute(select(County.id, County.name).order_by(County.code)).all()
     )
-    city = [(0, "全市")] if policy.can_see_city(current_user) else []
+    city = [(0, _("全市"))] if policy.can_see_city(current_user) else []
     form.county_id.choices = options(city + [(c.id, c.name) for c in counties])
     form.industry_id.choices = options(
-        [(0, "所有行业")]
+        [(0, _("所有行业"))]
         + [(i.id, i.name) for i in db.session.execute(select(Industry.id, Industry.name).order_by(Industry.id))]
     )
     form.ruleset_id.choices = options(
-        (key, f"{rs['name']}（{rs['duration_minutes']}分钟，及格{rs['pass_mark']:g}分）")
+        (
+            key,
+            _(
+                "%(name)s（%(minutes)d分钟，及格%(mark)s分）",
+                name=rs["name"],
+                minutes=rs["duration_minutes"],
+                mark=format(rs["pass_mark"], "g"),
+            ),
+        )
         for key, rs in paper_rules.all_rulesets(db.session).items()
     )
     if plan is not None and not form.is_submitted():
@@ -76,7 +85,7 @@ def _form(plan=None) -> PlanForm:
 def _input(form: PlanForm) -> plans.PlanInput:
     opens_at, closes_at = localday.from_wall_clock(form.opens_at.data), localday.from_wall_clock(form.closes_at.data)
     if opens_at is None or closes_at is None:  # the form requires both; a form that lets one through is a bug
-        raise DomainError("请填写开始时间和结束时间")
+        raise DomainError(_("请填写开始时间和结束时间"))
     return plans.PlanInput(
         name=form.name.data,
         opens_at=opens_at,
@@ -101,7 +110,8 @@ def _save(form: PlanForm, plan=None):
         db.session.rollback()
         flash(str(exc), "error")
         return None
-    flash(f"考试计划“{plan.name}”已保存：新增考试任务{added}项" + (f"，移除{removed}项" if removed else ""), "success")
+    saved = _("考试计划“%(name)s”已保存：新增考试任务%(added)d项", name=plan.name, added=added)
+    flash(saved + (_("，移除%(removed)d项", removed=removed) if removed else ""), "success")
     return redirect(url_for("console.exam_plans"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from exam_server.console.blueprint import bp
@@ -69,7 +70,7 @@ def export_file(kind: str, fmt: str):
             )
             db.session.commit()
             tasks.start(job.id)
-            flash(f"共 {rows} 行，正在后台生成 XLSX 文件，完成后可在本页下载。", "success")
+            flash(_("共 %(rows)d 行，正在后台生成 XLSX 文件，完成后可在本页下载。", rows=rows), "success")
             return redirect(url_for("console.job_page", job_id=job.id))
     scope = (kind, filters, current_user.id, {key: int(value) for key, value in place.args().items()})
     audit.record(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -12,7 +14,13 @@ from exam_server.extensions import db
 from exam_server.models import ItemState, Job, JobItem
 from exam_server.services import audit, job_state, policy
 
-STATES = {"queued": "排队中，等待处理", "running": "处理中", "done": "已完成", "failed": "失败", "cancelled": "已取消"}
+STATES = {
+    "queued": _l("排队中，等待处理"),
+    "running": _l("处理中"),
+    "done": _l("已完成"),
+    "failed": _l("失败"),
+    "cancelled": _l("已取消"),
+}
 
 
 def _own_job(job_id: int) -> Job:
@@ -60,5 +68,5 @@ def job_cancel(job_id: int):
             db.session, "job_cancelled", user_id=current_user.id, ip=request.remote_addr, detail={"job": job.id}
         )
         db.session.commit()
-        flash("已取消。", "success")
+        flash(_("已取消。"), "success")
     return redirect(url_for("console.job_page", job_id=job.id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -23,7 +24,7 @@ def _form() -> KioskForm:
     counties = policy.visible_counties(
         current_user, db.session.execute(select(County.id, County.name).order_by(County.code)).all()
     )
-    city = [(0, "市级（不属于区县）")] if policy.can_see_city(current_user) else []
+    city = [(0, _("市级（不属于区县）"))] if policy.can_see_city(current_user) else []
     form.county_id.choices = options(city + [(c.id, c.name) for c in counties])
     return form
 
@@ -67,7 +68,9 @@ def _toggle(kiosk_id: int, enabled: bool):
     kiosk = db.session.scalar(_scoped().where(Kiosk.id == kiosk_id)) or abort(404)
     kiosk_service.set_enabled(db.session, kiosk, enabled, user_id=current_user.id)
     db.session.commit()
-    flash(f"终端“{kiosk.name}”已{'启用' if enabled else '停用'}", "success")
+    flash(
+        _("终端“%(name)s”已启用", name=kiosk.name) if enabled else _("终端“%(name)s”已停用", name=kiosk.name), "success"
+    )
     return redirect(url_for("console.kiosks"))
 
 

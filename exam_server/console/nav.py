@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from exam_server.console.blueprint import bp
@@ -10,18 +11,18 @@ from exam_server.services import policy
 
 # endpoint and label, in menu order; who sees an entry is services/policy.py's ACCESS
 NAV = (
-    ("console.dashboard", "工作台"),
-    ("console.statistics", "统计分析"),
-    ("console.monitor", "实时监考"),
-    ("console.review_queue", "人脸审核"),
-    ("console.workers", "人员管理"),
-    ("console.certificates_page", "证书管理"),
-    ("console.exam_plans", "考试计划"),
-    ("console.questions", "题库管理"),
-    ("console.kiosks", "考试终端"),
-    ("console.users", "账号管理"),
-    ("console.audit_log", "操作日志"),
-    ("console.inbox", "消息"),
+    ("console.dashboard", _l("工作台")),
+    ("console.statistics", _l("统计分析")),
+    ("console.monitor", _l("实时监考")),
+    ("console.review_queue", _l("人脸审核")),
+    ("console.workers", _l("人员管理")),
+    ("console.certificates_page", _l("证书管理")),
+    ("console.exam_plans", _l("考试计划")),
+    ("console.questions", _l("题库管理")),
+    ("console.kiosks", _l("考试终端")),
+    ("console.users", _l("账号管理")),
+    ("console.audit_log", _l("操作日志")),
+    ("console.inbox", _l("消息")),
 )
 
 

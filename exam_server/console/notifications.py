@@ -8,6 +8,8 @@ directory's scoped lookup.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
@@ -32,14 +34,14 @@ from exam_server.services.admin.notifications.rules import RULE_LABELS
 
 
 class ContactForm(FlaskForm):
-    email = StringField("电子邮箱", validators=[Optional(), Length(max=254)])
-    phone = StringField("手机号", validators=[Optional(), Length(max=20)])
-    email_enabled = BooleanField("接收邮件提醒")
-    sms_enabled = BooleanField("接收短信提醒")
+    email = StringField(_l("电子邮箱"), validators=[Optional(), Length(max=254)])
+    phone = StringField(_l("手机号"), validators=[Optional(), Length(max=20)])
+    email_enabled = BooleanField(_l("接收邮件提醒"))
+    sms_enabled = BooleanField(_l("接收短信提醒"))
 
 
 class OptOutForm(FlaskForm):
-    refuse = BooleanField("不再接收提醒短信")
+    refuse = BooleanField(_l("不再接收提醒短信"))
 
 
 @bp.route("/inbox")
@@ -88,7 +90,7 @@ def contact_settings():
         db.session.rollback()
         flash(str(exc), "error")
     else:
-        flash("提醒接收方式已保存", "success")
+        flash(_("提醒接收方式已保存"), "success")
     return redirect(url_for("console.inbox"))
 
 
@@ -136,7 +138,7 @@ def worker_sms_opt_out(worker_id: int):
     refuse = bool(form.refuse.data) if form.validate_on_submit() else abort(400)
     if contacts.set_worker_opt_out(db.session, worker, refuse, utcnow(), user=current_user):
         db.session.commit()
-        flash("已记录：该人员不再接收提醒短信" if refuse else "已恢复该人员的提醒短信", "success")
+        flash(_("已记录：该人员不再接收提醒短信") if refuse else _("已恢复该人员的提醒短信"), "success")
     return redirect(url_for("console.worker_detail", worker_id=worker.id))
 
 

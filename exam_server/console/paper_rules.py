@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 import question_bank as qb
@@ -26,7 +27,8 @@ def paper_rule_edit(code: str):
     ruleset = paper_rules.find(db.session, code) or abort(404)
     form = PaperRulesForm(data=None if request.method == "POST" else _data(ruleset))
     categories = options(
-        [("", "任意分类")] + [(c, c) for c in sorted({*question_admin.categories(db.session), *_categories(ruleset)})]
+        [("", _("任意分类"))]
+        + [(c, c) for c in sorted({*question_admin.categories(db.session), *_categories(ruleset)})]
     )
     for row in form.rules:
         row.form.category.choices = categories
@@ -40,10 +42,17 @@ def paper_rule_edit(code: str):
                 paper_rules.save(db.session, edited, current_user)
             except DomainError as refused:
                 db.session.rollback()
-                flash(f"未保存：{refused}", "error")
+                flash(_("未保存：%(reason)s", reason=refused), "error")
             else:
                 db.session.commit()
-                flash(f"试卷规则“{edited.name}”已保存（版本{edited.version}）；考试计划再次保存时采用新规则", "success")
+                flash(
+                    _(
+                        "试卷规则“%(name)s”已保存（版本%(version)s）；考试计划再次保存时采用新规则",
+                        name=edited.name,
+                        version=edited.version,
+                    ),
+                    "success",
+                )
                 return redirect(url_for("console.paper_rules_list"))
         if edited is not None:
             preview = paper_rules.preview(db.session, edited)
@@ -56,7 +65,7 @@ def _scope(ruleset: qb.RuleSet) -> str:
     """Say whom a rule set is for, in words: an industry and a job category, or everyone."""
     parts = [qb.INDUSTRIES.get(ruleset.industry, ruleset.industry) if ruleset.industry else ""]
     parts.append(qb.JOB_CATEGORIES.get(ruleset.job_category, "") if ruleset.job_category else "")
-    return "、".join(p for p in parts if p) or "通用（所有行业、岗位）"
+    return "、".join(p for p in parts if p) or _("通用（所有行业、岗位）")
 
 
 def _categories(ruleset: qb.RuleSet) -> set[str]:

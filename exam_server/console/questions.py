@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 import question_bank as qb
@@ -12,24 +14,25 @@ from exam_server.console.blueprint import bp
 from exam_server.console.forms import QuestionForm, QuestionImageForm, QuestionSearchForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
+from exam_server.i18n import translate_label
 from exam_server.models import DomainError, Question, utcnow
 from exam_server.services.admin import question_admin
 from exam_server.services.exam import question_images
 
 LETTERS = "abcdef"
 FIELD_LABELS = {
-    "code": "编号",
-    "type": "题型",
-    "stem": "题干",
-    "options": "选项",
-    "answer": "答案",
-    "category": "分类",
-    "difficulty": "难度",
-    "points": "分值",
-    "basis": "法规依据",
-    "explanation": "解析",
-    "industries": "行业",
-    "job_categories": "岗位",
+    "code": _l("编号"),
+    "type": _l("题型"),
+    "stem": _l("题干"),
+    "options": _l("选项"),
+    "answer": _l("答案"),
+    "category": _l("分类"),
+    "difficulty": _l("难度"),
+    "points": _l("分值"),
+    "basis": _l("法规依据"),
+    "explanation": _l("解析"),
+    "industries": _l("行业"),
+    "job_categories": _l("岗位"),
 }
 
 
@@ -45,7 +48,7 @@ def search_filters(form: QuestionSearchForm) -> dict:
 
 def search_form() -> QuestionSearchForm:
     form = QuestionSearchForm(request.args)
-    form.category.choices = options([("", "全部分类")] + [(c, c) for c in question_admin.categories(db.session)])
+    form.category.choices = options([("", _("全部分类"))] + [(c, c) for c in question_admin.categories(db.session)])
     return form
 
 
@@ -59,7 +62,7 @@ def questions():
 
 def qtype_label(value: str) -> str:
     """Return a stored question type in question_bank's words (单选/多选/判断)."""
-    return qb.QuestionType(value).label
+    return translate_label(qb.QuestionType(value).label)
 
 
 @bp.route("/questions/new", methods=["GET", "POST"])
@@ -69,7 +72,7 @@ def question_new():
         row, problems = question_admin.create(db.session, _changes(form), current_user)
         if row is not None:
             db.session.commit()
-            flash(f"题目{row.code}已新建", "success")
+            flash(_("题目%(code)s已新建", code=row.code), "success")
             return redirect(url_for("console.question_edit", question_id=row.id))
         _refuse(form, problems)
     return render_template("console/questions_edit.html", form=form, row=None, code=question_admin.new_code(db.session))
@@ -83,7 +86,7 @@ def question_edit(question_id: int):
         problems = question_admin.update(db.session, row, _changes(form), current_user)
         if not problems:
             db.session.commit()
-            flash(f"题目{row.code}已保存（版本{row.version}）", "success")
+            flash(_("题目%(code)s已保存（版本%(version)s）", code=row.code, version=row.version), "success")
             return redirect(url_for("console.questions"))
         _refuse(form, problems)
     return render_template(
@@ -158,10 +161,10 @@ def question_image_upload(question_id: int):
         question_images.attach(db.session, row, form.image.data.read(), current_app.config["DATA_DIR"], current_user)
     except DomainError as refused:
         db.session.rollback()
-        flash(f"图片未保存：{refused}", "error")
+        flash(_("图片未保存：%(reason)s", reason=refused), "error")
     else:
         db.session.commit()
-        flash(f"题目{row.code}的图片已保存（版本{row.version}）", "success")
+        flash(_("题目%(code)s的图片已保存（版本%(version)s）", code=row.code, version=row.version), "success")
     return redirect(url_for("console.question_edit", question_id=row.id))
 
 
@@ -170,7 +173,7 @@ def question_image_remove(question_id: int):
     row = db.session.get(Question, question_id) or abort(404)
     if question_images.detach(db.session, row, current_user):
         db.session.commit()
-        flash(f"题目{row.code}的图片已移除；已组好的试卷仍显示原图", "success")
+        flash(_("题目%(code)s的图片已移除；已组好的试卷仍显示原图", code=row.code), "success")
     return redirect(url_for("console.question_edit", question_id=row.id))
 
 
@@ -190,7 +193,7 @@ def question_retire(question_id: int):
     row = db.session.get(Question, question_id) or abort(404)
     if question_admin.retire(db.session, row, current_user):
         db.session.commit()
-        flash(f"题目{row.code}已停用，不再用于新组卷", "success")
+        flash(_("题目%(code)s已停用，不再用于新组卷", code=row.code), "success")
     return redirect(request.referrer or url_for("console.questions"))
 
 

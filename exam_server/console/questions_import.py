@@ -6,6 +6,7 @@ import csv
 import io
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 import question_bank as qb
@@ -101,7 +102,8 @@ def questions_import_confirm(token: str):
         return redirect(url_for("console.questions_import_preview", token=token))
     staging.discard(staged)
     flash(
-        f"已导入{added}道题目" + (f"，跳过{len(result.rejected_rows)}行有错误的数据" if result.problems else ""),
+        _("已导入%(added)d道题目", added=added)
+        + (_("，跳过%(rows)d行有错误的数据", rows=len(result.rejected_rows)) if result.problems else ""),
         "success",
     )
     return redirect(url_for("console.questions"))

@@ -9,12 +9,14 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from exam_server.console.blueprint import bp
 from exam_server.extensions import db
 from exam_server.face.errors import reason_zh as refusal_label
+from exam_server.i18n import translate_label
 from exam_server.models import (
     CheckIn,
     DomainError,
@@ -74,8 +76,8 @@ def waited(since: datetime) -> str:
     """Return how long ago a case opened, in the largest whole unit."""
     minutes = max(int((utcnow() - since).total_seconds() // 60), 0)
     if minutes < 60:
-        return f"{minutes}分钟" if minutes else "不到1分钟"
-    return f"{minutes // 60}小时" if minutes < 48 * 60 else f"{minutes // 1440}天"
+        return _("%(n)d分钟", n=minutes) if minutes else _("不到1分钟")
+    return _("%(n)d小时", n=minutes // 60) if minutes < 48 * 60 else _("%(n)d天", n=minutes // 1440)
 
 
 def _users(ids) -> dict[int, User]:
@@ -150,14 +152,21 @@ def review_decide(case_id: int):
     outcome = request.form.get("outcome", "")
     try:
         if outcome not in (ReviewStatus.CONFIRMED.value, ReviewStatus.DISMISSED.value):
-            raise DomainError("请选择确认或驳回 / choose confirm or dismiss")
+            raise DomainError(_("请选择确认或驳回 / choose confirm or dismiss"))
         review_service.decide(db.session, case, outcome, request.form.get("reason", ""), current_user)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("console.review_case", case_id=case_id))
-    flash(f"告警 #{case_id} {ReviewStatus(outcome).label}，处理结果已记入操作日志", "success")
+    flash(
+        _(
+            "告警 #%(id)s %(outcome)s，处理结果已记入操作日志",
+            id=case_id,
+            outcome=translate_label(ReviewStatus(outcome).label),
+        ),
+        "success",
+    )
     return redirect(url_for("console.review_queue"))
 
 

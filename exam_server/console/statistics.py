@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import abort, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from exam_server.console.blueprint import bp
@@ -11,7 +13,12 @@ from exam_server.models import DomainError, RequirementStatus
 from exam_server.services import policy
 from exam_server.services.reporting import statistics as stats
 
-DIMENSION_LABELS = {"county": "区县", "township": "乡镇（街道）", "enterprise": "企业", "industry": "行业"}
+DIMENSION_LABELS = {
+    "county": _l("区县"),
+    "township": _l("乡镇（街道）"),
+    "enterprise": _l("企业"),
+    "industry": _l("行业"),
+}
 CHART_LIMIT = 40  # more members than this are shown as a table only
 
 
@@ -41,7 +48,7 @@ def place_and_filters() -> tuple[stats.Place, stats.Filters]:
 
 def breadcrumbs(place: stats.Place) -> list[tuple[str, dict]]:
     """Return (label, place arguments) from the highest level the user may open down to the place."""
-    crumbs: list[tuple[str, dict]] = [("全市", {})] if policy.can_see_city(current_user) else []
+    crumbs: list[tuple[str, dict]] = [(_("全市"), {})] if policy.can_see_city(current_user) else []
     if place.county and policy.can_see_county(current_user, place.county.id):
         crumbs.append((place.county.name, {"county": place.county.id}))
     if place.township and policy.can_see_county(current_user, place.township.county_id):

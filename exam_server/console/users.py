@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -10,6 +11,7 @@ from exam_server.console.blueprint import bp
 from exam_server.console.forms import UserEditForm, UserForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
+from exam_server.i18n import translate_label
 from exam_server.models import ROLE_LABELS, County, DomainError
 from exam_server.services import policy
 from exam_server.services.admin import enterprise_picker, user_admin
@@ -29,7 +31,9 @@ def users():
 
 
 def _choices(form: UserEditForm) -> None:
-    form.role.choices = options((r.value, ROLE_LABELS[r]) for r in policy.creatable_roles(current_user))
+    form.role.choices = options(
+        (r.value, translate_label(ROLE_LABELS[r])) for r in policy.creatable_roles(current_user)
+    )
     counties = policy.visible_counties(
         current_user, db.session.execute(select(County.id, County.name).order_by(County.code)).all()
     )
@@ -88,7 +92,7 @@ def user_edit(user_id: int):
             db.session.rollback()
             flash(str(exc), "error")
         else:
-            flash(f"账号{target.username}已保存" if changes else "没有修改", "success")
+            flash(_("账号%(username)s已保存", username=target.username) if changes else _("没有修改"), "success")
             return redirect(url_for("console.users"))
     return render_template("console/users_form.html", form=form, target=target)
 
@@ -102,7 +106,12 @@ def _set_active(user_id: int, active: bool):
     try:
         user_admin.set_active(db.session, current_user, target, active)
         db.session.commit()
-        flash(f"账号{target.username}已{'启用' if active else '停用'}", "success")
+        flash(
+            _("账号%(username)s已启用", username=target.username)
+            if active
+            else _("账号%(username)s已停用", username=target.username),
+            "success",
+        )
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")

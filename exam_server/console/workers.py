@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -25,7 +26,7 @@ from exam_server.services.practice import overview, sign_in_codes, sign_in_sheet
 def _filters(form: WorkerSearchForm) -> tuple[dict, list]:
     """Fill the form's counties from the user's scope; return the search filters it names and those counties."""
     counties = policy.visible_counties(current_user, db.session.execute(select(County.id, County.name)).all())
-    form.county.choices = [("", "全部"), *((str(i), name) for i, name in counties)]
+    form.county.choices = [("", _("全部")), *((str(i), name) for i, name in counties)]
     county = request.args.get("county", type=int)
     filters = {
         "name": form.name.data,
@@ -124,12 +125,12 @@ def worker_enrol(worker_id: int):
         db.session.commit()
     except FaceRefusal as refusal:
         db.session.rollback()
-        flash(f"照片未通过检测：{refusal.photo_message_zh}", "error")
+        flash(_("照片未通过检测：%(reason)s", reason=refusal.photo_message_zh), "error")
     else:
         figures = describe_upload(enrolment.photo.quality, face_service.settings())
-        flash("照片已登记：" + "；".join(f"{label} {text}" for label, text in figures), "success")
+        flash(_("照片已登记：") + "；".join(f"{label} {text}" for label, text in figures), "success")
         if enrolment.duplicates:
-            flash(f"该照片与{len(enrolment.duplicates)}名已登记人员相似，已提交人脸审核", "error")
+            flash(_("该照片与%(n)d名已登记人员相似，已提交人脸审核", n=len(enrolment.duplicates)), "error")
     return redirect(url_for("console.worker_detail", worker_id=worker.id))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -43,7 +44,7 @@ def workers_import():
             )
             return redirect(url_for("console.workers_import_preview", token=staged.token))
     except LookupError:
-        form.enterprise_code.errors = ["未找到该企业，或该企业不在您的管理范围内"]
+        form.enterprise_code.errors = [_("未找到该企业，或该企业不在您的管理范围内")]
         return render_template("console/workers_import.html", form=form, preset=None), 404
     except DomainError as exc:
         flash(str(exc), "error")
@@ -120,11 +121,16 @@ def workers_import_confirm(token: str):
         return redirect(url_for("console.workers_import_preview", token=token))
     except IntegrityError:
         db.session.rollback()
-        flash("导入期间数据发生变化（如同一人员已被他人登记），未导入任何数据，请重新检查", "error")
+        flash(_("导入期间数据发生变化（如同一人员已被他人登记），未导入任何数据，请重新检查"), "error")
         return redirect(url_for("console.workers_import_preview", token=token))
     staging.discard(staged)
     flash(
-        f"已导入{outcome.imported}人，跳过{outcome.skipped_rows}行有错误的数据，新增考试任务{outcome.requirements}项",
+        _(
+            "已导入%(imported)d人，跳过%(skipped)d行有错误的数据，新增考试任务%(requirements)d项",
+            imported=outcome.imported,
+            skipped=outcome.skipped_rows,
+            requirements=outcome.requirements,
+        ),
         "success",
     )
     return redirect(url_for("console.workers", enterprise=enterprise.credit_code if enterprise else None))

@@ -6,6 +6,7 @@ import csv
 import io
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from exam_server.console.blueprint import bp
@@ -68,7 +69,7 @@ def workers_photos_cancel(job_id: int):
             db.session, "photo_batch_cancelled", user_id=current_user.id, ip=request.remote_addr, detail={"job": job.id}
         )
         db.session.commit()
-        flash("已取消：已登记的照片保留，其余照片不再处理。", "success")
+        flash(_("已取消：已登记的照片保留，其余照片不再处理。"), "success")
     return redirect(url_for("console.workers_photos_job", job_id=job.id))
 
 

@@ -11,6 +11,8 @@ from exam_server.database import DbSession
 from exam_server.models import County, DomainError, Enterprise, Role, User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
+# The console's languages: the catalogue's locale code and the language's own name, in menu order.
+CONSOLE_LOCALES = {"zh_Hans_CN": "中文", "en": "English"}
 
 
 @functools.cache
@@ -78,3 +80,12 @@ def set_password(user: User, password: str) -> None:
     check_password_strength(password)
     user.password_hash = generate_password_hash(password)
     user.session_version += 1
+
+
+def set_locale(user: User, locale: str) -> bool:
+    """Set the console language a user chose; return whether it changed."""
+    if locale not in CONSOLE_LOCALES:
+        raise DomainError("不支持的界面语言 / unsupported language")
+    changed = user.locale != locale
+    user.locale = locale
+    return changed

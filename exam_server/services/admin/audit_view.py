@@ -36,6 +36,7 @@ ACTION_LABELS = {
     "login_failed": "登录失败",
     "logout": "退出",
     "password_changed": "修改密码",
+    "locale_changed": "切换界面语言",
     "user_created": "创建账号",
     "user_updated": "修改账号",
     "user_activated": "启用账号",

@@ -1,0 +1,102 @@
+"""The console speaks the user's chosen language, else the browser's, else Simplified Chinese."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from exam_server.models import AuditLog
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def html_lang(html: str) -> str:
+    return re.search(r'<html lang="([^"]+)"', html).group(1)
+
+
+def heading(html: str) -> str:
+    return re.search(r"<h1>(.*?)</h1>", html, re.S).group(1).strip()
+
+
+def test_default_is_chinese(world, login):
+    client = login(world.city)
+    html = client.get("/console/").get_data(as_text=True)
+    assert html_lang(html) == "zh-CN"
+    assert heading(html) == "工作台"
+
+
+def test_accept_language_english_gives_english(world, login):
+    client = login(world.city)
+    html = client.get("/console/", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    assert html_lang(html) == "en"
+    assert heading(html) == "Dashboard"
+    nav = re.search(r'<nav class="mainnav">(.*?)</nav>', html, re.S).group(1)
+    assert "Statistics" in nav and not CJK.search(nav)
+
+
+def test_accept_language_chinese_first_stays_chinese(world, login):
+    client = login(world.city)
+    html = client.get("/console/", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}).get_data(as_text=True)
+    assert heading(html) == "工作台"
+
+
+def test_login_page_follows_the_browser(client):
+    html = client.get("/auth/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Administrator login" in html and html_lang(html) == "en"
+    assert "管理员登录" in client.get("/auth/login").get_data(as_text=True)
+
+
+def test_preference_wins_over_accept_language(db, world, login):
+    client = login(world.county_admin_a)
+    response = client.post("/auth/language", data={"locale": "zh_Hans_CN", "next": "/console/workers"})
+    assert response.status_code == 302 and response.headers["Location"] == "/console/workers"
+    html = client.get("/console/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert heading(html) == "工作台" and html_lang(html) == "zh-CN"
+
+    client.post("/auth/language", data={"locale": "en"})
+    html = client.get("/console/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert heading(html) == "Dashboard"
+    db.session.refresh(world.county_admin_a)
+    assert world.county_admin_a.locale == "en"
+    changes = db.session.scalars(select(AuditLog).where(AuditLog.action == "locale_changed")).all()
+    assert [entry.detail["locale"] for entry in changes] == ["zh_Hans_CN", "en"]
+
+
+def test_unknown_language_is_refused_with_a_message(db, world, login):
+    client = login(world.city)
+    response = client.post("/auth/language", data={"locale": "fr"}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "不支持的界面语言" in response.get_data(as_text=True)
+    db.session.refresh(world.city)
+    assert world.city.locale is None
+
+
+def test_language_switch_needs_login(client):
+    response = client.post("/auth/language", data={"locale": "en"})
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_english_flash_and_form_labels(world, login):
+    client = login(world.city)
+    english = {"Accept-Language": "en"}
+    html = client.get("/console/workers", headers=english).get_data(as_text=True)
+    assert "Job category" in html and "Enterprise name or credit code" in html
+    html = client.get("/console/users", headers=english).get_data(as_text=True)
+    assert heading(html).startswith("Users")
+
+
+def test_worker_pages_stay_chinese_for_an_english_browser(client):
+    html = client.get("/worker/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'lang="zh-CN"' in html
+
+
+def test_stored_states_and_roles_show_in_english(world, login):
+    client = login(world.city)
+    english = {"Accept-Language": "en"}
+    html = client.get("/console/users", headers=english).get_data(as_text=True)
+    assert "County administrator" in html and "区县管理员" not in html
+    html = client.get("/console/workers", headers=english).get_data(as_text=True)
+    assert "Principal manager" in html  # the job category select's option
+    html = client.get("/console/users", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "区县管理员" in html
