@@ -9,10 +9,12 @@ from exam_server.console.blueprint import bp
 from exam_server.extensions import db
 from exam_server.models import DomainError, RequirementStatus
 from exam_server.services import policy
+from exam_server.services.reporting import practice_effect
 from exam_server.services.reporting import statistics as stats
 
 DIMENSION_LABELS = {"county": "区县", "township": "乡镇（街道）", "enterprise": "企业", "industry": "行业"}
 CHART_LIMIT = 40  # more members than this are shown as a table only
+WEAK_ENTERPRISES_SHOWN = 30  # the rest are in the export
 
 
 @bp.app_template_filter("rate")
@@ -82,6 +84,10 @@ def statistics():
         names=stats.Names.load(session, place) if workers else None,
         crumbs=breadcrumbs(place),
         chart_limit=CHART_LIMIT,
+        practice=practice_effect.pass_by_practice(session, user, place, filters),
+        weakness=practice_effect.weak_categories(session, user, place, filters),
+        practice_effect=practice_effect,
+        weak_shown=WEAK_ENTERPRISES_SHOWN,
     )
 
 
