@@ -177,7 +177,10 @@ def table_rows(html: str, table: str) -> dict[str, list[str]]:
 
 
 def test_the_statistics_page_shows_both_groups_and_the_weakest_categories(db, practice, login):
-    html = login(practice.users["county_a"]).get("/console/statistics").get_data(as_text=True)
+    client = login(practice.users["county_a"])
+    assert 'id="weak-on-request"' in client.get("/console/statistics").get_data(as_text=True)
+    html = client.get("/console/statistics?weak=1").get_data(as_text=True)
+    assert 'id="weak-on-request"' not in html
     assert table_rows(html, "practice-pass") == {
         "practised": ["练习过", "2", "1", "50.0%"],
         "not-practised": ["未练习", "4", "3", "75.0%"],
@@ -196,9 +199,10 @@ def test_the_page_of_an_enterprise_manager_and_its_empty_states(db, practice, lo
     assert table_rows(html, "practice-pass")["practised"] == ["练习过", "1", "0", "0.0%"]
     assert 'id="weak-enterprises"' not in html  # the enterprise's own page lists its categories once
     assert list(table_rows(html, "weak-scope")) == [EMERGENCY]
-    empty = login(practice.users["county_c"]).get("/console/statistics").get_data(as_text=True)
+    empty = login(practice.users["county_c"]).get("/console/statistics?weak=1").get_data(as_text=True)
     assert 'id="practice-pass-empty"' in empty and 'id="weak-scope-empty"' in empty
-    plan_only = login(practice.users["city"]).get(f"/console/statistics?plan={practice.p2.id}").get_data(as_text=True)
+    plan_only = login(practice.users["city"]).get(f"/console/statistics?plan={practice.p2.id}&weak=1")
+    plan_only = plan_only.get_data(as_text=True)
     assert table_rows(plan_only, "practice-pass")["practised"] == ["练习过", "1", "0", "0.0%"]
     assert 'id="weak-scope-empty"' in plan_only
 
