@@ -146,11 +146,15 @@ def test_exam_only_column_imports_refuses_bad_values_and_exports(db, world, logi
     before = db.session.scalar(select(func.count(Question.id)))
     city.post(bad_url, data={"import_all": "确认导入"})
     assert db.session.scalar(select(func.count(Question.id))) == before
-    city.post(upload(city, text.encode("utf-8-sig"), "仅考试.csv"), data={"import_all": "确认导入"})
+    good_url = upload(city, text.encode("utf-8-sig"), "仅考试.csv")
+    assert '<div id="exam-only-count"><strong>1</strong>仅考试</div>' in city.get(good_url).get_data(as_text=True)
+    city.post(good_url, data={"import_all": "确认导入"})
     stored = dict(
         db.session.execute(select(Question.code, Question.exam_only).where(Question.code.like("ONLY-%"))).all()
     )
     assert stored == {"ONLY-001": True, "ONLY-002": False}
+    listed = city.get("/console/questions", query_string={"text": "ONLY"}).get_data(as_text=True)
+    assert listed.count(">仅考试</span>") == 1
     exported = city.get("/console/questions/export", query_string={"fmt": "xlsx", "text": "ONLY"}).data
     assert {
         q.code: q.exam_only for q in qb.import_file(exported, "xlsx").questions if q.code.startswith("ONLY")
