@@ -36,6 +36,7 @@ SHEET_COLUMNS: tuple[tuple[str, str], ...] = (
     ("basis", "依据"),
     ("status", "状态"),
     ("version", "版本"),
+    ("exam_only", "仅考试"),
 )
 SHEET_HEADERS = tuple(h for _, h in SHEET_COLUMNS)
 SHEET_LABELS: dict[str, str] = {f: h for f, h in SHEET_COLUMNS} | {"options": "选项"}
@@ -57,6 +58,7 @@ JSON_LABELS: dict[str, str] = {
         "basis",
         "status",
         "version",
+        "exam_only",
     )
 }
 
@@ -151,6 +153,7 @@ def parse_record(
     industries = _parse_tags(values.get("industries"), _INDUSTRY_NAMES)
     jobs = _parse_tags(values.get("job_categories"), _JOB_NAMES)
     status = _parse_status(values.get("status"), fail)
+    exam_only = _parse_flag(values.get("exam_only"), "exam_only", "仅考试", fail)
 
     question = Question(
         code=code,
@@ -167,6 +170,7 @@ def parse_record(
         status=status or Status.ACTIVE,
         points=points,
         version=version if version is not None else 1,
+        exam_only=exam_only,
     )
     if qtype is None:
         bad.update({"options", "answer"})
@@ -290,6 +294,24 @@ def _parse_status(value: Any, fail: Fail) -> Status | None:
     return status
 
 
+_YES_WORDS = {"是", "Y", "YES", "TRUE", "1", "√", "✓", "✔"}
+_NO_WORDS = {"否", "N", "NO", "FALSE", "0", "×", "✗", "✘"}
+
+
+def _parse_flag(value: Any, field: str, zh: str, fail: Fail) -> bool:
+    """Map 是/否 (or true/false, 1/0) to a flag; blank, or a file without the column, means 否."""
+    if isinstance(value, bool):  # a JSON true/false
+        return value
+    text = cell_text(value)
+    if not text:
+        return False
+    if text.upper() in _YES_WORDS:
+        return True
+    if text.upper() not in _NO_WORDS:
+        fail(field, f'{zh} "{text}" 无效，应为 是/否 / {field} must be 是 or 否 (yes/no)')
+    return False
+
+
 def sheet_values(row: Sequence[Any], positions: Mapping[str, int]) -> dict[str, Any]:
     """Pick field values from a spreadsheet row using header positions."""
 
@@ -359,6 +381,7 @@ def sheet_row(q: Question) -> list[Any]:
         q.basis,
         q.status.label,
         q.version,
+        "是" if q.exam_only else "否",
     ]
 
 

@@ -12,7 +12,7 @@ from exam_server.extensions import db
 from exam_server.jobs import tasks
 from exam_server.models import ExamPlan, RequirementStatus, User, utcnow
 from exam_server.services import audit
-from exam_server.services.reporting import export_jobs
+from exam_server.services.reporting import export_jobs, practice_effect
 from exam_server.services.reporting import exports as ex
 from exam_server.services.reporting import statistics as stats
 
@@ -46,6 +46,8 @@ def exports():
         kinds=KINDS,
         crumbs=breadcrumbs(place),
         plan_name=plan.name if plan else None,
+        practice_min=practice_effect.PRACTISED_MIN_ANSWERS,
+        weak_min=practice_effect.WEAK_MIN_ANSWERS,
     )
 
 
@@ -55,7 +57,7 @@ def export_file(kind: str, fmt: str):
         abort(404)
     place, filters = place_and_filters()
     what, title, columns = KINDS[kind]
-    if fmt == "xlsx" and kind != "figures":
+    if fmt == "xlsx" and kind not in export_jobs.SUMMARIES:
         status = RequirementStatus.PENDING if kind == "pending" else None
         rows = stats.worker_page(db.session, current_user, place, filters, per_page=1, status=status).total
         if rows > XLSX_ROW_LIMIT:  # a workbook is written whole before its first byte leaves: a job worker writes it

@@ -56,6 +56,8 @@ class PracticeAnswer(Base):
         # The same form sent twice (a double tap, a retry) is stored once.
         UniqueConstraint("worker_id", "idempotency_key", name="uq_practice_answer_worker_key"),
         Index("ix_practice_answer_worker_question", "worker_id", "question_id"),
+        # The statistics page reads a worker's answers in time order: had they practised before a sitting?
+        Index("ix_practice_answer_worker_answered", "worker_id", "answered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -136,6 +136,31 @@ def test_export_reads_back_and_reimport_reports_duplicates(db, world, login, bun
     assert template.sheetnames
 
 
+def test_exam_only_column_imports_refuses_bad_values_and_exports(db, world, login, bundled_questions):
+    questions = [q.with_changes(exam_only=i == 0) for i, q in enumerate(new_questions(2, "ONLY"))]
+    text = qb.export_questions(questions, "csv").decode("utf-8-sig")
+    assert text.splitlines()[1].endswith(",是") and text.splitlines()[2].endswith(",否")
+    city = login(world.city)
+    bad_url = upload(city, text.replace(",否", ",不一定").encode("utf-8-sig"), "仅考试.csv")
+    assert "第3行 仅考试:" in city.get(bad_url).get_data(as_text=True)
+    before = db.session.scalar(select(func.count(Question.id)))
+    city.post(bad_url, data={"import_all": "确认导入"})
+    assert db.session.scalar(select(func.count(Question.id))) == before
+    good_url = upload(city, text.encode("utf-8-sig"), "仅考试.csv")
+    assert '<div id="exam-only-count"><strong>1</strong>仅考试</div>' in city.get(good_url).get_data(as_text=True)
+    city.post(good_url, data={"import_all": "确认导入"})
+    stored = dict(
+        db.session.execute(select(Question.code, Question.exam_only).where(Question.code.like("ONLY-%"))).all()
+    )
+    assert stored == {"ONLY-001": True, "ONLY-002": False}
+    listed = city.get("/console/questions", query_string={"text": "ONLY"}).get_data(as_text=True)
+    assert listed.count(">仅考试</span>") == 1
+    exported = city.get("/console/questions/export", query_string={"fmt": "xlsx", "text": "ONLY"}).data
+    assert {
+        q.code: q.exam_only for q in qb.import_file(exported, "xlsx").questions if q.code.startswith("ONLY")
+    } == stored
+
+
 def add_graded_sittings(db, world, n: int = 12) -> str:
     """Submit n identical papers, all correct except one item; return that item's code."""
     plan = add_plan(db.session, county_id=world.county_a.id)

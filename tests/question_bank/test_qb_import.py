@@ -90,6 +90,7 @@ def mixed_bank():
             answer="A",
             industries=("fireworks",),
             job_categories=("special_ops",),
+            exam_only=True,
         ),
     ]
 
@@ -156,6 +157,7 @@ ROW_ERRORS = [
     ({"行业": "种植业"}, "行业", "invalid industry code"),
     ({"状态": "待定"}, "状态", "unknown status"),
     ({"版本": "v2"}, "版本", "must be an integer"),
+    ({"仅考试": "也许"}, "仅考试", "must be 是 or 否"),
     ({"依据": "法" * 300}, "依据", "longer than 255"),
 ]
 
@@ -296,6 +298,23 @@ def test_import_result_serialises():
     result = import_file(error_file("xlsx", {"答案": "E"}), "xlsx", accept_valid_rows=True)
     again = ImportResult.from_dict(json.loads(json.dumps(result.to_dict(), ensure_ascii=False)))
     assert again == result and again.ok_to_write
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_exam_only_column_reads_yes_no_words_and_blank_as_no(fmt):
+    rows = [row(1, 仅考试="是"), row(2, 仅考试="否"), row(3, 仅考试=None), row(4, 仅考试="Y"), row(5, 仅考试="false")]
+    data = xlsx(rows) if fmt == "xlsx" else csv_bytes(rows)
+    result = import_file(data, fmt)
+    assert result.problems == [] and [q.exam_only for q in result.questions] == [True, False, False, True, False]
+
+
+def test_exam_only_is_exported_as_yes_or_no_and_a_file_without_the_column_means_no():
+    wb = openpyxl.load_workbook(io.BytesIO(export_questions(mixed_bank(), "xlsx")))
+    col = SHEET_HEADERS.index("仅考试")
+    assert [r[col] for r in wb["题目"].iter_rows(min_row=2, values_only=True)] == ["否", "否", "否", "是"]
+    older = [h for h in SHEET_HEADERS if h != "仅考试"]
+    result = import_file(xlsx([row(1, 仅考试="是")], headers=older), "xlsx")
+    assert result.problems == [] and result.questions[0].exam_only is False
 
 
 def test_template_has_header_example_dropdown_and_notes():

@@ -78,3 +78,17 @@ def test_a_question_made_exam_only_leaves_the_wrong_answer_book(db, workers):
     db.session.scalars(select(Question).where(Question.code == drawn.item.code)).one().exam_only = True
     db.session.commit()
     assert drills.book(db.session, worker) == []
+
+
+def test_reloading_the_bundled_bank_keeps_the_exam_only_flags(db, bank):
+    exam_only = _mark_half_exam_only(db)
+    first = db.session.scalars(select(Question).order_by(Question.code)).first()
+    first.stem = first.stem + "（已改）"  # a changed row is rewritten from the bundle, its flag still kept
+    db.session.commit()
+    added, updated = question_store.load_bundled(db.session)
+    db.session.commit()
+    assert added == 0 and updated == 1
+    db.session.refresh(first)
+    assert not first.stem.endswith("（已改）")
+    assert set(db.session.scalars(select(Question.code).where(Question.exam_only))) == exam_only
+    assert question_store.load_bundled(db.session) == (0, 0)

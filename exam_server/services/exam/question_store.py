@@ -99,8 +99,11 @@ def to_question(row: Question) -> qb.Question:
     )
 
 
-def save(session: DbSession, questions: list[qb.Question]) -> tuple[int, int]:
-    """Insert new codes and update changed ones; return (added, updated). Running it twice changes nothing."""
+def save(session: DbSession, questions: list[qb.Question], keep: tuple[str, ...] = ()) -> tuple[int, int]:
+    """Insert new codes and update changed ones; return (added, updated). Running it twice changes nothing.
+
+    Columns named in ``keep`` are written for new codes only: a stored row keeps its own value.
+    """
     existing = {
         row.code: row for row in session.scalars(select(Question).where(Question.code.in_([q.code for q in questions])))
     }
@@ -108,6 +111,8 @@ def save(session: DbSession, questions: list[qb.Question]) -> tuple[int, int]:
     for question in questions:
         values = columns_of(question)
         row = existing.get(question.code)
+        if row is not None:
+            values.update({name: getattr(row, name) for name in keep})
         if row is None:
             session.add(Question(**values))
             added += 1
@@ -121,7 +126,8 @@ def save(session: DbSession, questions: list[qb.Question]) -> tuple[int, int]:
 
 def load_bundled(session: DbSession) -> tuple[int, int]:
     """Load question_bank's bundled questions into the table; return (added, updated)."""
-    return save(session, qb.load_bundled())
+    # Which questions are exam-only is decided in the console, not in the bundle: a reload keeps it.
+    return save(session, qb.load_bundled(), keep=("exam_only",))
 
 
 def default_ruleset() -> dict[str, Any]:

@@ -19,7 +19,10 @@ KINDS = {  # kind: (file name part, sheet title, columns)
     "figures": ("参考率合格率统计", "参考率合格率", ex.FIGURE_COLUMNS),
     "results": ("考试成绩明细", "成绩明细", ex.RESULT_COLUMNS),
     "pending": ("未参考人员名单", "未参考人员", ex.RESULT_COLUMNS),
+    "practice": ("练习与合格率", "练习与合格率", ex.PRACTICE_COLUMNS),
+    "weak_categories": ("练习薄弱分类", "薄弱分类", ex.WEAK_COLUMNS),
 }
+SUMMARIES = {"figures": ex.figure_rows, "practice": ex.practice_rows, "weak_categories": ex.weak_category_rows}
 
 
 def create(session: DbSession, kind: str, place_args: dict[str, int], filters: stats.Filters, user: User) -> Job:
@@ -38,8 +41,8 @@ def create(session: DbSession, kind: str, place_args: dict[str, int], filters: s
 
 def rows(session: DbSession, kind: str, user: User, place: stats.Place, filters: stats.Filters):
     """Yield an export's rows (the console streams the same rows)."""
-    if kind == "figures":
-        yield from ex.figure_rows(session, user, place, filters)
+    if kind in SUMMARIES:
+        yield from SUMMARIES[kind](session, user, place, filters)
     else:
         status = RequirementStatus.PENDING if kind == "pending" else None
         yield from ex.result_rows(session, user, place, filters, status)

@@ -22,7 +22,7 @@ from exam_server import localday
 from exam_server.database import DbSession
 from exam_server.models import JOB_CATEGORY_LABELS, Enterprise, ExamPlan, RequirementStatus, User
 from exam_server.services.policy import enterprise_filter
-from exam_server.services.reporting import xlsx_writer
+from exam_server.services.reporting import practice_effect, xlsx_writer
 from exam_server.services.reporting.statistics import Filters, Names, Place, Rates, counts_by, results_query
 from question_bank.csv_io import FORMULA_START
 
@@ -51,6 +51,21 @@ FIGURE_COLUMNS = (
     + [Column(t, "int") for t in ("应考人数", "参考人数", "合格人数", "未参考人数")]
     + [Column("参考率", "rate"), Column("合格率", "rate")]
 )
+PRACTICE_COLUMNS = [
+    Column("考前练习"),
+    Column("考试场次", "int"),
+    Column("合格场次", "int"),
+    Column("合格率", "rate"),
+    Column("说明", width=60),
+]
+WEAK_COLUMNS = [
+    Column("企业名称", width=30),
+    Column("统一社会信用代码", width=21),
+    Column("分类", width=20),
+    Column("练习答题数", "int"),
+    Column("答对数", "int"),
+    Column("正确率", "rate"),
+]
 RESULT_COLUMNS = [
     Column("区县"),
     Column("乡镇（街道）"),
@@ -112,6 +127,27 @@ def figure_rows(session: DbSession, user: User, place: Place, filters: Filters) 
     for rates in groups.values():  # requirements of enterprises no longer listed (moved or removed)
         total += rates
     yield ["合计", "", "", "", "", *_figures(total)]
+
+
+def practice_rows(session: DbSession, user: User, place: Place, filters: Filters) -> Iterator[list]:
+    """Yield the sittings and pass rates of practised and not practised workers, then the total."""
+    found = practice_effect.pass_by_practice(session, user, place, filters)
+    for label, group, note in (
+        ("练习过", found.practised, practice_effect.DEFINITION),
+        ("未练习", found.not_practised, ""),
+        ("合计", found.total, ""),
+    ):
+        yield [label, group.sittings, group.passed, group.pass_rate, note]
+
+
+def weak_category_rows(session: DbSession, user: User, place: Place, filters: Filters) -> Iterator[list]:
+    """Yield every category with enough practice answers, the place's first, then each enterprise's, weakest first."""
+    found = practice_effect.weak_categories(session, user, place, filters, limit=None)
+    for c in found.scope:
+        yield [f"{place_name(place)}（合计）", "", c.name, c.answers, c.right, c.right_share]
+    for e in found.enterprises:
+        for c in e.categories:
+            yield [e.name, e.credit_code, c.name, c.answers, c.right, c.right_share]
 
 
 def result_rows(
