@@ -87,10 +87,12 @@ def cpu_and_wall(fn) -> tuple[float, float]:
     return time.process_time() - cpu, time.perf_counter() - wall
 
 
-def burst_frames(faces: Path, count: int, cropped: bool = True) -> list[bytes]:
+def burst_frames(faces: Path, count: int, cropped: bool = True, filmed: bool = True) -> list[bytes]:
     """Return a burst of `count` 640 px frames of one person, each slightly moved, as the kiosk sends it.
 
     cropped: cut to one region around the face as kiosk_client.frames.crop_jpegs does (else whole frames).
+    filmed: consecutive frames come from one photo at a time (four takes, as a camera films one scene, the
+    face continuous from frame to frame); else every frame comes from the next photo (no continuity at all).
     """
     import face_recognition
 
@@ -104,7 +106,7 @@ def burst_frames(faces: Path, count: int, cropped: bool = True) -> list[bytes]:
     ]
     frames = []
     for n in range(count):
-        bgr = cv2.imread(str(faces / photos[n % len(photos)]))
+        bgr = cv2.imread(str(faces / photos[n * len(photos) // count if filmed else n % len(photos)]))
         scale = 640 / max(bgr.shape[:2])
         bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         h, w = bgr.shape[:2]
@@ -132,7 +134,11 @@ def bench_checkin(faces: Path, rounds: int) -> dict[str, float]:
 
     kind = draw_challenge(length=3)  # the server's default: three moves
     count = challenge_of(kind)["frames"]
-    bursts = {"checkin": burst_frames(faces, count), "whole": burst_frames(faces, count, cropped=False)}
+    bursts = {
+        "checkin": burst_frames(faces, count),
+        "whole": burst_frames(faces, count, cropped=False),
+        "cuts": burst_frames(faces, count, filmed=False),
+    }
     sizes = {
         name: cv2.imdecode(np.frombuffer(b[0], np.uint8), cv2.IMREAD_COLOR).shape[:2] for name, b in bursts.items()
     }
@@ -147,6 +153,7 @@ def bench_checkin(faces: Path, rounds: int) -> dict[str, float]:
     chip = engines["engine"].id_card_photo(enrolled)
     templates = {name: e.enrol_sample(enrolled, "console").templates() for name, e in engines.items()}
     identity_frames = 0
+    tracked: dict[str, int] = {}
 
     def checkin(name: str, burst: str = "checkin") -> None:
         nonlocal identity_frames
@@ -160,20 +167,23 @@ def bench_checkin(faces: Path, rounds: int) -> dict[str, float]:
         assert result.code == "liveness_movement_not_seen", result.to_dict()
         verify_fused(engine, result.samples, [*templates[name], *chips[-1].templates()])
         identity_frames = len(result.samples)
+        tracked[burst] = len(result.tracked_frames)
 
     def capture() -> None:
         engine = engines["engine"]
-        replay.phash(engine.decode(frame, "live").rgb)
-        verify_fused(engine, engine.analyse(frame, "live"), templates["engine"])
+        image = engine.decode(frame, "live").rgb  # services.exam.captures decodes once for the hash and the analysis
+        replay.phash(image)
+        verify_fused(engine, engine.analyse_rgb(image, "live"), templates["engine"])
 
     def bare() -> None:
         face_recognition.face_encodings(rgb, face_recognition.face_locations(rgb, 1))
 
-    checkin("engine"), checkin("before"), capture(), bare()  # models loaded, caches warm
+    checkin("engine"), checkin("engine", "cuts"), checkin("before"), capture(), bare()  # models loaded, caches warm
     calls = {
         "bare": bare,
         "checkin": lambda: checkin("engine"),
         "whole": lambda: checkin("engine", "whole"),
+        "cuts": lambda: checkin("engine", "cuts"),
         "before": lambda: checkin("before"),
         "capture": capture,
     }
@@ -188,10 +198,11 @@ def bench_checkin(faces: Path, rounds: int) -> dict[str, float]:
             wall[name].append(w)
     out = {f"{name}_cpu": median_ms(values) for name, values in cpu.items()}
     out.update({f"{name}_wall": median_ms(values) for name, values in wall.items()})
-    for name in ("checkin", "whole", "before", "capture"):
+    for name in ("checkin", "whole", "cuts", "before", "capture"):
         out[f"{name}_ratio"] = out[f"{name}_cpu"] / out["bare_cpu"]
         out[f"{name}_wall_ratio"] = out[f"{name}_wall"] / out["bare_wall"]
     out.update(frames=count, identity_frames=identity_frames, challenge=kind, rounds=rounds)
+    out.update(tracked=tracked["checkin"], tracked_whole=tracked["whole"], tracked_cuts=tracked["cuts"])
     out.update(crop_h=sizes["checkin"][0], crop_w=sizes["checkin"][1])
     return out
 
@@ -314,8 +325,8 @@ def main() -> None:
     ck = bench_checkin(args.faces, 4 if args.quick else 9)
     print(
         f"check-in ({ck['frames']} frames, {ck['identity_frames']} embedded, + chip): CPU {ck['checkin_cpu']:.0f} ms "
-        f"= {ck['checkin_ratio']:.2f}x bare ({ck['bare_cpu']:.0f} ms); before {ck['before_ratio']:.2f}x; "
-        f"capture {ck['capture_ratio']:.2f}x"
+        f"= {ck['checkin_ratio']:.2f}x bare ({ck['bare_cpu']:.0f} ms), {ck['tracked']} frames tracked by SFace; "
+        f"no continuity {ck['cuts_ratio']:.2f}x; before {ck['before_ratio']:.2f}x; capture {ck['capture_ratio']:.2f}x"
     )
     batch = bench_batch(args.faces, copies)
     print(
@@ -359,28 +370,34 @@ wall time (`time.perf_counter`); the check-in and capture table gives CPU time a
 
 A check-in's burst is what the server asks of the kiosk for its default three-move challenge:
 **{ck["frames"]} frames** (`checkin.SEQUENCE_FRAMES`), cut by `kiosk_client.frames.crop_jpegs` to
-{ck["crop_w"]}x{ck["crop_h"]} px around the face, plus a 102x126 ID-card chip photo. Each is timed as the
-server runs it: the chip photo analysed at `begin()`, every frame decoded and hashed for the replay check,
-`check_liveness` (this run's challenge: `{ck["challenge"]}`, which these photos do not perform, so every
-face analysis runs and the moves are judged last), and the fused decision over the burst and both templates.
-CPU time is `time.process_time()` (every thread of the process), wall time beside it; medians of
-{ck["rounds"]} interleaved rounds (the "before" path every third round).
+{ck["crop_w"]}x{ck["crop_h"]} px around the face, plus a 102x126 ID-card chip photo. The burst is filmed as a
+camera films: four takes (four photos of one person) of {ck["frames"] // 4} frames each, the face moved a pixel or
+two from frame to frame; the row "every frame another photo" has no continuity at all (its frames cycle through
+the photos), the worst case. Each is timed as the server runs it: the chip photo analysed at `begin()`, every
+frame decoded and hashed for the replay check, `check_liveness` (this run's challenge: `{ck["challenge"]}`,
+which these photos do not perform, so every face analysis runs and the moves are judged last), and the fused
+decision over the burst and both templates. CPU time is `time.process_time()` (every thread of the process),
+wall time beside it; medians of {ck["rounds"]} interleaved rounds (the "before" path every third round).
 
 | what | CPU | wall | CPU / bare | target | met |
 | --- | --- | --- | --- | --- | --- |
 | bare `face_locations` (upsample 1) + `face_encodings`, one decoded 640x480 frame | {ck["bare_cpu"]:.0f} ms | {ck["bare_wall"]:.0f} ms | 1.00x | | |
-| check-in: {ck["frames"]} kiosk crops + chip photo ({ck["identity_frames"]} frames embedded for identity) | {ck["checkin_cpu"]:.0f} ms | {ck["checkin_wall"]:.0f} ms | {ck["checkin_ratio"]:.2f}x | <= 1.5x | {ok(ck["checkin_ratio"] <= 1.5)} |
-| same, {ck["frames"]} whole 640 px frames | {ck["whole_cpu"]:.0f} ms | {ck["whole_wall"]:.0f} ms | {ck["whole_ratio"]:.2f}x | | |
-| check-in as before this change (every frame found with upsampling, embedded by both models; chip analysed twice) | {ck["before_cpu"]:.0f} ms | {ck["before_wall"]:.0f} ms | {ck["before_ratio"]:.2f}x | | |
+| check-in: {ck["frames"]} kiosk crops + chip photo ({ck["identity_frames"]} frames embedded for identity, {ck["tracked"]} by SFace's one pass) | {ck["checkin_cpu"]:.0f} ms | {ck["checkin_wall"]:.0f} ms | {ck["checkin_ratio"]:.2f}x | <= 1.5x | {ok(ck["checkin_ratio"] <= 1.5)} |
+| same, {ck["frames"]} whole 640 px frames ({ck["tracked_whole"]} by SFace's one pass) | {ck["whole_cpu"]:.0f} ms | {ck["whole_wall"]:.0f} ms | {ck["whole_ratio"]:.2f}x | | |
+| same crops, every frame another photo: no continuity ({ck["tracked_cuts"]} by SFace's one pass) | {ck["cuts_cpu"]:.0f} ms | {ck["cuts_wall"]:.0f} ms | {ck["cuts_ratio"]:.2f}x | | |
+| check-in as before issue 22 (every frame found with upsampling, embedded by both models; chip analysed twice) | {ck["before_cpu"]:.0f} ms | {ck["before_wall"]:.0f} ms | {ck["before_ratio"]:.2f}x | | |
 | in-exam capture: one 640x480 frame, hash, analysis, fused decision | {ck["capture_cpu"]:.0f} ms | {ck["capture_wall"]:.0f} ms | {ck["capture_ratio"]:.2f}x | <= 0.8x | {ok(ck["capture_ratio"] <= 0.8)} |
 
 Where a check-in's CPU goes now: every frame is found on a copy scaled to 320 px without upsampling (a
-tenth of the upsampled search; full size, then upsampling, only when that finds nothing), located by the
-68 points liveness reads, and embedded once by SFace without flip averaging (about half of the check-in:
-it proves that every frame shows the judged face and is not, alone, someone else than the claimed
-worker). Only the most frontal frame of each half of the burst is embedded by dlib and flip-averaged
-SFace for the identity decision, and the chip photo once. The per-frame SFace pass is what keeps the
-check-in above 1.5x: dropping it would let a face swapped in for unjudged frames pass.
+tenth of the upsampled search; full size, then upsampling, only when that finds nothing) and located by the
+68 points liveness reads. SFace's one pass without flip averaging embeds the identity frames and as few
+others as leave every remaining frame next to an embedded one whose aligned face patch it matches
+(`liveness.tracked_frames`, `liveness_track_min_correlation`): a third of a filmed burst, and every frame
+no neighbour vouches for (in the worst-case row, all but the frames next to the same photo at another size). Only the most frontal frame of each half of the burst is embedded by dlib and
+flip-averaged SFace for the identity decision, and the chip photo once. Measured apart (CPU, same load):
+the identity work is about 2.2 bare analyses (two dlib encodings and flip passes 222 ms, the chip photo's
+analysis 166 ms), SFace's 7 passes 1.4 (34 ms each), every frame's detection, 68 points and quality 1.1;
+the 1.5x target would need the identity work alone to fit, which it cannot without weakening the decision.
 
 The second process's total RSS grows by the size of the file because RSS counts every resident page a
 process has mapped, shared ones included; those pages are the page cache's single copy (RssFile

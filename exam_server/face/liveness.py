@@ -15,6 +15,7 @@ import numpy as np
 
 from .detection import DetectedFace, Landmarks
 from .errors import FaceRefusal
+from .models.sface import ARCFACE_112_TEMPLATE, five_points
 
 if TYPE_CHECKING:
     from .engine import FaceEngine
@@ -37,6 +38,10 @@ MOUTH_OPEN_RATIO = 0.35
 MOUTH_OPEN_RISE = 0.2
 # Frames are compared at this size for the "same picture" test.
 _THUMB = (64, 48)
+# The face patch that vouches for a frame's neighbour (continuity): grey, this many pixels square, aligned on
+# the five points as the embedding models align their 112 px crops, compared at shifts up to _PATCH_SHIFT.
+_PATCH = 24
+_PATCH_SHIFT = 2
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,8 @@ class LivenessResult:
     # model's embedding, for a decision over the burst.
     samples: list[FaceSample] = field(default_factory=list, repr=False)
     identity_frames: list[int] = field(default_factory=list)
+    # The frames the tracking model embedded (tracked_frames); every other one is continuous with one of them.
+    tracked_frames: list[int] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -106,6 +113,7 @@ class LivenessResult:
             "moves": self.moves,
             "distances": [round(v.distance, 4) for v in self.verifications],
             "identity_frames": self.identity_frames,
+            "tracked_frames": self.tracked_frames,
             "detail": self.detail,
         }
 
@@ -260,8 +268,9 @@ def identity_frames(samples: Sequence[FaceSample], count: int, settings: Any) ->
     The burst is cut into `count` equal parts and each gives its most frontal, open-eyed, closed-mouthed and
     sharpest frame: the pose the enrolment photos and the calibrated thresholds are of (a turned, blinking or
     blurred face is further from its own enrolment photo), and the parts make the "same face" check span the
-    burst. That the face which made the moves is the claimed worker's is proven on every frame apart, by the
-    tracking model's one-pass embedding (_tracked_refusal).
+    burst. That the face which made the moves is the claimed worker's is proven for every frame apart: by the
+    tracking model's one-pass embedding (_tracked_refusal), or by continuity with a neighbour so embedded
+    (tracked_frames).
     """
     total = len(samples)
     if total <= count:
@@ -277,6 +286,64 @@ def identity_frames(samples: Sequence[FaceSample], count: int, settings: Any) ->
 
     bounds = np.linspace(0, total, max(count, 1) + 1).round().astype(int)
     return sorted({min(range(a, b), key=rank) for a, b in itertools.pairwise(bounds) if b > a})
+
+
+def aligned_patch(rgb: np.ndarray, landmarks: Landmarks) -> np.ndarray:
+    """Return the face as a small grey patch aligned on its five points (float32)."""
+    # A least-squares similarity of all five points: the embedding models' LMEDS fit picks a subset of them,
+    # and the subset changing between two frames of one take tilted the patch enough to halve the match.
+    source = five_points(landmarks).astype(np.float64)
+    target = ARCFACE_112_TEMPLATE.astype(np.float64) * (_PATCH / 112.0)
+    src, dst = source - source.mean(axis=0), target - target.mean(axis=0)
+    spread = float(np.sum(src**2))
+    if spread <= 0:
+        return np.zeros((_PATCH, _PATCH), np.float32)  # degenerate points: continuous with nothing
+    # The complex ratio sum(dst * conj(src)) / sum(|src|^2) is the scale and rotation that fit best.
+    a = float(np.sum(src[:, 0] * dst[:, 0] + src[:, 1] * dst[:, 1])) / spread
+    b = float(np.sum(src[:, 0] * dst[:, 1] - src[:, 1] * dst[:, 0])) / spread
+    linear = np.array([[a, -b], [b, a]])
+    matrix = np.hstack([linear, (target.mean(axis=0) - linear @ source.mean(axis=0))[:, None]])
+    # Warped to four times the size and averaged down: warped straight to a few dozen pixels the sampling
+    # aliases, and the same face moved a pixel matched its own next frame much worse.
+    scale_up = np.diag([4.0, 4.0])
+    big = cv2.warpAffine(rgb, np.hstack([scale_up @ matrix[:, :2], 4.0 * matrix[:, 2:]]), (4 * _PATCH, 4 * _PATCH))
+    small = cv2.resize(big, (_PATCH, _PATCH), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
+
+
+def continuity(patches: Sequence[np.ndarray], shift: int = _PATCH_SHIFT) -> list[float]:
+    """Return how well each frame's aligned patch matches the next frame's (one fewer than the frames).
+
+    The normalised correlation of the centre of one patch with the other, at the best of the shifts up to
+    `shift` pixels: the landmarks of one face jitter by a pixel or so from frame to frame (the detector's box
+    moves in steps), which alone took some frames of one take under 0.9 (scripts/measure_continuity.py).
+    """
+    out = []
+    for a, b in itertools.pairwise(patches):
+        centre = a[shift : a.shape[0] - shift, shift : a.shape[1] - shift]
+        flat = float(centre.std()) == 0.0 or float(b.std()) == 0.0
+        out.append(0.0 if flat else float(cv2.matchTemplate(b, centre, cv2.TM_CCOEFF_NORMED).max()))
+    return out
+
+
+def tracked_frames(total: int, anchors: Sequence[int], links: Sequence[float], min_correlation: float) -> list[int]:
+    """Return the frames the tracking model must embed so that every other frame is continuous with one of them.
+
+    links[n] is the continuity of frames n and n + 1. The anchors (the identity frames) are embedded anyway; a
+    frame is vouched for by an embedded neighbour when their link reaches min_correlation, and any frame no
+    neighbour vouches for is embedded itself. Left to right, an unvouched frame embeds its right neighbour when
+    linked to it (which may vouch for the next one too), else itself: the fewest embeddings on a path.
+    """
+    chosen = set(anchors)
+
+    def linked(a: int, b: int) -> bool:
+        return links[min(a, b)] >= min_correlation
+
+    for n in range(total):
+        if n in chosen or (n - 1 in chosen and linked(n - 1, n)) or (n + 1 in chosen and linked(n, n + 1)):
+            continue
+        chosen.add(n + 1 if n + 1 < total and linked(n, n + 1) else n)
+    return sorted(chosen)
 
 
 def check_liveness(
@@ -326,12 +393,19 @@ def check_liveness(
     if result.frame_difference < settings.liveness_static_max_diff:
         return _fail(result, "liveness_static", f"frames differ by {result.frame_difference:.2f} grey levels")
 
-    # Every frame in one pass of the tracking model; the identity embeddings, the costly part, only for the
-    # frames that decide (identity_frames says which), reusing that pass where the model is one of them.
+    # The identity embeddings, the costly part, only for the frames that decide (identity_frames says which).
+    # The tracking model's one pass for those and for enough others that every remaining frame is continuous
+    # with one so embedded (tracked_frames): a face swapped into any frame is either embedded and compared,
+    # or must look like its embedded neighbour. A burst without continuity (frames of different takes) has
+    # every frame embedded, as before; a filmed burst about a third of them.
     track = engine.track_model
     faces = [DetectedFace(s.box, s.landmarks) for s in tracked if s.landmarks is not None]  # analyse_rgb sets them
-    vectors = [track.quick_embed(rgb, face) for rgb, face in zip(images, faces, strict=True)]
     result.identity_frames = identity_frames(tracked, settings.liveness_identity_frames, settings)
+    links = continuity([aligned_patch(rgb, face.landmarks) for rgb, face in zip(images, faces, strict=True)])
+    result.tracked_frames = tracked_frames(
+        len(frames), result.identity_frames, links, settings.liveness_track_min_correlation
+    )
+    vectors = {n: track.quick_embed(images[n], faces[n]) for n in result.tracked_frames}
     samples = [engine.embed_sample(images[n], tracked[n], {track.key: vectors[n]}) for n in result.identity_frames]
     result.samples = samples
     templates = list(template) if isinstance(template, (list, tuple)) else [cast("Template", template)]
@@ -366,20 +440,22 @@ def check_liveness(
 
 
 def _tracked_refusal(
-    engine: FaceEngine, vectors: Sequence[np.ndarray], judged: Sequence[int], templates: Sequence[Template]
+    engine: FaceEngine, vectors: dict[int, np.ndarray], judged: Sequence[int], templates: Sequence[Template]
 ) -> tuple[str, str] | None:
     """Return (code, detail) when a frame's face is not the judged frames' one, or alone not the claimed worker's.
 
-    vectors: every frame's one-pass embedding by the tracking model (a fifth of the identity embeddings'
-    cost): a face swapped in for frames that are not judged, the moves made by someone else, are refused.
+    vectors: the tracked frames' one-pass embeddings by the tracking model, by frame number (the judged frames
+    among them): a face swapped in for frames that are not judged, the moves made by someone else, is refused.
     """
     track = engine.track_model
-    changed = max(min(track.distance(v, vectors[n]) for n in judged) for v in vectors)
+    changed = max(min(track.distance(v, vectors[n]) for n in judged) for v in vectors.values())
     if engine.decide(changed, "live", track).decision == "mismatch":
         return "liveness_face_changed", f"{track.name} frame distance up to {changed:.3f}"
     own = [t for t in templates if t.embedding.model_key == track.key]
     if own:
-        alone = [engine.decide(track.distance(v, own[0].embedding.vector), own[0].kind, track) for v in vectors]
+        alone = [
+            engine.decide(track.distance(v, own[0].embedding.vector), own[0].kind, track) for v in vectors.values()
+        ]
         if any(v.decision == "mismatch" for v in alone):
             worst = max(v.distance for v in alone)
             return "face_mismatch", f"{track.name} distance of a frame to the template {worst:.3f}"

@@ -9,13 +9,17 @@ import pytest
 from exam_server.face import challenges
 from exam_server.face.liveness import (
     Challenge,
+    aligned_patch,
     blink_seen,
     challenge_space,
+    continuity,
     issue_challenge,
     moves_seen,
     sequence_seen,
+    tracked_frames,
     yaw_turn_seen,
 )
+from exam_server.face.models.sface import five_points
 
 from .conftest import encode_jpeg, needs_faces
 
@@ -113,6 +117,96 @@ def test_another_person_in_any_frame_fails_though_only_two_frames_are_judged(
     frames[position] = encode_jpeg(photos.rgb("single/biden/biden2.jpg", 640))
     result = engine.check_liveness(_challenge("turn_left"), frames, enrolled)
     assert result.code in ("liveness_face_changed", "face_mismatch"), result.to_dict()
+
+
+def _shifted(rgb: np.ndarray, n: int) -> np.ndarray:
+    """Return the picture moved a few pixels, as the next frame of one take films it."""
+    m = np.float32([[1, 0, (n % 5) - 2], [0, 1, (n % 3) - 1]])
+    return cv2.warpAffine(rgb, m, (rgb.shape[1], rgb.shape[0]), borderMode=cv2.BORDER_REPLICATE)
+
+
+@pytest.fixture(scope="module")
+def filmed_rgb(photos):
+    """A filmed turn: each photo of TURN is a take of three frames, the face moving a little between them."""
+    return [_shifted(photos.rgb(p, 640), n) for n, p in enumerate(p for p in TURN for _ in range(3))]
+
+
+@pytest.fixture(scope="module")
+def stranger_aligned(engine, photos, filmed_rgb):
+    """Return, for each filmed frame, that frame with another person's face pasted on the worker's.
+
+    The stranger's face is warped onto the frame's own five points and blended in an ellipse over the face
+    box, so the face box, its position and its size follow the neighbouring frames; only the face differs.
+    """
+    other = photos.rgb("single/biden/biden2.jpg", 640)
+    own = engine.analyse_rgb(other, "live", check=False, embed=False)
+    out = []
+    for rgb in filmed_rgb:
+        sample = engine.analyse_rgb(rgb, "live", check=False, embed=False)
+        matrix, _ = cv2.estimateAffinePartial2D(five_points(own.landmarks), five_points(sample.landmarks))
+        warped = cv2.warpAffine(other, matrix, (rgb.shape[1], rgb.shape[0]), borderMode=cv2.BORDER_REPLICATE)
+        box = sample.box
+        mask = np.zeros(rgb.shape[:2], np.float32)
+        centre = ((box.left + box.right) // 2, (box.top + box.bottom) // 2)
+        cv2.ellipse(mask, centre, (box.width * 6 // 10, box.height * 7 // 10), 0, 0, 360, 1.0, -1)
+        mask = cv2.GaussianBlur(mask, (31, 31), 0)[..., None]
+        out.append((mask * warped + (1 - mask) * rgb).astype(np.uint8))
+    return out
+
+
+def test_the_tracking_model_embeds_enough_frames_that_each_other_one_is_continuous_with_one_it_embeds():
+    # The fewest: each embedded frame vouches for a neighbour on either side (16 frames: 6; with frames 2
+    # and 12 embedded for identity anyway, 7, as 0-1, 4-10 and 13-15 need 1, 3 and 1 more).
+    assert len(tracked_frames(16, [], [1.0] * 15, 0.9)) == 6
+    every = tracked_frames(16, [2, 12], [1.0] * 15, 0.9)
+    assert len(every) == 7 and {2, 12} <= set(every)
+    assert tracked_frames(16, [2, 12], [0.5] * 15, 0.9) == list(range(16))  # no continuity: every frame
+    links = [1.0] * 15
+    links[6] = links[7] = 0.2  # frame 7 looks like neither neighbour: it is embedded itself
+    chosen = tracked_frames(16, [0], links, 0.9)
+    assert 7 in chosen
+    for n in set(range(16)) - set(chosen):
+        assert any(m in chosen and links[min(n, m)] >= 0.9 for m in (n - 1, n + 1)), (n, chosen)
+    assert tracked_frames(16, [0], [1.0] * 15, 1.01) == list(range(16))  # a correlation above 1 embeds them all
+
+
+@needs_faces
+def test_the_patches_tell_the_next_frame_of_a_take_from_another_persons_face(engine, filmed_rgb, stranger_aligned):
+    def patch(rgb):
+        return aligned_patch(rgb, engine.analyse_rgb(rgb, "live", check=False, embed=False).landmarks)
+
+    minimum = engine.settings.liveness_track_min_correlation
+    own = [patch(rgb) for rgb in filmed_rgb]
+    links = continuity(own)
+    within_takes = [links[n] for n in range(len(links)) if n % 3 != 2]
+    assert sum(v >= minimum for v in within_takes) >= len(within_takes) - 1, links
+    for n, rgb in enumerate(stranger_aligned):  # the pasted face matches neither neighbour of its frame
+        pasted = patch(rgb)
+        for m in (n - 1, n + 1):
+            if 0 <= m < len(own):
+                assert max(continuity([own[m], pasted]) + continuity([pasted, own[m]])) < minimum, (n, m)
+
+
+@needs_faces
+def test_a_filmed_burst_is_tracked_on_a_part_of_its_frames_and_passes(engine, enrolled, filmed_rgb):
+    result = engine.check_liveness(_challenge("turn_left"), [encode_jpeg(f) for f in filmed_rgb], enrolled)
+    assert result.code is None and result.decision in ("pass", "review"), result.to_dict()
+    assert set(result.identity_frames) <= set(result.tracked_frames)
+    assert len(result.tracked_frames) <= len(filmed_rgb) // 2, result.tracked_frames
+
+
+@needs_faces
+@pytest.mark.parametrize("position", range(3 * len(TURN)))
+@pytest.mark.parametrize("aligned", [False, True], ids=["photo", "aligned"])
+def test_another_person_in_any_frame_of_a_filmed_burst_fails(
+    engine, enrolled, photos, filmed_rgb, stranger_aligned, position, aligned
+):
+    frames = [encode_jpeg(f) for f in filmed_rgb]
+    stranger = stranger_aligned[position] if aligned else _shifted(photos.rgb("single/biden/biden2.jpg", 640), 0)
+    frames[position] = encode_jpeg(stranger)
+    result = engine.check_liveness(_challenge("turn_left"), frames, enrolled)
+    assert result.code in ("liveness_face_changed", "face_mismatch"), result.to_dict()
+    assert position in result.tracked_frames  # continuity vouched for no stranger: the frame was embedded
 
 
 @needs_faces
