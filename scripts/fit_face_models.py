@@ -4,6 +4,7 @@
 Usage (the photos laid out by scripts/face_devsets.py, never inside a repository):
   python scripts/fit_face_models.py --photos /work/devsets/photos --cache /work/devsets/cache/engine
   python scripts/fit_face_models.py ... --out /tmp/params.json      # write elsewhere
+  python scripts/fit_face_models.py ... --only sface_2021dec         # add one model's own point, keep the rest
 
 It runs, through the same code as `exam-server face calibrate` (exam_server/face/fusion_fit.py), on
 PHOTOS/pairs.csv (every set's pairs, column `set`) with PHOTOS itself as the cohort standing for the
@@ -59,11 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-far", type=float, default=0.0005)
     parser.add_argument("--review-far", type=float, default=0.04)
     parser.add_argument("--veto-frr", type=float, default=0.002)
+    parser.add_argument(
+        "--only",
+        choices=ALONE,
+        help="fit only this model's operating point alone into --out, leaving every other parameter as it is",
+    )
     args = parser.parse_args(argv)
     pairs = read_pairs(args.photos / "pairs.csv")
     sets = sorted({p.get("set", "") for p in pairs})
     description = f"scripts/fit_face_models.py on {len(pairs)} pairs of the sets {', '.join(sets)}"
-    alone = tuple(name for name in ALONE if installed(name))
+    alone = (args.only,) if args.only else tuple(name for name in ALONE if installed(name))
     settings = FaceSettings(
         extra_models=tuple(m for m in (*FUSED, *alone) if m != "dlib_resnet_v1"),
         fusion_file=str(args.out),
@@ -80,9 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         "write": args.out,
     }
     steps = [(f"{name} alone", {"models": (name,)}) for name in alone]
-    steps += [
-        ("fused, cohort", {"models": FUSED, "fused": True, "cohort_dir": args.photos}),
-    ]
+    if not args.only:
+        steps += [("fused, cohort", {"models": FUSED, "fused": True, "cohort_dir": args.photos})]
     for label, extra in steps:
         for id_card in (False, True):
             started = time.process_time()
