@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         extra_models=tuple(m for m in (*FUSED, *alone) if m != "dlib_resnet_v1"),
         fusion_file=str(args.out),
     )
+    if args.only:  # that model alone in the engine: no other model's embedding is computed for it
+        settings = settings.replace(model=args.only, extra_models=())
     engine = FaceEngine(settings)  # one engine holding every model: one analysis per image serves every step
     common = {
         "target_far": args.target_far,

