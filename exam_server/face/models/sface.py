@@ -144,8 +144,9 @@ class SFaceModel(EmbeddingModel):
 
     def __init__(self, flip: bool = False, path: str | os.PathLike[str] | None = None) -> None:
         # flip: also embed the mirrored crop and average (test-time augmentation). FaceSettings.flip_average
-        # turns it on by default: on the East-Asian development sets it let in 4-6 points more of the same
-        # people at the same false-accept rate (docs/face-models.md), for a second pass of the network.
+        # turns it on by default: on the East-Asian development sets it let in about 6 points more of the same
+        # people at the same false-accept rate (docs/face-models.md, "Embedding variants, measured"), for a
+        # second pass of the network.
         self.flip = flip
         self.path = Path(path) if path is not None else self.weights.verified_path()
         self._lock = threading.Lock()
