@@ -145,7 +145,8 @@ async def drive(
     stats = PracticeStats()
     deadline = stats.t0 + ramp + duration
     timeout = aiohttp.ClientTimeout(total=60)
-    connector = aiohttp.TCPConnector(limit=0)
+    # Idle connections are dropped after 1 s, before gunicorn's 2 s keep-alive closes them under a request.
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=1.0)
     rng = random.Random(seed)
     sessions = [
         # One cookie jar per worker (unsafe: cookies for an IP address), one shared pool of connections.
