@@ -36,7 +36,8 @@ def _init_extensions(app: Flask) -> None:
     from flask_babel import get_locale
 
     from exam_server.auth.session import load_user
-    from exam_server.database import install_engine_hooks, locale_selector
+    from exam_server.database import install_engine_hooks
+    from exam_server.i18n import locale_selector
     from exam_server.services.admin.accounts import CONSOLE_LOCALES
 
     install_engine_hooks()

@@ -1,11 +1,9 @@
-"""Database helpers: the session type services take, the rows a statement touched, SQLite pragmas, locale choice."""
+"""Database helpers: the session type services take, the rows a statement touched, SQLite pragmas."""
 
 from __future__ import annotations
 
 from typing import Any, TypeAlias, cast
 
-from flask import has_request_context, request
-from flask_login import current_user
 from flask_sqlalchemy.session import Session as AppSession
 from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.engine import Engine
@@ -38,17 +36,3 @@ def install_engine_hooks() -> None:
     """Register the SQLite connect hook once per process."""
     if not event.contains(Engine, "connect", _sqlite_pragmas):
         event.listen(Engine, "connect", _sqlite_pragmas)
-
-
-# Blueprints whose pages run through the catalogue; the worker, kiosk and public pages stay Chinese.
-TRANSLATED_BLUEPRINTS = ("console", "auth")
-
-
-def locale_selector() -> str:
-    """Pick the console user's chosen language, else the browser's, else Simplified Chinese."""
-    if not has_request_context() or request.blueprint not in TRANSLATED_BLUEPRINTS:
-        return "zh_Hans_CN"
-    chosen = getattr(current_user, "locale", None) if current_user.is_authenticated else None
-    if chosen:
-        return chosen
-    return "en" if request.accept_languages.best_match(["zh", "en"]) == "en" else "zh_Hans_CN"

@@ -1,4 +1,4 @@
-"""Translation helpers: the babel extractor for enum labels and the template filter that translates them."""
+"""Translation helpers: the babel extractor for enum labels, the filter that translates them, the locale choice."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
+from flask import has_request_context, request
 from flask_babel import pgettext
+from flask_login import current_user
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 # Labels are translated in their own context: 启用 the state ("active") is not 启用 the button ("activate").
@@ -39,3 +41,17 @@ def extract_labels(fileobj: IO[bytes], keywords: Any, comment_tags: Any, options
             text = leaf.value
             if isinstance(text, str) and _CJK.search(text):
                 yield leaf.lineno, "pgettext", (LABEL_CONTEXT, text), []
+
+
+# Blueprints whose pages run through the catalogue; the worker, kiosk and public pages stay Chinese.
+TRANSLATED_BLUEPRINTS = ("console", "auth")
+
+
+def locale_selector() -> str:
+    """Pick the console user's chosen language, else the browser's, else Simplified Chinese."""
+    if not has_request_context() or request.blueprint not in TRANSLATED_BLUEPRINTS:
+        return "zh_Hans_CN"
+    chosen = getattr(current_user, "locale", None) if current_user.is_authenticated else None
+    if chosen:
+        return chosen
+    return "en" if request.accept_languages.best_match(["zh", "en"]) == "en" else "zh_Hans_CN"

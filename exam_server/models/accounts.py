@@ -46,7 +46,7 @@ class User(Base):
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
-    # The console language the user chose ("zh_Hans_CN" or "en"); None follows the browser (database.locale_selector).
+    # The console language the user chose ("zh_Hans_CN" or "en"); None follows the browser (i18n.locale_selector).
     locale: Mapped[str | None] = mapped_column(String(16))
 
     county: Mapped[County | None] = relationship()

@@ -1,7 +1,7 @@
 """console user's interface language
 
 The console runs through Flask-Babel; a user may pick 中文 or English, else the browser's
-Accept-Language decides (exam_server/database.py's locale_selector). NULL means "follow the browser".
+Accept-Language decides (exam_server/i18n.py's locale_selector). NULL means "follow the browser".
 
 Revision ID: 0730
 Revises: 0720
