@@ -12,9 +12,11 @@ from sqlalchemy import func, select
 
 from exam_server.models import (
     AuditLog,
+    CheckKind,
     FaceCheck,
     FacePhoto,
     FaceTemplate,
+    FrameHash,
     PhotoSource,
     ReviewCase,
     ReviewKind,
@@ -106,6 +108,8 @@ def test_evidence_is_purged_after_retention_except_for_open_cases(app, db, world
         db.session.flush()
         checks.append(check)
     db.session.add(ReviewCase(kind=ReviewKind.IN_EXAM_MISMATCH, worker_id=worker.id, face_check_id=checks[1].id))
+    for when in (old, utcnow()):
+        db.session.add(FrameHash(worker_id=worker.id, kind=CheckKind.CHECKIN, phash=b"\x01" * 32, created_at=when))
     db.session.commit()
     result = CliRunner().invoke(app.cli, ["face", "purge-evidence"])
     assert result.exit_code == 0 and "removed 1" in result.output, result.output
@@ -114,7 +118,11 @@ def test_evidence_is_purged_after_retention_except_for_open_cases(app, db, world
     assert kept == [False, True, True]
     db.session.expire_all()
     assert db.session.get(FaceCheck, checks[0].id).evidence_purged_at is not None
-    assert db.session.scalar(select(AuditLog.detail).where(AuditLog.action == "evidence_purged"))["files"] == 1
+    detail = db.session.scalar(select(AuditLog.detail).where(AuditLog.action == "evidence_purged"))
+    assert detail["files"] == 1 and detail["frame_hashes"] == 1
+    # The frames' hashes follow the frames: the old one is gone, the recent one kept for the replay check.
+    remaining = db.session.scalars(select(FrameHash.created_at)).all()
+    assert len(remaining) == 1 and remaining[0] > old + timedelta(days=100)
 
 
 def test_enroll_batch_is_resumable_and_reports_refusals(app, db, world, faces_dir, tmp_path):

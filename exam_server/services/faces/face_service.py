@@ -14,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 from flask import current_app
-from sqlalchemy import and_, exists, or_, select, tuple_, update
+from sqlalchemy import and_, delete, exists, or_, select, tuple_, update
 
 from exam_server import localday
 from exam_server.database import DbSession
@@ -32,6 +32,7 @@ from exam_server.models import (
     FaceCheck,
     FacePhoto,
     FaceTemplate,
+    FrameHash,
     PhotoSource,
     ReviewCase,
     ReviewKind,
@@ -460,11 +461,19 @@ def purge_evidence(
             checkin.chip_photo_path = None
         removed += len(checks) + len(chips)
         session.commit()
+    # The frames' perceptual hashes are derived from the same faces: they follow the frames' retention (the
+    # replay check compares a burst with recent frames only, replays._RECENT).
+    hashes = session.execute(delete(FrameHash).where(FrameHash.created_at < cutoff)).rowcount
     audit.record(
         session,
         "evidence_purged",
         user_id=user_id,
-        detail={"files": removed, "older_than": cutoff.isoformat(), "retention_days": retention_days},
+        detail={
+            "files": removed,
+            "frame_hashes": hashes,
+            "older_than": cutoff.isoformat(),
+            "retention_days": retention_days,
+        },
     )
     session.commit()
     return removed
