@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import and_, delete, exists, or_, select, tuple_, update
 
 from exam_server import localday
-from exam_server.database import DbSession
+from exam_server.database import DbSession, rows_touched
 from exam_server.extensions import db
 from exam_server.face import FaceEngine, FaceRefusal, FaceSample, FaceSettings, ModelMismatchError, Template
 from exam_server.face.evidence import face_square
@@ -463,7 +463,7 @@ def purge_evidence(
         session.commit()
     # The frames' perceptual hashes are derived from the same faces: they follow the frames' retention (the
     # replay check compares a burst with recent frames only, replays._RECENT).
-    hashes = session.execute(delete(FrameHash).where(FrameHash.created_at < cutoff)).rowcount
+    hashes = rows_touched(session.execute(delete(FrameHash).where(FrameHash.created_at < cutoff)))
     audit.record(
         session,
         "evidence_purged",
