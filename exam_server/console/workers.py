@@ -52,7 +52,6 @@ def workers():
         page=page,
         enrolled=enrolled,
         pick_county=len(counties) > 1,
-        mask=mask,
     )
 
 
