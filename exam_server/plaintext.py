@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from question_bank.model import CONTROL_CHARACTERS as _MULTI_LINE
+
 # PostgreSQL refuses NUL in text (a 500 where SQLite silently stored it); the other control characters are
-# never typed by a person and only hide content. Tab and line breaks are text in a multi-line field.
+# never typed by a person and only hide content. Tab and line breaks are text in a multi-line field: the
+# multi-line rule is the question bank's own (question_bank imports nothing of the server).
 _SINGLE_LINE = re.compile(r"[\x00-\x1f\x7f]")
-_MULTI_LINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The same rule as a JSON-schema pattern for single-line fields of the kiosk API's document.
 SINGLE_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 

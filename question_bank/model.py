@@ -45,7 +45,8 @@ _INDUSTRY_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # The server stores codes in String(32); no control character (PostgreSQL refuses NUL in text).
 _CODE_RE = re.compile(r"^[^\s\x00-\x1f\x7f]{1,32}$")
 # Characters that XLSX cannot store or PostgreSQL refuses (NUL), and DEL; tab and line breaks are text.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The server's rule for multi-line text people send (exam_server/plaintext.py) is this one.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Column sizes of the server's question table.
 _MAX_LENGTHS = {"category": 64, "basis": 255}
 
@@ -214,7 +215,7 @@ def _validate_text(q: Question) -> list[Problem]:
     if not q.category.strip():
         add("category", "分类不能为空 / category is empty")
     for name in ("stem", "explanation", "category", "basis"):
-        if _CONTROL_RE.search(getattr(q, name)):
+        if CONTROL_CHARACTERS.search(getattr(q, name)):
             add(name, "含有不可见控制字符 / contains control characters")
     for name, limit in _MAX_LENGTHS.items():
         if len(getattr(q, name)) > limit:
@@ -278,7 +279,7 @@ def _validate_options(q: Question) -> list[Problem]:
         if not str(opt).strip():
             problems.append(Problem(None, col, f"选项 {LETTERS[i]} 为空 / option {LETTERS[i]} is empty"))
             continue
-        if _CONTROL_RE.search(opt):
+        if CONTROL_CHARACTERS.search(opt):
             problems.append(Problem(None, col, "含有不可见控制字符 / contains control characters"))
         key = stem_key(opt)
         if key in seen:

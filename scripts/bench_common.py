@@ -10,8 +10,8 @@ import shutil
 import statistics
 import sys
 import tempfile
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,6 +64,51 @@ def make_app(url: str, data_dir: Path, **config):
     with app.app_context():
         upgrade()
     return app
+
+
+def insert_practice_answers(
+    session,
+    worker_ids: Sequence[int],
+    answers_each: int,
+    questions: Sequence,
+    rng,
+    first: Callable[[int], datetime],
+    step: timedelta,
+    key: str = "bench",
+    batch: int = 20_000,
+) -> None:
+    """Insert answers_each synthetic practice answers per worker, in bulk batches (70% right; no commit).
+
+    questions: rows with id and category, each answer a random one of them (drawn with rng); the n-th
+    answer of the i-th worker was given at first(i) + n * step, with the idempotency key f"{key}-{n}".
+    """
+    from sqlalchemy import insert
+
+    from exam_server.models import PracticeAnswer
+
+    rows: list[dict] = []
+    for i, worker_id in enumerate(worker_ids):
+        start = first(i)
+        for n in range(answers_each):
+            question = rng.choice(questions)
+            rows.append(
+                {
+                    "worker_id": worker_id,
+                    "question_id": question.id,
+                    "question_version": 1,
+                    "category": question.category,
+                    "mode": "category",
+                    "response": "A",
+                    "correct": rng.random() < 0.7,
+                    "idempotency_key": f"{key}-{n}",
+                    "answered_at": start + n * step,
+                }
+            )
+        if len(rows) >= batch:
+            session.execute(insert(PracticeAnswer), rows)
+            rows = []
+    if rows:
+        session.execute(insert(PracticeAnswer), rows)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -107,18 +107,39 @@ def start_gunicorn(url: str, data_dir: Path, port: int, log: Path, **env_extra: 
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
-def wait_ready(port: int, token: str, seconds: float = 90) -> None:
+def start_servers(url: str, data_dir: Path, port: int, logs: Path, face_pool: bool, **env_extra: str):
+    """Start gunicorn on port and, with face_pool, the face pool on port + 1; return the processes and routes.
+
+    The face pool is a second gunicorn of the same app that takes the check-in bursts and captures, as
+    kiosk-client --face-server sends them (docs/scaling.md): EXAM_NICE=10, 32 threads, no sweep. env_extra
+    goes to the first server only. The routes map the load drivers' kinds of request to base URLs.
+    """
+    servers = [start_gunicorn(url, data_dir, port, logs / "gunicorn.log", **env_extra)]
+    routes = {"default": f"http://127.0.0.1:{port}"}
+    if face_pool:
+        servers.append(
+            start_gunicorn(
+                url,
+                data_dir,
+                port + 1,
+                logs / "gunicorn_face.log",
+                EXAM_NICE="10",
+                EXAM_THREADS="32",
+                EXAM_SWEEP_SECONDS="0",
+            )
+        )
+        routes.update(frames=f"http://127.0.0.1:{port + 1}", capture=f"http://127.0.0.1:{port + 1}")
+    return servers, routes
+
+
+def wait_ready(port: int, path: str, headers: dict[str, str] | None = None, seconds: float = 90) -> None:
+    """Wait until gunicorn on this port answers GET path (with these headers) with 200."""
     import requests
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if (
-                requests.get(
-                    f"http://127.0.0.1:{port}/api/v1/ping", timeout=2, headers={"Authorization": f"Bearer {token}"}
-                ).status_code
-                == 200
-            ):
+            if requests.get(f"http://127.0.0.1:{port}{path}", timeout=2, headers=headers).status_code == 200:
                 return
         except requests.RequestException:
             pass
@@ -187,24 +208,10 @@ def run_variant(
     logs.mkdir(parents=True, exist_ok=True)
     for old in logs.glob("gunicorn*.log"):
         old.unlink()
-    servers = [start_gunicorn(url, data_dir, args.port, logs / "gunicorn.log")]
-    routes = {"default": f"http://127.0.0.1:{args.port}"}
-    if args.split:
-        servers.append(
-            start_gunicorn(
-                url,
-                data_dir,
-                args.port + 1,
-                logs / "gunicorn_face.log",
-                EXAM_NICE="10",
-                EXAM_THREADS="32",
-                EXAM_SWEEP_SECONDS="0",
-            )
-        )
-        routes.update(frames=f"http://127.0.0.1:{args.port + 1}", capture=f"http://127.0.0.1:{args.port + 1}")
+    servers, routes = start_servers(url, data_dir, args.port, logs, args.split)
     try:
-        for port in sorted({args.port, args.port + 1} if args.split else {args.port}):
-            wait_ready(port, tokens[0])
+        for port in range(args.port, args.port + len(servers)):
+            wait_ready(port, "/api/v1/ping", {"Authorization": f"Bearer {tokens[0]}"})
         before = cpu_snapshot([s.pid for s in servers])
         stats = asyncio.run(
             drive(

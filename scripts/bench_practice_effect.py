@@ -18,7 +18,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench_common import make_app, median, throwaway_database  # also puts the repository on sys.path
+from bench_common import (  # also puts the repository on sys.path
+    insert_practice_answers,
+    make_app,
+    median,
+    throwaway_database,
+)
 
 
 def _fill(session, workers: int, answers_each: int, enterprises: int) -> None:
@@ -29,7 +34,6 @@ def _fill(session, workers: int, answers_each: int, enterprises: int) -> None:
         Enterprise,
         ExamPlan,
         ExamRequirement,
-        PracticeAnswer,
         Question,
         RequirementStatus,
         Sitting,
@@ -127,30 +131,18 @@ def _fill(session, workers: int, answers_each: int, enterprises: int) -> None:
         ],
     )
     questions = session.execute(select(Question.id, Question.category)).all()
-    batch: list[dict] = []
-    for i, (worker_id, _) in enumerate(staff):
-        # Half practise before the sitting, half after it.
-        first = started - timedelta(days=5) if i % 2 else started + timedelta(days=1)
-        for n in range(answers_each):
-            question = rng.choice(questions)
-            batch.append(
-                {
-                    "worker_id": worker_id,
-                    "question_id": question.id,
-                    "question_version": 1,
-                    "category": question.category,
-                    "mode": "category",
-                    "response": "A",
-                    "correct": rng.random() < 0.7,
-                    "idempotency_key": f"bench-{n}",
-                    "answered_at": first + timedelta(minutes=n),
-                }
-            )
-        if len(batch) >= 50_000:
-            session.execute(insert(PracticeAnswer), batch)
-            batch = []
-    if batch:
-        session.execute(insert(PracticeAnswer), batch)
+    before, after = started - timedelta(days=5), started + timedelta(days=1)
+    # Half practise before the sitting, half after it.
+    insert_practice_answers(
+        session,
+        [worker_id for worker_id, _ in staff],
+        answers_each,
+        questions,
+        rng,
+        lambda i: before if i % 2 else after,
+        timedelta(minutes=1),
+        batch=50_000,
+    )
     session.commit()
 
 

@@ -27,7 +27,15 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench_common import REPO, machine, percentile, stamp, throwaway_database, write_section
+from bench_common import (
+    REPO,
+    insert_practice_answers,
+    machine,
+    percentile,
+    stamp,
+    throwaway_database,
+    write_section,
+)
 
 FACES = Path(os.environ.get("EXAM_FACES_DIR", REPO.parent / "shared" / "faces"))
 PIN = "381946"
@@ -73,7 +81,7 @@ def give_pins_and_history(session, workers: list[tuple[int, str]], answers_each:
     from sqlalchemy import insert, select
     from werkzeug.security import generate_password_hash
 
-    from exam_server.models import PracticeAnswer, Question, WorkerCredential, utcnow
+    from exam_server.models import Question, WorkerCredential, utcnow
 
     pin_hash, now = generate_password_hash(PIN), utcnow()
     session.execute(
@@ -81,28 +89,16 @@ def give_pins_and_history(session, workers: list[tuple[int, str]], answers_each:
         [{"worker_id": wid, "pin_hash": pin_hash, "session_version": 1, "set_at": now} for wid, _ in workers],
     )
     questions = session.execute(select(Question.id, Question.category).where(Question.exam_only.is_(False))).all()
-    rng, rows = random.Random(1), []
-    for wid, _ in workers:
-        for n in range(answers_each):
-            question = rng.choice(questions)
-            rows.append(
-                {
-                    "worker_id": wid,
-                    "question_id": question.id,
-                    "question_version": 1,
-                    "category": question.category,
-                    "mode": "category",
-                    "response": "A",
-                    "correct": rng.random() < 0.7,
-                    "idempotency_key": f"history-{n}",
-                    "answered_at": now - timedelta(days=1, minutes=n),
-                }
-            )
-        if len(rows) >= 20_000:
-            session.execute(insert(PracticeAnswer), rows)
-            rows = []
-    if rows:
-        session.execute(insert(PracticeAnswer), rows)
+    insert_practice_answers(
+        session,
+        [wid for wid, _ in workers],
+        answers_each,
+        questions,
+        random.Random(1),
+        lambda _: now - timedelta(days=1),
+        -timedelta(minutes=1),
+        key="history",
+    )
     session.commit()
 
 
@@ -275,23 +271,8 @@ async def sample_cpu_at(seconds: float, pids: list[int]) -> dict:
     return cpu_snapshot(pids)
 
 
-def wait_up(port: int, seconds: float = 90) -> None:
-    """Wait until gunicorn on this port serves the workers' sign-in page."""
-    import requests
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/worker/login", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"gunicorn on port {port} did not answer within {seconds:.0f} s")
-
-
 def run(args: argparse.Namespace) -> int:
-    from bench_load import start_gunicorn, stop
+    from bench_load import start_servers, stop, wait_ready
     from load_report import load_frames
 
     frames = load_frames(args.faces) if args.kiosks else {}
@@ -304,24 +285,10 @@ def run(args: argparse.Namespace) -> int:
         data_dir = Path(tmp) / "data"
         setup, workers = build(url, data_dir, args)
         # Plain HTTP on loopback (production puts TLS in front): a Secure cookie would never come back.
-        servers = [start_gunicorn(url, data_dir, args.port, logs / "gunicorn.log", EXAM_SECURE_COOKIES="0")]
-        routes = {"default": f"http://127.0.0.1:{args.port}"}
-        if args.kiosks:
-            servers.append(
-                start_gunicorn(
-                    url,
-                    data_dir,
-                    args.port + 1,
-                    logs / "gunicorn_face.log",
-                    EXAM_NICE="10",
-                    EXAM_THREADS="32",
-                    EXAM_SWEEP_SECONDS="0",
-                )
-            )
-            routes.update(frames=f"http://127.0.0.1:{args.port + 1}", capture=f"http://127.0.0.1:{args.port + 1}")
+        servers, routes = start_servers(url, data_dir, args.port, logs, bool(args.kiosks), EXAM_SECURE_COOKIES="0")
         try:
-            for port in {args.port, args.port + 1} if args.kiosks else {args.port}:
-                wait_up(port)
+            for port in range(args.port, args.port + len(servers)):
+                wait_ready(port, "/worker/login")
             pids = [s.pid for s in servers]
 
             async def measured():

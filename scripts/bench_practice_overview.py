@@ -17,7 +17,12 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench_common import make_app, median, throwaway_database  # also puts the repository on sys.path
+from bench_common import (  # also puts the repository on sys.path
+    insert_practice_answers,
+    make_app,
+    median,
+    throwaway_database,
+)
 
 PAGE = 30
 
@@ -26,7 +31,7 @@ def _fill(session, workers: int, answers_each: int) -> list[int]:
     """Insert the workers, their answers and mock exams in bulk; return the worker ids."""
     from sqlalchemy import insert, select
 
-    from exam_server.models import MockExam, PracticeAnswer, Question, Worker, utcnow
+    from exam_server.models import MockExam, Question, Worker, utcnow
     from exam_server.services.exam import question_store
     from tests import factories
 
@@ -53,23 +58,9 @@ def _fill(session, workers: int, answers_each: int) -> list[int]:
     ids = list(session.scalars(select(Worker.id).order_by(Worker.id)))
     questions = session.execute(select(Question.id, Question.category)).all()
     rng, now = random.Random(1), utcnow()
-    rows, mocks = [], []
+    insert_practice_answers(session, ids, answers_each, questions, rng, lambda _: now, -timedelta(minutes=1))
+    mocks = []
     for worker_id in ids:
-        for n in range(answers_each):
-            question = rng.choice(questions)
-            rows.append(
-                {
-                    "worker_id": worker_id,
-                    "question_id": question.id,
-                    "question_version": 1,
-                    "category": question.category,
-                    "mode": "category",
-                    "response": "A",
-                    "correct": rng.random() < 0.7,
-                    "idempotency_key": f"bench-{n}",
-                    "answered_at": now - timedelta(minutes=n),
-                }
-            )
         for _ in range(2):
             mocks.append(
                 {
@@ -84,7 +75,6 @@ def _fill(session, workers: int, answers_each: int) -> list[int]:
                     "max_score": 100,
                 }
             )
-    session.execute(insert(PracticeAnswer), rows)
     session.execute(insert(MockExam), mocks)
     session.commit()
     return ids

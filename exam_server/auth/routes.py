@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
@@ -13,7 +13,7 @@ from exam_server.auth.blueprint import bp
 from exam_server.auth.forms import LoginForm, PasswordForm
 from exam_server.extensions import db
 from exam_server.models import DomainError
-from exam_server.services import audit
+from exam_server.services import audit, throttle
 from exam_server.services.admin import accounts
 
 
@@ -28,34 +28,33 @@ def _safe_next(target: str | None) -> str:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        # Checked before the password, so a throttled guess learns nothing (services/throttle.py says what counts).
-        throttle = current_app.extensions["login_throttle"]
-        address = request.remote_addr or ""
-        wait = throttle.wait(form.username.data, address)
-        if wait:
+        # The throttle is read before the password, so a throttled guess learns nothing (services/throttle.py).
+        tried = throttle.attempt(
+            db.session,
+            form.username.data,
+            request.remote_addr or "",
+            lambda: accounts.authenticate(db.session, form.username.data, form.password.data),
+            lambda user: audit.record(
+                db.session,
+                "login" if user else "login_failed",
+                target=user,
+                user_id=user.id if user else None,
+                ip=request.remote_addr,
+                detail={"username": form.username.data[:64]},
+            ),
+        )
+        if tried.wait:
             flash(
                 _(
                     "登录失败次数过多，请 %(wait)s 秒后再试 / too many failed logins, try again in %(wait)s s",
-                    wait=wait,
+                    wait=tried.wait,
                 ),
                 "error",
             )
-            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
-        user = accounts.authenticate(db.session, form.username.data, form.password.data)
-        audit.record(
-            db.session,
-            "login" if user else "login_failed",
-            target=user,
-            user_id=user.id if user else None,
-            ip=request.remote_addr,
-            detail={"username": form.username.data[:64]},
-        )
-        db.session.commit()
-        if user:
-            throttle.succeeded(form.username.data, address)
-            login_user(user)
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(tried.wait)}
+        if tried.found:
+            login_user(tried.found)
             return redirect(_safe_next(request.args.get("next")))
-        throttle.failed(form.username.data, address)
         flash(_("用户名或密码错误 / wrong username or password"), "error")
     return render_template("auth/login.html", form=form)
 

@@ -17,7 +17,6 @@ import click
 import numpy as np
 
 from .calibration import read_pairs
-from .detection import DetectedFace
 from .engine import FaceEngine, FaceSample, Template
 from .errors import FaceError, FaceRefusal, ModelMismatchError
 from .models import EmbeddingModel
@@ -125,7 +124,8 @@ def verify_command(
     """Verify LIVE frame(s) against the ENROLLED photo as check-in and captures do; print JSON.
 
     One LIVE image is judged as an in-exam capture (quality gate included); several as a check-in burst:
-    the frames liveness embeds (the most frontal of each part of the burst: liveness.identity_frames) together, each alone able to refuse, no quality gate per frame.
+    the frames check-in embeds (liveness.embed_burst: the most frontal of each part of the burst together, and
+    each frame the tracking model embeds), each alone able to refuse, no quality gate per frame.
     """
     from .pairs import AnalysisCache, decide_pairs, load_cohort
 
@@ -161,7 +161,7 @@ def _verify_files(
     cohort: Any,
 ) -> dict[str, Any]:
     from .fusion import verify_fused
-    from .liveness import identity_frames
+    from .liveness import embed_burst
     from .pairs import search_key
 
     data = _read(enrolled, "a")
@@ -173,27 +173,22 @@ def _verify_files(
     if chip is not None:
         templates += _refusing(lambda: engine.enrol_sample(_read(chip, "chip"), "id_card"), "chip").templates()
     names = ["b"] if len(live) == 1 else [f"b{n + 1}" for n in range(len(live))]  # which live image was refused
+    tracked: dict[int, Any] = {}
     if len(live) == 1:
         probes = [_refusing(lambda: engine.analyse(_read(live[0], "b"), "live"), "b")]
         chosen = [0]
     else:
-        images, tracked = [], []
+        images, found = [], []
         for path, name in zip(live, names, strict=True):
             images.append(_refusing(partial(engine.decode, _read(path, name), "live"), name).rgb)
-            tracked.append(_refusing(partial(engine.analyse_rgb, images[-1], "live", check=False, embed=False), name))
-        chosen = identity_frames(tracked, engine.settings.liveness_identity_frames, engine.settings)
-        track = engine.track_model  # its one pass, which check-in makes of every frame, is where embedding starts
-        probes = []
-        for n in chosen:
-            landmarks = tracked[n].landmarks
-            assert landmarks is not None  # analyse_rgb sets them
-            quick = track.quick_embed(images[n], DetectedFace(tracked[n].box, landmarks))
-            probes.append(engine.embed_sample(images[n], tracked[n], {track.key: quick}))
+            found.append(_refusing(partial(engine.analyse_rgb, images[-1], "live", check=False, embed=False), name))
+        burst = embed_burst(engine, images, found)  # the frames and vectors check-in decides on
+        chosen, probes, tracked = burst.identity_frames, burst.samples, burst.tracked
     if model is not None:
         verification: Any = verify_one_model(engine, model, probes, templates)
     else:
         population = cohort.population(enrolled, live[0], search_key(engine)) if cohort is not None else None
-        verification = verify_fused(engine, probes, templates, population=population)
+        verification = verify_fused(engine, probes, templates, population=population, tracked=tracked)
     out: dict[str, Any] = {
         "a": str(enrolled),
         "b": str(live[0]) if len(live) == 1 else [str(p) for p in live],

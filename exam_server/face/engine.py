@@ -364,15 +364,9 @@ class FaceEngine:
         """Pick a random liveness challenge valid for the configured time."""
         return issue_challenge(self.settings.liveness_ttl_seconds)
 
-    def check_liveness(
-        self,
-        challenge: Challenge,
-        frames: Sequence[bytes],
-        template: Template | Sequence[Template],
-        now: float | None = None,
-    ) -> LivenessResult:
-        """Judge a burst of frames answering a challenge for the claimed worker's template."""
-        return check_liveness(self, challenge, frames, template, now)
+    def check_liveness(self, challenge: Challenge, frames: Sequence[bytes], now: float | None = None) -> LivenessResult:
+        """Judge a burst of frames answering a challenge (liveness only: the identity is fusion.verify_fused's)."""
+        return check_liveness(self, challenge, frames, now)
 
     def id_card_photo(self, image_bytes: bytes, quality: int = 90) -> bytes:
         """Return a 102x126 JPEG cut around the single face, as an ID-card chip photo looks."""

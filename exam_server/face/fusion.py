@@ -50,7 +50,7 @@ from .samples import Decided, Template
 
 if TYPE_CHECKING:
     from .engine import FaceEngine
-    from .samples import FaceSample, Verification
+    from .samples import Embedding, FaceSample, Verification
 
 PARAMS_FILE = Path(__file__).with_name("fusion_params.json")
 FORMAT_VERSION = 2
@@ -577,6 +577,8 @@ class MultiVerification(Decided):
     normalised_scores: tuple[float, ...] = ()
     # The rank check: another enrolled worker nearer to the live face than the claimed one.
     look_alike: dict[str, Any] | None = None
+    # The burst's tracked frames, each judged alone by the tracking model (tracked_verdicts).
+    tracked: dict[str, Any] | None = None
 
     @property
     def model_name(self) -> str:
@@ -596,7 +598,51 @@ class MultiVerification(Decided):
             "normalised": self.normalised,
             "normalised_scores": [round(d, 4) for d in self.normalised_scores],
             "look_alike": self.look_alike,
+            "tracked": self.tracked,
         }
+
+
+def tracked_verdicts(
+    engine: FaceEngine, tracked: Mapping[int, Embedding], templates: Sequence[Template], kind: str
+) -> list[tuple[int, Verification]]:
+    """Return each tracked frame's decision alone, by frame number: its model's operating point on its mean distance.
+
+    tracked: a burst's frames embedded by the tracking model only (liveness.embed_burst), by frame number. Each
+    is compared with every template of its model, as each judged frame is (mean_distance), and decided at
+    that model's own operating point for the decision's template kind. No template of the model: none judged.
+    """
+    out = []
+    for number, embedding in sorted(tracked.items()):
+        model = engine.model_for(embedding.model_key)
+        stored = [t.embedding.vector for t in templates if t.embedding.model_key == embedding.model_key]
+        if stored:
+            distance = float(np.mean([model.distance(embedding.vector, t) for t in stored]))
+            out.append((number, engine.decide(distance, kind, model)))
+    return out
+
+
+def tracked_mismatch(
+    engine: FaceEngine, tracked: Mapping[int, Embedding] | None, templates: Sequence[Template], kind: str
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Return the tracked frames' verdicts (as stored) and, when one of them alone is a mismatch, the reason."""
+    if not tracked:
+        return None, None
+    verdicts = tracked_verdicts(engine, tracked, templates, kind)
+    if not verdicts:
+        return None, None
+    first = verdicts[0][1]
+    stored = {
+        "model_name": first.model_name,
+        "model_version": first.model_version,
+        "frames": [n for n, _ in verdicts],
+        "distances": [round(v.distance, 6) for _, v in verdicts],
+        "decisions": [v.decision for _, v in verdicts],
+    }
+    bad = [(n, v) for n, v in verdicts if v.decision == "mismatch"]
+    if not bad:
+        return stored, None
+    number, worst = max(bad, key=lambda item: item[1].distance)
+    return stored, f"frame {number + 1} of the burst alone is a mismatch by {worst.model_name} ({worst.distance:.3f})"
 
 
 def mean_distance(
@@ -620,6 +666,7 @@ def verify_fused(
     templates: Template | Sequence[Template],
     fusion: Fusion | None = None,
     population: Population | None = None,
+    tracked: Mapping[int, Embedding] | None = None,
 ) -> MultiVerification:
     """Decide on every model in the fusion, over all frames and all templates: the one 1:1 decision path.
 
@@ -628,8 +675,10 @@ def verify_fused(
     two reviews, disagreement to review). With a population of other enrolled workers large enough,
     the scores are first normalised against it (cohort.py) and decided with the cohort fusion; below
     that size the plain decision stands and `reasons` says so. A burst is a mismatch when any single
-    frame alone is one (as liveness judges it), and a match becomes review when another enrolled
-    worker is nearer to the live face than the claimed one (the rank check, `look_alike`).
+    frame alone is one: each probe by the fusion, each of the burst's `tracked` frames (embedded by the
+    tracking model only, liveness.embed_burst) by that model (tracked_verdicts); and a match becomes
+    review when another enrolled worker is nearer to the live face than the claimed one (the rank check,
+    `look_alike`).
     """
     probe_list = [probes] if not isinstance(probes, Sequence) else list(probes)
     template_list = [templates] if isinstance(templates, Template) else list(templates)
@@ -667,6 +716,10 @@ def verify_fused(
         if "mismatch" in alone and decision != "mismatch":
             reasons.append(f"frame {alone.index('mismatch') + 1} of {len(alone)} alone is a mismatch")
             decision = "mismatch"
+    tracked_stored, tracked_reason = tracked_mismatch(engine, tracked, template_list, kind)
+    if tracked_reason is not None and decision != "mismatch":
+        reasons.append(tracked_reason)
+        decision = "mismatch"
     look_alike = None
     if population is not None and population.rank_gallery is not None:
         look_alike = rank_check(engine, population, probe_list, template_list)
@@ -694,6 +747,7 @@ def verify_fused(
         bool(scores),
         scores,
         look_alike,
+        tracked_stored,
     )
 
 

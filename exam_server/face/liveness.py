@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -16,10 +16,11 @@ import numpy as np
 from .detection import DetectedFace, Landmarks
 from .errors import FaceRefusal
 from .models.sface import ARCFACE_112_TEMPLATE, five_points
+from .samples import Embedding
 
 if TYPE_CHECKING:
     from .engine import FaceEngine
-    from .samples import FaceSample, Template, Verification
+    from .samples import FaceSample
 
 # The moves a challenge is made of; a challenge is one move (as before sequences) or several joined by "+".
 CHALLENGES = ("turn_left", "turn_right", "blink", "open_mouth")
@@ -36,6 +37,9 @@ _ORDER_ZH = ("先", "再", "最后")  # challenges have at most three moves
 # above the first frame's (a smile showing teeth measured 0.21-0.24 on shared/faces, closed lips 0.00-0.04).
 MOUTH_OPEN_RATIO = 0.35
 MOUTH_OPEN_RISE = 0.2
+# The refusals for the moves alone: the burst was embedded and showed one face throughout, whose identity is
+# still judged (a face that is not the claimed worker's is reported as that, before a move not seen).
+MOVE_CODES = ("liveness_rigid", "liveness_movement_not_seen")
 # Frames are compared at this size for the "same picture" test.
 _THUMB = (64, 48)
 # The face patch that vouches for a frame's neighbour (continuity): grey, this many pixels square, aligned on
@@ -71,7 +75,7 @@ class Challenge:
 
 @dataclass
 class LivenessResult:
-    """The verdict on a challenge answer: pass, review (identity in the review band) or fail."""
+    """The verdict on a challenge answer, pass or fail: the moves, one live face throughout; never whose face it is."""
 
     decision: str
     code: str | None
@@ -82,18 +86,24 @@ class LivenessResult:
     nonrigid: float = 0.0
     frame_difference: float = 0.0
     moves: list[str] = field(default_factory=list)  # a sequence challenge: the moves seen, in order
-    verifications: list[Verification] = field(default_factory=list)
     detail: str = ""
     # The frames the identity is decided on (identity_frames: their numbers in the burst), each with every
-    # model's embedding, for a decision over the burst.
+    # model's embedding, for the one decision over the burst (face_verify.judge).
     samples: list[FaceSample] = field(default_factory=list, repr=False)
     identity_frames: list[int] = field(default_factory=list)
     # The frames the tracking model embedded (tracked_frames); every other one is continuous with one of them.
     tracked_frames: list[int] = field(default_factory=list)
+    # Their one-pass embeddings by frame number: the decision judges each alone against the templates.
+    tracked: dict[int, Embedding] = field(default_factory=dict, repr=False)
 
     @property
     def passed(self) -> bool:
         return self.decision == "pass"
+
+    @property
+    def one_face(self) -> bool:
+        """Tell whether the burst was embedded and showed one face throughout (passed, or refused for the moves)."""
+        return bool(self.samples) and (self.passed or self.code in MOVE_CODES)
 
     @property
     def message_zh(self) -> str | None:
@@ -111,7 +121,6 @@ class LivenessResult:
             "nonrigid": round(self.nonrigid, 4),
             "frame_difference": round(self.frame_difference, 3),
             "moves": self.moves,
-            "distances": [round(v.distance, 4) for v in self.verifications],
             "identity_frames": self.identity_frames,
             "tracked_frames": self.tracked_frames,
             "detail": self.detail,
@@ -269,8 +278,8 @@ def identity_frames(samples: Sequence[FaceSample], count: int, settings: Any) ->
     sharpest frame: the pose the enrolment photos and the calibrated thresholds are of (a turned, blinking or
     blurred face is further from its own enrolment photo), and the parts make the "same face" check span the
     burst. That the face which made the moves is the claimed worker's is proven for every frame apart: by the
-    tracking model's one-pass embedding (_tracked_refusal), or by continuity with a neighbour so embedded
-    (tracked_frames).
+    tracking model's one-pass embedding, judged alone against the templates by the decision (fusion.verify_fused),
+    or by continuity with a neighbour so embedded (tracked_frames).
     """
     total = len(samples)
     if total <= count:
@@ -346,17 +355,45 @@ def tracked_frames(total: int, anchors: Sequence[int], links: Sequence[float], m
     return sorted(chosen)
 
 
-def check_liveness(
-    engine: FaceEngine,
-    challenge: Challenge,
-    frames: Sequence[bytes],
-    template: Template | Sequence[Template],
-    now: float | None = None,
-) -> LivenessResult:
-    """Judge a burst of frames answering a challenge for the claimed worker's template (or fused templates).
+@dataclass
+class BurstEmbedding:
+    """What a burst's identity is decided on: the judged frames' samples and the tracked frames' embeddings."""
 
-    With one template each frame is verified by that template's model; with a list (one template per
-    fused model) each frame is judged by engine.verify_fused.
+    identity_frames: list[int]
+    tracked_frames: list[int]
+    samples: list[FaceSample]  # the identity frames, every model's embedding
+    tracked: dict[int, Embedding]  # the tracking model's one-pass embedding of each tracked frame
+
+
+def embed_burst(engine: FaceEngine, images: Sequence[np.ndarray], found: Sequence[FaceSample]) -> BurstEmbedding:
+    """Embed a burst analysed without embeddings (`found`, one sample of each image) as its identity is decided.
+
+    The identity embeddings, the costly part, only for the frames that decide (identity_frames says which).
+    The tracking model's one pass for those and for enough others that every remaining frame is continuous
+    with one so embedded (tracked_frames): a face swapped into any frame is either embedded and compared,
+    or must look like its embedded neighbour. A burst without continuity (frames of different takes) has
+    every frame embedded; a filmed burst about a third of them. Check-in and `exam-server face verify` both
+    embed a burst here, so that they decide on the same vectors.
+    """
+    settings = engine.settings
+    track = engine.track_model
+    faces = [DetectedFace(s.box, s.landmarks) for s in found if s.landmarks is not None]  # analyse_rgb sets them
+    chosen = identity_frames(found, settings.liveness_identity_frames, settings)
+    links = continuity([aligned_patch(rgb, face.landmarks) for rgb, face in zip(images, faces, strict=True)])
+    embedded = tracked_frames(len(images), chosen, links, settings.liveness_track_min_correlation)
+    vectors = {n: track.quick_embed(images[n], faces[n]) for n in embedded}
+    samples = [engine.embed_sample(images[n], found[n], {track.key: vectors[n]}) for n in chosen]
+    tracked = {n: Embedding(v, track.name, track.version) for n, v in vectors.items()}
+    return BurstEmbedding(chosen, embedded, samples, tracked)
+
+
+def check_liveness(
+    engine: FaceEngine, challenge: Challenge, frames: Sequence[bytes], now: float | None = None
+) -> LivenessResult:
+    """Judge a burst of frames answering a challenge: the moves, a live face, one face throughout; not whose.
+
+    No template is looked at: the result carries the frames' embeddings (samples, tracked) for the one
+    identity decision (face_verify.judge, fusion.verify_fused), which judges each of them.
     """
     settings = engine.settings
     result = LivenessResult("fail", None, challenge.kind, len(frames))
@@ -372,7 +409,7 @@ def check_liveness(
     if len({hashlib.sha256(bytes(f)).digest() for f in frames}) == 1:
         return _fail(result, "liveness_static", "every frame is the same file")
 
-    tracked: list[FaceSample] = []
+    found: list[FaceSample] = []
     images: list[np.ndarray] = []
     thumbs: list[np.ndarray] = []
     for number, data in enumerate(frames):
@@ -380,85 +417,59 @@ def check_liveness(
             rgb = engine.decode(data, "live").rgb
             # Every frame: the face, its count and its 68 points (what the moves are read from), no embedding.
             # Motion blurs frames in the middle of a turn; only the identity and the count of faces matter here.
-            tracked.append(engine.analyse_rgb(rgb, "live", check=False, embed=False))
+            found.append(engine.analyse_rgb(rgb, "live", check=False, embed=False))
         except FaceRefusal as refusal:
             return _fail(result, refusal.code, f"frame {number}: {refusal.detail}")
         images.append(rgb)
         grey = cv2.cvtColor(cv2.resize(rgb, _THUMB, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
         thumbs.append(grey.astype(np.float32))
 
-    result.yaw = [s.quality.yaw for s in tracked]
-    result.eye_aspect_ratio = [s.quality.eye_aspect_ratio for s in tracked]
+    result.yaw = [s.quality.yaw for s in found]
+    result.eye_aspect_ratio = [s.quality.eye_aspect_ratio for s in found]
     result.frame_difference = max(float(np.abs(a - b).mean()) for a, b in zip(thumbs, thumbs[1:], strict=False))
     if result.frame_difference < settings.liveness_static_max_diff:
         return _fail(result, "liveness_static", f"frames differ by {result.frame_difference:.2f} grey levels")
 
-    # The identity embeddings, the costly part, only for the frames that decide (identity_frames says which).
-    # The tracking model's one pass for those and for enough others that every remaining frame is continuous
-    # with one so embedded (tracked_frames): a face swapped into any frame is either embedded and compared,
-    # or must look like its embedded neighbour. A burst without continuity (frames of different takes) has
-    # every frame embedded, as before; a filmed burst about a third of them.
-    track = engine.track_model
-    faces = [DetectedFace(s.box, s.landmarks) for s in tracked if s.landmarks is not None]  # analyse_rgb sets them
-    result.identity_frames = identity_frames(tracked, settings.liveness_identity_frames, settings)
-    links = continuity([aligned_patch(rgb, face.landmarks) for rgb, face in zip(images, faces, strict=True)])
-    result.tracked_frames = tracked_frames(
-        len(frames), result.identity_frames, links, settings.liveness_track_min_correlation
-    )
-    vectors = {n: track.quick_embed(images[n], faces[n]) for n in result.tracked_frames}
-    samples = [engine.embed_sample(images[n], tracked[n], {track.key: vectors[n]}) for n in result.identity_frames]
-    result.samples = samples
-    templates = list(template) if isinstance(template, (list, tuple)) else [cast("Template", template)]
-    result.verifications = [
-        engine.verify(s, templates[0]) if len(templates) == 1 else engine.verify_fused(s, templates) for s in samples
-    ]
-    consistency = [engine.model.distance(samples[0].vector, s.vector) for s in samples[1:]] or [0.0]
+    burst = embed_burst(engine, images, found)
+    result.identity_frames, result.tracked_frames = burst.identity_frames, burst.tracked_frames
+    # One face throughout, judged on the frames against each other: the judged frames by the primary model,
+    # every tracked frame by the tracking model against the judged ones.
+    consistency = [engine.model.distance(burst.samples[0].vector, s.vector) for s in burst.samples[1:]] or [0.0]
     if max(consistency) > settings.live_threshold + settings.review_above:
         return _fail(result, "liveness_face_changed", f"frame distance up to {max(consistency):.3f}")
-    refused = _tracked_refusal(engine, vectors, result.identity_frames, templates)
-    if refused is not None:
-        return _fail(result, *refused)
-    if any(v.decision == "mismatch" for v in result.verifications):
-        worst = max(v.distance for v in result.verifications)
-        return _fail(result, "face_mismatch", f"distance to template up to {worst:.3f}")
+    changed = _face_changed(engine, burst.tracked, burst.identity_frames)
+    if changed is not None:
+        return _fail(result, "liveness_face_changed", changed)
+    # From here the burst is one face: its identity is judged whatever the moves show (LivenessResult.one_face).
+    result.samples, result.tracked = burst.samples, burst.tracked
 
-    result.nonrigid = nonrigid_motion([s.landmarks for s in tracked if s.landmarks is not None])
+    result.nonrigid = nonrigid_motion([s.landmarks for s in found if s.landmarks is not None])
     # A blink or an open mouth is itself a non-rigid change (a single photo can do neither); a turn must not be planar.
     turns = any(step.startswith("turn_") for step in steps)
     if turns and result.nonrigid < settings.liveness_min_nonrigid:
         return _fail(result, "liveness_rigid", f"landmarks move as one plane (residual {result.nonrigid:.4f})")
 
-    seen = _movement_seen(result, tracked, challenge.kind, settings)
+    seen = _movement_seen(result, found, challenge.kind, settings)
     if not seen:
         detail = f"{challenge.kind} not seen" + (
             f" (moves seen: {'+'.join(result.moves) or 'none'})" if len(steps) > 1 else ""
         )
         return _fail(result, "liveness_movement_not_seen", detail)
 
-    result.decision = "pass" if all(v.decision == "match" for v in result.verifications) else "review"
+    result.decision = "pass"
     return result
 
 
-def _tracked_refusal(
-    engine: FaceEngine, vectors: dict[int, np.ndarray], judged: Sequence[int], templates: Sequence[Template]
-) -> tuple[str, str] | None:
-    """Return (code, detail) when a frame's face is not the judged frames' one, or alone not the claimed worker's.
+def _face_changed(engine: FaceEngine, tracked: dict[int, Embedding], judged: Sequence[int]) -> str | None:
+    """Return why when a tracked frame's face is not the judged frames' one (the moves made by someone else), else None.
 
-    vectors: the tracked frames' one-pass embeddings by the tracking model, by frame number (the judged frames
-    among them): a face swapped in for frames that are not judged, the moves made by someone else, is refused.
+    tracked: the tracked frames' one-pass embeddings by the tracking model, by frame number (the judged frames
+    among them). Whether that one face is the claimed worker's is the identity decision's to say.
     """
     track = engine.track_model
-    changed = max(min(track.distance(v, vectors[n]) for n in judged) for v in vectors.values())
+    changed = max(min(track.distance(e.vector, tracked[n].vector) for n in judged) for e in tracked.values())
     if engine.decide(changed, "live", track).decision == "mismatch":
-        return "liveness_face_changed", f"{track.name} frame distance up to {changed:.3f}"
-    own = [t for t in templates if t.embedding.model_key == track.key]
-    if own:
-        alone = [
-            engine.decide(track.distance(v, own[0].embedding.vector), own[0].kind, track) for v in vectors.values()
-        ]
-        if any(v.decision == "mismatch" for v in alone):
-            worst = max(v.distance for v in alone)
-            return "face_mismatch", f"{track.name} distance of a frame to the template {worst:.3f}"
+        return f"{track.name} frame distance up to {changed:.3f}"
     return None
 
 

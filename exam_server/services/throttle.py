@@ -1,5 +1,7 @@
 """Rate limits shared by every process and host: login throttling and the kiosk API's per-token limit.
 
+Every sign-in (the console's password, the worker's PIN, a worker's one-time code) goes through `attempt`.
+
 Counters live where ``EXAM_RATELIMIT_STORAGE_URI`` says: ``redis://…`` (any scheme of the ``limits``
 library) or, by default, ``database://``, a table in the application's own database, so that gunicorn's
 processes on one host and hosts sharing a PostgreSQL count together without anything else to run.
@@ -12,6 +14,8 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from limits import RateLimitItem, parse_many
 from limits.storage import Storage, storage_from_string
@@ -22,11 +26,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from exam_server.database import DbSession
 from exam_server.models import RateLimitCounter
 
 # Expired windows are deleted now and then, not on every hit, so a flood adds one write per request.
 PURGE_EVERY = 500
 _PLAIN_PART = re.compile(r"[0-9A-Za-z:._-]{1,64}")
+T = TypeVar("T")
 
 
 class DatabaseStorage(Storage):
@@ -199,3 +205,43 @@ class LoginThrottle:
     def succeeded(self, username: str, address: str) -> None:
         """Forget this pair's failures: the owner's typos do not add up across successful logins."""
         self.throttle.clear(self.per_account_address, "login-account-address", username.strip().lower(), address)
+
+
+@dataclass(frozen=True)
+class Attempt(Generic[T]):
+    """One sign-in attempt: the seconds to wait (nothing was tried), else what the check found (None: refused)."""
+
+    wait: int = 0
+    found: T | None = None
+
+
+def attempt(
+    session: DbSession,
+    account: str,
+    address: str,
+    check: Callable[[], T | None],
+    record: Callable[[T | None], object] | None = None,
+) -> Attempt[T]:
+    """Try one sign-in through the app's login throttle: wait, check, record, commit, count the outcome.
+
+    The wait is read before the check, so a throttled guess learns nothing. `record` writes the audit row of
+    the outcome. The view's transaction is committed here (a finished step, docs/architecture.md "Transactions"),
+    before the counters are written on their own connection (on SQLite they would wait for this session's
+    write lock): the audit row stands whatever the counting does. A success forgets this account's failures
+    from this address; a failure counts.
+    """
+    from flask import current_app
+
+    throttle: LoginThrottle = current_app.extensions["login_throttle"]
+    wait = throttle.wait(account, address)
+    if wait:
+        return Attempt(wait)
+    found = check()
+    if record is not None:
+        record(found)
+    session.commit()
+    if found:
+        throttle.succeeded(account, address)
+    else:
+        throttle.failed(account, address)
+    return Attempt(0, found)

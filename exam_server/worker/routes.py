@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from exam_server import localday
 from exam_server.extensions import db
 from exam_server.models import DomainError, utcnow
-from exam_server.services import audit
+from exam_server.services import audit, throttle
 from exam_server.services.exam import certificates, sittings
 from exam_server.services.practice import drills, mock, pins, records, sign_in_codes
 from exam_server.worker import session
@@ -26,25 +26,24 @@ def login():
     if form.validate_on_submit():
         # Counted under a digest: the counters table must not hold citizen IDs.
         account = THROTTLE_PREFIX + hashlib.sha256(form.citizen_id.data.strip().upper().encode()).hexdigest()[:32]
-        throttle = current_app.extensions["login_throttle"]
-        address = request.remote_addr or ""
-        wait = throttle.wait(account, address)
-        if wait:
-            flash(f"登录失败次数过多，请 {wait} 秒后再试。", "error")
-            return render_template("worker/login.html", form=form), 429, {"Retry-After": str(wait)}
-        found = pins.authenticate(db.session, form.citizen_id.data, form.pin.data)
-        audit.record(
+        tried = throttle.attempt(
             db.session,
-            "worker_login" if found else "worker_login_failed",
-            target=found[0] if found else None,
-            ip=request.remote_addr,
+            account,
+            request.remote_addr or "",
+            lambda: pins.authenticate(db.session, form.citizen_id.data, form.pin.data),
+            lambda found: audit.record(
+                db.session,
+                "worker_login" if found else "worker_login_failed",
+                target=found[0] if found else None,
+                ip=request.remote_addr,
+            ),
         )
-        db.session.commit()
-        if found:
-            throttle.succeeded(account, address)
-            session.sign_in(*found)
+        if tried.wait:
+            flash(f"登录失败次数过多，请 {tried.wait} 秒后再试。", "error")
+            return render_template("worker/login.html", form=form), 429, {"Retry-After": str(tried.wait)}
+        if tried.found:
+            session.sign_in(*tried.found)
             return redirect(url_for("worker.home"))
-        throttle.failed(account, address)
         flash("身份证号或登录密码不正确。忘记密码请到考试终端完成人证核验后重新设置。", "error")
     return render_template("worker/login.html", form=form)
 
@@ -55,38 +54,40 @@ def sign_in_code(code: str):
 
     A GET never uses the code: a link preview or a phone's scanner fetching the address must not burn it.
     """
-    throttle = current_app.extensions["login_throttle"]
-    address = request.remote_addr or ""
     # Counted per address above all (a code is 128 random bits: the counters stop a flood of guesses); the
-    # account is the code's digest, so failures elsewhere never lock a good code out.
+    # account is the code's digest, so failures elsewhere never lock a good code out. A GET is counted too:
+    # an unknown code shown is a failed guess.
     account = THROTTLE_PREFIX + "code:" + sign_in_codes.digest(code)[:32]
-    wait = throttle.wait(account, address)
     headers = {"Referrer-Policy": "no-referrer"}  # the address holds the code: no other site may see it
-    if wait:
-        headers["Retry-After"] = str(wait)
-        return render_template("worker/sign_in_code.html", worker=None, wait=wait), 429, headers
     now = utcnow()
     form = ActionForm()
     if request.method == "POST" and form.validate_on_submit():
-        found = sign_in_codes.redeem(db.session, code, now)
-        audit.record(
+        redeemed = throttle.attempt(
             db.session,
-            "worker_login" if found else "worker_login_failed",
-            target=found[0] if found else None,
-            detail={"by": "sign_in_code"},
-            ip=request.remote_addr,
+            account,
+            request.remote_addr or "",
+            lambda: sign_in_codes.redeem(db.session, code, now),
+            lambda found: audit.record(
+                db.session,
+                "worker_login" if found else "worker_login_failed",
+                target=found[0] if found else None,
+                detail={"by": "sign_in_code"},
+                ip=request.remote_addr,
+            ),
         )
-        db.session.commit()
-        if found:
-            throttle.succeeded(account, address)
-            session.sign_in(*found)
+        if redeemed.found:
+            session.sign_in(*redeemed.found)
             return redirect(url_for("worker.home"))
-        worker = None
+        wait, worker = redeemed.wait, None
     else:
-        worker = sign_in_codes.pending(db.session, code, now)
+        shown = throttle.attempt(
+            db.session, account, request.remote_addr or "", lambda: sign_in_codes.pending(db.session, code, now)
+        )
+        wait, worker = shown.wait, shown.found
+    if wait:
+        headers["Retry-After"] = str(wait)
+        return render_template("worker/sign_in_code.html", worker=None, wait=wait), 429, headers
     if worker is None:
-        throttle.failed(account, address)
-        db.session.commit()
         return render_template("worker/sign_in_code.html", worker=None, wait=0), 404, headers
     name = sittings.masked_name(worker)
     return render_template("worker/sign_in_code.html", worker=worker, name=name, form=form), 200, headers

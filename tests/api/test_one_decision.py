@@ -64,6 +64,9 @@ def test_the_cli_decides_exactly_as_the_check_in(db, exam, kiosk, turn_only, fac
     assert cli["model_distances"] == pytest.approx(server["model_distances"], abs=1e-6)
     assert cli["frame_distances"] == pytest.approx(server["frame_distances"], abs=1e-6)
     assert cli["threshold"] == server["threshold"] and cli["frames"] == server["frames"]
+    # The frames the tracking model alone embedded, each judged alone: the same ones, the same distances.
+    assert cli["tracked"]["frames"] == server["tracked"]["frames"] and cli["tracked"]["frames"]
+    assert cli["tracked"]["distances"] == pytest.approx(server["tracked"]["distances"], abs=1e-6)
     # The identity is judged on the frames liveness embeds: the same ones on both sides.
     chosen = entry_check(db).detail["liveness"]["identity_frames"]
     assert cli["identity_frames"] == chosen and cli["frames"] == len(chosen) <= len(TURN_LEFT)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from exam_server.face import challenges
+from exam_server.face.fusion import verify_fused
 from exam_server.face.liveness import (
     Challenge,
     aligned_patch,
@@ -32,9 +33,24 @@ def _challenge(kind: str, ttl: float = 60) -> Challenge:
     return Challenge(kind, "nonce", now, now + ttl)
 
 
+def _refusal(engine, challenge, frames, templates):
+    """Return the code check-in refuses a burst with, and the liveness result: liveness's, or the identity's.
+
+    As services/exam/checkin.py: liveness judges the moves and one face throughout; a burst of one face is then
+    judged once against the templates (its judged frames and every tracked frame alone), a mismatch first.
+    """
+    result = engine.check_liveness(challenge, frames)
+    if result.one_face:
+        identity = verify_fused(engine, result.samples, templates, tracked=result.tracked)
+        if identity.decision == "mismatch":
+            return "face_mismatch", result
+    return result.code, result
+
+
 @pytest.fixture(scope="module")
 def enrolled(photos):
-    return photos.sample("single/obama/obama1.jpg").template()
+    """The worker's templates, one of each fused model (dlib and SFace), as check-in judges with."""
+    return photos.sample("single/obama/obama1.jpg").templates()
 
 
 @pytest.fixture(scope="module")
@@ -56,46 +72,48 @@ def held_photo(photos):
 
 @needs_faces
 def test_different_real_photos_of_the_same_person_pass_the_turn(engine, enrolled, turn_frames):
-    result = engine.check_liveness(_challenge("turn_left"), turn_frames, enrolled)
-    assert result.code is None and result.decision in ("pass", "review"), result.to_dict()
+    result = engine.check_liveness(_challenge("turn_left"), turn_frames)
+    assert result.code is None and result.decision == "pass" and result.one_face, result.to_dict()
+    identity = verify_fused(engine, result.samples, enrolled, tracked=result.tracked)
+    assert identity.decision in ("match", "review"), identity.to_dict()
     assert max(result.yaw) - result.yaw[0] >= engine.settings.liveness_min_yaw_deg
     assert result.nonrigid >= engine.settings.liveness_min_nonrigid
 
 
 @needs_faces
-def test_the_turn_must_be_the_requested_one(engine, enrolled, turn_frames):
-    assert engine.check_liveness(_challenge("turn_right"), turn_frames, enrolled).code == "liveness_movement_not_seen"
+def test_the_turn_must_be_the_requested_one(engine, turn_frames):
+    assert engine.check_liveness(_challenge("turn_right"), turn_frames).code == "liveness_movement_not_seen"
     # The same burst seen by a mirroring camera is a turn the other way.
     mirrored = type(engine)(engine.settings.replace(mirrored_frames=True))
-    assert mirrored.check_liveness(_challenge("turn_right"), turn_frames, enrolled).code is None
+    assert mirrored.check_liveness(_challenge("turn_right"), turn_frames).code is None
 
 
 @needs_faces
-def test_the_reverse_sequence_is_a_turn_the_other_way(engine, enrolled, turn_frames):
-    result = engine.check_liveness(_challenge("turn_right"), turn_frames[::-1], enrolled)
+def test_the_reverse_sequence_is_a_turn_the_other_way(engine, turn_frames):
+    result = engine.check_liveness(_challenge("turn_right"), turn_frames[::-1])
     assert result.code is None, result.to_dict()
 
 
 @needs_faces
 @pytest.mark.parametrize("kind", ["turn_left", "turn_right", "blink"])
-def test_repeated_frame_fails(engine, enrolled, photos, kind):
+def test_repeated_frame_fails(engine, photos, kind):
     frame = encode_jpeg(photos.rgb("single/obama/obama1.jpg", 640))
-    result = engine.check_liveness(_challenge(kind), [frame] * 5, enrolled)
+    result = engine.check_liveness(_challenge(kind), [frame] * 5)
     assert not result.passed and result.code == "liveness_static"
 
 
 @needs_faces
-def test_re_encoded_still_frames_fail_as_static(engine, enrolled, photos):
+def test_re_encoded_still_frames_fail_as_static(engine, photos):
     rgb = photos.rgb("single/obama/obama1.jpg", 640)
     frames = [encode_jpeg(rgb, quality) for quality in (95, 90, 85, 80, 75)]
-    result = engine.check_liveness(_challenge("blink"), frames, enrolled)
+    result = engine.check_liveness(_challenge("blink"), frames)
     assert result.code == "liveness_static", result.to_dict()
 
 
 @needs_faces
 @pytest.mark.parametrize("kind", ["turn_left", "turn_right", "blink"])
-def test_held_up_photo_shifted_and_scaled_fails(engine, enrolled, held_photo, kind):
-    result = engine.check_liveness(_challenge(kind), held_photo, enrolled)
+def test_held_up_photo_shifted_and_scaled_fails(engine, held_photo, kind):
+    result = engine.check_liveness(_challenge(kind), held_photo)
     assert not result.passed
     assert result.code in ("liveness_rigid", "liveness_movement_not_seen"), result.to_dict()
     assert max(result.yaw) - min(result.yaw) < engine.settings.liveness_min_yaw_deg
@@ -104,8 +122,8 @@ def test_held_up_photo_shifted_and_scaled_fails(engine, enrolled, held_photo, ki
 @needs_faces
 def test_another_person_in_the_burst_fails(engine, enrolled, photos, turn_frames):
     frames = turn_frames[:3] + [encode_jpeg(photos.rgb("single/biden/biden2.jpg", 640))]
-    result = engine.check_liveness(_challenge("turn_left"), frames, enrolled)
-    assert result.code in ("liveness_face_changed", "face_mismatch")
+    code, result = _refusal(engine, _challenge("turn_left"), frames, enrolled)
+    assert code in ("liveness_face_changed", "face_mismatch"), result.to_dict()
 
 
 @needs_faces
@@ -115,8 +133,8 @@ def test_another_person_in_any_frame_fails_though_only_two_frames_are_judged(
 ):
     frames = list(turn_frames)
     frames[position] = encode_jpeg(photos.rgb("single/biden/biden2.jpg", 640))
-    result = engine.check_liveness(_challenge("turn_left"), frames, enrolled)
-    assert result.code in ("liveness_face_changed", "face_mismatch"), result.to_dict()
+    code, result = _refusal(engine, _challenge("turn_left"), frames, enrolled)
+    assert code in ("liveness_face_changed", "face_mismatch"), result.to_dict()
 
 
 def _shifted(rgb: np.ndarray, n: int) -> np.ndarray:
@@ -189,9 +207,11 @@ def test_the_patches_tell_the_next_frame_of_a_take_from_another_persons_face(eng
 
 @needs_faces
 def test_a_filmed_burst_is_tracked_on_a_part_of_its_frames_and_passes(engine, enrolled, filmed_rgb):
-    result = engine.check_liveness(_challenge("turn_left"), [encode_jpeg(f) for f in filmed_rgb], enrolled)
-    assert result.code is None and result.decision in ("pass", "review"), result.to_dict()
-    assert set(result.identity_frames) <= set(result.tracked_frames)
+    result = engine.check_liveness(_challenge("turn_left"), [encode_jpeg(f) for f in filmed_rgb])
+    assert result.code is None and result.decision == "pass", result.to_dict()
+    assert set(result.identity_frames) <= set(result.tracked_frames) == set(result.tracked)
+    identity = verify_fused(engine, result.samples, enrolled, tracked=result.tracked)
+    assert identity.decision in ("match", "review") and identity.tracked["frames"] == result.tracked_frames
     assert len(result.tracked_frames) <= len(filmed_rgb) // 2, result.tracked_frames
 
 
@@ -204,31 +224,51 @@ def test_another_person_in_any_frame_of_a_filmed_burst_fails(
     frames = [encode_jpeg(f) for f in filmed_rgb]
     stranger = stranger_aligned[position] if aligned else _shifted(photos.rgb("single/biden/biden2.jpg", 640), 0)
     frames[position] = encode_jpeg(stranger)
-    result = engine.check_liveness(_challenge("turn_left"), frames, enrolled)
-    assert result.code in ("liveness_face_changed", "face_mismatch"), result.to_dict()
+    code, result = _refusal(engine, _challenge("turn_left"), frames, enrolled)
+    assert code in ("liveness_face_changed", "face_mismatch"), result.to_dict()
     assert position in result.tracked_frames  # continuity vouched for no stranger: the frame was embedded
 
 
 @needs_faces
 def test_the_identity_is_judged_on_one_frame_of_each_half_a_frontal_one_where_there_is(engine, enrolled, turn_frames):
-    result = engine.check_liveness(_challenge("turn_left"), turn_frames, enrolled)
+    result = engine.check_liveness(_challenge("turn_left"), turn_frames)
     assert result.code is None, result.to_dict()
     first, second = result.identity_frames
-    assert first < len(TURN) // 2 <= second and len(result.samples) == len(result.verifications) == 2
+    assert first < len(TURN) // 2 <= second and len(result.samples) == 2
     # The first half faces the camera, the second turns away (its frames are judged by the SFace pass alone).
     assert all(abs(result.yaw[n]) < 7.5 for n in range(len(TURN) // 2)) and abs(result.yaw[first]) < 7.5
 
 
 @needs_faces
 def test_turn_by_someone_else_than_the_claimed_worker_fails(engine, photos, turn_frames):
-    other = photos.sample("single/lennon/lennon1.jpg").template()
-    assert engine.check_liveness(_challenge("turn_left"), turn_frames, other).code == "face_mismatch"
+    other = photos.sample("single/lennon/lennon1.jpg").templates()
+    code, result = _refusal(engine, _challenge("turn_left"), turn_frames, other)
+    # Liveness saw a live face make the moves; whose face it is, only the identity decision says.
+    assert result.passed and code == "face_mismatch", result.to_dict()
 
 
 @needs_faces
-def test_a_frame_with_two_faces_fails(engine, enrolled, photos, turn_frames):
+def test_a_tracked_frame_alone_a_mismatch_refuses_the_burst(engine, enrolled, photos, turn_frames):
+    """The frames only the tracking model embeds are judged alone against the templates, in the one decision."""
+    result = engine.check_liveness(_challenge("turn_left"), turn_frames)
+    assert result.passed
+    genuine = verify_fused(engine, result.samples, enrolled, tracked=result.tracked)
+    assert genuine.decision != "mismatch" and set(genuine.tracked["decisions"]) <= {"match", "review"}
+    # Another person's face in a frame the judged frames leave out: its tracking embedding alone refuses.
+    stranger = photos.sample("single/biden/biden2.jpg", "live").embedding_for(engine.track_model.key)
+    spare = max(set(range(len(turn_frames))) - set(result.identity_frames))
+    swapped = {**result.tracked, spare: stranger}
+    refused = verify_fused(engine, result.samples, enrolled, tracked=swapped)
+    assert refused.decision == "mismatch", refused.to_dict()
+    assert any(f"frame {spare + 1} of the burst alone is a mismatch" in r for r in refused.reasons), refused.reasons
+    # Without the tracked frames the judged frames alone decide as before.
+    assert verify_fused(engine, result.samples, enrolled).decision == genuine.decision
+
+
+@needs_faces
+def test_a_frame_with_two_faces_fails(engine, photos, turn_frames):
     frames = turn_frames[:3] + [photos.data("multi/two_people.jpg")]
-    assert engine.check_liveness(_challenge("turn_left"), frames, enrolled).code == "multiple_faces"
+    assert engine.check_liveness(_challenge("turn_left"), frames).code == "multiple_faces"
 
 
 @needs_faces
@@ -241,8 +281,8 @@ def test_head_pose_sign_flips_with_the_image(engine, photos):
 
 def test_expired_and_short_answers_fail_before_any_analysis(engine):
     expired = Challenge("blink", "n", time.time() - 120, time.time() - 60)
-    assert engine.check_liveness(expired, [b"x"] * 5, None).code == "liveness_expired"
-    assert engine.check_liveness(_challenge("blink"), [b"x"], None).code == "liveness_too_few_frames"
+    assert engine.check_liveness(expired, [b"x"] * 5).code == "liveness_expired"
+    assert engine.check_liveness(_challenge("blink"), [b"x"]).code == "liveness_too_few_frames"
 
 
 def test_issued_challenges_are_random_and_expire():
@@ -283,20 +323,20 @@ SEQUENCE = [
 
 
 @needs_faces
-def test_a_recording_for_one_sequence_answers_no_other_challenge(engine, enrolled, photos):
+def test_a_recording_for_one_sequence_answers_no_other_challenge(engine, photos):
     recorded = [encode_jpeg(photos.rgb(p, 640), 90 - n) for n, p in enumerate(SEQUENCE)]
-    own = engine.check_liveness(_challenge("turn_left+turn_right+turn_left"), recorded, enrolled)
+    own = engine.check_liveness(_challenge("turn_left+turn_right+turn_left"), recorded)
     assert own.code is None and own.moves == ["turn_left", "turn_right", "turn_left"], own.to_dict()
     # The same recording against other challenges, through the whole check, then the moves it showed against
     # every other challenge of three moves and of two (the rest of the check does not depend on the challenge).
     for other in ("turn_right+turn_left+turn_right", "turn_left+turn_right+blink", "turn_left+open_mouth+turn_left"):
-        assert engine.check_liveness(_challenge(other), recorded, enrolled).code == "liveness_movement_not_seen"
+        assert engine.check_liveness(_challenge(other), recorded).code == "liveness_movement_not_seen"
     others = [k for k in challenge_space(length=3) if k != "turn_left+turn_right+turn_left"] + challenge_space(length=2)
     assert [k for k in others if sequence_seen(k.split("+"), own.moves)] == []
     # Its first half is a two-move recording: it answers turn_left+turn_right only.
     half = recorded[:6]
-    assert engine.check_liveness(_challenge("turn_left+turn_right"), half, enrolled).code is None
-    refused = engine.check_liveness(_challenge("turn_right+turn_left"), half, enrolled)
+    assert engine.check_liveness(_challenge("turn_left+turn_right"), half).code is None
+    refused = engine.check_liveness(_challenge("turn_right+turn_left"), half)
     assert refused.code == "liveness_movement_not_seen" and "moves seen: turn_left+turn_right" in refused.detail
 
 

@@ -228,26 +228,33 @@ def answer_challenge(session: DbSession, kiosk: Kiosk, checkin: CheckIn, frames:
     challenge = Challenge(
         checkin.challenge, str(checkin.id), checkin.created_at.timestamp(), checkin.expires_at.timestamp()
     )
-    result = engine.check_liveness(challenge, frames, templates if fused else templates[0], now=now.timestamp())
+    result = engine.check_liveness(challenge, frames, now=now.timestamp())
     detail = {"liveness": result.to_dict()}
-    if not result.passed and result.decision != "review":
+    if not result.one_face:  # refused before its identity can be judged: no face, several, static, changed
         _fail(session, checkin, result.code, frames, now, detail, identity)
     # One decision, the one `exam-server face verify ENROLLED FRAME...` takes: the burst's frames together
-    # against the registry photo and the ID-card chip photo both, judged against the enrolled population.
+    # against the registry photo and the ID-card chip photo both, judged against the enrolled population,
+    # and every frame the tracking model alone embedded judged alone (liveness.embed_burst).
     if checkin.chip_photo_path:
         try:
             chip = _chip_templates(engine, checkin)
         except FaceRefusal as refusal:
             detail["chip"] = refusal.to_dict()
+            if result.code:  # the moves were not seen: that is what the worker can do something about
+                _fail(session, checkin, result.code, frames, now, detail, identity)
             _fail(session, checkin, refusal.code, frames, now, detail, identity, chip=True)
         templates = [*templates, *face_verify.templates_to_judge(engine, chip)]
         detail["chip"] = {"templates": len(chip)}
     worker = session.get_one(Worker, checkin.worker_id)
-    verdict = face_verify.judge(engine, result.samples, templates, face_verify.population(session, engine, worker))
+    population = face_verify.population(session, engine, worker)
+    verdict = face_verify.judge(engine, result.samples, templates, population, tracked=result.tracked)
     assert verdict is not None  # templates holds one of the primary model (not_enrolled otherwise), so judge decides
     detail["identity"] = verdict.to_dict()
+    # Not the claimed worker's face is the stronger finding: reported before a move not seen.
     if verdict.decision == "mismatch":
         _fail(session, checkin, "face_mismatch", frames, now, detail, identity)
+    if not result.passed:
+        _fail(session, checkin, result.code, frames, now, detail, identity)
     # The identity was judged on some frames of the burst (liveness.identity_frames): keep the nearest of them.
     nearest = min(range(len(result.samples)), key=lambda i: verdict.frame_distances[i])
     best = result.identity_frames[nearest]

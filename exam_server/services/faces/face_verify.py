@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +11,7 @@ import numpy as np
 from sqlalchemy import select
 
 from exam_server.database import DbSession
-from exam_server.face import FaceEngine, FaceSample, ModelMismatchError, Template
+from exam_server.face import Embedding, FaceEngine, FaceSample, ModelMismatchError, Template
 from exam_server.face.cohort import ArrayGallery, Gallery, Population, mean_vector
 from exam_server.face.models import EmbeddingModel
 from exam_server.models import FaceTemplate, Worker
@@ -77,6 +77,7 @@ def judge(
     probes: Sequence[FaceSample],
     templates: Sequence[Template],
     population: Population | None = None,
+    tracked: Mapping[int, Embedding] | None = None,
 ) -> Judgement | None:
     """Decide on one or more live frames; None when there is no template of the primary model to fall back on.
 
@@ -84,13 +85,17 @@ def judge(
     template, against the enrolled population (cohort normalisation above its size, and the rank check):
     the decision `exam-server face verify` takes for the same images. Otherwise the primary model decides
     on the worst frame; when fusion is on but cannot be used (a worker not re-enrolled yet), a "match"
-    becomes "review": never a silent accept.
+    becomes "review": never a silent accept. Either way a burst's `tracked` frames (LivenessResult.tracked,
+    embedded by the tracking model only) are each judged alone, and one alone a mismatch refuses the burst
+    (fusion.tracked_verdicts; unjudged when no template of the tracking model is used).
     """
+    from exam_server.face.fusion import tracked_mismatch, verify_fused
+
     why_not = unfused_reason(engine, templates)
     if why_not is None:
-        from exam_server.face.fusion import verify_fused
-
-        fused = verify_fused(engine, list(probes), templates_to_judge(engine, templates), population=population)
+        fused = verify_fused(
+            engine, list(probes), templates_to_judge(engine, templates), population=population, tracked=tracked
+        )
         return Judgement(
             fused.decision,
             fused.distance,
@@ -108,6 +113,12 @@ def judge(
     worst = max(frames, key=lambda v: v.distance)
     detail = {**worst.to_dict(), "frame_distances": [round(v.distance, 6) for v in frames]}
     decision = worst.decision
+    alone, reason = tracked_mismatch(engine, tracked, primary, primary[0].kind)
+    if alone is not None:
+        detail["tracked"] = alone
+    if reason is not None:
+        decision = "mismatch"
+        detail.update(decision=decision, tracked_mismatch=reason)
     if engine.settings.fused:
         decision = "review" if decision == "match" else decision
         detail.update(fusion_unavailable=why_not, decision=decision, model_decision=worst.decision)
