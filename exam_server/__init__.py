@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from exam_server import citizen_id, localday, security
 from exam_server import config as config_module
@@ -50,7 +51,7 @@ def _init_extensions(app: Flask) -> None:
     app.jinja_env.globals.update(get_locale=get_locale, console_locales=CONSOLE_LOCALES)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "请先登录 / Please log in"
+    login_manager.login_message = _l("请先登录")
     login_manager.user_loader(load_user)
     _init_job_queue(app)
 

@@ -11,6 +11,7 @@ from exam_server.console.blueprint import bp
 from exam_server.console.forms import ImportConfirmForm, WorkerImportForm
 from exam_server.console.helpers import XLSX, download
 from exam_server.extensions import db
+from exam_server.i18n import error_text
 from exam_server.jobs import tasks
 from exam_server.models import DomainError, Enterprise
 from exam_server.services.admin import import_jobs, staging, worker_import, worker_template
@@ -47,7 +48,7 @@ def workers_import():
         form.enterprise_code.errors = [_("未找到该企业，或该企业不在您的管理范围内")]
         return render_template("console/workers_import.html", form=form, preset=None), 404
     except DomainError as exc:
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         preset = None
     return render_template("console/workers_import.html", form=form, preset=preset)
 
@@ -63,7 +64,7 @@ def _checked(token: str):
             db.session, worker_import.read_staged(staged.upload), current_user, enterprise
         )
     except DomainError as exc:
-        result = worker_import.ImportCheck(problems=[worker_import.RowProblem(None, "文件", str(exc))])
+        result = worker_import.ImportCheck(problems=[worker_import.RowProblem(None, "文件", error_text(exc))])
     return staged, enterprise, result
 
 
@@ -117,7 +118,7 @@ def workers_import_confirm(token: str):
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return redirect(url_for("console.workers_import_preview", token=token))
     except IntegrityError:
         db.session.rollback()

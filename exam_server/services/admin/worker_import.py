@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select
 
 from exam_server.citizen_id import InvalidCitizenId, gender_of, normalise_citizen_id
 from exam_server.database import DbSession
-from exam_server.models import JOB_CATEGORY_LABELS, DomainError, Enterprise, JobCategory, Role, User, Worker, utcnow
+from exam_server.models import JOB_CATEGORY_LABELS, N_, DomainError, Enterprise, JobCategory, Role, User, Worker, utcnow
 from exam_server.plaintext import control_character
 from exam_server.services import audit
 from exam_server.services.admin import plans
@@ -91,7 +91,7 @@ def read_table(data: bytes, filename: str = "") -> tuple[list, Iterator[tuple[in
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise DomainError(f"无法读取XLSX文件：{exc.__class__.__name__}") from exc
+            raise DomainError(N_("无法读取XLSX文件：%(error)s"), error=exc.__class__.__name__) from exc
         rows = enumerate(sheet.iter_rows(values_only=True), start=1)
     else:
         rows = enumerate(csv.reader(io.StringIO(_decode(data))), start=1)
@@ -107,7 +107,7 @@ def _decode(data: bytes) -> str:
         try:
             return data.decode("gb18030")
         except UnicodeDecodeError:
-            raise DomainError("无法识别文件编码，请另存为UTF-8编码的CSV或XLSX文件") from None
+            raise DomainError(N_("无法识别文件编码，请另存为UTF-8编码的CSV或XLSX文件")) from None
 
 
 def map_columns(header: list) -> tuple[dict[str, int], list[RowProblem]]:
@@ -137,7 +137,7 @@ def target_enterprise(
     if enterprise is None or not can_see_enterprise(user, enterprise):
         raise LookupError(code or enterprise_id)
     if not enterprise.active:
-        raise DomainError(f"企业“{enterprise.name}”已停用，不能导入人员")
+        raise DomainError(N_("企业“%(name)s”已停用，不能导入人员"), name=enterprise.name)
     return enterprise
 
 
@@ -316,11 +316,13 @@ def write(
 ) -> ImportOutcome:
     """Insert every valid row in the caller's transaction; refuse while errors remain unless told to skip them."""
     if result.file_problems:
-        raise DomainError("文件格式有误，未导入任何数据")
+        raise DomainError(N_("文件格式有误，未导入任何数据"))
     if result.problems and not accept_valid_rows:
-        raise DomainError(f"有{result.bad_rows}行存在错误，未导入任何数据；请修正后重新上传，或选择“仅导入有效行”")
+        raise DomainError(
+            N_("有%(rows)d行存在错误，未导入任何数据；请修正后重新上传，或选择“仅导入有效行”"), rows=result.bad_rows
+        )
     if not result.valid:
-        raise DomainError("没有可导入的有效行")
+        raise DomainError(N_("没有可导入的有效行"))
     now = now or utcnow()
     before = session.scalar(select(func.max(Worker.id))) or 0
     keys = ("citizen_id", "name", "gender", "birth_date", "enterprise_id", "job_category", "phone")
