@@ -174,3 +174,22 @@ def test_face_refusal_reasons_show_in_english(app):
         assert photo_refusal_text(too_small).endswith("(face at least 80 pixels wide).")
     with app.test_request_context("/console/review"):
         assert refusal_reason("too_dark") == "光线过暗"
+
+
+def test_worker_import_problems_show_in_english_with_their_values(db, world, login):
+    from tests.console.helpers import csv_bytes, worker_rows
+
+    client = login(world.county_admin_a)
+    rows = worker_rows(3)
+    rows[1][3] = "12345"  # the phone
+    rows[2][1] = rows[0][1]  # a repeated citizen ID
+    upload = client.post(
+        "/console/workers/import",
+        data={"file": (io.BytesIO(csv_bytes(rows)), "workers.csv"), "enterprise_code": world.enterprise_a.credit_code},
+        content_type="multipart/form-data",
+    )
+    english = client.get(upload.headers["Location"], headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Row 3, Mobile phone: “12345” is not a valid mobile or landline number" in english
+    assert "Row 4, ID number: repeats row 2" in english and "重复" not in english
+    chinese = client.get(upload.headers["Location"]).get_data(as_text=True)
+    assert "第3行 手机号: “12345”不是有效的手机号或固定电话" in chinese and "第4行 身份证号: 与第2行重复" in chinese
