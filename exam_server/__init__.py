@@ -91,7 +91,7 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from exam_server.i18n import translate_label
+    from exam_server.i18n import bilingual, translate_label
     from exam_server.models import JOB_CATEGORY_LABELS, ROLE_LABELS
 
     # One filter writes every stored instant on the bureau's clock: {{ t|local_time }}, {{ t|local_time("%Y-%m-%d") }}.
@@ -105,6 +105,8 @@ def _register_template_helpers(app: Flask) -> None:
     )
     # A stored state's label in the console's language: {{ case.status.label|tr }} (exam_server/i18n.py).
     app.add_template_filter(translate_label, "tr")
+    # A question bank message ("中文 / English") in the console's language: {{ p.message|bilingual }}.
+    app.add_template_filter(bilingual, "bilingual")
 
 
 def _migrations_dir():

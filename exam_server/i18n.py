@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from flask import has_request_context, request
-from flask_babel import gettext, pgettext
+from flask_babel import get_locale, gettext, pgettext
 from flask_login import current_user
 
 from exam_server.face import errors as face_errors
@@ -21,6 +21,13 @@ LABEL_CONTEXT = "label"
 def translate_label(text: object) -> str:
     """Return a stored state's Chinese label in the request's language (the label is the msgid)."""
     return pgettext(LABEL_CONTEXT, str(text)) if text else ""
+
+
+def bilingual(text: object) -> str:
+    """Return the half of a question_bank "中文 / English" message in the request's language (no " / ": all of it)."""
+    chinese, separator, english = str(text).partition(" / ")
+    locale = get_locale()
+    return english if separator and locale is not None and locale.language == "en" else chinese
 
 
 def error_text(error: Exception) -> str:

@@ -62,7 +62,7 @@ def _checked(token: str, accept_valid_rows: bool = False):
             db.session, staged.upload.read_bytes(), staged.meta["filename"], accept_valid_rows=accept_valid_rows
         )
     except DomainError as exc:
-        result = qb.ImportResult([], [qb.Problem(None, "文件", error_text(exc))], 0, 0)
+        result = qb.ImportResult([], [qb.Problem(None, _("文件"), error_text(exc))], 0, 0)
     return staged, result
 
 
