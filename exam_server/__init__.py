@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from exam_server import citizen_id, localday, security
 from exam_server import config as config_module
@@ -50,7 +51,7 @@ def _init_extensions(app: Flask) -> None:
     app.jinja_env.globals.update(get_locale=get_locale, console_locales=CONSOLE_LOCALES)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "请先登录 / Please log in"
+    login_manager.login_message = _l("请先登录")
     login_manager.user_loader(load_user)
     _init_job_queue(app)
 
@@ -90,7 +91,7 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from exam_server.i18n import translate_label
+    from exam_server.i18n import bilingual, translate_label
     from exam_server.models import JOB_CATEGORY_LABELS, ROLE_LABELS
 
     # One filter writes every stored instant on the bureau's clock: {{ t|local_time }}, {{ t|local_time("%Y-%m-%d") }}.
@@ -104,6 +105,8 @@ def _register_template_helpers(app: Flask) -> None:
     )
     # A stored state's label in the console's language: {{ case.status.label|tr }} (exam_server/i18n.py).
     app.add_template_filter(translate_label, "tr")
+    # A question bank message ("中文 / English") in the console's language: {{ p.message|bilingual }}.
+    app.add_template_filter(bilingual, "bilingual")
 
 
 def _migrations_dir():

@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash
 from exam_server.auth.blueprint import bp
 from exam_server.auth.forms import LoginForm, PasswordForm
 from exam_server.extensions import db
+from exam_server.i18n import error_text
 from exam_server.models import DomainError
 from exam_server.services import audit, throttle
 from exam_server.services.admin import accounts
@@ -77,7 +78,7 @@ def change_language():
     try:
         changed = accounts.set_locale(current_user, request.form.get("locale", ""))
     except DomainError as exc:
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
     else:
         if changed:
             audit.record(
@@ -103,7 +104,7 @@ def change_password():
             try:
                 accounts.set_password(current_user, form.new.data)
             except DomainError as exc:
-                flash(str(exc), "error")
+                flash(error_text(exc), "error")
             else:
                 audit.record(
                     db.session, "password_changed", target=current_user, user_id=current_user.id, ip=request.remote_addr

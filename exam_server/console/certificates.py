@@ -14,7 +14,8 @@ from exam_server import localday
 from exam_server.console.blueprint import bp
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
-from exam_server.models import Certificate, DomainError, Enterprise, utcnow
+from exam_server.i18n import error_text
+from exam_server.models import N_, Certificate, DomainError, Enterprise, utcnow
 from exam_server.services import audit, policy
 from exam_server.services.exam import certificates
 from exam_server.services.reporting import exports as ex
@@ -22,18 +23,18 @@ from exam_server.services.reporting import exports as ex
 # A bundle of more pages would keep a worker busy for longer than a browser waits (about 10 ms a page).
 PDF_PAGE_LIMIT = 1000
 EXPORT_COLUMNS = [
-    ex.Column("企业名称", width=30),
-    ex.Column("姓名"),
-    ex.Column("身份证号", "id"),
-    ex.Column("手机号", width=13),
-    ex.Column("证书编号", width=20),
-    ex.Column("考试计划", width=26),
+    ex.Column(N_("企业名称"), width=30),
+    ex.Column(N_("姓名")),
+    ex.Column(N_("身份证号"), "id"),
+    ex.Column(N_("手机号"), width=13),
+    ex.Column(N_("证书编号"), width=20),
+    ex.Column(N_("考试计划"), width=26),
 ] + [
-    ex.Column("发证日期", "date"),
-    ex.Column("有效期至", "date"),
-    ex.Column("剩余天数", "int"),
-    ex.Column("状态"),
-    ex.Column("换证考试计划"),
+    ex.Column(N_("发证日期"), "date"),
+    ex.Column(N_("有效期至"), "date"),
+    ex.Column(N_("剩余天数"), "int"),
+    ex.Column(N_("状态")),
+    ex.Column(N_("换证考试计划")),
 ]
 
 
@@ -116,12 +117,14 @@ def certificates_export(fmt: str):
         detail={"kind": "certificates_expiring", "format": fmt, "within": days, "expired": include_expired},
     )
     db.session.commit()
-    name = f"{days}天内到期证书_{localday.today(utcnow()):%Y%m%d}.{fmt}"
+    what = _("%(days)d天内到期证书", days=days)
+    name = f"{what}_{localday.today(utcnow()):%Y%m%d}.{fmt}"
+    columns = ex.translated(EXPORT_COLUMNS, _)
     if fmt == "csv":
-        body, content_type = ex.csv_chunks(EXPORT_COLUMNS, rows), ex.CSV_CONTENT_TYPE
+        body, content_type = ex.csv_chunks(columns, rows), ex.CSV_CONTENT_TYPE
     else:
-        heading = [f"{days}天内到期证书", f"导出时间：{localday.format_local(utcnow())}"]
-        body = ex.file_chunks(ex.xlsx_file([("到期证书", EXPORT_COLUMNS, rows)], heading))
+        heading = [what, _("导出时间：%(time)s", time=localday.format_local(utcnow()))]
+        body = ex.file_chunks(ex.xlsx_file([(_("到期证书"), columns, rows)], heading))
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     response = Response(body, content_type=content_type, direct_passthrough=True)
     response.headers["Content-Disposition"] = ex.content_disposition(name, f"certificates.{fmt}")
@@ -133,7 +136,7 @@ def _send(found: list[Certificate], filename: str, back: str):
     try:
         document = certificates.render(db.session, found, filename)
     except DomainError as exc:
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return redirect(back)
     audit.record(
         db.session,

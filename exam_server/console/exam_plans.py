@@ -12,6 +12,7 @@ from exam_server.console.blueprint import bp
 from exam_server.console.forms import PlanForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
+from exam_server.i18n import error_text
 from exam_server.models import County, DomainError, Enterprise, ExamRequirement, Industry, RequirementStatus
 from exam_server.services import policy
 from exam_server.services.admin import enterprise_picker, paper_rules, plans
@@ -108,7 +109,7 @@ def _save(form: PlanForm, plan=None):
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return None
     saved = _("考试计划“%(name)s”已保存：新增考试任务%(added)d项", name=plan.name, added=added)
     flash(saved + (_("，移除%(removed)d项", removed=removed) if removed else ""), "success")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -62,7 +63,7 @@ def export_file(kind: str, fmt: str):
         rows = stats.worker_page(db.session, current_user, place, filters, per_page=1, status=status).total
         if rows > XLSX_ROW_LIMIT:  # a workbook is written whole before its first byte leaves: a job worker writes it
             place_args = {key: int(value) for key, value in place.args().items()}
-            job = export_jobs.create(db.session, kind, place_args, filters, current_user)
+            job = export_jobs.create(db.session, kind, place_args, filters, current_user, str(get_locale()))
             audit.record(
                 db.session,
                 "export",
@@ -83,14 +84,15 @@ def export_file(kind: str, fmt: str):
         detail={"kind": kind, "format": fmt, "place": place.args(), "filters": filters.args()},
     )
     db.session.commit()
+    columns = ex.translated(columns, _)
     if fmt == "csv":
         body = stream_with_context(ex.csv_chunks(columns, _rows(*scope)))
     else:
-        heading = ex.heading(db.session, what, place, filters, utcnow())
-        body = ex.file_chunks(ex.xlsx_file([(title, columns, _rows(*scope, place=place))], heading))
+        heading = ex.heading(db.session, what, place, filters, utcnow(), _)
+        body = ex.file_chunks(ex.xlsx_file([(_(title), columns, _rows(*scope, place=place))], heading))
     response = Response(body, content_type=CONTENT_TYPES[fmt], direct_passthrough=True)
     response.headers["Content-Disposition"] = ex.content_disposition(
-        ex.filename(place, what, fmt, utcnow()), f"{kind}.{fmt}"
+        ex.filename(place, what, fmt, utcnow(), _), f"{kind}.{fmt}"
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from exam_server.console.blueprint import bp
 from exam_server.console.forms import KioskForm, options
 from exam_server.extensions import db
+from exam_server.i18n import error_text
 from exam_server.models import County, DomainError, Kiosk
 from exam_server.services import policy
 from exam_server.services.exam import kiosks as kiosk_service
@@ -46,7 +47,7 @@ def kiosks():
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
-            flash(str(exc), "error")
+            flash(error_text(exc), "error")
         else:
             form = _form()
             form.name.data = form.location.data = ""

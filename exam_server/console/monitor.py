@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from exam_server.console.blueprint import bp
 from exam_server.extensions import db
+from exam_server.i18n import translate_label
 from exam_server.models import utcnow
 from exam_server.services.reporting import statistics as stats
 
@@ -15,7 +16,8 @@ POLL_SECONDS = 5
 
 @bp.route("/monitor")
 def monitor():
-    return render_template("console/monitor.html", poll_seconds=POLL_SECONDS, states=stats.FACE_STATES)
+    states = {key: translate_label(label) for key, label in stats.FACE_STATES.items()}
+    return render_template("console/monitor.html", poll_seconds=POLL_SECONDS, states=states)
 
 
 @bp.route("/monitor/live.json")

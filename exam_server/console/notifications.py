@@ -18,6 +18,7 @@ from wtforms.validators import Length, Optional
 from exam_server.console.blueprint import bp
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
+from exam_server.i18n import error_text
 from exam_server.models import (
     CHANNEL_LABELS,
     DELIVERY_LABELS,
@@ -88,7 +89,7 @@ def contact_settings():
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
     else:
         flash(_("提醒接收方式已保存"), "success")
     return redirect(url_for("console.inbox"))

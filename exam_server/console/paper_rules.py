@@ -10,6 +10,7 @@ import question_bank as qb
 from exam_server.console.blueprint import bp
 from exam_server.console.forms import PaperRulesForm, options
 from exam_server.extensions import db
+from exam_server.i18n import error_text
 from exam_server.models import DomainError
 from exam_server.services.admin import paper_rules, question_admin
 
@@ -42,7 +43,7 @@ def paper_rule_edit(code: str):
                 paper_rules.save(db.session, edited, current_user)
             except DomainError as refused:
                 db.session.rollback()
-                flash(_("未保存：%(reason)s", reason=refused), "error")
+                flash(_("未保存：%(reason)s", reason=error_text(refused)), "error")
             else:
                 db.session.commit()
                 flash(

@@ -14,7 +14,7 @@ from exam_server.console.blueprint import bp
 from exam_server.console.forms import QuestionForm, QuestionImageForm, QuestionSearchForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
-from exam_server.i18n import translate_label
+from exam_server.i18n import bilingual, error_text, translate_label
 from exam_server.models import DomainError, Question, utcnow
 from exam_server.services.admin import question_admin
 from exam_server.services.exam import question_images
@@ -104,7 +104,7 @@ def _refuse(form: QuestionForm, problems: list[qb.Problem]) -> None:
     """Put each problem on the field it names and say it at the top; nothing of the attempt is kept."""
     db.session.rollback()
     for p in problems:
-        message = p.message.split(" / ")[0]
+        message = bilingual(p.message)
         name, _, index = p.column.partition("[")
         target = f"option_{LETTERS[int(index.rstrip(']'))]}" if name == "options" and index else name
         field = getattr(form, {"options": "option_a", "type": "qtype"}.get(target, target), None)
@@ -161,7 +161,7 @@ def question_image_upload(question_id: int):
         question_images.attach(db.session, row, form.image.data.read(), current_app.config["DATA_DIR"], current_user)
     except DomainError as refused:
         db.session.rollback()
-        flash(_("图片未保存：%(reason)s", reason=refused), "error")
+        flash(_("图片未保存：%(reason)s", reason=error_text(refused)), "error")
     else:
         db.session.commit()
         flash(_("题目%(code)s的图片已保存（版本%(version)s）", code=row.code, version=row.version), "success")

@@ -15,6 +15,7 @@ from exam_server.console.forms import ImportConfirmForm, QuestionImportForm
 from exam_server.console.helpers import XLSX, download
 from exam_server.console.questions import search_filters, search_form
 from exam_server.extensions import db
+from exam_server.i18n import error_text
 from exam_server.models import DomainError
 from exam_server.services.admin import question_admin, staging
 
@@ -61,7 +62,7 @@ def _checked(token: str, accept_valid_rows: bool = False):
             db.session, staged.upload.read_bytes(), staged.meta["filename"], accept_valid_rows=accept_valid_rows
         )
     except DomainError as exc:
-        result = qb.ImportResult([], [qb.Problem(None, "文件", str(exc))], 0, 0)
+        result = qb.ImportResult([], [qb.Problem(None, _("文件"), error_text(exc))], 0, 0)
     return staged, result
 
 
@@ -98,7 +99,7 @@ def questions_import_confirm(token: str):
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return redirect(url_for("console.questions_import_preview", token=token))
     staging.discard(staged)
     flash(

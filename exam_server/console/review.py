@@ -15,8 +15,8 @@ from sqlalchemy import func, or_, select
 
 from exam_server.console.blueprint import bp
 from exam_server.extensions import db
-from exam_server.face.errors import reason_zh as refusal_label
-from exam_server.i18n import translate_label
+from exam_server.i18n import error_text, translate_label
+from exam_server.i18n import refusal_reason as refusal_label
 from exam_server.models import (
     CheckIn,
     DomainError,
@@ -157,7 +157,7 @@ def review_decide(case_id: int):
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return redirect(url_for("console.review_case", case_id=case_id))
     flash(
         _(

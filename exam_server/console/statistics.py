@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from exam_server.console.blueprint import bp
 from exam_server.extensions import db
+from exam_server.i18n import error_text
 from exam_server.models import DomainError, RequirementStatus
 from exam_server.services import policy
 from exam_server.services.reporting import practice_effect
@@ -48,7 +49,7 @@ def place_and_filters() -> tuple[stats.Place, stats.Filters]:
     except stats.OutOfScope:
         abort(403)
     except DomainError as exc:
-        abort(400, str(exc))
+        abort(400, error_text(exc))
 
 
 def breadcrumbs(place: stats.Place) -> list[tuple[str, dict]]:

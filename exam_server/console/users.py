@@ -11,7 +11,7 @@ from exam_server.console.blueprint import bp
 from exam_server.console.forms import UserEditForm, UserForm, options
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
-from exam_server.i18n import translate_label
+from exam_server.i18n import error_text, translate_label
 from exam_server.models import ROLE_LABELS, County, DomainError
 from exam_server.services import policy
 from exam_server.services.admin import enterprise_picker, user_admin
@@ -58,7 +58,7 @@ def user_new():
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
-            flash(str(exc), "error")
+            flash(error_text(exc), "error")
         else:
             return _no_store(render_template("console/users_password.html", user=user, password=password, created=True))
     return render_template("console/users_form.html", form=form, target=None)
@@ -90,7 +90,7 @@ def user_edit(user_id: int):
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
-            flash(str(exc), "error")
+            flash(error_text(exc), "error")
         else:
             flash(_("账号%(username)s已保存", username=target.username) if changes else _("没有修改"), "success")
             return redirect(url_for("console.users"))
@@ -114,7 +114,7 @@ def _set_active(user_id: int, active: bool):
         )
     except DomainError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
     return redirect(url_for("console.users"))
 
 
@@ -136,6 +136,6 @@ def user_reset_password(user_id: int):
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return redirect(url_for("console.users"))
     return _no_store(render_template("console/users_password.html", user=target, password=password, created=False))

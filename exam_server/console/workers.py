@@ -16,6 +16,7 @@ from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
 from exam_server.face import FaceRefusal
 from exam_server.face.quality import describe_upload
+from exam_server.i18n import error_text, photo_refusal_text
 from exam_server.models import County, DomainError, PhotoSource, utcnow
 from exam_server.services import addresses, policy
 from exam_server.services.admin import worker_directory
@@ -124,7 +125,7 @@ def worker_enrol(worker_id: int):
         db.session.commit()
     except FaceRefusal as refusal:
         db.session.rollback()
-        flash(_("照片未通过检测：%(reason)s", reason=refusal.photo_message_zh), "error")
+        flash(_("照片未通过检测：%(reason)s", reason=photo_refusal_text(refusal)), "error")
     else:
         figures = describe_upload(enrolment.photo.quality, face_service.settings())
         flash(_("照片已登记：") + "；".join(f"{label} {text}" for label, text in figures), "success")
@@ -146,7 +147,7 @@ def worker_sign_in_codes():
     except LookupError:
         abort(404)
     except DomainError as exc:
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return redirect(back or url_for("console.workers"))
     sheet = [
         {

@@ -11,8 +11,9 @@ from exam_server.console.blueprint import bp
 from exam_server.console.forms import ImportConfirmForm, WorkerImportForm
 from exam_server.console.helpers import XLSX, download
 from exam_server.extensions import db
+from exam_server.i18n import error_text
 from exam_server.jobs import tasks
-from exam_server.models import DomainError, Enterprise
+from exam_server.models import N_, DomainError, Enterprise
 from exam_server.services.admin import import_jobs, staging, worker_import, worker_template
 
 KIND = "imports"
@@ -47,7 +48,7 @@ def workers_import():
         form.enterprise_code.errors = [_("未找到该企业，或该企业不在您的管理范围内")]
         return render_template("console/workers_import.html", form=form, preset=None), 404
     except DomainError as exc:
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         preset = None
     return render_template("console/workers_import.html", form=form, preset=preset)
 
@@ -63,8 +64,19 @@ def _checked(token: str):
             db.session, worker_import.read_staged(staged.upload), current_user, enterprise
         )
     except DomainError as exc:
-        result = worker_import.ImportCheck(problems=[worker_import.RowProblem(None, "文件", str(exc))])
+        problem = worker_import.RowProblem(
+            None, N_("文件"), getattr(exc, "msgid", str(exc)), getattr(exc, "params", {})
+        )
+        result = worker_import.ImportCheck(problems=[problem])
     return staged, enterprise, result
+
+
+def problem_text(problem: worker_import.RowProblem) -> str:
+    """Return an import problem (row, column and message msgids, the message's values) in the user's language."""
+    column, message = _(problem.column), _(problem.message, **problem.params)
+    if problem.row:
+        return _("第%(row)s行 %(column)s: %(message)s", row=problem.row, column=column, message=message)
+    return f"{column}: {message}"
 
 
 @bp.route("/workers/import/<token>")
@@ -76,6 +88,7 @@ def workers_import_preview(token: str):
         enterprise=enterprise,
         result=result,
         shown=result.problems[:SHOWN_PROBLEMS],
+        problem_text=problem_text,
         form=ImportConfirmForm(),
     )
 
@@ -117,7 +130,7 @@ def workers_import_confirm(token: str):
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return redirect(url_for("console.workers_import_preview", token=token))
     except IntegrityError:
         db.session.rollback()

@@ -13,6 +13,7 @@ from exam_server.console.blueprint import bp
 from exam_server.console.forms import PhotoZipForm
 from exam_server.console.helpers import download
 from exam_server.extensions import db
+from exam_server.i18n import error_text
 from exam_server.jobs import tasks
 from exam_server.models import DomainError, Job
 from exam_server.services import audit, job_state
@@ -31,7 +32,7 @@ def workers_photos():
             )
         except DomainError as exc:
             db.session.rollback()
-            form.archive.errors = [str(exc)]
+            form.archive.errors = [error_text(exc)]
             return render_template("console/workers_photos.html", form=form), 400
         audit.record(
             db.session,
@@ -78,6 +79,6 @@ def workers_photos_refused(job_id: int):
     job = _own_job(job_id)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["文件", "身份证号", "原因"])
+    writer.writerow([_("文件"), _("身份证号"), _("原因")])
     writer.writerows([exports.cell_text(cell) for cell in row] for row in job_state.refusals(db.session, job.id))
-    return download(("\ufeff" + out.getvalue()).encode("utf-8"), f"照片未通过-{job.id}.csv", "text/csv")
+    return download(("\ufeff" + out.getvalue()).encode("utf-8"), _("照片未通过-%(job)d.csv", job=job.id), "text/csv")

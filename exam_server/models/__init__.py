@@ -1,7 +1,7 @@
 """All models, imported here so that metadata and Alembic see every table."""
 
 from exam_server.models.accounts import ROLE_LABELS, AuditLog, Role, User
-from exam_server.models.base import Base, DomainError, utcnow
+from exam_server.models.base import N_, Base, DomainError, utcnow
 from exam_server.models.devices import Kiosk
 from exam_server.models.exams import (
     ACTIVE_SITTING_STATUSES,
@@ -82,6 +82,7 @@ __all__ = [
     "WorkerOptOut",
     "AnswerReceipt",
     "AuditLog",
+    "N_",
     "Base",
     "CaptureRequest",
     "Certificate",

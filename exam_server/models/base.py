@@ -12,7 +12,7 @@ from sqlalchemy.types import TypeDecorator
 
 from exam_server.localday import utcnow
 
-__all__ = ["Base", "DomainError", "UTCDateTime", "enum_column", "utcnow"]
+__all__ = ["N_", "Base", "DomainError", "UTCDateTime", "enum_column", "utcnow"]
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -54,8 +54,22 @@ class Base(DeclarativeBase):
         __table__: ClassVar[Table]
 
 
+def N_(message: str) -> str:
+    """Mark a message for the catalogue (pybabel -k N_) and return it untranslated."""
+    return message
+
+
 class DomainError(ValueError):
-    """Raise when data breaks a business rule; the message is shown to the user."""
+    """Raise when data breaks a business rule; the message is shown to the user.
+
+    The message is a Chinese msgid marked with N_() whose values are named (%(name)s) and passed as keywords:
+    str() is the Chinese text (API, worker pages, CLI, logs), i18n.error_text() the console user's language.
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.msgid = message
+        self.params = params
+        super().__init__(message % params if params else message)
 
 
 def enum_column(enum_cls: type[enum.Enum]) -> Enum:

@@ -38,6 +38,10 @@ class Decision(str, enum.Enum):
         return {"match": "比对通过", "review": "待复核", "mismatch": "比对不符", "refused": "未能比对"}[self.value]
 
 
+# The live monitor's state of a sitting with no face check yet, beside the decisions' labels.
+UNCHECKED_LABELS = {"none": "待核验"}
+
+
 class FaceCheck(Base):
     """One verification event, with the evidence frame kept outside any public URL."""
 

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
 
-from exam_server.models import Enterprise, ExamPlan, Job, Kiosk, ReviewCase, Role, User, Worker
+from exam_server.models import N_, Enterprise, ExamPlan, Job, Kiosk, ReviewCase, Role, User, Worker
 
 
 class WorkerRole(str, enum.Enum):
@@ -329,13 +329,13 @@ def account_filter(actor: User, stmt: Select) -> Select:
 
 
 def account_scope_error(actor: User, role: Role, county_id: int | None, enterprise: Enterprise | None) -> str | None:
-    """Return why the actor may not create this account (None: allowed); never wider than the actor's scope."""
+    """Return why the actor may not create this account (an N_ msgid; None: allowed); never wider than the actor's scope."""
     if role not in creatable_roles(actor):
-        return "您无权创建该角色的账号"
+        return N_("您无权创建该角色的账号")
     if role is Role.ENTERPRISE and enterprise is not None and not can_see_enterprise(actor, enterprise):
-        return "该企业不在您的辖区"
+        return N_("该企业不在您的辖区")
     if role in (Role.COUNTY, Role.REVIEWER) and county_id is not None and not can_see_county(actor, county_id):
-        return "该区县不在您的辖区"
+        return N_("该区县不在您的辖区")
     if role is Role.REVIEWER and county_id is None and actor.role is not Role.CITY:
-        return "请选择区县（只有市级管理员可以创建全市审核员）"
+        return N_("请选择区县（只有市级管理员可以创建全市审核员）")
     return None

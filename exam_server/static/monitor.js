@@ -11,6 +11,12 @@
   var states = pairs.map(function (p) { return p[0]; }), labels = {};
   pairs.forEach(function (p) { labels[p[0]] = p[1]; });
   var deadlines = [], skew = 0, timer = null;
+  // The page's words in its language (console/monitor.html), and its language for the clock.
+  var texts = JSON.parse(document.getElementById("monitor-texts").textContent);
+  var lang = document.documentElement.lang || "zh-CN";
+  function say(key, values) {
+    return texts[key].replace(/\{(\w+)\}/g, function (all, name) { return name in (values || {}) ? values[name] : all; });
+  }
 
   function cell(tr, text, cls) {
     var td = document.createElement("td");
@@ -22,7 +28,7 @@
   function time(iso) {
     if (!iso) return "—";
     var d = new Date(iso);
-    return d.toLocaleTimeString("zh-CN", {hour12: false, timeZone: zone});
+    return d.toLocaleTimeString(lang, {hour12: false, timeZone: zone});
   }
   function left(seconds) {
     seconds = Math.max(0, Math.round(seconds));
@@ -57,9 +63,9 @@
       if (s.status === "in_progress") deadlines.push([remaining, new Date(s.deadline_at).getTime()]);
       return tr;
     }));
-    document.getElementById("live-count").textContent = "共 " + data.sittings.length + " 场";
+    document.getElementById("live-count").textContent = say("count", {n: data.sittings.length});
     statusEl.className = "live-status";
-    statusEl.textContent = "已更新 " + time(data.now) + "，每 " + poll / 1000 + " 秒自动刷新";
+    statusEl.textContent = say("updated", {time: time(data.now), seconds: poll / 1000});
   }
   function tick() {  // count the time left down between two polls
     var now = Date.now() + skew;
@@ -68,9 +74,9 @@
   function refresh() {
     fetch(url, {headers: {Accept: "application/json"}, credentials: "same-origin", cache: "no-store"})
       .then(function (r) {
-        if (r.status === 401) throw new Error("登录已过期，请重新登录");
-        if (r.status === 403) throw new Error("无权查看实时监考");
-        if (!r.ok) throw new Error("刷新失败（" + r.status + "）");
+        if (r.status === 401) throw new Error(say("expired"));
+        if (r.status === 403) throw new Error(say("forbidden"));
+        if (!r.ok) throw new Error(say("failed", {status: r.status}));
         return r.json();
       })
       .then(render)

@@ -56,3 +56,27 @@ def log_in_english(page, base: str) -> None:
     page.fill("#password", factories.PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("h1:text-is('Dashboard')")
+
+
+def test_service_refusals_and_the_live_monitor_speak_english(served, page):
+    base = served.url
+    log_in(page, base, "city_admin")
+    page.click("header button[name=locale][value=en]")
+    page.wait_for_selector("h1:text-is('Dashboard')")
+    # a refusal raised by the plans service (enterprise_picker), shown as a flash message
+    page.goto(f"{base}/console/plans/new")
+    page.fill("#name", "English plan")
+    page.fill("#enterprise_code", "不存在的企业")
+    page.fill("#opens_at", "2026-03-01T08:00")
+    page.fill("#closes_at", "2026-03-31T18:00")
+    page.click("form button[type=submit].primary")
+    flash = page.locator(".flash.error").first.inner_text()
+    assert "No enterprise named “不存在的企业” was found" in flash, flash
+    shot(page, "console-english-service-refusal")
+    # the monitor script's own words and its clock follow the page's language
+    page.goto(f"{base}/console/monitor")
+    page.wait_for_selector("#live-status:has-text('Updated')")
+    status = page.locator("#live-status").inner_text()
+    assert re.match(r"Updated \d\d:\d\d:\d\d, refreshed every \d+ seconds", status), status
+    assert page.locator("#live-count").inner_text() == "0 sittings"
+    assert not CJK.search(" ".join(page.locator("th").all_inner_texts()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 from openpyxl import load_workbook
@@ -216,3 +217,13 @@ def test_quality_page_flags_items_from_graded_sittings(db, world, login, bundled
     row = row[: row.index("</tr>")]
     assert ">0%<" in row and "过难" in row
     assert "过易" in html
+
+
+def test_import_preview_speaks_english_in_an_english_console(db, world, login, bundled_questions):
+    data = qb.export_questions(new_questions(3), "csv").decode("utf-8-sig").replace("NEW-002,单选", "NEW-002,单选题型")
+    city = login(world.city)
+    preview_url = upload(city, data.encode("utf-8-sig"), "新题.csv")
+    english = city.get(preview_url, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "3 rows, 1 problems in 1 rows: nothing imported" in english and "未导入任何题目" not in english
+    problems = re.search(r'<ol class="problems">(.*?)</ol>', english, re.S).group(1)
+    assert "Row 3" in problems and not re.search(r"[\u4e00-\u9fff]{4,}", problems.replace("题型", "")), problems

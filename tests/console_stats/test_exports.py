@@ -329,3 +329,58 @@ def test_libreoffice_opens_the_csv_with_every_citizen_id_whole(db, city, login, 
     cells = [row[header.index("身份证号")] for row in sheet.iter_rows(min_row=2)]
     assert len(cells) == 11 and all(c.data_type == "s" for c in cells)
     assert {c.value.strip() for c in cells} == {w.citizen_id for w in city.workers.values()}
+
+
+# ---- an English console exports with English column titles, title lines and file names ----
+
+ENGLISH = {"Accept-Language": "en"}
+
+
+def test_english_csv_has_english_headers_and_file_name(db, city, login):
+    response = login(city.users["city"]).get("/console/exports/figures.csv", headers=ENGLISH)
+    header = read_csv(response)[0]
+    assert header[:5] == [
+        "County",
+        "Township (subdistrict)",
+        "Industry",
+        "Enterprise name",
+        "Unified social credit code",
+    ]
+    assert header[5:] == [
+        "Workers required",
+        "Workers sat",
+        "Workers passed",
+        "Workers not sat",
+        "Participation rate",
+        "Pass rate",
+    ]
+    name = unquote(response.headers["Content-Disposition"].split("UTF-8''", 1)[1])
+    assert name.startswith("Whole city_Participation and pass rates_") and name.endswith(".csv")
+
+
+def test_english_xlsx_has_english_sheet_title_and_scope_lines(db, city, login):
+    response = login(city.users["county_a"]).get("/console/exports/results.xlsx", headers=ENGLISH)
+    sheet = openpyxl.load_workbook(io.BytesIO(response.get_data()))["Results"]
+    assert sheet["A1"].value == "Exam results in detail"
+    assert sheet["A2"].value.startswith("Scope: 兰山区") and "Exported at: " in sheet["A2"].value
+    header = [c.value for c in sheet[3]]
+    assert header[4:6] == ["Name", "ID number"] and "首次参考时间" not in header
+    widths = {title: sheet.column_dimensions[c.column_letter].width for title, c in zip(header, sheet[3], strict=True)}
+    assert widths["ID number"] >= 20  # as wide as the Chinese column: the kind sets it, not the title
+
+
+def test_an_export_job_writes_in_its_requesters_language(db, city, login, monkeypatch):
+    from exam_server.console import exports
+
+    monkeypatch.setattr(exports, "XLSX_ROW_LIMIT", 5)
+    client = login(city.users["county_a"])
+    client.post("/auth/language", data={"locale": "en"})
+    job_url = client.get("/console/exports/results.xlsx").headers["Location"]
+    workbook = client.get(f"{job_url}/file")
+    assert (
+        unquote(workbook.headers["Content-Disposition"])
+        .split("UTF-8''", 1)[1]
+        .startswith("兰山区_Exam results in detail_")
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.data), read_only=True).worksheets[0]
+    assert sheet.title == "Results" and next(sheet.iter_rows(values_only=True))[0] == "Exam results in detail"

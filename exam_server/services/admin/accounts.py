@@ -8,7 +8,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from exam_server.database import DbSession
-from exam_server.models import County, DomainError, Enterprise, Role, User, utcnow
+from exam_server.models import N_, County, DomainError, Enterprise, Role, User, utcnow
 
 MIN_PASSWORD_LENGTH = 10
 # The console's languages: the catalogue's locale code and the language's own name, in menu order.
@@ -24,11 +24,9 @@ def _dummy_hash() -> str:
 def check_password_strength(password: str) -> None:
     """Refuse passwords too short or too simple to survive guessing."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(
-            f"密码至少{MIN_PASSWORD_LENGTH}位 / password must have at least {MIN_PASSWORD_LENGTH} characters"
-        )
+        raise DomainError(N_("密码至少%(length)d位"), length=MIN_PASSWORD_LENGTH)
     if password.isdigit() or password.isalpha():
-        raise DomainError("密码须同时包含字母和数字 / password must mix letters and digits")
+        raise DomainError(N_("密码须同时包含字母和数字"))
 
 
 def create_user(
@@ -44,11 +42,11 @@ def create_user(
     """Create a console user whose scope matches its role (a reviewer without a county works city-wide)."""
     role = Role(role)
     if role is Role.COUNTY and county is None:
-        raise DomainError("区县管理员必须指定区县 / a county administrator needs a county")
+        raise DomainError(N_("区县管理员必须指定区县"))
     if role is Role.ENTERPRISE and enterprise is None:
-        raise DomainError("企业管理员必须指定企业 / an enterprise manager needs an enterprise")
+        raise DomainError(N_("企业管理员必须指定企业"))
     if session.scalar(select(User.id).where(User.username == username.strip())):
-        raise DomainError(f"用户名{username}已存在 / username {username} is taken")
+        raise DomainError(N_("用户名%(username)s已存在"), username=username)
     check_password_strength(password)
     user = User(
         username=username,
@@ -85,7 +83,7 @@ def set_password(user: User, password: str) -> None:
 def set_locale(user: User, locale: str) -> bool:
     """Set the console language a user chose; return whether it changed."""
     if locale not in CONSOLE_LOCALES:
-        raise DomainError("不支持的界面语言 / unsupported language")
+        raise DomainError(N_("不支持的界面语言"))
     changed = user.locale != locale
     user.locale = locale
     return changed

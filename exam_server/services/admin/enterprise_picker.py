@@ -7,7 +7,7 @@ import re
 from sqlalchemy import func, or_, select
 
 from exam_server.database import DbSession
-from exam_server.models import County, DomainError, Enterprise, User
+from exam_server.models import N_, County, DomainError, Enterprise, User
 from exam_server.services import policy
 
 SUGGESTIONS = 20
@@ -58,11 +58,13 @@ def resolve(session: DbSession, user: User, text: str) -> Enterprise | None:
     if code is not None:
         enterprise = session.scalar(select(Enterprise).where(Enterprise.credit_code == code.upper()))
         if enterprise is None or not policy.can_see_enterprise(user, enterprise):
-            raise DomainError(f"未找到统一社会信用代码为{code.upper()}的企业，或该企业不在您的管理范围内")
+            raise DomainError(
+                N_("未找到统一社会信用代码为%(code)s的企业，或该企业不在您的管理范围内"), code=code.upper()
+            )
         return enterprise
     named = session.scalars(_in_scope(user).where(Enterprise.name == text).limit(2)).all()
     if not named:
-        raise DomainError(f"未找到名为“{text}”的企业，或该企业不在您的管理范围内；请从搜索建议中选择")
+        raise DomainError(N_("未找到名为“%(name)s”的企业，或该企业不在您的管理范围内；请从搜索建议中选择"), name=text)
     if len(named) > 1:
-        raise DomainError(f"有多家企业名为“{text}”，请从搜索建议中选择或填写统一社会信用代码")
+        raise DomainError(N_("有多家企业名为“%(name)s”，请从搜索建议中选择或填写统一社会信用代码"), name=text)
     return named[0]

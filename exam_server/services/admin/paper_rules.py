@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 import question_bank as qb
 from exam_server.database import DbSession
-from exam_server.models import DomainError, PaperRuleSet, User
+from exam_server.models import N_, DomainError, PaperRuleSet, User
 from exam_server.services import audit
 from exam_server.services.exam import question_store
 
@@ -59,7 +59,9 @@ def save(session: DbSession, ruleset: qb.RuleSet, user: User) -> Preview:
     """Store an edited rule set once the bank can fill it; plans pick it up when next saved."""
     checked = preview(session, ruleset)
     if checked.shortfalls:
-        raise DomainError("题库题目不足，无法按此规则组卷：" + "；".join(checked.shortfalls))
+        raise DomainError(
+            N_("题库题目不足，无法按此规则组卷：%(shortfalls)s"), shortfalls="；".join(checked.shortfalls)
+        )
     row = session.scalars(select(PaperRuleSet).where(PaperRuleSet.code == ruleset.id)).first()
     if row is None:
         row = PaperRuleSet(code=ruleset.id, body={})

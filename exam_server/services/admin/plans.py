@@ -9,6 +9,7 @@ from sqlalchemy import Select, delete, insert, literal, select, true
 
 from exam_server.database import DbSession, rows_touched
 from exam_server.models import (
+    N_,
     County,
     DomainError,
     Enterprise,
@@ -76,7 +77,7 @@ def save_plan(
     county_id, industry_id, enterprise_id = _scope(session, user, data)
     ruleset = paper_rules.all_rulesets(session).get(data.ruleset_id)
     if ruleset is None:
-        raise DomainError(f"试卷规则“{data.ruleset_id}”不存在")
+        raise DomainError(N_("试卷规则“%(ruleset)s”不存在"), ruleset=data.ruleset_id)
     creating = plan is None
     if plan is None:
         plan = ExamPlan(created_by_id=user.id)
@@ -112,34 +113,34 @@ def save_plan(
 
 def _validate(data: PlanInput) -> None:
     if not 2 <= len(data.name.strip()) <= 128:
-        raise DomainError("计划名称须为2-128个字符")
+        raise DomainError(N_("计划名称须为2-128个字符"))
     if data.closes_at <= data.opens_at:
-        raise DomainError("结束时间必须晚于开始时间")
+        raise DomainError(N_("结束时间必须晚于开始时间"))
     if not 1 <= data.max_attempts <= 10:
-        raise DomainError("考试次数须为1-10次")
+        raise DomainError(N_("考试次数须为1-10次"))
     if not 30 <= data.mean_interval_seconds <= 3600:
-        raise DomainError("人脸抽检平均间隔须为30-3600秒")
+        raise DomainError(N_("人脸抽检平均间隔须为30-3600秒"))
     if not 0 <= data.retries <= 5:
-        raise DomainError("暂停前允许重拍次数须为0-5次")
+        raise DomainError(N_("暂停前允许重拍次数须为0-5次"))
     known = {job.value for job in JobCategory}
     if any(job not in known for job in data.job_categories):
-        raise DomainError("岗位类别无效")
+        raise DomainError(N_("岗位类别无效"))
 
 
 def _scope(session: DbSession, user: User, data: PlanInput) -> tuple[int | None, int | None, int | None]:
     """Return (county, industry, enterprise) ids, forcing a county administrator's plans into its county."""
     county_id = policy.assigned_county(user, data.county_id)
     if county_id is not None and session.get(County, county_id) is None:
-        raise DomainError("区县不存在")
+        raise DomainError(N_("区县不存在"))
     if data.industry_id is not None and session.get(Industry, data.industry_id) is None:
-        raise DomainError("行业不存在")
+        raise DomainError(N_("行业不存在"))
     enterprise = enterprise_picker.resolve(session, user, data.enterprise_code)
     if enterprise is None:
         return county_id, data.industry_id, None
     if county_id is not None and enterprise.county_id != county_id:
-        raise DomainError(f"企业“{enterprise.name}”不在所选区县")
+        raise DomainError(N_("企业“%(name)s”不在所选区县"), name=enterprise.name)
     if data.industry_id is not None and enterprise.industry_id != data.industry_id:
-        raise DomainError(f"企业“{enterprise.name}”不属于所选行业")
+        raise DomainError(N_("企业“%(name)s”不属于所选行业"), name=enterprise.name)
     return enterprise.county_id, data.industry_id, enterprise.id
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 
 import question_bank as qb
 from exam_server.database import DbSession
-from exam_server.models import Answer, DomainError, Question, Sitting, SittingStatus, User
+from exam_server.models import N_, Answer, DomainError, Question, Sitting, SittingStatus, User
 from exam_server.services import audit
 from exam_server.services.exam import question_store
 
@@ -105,7 +105,7 @@ def check_import(session: DbSession, data: bytes, filename: str, *, accept_valid
     """Validate a question file against the bank; nothing is written."""
     suffix = Path(filename or "").suffix.lower().lstrip(".")
     if suffix not in ("xlsx", "csv", "json"):
-        raise DomainError("请上传 .xlsx、.csv 或 .json 文件")
+        raise DomainError(N_("请上传 .xlsx、.csv 或 .json 文件"))
     existing = session.execute(select(Question.code, Question.stem)).all()
     try:
         return qb.import_file(
@@ -117,13 +117,20 @@ def check_import(session: DbSession, data: bytes, filename: str, *, accept_valid
             source_name=Path(filename).name,
         )
     except ValueError as exc:
-        raise DomainError(f"无法读取文件：{exc}") from exc
+        raise DomainError(N_("无法读取文件：%(error)s"), error=exc) from exc
 
 
 def write_import(session: DbSession, result: qb.ImportResult, user: User, filename: str) -> int:
     """Store the questions of a checked import; refuse when it may not be written."""
     if not result.ok_to_write:
-        raise DomainError(result.summary().split(" / ")[0])
+        if not result.problems:
+            raise DomainError(N_("文件中没有可导入的题目"))
+        raise DomainError(
+            N_("共 %(rows)d 行，发现 %(problems)d 个问题（%(bad)d 行），未导入任何题目"),
+            rows=result.rows,
+            problems=len(result.problems),
+            bad=len(result.rejected_rows),
+        )
     added, _ = question_store.save(session, result.questions)
     audit.record(
         session,

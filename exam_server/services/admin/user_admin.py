@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 
 from exam_server.database import DbSession
-from exam_server.models import AuditLog, County, DomainError, Enterprise, Role, User
+from exam_server.models import N_, AuditLog, County, DomainError, Enterprise, Role, User
 from exam_server.services import audit, policy
 from exam_server.services.admin import accounts, enterprise_picker
 
@@ -77,11 +77,11 @@ def _scope(
     if county_id is not None or role is Role.COUNTY:
         county = session.get(County, county_id) if county_id else None
         if county is None:
-            raise DomainError("请选择区县")
+            raise DomainError(N_("请选择区县"))
     if role is Role.ENTERPRISE:
         enterprise = enterprise_picker.resolve(session, actor, enterprise_text)
         if enterprise is None:
-            raise DomainError("请填写企业名称或统一社会信用代码")
+            raise DomainError(N_("请填写企业名称或统一社会信用代码"))
     refusal = policy.account_scope_error(actor, role, county_id, enterprise)
     if refusal:
         raise DomainError(refusal)
@@ -114,7 +114,7 @@ def update(
     }
     changes = {key: [old[key], value] for key, value in new.items() if old[key] != value}
     if target.id == actor.id and changes.keys() - {"display_name"}:
-        raise DomainError("不能修改自己的角色或管理范围")
+        raise DomainError(N_("不能修改自己的角色或管理范围"))
     if not changes:
         return changes
     target.display_name, target.role = new["display_name"], role
@@ -135,7 +135,7 @@ def update(
 def set_active(session: DbSession, actor: User, target: User, active: bool) -> None:
     """Deactivate (ending its sessions) or reactivate an account; nobody deactivates themselves."""
     if target.id == actor.id:
-        raise DomainError("不能停用自己的账号")
+        raise DomainError(N_("不能停用自己的账号"))
     if target.active == active:
         return
     target.active = active
@@ -153,7 +153,7 @@ def set_active(session: DbSession, actor: User, target: User, active: bool) -> N
 def reset_password(session: DbSession, actor: User, target: User) -> str:
     """Give the account a new random password (its sessions end) and return it to show once."""
     if target.id == actor.id:
-        raise DomainError("请在“修改密码”中修改自己的密码")
+        raise DomainError(N_("请在“修改密码”中修改自己的密码"))
     password = generate_password()
     accounts.set_password(target, password)
     audit.record(session, "user_password_reset", target=target, user_id=actor.id, detail={"username": target.username})

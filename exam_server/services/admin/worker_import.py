@@ -17,19 +17,19 @@ from sqlalchemy import func, insert, select
 
 from exam_server.citizen_id import InvalidCitizenId, gender_of, normalise_citizen_id
 from exam_server.database import DbSession
-from exam_server.models import JOB_CATEGORY_LABELS, DomainError, Enterprise, JobCategory, Role, User, Worker, utcnow
+from exam_server.models import JOB_CATEGORY_LABELS, N_, DomainError, Enterprise, JobCategory, Role, User, Worker, utcnow
 from exam_server.plaintext import control_character
 from exam_server.services import audit
 from exam_server.services.admin import plans
 from exam_server.services.policy import can_see_enterprise, enterprise_filter
 
 CHUNK = 2000
-LABELS = {
-    "name": "姓名",
-    "citizen_id": "身份证号",
-    "job_category": "岗位类别",
-    "phone": "手机号",
-    "credit_code": "统一社会信用代码",
+LABELS = {  # msgids: the console shows a problem's column in its language
+    "name": N_("姓名"),
+    "citizen_id": N_("身份证号"),
+    "job_category": N_("岗位类别"),
+    "phone": N_("手机号"),
+    "credit_code": N_("统一社会信用代码"),
 }
 ALIASES = {
     "姓名": "name",
@@ -58,14 +58,24 @@ _HEADER_NOISE = re.compile(r"[\s*＊]|[（(].*?[)）]")
 
 @dataclass(frozen=True)
 class RowProblem:
-    """One problem in one cell; ``row`` is the spreadsheet row number (header is row 1), None for the file."""
+    """One problem in one cell; ``row`` is the spreadsheet row number (header is row 1), None for the file.
+
+    ``column`` and ``message`` are N_() msgids, the message's values in ``params``: str() and ``text`` are
+    Chinese, the console translates them (i18n.problem_text).
+    """
 
     row: int | None
     column: str
     message: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """Return the message with its values filled in, in Chinese."""
+        return self.message % self.params if self.params else self.message
 
     def __str__(self) -> str:
-        return f"第{self.row}行 {self.column}: {self.message}" if self.row else f"{self.column}: {self.message}"
+        return f"第{self.row}行 {self.column}: {self.text}" if self.row else f"{self.column}: {self.text}"
 
 
 @dataclass
@@ -91,7 +101,7 @@ def read_table(data: bytes, filename: str = "") -> tuple[list, Iterator[tuple[in
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise DomainError(f"无法读取XLSX文件：{exc.__class__.__name__}") from exc
+            raise DomainError(N_("无法读取XLSX文件：%(error)s"), error=exc.__class__.__name__) from exc
         rows = enumerate(sheet.iter_rows(values_only=True), start=1)
     else:
         rows = enumerate(csv.reader(io.StringIO(_decode(data))), start=1)
@@ -107,7 +117,7 @@ def _decode(data: bytes) -> str:
         try:
             return data.decode("gb18030")
         except UnicodeDecodeError:
-            raise DomainError("无法识别文件编码，请另存为UTF-8编码的CSV或XLSX文件") from None
+            raise DomainError(N_("无法识别文件编码，请另存为UTF-8编码的CSV或XLSX文件")) from None
 
 
 def map_columns(header: list) -> tuple[dict[str, int], list[RowProblem]]:
@@ -117,7 +127,11 @@ def map_columns(header: list) -> tuple[dict[str, int], list[RowProblem]]:
         key = ALIASES.get(_HEADER_NOISE.sub("", str(cell or "")))
         if key and key not in columns:
             columns[key] = index
-    missing = [RowProblem(None, "表头", f"缺少必填列“{LABELS[key]}”") for key in REQUIRED if key not in columns]
+    missing = [
+        RowProblem(None, N_("表头"), N_("缺少必填列“%(column)s”"), {"column": LABELS[key]})
+        for key in REQUIRED
+        if key not in columns
+    ]
     return columns, missing
 
 
@@ -137,7 +151,7 @@ def target_enterprise(
     if enterprise is None or not can_see_enterprise(user, enterprise):
         raise LookupError(code or enterprise_id)
     if not enterprise.active:
-        raise DomainError(f"企业“{enterprise.name}”已停用，不能导入人员")
+        raise DomainError(N_("企业“%(name)s”已停用，不能导入人员"), name=enterprise.name)
     return enterprise
 
 
@@ -217,30 +231,39 @@ def _parse_row(row, cells, columns, codes, enterprise, seen, problems, today) ->
     before = len(problems)
     name = _text(_cell(cells, columns, "name"))
     if not name or len(name) > 64:
-        problems.append(RowProblem(row, "姓名", "不能为空" if not name else "不能超过64个字符"))
+        problems.append(RowProblem(row, N_("姓名"), N_("不能为空") if not name else N_("不能超过64个字符")))
     raw_id = _cell(cells, columns, "citizen_id")
     citizen_id = birth = None
     if isinstance(raw_id, float):
-        problems.append(RowProblem(row, "身份证号", "单元格为数值格式，号码已失真，请将该列设为文本后重新填写"))
+        problems.append(RowProblem(row, N_("身份证号"), N_("单元格为数值格式，号码已失真，请将该列设为文本后重新填写")))
     else:
         try:
             citizen_id, birth = normalise_citizen_id(_text(raw_id), today)
         except InvalidCitizenId as exc:
             message = str(exc).split(" / ")[0].removeprefix("身份证号")
-            problems.append(RowProblem(row, "身份证号", message))
+            problems.append(RowProblem(row, N_("身份证号"), message))
         else:
             if citizen_id in seen:
-                problems.append(RowProblem(row, "身份证号", f"与第{seen[citizen_id]}行重复"))
+                problems.append(RowProblem(row, N_("身份证号"), N_("与第%(row)s行重复"), {"row": seen[citizen_id]}))
             else:
                 seen[citizen_id] = row
     job_text = _text(_cell(cells, columns, "job_category"))
     job = JOBS.get(job_text)
     if job is None:
         allowed = "、".join(JOB_CATEGORY_LABELS.values())
-        problems.append(RowProblem(row, "岗位类别", f"“{job_text}”无效，可填：{allowed}" if job_text else "不能为空"))
+        if job_text:
+            problems.append(
+                RowProblem(
+                    row, N_("岗位类别"), N_("“%(job)s”无效，可填：%(allowed)s"), {"job": job_text, "allowed": allowed}
+                )
+            )
+        else:
+            problems.append(RowProblem(row, N_("岗位类别"), N_("不能为空")))
     phone = _text(_cell(cells, columns, "phone")).replace(" ", "") or None
     if phone and not _PHONE.match(phone):
-        problems.append(RowProblem(row, "手机号", f"“{phone[:20]}”不是有效的手机号或固定电话"))
+        problems.append(
+            RowProblem(row, N_("手机号"), N_("“%(phone)s”不是有效的手机号或固定电话"), {"phone": phone[:20]})
+        )
     enterprise_id = _row_enterprise(
         row, _text(_cell(cells, columns, "credit_code")).upper(), codes, enterprise, problems
     )
@@ -255,20 +278,30 @@ def _control_problems(row, cells, columns) -> list[RowProblem]:
     found = []
     for key in columns:
         if character := control_character(_text(_cell(cells, columns, key))):
-            found.append(RowProblem(row, LABELS[key], f"含有控制字符 {character}，请删除后重新上传"))
+            found.append(
+                RowProblem(
+                    row, LABELS[key], N_("含有控制字符 %(character)s，请删除后重新上传"), {"character": character}
+                )
+            )
     return found
 
 
 def _row_enterprise(row, code, codes, enterprise, problems) -> int | None:
     if not code:
         if enterprise is None:
-            problems.append(RowProblem(row, "统一社会信用代码", "未填写，且导入时未选择企业"))
+            problems.append(RowProblem(row, N_("统一社会信用代码"), N_("未填写，且导入时未选择企业")))
         return enterprise.id if enterprise else None
     if enterprise is not None and code != enterprise.credit_code:
-        problems.append(RowProblem(row, "统一社会信用代码", f"与所选企业“{enterprise.name}”不一致"))
+        problems.append(
+            RowProblem(row, N_("统一社会信用代码"), N_("与所选企业“%(name)s”不一致"), {"name": enterprise.name})
+        )
         return None
     if code not in codes:
-        problems.append(RowProblem(row, "统一社会信用代码", f"未找到企业{code}，或该企业不在您的管理范围内"))
+        problems.append(
+            RowProblem(
+                row, N_("统一社会信用代码"), N_("未找到企业%(code)s，或该企业不在您的管理范围内"), {"code": code}
+            )
+        )
         return None
     return codes[code]
 
@@ -293,8 +326,11 @@ def _drop_registered(session: DbSession, user: User, pending: list[tuple[int, tu
             if found is None:
                 result.valid.append(values)
                 continue
-            where = f"（{found.name}）" if can_see_enterprise(user, found) else "于其他企业，如需调动请联系区县管理员"
-            result.problems.append(RowProblem(row, "身份证号", f"已登记{where}"))
+            if can_see_enterprise(user, found):
+                problem = RowProblem(row, N_("身份证号"), N_("已登记（%(name)s）"), {"name": found.name})
+            else:
+                problem = RowProblem(row, N_("身份证号"), N_("已登记于其他企业，如需调动请联系区县管理员"))
+            result.problems.append(problem)
     result.problems.sort(key=lambda p: p.row or 0)
 
 
@@ -316,11 +352,13 @@ def write(
 ) -> ImportOutcome:
     """Insert every valid row in the caller's transaction; refuse while errors remain unless told to skip them."""
     if result.file_problems:
-        raise DomainError("文件格式有误，未导入任何数据")
+        raise DomainError(N_("文件格式有误，未导入任何数据"))
     if result.problems and not accept_valid_rows:
-        raise DomainError(f"有{result.bad_rows}行存在错误，未导入任何数据；请修正后重新上传，或选择“仅导入有效行”")
+        raise DomainError(
+            N_("有%(rows)d行存在错误，未导入任何数据；请修正后重新上传，或选择“仅导入有效行”"), rows=result.bad_rows
+        )
     if not result.valid:
-        raise DomainError("没有可导入的有效行")
+        raise DomainError(N_("没有可导入的有效行"))
     now = now or utcnow()
     before = session.scalar(select(func.max(Worker.id))) or 0
     keys = ("citizen_id", "name", "gender", "birth_date", "enterprise_id", "job_category", "phone")
@@ -357,5 +395,5 @@ def problems_csv(result: ImportCheck) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["行号", "列", "问题"])
-    writer.writerows([p.row or "", p.column, p.message] for p in result.problems)
+    writer.writerows([p.row or "", p.column, p.text] for p in result.problems)
     return out.getvalue().encode("utf-8-sig")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from exam_server.citizen_id import normalise_citizen_id
 from exam_server.database import DbSession
-from exam_server.models import DomainError, Enterprise, JobCategory, Worker
+from exam_server.models import N_, DomainError, Enterprise, JobCategory, Worker
 
 
 def register_worker(
@@ -24,12 +24,12 @@ def register_worker(
         job = JobCategory(job_category)
     except ValueError:
         allowed = ", ".join(j.value for j in JobCategory)
-        raise DomainError(f"岗位类别{job_category!r}无效，可选：{allowed} / unknown job category") from None
+        raise DomainError(N_("岗位类别%(job)r无效，可选：%(allowed)s"), job=job_category, allowed=allowed) from None
     if session.get(Enterprise, enterprise_id) is None:
-        raise DomainError(f"企业{enterprise_id}不存在 / unknown enterprise {enterprise_id}")
+        raise DomainError(N_("企业%(enterprise)s不存在"), enterprise=enterprise_id)
     existing = session.scalar(select(Worker).where(Worker.citizen_id == normalised))
     if existing is not None:
-        raise DomainError(f"身份证号{normalised}已登记（{existing.name}） / citizen ID already registered")
+        raise DomainError(N_("身份证号%(citizen_id)s已登记（%(name)s）"), citizen_id=normalised, name=existing.name)
     worker = Worker(citizen_id=normalised, name=name, enterprise_id=enterprise_id, job_category=job, phone=phone)
     session.add(worker)
     session.flush()

@@ -17,6 +17,7 @@ from exam_server import localday
 from exam_server.citizen_id import mask
 from exam_server.database import DbSession
 from exam_server.models import (
+    N_,
     Certificate,
     CertificateState,
     DomainError,
@@ -97,7 +98,7 @@ def verify_url(code: str) -> str:
     """Return the absolute verification address of a QR code (PUBLIC_BASE_URL, else the request's host)."""
     url = addresses.public_url("public.verify_certificate", code=code)
     if url is None:
-        raise DomainError("未配置公开访问地址（EXAM_PUBLIC_BASE_URL），无法生成证书查验二维码")
+        raise DomainError(N_("未配置公开访问地址（EXAM_PUBLIC_BASE_URL），无法生成证书查验二维码"))
     return url
 
 
@@ -138,7 +139,7 @@ def document_settings() -> certificate_pdf.DocumentSettings:
     config = current_app.config
     authority = config.get("CERTIFICATE_AUTHORITY") or ""
     if not authority:
-        raise DomainError("未配置发证机关名称（EXAM_CERTIFICATE_AUTHORITY），无法生成证书")
+        raise DomainError(N_("未配置发证机关名称（EXAM_CERTIFICATE_AUTHORITY），无法生成证书"))
     return certificate_pdf.DocumentSettings(
         authority=authority,
         seal_image=config.get("CERTIFICATE_SEAL_IMAGE"),
@@ -156,7 +157,7 @@ class Document:
 def render(session: DbSession, certificates: Sequence[Certificate], filename: str) -> Document:
     """Render certificates as one PDF, a page each, in the given order."""
     if not certificates:
-        raise DomainError("没有可打印的证书")
+        raise DomainError(N_("没有可打印的证书"))
     with_photo = bool(current_app.config.get("CERTIFICATE_SHOW_PHOTO"))
     facts = [_facts(session, c, with_photo) for c in certificates]
     return Document(filename, certificate_pdf.render(facts, document_settings()))

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from exam_server.database import DbSession
-from exam_server.models import DomainError, Kiosk, utcnow
+from exam_server.models import N_, DomainError, Kiosk, utcnow
 from exam_server.services import audit
 
 # Writing last_seen on every 5-second clock poll would turn reads into writes; once a minute is enough.
@@ -39,9 +39,9 @@ def register(
     """Create a kiosk and return it with its token; the token is not kept and cannot be shown again."""
     name = (name or "").strip()
     if not 1 <= len(name) <= 64:
-        raise DomainError("终端名称须为1-64个字符 / kiosk name must be 1-64 characters")
+        raise DomainError(N_("终端名称须为1-64个字符"))
     if session.scalar(select(Kiosk.id).where(Kiosk.name == name)):
-        raise DomainError(f"终端{name}已存在 / kiosk {name} already exists")
+        raise DomainError(N_("终端%(name)s已存在"), name=name)
     token = _new_token()
     kiosk = Kiosk(
         name=name, location=location, county_id=county_id, token_hash=hash_token(token), token_prefix=token[:8]
@@ -86,7 +86,7 @@ def by_name(session: DbSession, name: str) -> Kiosk:
     """Return the kiosk with this name or raise DomainError."""
     kiosk = session.scalar(select(Kiosk).where(Kiosk.name == name))
     if kiosk is None:
-        raise DomainError(f"没有名为{name}的终端 / no kiosk named {name}")
+        raise DomainError(N_("没有名为%(name)s的终端"), name=name)
     return kiosk
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from exam_server.database import DbSession
-from exam_server.models import DomainError, Question, User
+from exam_server.models import N_, DomainError, Question, User
 from exam_server.services import audit
 
 FOLDER = "question_images"
@@ -22,9 +22,11 @@ _FORMATS = {"PNG": "png", "JPEG": "jpg"}
 def checked(data: bytes) -> tuple[bytes, str]:
     """Return the picture re-encoded (no metadata, no trailing bytes) and its extension; DomainError says why not."""
     if not data:
-        raise DomainError("图片文件为空")
+        raise DomainError(N_("图片文件为空"))
     if len(data) > MAX_BYTES:
-        raise DomainError(f"图片 {len(data) / 1048576:.1f} MB，超过上限 {MAX_BYTES // 1048576} MB")
+        raise DomainError(
+            N_("图片 %(size).1f MB，超过上限 %(limit)d MB"), size=len(data) / 1048576, limit=MAX_BYTES // 1048576
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -35,14 +37,21 @@ def checked(data: bytes) -> tuple[bytes, str]:
                 image.load()
                 picture = image.convert("RGBA" if kind == "PNG" else "RGB")
     except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError, OSError, SyntaxError):
-        raise DomainError("无法识别的图片：请上传 PNG 或 JPEG 图片") from None
+        raise DomainError(N_("无法识别的图片：请上传 PNG 或 JPEG 图片")) from None
     if kind not in _FORMATS:
-        raise DomainError(f"不支持的图片格式 {kind}：请上传 PNG 或 JPEG 图片")
+        raise DomainError(N_("不支持的图片格式 %(kind)s：请上传 PNG 或 JPEG 图片"), kind=kind)
     width, height = picture.size
     if min(width, height) < MIN_SIDE:
-        raise DomainError(f"图片 {width}×{height} 像素太小，短边至少 {MIN_SIDE} 像素才能在考试终端上看清")
+        raise DomainError(
+            N_("图片 %(width)s×%(height)s 像素太小，短边至少 %(min)s 像素才能在考试终端上看清"),
+            width=width,
+            height=height,
+            min=MIN_SIDE,
+        )
     if max(width, height) > MAX_SIDE:
-        raise DomainError(f"图片 {width}×{height} 像素太大，长边不超过 {MAX_SIDE} 像素")
+        raise DomainError(
+            N_("图片 %(width)s×%(height)s 像素太大，长边不超过 %(max)s 像素"), width=width, height=height, max=MAX_SIDE
+        )
     out = io.BytesIO()
     if kind == "PNG":
         picture.save(out, "PNG", optimize=True)

@@ -19,6 +19,7 @@ from exam_server.citizen_id import InvalidCitizenId, normalise_citizen_id
 from exam_server.database import DbSession
 from exam_server.face import FaceRefusal
 from exam_server.models import (
+    N_,
     DomainError,
     Enterprise,
     FacePhoto,
@@ -45,13 +46,13 @@ def create(session: DbSession, stream: IO[bytes], filename: str, user: User, chu
     try:
         archive = zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, OSError, EOFError):
-        raise DomainError("不是有效的ZIP文件") from None
+        raise DomainError(N_("不是有效的ZIP文件")) from None
     with archive:
         entries = [info for info in archive.infolist() if not info.is_dir() and _is_photo(info.filename)]
         if len(entries) > MAX_PHOTOS:
-            raise DomainError(f"照片超过{MAX_PHOTOS}张，请分批上传")
+            raise DomainError(N_("照片超过%(count)d张，请分批上传"), count=MAX_PHOTOS)
         if not entries:
-            raise DomainError("压缩包中没有 JPG 或 PNG 照片")
+            raise DomainError(N_("压缩包中没有 JPG 或 PNG 照片"))
         limit = face_service.settings().max_bytes
         try:
             return job_state.create(
@@ -64,7 +65,7 @@ def create(session: DbSession, stream: IO[bytes], filename: str, user: User, chu
                 params={"filename": (filename or "")[:200]},
             )
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError):  # a member that will not inflate
-            raise DomainError("ZIP文件已损坏，无法读取其中的照片") from None
+            raise DomainError(N_("ZIP文件已损坏，无法读取其中的照片")) from None
 
 
 def _items(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo], limit: int) -> Iterator[job_state.NewItem]:

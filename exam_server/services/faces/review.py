@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from exam_server.database import DbSession, rows_touched
 from exam_server.face.errors import reason_zh
 from exam_server.models import (
+    N_,
     DomainError,
     FaceCheck,
     ReviewCase,
@@ -80,13 +81,10 @@ def summary(case: ReviewCase) -> str:
 
 def _check(user: User, reason: str, worker: Worker) -> str:
     if not policy.may_decide(user, worker):
-        raise DomainError(
-            "只有负责该人员所在区县的人脸审核员、区县管理员或市级管理员可以处理此告警 / "
-            "only reviewers, county administrators of the worker's county and city administrators decide"
-        )
+        raise DomainError(N_("只有负责该人员所在区县的人脸审核员、区县管理员或市级管理员可以处理此告警"))
     reason = (reason or "").strip()
     if not 2 <= len(reason) <= 500:
-        raise DomainError("请填写处理理由（2-500字） / give a reason of 2-500 characters")
+        raise DomainError(N_("请填写处理理由（2-500字）"))
     return reason
 
 
@@ -104,7 +102,7 @@ def decide(
     now = now or utcnow()
     outcome = ReviewStatus(outcome)
     if outcome is ReviewStatus.OPEN:
-        raise DomainError("处理结果须为确认或驳回 / outcome must be confirmed or dismissed")
+        raise DomainError(N_("处理结果须为确认或驳回"))
     reason = _check(user, reason, case.worker)
     closed = rows_touched(
         session.execute(
@@ -115,7 +113,7 @@ def decide(
         )
     )
     if not closed:
-        raise DomainError("该告警已被处理 / this case was already decided")
+        raise DomainError(N_("该告警已被处理"))
     session.refresh(case)
     sitting = (
         session.scalar(
@@ -174,7 +172,7 @@ def resume_sitting(
         )
     )
     if not moved:
-        raise DomainError("该考试未处于暂停状态 / the sitting is not suspended")
+        raise DomainError(N_("该考试未处于暂停状态"))
     session.refresh(sitting)
     captures.schedule(session, sitting, now)
     audit.record(
@@ -200,7 +198,7 @@ def void_sitting(session: DbSession, sitting: Sitting, user: User, reason: str, 
         )
     )
     if not moved:
-        raise DomainError("只能作废进行中或暂停的考试 / only an active sitting can be voided")
+        raise DomainError(N_("只能作废进行中或暂停的考试"))
     session.refresh(sitting)
     captures.cancel_pending(session, sitting.id, now)
     audit.record(session, "sitting_voided", target=sitting, user_id=user.id, detail={"reason": reason})

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from exam_server.database import DbSession
-from exam_server.models import DomainError, Kiosk, User, Worker, WorkerCredential, WorkerSignInCode
+from exam_server.models import N_, DomainError, Kiosk, User, Worker, WorkerCredential, WorkerSignInCode
 from exam_server.services import audit
 from exam_server.services.policy import can_see_enterprise
 from exam_server.services.practice import pins
@@ -72,9 +72,9 @@ def issue_printed(session: DbSession, user: User, worker_ids: list[int], now: da
     """Issue a code for each of these workers, all of them in the user's scope and active, or refuse."""
     wanted = sorted(set(worker_ids))
     if not wanted:
-        raise DomainError("请先选择要打印登录码的人员。")
+        raise DomainError(N_("请先选择要打印登录码的人员。"))
     if len(wanted) > MAX_PRINTED:
-        raise DomainError(f"一次最多打印{MAX_PRINTED}人的登录码。")
+        raise DomainError(N_("一次最多打印%(count)d人的登录码。"), count=MAX_PRINTED)
     workers = session.scalars(
         select(Worker).where(Worker.id.in_(wanted)).options(joinedload(Worker.enterprise)).order_by(Worker.name)
     ).all()
@@ -82,7 +82,7 @@ def issue_printed(session: DbSession, user: User, worker_ids: list[int], now: da
     if len(workers) != len(wanted) or not all(can_see_enterprise(user, w.enterprise) for w in workers):
         raise LookupError("worker not in scope")
     if not all(w.active for w in workers):
-        raise DomainError("停用的人员不能打印登录码。")
+        raise DomainError(N_("停用的人员不能打印登录码。"))
     issued = [_issue(session, w, now, PRINTED_TTL, None, user) for w in workers]
     for worker in workers:
         audit.record(session, "worker_sign_in_code_issued", target=worker, user_id=user.id, detail={"printed": True})

@@ -24,7 +24,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from exam_server.models import DomainError
+from exam_server.models import N_, DomainError
 
 TITLE = "安全生产培训合格证书"
 RED = HexColor("#a4161a")
@@ -76,13 +76,18 @@ def register_font(path: str) -> str:
             return _fonts[path]
         if not Path(path).is_file():
             raise DomainError(
-                f"证书字体文件不存在：{path}（请安装 fonts-wqy-microhei，或以 EXAM_CERTIFICATE_FONT 指定 TrueType 中文字体）"
+                N_(
+                    "证书字体文件不存在：%(path)s（请安装 fonts-wqy-microhei，或以 EXAM_CERTIFICATE_FONT 指定 TrueType 中文字体）"
+                ),
+                path=path,
             )
         name = f"CertificateCJK{len(_fonts)}"
         try:
             pdfmetrics.registerFont(TTFont(name, path, subfontIndex=0))
         except TTFError as exc:
-            raise DomainError(f"证书字体无法嵌入 PDF（需 TrueType 轮廓的中文字体）：{path}：{exc}") from None
+            raise DomainError(
+                N_("证书字体无法嵌入 PDF（需 TrueType 轮廓的中文字体）：%(path)s：%(error)s"), path=path, error=exc
+            ) from None
         _fonts[path] = name
         return name
 

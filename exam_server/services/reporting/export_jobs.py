@@ -7,35 +7,44 @@ requesting user's rights, exactly as the page would.
 
 from __future__ import annotations
 
+from exam_server import catalogue
 from exam_server.database import DbSession
-from exam_server.models import DomainError, ItemState, Job, RequirementStatus, User, utcnow
+from exam_server.models import N_, DomainError, ItemState, Job, RequirementStatus, User, utcnow
 from exam_server.services import job_state
 from exam_server.services.reporting import exports as ex
 from exam_server.services.reporting import statistics as stats
 
 KIND = "export"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-KINDS = {  # kind: (file name part, sheet title, columns)
-    "figures": ("参考率合格率统计", "参考率合格率", ex.FIGURE_COLUMNS),
-    "results": ("考试成绩明细", "成绩明细", ex.RESULT_COLUMNS),
-    "pending": ("未参考人员名单", "未参考人员", ex.RESULT_COLUMNS),
-    "practice": ("练习与合格率", "练习与合格率", ex.PRACTICE_COLUMNS),
-    "weak_categories": ("练习薄弱分类", "薄弱分类", ex.WEAK_COLUMNS),
+KINDS = {  # kind: (file name part, sheet title, columns), msgids of the console's catalogue
+    "figures": (N_("参考率合格率统计"), N_("参考率合格率"), ex.FIGURE_COLUMNS),
+    "results": (N_("考试成绩明细"), N_("成绩明细"), ex.RESULT_COLUMNS),
+    "pending": (N_("未参考人员名单"), N_("未参考人员"), ex.RESULT_COLUMNS),
+    "practice": (N_("练习与合格率"), N_("练习与合格率"), ex.PRACTICE_COLUMNS),
+    "weak_categories": (N_("练习薄弱分类"), N_("薄弱分类"), ex.WEAK_COLUMNS),
 }
 SUMMARIES = {"figures": ex.figure_rows, "practice": ex.practice_rows, "weak_categories": ex.weak_category_rows}
 
 
-def create(session: DbSession, kind: str, place_args: dict[str, int], filters: stats.Filters, user: User) -> Job:
-    """Store an XLSX export as a one-item job (the caller commits and queues it)."""
-    what = KINDS[kind][0]
+def create(
+    session: DbSession,
+    kind: str,
+    place_args: dict[str, int],
+    filters: stats.Filters,
+    user: User,
+    locale: str = catalogue.SHIPPED,
+) -> Job:
+    """Store an XLSX export as a one-item job in the requester's language (the caller commits and queues it)."""
+    tr = catalogue.translator(locale)
+    what = tr(KINDS[kind][0])
     return job_state.create(
         session,
         KIND,
         [job_state.NewItem(f"{what}.xlsx", kind)],
         chunk_size=1,
-        title=f"导出：{what}（XLSX）",
+        title=tr(N_("导出：%(what)s（XLSX）")) % {"what": what},
         user_id=user.id,
-        params={"kind": kind, "place": place_args, "filters": filters.args()},
+        params={"kind": kind, "place": place_args, "filters": filters.args(), "locale": locale},
     )
 
 
@@ -58,12 +67,13 @@ def run_chunk(session: DbSession, job_id: int, number: int, lease_seconds: float
     for item_id in job_state.each_item(session, lease, long_items=True):
         try:
             if user is None:
-                raise DomainError("发起导出的账号已停用")
+                raise DomainError(N_("发起导出的账号已停用"))
             place = stats.resolve_place(session, user, **params["place"])
             filters = stats.Filters.parse(params["filters"])
             what, title, columns = KINDS[params["kind"]]
-            sheet = (title, columns, rows(session, params["kind"], user, place, filters))
-            with ex.xlsx_file([sheet], ex.heading(session, what, place, filters, utcnow())) as handle:
+            tr = catalogue.translator(params.get("locale", catalogue.SHIPPED))
+            sheet = (tr(title), ex.translated(columns, tr), rows(session, params["kind"], user, place, filters))
+            with ex.xlsx_file([sheet], ex.heading(session, what, place, filters, utcnow(), tr)) as handle:
                 data = handle.read()
         except DomainError as exc:  # OutOfScope included: the user's rights changed since asking
             session.rollback()
@@ -71,7 +81,7 @@ def run_chunk(session: DbSession, job_id: int, number: int, lease_seconds: float
             session.commit()
             continue
         if job_state.finish_item(session, item_id, ItemState.DONE):
-            job_state.complete(session, job_id, data, ex.filename(place, what, "xlsx", utcnow()), XLSX)
+            job_state.complete(session, job_id, data, ex.filename(place, what, "xlsx", utcnow(), tr), XLSX)
             session.commit()
         else:
             session.rollback()

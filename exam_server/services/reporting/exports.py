@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import IO
 from urllib.parse import quote
@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from exam_server import localday
 from exam_server.database import DbSession
-from exam_server.models import JOB_CATEGORY_LABELS, Enterprise, ExamPlan, RequirementStatus, User
+from exam_server.models import JOB_CATEGORY_LABELS, N_, Enterprise, ExamPlan, RequirementStatus, User
 from exam_server.services.policy import enterprise_filter
 from exam_server.services.reporting import practice_effect, xlsx_writer
 from exam_server.services.reporting.statistics import Filters, Names, Place, Rates, counts_by, results_query
@@ -31,6 +31,16 @@ BATCH = 1000
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"  # give it as content_type: Flask adds a charset to a text mimetype
 # Column widths in characters by kind; a CJK character takes two.
 WIDTHS = {"id": 21, "int": 10, "rate": 9, "time": 17, "date": 12, "score": 8}
+
+
+# An export's words (column titles, heading, file name) are N_() msgids; the caller passes the console
+# user's gettext (a job: its requester's catalogue), so exports follow the console's language.
+Translate = Callable[[str], str]
+
+
+def untranslated(text: str) -> str:
+    """Return the Chinese text itself (the shipped language)."""
+    return text
 
 
 @dataclass(frozen=True)
@@ -46,45 +56,50 @@ class Column:
 
 
 FIGURE_COLUMNS = (
-    [Column(t) for t in ("区县", "乡镇（街道）", "行业")]
-    + [Column("企业名称", width=30), Column("统一社会信用代码", width=21)]
-    + [Column(t, "int") for t in ("应考人数", "参考人数", "合格人数", "未参考人数")]
-    + [Column("参考率", "rate"), Column("合格率", "rate")]
+    [Column(t) for t in (N_("区县"), N_("乡镇（街道）"), N_("行业"))]
+    + [Column(N_("企业名称"), width=30), Column(N_("统一社会信用代码"), width=21)]
+    + [Column(t, "int") for t in (N_("应考人数"), N_("参考人数"), N_("合格人数"), N_("未参考人数"))]
+    + [Column(N_("参考率"), "rate"), Column(N_("合格率"), "rate")]
 )
 PRACTICE_COLUMNS = [
-    Column("考前练习"),
-    Column("考试场次", "int"),
-    Column("合格场次", "int"),
-    Column("合格率", "rate"),
-    Column("说明", width=60),
+    Column(N_("考前练习")),
+    Column(N_("考试场次"), "int"),
+    Column(N_("合格场次"), "int"),
+    Column(N_("合格率"), "rate"),
+    Column(N_("说明"), width=60),
 ]
 WEAK_COLUMNS = [
-    Column("企业名称", width=30),
-    Column("统一社会信用代码", width=21),
-    Column("分类", width=20),
-    Column("练习答题数", "int"),
-    Column("答对数", "int"),
-    Column("正确率", "rate"),
+    Column(N_("企业名称"), width=30),
+    Column(N_("统一社会信用代码"), width=21),
+    Column(N_("分类"), width=20),
+    Column(N_("练习答题数"), "int"),
+    Column(N_("答对数"), "int"),
+    Column(N_("正确率"), "rate"),
 ]
 RESULT_COLUMNS = [
-    Column("区县"),
-    Column("乡镇（街道）"),
-    Column("行业"),
-    Column("企业名称", width=30),
-    Column("姓名"),
-    Column("身份证号", "id"),
-    Column("岗位类别", width=14),
-    Column("考试计划", width=26),
-    Column("状态"),
+    Column(N_("区县")),
+    Column(N_("乡镇（街道）")),
+    Column(N_("行业")),
+    Column(N_("企业名称"), width=30),
+    Column(N_("姓名")),
+    Column(N_("身份证号"), "id"),
+    Column(N_("岗位类别"), width=14),
+    Column(N_("考试计划"), width=26),
+    Column(N_("状态")),
 ] + [
-    Column("考试次数", "int"),
-    Column("首次参考时间", "time"),
-    Column("合格时间", "time"),
-    Column("最高分", "score"),
-    Column("证书编号", width=20),
-    Column("发证日期", "date"),
-    Column("证书有效期至", "date"),
+    Column(N_("考试次数"), "int"),
+    Column(N_("首次参考时间"), "time"),
+    Column(N_("合格时间"), "time"),
+    Column(N_("最高分"), "score"),
+    Column(N_("证书编号"), width=20),
+    Column(N_("发证日期"), "date"),
+    Column(N_("证书有效期至"), "date"),
 ]
+
+
+def translated(columns: Sequence[Column], tr: Translate) -> list[Column]:
+    """Return the columns with their titles in the caller's language, as wide as in Chinese."""
+    return [replace(c, title=tr(c.title), width=c.chars) for c in columns]
 
 
 def _figures(rates: Rates) -> list:
@@ -275,27 +290,30 @@ def content_disposition(filename: str, fallback: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def place_name(place: Place) -> str:
+def place_name(place: Place, tr: Translate = untranslated) -> str:
     """Return the name of the place an export covers ("全市" for the city)."""
     if place.enterprise:
         return place.enterprise.name
     if place.township:
         return place.township.name
-    return place.county.name if place.county else "全市"
+    return place.county.name if place.county else tr(N_("全市"))
 
 
-def filename(place: Place, what: str, extension: str, now: datetime) -> str:
-    """Return e.g. "兰山区_考试成绩明细_20261129.csv"."""
-    return f"{place_name(place)}_{what}_{localday.local_date(now):%Y%m%d}.{extension}"
+def filename(place: Place, what: str, extension: str, now: datetime, tr: Translate = untranslated) -> str:
+    """Return e.g. "兰山区_考试成绩明细_20261129.csv" (``what`` a msgid)."""
+    return f"{place_name(place, tr)}_{tr(what)}_{localday.local_date(now):%Y%m%d}.{extension}"
 
 
-def heading(session: DbSession, what: str, place: Place, filters: Filters, now: datetime) -> list[str]:
-    """Return a workbook's title line and scope line: what, where, which plan and months, when exported."""
-    scope = [f"范围：{place_name(place)}"]
+def heading(
+    session: DbSession, what: str, place: Place, filters: Filters, now: datetime, tr: Translate = untranslated
+) -> list[str]:
+    """Return a workbook's title line and scope line: what (a msgid), where, which plan and months, when exported."""
+    scope = [tr(N_("范围：%(place)s")) % {"place": place_name(place, tr)}]
     if filters.plan_id:
         plan = session.get(ExamPlan, filters.plan_id)
-        scope.append(f"考试计划：{plan.name if plan else filters.plan_id}")
+        scope.append(tr(N_("考试计划：%(plan)s")) % {"plan": plan.name if plan else filters.plan_id})
     if filters.month_from or filters.month_to:
-        scope.append(f"月份：{filters.month_from or '…'} 至 {filters.month_to or '…'}")
-    scope.append(f"导出时间：{localday.format_local(now)}")
-    return [what, "　".join(scope)]
+        months = {"first": filters.month_from or "…", "last": filters.month_to or "…"}
+        scope.append(tr(N_("月份：%(first)s 至 %(last)s")) % months)
+    scope.append(tr(N_("导出时间：%(time)s")) % {"time": localday.format_local(now)})
+    return [tr(what), "　".join(scope)]

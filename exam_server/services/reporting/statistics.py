@@ -18,6 +18,7 @@ from sqlalchemy import Select, SQLColumnExpression, func, literal, select, union
 from exam_server import localday
 from exam_server.database import DbSession
 from exam_server.models import (
+    N_,
     Certificate,
     County,
     Decision,
@@ -34,6 +35,7 @@ from exam_server.models import (
     User,
     Worker,
 )
+from exam_server.models import face as face_models
 from exam_server.services import policy
 from exam_server.services.policy import enterprise_filter
 
@@ -95,9 +97,9 @@ class Filters:
         months = [(args.get(key) or "").strip() or None for key in ("from", "to")]
         for month in months:
             if month and not _MONTH.match(month):
-                raise DomainError(f"月份格式应为YYYY-MM：{month}")
+                raise DomainError(N_("月份格式应为YYYY-MM：%(month)s"), month=month)
         if not plan.isdigit() and plan:
-            raise DomainError(f"考试计划编号无效：{plan}")
+            raise DomainError(N_("考试计划编号无效：%(plan)s"), plan=plan)
         if months[0] and months[1] and months[0] > months[1]:
             months.reverse()
         return cls(int(plan) if plan else None, *months)
@@ -149,26 +151,26 @@ def resolve_place(
 ) -> Place:
     """Return the place the arguments name, or the user's own scope; refuse anything outside it."""
     if county and not policy.can_see_county(user, county):
-        raise OutOfScope("无权查看该区县 / county outside your scope")
+        raise OutOfScope(N_("无权查看该区县"))
     if not (county or township or enterprise):
         county, enterprise = policy.home_place(user)
     if enterprise:
         found = session.get(Enterprise, enterprise)
         if found is None or not policy.can_see_enterprise(user, found):
-            raise OutOfScope("无权查看该企业 / enterprise outside your scope")
+            raise OutOfScope(N_("无权查看该企业"))
         return Place(found.county, found.township, found)
     if township:
         town = session.get(Township, township)
         if town is None or not policy.can_see_county(user, town.county_id):
-            raise OutOfScope("无权查看该乡镇 / township outside your scope")
+            raise OutOfScope(N_("无权查看该乡镇"))
         return Place(town.county, town)
     if county:
         area = session.get(County, county)
         if area is None:
-            raise OutOfScope("无权查看该区县 / county outside your scope")
+            raise OutOfScope(N_("无权查看该区县"))
         return Place(area)
     if not policy.can_see_city(user):
-        raise OutOfScope("无权查看统计 / no statistics for this role")
+        raise OutOfScope(N_("无权查看统计"))
     return Place(None)
 
 
@@ -503,7 +505,7 @@ class Names:
 FACE_STATES = {
     **{decision.value: decision.label for decision in Decision},
     SittingStatus.SUSPENDED.value: SittingStatus.SUSPENDED.label,
-    "none": "待核验",
+    **face_models.UNCHECKED_LABELS,
 }
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from exam_server.database import DbSession
-from exam_server.models import ContactSettings, DomainError, User, Worker, WorkerOptOut
+from exam_server.models import N_, ContactSettings, DomainError, User, Worker, WorkerOptOut
 from exam_server.services import audit
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")  # a mainland mobile number
@@ -43,9 +43,9 @@ def save(
     """Save the user's own addresses and choices, refusing malformed ones."""
     email, phone = (email or "").strip(), re.sub(r"[\s-]", "", phone or "")
     if email and (len(email) > 254 or not EMAIL.match(email)):
-        raise DomainError(f"邮箱地址格式不正确：{email}")
+        raise DomainError(N_("邮箱地址格式不正确：%(email)s"), email=email)
     if phone and not PHONE.match(phone):
-        raise DomainError(f"手机号应为11位大陆手机号码：{phone}")
+        raise DomainError(N_("手机号应为11位大陆手机号码：%(phone)s"), phone=phone)
     found = session.get(ContactSettings, user.id)
     if found is None:
         found = ContactSettings(user_id=user.id)
