@@ -256,7 +256,8 @@ def answer(session: DbSession, worker: Practiser, drawn: Drawn, response: str, k
         "answered_at": utcnow(),
     }
     # One statement: the same form sent twice (a double tap, a retry, both at once) stores one row, the first.
-    stored = session.execute(_INSERT_ONCE[session.get_bind().dialect.name], values).scalar()
+    dialect = "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+    stored = session.execute(_INSERT_ONCE[dialect], values).scalar()
     existing = None if stored is not None else _by_key(session, worker.id, key)
     if existing is not None:
         if existing.question_id != ids[item.code]:
