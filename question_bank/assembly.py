@@ -252,6 +252,8 @@ class IndexedBank:
         for q in self.questions:
             self._cells.setdefault((q.category, q.type, q.difficulty), []).append(q)
         self._cache: dict[tuple[Rule, str | None, str | None], tuple[Question, ...]] = {}
+        self._categories: dict[tuple[str | None, str | None], tuple[str, ...]] = {}
+        self._by_code: dict[str, Question] | None = None
 
     def __len__(self) -> int:
         return len(self.questions)
@@ -261,8 +263,19 @@ class IndexedBank:
         return IndexedBank(q for q in self.questions if not q.exam_only)
 
     def categories(self, industry: str | None = None, job_category: str | None = None) -> list[str]:
-        """Return the categories holding a question eligible for this industry and job category, sorted."""
-        return sorted({q.category for q in self.questions if eligible(q, industry, job_category)})
+        """Return the categories holding a question eligible for this industry and job category, sorted (cached)."""
+        key = (industry, job_category)
+        found = self._categories.get(key)
+        if found is None:
+            found = tuple(sorted({q.category for q in self.questions if eligible(q, industry, job_category)}))
+            self._categories[key] = found
+        return list(found)
+
+    def get(self, code: str) -> Question | None:
+        """Return the bank's question of this code, or None."""
+        if self._by_code is None:
+            self._by_code = {q.code: q for q in self.questions}
+        return self._by_code.get(code)
 
     def candidates(
         self, rule: Rule, industry: str | None = None, job_category: str | None = None
@@ -544,7 +557,7 @@ def present(
     bank: IndexedBank, code: str, seed: int | str, *, industry: str | None = None, job_category: str | None = None
 ) -> PaperItem:
     """Present one eligible question of the bank as a paper would (options shuffled by `seed`); raises KeyError."""
-    question = next((q for q in bank.questions if q.code == code), None)
+    question = bank.get(code)
     if question is None or not eligible(question, industry, job_category):
         raise KeyError(code)
     return _present(1, question, _one_question(question.type, question.category), random.Random(seed))

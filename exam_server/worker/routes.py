@@ -15,7 +15,7 @@ from exam_server.services.exam import certificates, sittings
 from exam_server.services.practice import drills, mock, pins, records, sign_in_codes
 from exam_server.worker import session
 from exam_server.worker.blueprint import bp
-from exam_server.worker.forms import ActionForm, AnswerForm, LoginForm
+from exam_server.worker.forms import ActionForm, LoginForm, answer_fields
 
 THROTTLE_PREFIX = "worker:"  # worker sign-ins share the console's counters under their own account names
 
@@ -102,63 +102,64 @@ def logout():
 
 @bp.route("/")
 def home():
-    worker = session.worker()
+    learner = session.learner()
     return render_template(
         "worker/home.html",
-        worker=worker,
-        categories=drills.categories(db.session, worker),
-        book=drills.book(db.session, worker),
+        worker=session.worker(),
+        categories=drills.categories(db.session, learner),
+        book=drills.book(db.session, learner),
     )
 
 
 @bp.route("/practice")
 def practice():
-    return render_template("worker/practice.html", categories=drills.categories(db.session, session.worker()))
+    return render_template("worker/practice.html", categories=drills.categories(db.session, session.learner()))
 
 
 @bp.route("/practice/question")
 def practice_question():
     try:
-        drawn = drills.draw(db.session, session.worker(), request.args.get("category", ""))
+        drawn = drills.draw(db.session, session.learner(), request.args.get("category", ""))
     except DomainError as exc:
         flash(str(exc), "error")
         return redirect(url_for("worker.practice"))
-    return render_template("worker/question.html", drawn=drawn, form=AnswerForm())
+    return render_template("worker/question.html", drawn=drawn)
 
 
 @bp.route("/practice/answer", methods=["POST"])
 def practice_answer():
-    form = AnswerForm()
-    worker = session.worker()
+    # The CSRF token was checked before this view, as on every POST (CSRFProtect); the answer's fields are read here.
+    posted = answer_fields(request.form)
+    learner = session.learner()
     try:
-        if not form.validate_on_submit() or not form.seed.data.isdigit():
+        if posted is None:
             raise DomainError("提交无效（页面可能已过期），请重新开始练习。")
-        drawn = drills.shown_again(db.session, worker, form.code.data, int(form.seed.data), form.mode.data)
+        drawn = drills.shown_again(db.session, learner, posted.code, posted.seed, posted.mode)
     except DomainError as exc:
         flash(str(exc), "error")
         return redirect(url_for("worker.practice"))
     try:
-        feedback = drills.answer(db.session, worker, drawn, "".join(request.form.getlist("choice")), form.key.data)
+        feedback = drills.answer(db.session, learner, drawn, "".join(request.form.getlist("choice")), posted.key)
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-        return render_template("worker/question.html", drawn=replace(drawn, key=form.key.data), form=form), 422
+        return render_template("worker/question.html", drawn=replace(drawn, key=posted.key)), 422
     db.session.commit()
     return render_template("worker/feedback.html", feedback=feedback)
 
 
 @bp.route("/book")
 def book():
-    return render_template("worker/book.html", entries=drills.book(db.session, session.worker()))
+    return render_template("worker/book.html", entries=drills.book(db.session, session.learner()))
 
 
 @bp.route("/book/question")
 def book_question():
-    drawn = drills.draw_from_book(db.session, session.worker())
+    drawn = drills.draw_from_book(db.session, session.learner())
     if drawn is None:
         flash("错题本已清空，继续按分类练习吧。", "success")
         return redirect(url_for("worker.practice"))
-    return render_template("worker/question.html", drawn=drawn, form=AnswerForm())
+    return render_template("worker/question.html", drawn=drawn)
 
 
 @bp.route("/exams")

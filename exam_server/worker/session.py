@@ -11,6 +11,7 @@ from exam_server.extensions import db
 from exam_server.models import Worker, WorkerCredential
 from exam_server.services.policy import WorkerRole
 from exam_server.services.practice import pins
+from exam_server.services.practice.drills import Learner
 
 KEY = "worker"
 
@@ -19,7 +20,7 @@ KEY = "worker"
 class SignedInWorker:
     """The worker a request runs for (policy.Principal): role ``worker``, never a console user."""
 
-    worker: Worker
+    learner: Learner
     is_authenticated: bool = True
 
     @property
@@ -31,12 +32,14 @@ def sign_in(worker: Worker, credential: WorkerCredential) -> None:
     """Start the worker's session; a PIN set later ends it."""
     cookie[KEY] = f"{worker.id}:{credential.session_version}"
     g.pop("signed_in_worker", None)
+    g.pop("signed_in_worker_row", None)
 
 
 def sign_out() -> None:
     """End the worker's session (a console login in the same browser is left alone)."""
     cookie.pop(KEY, None)
     g.pop("signed_in_worker", None)
+    g.pop("signed_in_worker_row", None)
 
 
 def current() -> SignedInWorker | None:
@@ -49,14 +52,21 @@ def current() -> SignedInWorker | None:
     except ValueError:
         worker_id = version = 0
     if worker_id:
-        worker = pins.session_worker(db.session, worker_id, version)
-        found = SignedInWorker(worker) if worker is not None else None
+        learner = pins.session_learner(db.session, worker_id, version)
+        found = SignedInWorker(learner) if learner is not None else None
     g.signed_in_worker = found
     return found
 
 
-def worker() -> Worker:
-    """Return the signed-in worker; the blueprint's guard has made sure there is one."""
+def learner() -> Learner:
+    """Return who practises: the signed-in worker's id, industry and job (the blueprint's guard made sure of one)."""
     principal = current()
     assert principal is not None
-    return principal.worker
+    return principal.learner
+
+
+def worker() -> Worker:
+    """Return the signed-in worker's row, read once per request for the pages that show more than practice."""
+    if "signed_in_worker_row" not in g:
+        g.signed_in_worker_row = pins.worker_row(db.session, learner().id)
+    return g.signed_in_worker_row

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
-from exam_server.models import PracticeAnswer, Question
+import question_bank as qb
+from exam_server.models import PracticeAnswer, Question, utcnow
 from exam_server.services.practice import drills
 from question_bank.model import LETTERS
 
@@ -154,7 +155,27 @@ def test_an_answer_costs_a_few_statements_and_the_bank_is_read_once_per_transact
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO PRACTICE_ANSWER")]
     assert len(bank_checks) == 1, statements
     assert len(inserts) == 1 and "ON CONFLICT" in inserts[0].upper(), statements
-    assert len(statements) <= 6, statements
+    # The session's check reads the bank's state too; then the insert and the answer's book state.
+    assert "worker_credential" in bank_checks[0].lower() and len(statements) == 3, statements
+
+
+def test_a_question_page_costs_two_statements(db, workers, sign_in):
+    """The worker's session with the bank's state, then their right answers of the category: nothing else."""
+    worker, _ = workers
+    client = sign_in(worker)
+    category = drills.categories(db.session, worker)[0].name
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        page = client.get("/worker/practice/question", query_string={"category": category})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert page.status_code == 200 and "提交答案" in page.text
+    assert len(statements) == 2 and "max(question.updated_at)" in statements[0].lower(), statements
 
 
 def test_a_question_retired_between_two_answers_is_no_longer_drawn(db, workers):
@@ -168,3 +189,26 @@ def test_a_question_retired_between_two_answers_is_no_longer_drawn(db, workers):
     db.session.commit()
     codes = {drills.draw(db.session, worker, category).item.code for _ in range(40)}
     assert drawn.item.code not in codes
+
+
+def test_a_question_retired_between_two_pages_is_no_longer_shown(db, workers, sign_in):
+    """The bank's state read with the worker's session sees a change committed before the page."""
+    worker, _ = workers
+    client = sign_in(worker)
+    category = drills.categories(db.session, worker)[0].name
+
+    def shown() -> str:
+        page = client.get("/worker/practice/question", query_string={"category": category})
+        return _question_form(page.get_data(as_text=True))["code"]
+
+    first = shown()
+    bank, _ = drills.practice_bank(db.session)
+    industry, job = worker.enterprise.industry.code, worker.job_category.value
+    kept = next(
+        q.code for q in bank.questions if q.category == category and q.code != first and qb.eligible(q, industry, job)
+    )
+    db.session.commit()
+    retired = update(Question).where(Question.category == category, Question.code != kept)
+    db.session.execute(retired.values(status="retired", updated_at=utcnow()))
+    db.session.commit()
+    assert {shown() for _ in range(5)} == {kept}

@@ -136,7 +136,7 @@ def test_an_inactive_worker_cannot_sign_in_and_is_signed_out(db, world, sign_in)
     assert response.status_code == 200
 
 
-def test_forms_need_the_csrf_token(app, database_url, db, world, tmp_path):
+def test_forms_need_the_csrf_token(app, database_url, db, world, bank, tmp_path):
     worker = world.workers_a[0]
     give_pin(db.session, worker)
     strict = create_app(
@@ -159,6 +159,15 @@ def test_forms_need_the_csrf_token(app, database_url, db, world, tmp_path):
     assert signed.status_code == 302 and signed.headers["Location"].endswith("/worker/")
     assert client.post("/worker/logout").status_code == 400  # no token: another site cannot sign the worker out
     assert client.get("/worker/").status_code == 200
+    # A practice answer is read without WTForms: CSRFProtect alone refuses it without the question page's token.
+    category = re.search(r'href="/worker/practice/question\?category=([^"]+)"', client.get("/worker/practice").text)
+    question = client.get("/worker/practice/question?category=" + category.group(1)).text
+    fields = dict(re.findall(r'<input type="hidden" name="(code|seed|mode|key)" value="([^"]*)"', question))
+    choice = re.search(r'name="choice" value="([A-F])"', question).group(1)
+    assert client.post("/worker/practice/answer", data={**fields, "choice": choice}).status_code == 400
+    token = re.search(r'<input id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)">', question).group(1)
+    answered = client.post("/worker/practice/answer", data={**fields, "choice": choice, "csrf_token": token})
+    assert answered.status_code == 200 and 'class="verdict' in answered.text
 
 
 @pytest.mark.parametrize("typed", ["abc", "", "1" * 18, "37130219900101123X" * 3])

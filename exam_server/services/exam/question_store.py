@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -140,24 +141,32 @@ def default_ruleset() -> dict[str, Any]:
 
 
 _SEEN = "question_store.bank_key"  # session.info: (the transaction, the table state it read)
+_QUESTIONS = Question.__table__
+# The question table's state, which says whether the cached bank still holds: built once (building a select costs
+# more CPU than running this one), and offered as a one-row subquery that a request's first statement can join, so
+# that the worker pages learn it in the round trip that checks the worker's session (services/practice/pins.py).
+TABLE_STATE = select(
+    func.count(_QUESTIONS.c.id).label("questions"),
+    func.max(_QUESTIONS.c.updated_at).label("updated"),
+    func.max(_QUESTIONS.c.id).label("last_id"),
+).subquery("question_state")
+_TABLE_STATE = select(TABLE_STATE)
+
+
+def note_table_state(session: DbSession, state: Sequence[Any]) -> None:
+    """Keep the TABLE_STATE another statement of this transaction read: bank() then asks no more until it ends."""
+    session.info[_SEEN] = (session.connection().get_transaction(), (str(session.get_bind().engine.url), *state))
 
 
 def bank(session: DbSession) -> tuple[qb.IndexedBank, dict[str, int]]:
     """Return the active bank indexed for assembly and the question id of each code."""
     # Rebuilt only when the table changed, so assembling a paper costs one small query, once per transaction
     # (a practice answer asks three times; what the first read saw holds until the transaction ends).
-    transaction = session.connection().get_transaction()
     seen = session.info.get(_SEEN)
-    if seen is not None and seen[0] is transaction:
-        key = seen[1]
-    else:
-        key = (
-            str(session.get_bind().engine.url),
-            *session.execute(
-                select(func.count(Question.id), func.max(Question.updated_at), func.max(Question.id))
-            ).one(),
-        )
-        session.info[_SEEN] = (transaction, key)
+    if seen is None or seen[0] is not session.connection().get_transaction():
+        note_table_state(session, session.execute(_TABLE_STATE).one())
+        seen = session.info[_SEEN]
+    key = seen[1]
     with _cache_lock:
         if _cache["key"] == key:
             return _cache["bank"], _cache["ids"]

@@ -6,7 +6,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import false, func, select, true
+from sqlalchemy import bindparam, false, func, select, true
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -25,6 +25,48 @@ RIGHT_TO_LEAVE_BOOK = 2
 _SEED_LIMIT = 2**31
 _cache_lock = threading.Lock()
 _cache: dict[str, object] = {"source": None, "bank": None}
+
+# The statements of a practice request, built once (building a select costs more CPU than running it) and on the
+# tables' columns (no ORM objects, not even the ORM's execution path).
+_ANSWERS, _QUESTIONS = PracticeAnswer.__table__, Question.__table__
+_RIGHT_CODES = (
+    select(_QUESTIONS.c.code)
+    .select_from(_QUESTIONS.join(_ANSWERS, _ANSWERS.c.question_id == _QUESTIONS.c.id))
+    .where(
+        _ANSWERS.c.worker_id == bindparam("worker_id"),
+        _ANSWERS.c.correct.is_(true()),
+        _QUESTIONS.c.category == bindparam("category"),
+    )
+)
+_MARKS = (
+    select(_ANSWERS.c.correct)
+    .where(_ANSWERS.c.worker_id == bindparam("worker_id"), _ANSWERS.c.question_id == bindparam("question_id"))
+    .order_by(_ANSWERS.c.id)
+)
+_BY_KEY = select(PracticeAnswer).where(
+    PracticeAnswer.worker_id == bindparam("worker_id"), PracticeAnswer.idempotency_key == bindparam("key")
+)
+# One INSERT per dialect that does nothing when the worker's key is taken (the table's, not the ORM's: no bulk path).
+_INSERT_ONCE = {
+    name: insert(_ANSWERS)
+    .on_conflict_do_nothing(index_elements=["worker_id", "idempotency_key"])
+    .returning(_ANSWERS.c.id)
+    for name, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+
+
+@dataclass(frozen=True)
+class Learner:
+    """Who practises, as far as practice needs to know: the worker's id, their industry's code and job category."""
+
+    id: int
+    industry: str
+    job: str
+
+
+# Practice takes the signed-in worker's Learner (one row read per request, exam_server/worker/session.py) or a
+# Worker row (the console's callers, scripts and tests), whose industry is then read through its enterprise.
+Practiser = Learner | Worker
 
 
 @dataclass(frozen=True)
@@ -72,11 +114,13 @@ def practice_bank(session: DbSession) -> tuple[qb.IndexedBank, dict[str, int]]:
     return practice, ids
 
 
-def _eligibility(worker: Worker) -> tuple[str, str]:
+def _eligibility(worker: Practiser) -> tuple[str, str]:
+    if isinstance(worker, Learner):
+        return worker.industry, worker.job
     return worker.enterprise.industry.code, worker.job_category.value
 
 
-def categories(session: DbSession, worker: Worker) -> list[CategoryProgress]:
+def categories(session: DbSession, worker: Practiser) -> list[CategoryProgress]:
     """Return the categories that apply to the worker's industry and job, with their practice so far."""
     bank, _ = practice_bank(session)
     industry, job = _eligibility(worker)
@@ -101,17 +145,13 @@ def categories(session: DbSession, worker: Worker) -> list[CategoryProgress]:
     return [CategoryProgress(name, total, *done.get(name, (0, 0))) for name, total in sorted(counts.items())]
 
 
-def draw(session: DbSession, worker: Worker, category: str) -> Drawn:
+def draw(session: DbSession, worker: Practiser, category: str) -> Drawn:
     """Draw the worker's next question of a category: one not yet answered right comes first."""
     bank, ids = practice_bank(session)
     industry, job = _eligibility(worker)
     if category not in bank.categories(industry, job):
         raise DomainError("没有这个练习分类，请从列表中选择。")
-    right = session.scalars(
-        select(Question.code)
-        .join(PracticeAnswer, PracticeAnswer.question_id == Question.id)
-        .where(PracticeAnswer.worker_id == worker.id, PracticeAnswer.correct.is_(true()), Question.category == category)
-    ).all()
+    right = session.scalars(_RIGHT_CODES, {"worker_id": worker.id, "category": category}).all()
     seed = secrets.randbelow(_SEED_LIMIT)
     item = qb.draw_practice(bank, category, seed, industry=industry, job_category=job, avoid=right)
     return Drawn(item, seed, CATEGORY, category, secrets.token_hex(16))
@@ -154,7 +194,7 @@ class BookEntry:
     needs: int
 
 
-def book(session: DbSession, worker: Worker) -> list[BookEntry]:
+def book(session: DbSession, worker: Practiser) -> list[BookEntry]:
     """Return the worker's wrong-answer book, oldest mistake first (only questions practice may still show)."""
     bank, _ = practice_bank(session)
     industry, job = _eligibility(worker)
@@ -167,7 +207,7 @@ def book(session: DbSession, worker: Worker) -> list[BookEntry]:
     return entries
 
 
-def draw_from_book(session: DbSession, worker: Worker) -> Drawn | None:
+def draw_from_book(session: DbSession, worker: Practiser) -> Drawn | None:
     """Return the oldest question of the worker's book, freshly shuffled; None when the book is empty."""
     entries = book(session, worker)
     if not entries:
@@ -179,7 +219,7 @@ def draw_from_book(session: DbSession, worker: Worker) -> Drawn | None:
     return Drawn(item, seed, BOOK, entries[0].category, secrets.token_hex(16))
 
 
-def shown_again(session: DbSession, worker: Worker, code: str, seed: int, mode: str) -> Drawn:
+def shown_again(session: DbSession, worker: Practiser, code: str, seed: int, mode: str) -> Drawn:
     """Present a question again as it was drawn (same seed); refuse one practice may not show this worker."""
     bank, _ = practice_bank(session)
     industry, job = _eligibility(worker)
@@ -192,7 +232,7 @@ def shown_again(session: DbSession, worker: Worker, code: str, seed: int, mode: 
     return Drawn(item, seed, mode, item.category, "")
 
 
-def answer(session: DbSession, worker: Worker, drawn: Drawn, response: str, key: str) -> Feedback:
+def answer(session: DbSession, worker: Practiser, drawn: Drawn, response: str, key: str) -> Feedback:
     """Grade and store a practice answer; the same key sent again is stored once and answered the same."""
     letters = "".join(sorted(set((response or "").strip().upper())))
     item = drawn.item
@@ -216,7 +256,8 @@ def answer(session: DbSession, worker: Worker, drawn: Drawn, response: str, key:
         "answered_at": utcnow(),
     }
     # One statement: the same form sent twice (a double tap, a retry, both at once) stores one row, the first.
-    stored = session.execute(_insert_once(session, values)).scalar()
+    dialect = "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+    stored = session.execute(_INSERT_ONCE[dialect], values).scalar()
     existing = None if stored is not None else _by_key(session, worker.id, key)
     if existing is not None:
         if existing.question_id != ids[item.code]:
@@ -237,31 +278,12 @@ def answer(session: DbSession, worker: Worker, drawn: Drawn, response: str, key:
 def _right_since_last_wrong(session: DbSession, worker_id: int, question_id: int) -> int | None:
     """Return the right answers to a question since the worker last got it wrong (None: never wrong)."""
     # The book's rule for one question, counted here from its few answers: cheaper than the book's query.
-    marks = list(
-        session.scalars(
-            select(PracticeAnswer.correct)
-            .where(PracticeAnswer.worker_id == worker_id, PracticeAnswer.question_id == question_id)
-            .order_by(PracticeAnswer.id)
-        )
-    )
+    marks = list(session.scalars(_MARKS, {"worker_id": worker_id, "question_id": question_id}))
     if False not in marks:
         return None
     last_wrong = len(marks) - 1 - marks[::-1].index(False)
     return sum(marks[last_wrong + 1 :])
 
 
-def _insert_once(session: DbSession, values: dict):
-    """Build an INSERT of one practice answer that does nothing when the worker's key is taken."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return (
-        insert(PracticeAnswer)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["worker_id", "idempotency_key"])
-        .returning(PracticeAnswer.id)
-    )
-
-
 def _by_key(session: DbSession, worker_id: int, key: str) -> PracticeAnswer | None:
-    return session.scalar(
-        select(PracticeAnswer).where(PracticeAnswer.worker_id == worker_id, PracticeAnswer.idempotency_key == key)
-    )
+    return session.scalar(_BY_KEY, {"worker_id": worker_id, "key": key})

@@ -7,16 +7,18 @@ import re
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, true
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from exam_server.citizen_id import normalise_citizen_id
 from exam_server.database import DbSession
-from exam_server.models import CheckIn, CheckInStatus, Enterprise, Kiosk, Worker, WorkerCredential
+from exam_server.models import CheckIn, CheckInStatus, Enterprise, Industry, Kiosk, Worker, WorkerCredential
 from exam_server.services import audit
 from exam_server.services.exam import checkin as checkins
+from exam_server.services.exam import question_store
 from exam_server.services.exam.refusals import Refusal
+from exam_server.services.practice import drills
 
 PIN_LENGTH = 6
 _DIGITS = re.compile(rf"[0-9]{{{PIN_LENGTH}}}")
@@ -96,15 +98,37 @@ def authenticate(session: DbSession, citizen_id: str, pin: str) -> tuple[Worker,
     return worker, credential
 
 
-def session_worker(session: DbSession, worker_id: int, version: int) -> Worker | None:
-    """Return the worker a session names if it is still valid: active, and no PIN set since it began."""
-    row = session.execute(
-        select(Worker, WorkerCredential.session_version)
-        .join(WorkerCredential, WorkerCredential.worker_id == Worker.id)
-        .where(Worker.id == worker_id)
-        # Every practice page reads the worker's industry (what they may practise): one query, not three.
-        .options(joinedload(Worker.enterprise).joinedload(Enterprise.industry))
-    ).one_or_none()
-    if row is None or row[1] != version or not row[0].active:
+# Every worker page asks this: plain columns of the tables (no ORM objects, not even the ORM's execution path), the
+# statement built once (building a select costs more CPU than running it). It also reads the question table's state
+# (question_store.TABLE_STATE, one row), which every practice page needs: one round trip where there were two.
+_W, _C, _E, _I = (model.__table__ for model in (Worker, WorkerCredential, Enterprise, Industry))
+_SESSION_LEARNER = (
+    select(_W.c.active, _W.c.job_category, _I.c.code, _C.c.session_version, question_store.TABLE_STATE)
+    .select_from(
+        _W.join(_C, _C.c.worker_id == _W.c.id)
+        .join(_E, _E.c.id == _W.c.enterprise_id)
+        .join(_I, _I.c.id == _E.c.industry_id)
+        .join(question_store.TABLE_STATE, true())
+    )
+    .where(_W.c.id == bindparam("worker_id"))
+)
+
+
+def session_learner(session: DbSession, worker_id: int, version: int) -> drills.Learner | None:
+    """Return who a worker's session names if it is still valid: active, and no PIN set since it began."""
+    row = session.execute(_SESSION_LEARNER, {"worker_id": worker_id}).one_or_none()
+    if row is None:
         return None
-    return row[0]
+    question_store.note_table_state(session, (row.questions, row.updated, row.last_id))
+    if row.session_version != version or not row.active:
+        return None
+    return drills.Learner(worker_id, row.code, row.job_category.value)
+
+
+def worker_row(session: DbSession, worker_id: int) -> Worker:
+    """Return the worker's row with their enterprise and industry, for the pages that show more than practice."""
+    return session.execute(
+        select(Worker)
+        .where(Worker.id == worker_id)
+        .options(joinedload(Worker.enterprise).joinedload(Enterprise.industry))
+    ).scalar_one()
