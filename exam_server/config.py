@@ -137,7 +137,13 @@ def validate_certificates_and_reminders(config: dict) -> None:
         )
     if config.get("SMTP_HOST") and not config.get("SMTP_FROM"):
         raise ConfigError(f"{PREFIX}SMTP_HOST needs {PREFIX}SMTP_FROM (the sender address)")
-    for key in ("NOTIFY_CLOSING_DAYS", "NOTIFY_EXPIRY_DAYS", "NOTIFY_MAX_ATTEMPTS", "CERTIFICATE_RENEWAL_DAYS"):
+    for key in (
+        "NOTIFY_CLOSING_DAYS",
+        "NOTIFY_EXPIRY_DAYS",
+        "NOTIFY_MAX_ATTEMPTS",
+        "CERTIFICATE_RENEWAL_DAYS",
+        "PIN_WINDOW_SECONDS",
+    ):
         if config.get(key, 1) < 1:
             raise ConfigError(f"{PREFIX}{key} must be at least 1")
 
@@ -227,6 +233,8 @@ def from_env() -> dict:
         "EVIDENCE_RETENTION_DAYS": _env_int("EVIDENCE_RETENTION_DAYS", 180),
         "CHECKIN_MAX_FAILURES": _env_int("CHECKIN_MAX_FAILURES", 3),
         "CHECKIN_TTL_SECONDS": _env_int("CHECKIN_TTL_SECONDS", 300),
+        # After a sitting is submitted, its kiosk may set the worker's practice PIN for this long (the result screen).
+        "PIN_WINDOW_SECONDS": _env_int("PIN_WINDOW_SECONDS", 600),
         "CHECKIN_CHALLENGES": _env_list("CHECKIN_CHALLENGES", ("turn_left", "turn_right", "blink", "open_mouth")),
         # Moves per check-in challenge (docs/security.md: 3 makes a recording fail the next check-in 97% of the time).
         "CHECKIN_CHALLENGE_STEPS": _env_int("CHECKIN_CHALLENGE_STEPS", 3),

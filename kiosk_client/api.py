@@ -110,13 +110,13 @@ class KioskApi:
             files=files,
         )
 
-    def set_pin(self, checkin_id: int, checkin_token: str, pin: str) -> dict:
-        """Set the worker's sign-in PIN on the strength of the check-in whose face check just passed."""
-        return self._call("POST", f"/checkins/{checkin_id}/pin", json={"checkin_token": checkin_token, "pin": pin})
+    def set_pin(self, sitting_id: int, pin: str) -> dict:
+        """Set the worker's practice sign-in PIN after the sitting this kiosk just submitted."""
+        return self._call("POST", f"/sittings/{sitting_id}/pin", json={"pin": pin})
 
-    def sign_in_code(self, checkin_id: int, checkin_token: str) -> dict:
-        """Ask for a one-time sign-in address for the worker's phone, after the check-in's passed face check."""
-        return self._call("POST", f"/checkins/{checkin_id}/sign-in-code", json={"checkin_token": checkin_token})
+    def sign_in_code(self, sitting_id: int) -> dict:
+        """Ask for a one-time sign-in address for the worker's phone, after the sitting this kiosk just submitted."""
+        return self._call("POST", f"/sittings/{sitting_id}/sign-in-code")
 
     def sitting(self, sitting_id: int) -> dict:
         """Read the sitting: paper, saved answers, result."""

@@ -30,7 +30,7 @@ BANNER_SECONDS = 10.0
 CAPTURE_LIGHT_SECONDS = 2.0
 NOTICE_SECONDS = 8.0
 DEFAULT_PREFS = {"large": False, "muted": False}
-# The optional sign-in PIN step between a passed face check and the exam (the exam is never held up by it).
+# The optional practice sign-in PIN, offered on the result screen: after the exam, never on its time.
 PIN_SCREENS = ("pin_offer", "pin_entry", "pin_saving", "pin_done", "pin_failed")
 PIN_LENGTH = 6
 
@@ -66,8 +66,8 @@ class KioskApp:
         self.prefs = dict(DEFAULT_PREFS)
         self.consent: dict | None = None  # what the worker accepted this visit, sent with the check-in
         self.pending_card: IdCard | None = None  # a card presented before the consent was given
-        # The passed check-in a PIN may be set with (its id, token and worker), and the PIN typed the first time:
-        # held here only, never in the screen's state.
+        # The sitting just submitted whose result offers the PIN (its id and worker), and the PIN typed the first
+        # time: held here only, never in the screen's state.
         self.pin_visit: dict | None = None
         self._pin_first: str | None = None
         # The one-time sign-in address shown as a QR code on the PIN offer: served as the QR image only, never
@@ -233,11 +233,13 @@ class KioskApp:
             threading.Thread(target=self._ask_consent, name="consent", daemon=True).start()
 
     def _on_home(self, _args: dict) -> None:
-        if self.screen in ("consent", "id_entry", "guidance", "retry", "refusal", "result"):
+        if self.screen in ("consent", "id_entry", "guidance", "retry", "refusal", "result", *PIN_SCREENS):
             self.checkin = None
             self.consent, self.pending_card = None, None
             self.prefs = dict(DEFAULT_PREFS)
-            if self.screen == "result" and self.exam is not None:
+            # The PIN's 不用了 and 完成 end the visit like the result's 完成: nothing of it stays for the next worker.
+            self.pin_visit, self._pin_first, self.sign_in_url = None, None, None
+            if self.screen in ("result", *PIN_SCREENS) and self.exam is not None:
                 self.exam.finish()
                 self.exam = None
             self.show("welcome")
@@ -320,6 +322,13 @@ class KioskApp:
         self.deliverer.wake()
         self.touch()
 
+    def _on_pin_offer(self, _args: dict) -> None:
+        if self.screen != "result" or self.pin_visit is None:
+            raise ValueError("no PIN offered")
+        self.sign_in_url = None
+        self.show("pin_offer", worker=self.pin_visit["worker"])
+        threading.Thread(target=self._fetch_sign_in_code, args=(self.pin_visit,), daemon=True).start()
+
     def _on_pin_start(self, _args: dict) -> None:
         if self.screen != "pin_offer" or self.pin_visit is None:
             raise ValueError("no PIN offered")
@@ -342,14 +351,6 @@ class KioskApp:
             self._pin_first = None
             self.show("pin_saving", worker=worker)
             threading.Thread(target=self._save_pin, args=(dict(self.pin_visit), pin), name="pin", daemon=True).start()
-
-    def _on_to_exam(self, _args: dict) -> None:
-        """Leave the PIN step (skipped, done, failed or left idle) for the exam, whose clock is already running."""
-        if self.screen not in PIN_SCREENS or self.exam is None:
-            raise ValueError("no PIN step on screen")
-        self.pin_visit, self._pin_first, self.sign_in_url = None, None, None
-        self.show("exam")
-        self.watch.poke()
 
     def _on_submit(self, _args: dict) -> None:
         if self.exam is None or self.screen not in ("exam", "review"):
@@ -483,28 +484,21 @@ class KioskApp:
     def begin_exam(self, sitting: dict) -> None:
         """Follow the sitting the server opened and show its first question."""
         if sitting.get("result"):
-            self.show_result(sitting["result"])
+            # Its time ran out while the worker came back: the result, and the PIN if the server offers it here.
+            self.show_result(sitting["result"], sitting["id"], (self.checkin or {}).get("worker"))
             return
         with self.lock:
             checkin = self._current_checkin()
             self.exam = ExamSession.open(self.journal, sitting, checkin["worker"], checkin["exam"])
             self.checkin = None
-            # A first sitting may be preceded by the optional PIN step; a resumed one goes straight back to work.
-            # The sitting is in the journal already, so a restart during the step resumes the exam.
-            if checkin.get("checkin_token") and not checkin["exam"].get("resuming"):
-                self.pin_visit = {k: checkin[k] for k in ("checkin_id", "checkin_token", "worker")}
-                self.sign_in_url = None
-                self.show("pin_offer", worker=checkin["worker"])
-                threading.Thread(target=self._fetch_sign_in_code, args=(self.pin_visit,), daemon=True).start()
-                return
             self.show("exam")
         self.watch.poke()
 
     def _save_pin(self, visit: dict, pin: str) -> None:
-        """Send the PIN; say how to sign in, or why it was not set (the worker may type another or go on)."""
+        """Send the PIN; say how to sign in, or why it was not set (the worker may type another or leave)."""
         worker = visit["worker"]
         try:
-            body = self.api.set_pin(visit["checkin_id"], visit["checkin_token"], pin)
+            body = self.api.set_pin(visit["sitting_id"], pin)
         except Refusal as refusal:
             log.info("PIN refused: %s", refusal)
             view: tuple[str, dict] = (
@@ -520,14 +514,14 @@ class KioskApp:
             address = body.get("sign_in_url") or base + body.get("sign_in_path", "/worker/login")
             view = ("pin_done", {"sign_in_url": address})
         with self.lock:
-            # The worker may have gone on to the exam meanwhile: the answer is then only logged.
+            # The worker may have left meanwhile: the answer is then only logged.
             if self.screen == "pin_saving":
                 self.show(view[0], worker=worker, **view[1])
 
     def _fetch_sign_in_code(self, visit: dict) -> None:
         """Ask for the one-time sign-in address and add its QR code to the offer; without it the offer stands."""
         try:
-            body = self.api.sign_in_code(visit["checkin_id"], visit["checkin_token"])
+            body = self.api.sign_in_code(visit["sitting_id"])
         except (Refusal, ServerUnreachable) as exc:
             log.info("no one-time sign-in code: %s", exc)
             return
@@ -537,12 +531,17 @@ class KioskApp:
                 self.sign_in_url = body["sign_in_url"]
                 self.show("pin_offer", worker=visit["worker"], code_qr=True)
 
-    def show_result(self, result: dict) -> None:
-        """Show the graded result and forget the sitting."""
+    def show_result(self, result: dict, sitting_id: int | None = None, worker: dict | None = None) -> None:
+        """Show the graded result and forget the sitting; offer the practice PIN when the server would take it."""
         with self.lock:
             if self.exam is not None:
                 self.exam.finish()
-            self.show("result", result=result)
+                sitting_id, worker = self.exam.id, self.exam.state.get("worker")
+            # After the exam, never on its time: the server says until when this kiosk may set it (pin_until).
+            offered = bool(result.get("pin_until")) and sitting_id is not None
+            self.pin_visit = {"sitting_id": sitting_id, "worker": worker or {}} if offered else None
+            self._pin_first, self.sign_in_url = None, None
+            self.show("result", result=result, pin_offer=offered)
 
     def on_reply(self, entry: Entry, body: dict | None, refusal: Refusal | None) -> None:
         """Act on the server's answer to a message from the journal (called by the delivery thread)."""

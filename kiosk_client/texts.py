@@ -77,14 +77,16 @@ PHRASES: dict[str, str] = {
     "verifying.queued": "排队核对的人比较多，大约{seconds}秒后自动再核对一次。请站在原地，不用重新拍照。",
     "retry.attempts": "还可以再试{attempts}次",
     "retry.again": "再试一次",
-    # the optional sign-in PIN for the worker's phone (practice), offered after a passed face check
+    # the optional sign-in PIN for the worker's phone (practice), offered on the result screen after the exam
+    "pin.result_offer": "想用手机练习，请点“设置登录密码”。",
+    "pin.offer_button": "设置登录密码",
     "pin.offer_title": "设置登录密码（手机练习用）",
     "pin.offer_what": "设置一个6位数字的登录密码，以后用手机登录，就能自己练习做题，查成绩和证书。",
     "pin.offer_qr": "也可以用手机扫这个二维码，直接登录练习，不用密码。10分钟内有效，只能用一次。",
-    "pin.offer_note": "不设置也可以，不影响考试。考试已经开始计时，设置大约要一分钟。",
-    "pin.offer_say": "要设置，点“设置密码”；不设置，点“跳过，开始考试”。",
+    "pin.offer_note": "不设置也可以，考试已经交卷了。设置大约要一分钟。",
+    "pin.offer_say": "要设置，点“设置密码”；不设置，点“不用了”。",
     "pin.start": "设置密码",
-    "pin.skip": "跳过，开始考试",
+    "pin.skip": "不用了",
     "pin.first_title": "请输入6位数字密码",
     "pin.again_title": "请再输入一遍，确认密码",
     "pin.say": "输错了，点“删除”键；输满6位，点“确定”。",
@@ -96,12 +98,12 @@ PHRASES: dict[str, str] = {
     "pin.saving": "正在设置密码，请稍等。",
     "pin.done_title": "登录密码设置好了",
     "pin.done_how": "用手机打开下面的网址，或者扫二维码，输入身份证号和刚才的6位密码，就能登录练习。",
-    "pin.done_remember": "请记住密码。忘了也没关系，下次在考试终端通过人证核验后可以重新设置。",
-    "pin.done_say": "现在点“开始考试”。",
-    "pin.to_exam": "开始考试",
+    "pin.done_remember": "请记住密码。忘了也没关系，下次考试交卷后，可以在考试终端重新设置。",
+    "pin.done_say": "好了，请点“完成”。",
+    "pin.finish": "完成",
     "pin.failed_title": "密码没有设置成功",
     "pin.failed_unreachable": "连接不上考试服务器，密码没有设置。",
-    "pin.failed_say": "不影响考试，请点“开始考试”。下次在考试终端通过人证核验后可以再设置。",
+    "pin.failed_say": "考试成绩不受影响，请点“完成”。下次考试交卷后，可以在考试终端再设置。",
     # exam
     "exam.say": "考试开始了。点一下选项就是作答，点“下一题”继续。",
     "exam.progress": "第{number}题 / 共{total}题",
@@ -255,7 +257,7 @@ SPOKEN: dict[str, list[str]] = {
     "exam": ["say"],
     "review": ["say"],
     "submitting": ["say", "offline"],
-    "result": ["verdict", "mark", "qr", "retake", "weakest"],
+    "result": ["verdict", "mark", "qr", "retake", "weakest", "pin"],
     "refusal": ["title", "message", "advice"],
 }
 
@@ -486,7 +488,10 @@ _SCREEN_LINES = {
     "exam": lambda data: {"say": phrase("exam.say")},
     "review": lambda data: {"title": phrase("review.title"), "say": phrase("review.say")},
     "submitting": _submitting_lines,
-    "result": lambda data: _result_lines(data["result"]),
+    "result": lambda data: {
+        **_result_lines(data["result"]),
+        **({"pin": phrase("pin.result_offer")} if data.get("pin_offer") else {}),
+    },
 }
 
 

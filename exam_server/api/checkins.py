@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from flask import g, url_for
+from flask import g
 
 from exam_server.api import schemas
 from exam_server.api.admission import face_work
@@ -16,10 +16,8 @@ from exam_server.extensions import db
 from exam_server.face.errors import IMAGE_CODES
 from exam_server.models import utcnow
 from exam_server.plaintext import SINGLE_LINE_PATTERN
-from exam_server.services import addresses
 from exam_server.services.exam import checkin, consent, sittings
 from exam_server.services.exam.refusals import Refusal
-from exam_server.services.practice import pins, sign_in_codes
 
 FRAMES_FORM = {
     "schema": {
@@ -153,51 +151,6 @@ def checkin_frames(checkin_id: int):
     consent.require(db.session, found)
     sitting = checkin.answer_challenge(db.session, g.kiosk, found, frames, now)
     consent.attach(db.session, found, sitting)
-    view = {"result": "passed", "sitting": sitting_view(db.session, sitting, now)}
-    db.session.commit()
-    return view
-
-
-@bp.post(f"/checkins/<int(min=1, max={MAX_ID}):checkin_id>/pin")
-@operation(
-    summary="Set or reset the worker's sign-in PIN right after a passed face check",
-    body=schemas.PinRequest,
-    response=schemas.PinSet,
-    errors=("checkin_not_found", "checkin_not_passed", "checkin_expired", "invalid_pin"),
-    description="Authorised by the check-in's token; only a check-in whose burst passed, within its time again "
-    "after it expired. A new PIN replaces the old one and ends the worker's sessions signed in with it.",
-)
-def checkin_pin(checkin_id: int):
-    body = parse_json(schemas.PinRequest)
-    worker = pins.set_pin(db.session, g.kiosk, checkin_id, body.checkin_token, body.pin, utcnow())
-    view = {
-        "pin_set": True,
-        "worker": {"name_masked": sittings.masked_name(worker)},
-        "sign_in_path": url_for("worker.login"),
-        # What the kiosk shows and puts in a QR code: the public address, not the one the kiosk reaches us at.
-        "sign_in_url": addresses.public_url("worker.login"),
-    }
-    db.session.commit()
-    return view
-
-
-@bp.post(f"/checkins/<int(min=1, max={MAX_ID}):checkin_id>/sign-in-code")
-@operation(
-    summary="Issue a one-time sign-in address for the worker's phone right after a passed face check",
-    body=schemas.SignInCodeRequest,
-    response=schemas.SignInCode,
-    status=201,
-    errors=("checkin_not_found", "checkin_not_passed", "checkin_expired"),
-    description="Authorised by the check-in's token, within the same time as the PIN. The address "
-    "(/worker/sign-in/<code>) signs the worker in once, within 10 minutes; only the code's SHA-256 is stored.",
-)
-def checkin_sign_in_code(checkin_id: int):
-    body = parse_json(schemas.SignInCodeRequest)
-    issued = sign_in_codes.issue_at_kiosk(db.session, g.kiosk, checkin_id, body.checkin_token, utcnow())
-    view = {
-        "worker": {"name_masked": sittings.masked_name(issued.worker)},
-        "sign_in_url": addresses.public_url("worker.sign_in_code", code=issued.code),
-        "expires_at": issued.expires_at,
-    }
+    view = {"result": "passed", "sitting": sitting_view(db.session, sitting, now, g.kiosk)}
     db.session.commit()
     return view

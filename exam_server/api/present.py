@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from exam_server.database import DbSession
-from exam_server.models import Sitting, SittingStatus
+from exam_server.models import Kiosk, Sitting, SittingStatus
 from exam_server.services.exam import certificates, feedback, sittings
+from exam_server.services.practice import pins
 
 LETTERS = "ABCDEF"
 
 
-def result(session: DbSession, sitting: Sitting, now: datetime) -> dict | None:
-    """Return the graded result of a submitted sitting, with its certificate when it passed."""
+def result(session: DbSession, sitting: Sitting, now: datetime, kiosk: Kiosk) -> dict | None:
+    """Return the graded result of a submitted sitting, with its certificate when it passed, as this kiosk sees it."""
     if sitting.status is not SittingStatus.SUBMITTED:
         return None
     certificate = sittings.certificate_of(session, sitting.id)
@@ -32,12 +33,14 @@ def result(session: DbSession, sitting: Sitting, now: datetime) -> dict | None:
             "verify_url": certificates.verify_url(certificate.verify_code),
         },
         **feedback.feedback(session, sitting, now),
+        # The result screen offers the practice PIN only when the server would take it.
+        "pin_until": pins.offer_until(session, kiosk, sitting, now),
         "server_time": now,
         "remaining_seconds": 0,
     }
 
 
-def sitting_view(session: DbSession, sitting: Sitting, now: datetime) -> dict:
+def sitting_view(session: DbSession, sitting: Sitting, now: datetime, kiosk: Kiosk) -> dict:
     """Return the sitting with its presented paper and the responses saved so far."""
     questions = [
         {
@@ -58,5 +61,5 @@ def sitting_view(session: DbSession, sitting: Sitting, now: datetime) -> dict:
         "remaining_seconds": sittings.remaining_seconds(sitting, now),
         "questions": questions,
         "answers": {str(k): v for k, v in sorted(sittings.answers_of(session, sitting.id).items())},
-        "result": result(session, sitting, now),
+        "result": result(session, sitting, now, kiosk),
     }

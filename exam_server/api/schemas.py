@@ -172,6 +172,10 @@ class Result(BaseModel):
     )
     categories: list[CategoryScore] = Field(description="score by question category, the weakest first")
     retake: Retake | None = Field(description="a failed sitting: attempts left and when the next one opens")
+    pin_until: datetime | None = Field(
+        description="until when this kiosk may set the worker's practice PIN and get a one-time sign-in code "
+        "(POST .../pin, .../sign-in-code); null: it may not"
+    )
     server_time: datetime
     remaining_seconds: int
 
@@ -238,7 +242,6 @@ class Error(BaseModel):
 
 class PinRequest(BaseModel):
     model_config = _STRICT
-    checkin_token: PlainText = Field(min_length=1, max_length=128)
     pin: PlainText = Field(min_length=1, max_length=32, description="the PIN the worker typed: 6 digits")
 
 
@@ -247,11 +250,6 @@ class PinSet(BaseModel):
     worker: WorkerRef
     sign_in_path: str
     sign_in_url: str
-
-
-class SignInCodeRequest(BaseModel):
-    model_config = _STRICT
-    checkin_token: PlainText = Field(min_length=1, max_length=128)
 
 
 class SignInCode(BaseModel):

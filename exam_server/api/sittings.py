@@ -1,9 +1,9 @@
-"""Kiosk routes during the exam: the paper, autosave, the clock, face re-checks and submission."""
+"""Kiosk routes during the exam: the paper, autosave, the clock, face re-checks, submission; after it, the PIN."""
 
 # Autosave and the clock do no face work and no paper assembly: the paper was drawn at check-in.
 from __future__ import annotations
 
-from flask import current_app, g, send_file
+from flask import current_app, g, send_file, url_for
 
 from exam_server.api import schemas
 from exam_server.api.admission import face_work
@@ -13,12 +13,16 @@ from exam_server.api.present import result, sitting_view
 from exam_server.extensions import db
 from exam_server.models import SittingStatus, utcnow
 from exam_server.plaintext import SINGLE_LINE_PATTERN
+from exam_server.services import addresses
 from exam_server.services.exam import captures, question_images, sittings
 from exam_server.services.exam.refusals import Refusal
+from exam_server.services.practice import pins, sign_in_codes
 
 SITTING = f"/sittings/<int(min=1, max={MAX_ID}):sitting_id>"
 _OWN = ("sitting_not_found", "sitting_elsewhere")
 _WRITE = (*_OWN, "sitting_suspended", "sitting_closed")
+# After the exam: the sitting submitted here moments ago, its face checks without a doubt.
+_AFTER = (*_OWN, "sitting_not_submitted", "pin_window_closed", "face_not_confirmed")
 CAPTURE_FORM = {
     "schema": {
         "type": "object",
@@ -40,7 +44,7 @@ def get_sitting(sitting_id: int):
     now = utcnow()
     sitting = sittings.load(db.session, sitting_id, g.kiosk)
     sittings.close_if_overdue(db.session, sitting, now)
-    view = sitting_view(db.session, sitting, now)
+    view = sitting_view(db.session, sitting, now, g.kiosk)
     db.session.commit()
     return view
 
@@ -148,6 +152,53 @@ def submit(sitting_id: int):
     now = utcnow()
     sitting = sittings.load(db.session, sitting_id, g.kiosk, lock=True)
     sittings.submit(db.session, sitting, now)
-    view = result(db.session, sitting, now)
+    view = result(db.session, sitting, now, g.kiosk)
+    db.session.commit()
+    return view
+
+
+@bp.post(f"{SITTING}/pin")
+@operation(
+    summary="Set or reset the worker's practice sign-in PIN on the result screen, after submitting",
+    body=schemas.PinRequest,
+    response=schemas.PinSet,
+    errors=(*_AFTER, "pin_already_set", "invalid_pin"),
+    description="Authorised by the kiosk's token for its own sitting, once submitted, within "
+    "EXAM_PIN_WINDOW_SECONDS of the submission (the result's pin_until), if the face check that opened or "
+    "resumed it here passed and no review case or last in-exam mismatch doubts it; once per sitting. A new "
+    "PIN replaces the old one and ends the worker's sessions signed in with it.",
+)
+def set_pin(sitting_id: int):
+    body = parse_json(schemas.PinRequest)
+    sitting = sittings.load(db.session, sitting_id, g.kiosk, lock=True)  # one PIN per sitting, even when racing
+    worker = pins.set_pin(db.session, g.kiosk, sitting, body.pin, utcnow())
+    view = {
+        "pin_set": True,
+        "worker": {"name_masked": sittings.masked_name(worker)},
+        "sign_in_path": url_for("worker.login"),
+        # What the kiosk shows and puts in a QR code: the public address, not the one the kiosk reaches us at.
+        "sign_in_url": addresses.public_url("worker.login"),
+    }
+    db.session.commit()
+    return view
+
+
+@bp.post(f"{SITTING}/sign-in-code")
+@operation(
+    summary="Issue a one-time sign-in address for the worker's phone on the result screen, after submitting",
+    response=schemas.SignInCode,
+    status=201,
+    errors=_AFTER,
+    description="Under the same rule as the PIN (without the once per sitting). The address "
+    "(/worker/sign-in/<code>) signs the worker in once, within 10 minutes; only the code's SHA-256 is stored.",
+)
+def sign_in_code(sitting_id: int):
+    sitting = sittings.load(db.session, sitting_id, g.kiosk)
+    issued = sign_in_codes.issue_at_kiosk(db.session, g.kiosk, sitting, utcnow())
+    view = {
+        "worker": {"name_masked": sittings.masked_name(issued.worker)},
+        "sign_in_url": addresses.public_url("worker.sign_in_code", code=issued.code),
+        "expires_at": issued.expires_at,
+    }
     db.session.commit()
     return view

@@ -12,14 +12,14 @@ from exam_server.models.people import Worker
 
 
 class WorkerCredential(Base):
-    """The PIN a worker set at a kiosk after a passed face check; a new PIN ends every older session."""
+    """The PIN a worker set at a kiosk after a face-checked sitting; a new PIN ends every older session."""
 
     __tablename__ = "worker_credential"
 
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"), primary_key=True)
     # None: the worker signed in with a one-time code and has set no PIN (the row carries the session version).
     pin_hash: Mapped[str | None] = mapped_column(String(255))
-    # The check-in whose passed face check allowed setting this PIN (the proof it was the worker).
+    # The passed check-in of the sitting after which this PIN was set (the proof it was the worker; one per sitting).
     checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"))
     session_version: Mapped[int] = mapped_column(default=1)
     set_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -41,7 +41,7 @@ class WorkerSignInCode(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
-    # Who issued it: a kiosk after the check-in's passed face check, or a console user who printed it.
+    # Who issued it: a kiosk after a face-checked sitting (its passed check-in), or a console user who printed it.
     checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"))
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("console_user.id"))
 

@@ -44,7 +44,7 @@ def login():
         if tried.found:
             session.sign_in(*tried.found)
             return redirect(url_for("worker.home"))
-        flash("身份证号或登录密码不正确。忘记密码请到考试终端完成人证核验后重新设置。", "error")
+        flash("身份证号或登录密码不正确。忘记密码请在考试终端交卷后，在成绩页面重新设置。", "error")
     return render_template("worker/login.html", form=form)
 
 

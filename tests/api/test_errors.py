@@ -16,12 +16,12 @@ from exam_server.api.errors import CODES
 from exam_server.models import (
     CaptureRequest,
     CheckIn,
-    CheckInStatus,
     ExamRequirement,
     FaceCheck,
     RequirementStatus,
     ReviewCase,
     ReviewKind,
+    ReviewStatus,
     Sitting,
     SittingStatus,
     utcnow,
@@ -328,30 +328,31 @@ def test_rate_limit_refusal(app, db, kiosk, monkeypatch):
     assert body["retry_after"] == int(response.headers["Retry-After"]) > 0
 
 
-def test_pin_and_picture_refusals(db, exam, kiosk):
-    """A PIN only after a passed face check and never a guessable one; a picture only for a question that has one."""
-    # A check-in as begin() leaves it, awaiting its burst (the face work is tested above and in test_visit.py).
-    now, token = utcnow(), "pin-test-checkin-token"
-    checkin = CheckIn(
-        worker_id=exam.worker.id,
-        plan_id=exam.plan.id,
-        kiosk_id=kiosk.id,
-        challenge="blink",
-        token_hash=kiosks.hash_token(token),
-        status=CheckInStatus.AWAITING_FACE,
-        created_at=now,
-        expires_at=now + timedelta(minutes=5),
-    )
-    db.session.add(checkin)
+def test_pin_and_picture_refusals(app, db, exam, kiosk):
+    """A PIN only after the sitting, within its window, once, if no face check doubts it; never a guessable one.
+
+    A picture only for a question that has one.
+    """
+    sitting = open_sitting(db, exam, kiosk.id)
+    set_pin = lambda pin: kiosk.post(f"/api/v1/sittings/{sitting.id}/pin", json={"pin": pin})  # noqa: E731
+    refused(set_pin("480715"), "sitting_not_submitted")
+    refused(kiosk.get(f"/api/v1/sittings/{sitting.id}/items/1/image"), "question_has_no_image")
+    # A look-alike seen during the exam: the case is open, so no PIN before a reviewer dismissed it.
+    case = ReviewCase(kind=ReviewKind.SEARCH_HIT, worker_id=exam.worker.id, sitting_id=sitting.id, summary="疑似替考")
+    db.session.add(case)
     db.session.commit()
-    set_pin = lambda pin: kiosk.post(f"/api/v1/checkins/{checkin.id}/pin", json={"checkin_token": token, "pin": pin})  # noqa: E731
-    refused(set_pin("480715"), "checkin_not_passed")
-    checkin.status = CheckInStatus.PASSED
+    assert kiosk.post(f"/api/v1/sittings/{sitting.id}/submit", json={"idempotency_key": "pin"}).status_code == 200
+    refused(set_pin("480715"), "face_not_confirmed")
+    case.status = ReviewStatus.DISMISSED
     db.session.commit()
     assert refused(set_pin("123456"), "invalid_pin")["field"] == "pin"
     assert set_pin("480715").status_code == 200
-    sitting = open_sitting(db, exam, kiosk.id)
-    refused(kiosk.get(f"/api/v1/sittings/{sitting.id}/items/1/image"), "question_has_no_image")
+    refused(set_pin("480716"), "pin_already_set")
+    db.session.expire_all()  # submitted by the request, not in this session
+    held = db.session.get_one(Sitting, sitting.id)
+    held.submitted_at -= timedelta(seconds=app.config["PIN_WINDOW_SECONDS"] + 1)
+    db.session.commit()
+    refused(kiosk.post(f"/api/v1/sittings/{sitting.id}/sign-in-code"), "pin_window_closed")
 
 
 def test_every_documented_code_was_produced():

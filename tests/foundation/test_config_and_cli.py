@@ -141,6 +141,17 @@ def test_a_face_queue_that_could_admit_nothing_is_refused(monkeypatch, tmp_path,
     assert create_app().config[name[len("EXAM_") :]] == 2
 
 
+def test_the_pin_window_is_read_from_the_environment_and_must_be_positive(monkeypatch, tmp_path):
+    monkeypatch.setenv("EXAM_SECRET_KEY", "x")
+    monkeypatch.setenv("EXAM_DATA_DIR", str(tmp_path))
+    assert create_app().config["PIN_WINDOW_SECONDS"] == 600
+    monkeypatch.setenv("EXAM_PIN_WINDOW_SECONDS", "0")
+    with pytest.raises(ConfigError, match="EXAM_PIN_WINDOW_SECONDS must be at least 1"):
+        create_app()
+    monkeypatch.setenv("EXAM_PIN_WINDOW_SECONDS", "300")
+    assert create_app().config["PIN_WINDOW_SECONDS"] == 300
+
+
 def _commands(group, path=()):
     """Yield (path, command) for every command under a click group, groups included."""
     import click

@@ -190,12 +190,10 @@ def wait_spoken(page, key: str, timeout: float = 15) -> None:
         raise AssertionError(f"{key} was not said within {timeout} s: {said}") from exc
 
 
-def check_in(
-    page, kiosk, citizen_id: str, screens_dir: str | None = None, attempts: int = 8, skip_pin: bool = True
-) -> dict:
+def check_in(page, kiosk, citizen_id: str, screens_dir: str | None = None, attempts: int = 8) -> dict:
     """Go from the welcome screen through the ID, the guidance and the burst; return the state after the verdict.
 
-    A passed check-in offers the sign-in PIN first: skipped unless `skip_pin` is False.
+    A passed check-in goes straight to the exam: the practice PIN is offered after it (tests/kiosk/test_pin.py).
     """
     type_citizen_id(page, citizen_id, screens_dir)
     if screens_dir:
@@ -215,14 +213,10 @@ def check_in(
         if screens_dir and attempt == 0:
             page.wait_for_selector(".rec", timeout=15000)
             shot(page, f"{screens_dir}-04-challenge")
-        state = wait_screen(kiosk, {"pin_offer", "exam", "retry", "refusal"}, timeout=120)
+        state = wait_screen(kiosk, {"exam", "retry", "refusal"}, timeout=120)
         # Still photos cannot blink: a blink challenge fails and the worker films the new challenge.
         if state["screen"] == "retry" and state["code"] == "liveness_failed":
             page.click("#retry")
             continue
-        if state["screen"] == "pin_offer" and skip_pin:
-            # The optional sign-in PIN (tests/kiosk/test_pin.py sets one): skipped, straight on to the exam.
-            page.click("#pin-skip")
-            return wait_screen(kiosk, {"exam", "refusal"})
         return state
     raise AssertionError("no turn challenge came up in time")

@@ -160,8 +160,10 @@ def screens(rig) -> list[tuple[str, object]]:
         ("exam-capture", exam(36, capture=True)),
         ("review", show("review")),
         ("submitting", show("submitting")),
-        ("result-passed", show("result", result=rig["passed"])),
-        ("result-failed", show("result", result=rig["failed"])),
+        # The practice PIN's offer beside 完成 (a result the server offers it with), and a result without it.
+        ("result-passed", show("result", result=rig["passed"], pin_offer=True)),
+        ("result-failed", show("result", result=rig["failed"], pin_offer=True)),
+        ("result-passed-no-pin", show("result", result=rig["passed"])),
         ("refusal-consent", show("refusal", **refusal_view("consent_declined"))),
     ]
 

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import time
 
-import cv2
-import numpy as np
 import pytest
 import requests
 
-from kiosk_client.api import KioskApi
-from kiosk_client.app import KioskApp
-from kiosk_client.burst import Filming
-from kiosk_client.camera import Camera, resolve
-from kiosk_client.guidance import FaceGuide
-from kiosk_client.journal import Journal
-from kiosk_client.web.server import NotLoopback, ScreenServer, check_loopback
+from kiosk_client.web.server import NotLoopback, check_loopback
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "::", "example.org", ""])
@@ -24,24 +16,6 @@ def test_only_loopback_addresses_may_serve_the_screen(host):
         check_loopback(host)
     check_loopback("127.0.0.1")
     check_loopback("::1")
-
-
-@pytest.fixture()
-def screen(live, tmp_path):
-    path = tmp_path / "grey.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15, (320, 240))
-    for n in range(15):
-        writer.write(np.full((240, 320, 3), 100 + n, np.uint8))
-    writer.release()
-    camera = Camera(resolve(str(path)), loop=True).start()
-    journal = Journal(tmp_path / "journal.sqlite3")
-    kiosk = KioskApp(KioskApi(live.server.url, live.token), Filming(camera, FaceGuide()), journal, []).start()
-    server = ScreenServer(kiosk, "127.0.0.1", 0).start()
-    yield server, kiosk
-    server.stop()
-    kiosk.stop()
-    camera.stop()
-    journal.close()
 
 
 def post(server, name, body=None):

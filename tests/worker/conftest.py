@@ -1,4 +1,4 @@
-"""A worker with a PIN set through a real passed check-in, the bundled bank, and signed-in clients."""
+"""A worker with a PIN proved by a real passed check-in, sittings submitted at a kiosk, and signed-in clients."""
 
 from __future__ import annotations
 
@@ -8,8 +8,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
-from exam_server.models import CheckIn, CheckInStatus, ExamPlan, Kiosk, Worker, utcnow
+from exam_server.models import (
+    CheckIn,
+    CheckInStatus,
+    ExamPlan,
+    ExamRequirement,
+    Kiosk,
+    Sitting,
+    SittingStatus,
+    Worker,
+    utcnow,
+)
 from exam_server.services.exam import kiosks, question_store
 from exam_server.services.practice import pins
 from tests import factories
@@ -22,12 +33,13 @@ PIN = "482915"
 
 @dataclass
 class Visit:
-    """A kiosk, its token, and a check-in of a worker with its token."""
+    """A kiosk, its token, a check-in of a worker with its token, and the sitting it opened (if any)."""
 
     kiosk: Kiosk
     kiosk_token: str
     checkin: CheckIn
     checkin_token: str
+    sitting: Sitting | None = None
 
 
 def open_plan(session) -> ExamPlan:
@@ -61,10 +73,50 @@ def visit(session, worker: Worker, status: CheckInStatus = CheckInStatus.PASSED,
     return Visit(kiosk, kiosk_token, checkin, token)
 
 
+def sat(session, worker: Worker, at=None) -> Visit:
+    """Record a sitting the worker submitted at a new kiosk after a passed check-in there (no face work here)."""
+    at = at or utcnow()
+    seen = visit(session, worker, at=at - timedelta(minutes=30))
+    plan_id = seen.checkin.plan_id
+    requirement = session.scalar(select(ExamRequirement).filter_by(plan_id=plan_id, worker_id=worker.id))
+    if requirement is None:
+        enterprise = worker.enterprise
+        requirement = ExamRequirement(
+            plan_id=plan_id,
+            worker_id=worker.id,
+            enterprise_id=enterprise.id,
+            county_id=enterprise.county_id,
+            township_id=enterprise.township_id,
+            industry_id=enterprise.industry_id,
+        )
+        session.add(requirement)
+        session.flush()
+    seen.sitting = Sitting(
+        plan_id=plan_id,
+        worker_id=worker.id,
+        requirement_id=requirement.id,
+        kiosk_id=seen.kiosk.id,
+        seed=1,
+        paper={"items": [], "pass_mark": 60},
+        started_at=at - timedelta(minutes=30),
+        deadline_at=at + timedelta(minutes=30),
+        status=SittingStatus.SUBMITTED,
+        submitted_at=at,
+        score=0,
+        max_score=100,
+        passed=False,
+    )
+    session.add(seen.sitting)
+    session.flush()
+    seen.checkin.sitting_id = seen.sitting.id
+    session.flush()
+    return seen
+
+
 def give_pin(session, worker: Worker, pin: str = PIN) -> None:
-    """Set the worker's PIN through the service the kiosk endpoint uses, after a passed check-in."""
+    """Store the worker's PIN as the kiosk endpoint does, proved by a passed check-in."""
     seen = visit(session, worker)
-    pins.set_pin(session, seen.kiosk, seen.checkin.id, seen.checkin_token, pin, utcnow())
+    pins.replace_pin(session, worker, pin, utcnow(), seen.checkin.id)
     session.commit()
 
 

@@ -1,85 +1,16 @@
-"""Worker sign-in without SMS: a PIN set at a kiosk after a passed face check, throttled like the console."""
+"""Worker sign-in without SMS: a PIN set at a kiosk (tests/api/test_practice_pin.py), throttled like the console."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
 from exam_server import create_app
-from exam_server.models import AuditLog, CheckInStatus, RateLimitCounter, WorkerCredential, utcnow
+from exam_server.models import RateLimitCounter
 from tests.conftest import FreshContextClient
-from tests.worker.conftest import PIN, give_pin, visit
-
-
-def _set_pin(client, seen, pin: str, token: str | None = None):
-    return client.post(
-        f"/api/v1/checkins/{seen.checkin.id}/pin",
-        json={"checkin_token": token or seen.checkin_token, "pin": pin},
-        headers={"Authorization": f"Bearer {seen.kiosk_token}"},
-    )
-
-
-def test_the_kiosk_sets_a_pin_after_a_passed_check(db, world, client):
-    worker = world.workers_a[0]
-    seen = visit(db.session, worker)
-    db.session.commit()
-    response = _set_pin(client, seen, PIN)
-    assert response.status_code == 200, response.get_json()
-    body = response.get_json()
-    assert body["pin_set"] is True and body["sign_in_path"] == "/worker/login"
-    assert body["sign_in_url"].startswith("http") and body["sign_in_url"].endswith("/worker/login")
-    assert body["worker"]["name_masked"] != worker.name
-    credential = db.session.get(WorkerCredential, worker.id)
-    assert credential.pin_hash != PIN and check_password_hash(credential.pin_hash, PIN)
-    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "worker_pin_set")) is not None
-
-
-@pytest.mark.parametrize(
-    ("pin", "says"),
-    [("12345", "6位数字"), ("12a456", "6位数字"), ("111111", "太简单"), ("123456", "太简单"), ("987654", "太简单")],
-)
-def test_a_bad_pin_is_refused_naming_the_problem(db, world, client, pin, says):
-    seen = visit(db.session, world.workers_a[0])
-    db.session.commit()
-    response = _set_pin(client, seen, pin)
-    assert response.status_code == 422
-    body = response.get_json()
-    assert body["error"] == "invalid_pin" and body["field"] == "pin" and says in body["message"]
-    assert db.session.get(WorkerCredential, world.workers_a[0].id) is None
-
-
-def test_a_pin_from_the_citizen_id_is_refused(db, world, client):
-    worker = world.workers_a[0]
-    seen = visit(db.session, worker)
-    db.session.commit()
-    for pin in (worker.citizen_id[-6:], worker.citizen_id[8:14]):
-        if pin.isdigit() and len(set(pin)) > 1:
-            body = _set_pin(client, seen, pin).get_json()
-            assert body["error"] == "invalid_pin" and "身份证号" in body["message"]
-
-
-def test_only_a_passed_fresh_check_in_with_its_token_may_set_a_pin(db, world, client):
-    worker = world.workers_a[0]
-    waiting = visit(db.session, worker, CheckInStatus.AWAITING_FACE)
-    stale = visit(db.session, worker, at=utcnow() - timedelta(minutes=30))
-    passed = visit(db.session, worker)
-    db.session.commit()
-    assert _set_pin(client, waiting, PIN).get_json()["error"] == "checkin_not_passed"
-    assert _set_pin(client, waiting, PIN).status_code == 409
-    assert _set_pin(client, stale, PIN).status_code == 410
-    wrong = _set_pin(client, passed, PIN, token="not-the-token")
-    assert wrong.status_code == 404 and wrong.get_json()["error"] == "checkin_not_found"
-    other_kiosk = client.post(
-        f"/api/v1/checkins/{passed.checkin.id}/pin",
-        json={"checkin_token": passed.checkin_token, "pin": PIN},
-        headers={"Authorization": f"Bearer {waiting.kiosk_token}"},
-    )
-    assert other_kiosk.status_code == 404
-    assert db.session.get(WorkerCredential, worker.id) is None
+from tests.worker.conftest import PIN, give_pin
 
 
 def test_sign_in_and_out(db, world, client):
@@ -87,7 +18,7 @@ def test_sign_in_and_out(db, world, client):
     give_pin(db.session, worker)
     assert client.get("/worker/").status_code == 302
     page = client.get("/worker/login").get_data(as_text=True)
-    assert "身份证号" in page and "考场终端" in page
+    assert "身份证号" in page and "交卷后" in page
     wrong = client.post("/worker/login", data={"citizen_id": worker.citizen_id, "pin": "000001"})
     assert wrong.status_code == 200 and "不正确" in wrong.get_data(as_text=True)
     right = client.post("/worker/login", data={"citizen_id": worker.citizen_id.lower(), "pin": PIN})

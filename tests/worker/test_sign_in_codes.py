@@ -1,4 +1,4 @@
-"""One-time sign-in codes: issued at a kiosk after a passed face check or printed by the enterprise's manager,
+"""One-time sign-in codes: issued at a kiosk after a face-checked sitting or printed by the enterprise's manager,
 stored as a digest, used once, short-lived, scoped, audited and throttled."""
 
 from __future__ import annotations
@@ -11,16 +11,15 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from exam_server.models import AuditLog, CheckInStatus, WorkerCredential, WorkerSignInCode, utcnow
+from exam_server.models import AuditLog, CheckInStatus, SittingStatus, WorkerCredential, WorkerSignInCode, utcnow
 from exam_server.services.practice import sign_in_codes
-from tests.worker.conftest import PIN, give_pin, visit
+from tests.worker.conftest import PIN, give_pin, sat
 
 
-def _kiosk_code(client, seen, token: str | None = None):
+def _kiosk_code(client, seen, kiosk_token: str | None = None):
     return client.post(
-        f"/api/v1/checkins/{seen.checkin.id}/sign-in-code",
-        json={"checkin_token": token or seen.checkin_token},
-        headers={"Authorization": f"Bearer {seen.kiosk_token}"},
+        f"/api/v1/sittings/{seen.sitting.id}/sign-in-code",
+        headers={"Authorization": f"Bearer {kiosk_token or seen.kiosk_token}"},
     )
 
 
@@ -41,8 +40,8 @@ def _used(db, code: str):
 
 def test_a_code_is_stored_as_its_digest_and_signs_in_once(db, world):
     worker = world.workers_a[0]
-    seen = visit(db.session, worker)
-    issued = sign_in_codes.issue_at_kiosk(db.session, seen.kiosk, seen.checkin.id, seen.checkin_token, utcnow())
+    seen = sat(db.session, worker)
+    issued = sign_in_codes.issue_at_kiosk(db.session, seen.kiosk, seen.sitting, utcnow())
     db.session.commit()
     row = db.session.scalar(select(WorkerSignInCode).where(WorkerSignInCode.worker_id == worker.id))
     assert row.code_hash == hashlib.sha256(issued.code.encode()).hexdigest() and len(issued.code) >= 22
@@ -64,11 +63,11 @@ def test_a_code_is_stored_as_its_digest_and_signs_in_once(db, world):
 
 def test_a_code_expires_after_ten_minutes(db, world):
     worker = world.workers_a[0]
-    seen = visit(db.session, worker)
+    seen = sat(db.session, worker)
     start = utcnow()
     with time_machine.travel(start, tick=False):
-        kept = sign_in_codes.issue_at_kiosk(db.session, seen.kiosk, seen.checkin.id, seen.checkin_token, utcnow())
-        late = sign_in_codes.issue_at_kiosk(db.session, seen.kiosk, seen.checkin.id, seen.checkin_token, utcnow())
+        kept = sign_in_codes.issue_at_kiosk(db.session, seen.kiosk, seen.sitting, utcnow())
+        late = sign_in_codes.issue_at_kiosk(db.session, seen.kiosk, seen.sitting, utcnow())
         db.session.commit()
     with time_machine.travel(start + timedelta(minutes=9, seconds=59), tick=False):
         assert sign_in_codes.redeem(db.session, kept.code, utcnow()) is not None
@@ -77,17 +76,18 @@ def test_a_code_expires_after_ten_minutes(db, world):
         assert sign_in_codes.redeem(db.session, late.code, utcnow()) is None
 
 
-def test_only_a_passed_check_in_issues_a_code(db, world):
+def test_only_a_sitting_just_submitted_after_a_passed_check_in_issues_a_code(db, world):
     from exam_server.services.exam.refusals import Refusal
 
-    waiting = visit(db.session, world.workers_a[0], CheckInStatus.AWAITING_FACE)
+    old = sat(db.session, world.workers_a[0], at=utcnow() - timedelta(hours=1))
     with pytest.raises(Refusal) as refused:
-        sign_in_codes.issue_at_kiosk(db.session, waiting.kiosk, waiting.checkin.id, waiting.checkin_token, utcnow())
-    assert refused.value.code == "checkin_not_passed"
-    old = visit(db.session, world.workers_a[0], at=utcnow() - timedelta(hours=1))
+        sign_in_codes.issue_at_kiosk(db.session, old.kiosk, old.sitting, utcnow())
+    assert refused.value.code == "pin_window_closed"
+    unproved = sat(db.session, world.workers_a[0])
+    unproved.checkin.status = CheckInStatus.AWAITING_FACE
     with pytest.raises(Refusal) as refused:
-        sign_in_codes.issue_at_kiosk(db.session, old.kiosk, old.checkin.id, old.checkin_token, utcnow())
-    assert refused.value.code == "checkin_expired"
+        sign_in_codes.issue_at_kiosk(db.session, unproved.kiosk, unproved.sitting, utcnow())
+    assert refused.value.code == "face_not_confirmed"
     assert db.session.scalar(select(func.count(WorkerSignInCode.id))) == 0
 
 
@@ -110,9 +110,9 @@ def test_a_manager_prints_codes_for_their_own_workers_only(db, world):
 # -- the kiosk API ----------------------------------------------------------------------------------------------
 
 
-def test_the_kiosk_gets_a_one_time_address_after_a_passed_check(db, world, client):
+def test_the_kiosk_gets_a_one_time_address_after_a_face_checked_sitting(db, world, client):
     worker = world.workers_a[0]
-    seen = visit(db.session, worker)
+    seen = sat(db.session, worker)
     db.session.commit()
     response = _kiosk_code(client, seen)
     assert response.status_code == 201, response.get_json()
@@ -133,14 +133,15 @@ def test_the_kiosk_gets_a_one_time_address_after_a_passed_check(db, world, clien
     assert again.status_code == 404 and "已经用过" in again.get_data(as_text=True)
 
 
-def test_the_kiosk_endpoint_refuses_an_unpassed_or_foreign_check_in(db, world, client):
-    waiting = visit(db.session, world.workers_a[0], CheckInStatus.AWAITING_FACE)
-    passed = visit(db.session, world.workers_a[1])
+def test_the_kiosk_endpoint_refuses_another_kiosks_or_an_open_sitting(db, world, client):
+    mine = sat(db.session, world.workers_a[0])
+    other = sat(db.session, world.workers_a[1])
+    mine.sitting.status = SittingStatus.IN_PROGRESS
     db.session.commit()
-    refused = _kiosk_code(client, waiting)
-    assert refused.status_code == 409 and refused.get_json()["error"] == "checkin_not_passed"
-    wrong = _kiosk_code(client, passed, token="x" * 20)
-    assert wrong.status_code == 404 and wrong.get_json()["error"] == "checkin_not_found"
+    refused = _kiosk_code(client, mine)
+    assert refused.status_code == 409 and refused.get_json()["error"] == "sitting_not_submitted"
+    foreign = _kiosk_code(client, other, kiosk_token=mine.kiosk_token)
+    assert foreign.status_code == 409 and foreign.get_json()["error"] == "sitting_elsewhere"
     assert db.session.scalar(select(func.count(WorkerSignInCode.id))) == 0
 
 
@@ -149,8 +150,8 @@ def test_the_kiosk_endpoint_refuses_an_unpassed_or_foreign_check_in(db, world, c
 
 def test_an_expired_or_unknown_code_signs_no_one_in(app, db, world, client):
     worker = world.workers_a[0]
-    seen = visit(db.session, worker)
-    issued = sign_in_codes.issue_at_kiosk(db.session, seen.kiosk, seen.checkin.id, seen.checkin_token, utcnow())
+    seen = sat(db.session, worker)
+    issued = sign_in_codes.issue_at_kiosk(db.session, seen.kiosk, seen.sitting, utcnow())
     db.session.commit()
     app.extensions["throttle"].storage.reset()
     with time_machine.travel(utcnow() + timedelta(minutes=11), tick=True):
@@ -173,8 +174,8 @@ def test_code_guessing_is_throttled(app, db, world, client):
 
 def test_a_pin_set_later_ends_the_code_session_and_a_code_session_keeps_the_pin(db, world, client, sign_in):
     worker = world.workers_a[0]
-    seen = visit(db.session, worker)
-    issued = sign_in_codes.issue_at_kiosk(db.session, seen.kiosk, seen.checkin.id, seen.checkin_token, utcnow())
+    seen = sat(db.session, worker)
+    issued = sign_in_codes.issue_at_kiosk(db.session, seen.kiosk, seen.sitting, utcnow())
     db.session.commit()
     assert client.post(f"/worker/sign-in/{issued.code}").status_code == 302
     assert client.get("/worker/").status_code == 200

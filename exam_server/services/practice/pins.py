@@ -1,4 +1,4 @@
-"""Worker PINs: set (or reset) at a kiosk right after a passed face check, checked at the worker's sign-in."""
+"""Worker PINs: set (or reset) at a kiosk on the result screen of a face-checked sitting, checked at sign-in."""
 
 from __future__ import annotations
 
@@ -13,9 +13,22 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from exam_server.citizen_id import normalise_citizen_id
 from exam_server.database import DbSession
-from exam_server.models import CheckIn, CheckInStatus, Enterprise, Industry, Kiosk, Worker, WorkerCredential
+from exam_server.models import (
+    CheckIn,
+    CheckInStatus,
+    Decision,
+    Enterprise,
+    FaceCheck,
+    Industry,
+    Kiosk,
+    ReviewCase,
+    ReviewStatus,
+    Sitting,
+    SittingStatus,
+    Worker,
+    WorkerCredential,
+)
 from exam_server.services import audit
-from exam_server.services.exam import checkin as checkins
 from exam_server.services.exam import question_store
 from exam_server.services.exam.refusals import Refusal
 from exam_server.services.practice import drills
@@ -43,24 +56,100 @@ def pin_problem(worker: Worker, pin: str) -> str | None:
     return None
 
 
-def passed_checkin(session: DbSession, kiosk: Kiosk, checkin_id: int, token: str, now: datetime) -> CheckIn:
-    """Return the kiosk's check-in whose face check just passed: the proof a PIN or sign-in code is the worker's."""
-    found = checkins.find(session, kiosk, checkin_id, token)
-    if found.status is not CheckInStatus.PASSED:
-        raise Refusal("checkin_not_passed")
-    # Right after the face check: the check-in's own time again after it would have expired.
-    if now > found.expires_at + timedelta(seconds=current_app.config["CHECKIN_TTL_SECONDS"]):
-        raise Refusal("checkin_expired")
-    return found
+def _face_in_doubt(session: DbSession, sitting: Sitting) -> bool:
+    """Tell whether the sitting's face checks leave a doubt that the worker sat it to the end."""
+    # A review case not dismissed: a borderline entry check, a look-alike, several faces, a suspension.
+    case = session.scalar(
+        select(ReviewCase.id)
+        .where(ReviewCase.sitting_id == sitting.id, ReviewCase.status != ReviewStatus.DISMISSED)
+        .limit(1)
+    )
+    if case is not None:
+        return True
+    # The person at the kiosk now is the one the last compared frame showed: that must not be someone else.
+    last = session.scalar(
+        select(FaceCheck.decision)
+        .where(FaceCheck.sitting_id == sitting.id, FaceCheck.decision != Decision.REFUSED)
+        .order_by(FaceCheck.id.desc())
+        .limit(1)
+    )
+    return last is Decision.MISMATCH
 
 
-def set_pin(session: DbSession, kiosk: Kiosk, checkin_id: int, token: str, pin: str, now: datetime) -> Worker:
-    """Set or replace the worker's PIN on the strength of a passed check-in; a new PIN ends older sessions."""
-    found = passed_checkin(session, kiosk, checkin_id, token, now)
-    worker = session.get_one(Worker, found.worker_id)
+def after_sitting(session: DbSession, kiosk: Kiosk, sitting: Sitting, now: datetime) -> CheckIn:
+    """Return the passed check-in that opened or resumed this kiosk's sitting just submitted, or refuse.
+
+    The proof a PIN or sign-in code is the worker's: their face check passed at this kiosk, nothing
+    since doubts it, and the sitting was submitted here moments ago (the worker is still at the screen).
+    """
+    if sitting.kiosk_id != kiosk.id:
+        raise Refusal("sitting_elsewhere")
+    if sitting.status is not SittingStatus.SUBMITTED or sitting.submitted_at is None:
+        raise Refusal("sitting_not_submitted")
+    if now > sitting.submitted_at + timedelta(seconds=current_app.config["PIN_WINDOW_SECONDS"]):
+        raise Refusal("pin_window_closed")
+    # A sitting exists only after a passed check-in, but one opened by other means (demo data, an import)
+    # or resumed at another kiosk has none here: no proof at this screen.
+    checkin = session.scalar(
+        select(CheckIn)
+        .where(
+            CheckIn.sitting_id == sitting.id,
+            CheckIn.kiosk_id == kiosk.id,
+            CheckIn.worker_id == sitting.worker_id,
+            CheckIn.status == CheckInStatus.PASSED,
+        )
+        .order_by(CheckIn.id.desc())
+        .limit(1)
+    )
+    if checkin is None or _face_in_doubt(session, sitting):
+        raise Refusal("face_not_confirmed")
+    return checkin
+
+
+def _set_for(session: DbSession, sitting: Sitting, credential: WorkerCredential | None) -> bool:
+    """Tell whether the credential's PIN was set after this sitting (one PIN per sitting)."""
+    if credential is None or credential.checkin_id is None:
+        return False
+    return session.scalar(select(CheckIn.sitting_id).where(CheckIn.id == credential.checkin_id)) == sitting.id
+
+
+def offer_until(session: DbSession, kiosk: Kiosk, sitting: Sitting, now: datetime) -> datetime | None:
+    """Return until when this kiosk may set the worker's PIN after the sitting (None: it may not)."""
+    if sitting.status is not SittingStatus.SUBMITTED:
+        return None  # the common case, answered without a query
+    try:
+        after_sitting(session, kiosk, sitting, now)
+    except Refusal:
+        return None
+    if _set_for(session, sitting, session.get(WorkerCredential, sitting.worker_id)):
+        return None
+    assert sitting.submitted_at is not None  # after_sitting refuses a sitting without it
+    return sitting.submitted_at + timedelta(seconds=current_app.config["PIN_WINDOW_SECONDS"])
+
+
+def set_pin(session: DbSession, kiosk: Kiosk, sitting: Sitting, pin: str, now: datetime) -> Worker:
+    """Set or replace the worker's PIN at the kiosk where they just submitted the sitting; once per sitting."""
+    found = after_sitting(session, kiosk, sitting, now)
+    worker = session.get_one(Worker, sitting.worker_id)
+    credential = session.get(WorkerCredential, worker.id)
+    if _set_for(session, sitting, credential):
+        raise Refusal("pin_already_set")
     problem = pin_problem(worker, pin)
     if problem:
         raise Refusal("invalid_pin", problem, field="pin")
+    replace_pin(session, worker, pin, now, found.id)
+    audit.record(
+        session,
+        "worker_pin_set",
+        target=worker,
+        kiosk_id=kiosk.id,
+        detail={"checkin_id": found.id, "sitting_id": sitting.id},
+    )
+    return worker
+
+
+def replace_pin(session: DbSession, worker: Worker, pin: str, now: datetime, checkin_id: int) -> WorkerCredential:
+    """Store the worker's new PIN, proved by the passed check-in; a new PIN ends every older session."""
     credential = session.get(WorkerCredential, worker.id)
     if credential is None:
         credential = WorkerCredential(worker_id=worker.id, session_version=1)
@@ -68,11 +157,10 @@ def set_pin(session: DbSession, kiosk: Kiosk, checkin_id: int, token: str, pin: 
     else:
         credential.session_version += 1
     credential.pin_hash = generate_password_hash(pin)
-    credential.checkin_id = found.id
+    credential.checkin_id = checkin_id
     credential.set_at = now
     session.flush()
-    audit.record(session, "worker_pin_set", target=worker, kiosk_id=kiosk.id, detail={"checkin_id": found.id})
-    return worker
+    return credential
 
 
 def authenticate(session: DbSession, citizen_id: str, pin: str) -> tuple[Worker, WorkerCredential] | None:

@@ -1,4 +1,4 @@
-"""One-time sign-in codes for a worker's own pages: issued at a kiosk after a passed face check or printed
+"""One-time sign-in codes for a worker's own pages: issued at a kiosk after a face-checked sitting or printed
 by the worker's enterprise manager, used once, within minutes (kiosk) or a day (printed)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from exam_server.database import DbSession
-from exam_server.models import N_, DomainError, Kiosk, User, Worker, WorkerCredential, WorkerSignInCode
+from exam_server.models import N_, DomainError, Kiosk, Sitting, User, Worker, WorkerCredential, WorkerSignInCode
 from exam_server.services import audit
 from exam_server.services.policy import can_see_enterprise
 from exam_server.services.practice import pins
@@ -57,13 +57,17 @@ def _issue(
     return Issued(worker, code, row.expires_at)
 
 
-def issue_at_kiosk(session: DbSession, kiosk: Kiosk, checkin_id: int, token: str, now: datetime) -> Issued:
-    """Issue a code for the worker whose face check at this kiosk just passed (the check-in's token proves it)."""
-    found = pins.passed_checkin(session, kiosk, checkin_id, token, now)
+def issue_at_kiosk(session: DbSession, kiosk: Kiosk, sitting: Sitting, now: datetime) -> Issued:
+    """Issue a code for the worker who just submitted this face-checked sitting at this kiosk (as for a PIN)."""
+    found = pins.after_sitting(session, kiosk, sitting, now)
     worker = session.get_one(Worker, found.worker_id)
     issued = _issue(session, worker, now, KIOSK_TTL, found.id, None)
     audit.record(
-        session, "worker_sign_in_code_issued", target=worker, kiosk_id=kiosk.id, detail={"checkin_id": found.id}
+        session,
+        "worker_sign_in_code_issued",
+        target=worker,
+        kiosk_id=kiosk.id,
+        detail={"checkin_id": found.id, "sitting_id": sitting.id},
     )
     return issued
 

@@ -7,7 +7,7 @@ const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({"&": 
 const HOME_AFTER_MS = 60000;  // result and refusal screens go back to the welcome screen by themselves
 const HINT_STABLE_MS = 1200;  // a camera hint is said once it held this long...
 const HINT_REPEAT_MS = 8000;  // ...and the same hint not again before this
-// The sign-in PIN step is optional and the exam's clock runs: left untouched this long, it gives way to the exam.
+// The practice PIN comes after the exam: a PIN screen left untouched this long ends the visit, as 不用了 / 完成 do.
 const PIN_IDLE_MS = 45000;
 const PIN_SCREENS = ["pin_offer", "pin_entry", "pin_saving", "pin_done", "pin_failed"];
 
@@ -183,7 +183,7 @@ function draw() {
 // Any touch on a PIN screen starts its idle time again; the other screens have none.
 function pinIdle() {
   clearTimeout(pinTimer);
-  if (state && PIN_SCREENS.includes(state.screen)) pinTimer = setTimeout(() => act("to_exam"), PIN_IDLE_MS);
+  if (state && PIN_SCREENS.includes(state.screen)) pinTimer = setTimeout(() => act("home"), PIN_IDLE_MS);
 }
 
 const spinner = (text, extra) => `<div class="center"><div class="spinner"></div><h1>${esc(text)}</h1>${extra || ""}</div>`;
@@ -269,7 +269,7 @@ const SCREENS = {
         <p class="qr-note">${esc(L(s, "qr"))}</p></div>` : ""}
       <p class="advice">${esc(L(s, "note"))}</p>
       <p class="say">${esc(L(s, "say"))}</p>
-      <div class="row">${button("secondary", "pin-skip", "pin.skip", 'data-act="to_exam"')}
+      <div class="row">${button("secondary", "pin-skip", "pin.skip", 'data-act="home"')}
         ${button("primary", "pin-start", "pin.start", 'data-act="pin_start"')}</div></div>`,
 
   pin_entry: pinEntryScreen,
@@ -282,13 +282,13 @@ const SCREENS = {
         <div><p>${esc(L(s, "how"))}</p><p class="address" id="sign-in-url">${esc(L(s, "address"))}</p></div></div>
       <p>${esc(L(s, "remember"))}</p>
       <p class="say">${esc(L(s, "say"))}</p>
-      <p>${button("primary", "pin-to-exam", "pin.to_exam", 'data-act="to_exam"')}</p></div>`,
+      <p>${button("primary", "pin-finish", "pin.finish", 'data-act="home"')}</p></div>`,
 
   pin_failed: (s) => `<div class="center">
       ${icon("lock", "big-icon warn-icon")}
       <h1>${esc(L(s, "title"))}</h1><p id="pin-failed-message">${esc(L(s, "message"))}</p>
       <p class="say">${esc(L(s, "say"))}</p>
-      <p>${button("primary", "pin-to-exam", "pin.to_exam", 'data-act="to_exam"')}</p></div>`,
+      <p>${button("primary", "pin-finish", "pin.finish", 'data-act="home"')}</p></div>`,
 
   result: resultScreen,
 
@@ -331,7 +331,7 @@ function pinEntryScreen(s) {
         <div class="error" id="pin-error">${esc(L(s, "error"))}</div>
         ${s.lines.tip ? `<p class="advice">${esc(L(s, "tip"))}</p>` : ""}
         <p class="say">${esc(L(s, "say"))}</p>
-        <div class="row">${button("secondary", "pin-skip", "pin.skip", 'data-act="to_exam"')}
+        <div class="row">${button("secondary", "pin-skip", "pin.skip", 'data-act="home"')}
           ${button("primary", "pin-confirm", "pin.confirm", `data-local="pin-confirm"${pinTyped.length === 6 ? "" : " disabled"}`)}</div>
       </div>
       <div class="keypad">${["1","2","3","4","5","6","7","8","9","","0","⌫"].map((k) => k === ""
@@ -439,7 +439,9 @@ function resultScreen(s) {
           <p>${esc(L(s, "valid_until"))}</p><p class="qr-note">${esc(L(s, "qr"))}</p></div></div>` : ""}
       ${s.lines.retake ? `<p class="retake" id="retake">${esc(L(s, "retake"))}</p>` : ""}
       ${s.lines.weakest ? `<p class="weakest" id="weakest">${esc(L(s, "weakest"))}</p>` : ""}
-      <p class="done-row">${button("primary", "done", "result.done", 'data-act="home"')}</p>
+      ${s.pin_offer ? `<p class="pin-note" id="pin-note">${esc(L(s, "pin"))}</p>` : ""}
+      <p class="done-row">${s.pin_offer ? button("secondary", "pin-offer", "pin.offer_button", 'data-act="pin_offer"') : ""}
+        ${button("primary", "done", "result.done", 'data-act="home"')}</p>
     </div>
     ${r.review ? `<div class="review-list"><h2>${esc(L(s, "review"))}</h2><ol class="scroll" id="wrong-answers">${review}</ol></div>` : ""}
   </div>`;
