@@ -22,6 +22,22 @@ _rng = random.Random(7)
 ID_REFERENCE_DAY = date(2026, 1, 1)
 
 
+def small_ruleset(rule_id: str, name: str) -> dict:
+    """Return a paper of 8 questions the bundled bank can always fill, whatever rule sets question_bank ships."""
+    return {
+        "id": rule_id,
+        "name": name,
+        "duration_minutes": 30,
+        "pass_mark": 10,
+        "points": {"single": 2, "multiple": 3, "truefalse": 1},
+        "rules": [
+            {"category": "安全生产法律法规", "type": "single", "count": 4},
+            {"category": "消防安全", "type": "multiple", "count": 2},
+            {"category": "应急救援与疏散", "type": "truefalse", "count": 2},
+        ],
+    }
+
+
 def empty_all_tables(sqla) -> None:
     """Delete every row, children first, so the next test starts empty."""
     with sqla.engine.begin() as conn:

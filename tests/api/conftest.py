@@ -13,6 +13,7 @@ import pytest
 from exam_server.models import CheckIn, CheckInStatus, ExamPlan, ExamRequirement, PhotoSource, Sitting, Worker, utcnow
 from exam_server.services.exam import kiosks, question_store, sittings
 from exam_server.services.faces import face_service
+from tests import factories
 
 # A head turning to its left: different real photos of one person, as the face engine's own tests use.
 TURN_LEFT = [
@@ -23,18 +24,7 @@ TURN_LEFT = [
 ]
 # What a kiosk sends once the worker accepted its notice (the test app keeps evidence the default 180 days).
 CONSENT = {"notice_version": "test-notice", "retention_days": 180}
-SMALL_RULESET = {
-    "id": "api-test",
-    "name": "接口测试试卷",
-    "duration_minutes": 30,
-    "pass_mark": 10,
-    "points": {"single": 2, "multiple": 3, "truefalse": 1},
-    "rules": [
-        {"category": "安全生产法律法规", "type": "single", "count": 4},
-        {"category": "消防安全", "type": "multiple", "count": 2},
-        {"category": "应急救援与疏散", "type": "truefalse", "count": 2},
-    ],
-}
+SMALL_RULESET = factories.small_ruleset("api-test", "接口测试试卷")
 
 
 def jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:

@@ -8,20 +8,10 @@ import pytest
 
 from exam_server.models import ExamPlan, utcnow
 from exam_server.services.exam import kiosks, question_store
+from tests import factories
 
 # A paper the bundled questions can always fill, whatever rule sets question_bank ships.
-SMALL_RULESET = {
-    "id": "console-test",
-    "name": "控制台测试试卷",
-    "duration_minutes": 30,
-    "pass_mark": 10,
-    "points": {"single": 2, "multiple": 3, "truefalse": 1},
-    "rules": [
-        {"category": "安全生产法律法规", "type": "single", "count": 4},
-        {"category": "消防安全", "type": "multiple", "count": 2},
-        {"category": "应急救援与疏散", "type": "truefalse", "count": 2},
-    ],
-}
+SMALL_RULESET = factories.small_ruleset("console-test", "控制台测试试卷")
 
 
 def add_plan(session, *, county_id=None, name="2026年度安全生产考试") -> ExamPlan:

@@ -25,18 +25,7 @@ from exam_server.models import (
 from tests import factories
 
 CN = timezone(timedelta(hours=8))
-RULESET = {
-    "id": "stats-test",
-    "name": "统计测试试卷",
-    "duration_minutes": 30,
-    "pass_mark": 10,
-    "points": {"single": 2, "multiple": 3, "truefalse": 1},
-    "rules": [
-        {"category": "安全生产法律法规", "type": "single", "count": 4},
-        {"category": "消防安全", "type": "multiple", "count": 2},
-        {"category": "应急救援与疏散", "type": "truefalse", "count": 2},
-    ],
-}
+RULESET = factories.small_ruleset("stats-test", "统计测试试卷")
 
 
 def cn(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
