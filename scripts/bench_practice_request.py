@@ -63,13 +63,14 @@ class Timed:
 def build(url: str, data_dir: Path):
     """Return the app on a new database with the bundled bank and one worker with a PIN and a practice history."""
     import random
+    from datetime import timedelta
 
-    from bench_common import make_app
-    from sqlalchemy import insert, select
+    from bench_common import insert_practice_answers, make_app
+    from sqlalchemy import select
     from werkzeug.security import generate_password_hash
 
     from exam_server.extensions import db
-    from exam_server.models import PracticeAnswer, Question, WorkerCredential, utcnow
+    from exam_server.models import Question, WorkerCredential, utcnow
     from exam_server.services.exam import question_store
     from tests import factories
 
@@ -85,24 +86,9 @@ def build(url: str, data_dir: Path):
             WorkerCredential(worker_id=worker.id, pin_hash=generate_password_hash(PIN), session_version=1, set_at=now)
         )
         questions = session.execute(select(Question.id, Question.category).where(Question.exam_only.is_(False))).all()
-        rng = random.Random(1)
-        history = []
-        for n in range(HISTORY):
-            question = rng.choice(questions)
-            history.append(
-                {
-                    "worker_id": worker.id,
-                    "question_id": question.id,
-                    "question_version": 1,
-                    "category": question.category,
-                    "mode": "category",
-                    "response": "A",
-                    "correct": rng.random() < 0.7,
-                    "idempotency_key": f"history-{n}",
-                    "answered_at": now,
-                }
-            )
-        session.execute(insert(PracticeAnswer), history)
+        insert_practice_answers(
+            session, [worker.id], HISTORY, questions, random.Random(1), lambda _: now, timedelta(0), key="history"
+        )
         session.commit()
         citizen_id = worker.citizen_id
         session.remove()
