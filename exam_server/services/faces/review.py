@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -71,8 +72,20 @@ def measures(check: FaceCheck | None) -> list[Measure]:
     return found
 
 
-def summary(case: ReviewCase) -> str:
-    """Return the case's summary in the console's words: the look-alike by name, reasons in Chinese, never ids or codes."""
+def summary(case: ReviewCase, tr: Callable[[str], str] = str) -> str:
+    """Return the case's summary in the language ``tr`` (the console's gettext) translates to, never ids or codes.
+
+    A case stores its msgid and values (``summary_message``); the look-alike is named as they are called
+    now and a refusal reason is translated too. Cases stored before that show their Chinese sentence.
+    """
+    message = case.summary_message
+    if message:
+        params = dict(message.get("params") or {})
+        if "last" in params:
+            params["last"] = tr(params["last"])
+        if "name" in params and case.other_worker is not None:
+            params["name"] = case.other_worker.name
+        return tr(message["msgid"]) % params
     text = case.summary or ""
     if case.other_worker is not None:
         text = _WORKER_ID.sub(f"从业人员{case.other_worker.name}的", text)
