@@ -95,8 +95,8 @@ def workers_import_preview(token: str):
 
 @bp.route("/workers/import/<token>/report.csv")
 def workers_import_report(token: str):
-    _, _, result = _checked(token)
-    return download(worker_import.problems_csv(result), "导入错误报告.csv", "text/csv")
+    result = _checked(token)[2]
+    return download(worker_import.problems_csv(result, _), _("导入错误报告.csv"), "text/csv")
 
 
 @bp.route("/workers/import/<token>", methods=["POST"])
