@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -114,6 +115,7 @@ def workers_import_confirm(token: str):
             current_user,
             enterprise.id if enterprise else None,
             bool(form.import_valid.data),
+            str(get_locale()),
         )
         db.session.commit()
         tasks.start(job.id)

@@ -352,3 +352,14 @@ def test_staged_xlsx_cache_keeps_cell_types(tmp_path):
     assert header == first_header and list(rows) == first == [
         (2, ["王芳", 3.71302199003071e17, "一般从业人员", 13800138000])
     ]
+
+
+def test_an_import_job_writes_its_title_and_outcome_in_the_requesters_language(app, db, world, login, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_JOB_ROWS", 10)
+    admin = login(world.enterprise_admin_a)
+    admin.post("/auth/language", data={"locale": "en"})
+    token = token_of(upload(admin, csv_bytes(rows_with_one_bad_id(20)[0])))
+    job_url = admin.post(f"/console/workers/import/{token}", data={"import_valid": "1"}).headers["Location"]
+    page = admin.get(job_url).get_data(as_text=True)
+    assert "<h1>Import workers: " in page and "Imported 19 workers, skipped 1 rows with errors" in page
+    assert "已导入" not in page
