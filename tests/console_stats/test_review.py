@@ -328,6 +328,9 @@ def test_a_refused_check_in_shows_every_models_distance_against_its_threshold(ap
     queue = reviewer.get("/console/review").get_data(as_text=True)
     row = queue.split(f'data-case="{cases["b"].id}"', 1)[1].split("</tr>", 1)[0]
     assert f"{detail['distance']:.3f} / {detail['threshold']:.3f}" in row
+    reviewer.post("/auth/language", data={"locale": "en"})
+    page = reviewer.get(f"/console/review/{cases['b'].id}").get_data(as_text=True)
+    assert f"Fused {detail['distance']:.3f}" in page and "融合" not in page
 
 
 def test_faces_are_cropped_to_one_size_from_the_stored_images_within_scope(app, db, city, cases, login, faces_dir):

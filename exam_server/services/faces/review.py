@@ -31,7 +31,7 @@ from exam_server.services.faces import face_service
 # Summaries stored before cases named the look-alike and the reason: "与工人384的", "（最后一次：face_mismatch）".
 _WORKER_ID = re.compile(r"(?:工人|从业人员)\d+的")
 _LAST_CODE = re.compile(r"（最后一次：(身份证照片 ?)?([a-z_]+)）")
-_MODEL_LABELS = {"fused": "融合", "dlib": "dlib", "sface": "SFace", "arcface": "ArcFace"}
+_MODEL_LABELS = {"fused": N_("融合"), "dlib": "dlib", "sface": "SFace", "arcface": "ArcFace"}
 
 
 @dataclass(frozen=True)
