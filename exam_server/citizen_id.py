@@ -49,8 +49,21 @@ PROVINCE_CODES = frozenset(
 )
 
 
+def N_(text: str) -> str:
+    """Mark a msgid for pybabel (models.N_; models import this module, so it cannot import them)."""
+    return text
+
+
 class InvalidCitizenId(ValueError):
-    """Raise with a message that says exactly what is wrong with the ID."""
+    """Raise with a message that says exactly what is wrong with the ID.
+
+    ``msgid`` (marked with N_, without the leading "身份证号") and ``params`` let the console show it in its
+    language (i18n.error_text, the import problems); ``str()`` is "身份证号… / citizen ID …" as the kiosk shows it.
+    """
+
+    def __init__(self, msgid: str, english: str, **params: object) -> None:
+        self.msgid, self.params = msgid, params
+        super().__init__(f"身份证号{msgid % params} / {english % params}")
 
 
 def check_digit(first17: str) -> str:
@@ -64,22 +77,24 @@ def normalise_citizen_id(raw: str, today: date | None = None) -> tuple[str, date
     value = (raw or "").strip().upper()
     if len(value) != 18:
         raise InvalidCitizenId(
-            f"身份证号应为18位，实际{len(value)}位 / citizen ID must have 18 characters, got {len(value)}"
+            N_("应为18位，实际%(length)s位"), "citizen ID must have 18 characters, got %(length)s", length=len(value)
         )
     if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
-        raise InvalidCitizenId("身份证号前17位须为数字，末位为数字或X / citizen ID must be 17 digits then a digit or X")
+        raise InvalidCitizenId(N_("前17位须为数字，末位为数字或X"), "citizen ID must be 17 digits then a digit or X")
     if value[:2] not in PROVINCE_CODES:
-        raise InvalidCitizenId(f"身份证号地区码{value[:6]}无效 / unknown region code {value[:6]}")
+        raise InvalidCitizenId(N_("地区码%(code)s无效"), "unknown region code %(code)s", code=value[:6])
     try:
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise InvalidCitizenId(f"身份证号出生日期{value[6:14]}无效 / invalid birth date {value[6:14]}") from None
+        raise InvalidCitizenId(N_("出生日期%(date)s无效"), "invalid birth date %(date)s", date=value[6:14]) from None
     today = today or localday.today()
     if birth > today or birth.year < 1900:
-        raise InvalidCitizenId(f"身份证号出生日期{value[6:14]}不合理 / implausible birth date {value[6:14]}")
+        raise InvalidCitizenId(N_("出生日期%(date)s不合理"), "implausible birth date %(date)s", date=value[6:14])
     expected = check_digit(value[:17])
     if value[17] != expected:
-        raise InvalidCitizenId(f"身份证号校验位错误，应为{expected} / check digit should be {expected}")
+        raise InvalidCitizenId(
+            N_("校验位错误，应为%(expected)s"), "check digit should be %(expected)s", expected=expected
+        )
     return value, birth
 
 

@@ -11,11 +11,11 @@ from flask import has_request_context, request
 from flask_babel import get_locale, gettext, pgettext
 from flask_login import current_user
 
+from exam_server import catalogue
 from exam_server.face import errors as face_errors
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
-# Labels are translated in their own context: 启用 the state ("active") is not 启用 the button ("activate").
-LABEL_CONTEXT = "label"
+LABEL_CONTEXT = catalogue.LABEL_CONTEXT
 
 
 def translate_label(text: object) -> str:

@@ -14,7 +14,7 @@ from exam_server import localday
 from exam_server.console.blueprint import bp
 from exam_server.console.helpers import PER_PAGE, page_number
 from exam_server.extensions import db
-from exam_server.i18n import error_text
+from exam_server.i18n import error_text, translate_label
 from exam_server.models import N_, Certificate, DomainError, Enterprise, utcnow
 from exam_server.services import audit, policy
 from exam_server.services.exam import certificates
@@ -104,7 +104,7 @@ def certificates_export(fmt: str):
             r["issued_on"],
             r["valid_until"],
             r["days_left"],
-            r["state"].label,
+            translate_label(r["state"].label),
             r["renewal"] or "",
         ]
         for r in certificates.expiring_rows(db.session, _scope_list(days, include_expired, enterprise_id), today)

@@ -25,15 +25,17 @@ CONTENT_TYPES = {
 }
 
 
-def _rows(kind: str, filters: stats.Filters, user_id: int, place_ids: dict, place: stats.Place | None = None):
-    """Yield the export's rows; without ``place`` (a streamed body) reload user and place first.
+def _rows(
+    kind: str, filters: stats.Filters, user_id: int, place_ids: dict, locale: str, place: stats.Place | None = None
+):
+    """Yield the export's rows in ``locale``; without ``place`` (a streamed body) reload user and place first.
 
     The request's session is closed when the view returns, before a streamed body is read, so the
     generator works in the session of the context that stream_with_context pushes again.
     """
     user = current_user if place is not None else db.session.get_one(User, user_id)
     place = place or stats.resolve_place(db.session, user, **place_ids)
-    yield from export_jobs.rows(db.session, kind, user, place, filters)
+    yield from export_jobs.rows(db.session, kind, user, place, filters, locale)
 
 
 @bp.route("/exports")
@@ -75,7 +77,8 @@ def export_file(kind: str, fmt: str):
             tasks.start(job.id)
             flash(_("共 %(rows)d 行，正在后台生成 XLSX 文件，完成后可在本页下载。", rows=rows), "success")
             return redirect(url_for("console.job_page", job_id=job.id))
-    scope = (kind, filters, current_user.id, {key: int(value) for key, value in place.args().items()})
+    place_ids = {key: int(value) for key, value in place.args().items()}
+    scope = (kind, filters, current_user.id, place_ids, str(get_locale()))
     audit.record(
         db.session,
         "export",

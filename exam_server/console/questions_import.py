@@ -15,7 +15,7 @@ from exam_server.console.forms import ImportConfirmForm, QuestionImportForm
 from exam_server.console.helpers import XLSX, download
 from exam_server.console.questions import search_filters, search_form
 from exam_server.extensions import db
-from exam_server.i18n import error_text
+from exam_server.i18n import bilingual, error_text
 from exam_server.models import DomainError
 from exam_server.services.admin import question_admin, staging
 
@@ -80,12 +80,12 @@ def questions_import_preview(token: str):
 
 @bp.route("/questions/import/<token>/report.csv")
 def questions_import_report(token: str):
-    _, result = _checked(token)
+    result = _checked(token)[1]
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["行号", "列", "问题"])
-    writer.writerows([p.row or "", p.column, p.message] for p in result.problems)
-    return download(out.getvalue().encode("utf-8-sig"), "题库导入错误报告.csv", "text/csv")
+    writer.writerow([_("行号"), _("列"), _("问题")])
+    writer.writerows([p.row or "", p.column, bilingual(p.message)] for p in result.problems)
+    return download(out.getvalue().encode("utf-8-sig"), _("题库导入错误报告.csv"), "text/csv")
 
 
 @bp.route("/questions/import/<token>", methods=["POST"])

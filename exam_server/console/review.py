@@ -68,7 +68,7 @@ def review_queue():
         deciders=_users(c.decided_by_id for c in cases),
         checks=_checks(c.face_check_id for c in cases),
         measures=review_service.measures,
-        summary=review_service.summary,
+        summary=lambda case: review_service.summary(case, _),
     )
 
 
@@ -139,7 +139,7 @@ def review_case(case_id: int):
         case_measures=review_service.measures(
             db.session.get(FaceCheck, case.face_check_id) if case.face_check_id else None
         ),
-        summary=review_service.summary(case),
+        summary=review_service.summary(case, _),
         kiosk=db.session.get(Kiosk, kiosk_id) if kiosk_id else None,
         decider=db.session.get(User, case.decided_by_id) if case.decided_by_id else None,
         can_decide=case.status is ReviewStatus.OPEN and policy.may_decide(current_user, case.worker),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
@@ -95,8 +96,8 @@ def workers_import_preview(token: str):
 
 @bp.route("/workers/import/<token>/report.csv")
 def workers_import_report(token: str):
-    _, _, result = _checked(token)
-    return download(worker_import.problems_csv(result), "导入错误报告.csv", "text/csv")
+    result = _checked(token)[2]
+    return download(worker_import.problems_csv(result, _), _("导入错误报告.csv"), "text/csv")
 
 
 @bp.route("/workers/import/<token>", methods=["POST"])
@@ -114,6 +115,7 @@ def workers_import_confirm(token: str):
             current_user,
             enterprise.id if enterprise else None,
             bool(form.import_valid.data),
+            str(get_locale()),
         )
         db.session.commit()
         tasks.start(job.id)

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from exam_server.database import DbSession
+from exam_server.face.errors import reason_zh
 from exam_server.models import (
+    N_,
     CheckIn,
     CheckInStatus,
     CheckKind,
@@ -23,6 +25,7 @@ from exam_server.models import (
     ReviewCase,
     ReviewKind,
     ReviewStatus,
+    summary_fields,
 )
 
 if TYPE_CHECKING:
@@ -205,7 +208,7 @@ class Alerts:
         kind: ReviewKind,
         worker_id: int,
         at,
-        summary: str,
+        summary: dict,
         *,
         check: dict,
         sitting: dict | None = None,
@@ -234,7 +237,7 @@ class Alerts:
                 "checkin_id": checkin["id"] if checkin else None,
                 "face_check_id": check["id"],
                 "distance": check["distance"],
-                "summary": summary,
+                **summary,  # summary_fields(): the Chinese sentence and its msgid with the values
                 "reason": None if decided is None else rng.choice(REASONS[status]),
                 "decided_by_id": None,
                 "decided_at": decided,
@@ -299,7 +302,7 @@ class Alerts:
             ReviewKind.BORDERLINE,
             sitting["worker_id"],
             check["created_at"],
-            "人证核验距离处于审核区间，已允许考试，请人脸审核",
+            summary_fields(N_("人证核验距离处于审核区间，已允许考试，请人脸审核")),
             check=check,
             sitting=sitting,
             checkin=entry,
@@ -320,7 +323,7 @@ class Alerts:
             ReviewKind.MULTIPLE_FACES,
             sitting["worker_id"],
             check["created_at"],
-            "考试中画面出现多张人脸",
+            summary_fields(N_("考试中画面出现多张人脸")),
             check=check,
             sitting=sitting,
         )
@@ -342,7 +345,11 @@ class Alerts:
             ReviewKind.IN_EXAM_MISMATCH,
             sitting["worker_id"],
             check["created_at"],
-            "考试中人脸核验连续不符（不符3次，未确认3次），考试已暂停",
+            summary_fields(
+                N_("考试中人脸核验连续不符（不符%(mismatches)s次，未确认%(unverified)s次），考试已暂停"),
+                mismatches=3,
+                unverified=3,
+            ),
             check=check,
             sitting=sitting,
             status=ReviewStatus.DISMISSED,
@@ -377,7 +384,11 @@ class Alerts:
             ReviewKind.CHECKIN_REFUSED,
             req["worker_id"],
             check["created_at"],
-            "入场人证核验连续3次未通过（最后一次：人脸与登记信息不符）",
+            summary_fields(
+                N_("入场人证核验连续%(failures)s次未通过（最后一次：%(last)s）"),
+                failures=3,
+                last=reason_zh("face_mismatch"),
+            ),
             check=check,
             checkin=entry,
             status=ReviewStatus.OPEN if self.rng.random() < 0.7 else ReviewStatus.DISMISSED,
@@ -400,7 +411,11 @@ class Alerts:
             ReviewKind.DUPLICATE_ENROLMENT,
             worker,
             at,
-            f"新登记照片与工人{other}的人脸相似（距离{check['distance']:.3f}）",
+            summary_fields(  # the console names the look-alike as the worker is called now
+                N_("新登记照片与从业人员%(name)s的人脸相似（距离%(distance)s）"),
+                name=str(other),
+                distance=f"{check['distance']:.3f}",
+            ),
             check=check,
             other=other,
             status=ReviewStatus.OPEN if self.rng.random() < 0.6 else ReviewStatus.DISMISSED,

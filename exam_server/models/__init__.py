@@ -27,6 +27,7 @@ from exam_server.models.face import (
     ReviewCase,
     ReviewKind,
     ReviewStatus,
+    summary_fields,
 )
 from exam_server.models.jobs import (
     FINISHED_JOB_STATES,
@@ -127,6 +128,7 @@ __all__ = [
     "Role",
     "Sitting",
     "SittingStatus",
+    "summary_fields",
     "Township",
     "User",
     "Worker",

@@ -194,7 +194,9 @@ class ReviewCase(Base):
     checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"))
     face_check_id: Mapped[int | None] = mapped_column(ForeignKey("face_check.id"))
     distance: Mapped[float | None]
-    summary: Mapped[str] = mapped_column(String(255), default="")
+    summary: Mapped[str] = mapped_column(String(255), default="")  # Chinese: the CLI, logs, cases stored before 0750
+    # {"msgid": ..., "params": {...}}: the console shows the summary in its own language (review.summary)
+    summary_message: Mapped[dict | None]
     reason: Mapped[str | None] = mapped_column(String(500))  # the reviewer's reason
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("console_user.id"))
     decided_at: Mapped[datetime | None]
@@ -212,3 +214,8 @@ class FaceIndexChange(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+def summary_fields(msgid: str, **params: object) -> dict:
+    """Return a review case's summary columns: the Chinese sentence and its msgid (marked with N_) with the values."""
+    return {"summary": (msgid % params)[:255], "summary_message": {"msgid": msgid, "params": params}}

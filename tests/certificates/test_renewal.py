@@ -154,7 +154,10 @@ def test_the_console_lists_expiring_certificates_per_scope_and_exports_them(app,
         rows = list(csv.reader(io.StringIO(exported.get_data().decode("utf-8-sig"))))
         assert rows[0][:3] == ["企业名称", "姓名", "身份证号"]
         assert [row[4] for row in rows[1:]] == [mine.number]
-        assert rows[1][rows[0].index("剩余天数")] == "44"
+        assert rows[1][rows[0].index("剩余天数")] == "44" and rows[1][rows[0].index("状态")] == "即将到期"
+        english = manager.get("/console/certificates/expiring.csv?within=90", headers={"Accept-Language": "en"})
+        rows = list(csv.reader(io.StringIO(english.get_data().decode("utf-8-sig"))))
+        assert rows[1][rows[0].index("Status")] == "Expiring soon"  # the state in the export's language
         xlsx = manager.get("/console/certificates/expiring.xlsx?within=90")
         assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     with time_machine.travel(ISSUED_AT + timedelta(days=60), tick=False):

@@ -103,6 +103,26 @@ def test_the_error_report_lists_every_problem(client, db, world, login):
     assert text.splitlines() == ["行号,列,问题", f"{row_number},身份证号,校验位错误，应为{right}"]
 
 
+def test_an_english_console_gets_the_report_and_the_id_check_in_english(client, db, world, login):
+    admin = login(world.city)
+    rows, row_number, right = rows_with_one_bad_id()
+    rows[7][3] = "12345"
+    rows[3][1] = "991302199001011234"  # an unknown region code
+    token = token_of(upload(admin, csv_bytes(rows), enterprise_code=world.enterprise_a.credit_code))
+    english = {"Accept-Language": "en"}
+    preview = admin.get(f"/console/workers/import/{token}", headers=english).get_data(as_text=True)
+    assert f"Row {row_number}, ID number: wrong check digit, it should be {right}" in preview
+    report = admin.get(f"/console/workers/import/{token}/report.csv", headers=english)
+    assert "import-problems.csv" in report.headers["Content-Disposition"]
+    lines = report.data.decode("utf-8-sig").splitlines()
+    assert lines[0] == "Row,Column,Problem"
+    assert "5,ID number,unknown region code 991302" in lines
+    assert f"{row_number},ID number,wrong check digit, it should be {right}" in [
+        line.replace('"', "") for line in lines
+    ]
+    assert any(line.startswith("9,") and "12345" in line and "手机号" not in line for line in lines), lines
+
+
 def test_a_clean_file_is_written_in_one_transaction_with_requirements(db, world, login):
     plan = add_plan(db.session, county_id=world.county_a.id)
     db.session.commit()
@@ -332,3 +352,14 @@ def test_staged_xlsx_cache_keeps_cell_types(tmp_path):
     assert header == first_header and list(rows) == first == [
         (2, ["王芳", 3.71302199003071e17, "一般从业人员", 13800138000])
     ]
+
+
+def test_an_import_job_writes_its_title_and_outcome_in_the_requesters_language(app, db, world, login, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_JOB_ROWS", 10)
+    admin = login(world.enterprise_admin_a)
+    admin.post("/auth/language", data={"locale": "en"})
+    token = token_of(upload(admin, csv_bytes(rows_with_one_bad_id(20)[0])))
+    job_url = admin.post(f"/console/workers/import/{token}", data={"import_valid": "1"}).headers["Location"]
+    page = admin.get(job_url).get_data(as_text=True)
+    assert "<h1>Import workers: " in page and "Imported 19 workers, skipped 1 rows with errors" in page
+    assert "已导入" not in page

@@ -384,3 +384,31 @@ def test_an_export_job_writes_in_its_requesters_language(db, city, login, monkey
     )
     sheet = openpyxl.load_workbook(io.BytesIO(workbook.data), read_only=True).worksheets[0]
     assert sheet.title == "Results" and next(sheet.iter_rows(values_only=True))[0] == "Exam results in detail"
+    assert [row[8] for row in sheet.iter_rows(min_row=4, values_only=True)].count("Passed") >= 1  # the state too
+
+
+ENGLISH_STATES = {"未参考": "Not sat", "不合格": "Failed", "合格": "Passed"}
+
+
+def test_english_exports_write_states_categories_and_totals_in_english(db, city, login):
+    client = login(city.users["county_a"])
+    chinese = {r[5].lstrip("\t"): r for r in read_csv(client.get("/console/exports/results.csv"))[1:]}
+    english = read_csv(client.get("/console/exports/results.csv", headers=ENGLISH))
+    assert {r[5].lstrip("\t"): r[8] for r in english[1:]} == {
+        citizen_id: ENGLISH_STATES[row[8]] for citizen_id, row in chinese.items()
+    }
+    w1 = next(r for r in english[1:] if r[4] == "工人1号")  # names and places stay as stored
+    assert w1[6] == "General worker" and w1[0] == "兰山区" and chinese[w1[5].lstrip("\t")][6] == "一般从业人员"
+
+    workbook = client.get("/console/exports/results.xlsx", headers=ENGLISH)
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.data))["Results"]
+    states = {row[8] for row in sheet.iter_rows(min_row=4, values_only=True)}
+    assert states and states <= set(ENGLISH_STATES.values())
+
+    figures = client.get("/console/exports/figures.xlsx", headers=ENGLISH)
+    rows = list(openpyxl.load_workbook(io.BytesIO(figures.data)).worksheets[0].iter_rows(values_only=True))
+    assert rows[-1][0] == "Total" and "合计" not in {c for row in rows for c in row}
+    practice = read_csv(client.get("/console/exports/practice.csv", headers=ENGLISH))
+    assert [r[0] for r in practice[1:]] == ["Practised", "Not practised", "Total"]
+    assert "10" in practice[1][4] and "练习" not in practice[1][4]
+    assert [r[0] for r in read_csv(client.get("/console/exports/practice.csv"))[1:]] == ["练习过", "未练习", "合计"]

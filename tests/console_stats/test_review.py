@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from exam_server.face.errors import reason_zh
 from exam_server.models import (
+    N_,
     AuditLog,
     CheckKind,
     Decision,
@@ -23,6 +25,7 @@ from exam_server.models import (
     ReviewStatus,
     Sitting,
     SittingStatus,
+    summary_fields,
     utcnow,
 )
 from exam_server.services.exam import captures
@@ -325,6 +328,9 @@ def test_a_refused_check_in_shows_every_models_distance_against_its_threshold(ap
     queue = reviewer.get("/console/review").get_data(as_text=True)
     row = queue.split(f'data-case="{cases["b"].id}"', 1)[1].split("</tr>", 1)[0]
     assert f"{detail['distance']:.3f} / {detail['threshold']:.3f}" in row
+    reviewer.post("/auth/language", data={"locale": "en"})
+    page = reviewer.get(f"/console/review/{cases['b'].id}").get_data(as_text=True)
+    assert f"Fused {detail['distance']:.3f}" in page and "融合" not in page
 
 
 def test_faces_are_cropped_to_one_size_from_the_stored_images_within_scope(app, db, city, cases, login, faces_dir):
@@ -360,3 +366,41 @@ def test_faces_are_cropped_to_one_size_from_the_stored_images_within_scope(app, 
     county_a = login(city.users["county_a"])
     assert county_a.get(f"/console/review/image/check/{cases['b_check'].id}?crop=face").status_code == 404
     assert login(city.users["e1"]).get(f"/console/review/image/photo/{cases['photo'].id}?crop=face").status_code == 403
+
+
+def test_an_english_console_shows_case_summaries_in_english(db, city, cases, login):
+    """A case keeps its msgid and values: the console shows it in the reviewer's language, old rows in Chinese."""
+    w1, w4 = city.workers["w1"], city.workers["w4"]
+    duplicate = ReviewCase(
+        kind=ReviewKind.DUPLICATE_ENROLMENT,
+        worker_id=w4.id,
+        other_worker_id=w1.id,
+        distance=0.18,
+        **summary_fields(
+            N_("新登记照片与从业人员%(name)s的人脸相似（距离%(distance)s）"), name=w1.name, distance="0.180"
+        ),
+    )
+    db.session.add(duplicate)
+    refused = summary_fields(
+        N_("入场人证核验连续%(failures)s次未通过（最后一次：%(last)s）"), failures=3, last=reason_zh("face_mismatch")
+    )
+    assert refused["summary"] == "入场人证核验连续3次未通过（最后一次：人脸与登记信息不符）"  # the CLI's and logs' text
+    cases["b"].summary, cases["b"].summary_message = refused["summary"], refused["summary_message"]
+    old = cases["a"].summary = "考试中画面出现多张人脸"  # stored before summaries kept their msgid
+    cases["a"].summary_message = None
+    db.session.commit()
+    reviewer = login(city.users["reviewer"])
+    reviewer.post("/auth/language", data={"locale": "en"})
+    queue = reviewer.get("/console/review").get_data(as_text=True)
+    duplicate_page = reviewer.get(f"/console/review/{duplicate.id}").get_data(as_text=True)
+    refused_page = reviewer.get(f"/console/review/{cases['b'].id}").get_data(as_text=True)
+    for html in (queue, duplicate_page):
+        assert f"The newly enrolled photo looks like the worker {w1.name} (distance 0.180)" in html
+    for html in (queue, refused_page):
+        assert "failed 3 times in a row (last time: " in html and "入场人证核验" not in html
+        assert "人脸与登记信息不符" not in html  # the reason is translated too
+    assert old in queue  # an old row keeps its Chinese sentence
+    reviewer.post("/auth/language", data={"locale": "zh_Hans_CN"})
+    assert f"新登记照片与从业人员{w1.name}的人脸相似（距离0.180）" in reviewer.get("/console/review").get_data(
+        as_text=True
+    )

@@ -7,7 +7,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -240,8 +240,7 @@ def _parse_row(row, cells, columns, codes, enterprise, seen, problems, today) ->
         try:
             citizen_id, birth = normalise_citizen_id(_text(raw_id), today)
         except InvalidCitizenId as exc:
-            message = str(exc).split(" / ")[0].removeprefix("身份证号")
-            problems.append(RowProblem(row, N_("身份证号"), message))
+            problems.append(RowProblem(row, N_("身份证号"), exc.msgid, exc.params))
         else:
             if citizen_id in seen:
                 problems.append(RowProblem(row, N_("身份证号"), N_("与第%(row)s行重复"), {"row": seen[citizen_id]}))
@@ -390,10 +389,12 @@ def write(
     return outcome
 
 
-def problems_csv(result: ImportCheck) -> bytes:
-    """Return the error report as a CSV that Excel opens (UTF-8 with BOM)."""
+def problems_csv(result: ImportCheck, tr: Callable[[str], str] = str) -> bytes:
+    """Return the error report as a CSV that Excel opens (UTF-8 with BOM), in the language ``tr`` translates to."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["行号", "列", "问题"])
-    writer.writerows([p.row or "", p.column, p.text] for p in result.problems)
+    writer.writerow([tr(N_("行号")), tr(N_("列")), tr(N_("问题"))])
+    writer.writerows(
+        [p.row or "", tr(p.column), tr(p.message) % p.params if p.params else tr(p.message)] for p in result.problems
+    )
     return out.getvalue().encode("utf-8-sig")

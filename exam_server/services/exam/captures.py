@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from exam_server.database import DbSession, rows_touched
 from exam_server.face import FaceRefusal, Template, replay
 from exam_server.models import (
+    N_,
     CaptureRequest,
     CheckKind,
     Decision,
@@ -27,6 +28,7 @@ from exam_server.models import (
     ReviewStatus,
     Sitting,
     SittingStatus,
+    summary_fields,
 )
 from exam_server.services import audit
 from exam_server.services.exam import replays
@@ -340,7 +342,7 @@ def _flag_look_alike(session: DbSession, sitting: Sitting, check: FaceCheck, loo
         face_check_id=check.id,
         distance=check.distance,
         created_at=now,
-        summary="考试中抽检画面与另一名已登记人员更相似（疑似替考），请比对两人的登记照片",
+        **summary_fields(N_("考试中抽检画面与另一名已登记人员更相似（疑似替考），请比对两人的登记照片")),
     )
 
 
@@ -408,8 +410,11 @@ def suspend(session: DbSession, sitting: Sitting, check: FaceCheck, now: datetim
             face_check_id=check.id,
             distance=check.distance,
             created_at=now,
-            summary=f"考试中人脸核验连续不符（不符{why.get('mismatches', 0)}次，"
-            f"未确认{why.get('unverified', 0)}次），考试已暂停",
+            **summary_fields(
+                N_("考试中人脸核验连续不符（不符%(mismatches)s次，未确认%(unverified)s次），考试已暂停"),
+                mismatches=why.get("mismatches", 0),
+                unverified=why.get("unverified", 0),
+            ),
         )
     )
     audit.record(session, "sitting_suspended", target=sitting, kiosk_id=sitting.kiosk_id, detail=why)
@@ -423,7 +428,7 @@ def _warn_multiple_faces(session: DbSession, sitting: Sitting, check: FaceCheck,
         ReviewKind.MULTIPLE_FACES,
         face_check_id=check.id,
         created_at=now,
-        summary="考试中画面出现多张人脸",
+        **summary_fields(N_("考试中画面出现多张人脸")),
     )
 
 

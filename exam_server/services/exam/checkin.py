@@ -21,6 +21,7 @@ from exam_server.face.errors import IMAGE_CODES, reason_zh
 from exam_server.face.liveness import Challenge, draw_challenge, instruction_zh, steps_of
 from exam_server.models import (
     ACTIVE_SITTING_STATUSES,
+    N_,
     OPEN_REQUIREMENT_STATUSES,
     CheckIn,
     CheckInStatus,
@@ -37,6 +38,7 @@ from exam_server.models import (
     Sitting,
     SittingStatus,
     Worker,
+    summary_fields,
 )
 from exam_server.services import audit
 from exam_server.services.exam import question_store, replays, sittings
@@ -328,11 +330,11 @@ def _pass(session, kiosk, checkin, decision, verdict, samples, frame, now, detai
     if decision == "review":
         look_alike = verdict.look_alike
         summary = (
-            "该从业人员缺少部分人脸模型的登记模板（待重新提取），人证核验转人脸审核，已允许考试"
+            N_("该从业人员缺少部分人脸模型的登记模板（待重新提取），人证核验转人脸审核，已允许考试")
             if "fusion_unavailable" in verdict.detail
-            else "现场人脸与另一名已登记人员更相似（疑似替考），已允许考试，请比对两人的登记照片"
+            else N_("现场人脸与另一名已登记人员更相似（疑似替考），已允许考试，请比对两人的登记照片")
             if look_alike
-            else "人证核验距离处于审核区间，已允许考试，请人脸审核"
+            else N_("人证核验距离处于审核区间，已允许考试，请人脸审核")
         )
         session.add(
             ReviewCase(
@@ -344,7 +346,7 @@ def _pass(session, kiosk, checkin, decision, verdict, samples, frame, now, detai
                 face_check_id=check.id,
                 distance=verdict.distance,
                 created_at=now,
-                summary=summary,
+                **summary_fields(summary),
             )
         )
     checkin.status, checkin.sitting_id = CheckInStatus.PASSED, sitting.id
@@ -396,7 +398,6 @@ def _fail(
     max_failures = current_app.config["CHECKIN_MAX_FAILURES"]
     if checkin.failures >= max_failures:
         checkin.status = CheckInStatus.REFUSED
-        last = f"身份证照片{reason_zh(engine_code)}" if chip else reason_zh(engine_code)
         session.add(
             ReviewCase(
                 kind=ReviewKind.CHECKIN_REFUSED,
@@ -404,7 +405,13 @@ def _fail(
                 checkin_id=checkin.id,
                 face_check_id=check.id,
                 created_at=now,
-                summary=f"入场人证核验连续{checkin.failures}次未通过（最后一次：{last}）",
+                **summary_fields(
+                    N_("入场人证核验连续%(failures)s次未通过（最后一次：身份证照片%(last)s）")
+                    if chip
+                    else N_("入场人证核验连续%(failures)s次未通过（最后一次：%(last)s）"),
+                    failures=checkin.failures,
+                    last=reason_zh(engine_code),
+                ),
             )
         )
         audit.record(

@@ -26,6 +26,7 @@ from exam_server.face.index import FaceIndex
 from exam_server.face.intake import sniff_format
 from exam_server.face.models import EmbeddingModel, get_model
 from exam_server.models import (
+    N_,
     CheckIn,
     CheckKind,
     Decision,
@@ -38,6 +39,7 @@ from exam_server.models import (
     ReviewKind,
     ReviewStatus,
     Worker,
+    summary_fields,
     utcnow,
 )
 from exam_server.services import audit
@@ -228,7 +230,11 @@ def _duplicate_cases(
             face_check_id=check.id,
             distance=hit.distance,
             created_at=now,
-            summary=f"新登记照片与从业人员{_name(session, hit.worker_id)}的人脸相似（距离{hit.distance:.3f}）",
+            **summary_fields(
+                N_("新登记照片与从业人员%(name)s的人脸相似（距离%(distance)s）"),
+                name=_name(session, hit.worker_id),
+                distance=f"{hit.distance:.3f}",
+            ),
         )
         session.add(case)
         cases.append(case)

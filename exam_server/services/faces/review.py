@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,7 +31,7 @@ from exam_server.services.faces import face_service
 # Summaries stored before cases named the look-alike and the reason: "与工人384的", "（最后一次：face_mismatch）".
 _WORKER_ID = re.compile(r"(?:工人|从业人员)\d+的")
 _LAST_CODE = re.compile(r"（最后一次：(身份证照片 ?)?([a-z_]+)）")
-_MODEL_LABELS = {"fused": "融合", "dlib": "dlib", "sface": "SFace", "arcface": "ArcFace"}
+_MODEL_LABELS = {"fused": N_("融合"), "dlib": "dlib", "sface": "SFace", "arcface": "ArcFace"}
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,20 @@ def measures(check: FaceCheck | None) -> list[Measure]:
     return found
 
 
-def summary(case: ReviewCase) -> str:
-    """Return the case's summary in the console's words: the look-alike by name, reasons in Chinese, never ids or codes."""
+def summary(case: ReviewCase, tr: Callable[[str], str] = str) -> str:
+    """Return the case's summary in the language ``tr`` (the console's gettext) translates to, never ids or codes.
+
+    A case stores its msgid and values (``summary_message``); the look-alike is named as they are called
+    now and a refusal reason is translated too. Cases stored before that show their Chinese sentence.
+    """
+    message = case.summary_message
+    if message:
+        params = dict(message.get("params") or {})
+        if "last" in params:
+            params["last"] = tr(params["last"])
+        if "name" in params and case.other_worker is not None:
+            params["name"] = case.other_worker.name
+        return tr(message["msgid"]) % params
     text = case.summary or ""
     if case.other_worker is not None:
         text = _WORKER_ID.sub(f"从业人员{case.other_worker.name}的", text)

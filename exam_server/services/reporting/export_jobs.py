@@ -48,13 +48,20 @@ def create(
     )
 
 
-def rows(session: DbSession, kind: str, user: User, place: stats.Place, filters: stats.Filters):
-    """Yield an export's rows (the console streams the same rows)."""
+def rows(
+    session: DbSession,
+    kind: str,
+    user: User,
+    place: stats.Place,
+    filters: stats.Filters,
+    locale: str = catalogue.SHIPPED,
+):
+    """Yield an export's rows in a console language (the console streams the same rows)."""
     if kind in SUMMARIES:
-        yield from SUMMARIES[kind](session, user, place, filters)
+        yield from SUMMARIES[kind](session, user, place, filters, locale)
     else:
         status = RequirementStatus.PENDING if kind == "pending" else None
-        yield from ex.result_rows(session, user, place, filters, status)
+        yield from ex.result_rows(session, user, place, filters, status, locale)
 
 
 def run_chunk(session: DbSession, job_id: int, number: int, lease_seconds: float) -> dict[str, int]:
@@ -71,8 +78,9 @@ def run_chunk(session: DbSession, job_id: int, number: int, lease_seconds: float
             place = stats.resolve_place(session, user, **params["place"])
             filters = stats.Filters.parse(params["filters"])
             what, title, columns = KINDS[params["kind"]]
-            tr = catalogue.translator(params.get("locale", catalogue.SHIPPED))
-            sheet = (tr(title), ex.translated(columns, tr), rows(session, params["kind"], user, place, filters))
+            locale = params.get("locale", catalogue.SHIPPED)
+            tr = catalogue.translator(locale)
+            sheet = (tr(title), ex.translated(columns, tr), rows(session, params["kind"], user, place, filters, locale))
             with ex.xlsx_file([sheet], ex.heading(session, what, place, filters, utcnow(), tr)) as handle:
                 data = handle.read()
         except DomainError as exc:  # OutOfScope included: the user's rights changed since asking

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
-from exam_server import localday
+from exam_server import catalogue, localday
 from exam_server.database import DbSession
 from exam_server.models import JOB_CATEGORY_LABELS, N_, Enterprise, ExamPlan, RequirementStatus, User
 from exam_server.services.policy import enterprise_filter
@@ -106,7 +106,9 @@ def _figures(rates: Rates) -> list:
     return [rates.required, rates.sat, rates.passed, rates.pending, rates.participation, rates.pass_rate]
 
 
-def figure_rows(session: DbSession, user: User, place: Place, filters: Filters) -> Iterator[list]:
+def figure_rows(
+    session: DbSession, user: User, place: Place, filters: Filters, locale: str = catalogue.SHIPPED
+) -> Iterator[list]:
     """Yield one row of figures per enterprise in the place (those with no requirement too), then the total."""
     groups = counts_by(session, user, place, filters, "enterprise")
     names = Names.load(session, place)
@@ -141,34 +143,47 @@ def figure_rows(session: DbSession, user: User, place: Place, filters: Filters) 
         ]
     for rates in groups.values():  # requirements of enterprises no longer listed (moved or removed)
         total += rates
-    yield ["合计", "", "", "", "", *_figures(total)]
+    yield [catalogue.translator(locale)(N_("合计")), "", "", "", "", *_figures(total)]
 
 
-def practice_rows(session: DbSession, user: User, place: Place, filters: Filters) -> Iterator[list]:
+def practice_rows(
+    session: DbSession, user: User, place: Place, filters: Filters, locale: str = catalogue.SHIPPED
+) -> Iterator[list]:
     """Yield the sittings and pass rates of practised and not practised workers, then the total."""
+    tr = catalogue.translator(locale)
     found = practice_effect.pass_by_practice(session, user, place, filters)
     for label, group, note in (
-        ("练习过", found.practised, practice_effect.DEFINITION),
-        ("未练习", found.not_practised, ""),
-        ("合计", found.total, ""),
+        (N_("练习过"), found.practised, practice_effect.definition(tr)),
+        (N_("未练习"), found.not_practised, ""),
+        (N_("合计"), found.total, ""),
     ):
-        yield [label, group.sittings, group.passed, group.pass_rate, note]
+        yield [tr(label), group.sittings, group.passed, group.pass_rate, note]
 
 
-def weak_category_rows(session: DbSession, user: User, place: Place, filters: Filters) -> Iterator[list]:
+def weak_category_rows(
+    session: DbSession, user: User, place: Place, filters: Filters, locale: str = catalogue.SHIPPED
+) -> Iterator[list]:
     """Yield every category with enough practice answers, the place's first, then each enterprise's, weakest first."""
+    tr = catalogue.translator(locale)
     found = practice_effect.weak_categories(session, user, place, filters, limit=None)
+    scope = tr(N_("%(place)s（合计）")) % {"place": place_name(place, tr)}
     for c in found.scope:
-        yield [f"{place_name(place)}（合计）", "", c.name, c.answers, c.right, c.right_share]
+        yield [scope, "", c.name, c.answers, c.right, c.right_share]
     for e in found.enterprises:
         for c in e.categories:
             yield [e.name, e.credit_code, c.name, c.answers, c.right, c.right_share]
 
 
 def result_rows(
-    session: DbSession, user: User, place: Place, filters: Filters, status: RequirementStatus | None = None
+    session: DbSession,
+    user: User,
+    place: Place,
+    filters: Filters,
+    status: RequirementStatus | None = None,
+    locale: str = catalogue.SHIPPED,
 ) -> Iterator[list]:
     """Yield one row per requirement (worker and plan) in the place, fetched from the database in batches."""
+    label = catalogue.label_translator(locale)
     names = Names.load(session, place)
     query = results_query(session, user, place, filters, status).execution_options(yield_per=BATCH)
     for r in session.execute(query):
@@ -180,9 +195,9 @@ def result_rows(
             enterprise,
             r.name,
             r.citizen_id,
-            JOB_CATEGORY_LABELS.get(r.job_category, ""),
+            label(JOB_CATEGORY_LABELS.get(r.job_category, "")),
             names.plans.get(r.plan_id, ""),
-            RequirementStatus(r.status).label,
+            label(RequirementStatus(r.status).label),
             r.attempts,
             r.first_sat_at,
             r.passed_at,

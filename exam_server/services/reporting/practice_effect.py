@@ -10,13 +10,14 @@ months by workers of the place (and of the chosen plan), once they hold WEAK_MIN
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, select, true
 
 from exam_server import localday
 from exam_server.database import DbSession
-from exam_server.models import Enterprise, ExamRequirement, PracticeAnswer, Sitting, SittingStatus, User, Worker
+from exam_server.models import N_, Enterprise, ExamRequirement, PracticeAnswer, Sitting, SittingStatus, User, Worker
 from exam_server.services.policy import enterprise_filter
 from exam_server.services.reporting.statistics import Filters, Place, scoped
 
@@ -25,14 +26,20 @@ WEAK_MIN_ANSWERS = 20  # practice answers in a category before its share of righ
 WEAK_LIMIT = 3  # weakest categories shown per enterprise (the scope's list is longer)
 SCOPE_LIMIT = 10
 
-DEFINITION = (
-    f"“练习过”指该场考试开始前本人已有至少 {PRACTISED_MIN_ANSWERS} 次练习答题；"
+# msgids of the console's catalogue, their thresholds the value of n (the page: _(DEFINITION, n=...))
+DEFINITION = N_(
+    "“练习过”指该场考试开始前本人已有至少 %(n)s 次练习答题；"
     "按已交卷的考试场次计算（补考各算一场），合格率 = 合格场次 / 场次。"
 )
-WEAK_DEFINITION = (
-    f"按分类统计练习答题的正确率，答题数不少于 {WEAK_MIN_ANSWERS} 次的分类才列出，正确率最低的在前。"
+WEAK_DEFINITION = N_(
+    "按分类统计练习答题的正确率，答题数不少于 %(n)s 次的分类才列出，正确率最低的在前。"
     "选了月份时只计这些月份里的练习，选了考试计划时只计该计划应考人员的练习。"
 )
+
+
+def definition(tr: Callable[[str], str]) -> str:
+    """Return what "practised" means, in the language ``tr`` translates to."""
+    return tr(DEFINITION) % {"n": PRACTISED_MIN_ANSWERS}
 
 
 @dataclass
