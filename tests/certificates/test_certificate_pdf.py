@@ -157,12 +157,13 @@ def test_without_an_issuing_authority_the_console_says_so_instead_of_printing(ap
 
 def test_the_kiosk_result_carries_the_address_the_printed_qr_code_does(app, db, holders, document_config):
     from exam_server.api import present
-    from exam_server.models import Sitting
+    from exam_server.models import Kiosk, Sitting
 
     certificate = pass_exam(db.session, holders.requirement(db.session, holders.workers[0]))
     sitting = db.session.get(Sitting, certificate.sitting_id)
+    kiosk = db.session.get_one(Kiosk, sitting.kiosk_id)
     with app.test_request_context("/api/v1/sittings/1", base_url="http://10.0.0.5:8000"):  # a kiosk's LAN address
-        result = present.result(db.session, sitting, sitting.submitted_at)
+        result = present.result(db.session, sitting, sitting.submitted_at, kiosk)
     printed = qr_of(certificates.render(db.session, [certificate], "c.pdf").data)
     assert result["certificate"]["verify_url"] == printed == f"{PUBLIC}/verify/{certificate.verify_code}"
 
