@@ -143,6 +143,7 @@ def validate_certificates_and_reminders(config: dict) -> None:
         "NOTIFY_MAX_ATTEMPTS",
         "CERTIFICATE_RENEWAL_DAYS",
         "PIN_WINDOW_SECONDS",
+        "KIOSK_PRACTICE_IDLE_SECONDS",
     ):
         if config.get(key, 1) < 1:
             raise ConfigError(f"{PREFIX}{key} must be at least 1")
@@ -235,6 +236,8 @@ def from_env() -> dict:
         "CHECKIN_TTL_SECONDS": _env_int("CHECKIN_TTL_SECONDS", 300),
         # After a sitting is submitted, its kiosk may set the worker's practice PIN for this long (the result screen).
         "PIN_WINDOW_SECONDS": _env_int("PIN_WINDOW_SECONDS", 600),
+        # A kiosk's practice visit (/worker/kiosk) signs the worker out after this long without a touch.
+        "KIOSK_PRACTICE_IDLE_SECONDS": _env_int("KIOSK_PRACTICE_IDLE_SECONDS", 120),
         "CHECKIN_CHALLENGES": _env_list("CHECKIN_CHALLENGES", ("turn_left", "turn_right", "blink", "open_mouth")),
         # Moves per check-in challenge (docs/security.md: 3 makes a recording fail the next check-in 97% of the time).
         "CHECKIN_CHALLENGE_STEPS": _env_int("CHECKIN_CHALLENGE_STEPS", 3),

@@ -168,6 +168,9 @@ class KioskApp:
                 "capturing": self.screen in ("exam", "review") and (self.capturing or now < self.capture_light_until),
                 "voice": {"enabled": self.voice is not None and self.voice.enabled, "volume": self._volume()},
             }
+            if self.screen == "welcome":
+                # 练习题目 opens the server's worker pages in this browser, in kiosk mode (docs/kiosk.md).
+                view["practice_url"] = self.api.base.removesuffix("/api/v1") + "/worker/kiosk"
             if self.guidance is not None:
                 view["guidance"] = self.guidance.to_dict()
                 view["ready"] = now - self.last_ok < READY_WINDOW

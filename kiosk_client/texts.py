@@ -31,6 +31,7 @@ PHRASES: dict[str, str] = {
     "welcome.step3": "答题交卷",
     "welcome.say": "请把身份证放在读卡器上，或者点下面的按钮。",
     "welcome.start": "开始考试",
+    "welcome.practice": "练习题目（不算考试）",
     # consent (PIPL art. 29): what is filmed, why, how long it is kept, who sees it
     "consent.title": "拍照核验之前，请您知道",
     "consent.what": "拍什么：考试前和考试中，摄像头会拍您的脸。",

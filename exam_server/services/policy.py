@@ -41,7 +41,9 @@ WORKER = frozenset({WorkerRole.WORKER})
 # The worker's sign-in pages, the worker endpoints open to anyone: citizen ID and PIN, and a one-time code.
 WORKER_SIGN_IN = "worker.login"
 WORKER_SIGN_IN_CODE = "worker.sign_in_code"
-WORKER_OPEN = frozenset({WORKER_SIGN_IN, WORKER_SIGN_IN_CODE})
+# A kiosk's practice visit: entered and left before (or without) a sign-in, so open like the sign-in pages.
+WORKER_KIOSK = frozenset({"worker.kiosk", "worker.kiosk_end"})
+WORKER_OPEN = frozenset({WORKER_SIGN_IN, WORKER_SIGN_IN_CODE}) | WORKER_KIOSK
 ENTERPRISE = frozenset({Role.ENTERPRISE})
 ADMINS = frozenset({Role.CITY, Role.COUNTY, Role.ENTERPRISE})
 CITY_COUNTY = frozenset({Role.CITY, Role.COUNTY})

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, request, url_for
+from urllib.parse import urlsplit
 
+from flask import Blueprint, abort, current_app, redirect, request, url_for
+
+from exam_server import security
 from exam_server.services import policy
 from exam_server.worker import session
 
@@ -26,4 +29,20 @@ def _guard():
 def _private(response):
     # A worker's answers and records are personal: no shared cache keeps them.
     response.headers.setdefault("Cache-Control", "private, no-store")
+    back = session.kiosk_back()
+    if back is not None:
+        # The sign-out form's answer is a redirect to the kiosk UI: a form may go there, nowhere else.
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(back))
+        response.headers["Content-Security-Policy"] = security.CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {origin}"
+        )
     return response
+
+
+@bp.context_processor
+def _kiosk():
+    """Tell the worker pages whether they show the kiosk's 结束练习 button and its idle time (a cookie read)."""
+    return {
+        "kiosk_mode": session.kiosk_back() is not None,
+        "kiosk_idle_seconds": current_app.config["KIOSK_PRACTICE_IDLE_SECONDS"],
+    }

@@ -100,6 +100,24 @@ def logout():
     return redirect(url_for("worker.login"))
 
 
+@bp.route("/kiosk")
+def kiosk():
+    """Start a kiosk's practice visit (its welcome screen's 练习题目): sign-in page, a way back to ``back``."""
+    back = session.kiosk_back_checked(request.args.get("back", ""))
+    if back is None:
+        abort(400)  # only the kiosk's own loopback UI: this address must never redirect elsewhere
+    session.enter_kiosk(back)
+    return redirect(url_for("worker.login"))
+
+
+@bp.route("/kiosk/end", methods=["POST"])
+def kiosk_end():
+    """End a kiosk's practice visit (结束练习 or its idle time): sign out, clear the session, back to the kiosk UI."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return redirect(session.end_kiosk() or url_for("worker.login"))
+
+
 @bp.route("/")
 def home():
     learner = session.learner()

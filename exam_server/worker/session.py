@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask import g
@@ -14,6 +15,9 @@ from exam_server.services.practice import pins
 from exam_server.services.practice.drills import Learner
 
 KEY = "worker"
+KIOSK_KEY = "worker_kiosk"  # the kiosk UI's address while the browser is a kiosk's practice visit (/worker/kiosk)
+# The kiosk UI runs on the kiosk itself: only a loopback address with an explicit port, nothing after its "/".
+_KIOSK_BACK = re.compile(r"http://(?:127\.0\.0\.1|localhost):([0-9]{1,5})/")
 
 
 @dataclass(frozen=True)
@@ -70,3 +74,29 @@ def worker() -> Worker:
     if "signed_in_worker_row" not in g:
         g.signed_in_worker_row = pins.worker_row(db.session, learner().id)
     return g.signed_in_worker_row
+
+
+def kiosk_back_checked(back: str) -> str | None:
+    """Return ``back`` when it is a kiosk UI's loopback address (http://127.0.0.1:PORT/ or localhost), else None."""
+    found = _KIOSK_BACK.fullmatch(back)
+    return back if found and 0 < int(found.group(1)) < 65536 else None
+
+
+def enter_kiosk(back: str) -> None:
+    """Start a kiosk's practice visit: nobody signed in before it, the kiosk UI's address kept to go back to."""
+    sign_out()
+    cookie[KIOSK_KEY] = back
+
+
+def kiosk_back() -> str | None:
+    """Return the kiosk UI's address when this browser is on a kiosk's practice visit (the cookie only: no SQL)."""
+    return cookie.get(KIOSK_KEY)
+
+
+def end_kiosk() -> str | None:
+    """End the kiosk's visit: worker signed out, whole session cleared; return the kiosk UI's address (None: no visit)."""
+    back = kiosk_back()
+    sign_out()
+    if back is not None:
+        cookie.clear()  # the next person at the kiosk inherits nothing: no flag, no flashed message, no CSRF secret
+    return back

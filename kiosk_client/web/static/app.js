@@ -200,6 +200,7 @@ const SCREENS = {
       </div>
       <p class="say">${esc(L(s, "say"))}</p>
       <p>${button("primary", "start", "welcome.start", 'data-act="start"')}</p>
+      ${s.practice_url && s.online ? `<p>${button("secondary practice", "practice", "welcome.practice", 'data-local="practice"')}</p>` : ""}
     </div>`,
 
   consent_loading: () => spinner(T("consent.loading")),
@@ -447,6 +448,12 @@ function resultScreen(s) {
   </div>`;
 }
 
+// 练习题目: the server's worker pages in this browser, in kiosk mode; their 结束练习 (or idle time) signs the worker
+// out and comes back to this page's own address.
+function openPractice() {
+  window.location.assign(state.practice_url + "?back=" + encodeURIComponent(window.location.origin + "/"));
+}
+
 // One listener for every button: inline handlers are forbidden by the page's Content-Security-Policy.
 document.addEventListener("click", (event) => {
   const el = event.target.closest("button");
@@ -462,6 +469,7 @@ document.addEventListener("click", (event) => {
   else if (d.local === "confirm-id") act("citizen_id", {citizen_id: typed});
   else if (d.local === "submit") confirmSubmit(Number(d.left));
   else if (d.local === "close") $("#dialog").hidden = true;
+  else if (d.local === "practice") openPractice();
   else if (d.act === "home") { typed = ""; act("home"); }
   else if (d.act === "goto") act("goto", {index: Number(d.index)});
   else if (d.act) act(d.act);
