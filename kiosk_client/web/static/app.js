@@ -199,8 +199,8 @@ const SCREENS = {
         <div class="step"><b>3</b>${icon("check")}<span>${esc(T("welcome.step3"))}</span></div>
       </div>
       <p class="say">${esc(L(s, "say"))}</p>
-      <p>${button("primary", "start", "welcome.start", 'data-act="start"')}</p>
-      ${s.practice_url && s.online ? `<p>${button("secondary practice", "practice", "welcome.practice", 'data-local="practice"')}</p>` : ""}
+      <p class="row">${button("primary", "start", "welcome.start", 'data-act="start"')}
+        ${s.practice_url && s.online ? button("secondary practice", "practice", "welcome.practice", 'data-local="practice"') : ""}</p>
     </div>`,
 
   consent_loading: () => spinner(T("consent.loading")),
