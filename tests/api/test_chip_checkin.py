@@ -133,3 +133,17 @@ def test_the_chip_photo_is_analysed_once_at_begin(db, enrolled, kiosk, turn_only
     entry = db.session.scalars(select(FaceCheck).where(FaceCheck.kind == CheckKind.CHECKIN)).one()
     assert entry.detail["chip"] == {"templates": 2} and entry.detail["identity"]["templates"] == 4
     assert entry.detail["identity"]["template_kind"] == "id_card"
+
+
+@pytest.mark.parametrize("sent", ["not base64!", "QUJD", "QUJDRA", "QU=JD"])
+def test_a_chip_photo_that_is_not_base64_is_refused_before_anything_is_kept(db, enrolled, kiosk, sent):
+    created = kiosk.post(
+        "/api/v1/checkins", json={"citizen_id": enrolled.worker.citizen_id, "chip_photo": sent, "consent": CONSENT}
+    )
+    if sent == "QUJD":  # valid base64 ("ABC"), not a picture: refused as an image, not as the request's syntax
+        assert created.status_code == 422 and created.get_json()["field"] == "chip_photo", created.get_json()
+        return
+    assert created.status_code == 400, created.get_json()
+    body = created.get_json()
+    assert body["error"] == "invalid_request" and body["field"] == "chip_photo" and "base64" in body["message"]
+    assert db.session.scalar(select(CheckIn.id)) is None
