@@ -6,9 +6,7 @@ import re
 
 import pytest
 
-from exam_server import create_app
 from exam_server.security import CONTENT_SECURITY_POLICY
-from tests.conftest import FreshContextClient
 from tests.worker.conftest import PIN, give_pin
 
 BACK = "http://127.0.0.1:8765/"
@@ -95,21 +93,10 @@ def test_ending_the_visit_signs_out_and_leaves_nothing(db, world, bank, client):
     assert outside.status_code == 302 and outside.headers["Location"].endswith("/worker/login")
 
 
-def test_ending_the_visit_needs_the_csrf_token(app, database_url, db, world, bank, tmp_path):
+def test_ending_the_visit_needs_the_csrf_token(app, db, world, bank, strict_client):
     worker = world.workers_a[0]
     give_pin(db.session, worker)
-    strict = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "strict-key",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "DATA_DIR": str(tmp_path),
-            "SERVER_NAME": "exam.test",
-            "QUEUE_URL": "immediate",
-        }
-    )
-    strict.test_client_class = FreshContextClient
-    client = strict.test_client()
+    client = strict_client
     enter(client)
     page = client.get("/worker/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)

@@ -7,9 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from exam_server import create_app
 from exam_server.models import RateLimitCounter
-from tests.conftest import FreshContextClient
 from tests.worker.conftest import PIN, give_pin
 
 
@@ -67,21 +65,10 @@ def test_an_inactive_worker_cannot_sign_in_and_is_signed_out(db, world, sign_in)
     assert response.status_code == 200
 
 
-def test_forms_need_the_csrf_token(app, database_url, db, world, bank, tmp_path):
+def test_forms_need_the_csrf_token(app, db, world, bank, strict_client):
     worker = world.workers_a[0]
     give_pin(db.session, worker)
-    strict = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "strict-key",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "DATA_DIR": str(tmp_path),
-            "SERVER_NAME": "exam.test",
-            "QUEUE_URL": "immediate",
-        }
-    )
-    strict.test_client_class = FreshContextClient
-    client = strict.test_client()
+    client = strict_client
     refused = client.post("/worker/login", data={"citizen_id": worker.citizen_id, "pin": PIN})
     assert refused.status_code in (200, 400) and "/worker/" not in refused.headers.get("Location", "")
     page = client.get("/worker/login").get_data(as_text=True)
