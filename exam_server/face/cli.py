@@ -7,6 +7,7 @@ band, quality gate and fusion.verify_fused); `--model NAME` judges one model by 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -160,7 +161,7 @@ def _verify_files(
     model: EmbeddingModel | None,
     cohort: Any,
 ) -> dict[str, Any]:
-    from .fusion import verify_fused
+    from .fusion import embedded_by_all, verify_fused
     from .liveness import embed_burst
     from .pairs import search_key
 
@@ -185,6 +186,7 @@ def _verify_files(
         burst = embed_burst(engine, images, found)  # the frames and vectors check-in decides on
         chosen, probes, tracked = burst.identity_frames, burst.samples, burst.tracked
     if model is not None:
+        probes = embedded_by_all(probes, [model.key])
         verification: Any = verify_one_model(engine, model, probes, templates)
     else:
         population = cohort.population(enrolled, live[0], search_key(engine)) if cohort is not None else None
@@ -198,7 +200,8 @@ def _verify_files(
     out["identity_frames"] = chosen
     if hasattr(verification, "model_distances"):
         out["distances"] = {
-            m: round(d, 6) for m, d in zip(verification.models, verification.model_distances, strict=True)
+            m: None if math.isnan(d) else round(d, 6)
+            for m, d in zip(verification.models, verification.model_distances, strict=True)
         }
     out["match"] = verification.decision == "match"
     return out

@@ -162,11 +162,13 @@ class FaceEngine:
             self.model_for(key)
         return fused
 
-    def verify_fused(self, probes: FaceSample | Sequence[FaceSample], templates: Template | Sequence[Template]) -> Any:
+    def verify_fused(
+        self, probes: FaceSample | Sequence[FaceSample], templates: Template | Sequence[Template], **options: Any
+    ) -> Any:
         """Decide on the calibrated fused score of several models, frames and templates (fusion.MultiVerification)."""
         from .fusion import verify_fused
 
-        return verify_fused(self, probes, templates)
+        return verify_fused(self, probes, templates, **options)
 
     def decode(self, image_bytes: bytes, kind: str = "live") -> DecodedImage:
         """Decode image bytes under the intake limits."""
@@ -185,7 +187,8 @@ class FaceEngine:
         figures = self.measure(rgb, face)
         if check:
             check_quality(figures, kind, self.settings)
-        vector = self.model.embed(rgb, face) if embed else np.zeros(self.model.dim, np.float32)
+        # Not embedded: an empty vector, which FaceSample.embeddings leaves out (embed_sample fills it in).
+        vector = self.model.embed(rgb, face) if embed else np.zeros(0, np.float32)
         embedding = Embedding(vector, self.model.name, self.model.version)
         extra = {m.key: Embedding(m.embed(rgb, face), m.name, m.version) for m in self.extra_models} if embed else {}
         return FaceSample(
@@ -201,23 +204,62 @@ class FaceEngine:
         )
 
     def embed_sample(
-        self, rgb: np.ndarray, sample: FaceSample, quick: dict[str, np.ndarray] | None = None
+        self,
+        rgb: np.ndarray,
+        sample: FaceSample,
+        quick: dict[str, np.ndarray] | None = None,
+        models: Sequence[EmbeddingModel] | None = None,
     ) -> FaceSample:
-        """Return a sample analysed with embed=False, embedded by every model from its own detection and landmarks.
+        """Return a sample analysed with embed=False, embedded from its own detection and landmarks.
 
         quick: a model's quick_embed of this face by model key, which that model's embedding starts from.
+        models: embed only these (default every model of the engine); a model the sample already has an
+        embedding of is not embedded again.
         """
         if sample.landmarks is None:
             raise ValueError("a sample without landmarks cannot be embedded again")
         face = DetectedFace(sample.box, sample.landmarks)
         quick = quick or {}
+        wanted = {m.key for m in (self.models if models is None else models)}
+        have = sample.embeddings
 
-        def embed(model: EmbeddingModel) -> Embedding:
+        def embed(model: EmbeddingModel) -> Embedding | None:
+            if model.key in have:
+                return have[model.key]
+            if model.key not in wanted:
+                return None
             return Embedding(model.embed_from(rgb, face, quick.get(model.key)), model.name, model.version)
 
-        embedding = embed(self.model)
-        extra = {m.key: embed(m) for m in self.extra_models}
-        return dataclasses.replace(sample, embedding=embedding, extra_embeddings=extra)
+        embedding = embed(self.model) or sample.embedding
+        extra = {m.key: e for m in self.extra_models if (e := embed(m)) is not None}
+        embedded = dataclasses.replace(sample, embedding=embedding, extra_embeddings=extra, embed_rest=None)
+        if any(m.key not in embedded.embeddings for m in self.models):
+            embedded = dataclasses.replace(embedded, embed_rest=lambda: self.embed_sample(rgb, embedded))
+        return embedded
+
+    def embed_lead(self, rgb: np.ndarray, sample: FaceSample, quick: dict[str, np.ndarray] | None = None) -> FaceSample:
+        """Embed a sample analysed with embed=False by the model the decision asks first (every model if none leads).
+
+        The fused decision asks its lead model first (fusion.settled_by_lead) and the others only when that
+        model leaves the decision open: the sample's embed_rest then adds them.
+        """
+        return self.embed_sample(rgb, sample, quick, self.first_models)
+
+    @property
+    def first_models(self) -> list[EmbeddingModel]:
+        """Return the models a live face is embedded by before the decision asks for more (fusion.settled_by_lead)."""
+        if not (self.settings.fused and self.settings.fused_lead_first):
+            return self.models
+        from .fusion import lead_model, load_params
+
+        fused = load_params(self.settings.fusion_file).fused
+        lead = lead_model(fused) if fused is not None else None
+        if fused is None or lead is None:
+            return self.models
+        try:
+            return [self.model_for(fused.model_keys[lead])]
+        except ModelMismatchError:
+            return self.models
 
     def find_single_face(self, rgb: np.ndarray, kind: str = "live") -> DetectedFace:
         """Return the only face in the image with its landmarks, or refuse."""

@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from statistics import NormalDist
@@ -589,14 +589,14 @@ class MultiVerification(Decided):
             **super().to_dict(),
             "model_name": FUSED_NAME,
             "models": list(self.models),
-            "model_distances": [round(d, 6) for d in self.model_distances],
+            "model_distances": [None if math.isnan(d) else round(d, 6) for d in self.model_distances],
             "per_model": [v.to_dict() for v in self.per_model],
             "frames": self.frames,
             "templates": self.templates,
             "frame_distances": [round(d, 6) for d in self.frame_distances],
             "reasons": list(self.reasons),
             "normalised": self.normalised,
-            "normalised_scores": [round(d, 4) for d in self.normalised_scores],
+            "normalised_scores": [None if math.isnan(d) else round(d, 4) for d in self.normalised_scores],
             "look_alike": self.look_alike,
             "tracked": self.tracked,
         }
@@ -667,6 +667,7 @@ def verify_fused(
     fusion: Fusion | None = None,
     population: Population | None = None,
     tracked: Mapping[int, Embedding] | None = None,
+    templates_rest: Callable[[], Sequence[Template]] | None = None,
 ) -> MultiVerification:
     """Decide on every model in the fusion, over all frames and all templates: the one 1:1 decision path.
 
@@ -678,7 +679,11 @@ def verify_fused(
     frame alone is one: each probe by the fusion, each of the burst's `tracked` frames (embedded by the
     tracking model only, liveness.embed_burst) by that model (tracked_verdicts); and a match becomes
     review when another enrolled worker is nearer to the live face than the claimed one (the rank check,
-    `look_alike`).
+    `look_alike`). The lead model is asked first (settled_by_lead): when its distance settles the decision,
+    the other models are neither compared nor, for probes embedded by the lead model only, embedded;
+    otherwise such probes are embedded by every model (FaceSample.embed_rest) and `templates_rest` gives
+    the templates of the models a template photo was not yet embedded by (the ID-card
+    photo, which check-in embeds by the lead model first).
     """
     probe_list = [probes] if not isinstance(probes, Sequence) else list(probes)
     template_list = [templates] if isinstance(templates, Template) else list(templates)
@@ -687,26 +692,33 @@ def verify_fused(
     fusion = fusion or engine.fusion
     kinds = {t.kind for t in template_list}
     kind = "id_card" if "id_card" in kinds else template_list[0].kind
-    model_distances, frame_matrix, per_model = [], [], []
-    for name, key in zip(fusion.models, fusion.model_keys, strict=False):
-        held = engine.model_for(key)
-        if held.name != name:
-            raise ModelMismatchError(key, f"fusion model {name}")
-        mean, per_frame = mean_distance(engine, key, probe_list, template_list)
-        model_distances.append(mean)
-        frame_matrix.append(per_frame)
-        per_model.append(engine.decide(mean, kind, held))
-    outcome = fusion.decide(model_distances, kind)
+    settled = settled_by_lead(engine, fusion, population, probe_list, template_list, kind)
     scores: tuple[float, ...] = ()
-    if population is None:
-        note = "no enrolled population given: the calibrated plain decision"
+    if settled is not None:
+        outcome, scores, note, model_distances, frame_matrix, per_model = settled
     else:
-        normalised = _normalised_decision(engine, fusion, population, probe_list, template_list, model_distances)
-        if isinstance(normalised, str):
-            note = normalised
+        probe_list = embedded_by_all(probe_list, fusion.model_keys)
+        if templates_rest is not None:
+            template_list = [*template_list, *templates_rest()]
+        model_distances, frame_matrix, per_model = [], [], []
+        for name, key in zip(fusion.models, fusion.model_keys, strict=False):
+            held = engine.model_for(key)
+            if held.name != name:
+                raise ModelMismatchError(key, f"fusion model {name}")
+            mean, per_frame = mean_distance(engine, key, probe_list, template_list)
+            model_distances.append(mean)
+            frame_matrix.append(per_frame)
+            per_model.append(engine.decide(mean, kind, held))
+        outcome = fusion.decide(model_distances, kind)
+        if population is None:
+            note = "no enrolled population given: the calibrated plain decision"
         else:
-            scores, outcome = normalised
-            note = f"normalised against {population.size(fusion.model_keys)} other enrolled workers"
+            normalised = _normalised_decision(engine, fusion, population, probe_list, template_list, model_distances)
+            if isinstance(normalised, str):
+                note = normalised
+            else:
+                scores, outcome = normalised
+                note = f"normalised against {population.size(fusion.model_keys)} other enrolled workers"
     reasons = [*outcome.reasons, note]
     decision = outcome.decision
     frames = np.asarray(frame_matrix).T
@@ -722,6 +734,7 @@ def verify_fused(
         decision = "mismatch"
     look_alike = None
     if population is not None and population.rank_gallery is not None:
+        probe_list = embedded_by_all(probe_list, [population.rank_gallery.model_key])
         look_alike = rank_check(engine, population, probe_list, template_list)
         if look_alike is not None and decision == "match":
             reasons.append(
@@ -751,6 +764,101 @@ def verify_fused(
     )
 
 
+def lead_model(fusion: Fusion) -> int | None:
+    """Return the index of the model carrying most of the fused weight, or None when no model can lead.
+
+    Leading needs every model's weight to be positive (the fused distance rises with each model's
+    distance), which is what lets the others' worst case bound the decision.
+    """
+    direction = fusion.direction
+    if len(fusion.models) < 2 or bool((direction <= 0).any()):
+        return None
+    return int(np.argmax(direction))
+
+
+def settled_by_lead(
+    engine: FaceEngine,
+    fusion: Fusion,
+    population: Population | None,
+    probes: Sequence[FaceSample],
+    templates: Sequence[Template],
+    kind: str,
+) -> tuple[FusedDecision, tuple[float, ...], str, list[float], list[list[float]], list[Verification]] | None:
+    """Decide on the lead model alone when no distance of the other models short of their own veto could change it.
+
+    The fused distance rises with every model's distance, so the decision taken with each other model at
+    the top of its own review band (its highest distance that is not a confident mismatch) bounds the
+    decision the actual distances would take: when that bound is a match for the burst and for every frame
+    alone, the other models could only have refused by their own veto, and are not asked (what that gives
+    up is measured in docs/face-models.md). Otherwise None: every model decides. Only matches are settled
+    early: a face the lead model doubts is worth every model's opinion. Returns what verify_fused reports:
+    (outcome, normalised scores, note, each model's mean distance with NaN for a model not asked, the frame
+    distance matrix with the others at their bound, the lead model's own verdict); the fused distances are
+    then upper bounds of what asking every model would give.
+    """
+    lead = lead_model(fusion) if engine.settings.fused_lead_first else None
+    if lead is None:
+        return None
+    key = fusion.model_keys[lead]
+    if any(key not in p.embeddings for p in probes):
+        return None
+    held = engine.model_for(key)
+    if held.name != fusion.models[lead]:
+        raise ModelMismatchError(key, f"fusion model {fusion.models[lead]}")
+    mean, per_frame = mean_distance(engine, key, probes, templates)
+    judged, score = fusion, mean
+    scores: tuple[float, ...] = ()
+    note = "no enrolled population given: the calibrated plain decision"
+    if population is not None:
+        cohort = load_params(engine.settings.fusion_file).cohort
+        why_not = _cohort_unusable(engine, fusion, population, cohort)
+        if why_not is not None:
+            note = why_not
+        else:
+            assert cohort is not None  # _cohort_unusable said it is usable
+            score = normalised_scores(engine, [key], population, probes, templates, [mean], cohort)[0]
+            judged = cohort.fusion
+            note = f"normalised against {population.size(fusion.model_keys)} other enrolled workers"
+
+    def bounded(fitted: Fusion, lead_value: float) -> list[float]:
+        return [lead_value if n == lead else p.band(kind)[2] for n, p in enumerate(fitted.members)]
+
+    outcome = judged.decide(bounded(judged, score), kind)
+    frames = [bounded(fusion, d) for d in per_frame]
+    if outcome.decision != "match" or any(fusion.decide(row, kind).decision != "match" for row in frames):
+        return None
+    if judged is not fusion:
+        scores = tuple(score if n == lead else math.nan for n in range(len(fusion.models)))
+    others = ", ".join(m for n, m in enumerate(fusion.models) if n != lead)
+    note = f"{note}; {others} not asked: {held.name} alone settles the decision"
+    distances = [mean if n == lead else math.nan for n in range(len(fusion.models))]
+    matrix = [[row[n] for row in frames] for n in range(len(fusion.models))]
+    return outcome, scores, note, distances, matrix, [engine.decide(mean, kind, held)]
+
+
+def embedded_by_all(probes: Sequence[FaceSample], model_keys: Sequence[str]) -> list[FaceSample]:
+    """Return the probes embedded by these models: a probe lacking one is embedded by every model (embed_rest)."""
+    return [
+        p.embed_rest() if p.embed_rest is not None and any(k not in p.embeddings for k in model_keys) else p
+        for p in probes
+    ]
+
+
+def _cohort_unusable(
+    engine: FaceEngine, fusion: Fusion, population: Population, cohort: CohortNorm | None
+) -> str | None:
+    """Return why the cohort normalisation cannot decide for this population, or None when it can."""
+    if cohort is None:
+        return "no cohort normalisation in the parameters file: the calibrated plain decision"
+    if tuple(cohort.fusion.model_keys) != tuple(fusion.model_keys):
+        return f"the cohort normalisation is fitted for {list(cohort.fusion.model_keys)}: the plain decision"
+    size = population.size(fusion.model_keys)
+    needed = max(engine.settings.cohort_min_population, cohort.sample_size)
+    if size < needed:
+        return f"cohort normalisation off: {size} other enrolled workers, fewer than {needed}: the plain decision"
+    return None
+
+
 def _normalised_decision(
     engine: FaceEngine,
     fusion: Fusion,
@@ -761,14 +869,10 @@ def _normalised_decision(
 ) -> tuple[tuple[float, ...], FusedDecision] | str:
     """Return (normalised scores, decision) on the cohort fusion, or why the plain decision stands."""
     cohort = load_params(engine.settings.fusion_file).cohort
-    if cohort is None:
-        return "no cohort normalisation in the parameters file: the calibrated plain decision"
-    if tuple(cohort.fusion.model_keys) != tuple(fusion.model_keys):
-        return f"the cohort normalisation is fitted for {list(cohort.fusion.model_keys)}: the plain decision"
-    size = population.size(fusion.model_keys)
-    needed = max(engine.settings.cohort_min_population, cohort.sample_size)
-    if size < needed:
-        return f"cohort normalisation off: {size} other enrolled workers, fewer than {needed}: the plain decision"
+    why_not = _cohort_unusable(engine, fusion, population, cohort)
+    if why_not is not None:
+        return why_not
+    assert cohort is not None  # _cohort_unusable said it is usable
     scores = normalised_scores(engine, fusion.model_keys, population, probes, templates, distances, cohort)
     kind = "id_card" if any(t.kind == "id_card" for t in templates) else templates[0].kind
     return tuple(scores), cohort.fusion.decide(scores, kind)

@@ -87,8 +87,8 @@ class LivenessResult:
     frame_difference: float = 0.0
     moves: list[str] = field(default_factory=list)  # a sequence challenge: the moves seen, in order
     detail: str = ""
-    # The frames the identity is decided on (identity_frames: their numbers in the burst), each with every
-    # model's embedding, for the one decision over the burst (face_verify.judge).
+    # The frames the identity is decided on (identity_frames: their numbers in the burst), for the one
+    # decision over the burst (face_verify.judge).
     samples: list[FaceSample] = field(default_factory=list, repr=False)
     identity_frames: list[int] = field(default_factory=list)
     # The frames the tracking model embedded (tracked_frames); every other one is continuous with one of them.
@@ -361,7 +361,7 @@ class BurstEmbedding:
 
     identity_frames: list[int]
     tracked_frames: list[int]
-    samples: list[FaceSample]  # the identity frames, every model's embedding
+    samples: list[FaceSample]  # the identity frames, embedded by the model the decision asks first (embed_rest: all)
     tracked: dict[int, Embedding]  # the tracking model's one-pass embedding of each tracked frame
 
 
@@ -382,7 +382,8 @@ def embed_burst(engine: FaceEngine, images: Sequence[np.ndarray], found: Sequenc
     links = continuity([aligned_patch(rgb, face.landmarks) for rgb, face in zip(images, faces, strict=True)])
     embedded = tracked_frames(len(images), chosen, links, settings.liveness_track_min_correlation)
     vectors = {n: track.quick_embed(images[n], faces[n]) for n in embedded}
-    samples = [engine.embed_sample(images[n], found[n], {track.key: vectors[n]}) for n in chosen]
+    # The identity frames by the model the decision asks first; the others only if it asks for them.
+    samples = [engine.embed_lead(images[n], found[n], {track.key: vectors[n]}) for n in chosen]
     tracked = {n: Embedding(v, track.name, track.version) for n, v in vectors.items()}
     return BurstEmbedding(chosen, embedded, samples, tracked)
 
@@ -432,11 +433,8 @@ def check_liveness(
 
     burst = embed_burst(engine, images, found)
     result.identity_frames, result.tracked_frames = burst.identity_frames, burst.tracked_frames
-    # One face throughout, judged on the frames against each other: the judged frames by the primary model,
-    # every tracked frame by the tracking model against the judged ones.
-    consistency = [engine.model.distance(burst.samples[0].vector, s.vector) for s in burst.samples[1:]] or [0.0]
-    if max(consistency) > settings.live_threshold + settings.review_above:
-        return _fail(result, "liveness_face_changed", f"frame distance up to {max(consistency):.3f}")
+    # One face throughout, judged on the frames against each other by the tracking model: the judged
+    # frames against each other, every tracked frame against the nearest judged one.
     changed = _face_changed(engine, burst.tracked, burst.identity_frames)
     if changed is not None:
         return _fail(result, "liveness_face_changed", changed)
@@ -468,6 +466,9 @@ def _face_changed(engine: FaceEngine, tracked: dict[int, Embedding], judged: Seq
     """
     track = engine.track_model
     changed = max(min(track.distance(e.vector, tracked[n].vector) for n in judged) for e in tracked.values())
+    # The judged frames are each other's nearest only among themselves (each is its own nearest above).
+    between = [track.distance(tracked[a].vector, tracked[b].vector) for a, b in itertools.combinations(judged, 2)]
+    changed = max([changed, *between])
     if engine.decide(changed, "live", track).decision == "mismatch":
         return f"{track.name} frame distance up to {changed:.3f}"
     return None

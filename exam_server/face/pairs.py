@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import pickle
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -75,7 +76,7 @@ class PairResult:
             out["set"] = self.group
         if self.verification is not None:
             out.update(self.verification.to_dict())
-            out["distances"] = {m: round(d, 6) for m, d in self.model_distances().items()}
+            out["distances"] = {m: None if math.isnan(d) else round(d, 6) for m, d in self.model_distances().items()}
             out["match"] = self.verification.decision == "match"
         else:
             assert self.refusal is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,9 @@ class FaceSample:
     landmarks: Landmarks | None = field(default=None, repr=False)
     # Embeddings of the engine's extra models, made from the same detection and landmarks, by model key.
     extra_embeddings: dict[str, Embedding] = field(default_factory=dict, repr=False)
+    # A live face embedded by the model the decision asks first only (FaceEngine.embed_lead): returns it
+    # embedded by every model, for a decision that model leaves open (fusion.verify_fused).
+    embed_rest: Callable[[], FaceSample] | None = field(default=None, repr=False, compare=False)
 
     @property
     def vector(self) -> np.ndarray:
@@ -93,8 +97,9 @@ class FaceSample:
 
     @property
     def embeddings(self) -> dict[str, Embedding]:
-        """Return every embedding of this face by model key, the primary model's first."""
-        return {self.embedding.model_key: self.embedding, **self.extra_embeddings}
+        """Return every embedding this face has by model key, the primary model's first (if it was embedded)."""
+        primary = {self.embedding.model_key: self.embedding} if self.embedding.vector.size else {}
+        return {**primary, **self.extra_embeddings}
 
     def embedding_for(self, model_key: str) -> Embedding:
         """Return this face's embedding by one model ("name/version"); ModelMismatchError if it has none."""

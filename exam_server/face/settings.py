@@ -105,6 +105,10 @@ class FaceSettings:
     # fused model goes to review; `exam-server face reenrol --model NAME` adds them). See docs/face-models.md.
     extra_models: tuple[str, ...] = ("sface_2021dec_int8bq",)
     fused: bool = True
+    # The fused decision asks its lead model (the one carrying most of the fused weight: SFace) first and
+    # embeds the others only when that model's distance leaves the decision open: when no distance of theirs
+    # short of their own veto could change it (fusion.settled_by_lead). Off: every model is always embedded.
+    fused_lead_first: bool = True
     fusion_file: str = ""
     # InsightFace's ArcFace weights are licensed for non-commercial research only: opt-in.
     allow_noncommercial_models: bool = False

@@ -82,8 +82,11 @@ def test_a_chip_photo_accepted_at_check_in_is_not_refused_by_its_kept_copy(
     entry = db.session.scalars(select(FaceCheck).where(FaceCheck.kind == CheckKind.CHECKIN)).one()
     assert entry.decision in (Decision.MATCH, Decision.REVIEW)
     assert entry.sitting_id == passed.get_json()["sitting"]["id"]
-    # One decision: the burst against the registry photo and the chip photo together (a template of each model each).
-    assert entry.detail["chip"] == {"templates": 2} and entry.detail["identity"]["templates"] == 4
+    # One decision: the burst against the registry photo and the chip photo together. begin() embedded the
+    # chip by SFace, the model the decision asks first; SFace settled it, so dlib embedded neither side.
+    identity = entry.detail["identity"]
+    assert entry.detail["chip"] == {"templates": 1} and identity["templates"] == 3
+    assert identity["model_distances"][0] is None and any("dlib_resnet_v1 not asked" in r for r in identity["reasons"])
     assert entry.detail["identity"]["template_kind"] == "id_card"
     assert db.session.get(CheckIn, created["checkin_id"]).status is CheckInStatus.PASSED
 
@@ -131,7 +134,8 @@ def test_the_chip_photo_is_analysed_once_at_begin(db, enrolled, kiosk, turn_only
     passed = send_burst(kiosk, created, faces_dir)
     assert passed.status_code == 200, passed.get_json()
     entry = db.session.scalars(select(FaceCheck).where(FaceCheck.kind == CheckKind.CHECKIN)).one()
-    assert entry.detail["chip"] == {"templates": 2} and entry.detail["identity"]["templates"] == 4
+    # begin() kept the chip's SFace template; SFace settled the decision, so nothing asked for dlib's.
+    assert entry.detail["chip"] == {"templates": 1} and entry.detail["identity"]["templates"] == 3
     assert entry.detail["identity"]["template_kind"] == "id_card"
 
 

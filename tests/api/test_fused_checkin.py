@@ -43,12 +43,14 @@ def test_fused_check_in_decides_on_the_burst_and_captures_on_both_models(db, enr
     # The frames liveness embedded (the most frontal of each half), both models.
     chosen = entry.detail["liveness"]["identity_frames"]
     assert 2 <= identity["frames"] == len(chosen) <= len(TURN_LEFT) and identity["templates"] == 2
-    assert [v["model_name"] for v in identity["per_model"]] == [DLIB, SFACE]
+    # SFace, asked first, settles this genuine burst: dlib embeds neither the frames nor asks for a template.
+    assert [v["model_name"] for v in identity["per_model"]] == [SFACE]
+    assert identity["model_distances"][0] is None and any(f"{DLIB} not asked" in r for r in identity["reasons"])
     assert entry.distance == pytest.approx(identity["distance"], abs=1e-5) and entry.threshold == identity["threshold"]
     # Every frame the tracking model embedded is judged alone in the same decision.
     assert identity["tracked"]["frames"] == entry.detail["liveness"]["tracked_frames"]
     assert "mismatch" not in identity["tracked"]["decisions"]
-    assert sorted(k.split("/")[0] for k in entry.detail["probes"]) == [DLIB, SFACE]
+    assert sorted(k.split("/")[0] for k in entry.detail["probes"]) == [SFACE]  # the entry reference kept
     sitting_id = passed.get_json()["sitting"]["id"]
 
     _, genuine = capture(kiosk, sitting_id, frame(faces_dir, "single/obama/obama2.jpg"))
@@ -58,13 +60,15 @@ def test_fused_check_in_decides_on_the_burst_and_captures_on_both_models(db, enr
     same, other = checks(db, CheckKind.IN_EXAM)
     assert same.model_name == other.model_name == "fused"
     assert same.decision in (Decision.MATCH, Decision.REVIEW) and other.decision is Decision.MISMATCH
-    # One decision against the enrolled templates and the face seen at entry together, fused over both models.
+    # One decision against the enrolled templates and the face seen at entry together (its SFace vector):
+    # the genuine frame settled by SFace, the impostor decided by both models.
     for check in (same, other):
         identity = check.detail["identity"]
         assert (
-            identity["model_name"] == "fused" and identity["templates"] == 4 and check.detail["checkin_templates"] == 2
+            identity["model_name"] == "fused" and identity["templates"] == 3 and check.detail["checkin_templates"] == 1
         )
     assert other.detail["identity"]["decision"] == "mismatch"
+    assert [v["model_name"] for v in other.detail["identity"]["per_model"]] == [DLIB, SFACE]
 
 
 def test_an_impostor_burst_is_refused_by_the_fused_score(db, enrolled, kiosk, turn_only, faces_dir):

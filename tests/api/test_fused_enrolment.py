@@ -69,7 +69,7 @@ def test_enrolment_stores_one_template_per_model_of_the_same_photo(db, world, sa
     assert all(worker.id not in face_service.index(m) for m in engine.models)
 
 
-def test_verification_pairs_each_model_with_its_own_template(db, world, samples):
+def test_verification_pairs_each_model_with_its_own_template(app, db, world, samples, monkeypatch):
     worker = world.workers_a[0]
     enrolment = enrol(db, worker, samples, "obama1")
     # Newer active rows of weights the engine does not hold (another SFace build, ArcFace) must never be used.
@@ -97,13 +97,21 @@ def test_verification_pairs_each_model_with_its_own_template(db, world, samples)
     templates = face_service.active_templates(db.session, worker.id)
     assert [t.embedding.model_key for t in templates] == [m.key for m in engine.models]
     probe = samples["obama2"][2]
-    verdict = face_verify.judge(engine, [probe], templates)
-    assert verdict.model_name == face_verify.FUSED and verdict.decision in ("match", "review")
     enrolled = samples["obama1"][2]
-    for model, reported in zip(engine.models, verdict.detail["per_model"], strict=False):
+    # SFace, asked first, settles this pair; asking every model (FACE_FUSED_LEAD_FIRST off) reports dlib too.
+    settled = face_verify.judge(engine, [probe], templates)
+    assert [v["model_name"] for v in settled.detail["per_model"]] == [SFACE]
+    monkeypatch.setitem(app.config, "FACE_FUSED_LEAD_FIRST", False)
+    every_model = face_service.engine()
+    verdict = face_verify.judge(every_model, [probe], templates)
+    assert verdict.model_name == face_verify.FUSED and verdict.decision in ("match", "review")
+    assert settled.decision == verdict.decision
+    assert [v["model_name"] for v in verdict.detail["per_model"]] == [m.name for m in engine.models]
+    for model, reported in zip(engine.models, verdict.detail["per_model"], strict=True):
         assert (reported["model_name"], reported["model_version"]) == (model.name, model.version)
         own = model.distance(probe.embedding_for(model.key).vector, enrolled.embedding_for(model.key).vector)
         assert reported["distance"] == pytest.approx(own, abs=1e-5)
+    assert settled.detail["per_model"][0] == verdict.detail["per_model"][1]
 
 
 def test_reenrol_adds_the_missing_model_and_a_second_run_does_nothing(app, db, world, samples, monkeypatch):

@@ -31,9 +31,19 @@ def test_verify_prints_one_json_object():
     assert out["match"] == (out["decision"] == "match")
     assert set(out["distances"]) == {"dlib_resnet_v1", "sface_2021dec_int8bq"}
     assert isinstance(out["distance"], float) and out["reasons"]  # says it decided without an enrolled population
+    # SFace alone settles this pair (fusion.settled_by_lead): dlib is not asked, and the output says so.
+    assert out["decision"] == "match" and out["distances"]["dlib_resnet_v1"] is None
+    assert any("dlib_resnet_v1 not asked" in r for r in out["reasons"]), out["reasons"]
+    sface = json.loads(_run("verify", "--model", "sface_2021dec_int8bq", str(FACES_DIR / A), str(FACES_DIR / B)).output)
+    assert sface["distance"] == pytest.approx(out["distances"]["sface_2021dec_int8bq"], abs=1e-6)
+    # Asking every model always (EXAM_FACE_FUSED_LEAD_FIRST=false): the same decision, dlib's distance beside.
+    every = json.loads(
+        _run("verify", str(FACES_DIR / A), str(FACES_DIR / B), env={"EXAM_FACE_FUSED_LEAD_FIRST": "false"}).output
+    )
+    assert every["decision"] == "match" and out["distance"] >= every["distance"]
     alone = json.loads(_run("verify", "--model", "dlib_resnet_v1", str(FACES_DIR / A), str(FACES_DIR / B)).output)
     assert alone["model_name"] == "dlib_resnet_v1" and alone["threshold"] == 0.35
-    assert alone["distance"] == pytest.approx(out["distances"]["dlib_resnet_v1"], abs=1e-6)
+    assert alone["distance"] == pytest.approx(every["distances"]["dlib_resnet_v1"], abs=1e-6)
 
 
 def test_verify_refusal_exits_non_zero_with_an_error_code(tmp_path):

@@ -162,8 +162,11 @@ def test_fused_verification_on_real_photos(two_photos, two_engine):
     )
     assert many.frames == 2 and many.templates == 4 and len(many.frame_distances) == 2
     assert json.loads(json.dumps(many.to_dict()))["model_name"] == "fused"
-    # Per-model verdicts are reported beside the fused one.
-    assert [v.model_name for v in same.per_model] == ["dlib_resnet_v1", SFaceModel.name]
+    # Per-model verdicts are reported beside the fused one (every model's, when every model is asked).
+    every_model = FaceEngine(engine.settings.replace(fused_lead_first=False))
+    asked = every_model.verify_fused(photos.sample(KIT3, "live"), templates)
+    assert [v.model_name for v in asked.per_model] == ["dlib_resnet_v1", SFaceModel.name]
+    assert [v.model_name for v in same.per_model] in (["dlib_resnet_v1", SFaceModel.name], [SFaceModel.name])
     # Plain verify against the SFace template uses the probe's SFace vector and SFace's own thresholds.
     alone = engine.verify(photos.sample(KIT3, "live"), templates[1])
     assert (

@@ -233,7 +233,9 @@ def analyse_frame(session: DbSession, sitting: Sitting, frame: bytes, now: datet
     try:
         if isinstance(decoded, FaceRefusal):
             raise decoded
-        sample = engine.analyse_rgb(decoded, "live")
+        found = engine.analyse_rgb(decoded, "live", embed=False)
+        # Embedded by the model the decision asks first; the others only if it leaves the decision open.
+        sample = engine.embed_lead(decoded, found)
     except FaceRefusal as refusal:
         evidence = (
             None
@@ -244,7 +246,8 @@ def analyse_frame(session: DbSession, sitting: Sitting, frame: bytes, now: datet
     # One decision, the one `exam-server face verify` takes: the frame against the enrolment photo and the
     # day's check-in burst together, judged against the enrolled population (and its rank check).
     enrolled = face_service.active_templates(session, sitting.worker_id)
-    entry = face_verify.templates_to_judge(engine, entry_templates(session, sitting.id))
+    # The entry reference holds the models the check-in embedded (SFace alone when SFace settled it).
+    entry = entry_templates(session, sitting.id)
     templates = face_verify.templates_to_judge(engine, enrolled)
     if face_verify.unfused_reason(engine, templates) is None:
         templates += [t for t in entry if t.embedding.model_key in {x.embedding.model_key for x in templates}]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn
@@ -139,8 +140,11 @@ def begin(session: DbSession, kiosk: Kiosk, citizen_id: str, chip_photo: bytes |
         expires_at=now + timedelta(seconds=current_app.config["CHECKIN_TTL_SECONDS"]),
     )
     if chip_photo:
+        engine = face_service.engine()
         try:
-            chip = face_service.engine().enrol_sample(chip_photo, "id_card")
+            # Embedded by the model the decision asks first; the others only if the burst's decision asks.
+            rgb = engine.decode(chip_photo, "id_card").rgb
+            chip = engine.embed_lead(rgb, engine.analyse_rgb(rgb, "id_card", "id_card", embed=False))
         except FaceRefusal as refusal:
             raise Refusal(_api_code(refusal.code), refusal.message_zh, field="chip_photo") from None
         checkin.chip_photo_path = face_service.save_evidence(chip_photo, now)
@@ -245,11 +249,19 @@ def answer_challenge(session: DbSession, kiosk: Kiosk, checkin: CheckIn, frames:
             if result.code:  # the moves were not seen: that is what the worker can do something about
                 _fail(session, checkin, result.code, frames, now, detail, identity)
             _fail(session, checkin, refusal.code, frames, now, detail, identity, chip=True)
-        templates = [*templates, *face_verify.templates_to_judge(engine, chip)]
+        # Judged together: begin() embedded the chip by the model asked first only (not a fused set alone).
+        templates = face_verify.templates_to_judge(engine, [*templates, *chip])
         detail["chip"] = {"templates": len(chip)}
     worker = session.get_one(Worker, checkin.worker_id)
     population = face_verify.population(session, engine, worker)
-    verdict = face_verify.judge(engine, result.samples, templates, population, tracked=result.tracked)
+    verdict = face_verify.judge(
+        engine,
+        result.samples,
+        templates,
+        population,
+        tracked=result.tracked,
+        templates_rest=(lambda: _chip_rest(engine, checkin, chip)) if checkin.chip_photo_path else None,
+    )
     assert verdict is not None  # templates holds one of the primary model (not_enrolled otherwise), so judge decides
     detail["identity"] = verdict.to_dict()
     # Not the claimed worker's face is the stronger finding: reported before a move not seen.
@@ -264,13 +276,32 @@ def answer_challenge(session: DbSession, kiosk: Kiosk, checkin: CheckIn, frames:
 
 
 def _chip_templates(engine: FaceEngine, checkin: CheckIn) -> list[Template]:
-    """Return the ID-card photo's templates as begin() analysed it; analyse the kept photo only without them."""
+    """Return the ID-card photo's templates as begin() analysed it; analyse the kept photo only without them.
+
+    begin() embeds it by the models the decision asks first (engine.first_models); _chip_rest adds the
+    others when the decision asks for them.
+    """
     assert checkin.chip_photo_path is not None  # called only for a check-in that kept one
     kept_analysis = face_service.chip_templates(checkin.chip_photo_path)
     held = {m.key for m in engine.models}
-    if kept_analysis is not None and held <= {t.embedding.model_key for t in kept_analysis}:
+    first = {m.key for m in engine.first_models}
+    if kept_analysis is not None and first <= {t.embedding.model_key for t in kept_analysis}:
         return [t for t in kept_analysis if t.embedding.model_key in held]
     return _chip_sample(engine, checkin).templates()
+
+
+def _chip_rest(engine: FaceEngine, checkin: CheckIn, kept: Sequence[Template]) -> list[Template]:
+    """Return the ID-card photo's templates of the models its kept analysis lacks (analysing the kept photo)."""
+    have = {t.embedding.model_key for t in kept}
+    if {m.key for m in engine.models} <= have:
+        return []
+    try:
+        again = _chip_sample(engine, checkin)
+    except FaceRefusal:
+        # The kept JPEG copy can lose a face begin() found (a soft, small chip): the photo then counts by
+        # the model that embedded it at begin(), and the decision says how many templates it judged.
+        return []
+    return [t for t in again.templates() if t.embedding.model_key not in have]
 
 
 def _chip_sample(engine: FaceEngine, checkin: CheckIn) -> FaceSample:

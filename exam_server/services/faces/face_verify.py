@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +78,7 @@ def judge(
     templates: Sequence[Template],
     population: Population | None = None,
     tracked: Mapping[int, Embedding] | None = None,
+    templates_rest: Callable[[], Sequence[Template]] | None = None,
 ) -> Judgement | None:
     """Decide on one or more live frames; None when there is no template of the primary model to fall back on.
 
@@ -87,14 +88,24 @@ def judge(
     on the worst frame; when fusion is on but cannot be used (a worker not re-enrolled yet), a "match"
     becomes "review": never a silent accept. Either way a burst's `tracked` frames (LivenessResult.tracked,
     embedded by the tracking model only) are each judged alone, and one alone a mismatch refuses the burst
-    (fusion.tracked_verdicts; unjudged when no template of the tracking model is used).
+    (fusion.tracked_verdicts; unjudged when no template of the tracking model is used). Templates embedded
+    by the first-asked model only come with `templates_rest` (fusion.verify_fused).
     """
-    from exam_server.face.fusion import tracked_mismatch, verify_fused
+    from exam_server.face.fusion import embedded_by_all, tracked_mismatch, verify_fused
 
     why_not = unfused_reason(engine, templates)
     if why_not is None:
         fused = verify_fused(
-            engine, list(probes), templates_to_judge(engine, templates), population=population, tracked=tracked
+            engine,
+            list(probes),
+            templates_to_judge(engine, templates),
+            population=population,
+            tracked=tracked,
+            templates_rest=(
+                (lambda: [t for t in templates_rest() if t.embedding.model_key in engine.fusion.model_keys])
+                if templates_rest
+                else None
+            ),
         )
         return Judgement(
             fused.decision,
@@ -109,6 +120,7 @@ def judge(
     primary = templates_to_judge(engine, templates)
     if not primary:
         return None
+    probes = embedded_by_all(probes, [engine.model.key])
     frames = [engine.verify(probe, primary[0]) for probe in probes]
     worst = max(frames, key=lambda v: v.distance)
     detail = {**worst.to_dict(), "frame_distances": [round(v.distance, 6) for v in frames]}
