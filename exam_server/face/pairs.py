@@ -35,7 +35,7 @@ from .samples import FaceSample, Template
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 # Bumped whenever detection, landmarks or the quality figures change, so that older cached analyses are not used.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 
 @dataclass(frozen=True)

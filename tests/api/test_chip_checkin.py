@@ -72,9 +72,9 @@ def send_burst(kiosk, created: dict, faces_dir, filming: int = 1):
 def test_a_chip_photo_accepted_at_check_in_is_not_refused_by_its_kept_copy(
     db, enrolled, kiosk, turn_only, faces_dir, tmp_path
 ):
-    # A real 68 px wide chip of the enrolled worker: its face measures 46 px (the minimum is 40), but in
-    # the JPEG copy the server keeps, the detector's box is 38 px wide.
-    chip = chip_photo(faces_dir, "single/obama/obama4.jpg", 68)
+    # A real 71 px wide chip of the enrolled worker: its face measures 53 px (the minimum is 40), but in
+    # the JPEG copy the server keeps, the detector's box is 37 px wide.
+    chip = chip_photo(faces_dir, "single/obama/obama4.jpg", 71)
     assert kept_copy_refusal(chip, tmp_path) == "face_too_small"
     created = start(kiosk, enrolled.worker, chip)
     passed = send_burst(kiosk, created, faces_dir)

@@ -2,6 +2,7 @@
 
 import itertools
 
+import cv2
 import numpy as np
 import pytest
 
@@ -60,6 +61,27 @@ def test_id_card_size_enrolment_verifies_a_live_photo_of_the_same_person(photos,
     assert same.decision == "match", same
     other = engine.verify(photos.sample("single/biden/biden2.jpg", "live"), template)
     assert other.decision == "mismatch", other
+
+
+@pytest.mark.parametrize(
+    ("path", "width", "sigma", "upsamples"),
+    [("single/obama/obama3.jpg", 102, 0.0, [1]), ("single/clapton/clapton1.jpg", 70, 0.8, [1, 2])],
+)
+def test_a_chip_photo_is_looked_at_with_one_upsampling_before_the_configured_two(
+    photos, engine, monkeypatch, path, width, sigma, upsamples
+):
+    cut = engine.decode(engine.id_card_photo(photos.data(path), quality=100), "id_card").rgb
+    chip = cv2.resize(cut, (width, round(width * ID_CARD_SIZE[1] / ID_CARD_SIZE[0])), interpolation=cv2.INTER_AREA)
+    if sigma:
+        chip = cv2.GaussianBlur(chip, (0, 0), sigma)  # a blurred 70 px chip: one upsampling finds no face
+    asked: list[int] = []
+    detect = engine.detector.detect
+    monkeypatch.setattr(
+        engine.detector, "detect", lambda rgb, upsample: asked.append(upsample) or detect(rgb, upsample)
+    )
+    face = engine.find_single_face(chip, "id_card")
+    assert asked == upsamples and engine.settings.detect_upsample_id_card == 2
+    assert face.box.width < 80  # HOG's smallest at no upsampling: found only upsampled
 
 
 def test_id_card_enrolment_of_every_person_against_their_other_photos(photos, engine):
