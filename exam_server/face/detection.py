@@ -35,6 +35,18 @@ class FaceBox:
             max(0, self.left), max(0, self.top), min(width, self.right), min(height, self.bottom), self.score
         )
 
+    def grown(self, factor: float) -> FaceBox:
+        """Return the box scaled by factor about its centre (not clipped to any image)."""
+        half_w, half_h = self.width * factor / 2.0, self.height * factor / 2.0
+        cx, cy = (self.left + self.right) / 2.0, (self.top + self.bottom) / 2.0
+        return FaceBox(
+            int(round(cx - half_w)),
+            int(round(cy - half_h)),
+            int(round(cx + half_w)),
+            int(round(cy + half_h)),
+            self.score,
+        )
+
     def to_list(self) -> list[int]:
         return [self.left, self.top, self.right, self.bottom]
 

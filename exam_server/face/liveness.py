@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from .detection import DetectedFace, Landmarks
+from .detection import DetectedFace, FaceBox, Landmarks
 from .errors import FaceRefusal
 from .models.sface import ARCFACE_112_TEMPLATE, five_points
 from .samples import Embedding
@@ -42,6 +42,15 @@ MOUTH_OPEN_RISE = 0.2
 MOVE_CODES = ("liveness_rigid", "liveness_movement_not_seen")
 # Frames are compared at this size for the "same picture" test.
 _THUMB = (64, 48)
+# A frame's face is looked for only around the previous frame's (FaceEngine._detect_near) when their thumbnails
+# agree outside that window: at most _OUTSIDE_PIXELS pixels more than _OUTSIDE_GREY grey levels outside the range
+# of their 3x3 neighbourhood in the previous thumbnail, so that a picture moved by up to a thumbnail pixel (about
+# 7 px of a kiosk crop) agrees. The smallest face the full search finds (80 px in its 320 px copy) covers about
+# 16x12 of the 64x48 thumbnail: a quarter of that entering the picture sends the frame to the full search.
+# Measured on scripts/bench_face.py's bursts: consecutive frames of one take 0-4 such pixels; another person's face
+# pasted at a frame's edge, a quarter or a third of its longer side wide, 82-602.
+_OUTSIDE_GREY = 24
+_OUTSIDE_PIXELS = 48
 # The face patch that vouches for a frame's neighbour (continuity): grey, this many pixels square, aligned on
 # the five points as the embedding models align their 112 px crops, compared at shifts up to _PATCH_SHIFT.
 _PATCH = 24
@@ -389,12 +398,17 @@ def embed_burst(engine: FaceEngine, images: Sequence[np.ndarray], found: Sequenc
 
 
 def check_liveness(
-    engine: FaceEngine, challenge: Challenge, frames: Sequence[bytes], now: float | None = None
+    engine: FaceEngine,
+    challenge: Challenge,
+    frames: Sequence[bytes],
+    now: float | None = None,
+    decoded: Sequence[np.ndarray | FaceRefusal] | None = None,
 ) -> LivenessResult:
     """Judge a burst of frames answering a challenge: the moves, a live face, one face throughout; not whose.
 
     No template is looked at: the result carries the frames' embeddings (samples, tracked) for the one
     identity decision (face_verify.judge, fusion.verify_fused), which judges each of them.
+    decoded: the frames as FaceEngine.decode_frames returned them (the caller's, decoded once), else decoded here.
     """
     settings = engine.settings
     result = LivenessResult("fail", None, challenge.kind, len(frames))
@@ -410,20 +424,13 @@ def check_liveness(
     if len({hashlib.sha256(bytes(f)).digest() for f in frames}) == 1:
         return _fail(result, "liveness_static", "every frame is the same file")
 
-    found: list[FaceSample] = []
-    images: list[np.ndarray] = []
-    thumbs: list[np.ndarray] = []
-    for number, data in enumerate(frames):
-        try:
-            rgb = engine.decode(data, "live").rgb
-            # Every frame: the face, its count and its 68 points (what the moves are read from), no embedding.
-            # Motion blurs frames in the middle of a turn; only the identity and the count of faces matter here.
-            found.append(engine.analyse_rgb(rgb, "live", check=False, embed=False))
-        except FaceRefusal as refusal:
-            return _fail(result, refusal.code, f"frame {number}: {refusal.detail}")
-        images.append(rgb)
-        grey = cv2.cvtColor(cv2.resize(rgb, _THUMB, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
-        thumbs.append(grey.astype(np.float32))
+    decoded = engine.decode_frames(frames) if decoded is None else decoded
+    if len(decoded) != len(frames):
+        raise ValueError(f"{len(decoded)} decoded images for {len(frames)} frames")
+    try:
+        found, images, thumbs = _find_faces(engine, decoded)
+    except FaceRefusal as refusal:
+        return _fail(result, refusal.code, refusal.detail)
 
     result.yaw = [s.quality.yaw for s in found]
     result.eye_aspect_ratio = [s.quality.eye_aspect_ratio for s in found]
@@ -456,6 +463,62 @@ def check_liveness(
 
     result.decision = "pass"
     return result
+
+
+def _find_faces(
+    engine: FaceEngine, decoded: Sequence[np.ndarray | FaceRefusal]
+) -> tuple[list[FaceSample], list[np.ndarray], list[np.ndarray]]:
+    """Return every frame's face analysed without embedding, its image and its grey thumbnail; raise the first refusal.
+
+    Every frame: the face, its count and its 68 points (what the moves are read from), no embedding. Motion blurs
+    frames in the middle of a turn; only the identity and the count of faces matter here.
+    """
+    found: list[FaceSample] = []
+    images: list[np.ndarray] = []
+    thumbs: list[np.ndarray] = []
+    for number, rgb in enumerate(decoded):
+        try:
+            if isinstance(rgb, FaceRefusal):
+                raise rgb
+            grey = cv2.cvtColor(cv2.resize(rgb, _THUMB, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+            thumb = grey.astype(np.float32)
+            # The first frame, and any other that changed outside the window around the previous face, has the
+            # full search: a face entering the picture there changes it (FaceEngine._detect_near says what the
+            # window search can and cannot see).
+            same = bool(found) and _same_outside(images[-1], thumbs[-1], rgb, thumb, found[-1].box, engine)
+            found.append(
+                engine.analyse_rgb(rgb, "live", check=False, embed=False, near=found[-1].box if same else None)
+            )
+        except FaceRefusal as refusal:
+            raise FaceRefusal(refusal.code, f"frame {number}: {refusal.detail}") from refusal
+        images.append(rgb)
+        thumbs.append(thumb)
+    return found, images, thumbs
+
+
+def _same_outside(
+    before: np.ndarray,
+    before_thumb: np.ndarray,
+    after: np.ndarray,
+    after_thumb: np.ndarray,
+    box: FaceBox,
+    engine: FaceEngine,
+) -> bool:
+    """Tell whether a frame is the previous one's picture outside the window around its face box (same size too)."""
+    if before.shape != after.shape:
+        return False  # the previous face's box means nothing in a frame of another size
+    height, width = after.shape[:2]
+    window = engine.face_window(box, width, height)
+    sx, sy = _THUMB[0] / width, _THUMB[1] / height
+    outside = np.ones(after_thumb.shape, dtype=bool)
+    # The window's thumbnail pixels, rounded outwards: a pixel half inside it holds the face's own motion.
+    outside[
+        int(window.top * sy) : int(np.ceil(window.bottom * sy)), int(window.left * sx) : int(np.ceil(window.right * sx))
+    ] = False
+    near = np.ones((3, 3), np.uint8)
+    brighter = after_thumb > cv2.dilate(before_thumb, near) + _OUTSIDE_GREY
+    darker = after_thumb < cv2.erode(before_thumb, near) - _OUTSIDE_GREY
+    return int((brighter | darker)[outside].sum()) <= _OUTSIDE_PIXELS
 
 
 def _face_changed(engine: FaceEngine, tracked: dict[int, Embedding], judged: Sequence[int]) -> str | None:

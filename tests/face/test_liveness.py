@@ -1,12 +1,13 @@
 """Challenge-response liveness: real photo sequences and photo attacks derived from one photo."""
 
+import itertools
 import time
 
 import cv2
 import numpy as np
 import pytest
 
-from exam_server.face import challenges
+from exam_server.face import FaceRefusal, challenges
 from exam_server.face.fusion import verify_fused
 from exam_server.face.liveness import (
     Challenge,
@@ -372,3 +373,55 @@ def test_a_recording_fails_the_next_check_in_at_least_95_percent_of_the_time():
     # Each recording answers its own challenge, with or without a natural blink anywhere in it.
     for kind in challenge_space(length=3):
         assert all(challenges.answers(challenges.recording(kind, place), kind) for place in (None, 0, 1, 2, 3))
+
+
+@needs_faces
+def test_within_a_take_the_face_is_found_in_the_window_around_the_previous_one(engine, filmed_rgb, monkeypatch):
+    answered: list[bool] = []
+    near = engine._detect_near
+
+    def spy(rgb, box):
+        found = near(rgb, box)
+        answered.append(bool(found))
+        return found
+
+    monkeypatch.setattr(engine, "_detect_near", spy)
+    result = engine.check_liveness(_challenge("turn_left"), [encode_jpeg(f) for f in filmed_rgb])
+    assert result.passed, result.to_dict()
+    # Each take's second and third frames: the window holds the face. A take's first frame is another picture
+    # outside the window, so the full search looks at it.
+    assert answered == [True] * (len(filmed_rgb) // 3 * 2), answered
+    for before, after in itertools.pairwise(filmed_rgb[:3]):
+        full = engine.find_single_face(after).box
+        window = engine.find_single_face(after, near=engine.find_single_face(before).box).box
+        assert max(abs(a - b) for a, b in zip(full.to_list(), window.to_list(), strict=True)) <= full.width * 0.15
+
+
+@needs_faces
+def test_a_face_entering_the_picture_after_the_first_frame_is_seen(engine, photos, filmed_rgb):
+    take = filmed_rgb[:3]
+    other = photos.rgb("single/biden/biden2.jpg", 640)
+    box = engine.find_single_face(other).box.grown(1.4).clipped(other.shape[1], other.shape[0])
+    side = max(take[2].shape[:2]) // 3
+    face = cv2.resize(other[box.top : box.bottom, box.left : box.right], (side, side), interpolation=cv2.INTER_AREA)
+    entering = take[2].copy()
+    entering[-side:, :side] = face  # the bottom left corner, outside the window around the worker's face
+    with pytest.raises(FaceRefusal, match="multiple_faces"):
+        engine.find_single_face(entering)  # what the full search sees there
+    result = engine.check_liveness(_challenge("turn_left"), [encode_jpeg(f) for f in [*take, entering]])
+    assert result.code == "multiple_faces" and result.detail.startswith("frame 3:"), result.to_dict()
+
+
+@needs_faces
+def test_a_burst_the_caller_decoded_is_not_decoded_again(engine, turn_frames, monkeypatch):
+    frames = [*turn_frames, b"\xff\xd8\xff" + b"\x00" * 64]  # the last one is no picture
+    decoded = engine.decode_frames(frames)
+    assert isinstance(decoded[-1], FaceRefusal) and all(isinstance(rgb, np.ndarray) for rgb in decoded[:-1])
+    own = engine.check_liveness(_challenge("turn_left"), frames)
+    calls: list[bytes] = []
+    decode = engine.decode
+    monkeypatch.setattr(engine, "decode", lambda data, kind="live": calls.append(data) or decode(data, kind))
+    given = engine.check_liveness(_challenge("turn_left"), frames, decoded=decoded)
+    assert calls == []
+    assert (given.code, given.detail) == (own.code, own.detail) and own.code == "not_an_image"
+    assert given.detail.startswith(f"frame {len(turn_frames)}:")

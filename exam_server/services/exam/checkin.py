@@ -226,7 +226,9 @@ def answer_challenge(session: DbSession, kiosk: Kiosk, checkin: CheckIn, frames:
     )
     # Judged before the liveness work: a recording of an earlier visit (or a stored photo) is refused as such,
     # whatever challenge it happens to answer. Every burst's hashes are kept, refused or not.
-    hashes = replays.hash_frames(engine, frames)
+    # Each frame decoded once, under the intake limits, for the hashes and the liveness check both.
+    decoded = engine.decode_frames(frames)
+    hashes = replays.hash_frames(decoded)
     replayed = replays.judge(session, engine, checkin.worker_id, hashes, burst=True)
     replays.remember(session, checkin.worker_id, hashes, CheckKind.CHECKIN, now, checkin_id=checkin.id)
     if replayed:
@@ -234,7 +236,7 @@ def answer_challenge(session: DbSession, kiosk: Kiosk, checkin: CheckIn, frames:
     challenge = Challenge(
         checkin.challenge, str(checkin.id), checkin.created_at.timestamp(), checkin.expires_at.timestamp()
     )
-    result = engine.check_liveness(challenge, frames, now=now.timestamp())
+    result = engine.check_liveness(challenge, frames, now=now.timestamp(), decoded=decoded)
     detail = {"liveness": result.to_dict()}
     if not result.one_face:  # refused before its identity can be judged: no face, several, static, changed
         _fail(session, checkin, result.code, frames, now, detail, identity)

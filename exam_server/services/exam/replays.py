@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+import numpy as np
 from flask import current_app
 from sqlalchemy import select
 
@@ -16,15 +18,9 @@ from exam_server.services.faces import face_service
 _RECENT = 5000
 
 
-def hash_frames(engine: FaceEngine, frames: list[bytes]) -> list[bytes | None]:
-    """Return each frame's perceptual hash (None for one that does not decode: the engine refuses it later)."""
-    hashes: list[bytes | None] = []
-    for data in frames:
-        try:
-            hashes.append(replay.phash(engine.decode(data, "live").rgb))
-        except FaceRefusal:
-            hashes.append(None)
-    return hashes
+def hash_frames(decoded: Sequence[np.ndarray | FaceRefusal]) -> list[bytes | None]:
+    """Return each decoded frame's perceptual hash (None for one refused at decoding: liveness refuses it later)."""
+    return [None if isinstance(rgb, FaceRefusal) else replay.phash(rgb) for rgb in decoded]
 
 
 def photo_hashes(session: DbSession, engine: FaceEngine, worker_id: int) -> list[bytes]:
