@@ -46,6 +46,9 @@ class Stats:
     last_checkin_done: float = 0.0
     sittings: list[int] = field(default_factory=list)
     submitted: int = 0
+    # Per burst: seconds from its first send to its answer, face_busy waits and resends included (what a
+    # worker at the kiosk waits), and whether it was answered at all (False: the kiosk gave up or time ran out).
+    burst_waits: list[tuple[float, bool]] = field(default_factory=list)
 
     def record(
         self, endpoint: str, started: float, seconds: float, status: int, during_face: bool, busy: bool = False
@@ -126,12 +129,16 @@ class Kiosk:
         challenge = body["challenge"]
         patience = time.monotonic() + BUSY_PATIENCE
         for _ in range(3):
+            first_sent = time.monotonic()
             status, result = await self.send_burst(body, challenge)
             while is_busy(status, result) and time.monotonic() < patience:
                 # As kiosk_client.api.patiently: the same burst again after the wait asked for, with jitter.
                 if not await self.sleep(float(result.get("retry_after") or 5) * self.rng.uniform(1.0, 1.5)):
+                    self.stats.burst_waits.append((time.monotonic() - first_sent, False))
                     return None
                 status, result = await self.send_burst(body, challenge)
+            answered = status != 0 and not is_busy(status, result)
+            self.stats.burst_waits.append((time.monotonic() - first_sent, answered))
             self.stats.last_checkin_done = time.monotonic() - self.stats.t0
             if status == 200:
                 self.stats.sittings.append(result["sitting"]["id"])

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 
 from exam_server.models import ExamRequirement, FacePhoto, FaceTemplate, RequirementStatus, ReviewCase, Worker, utcnow
 
@@ -39,18 +39,27 @@ class LoadSetup:
 
 
 def pending_workers(session, count: int) -> list[Worker]:
-    """Return workers who have requirements, none of them sat yet, and no face alert."""
+    """Return workers who have requirements, none of them sat yet, and no face alert: each of another enterprise.
+
+    The sitters all get a copy of one real enrolment (copy_template): colleagues holding the same face would
+    each be "nearer" than the claimed worker in the rank check among colleagues (fusion.rank_check), which
+    sends every decision to review. A real enterprise enrols different faces; one sitter per enterprise keeps
+    the copies out of each other's rank check.
+    """
     sat = select(ExamRequirement.id).where(
         ExamRequirement.worker_id == Worker.id, ExamRequirement.status != RequirementStatus.PENDING
     )
     required = select(ExamRequirement.id).where(ExamRequirement.worker_id == Worker.id)
     alert = select(ReviewCase.id).where(ReviewCase.worker_id == Worker.id)
+    first_of_each = (
+        select(Worker.enterprise_id, func.min(Worker.id).label("worker_id"))
+        .where(exists(required), ~exists(sat), ~exists(alert), Worker.active)
+        .group_by(Worker.enterprise_id)
+        .subquery()
+    )
     return list(
         session.scalars(
-            select(Worker)
-            .where(exists(required), ~exists(sat), ~exists(alert), Worker.active)
-            .order_by(Worker.id)
-            .limit(count)
+            select(Worker).join(first_of_each, first_of_each.c.worker_id == Worker.id).order_by(Worker.id).limit(count)
         )
     )
 
