@@ -136,7 +136,7 @@ def _chip_photo(encoded: str | None) -> bytes | None:
     "On a 503 face_busy nothing was analysed or counted: send the same burst again after "
     "retry_after seconds (also the Retry-After header).",
 )
-@face_work("frames")
+@face_work("frames", since=lambda checkin_id: checkin.started_at(db.session, g.kiosk, checkin_id))
 def checkin_frames(checkin_id: int):
     token = form_text("checkin_token")
     frames = form_files("frames", checkin.MIN_FRAMES, checkin.MAX_FRAMES)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from sqlalchemy import func, select
 
 from exam_server.api.admission import face_queue
@@ -61,9 +63,9 @@ def test_a_request_waiting_its_turn_holds_no_database_connection(
     real_turn = queue.turn
     seen = []
 
-    def spying_turn(frames):
-        seen.append((frames, db.session().in_transaction()))
-        return real_turn(frames)
+    def spying_turn(frames, kind="", since=None):
+        seen.append((frames, kind, since, db.session().in_transaction()))
+        return real_turn(frames, kind, since)
 
     monkeypatch.setattr(queue, "turn", spying_turn)
     created = kiosk.post(
@@ -75,7 +77,10 @@ def test_a_request_waiting_its_turn_holds_no_database_connection(
         content_type="multipart/form-data",
     )
     assert passed.status_code == 200, passed.get_json()
-    assert seen == [(len(_burst(faces_dir)), False)]  # weighed by the frames sent, no transaction open
+    # Weighed as a burst of that many frames, placed by its check-in's age, no transaction open.
+    began = db.session.get(CheckIn, created["checkin_id"]).created_at.replace(tzinfo=UTC).timestamp()
+    sent = len(_burst(faces_dir))
+    assert seen == [(sent, f"frames:{sent}", began, False)]
 
 
 def test_the_upload_is_read_before_a_busy_reply(app, db, enrolled, kiosk, turn_only, faces_dir, monkeypatch):
@@ -86,9 +91,9 @@ def test_the_upload_is_read_before_a_busy_reply(app, db, enrolled, kiosk, turn_o
     monkeypatch.setattr(queue, "max_wait", -1.0)
     real_admit, parsed = queue.admit, []
 
-    def spying_admit():
+    def spying_admit(since=None):
         parsed.append("files" in request._get_current_object().__dict__)  # werkzeug caches the parsed form there
-        return real_admit()
+        return real_admit(since)
 
     monkeypatch.setattr(queue, "admit", spying_admit)
     created = kiosk.post(

@@ -131,3 +131,42 @@ def test_concurrency_lets_that_many_run_at_once():
     release.set()
     with pytest.raises(ValueError):
         FaceQueue(max_wait=1, concurrency=0)
+
+
+def test_an_older_request_goes_ahead_of_newer_ones_waiting():
+    """A burst sent again after face_busy gives its check-in's age and keeps its place among newer bursts."""
+    queue = FaceQueue(max_wait=100, seconds_per_frame=0.01)
+    order: list[str] = []
+    first_in, release_first = threading.Event(), threading.Event()
+    hold_turn(queue, 1, release_first, first_in, order, "running")
+    assert first_in.wait(5)
+    now = time.time()
+    done = []
+
+    def take(name: str, since: float) -> None:
+        with queue.turn(1, "frames:16", since):
+            order.append(name)
+        done.append(name)
+
+    for queued, (name, since) in enumerate((("new", now), ("newer", now + 1), ("resent, began earlier", now - 30))):
+        threading.Thread(target=take, args=(name, since), daemon=True).start()
+        wait_for(lambda queued=queued: len(queue._waiting) == queued + 1)  # in the queue before the next comes
+    release_first.set()
+    wait_for(lambda: len(done) == 3)
+    assert order == ["running", "resent, began earlier", "new", "newer"]
+
+
+def test_admission_counts_only_the_work_ahead_of_the_request_and_learns_each_kind():
+    queue = FaceQueue(max_wait=2.0, seconds_per_frame=0.5)
+    with queue.turn(16, "frames:16"):
+        time.sleep(0.05)
+    # A 16-frame burst is learnt as what it took, not as 16 frames at the per-frame average.
+    assert queue.seconds_by_kind["frames:16"] == pytest.approx(0.05, abs=0.04)
+    release, started = threading.Event(), threading.Event()
+    hold_turn(queue, 10, release, started)  # 5 s of work running, counted by frames (no kind)
+    assert started.wait(5)
+    with pytest.raises(FaceBusy):
+        queue.admit(time.time())
+    release.set()
+    wait_for(lambda: queue.estimated_wait() == 0)
+    queue.admit(time.time())

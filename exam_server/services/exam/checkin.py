@@ -203,6 +203,11 @@ def find(session: DbSession, kiosk: Kiosk, checkin_id: int, token: str) -> Check
     return checkin
 
 
+def started_at(session: DbSession, kiosk: Kiosk, checkin_id: int) -> datetime | None:
+    """Return when this kiosk's check-in began (its burst's place in the face queue), None if not its own."""
+    return session.scalar(select(CheckIn.created_at).where(CheckIn.id == checkin_id, CheckIn.kiosk_id == kiosk.id))
+
+
 def answer_challenge(session: DbSession, kiosk: Kiosk, checkin: CheckIn, frames: list[bytes], now: datetime) -> Sitting:
     """Judge the burst (liveness and identity) and open or resume the sitting; refuse and count failures."""
     if checkin.status is CheckInStatus.PASSED:
