@@ -39,10 +39,8 @@ def load_frames(faces: Path, burst: int = 16) -> dict[str, list[bytes]]:
         moved = cv2.warpAffine(bgr, shift, bgr.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
         frames.append(cv2.imencode(".jpg", moved, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes())
     # At 640 px obama3's face is under the 80 px minimum (fine inside a burst, refused alone) and obama4,
-    # turned 30 degrees, lands in the review band; obama1 is the enrolment photo (load_setup), which a capture
-    # may not be (replays.judge refuses a stored photo sent as a capture): captures use obama-720p's frames.
-    take = len(frames) // len(TURN)
-    first = [frames[take], frames[take + 1]]
+    # turned 30 degrees, lands in the review band: captures use the frontal frames.
+    first = [frames[0], frames[len(frames) // len(TURN)]]
     return {"turn_left": frames, "turn_right": frames[::-1], "capture": first}
 
 
