@@ -17,11 +17,12 @@ def hold_turn(
     started: threading.Event | None = None,
     log: list | None = None,
     name: str = "",
+    since: float | None = None,
 ) -> threading.Thread:
-    """Take a turn in a thread and keep it until `release` is set."""
+    """Take a turn in a thread (as old as `since`, if given) and keep it until `release` is set."""
 
     def run():
-        with queue.turn(frames):
+        with queue.turn(frames, "frames:16" if since is not None else "", since):
             if log is not None:
                 log.append(name)
             if started is not None:
@@ -141,18 +142,15 @@ def test_an_older_request_goes_ahead_of_newer_ones_waiting():
     hold_turn(queue, 1, release_first, first_in, order, "running")
     assert first_in.wait(5)
     now = time.time()
-    done = []
-
-    def take(name: str, since: float) -> None:
-        with queue.turn(1, "frames:16", since):
-            order.append(name)
-        done.append(name)
-
+    release_rest = threading.Event()
+    release_rest.set()
+    waiting = []
     for queued, (name, since) in enumerate((("new", now), ("newer", now + 1), ("resent, began earlier", now - 30))):
-        threading.Thread(target=take, args=(name, since), daemon=True).start()
+        waiting.append(hold_turn(queue, 1, release_rest, log=order, name=name, since=since))
         wait_for(lambda queued=queued: len(queue._waiting) == queued + 1)  # in the queue before the next comes
     release_first.set()
-    wait_for(lambda: len(done) == 3)
+    for thread in waiting:
+        thread.join(5)
     assert order == ["running", "resent, began earlier", "new", "newer"]
 
 
