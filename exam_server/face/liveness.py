@@ -288,7 +288,7 @@ def identity_frames(samples: Sequence[FaceSample], count: int, settings: Any) ->
     blurred face is further from its own enrolment photo), and the parts make the "same face" check span the
     burst. That the face which made the moves is the claimed worker's is proven for every frame apart: by the
     tracking model's one-pass embedding, judged alone against the templates by the decision (fusion.verify_fused),
-    or by continuity with a neighbour so embedded (tracked_frames).
+    or by continuity, frame to frame, with a frame so embedded (tracked_frames).
     """
     total = len(samples)
     if total <= count:
@@ -344,23 +344,26 @@ def continuity(patches: Sequence[np.ndarray], shift: int = _PATCH_SHIFT) -> list
     return out
 
 
+def track_segments(links: Sequence[float], min_correlation: float) -> list[range]:
+    """Return the burst cut into face tracks: runs of frames each continuous with the next (links[n]: n and n + 1)."""
+    cuts = [0, *(n + 1 for n, link in enumerate(links) if link < min_correlation), len(links) + 1]
+    return [range(a, b) for a, b in itertools.pairwise(cuts)]
+
+
 def tracked_frames(total: int, anchors: Sequence[int], links: Sequence[float], min_correlation: float) -> list[int]:
-    """Return the frames the tracking model must embed so that every other frame is continuous with one of them.
+    """Return the frames the tracking model must embed so that every face track holds an embedded frame.
 
-    links[n] is the continuity of frames n and n + 1. The anchors (the identity frames) are embedded anyway; a
-    frame is vouched for by an embedded neighbour when their link reaches min_correlation, and any frame no
-    neighbour vouches for is embedded itself. Left to right, an unvouched frame embeds its right neighbour when
-    linked to it (which may vouch for the next one too), else itself: the fewest embeddings on a path.
+    links[n] is the continuity of frames n and n + 1 (total - 1 of them). A track is a run of frames each
+    continuous with the next (track_segments): one face followed from frame to frame. The anchors (the
+    identity frames) are embedded anyway; a track without one has its middle frame embedded. A face swapped
+    into any frame breaks the links on both sides of it, so it starts a track of its own and is embedded.
     """
+    if len(links) != max(total - 1, 0):
+        raise ValueError(f"{len(links)} links for {total} frames")
     chosen = set(anchors)
-
-    def linked(a: int, b: int) -> bool:
-        return links[min(a, b)] >= min_correlation
-
-    for n in range(total):
-        if n in chosen or (n - 1 in chosen and linked(n - 1, n)) or (n + 1 in chosen and linked(n, n + 1)):
-            continue
-        chosen.add(n + 1 if n + 1 < total and linked(n, n + 1) else n)
+    for track in track_segments(links, min_correlation) if total else []:
+        if not chosen.intersection(track):
+            chosen.add(track[len(track) // 2])
     return sorted(chosen)
 
 
@@ -378,11 +381,10 @@ def embed_burst(engine: FaceEngine, images: Sequence[np.ndarray], found: Sequenc
     """Embed a burst analysed without embeddings (`found`, one sample of each image) as its identity is decided.
 
     The identity embeddings, the costly part, only for the frames that decide (identity_frames says which).
-    The tracking model's one pass for those and for enough others that every remaining frame is continuous
-    with one so embedded (tracked_frames): a face swapped into any frame is either embedded and compared,
-    or must look like its embedded neighbour. A burst without continuity (frames of different takes) has
-    every frame embedded; a filmed burst about a third of them. Check-in and `exam-server face verify` both
-    embed a burst here, so that they decide on the same vectors.
+    The tracking model's one pass for those and for one frame of every face track that holds none of them
+    (tracked_frames): a face swapped into any frame breaks its track and is embedded and compared. A burst
+    without continuity (frames of different takes) has every frame embedded; a filmed one only its identity
+    frames. Check-in and `exam-server face verify` both embed a burst here, so that they decide on the same vectors.
     """
     settings = engine.settings
     track = engine.track_model

@@ -86,7 +86,7 @@ class FaceSettings:
     # The model whose one-pass embedding of every frame proves the same face throughout the burst (the
     # primary model when the engine does not hold it): SFace costs a fifth of dlib's encoding per frame.
     liveness_track_model: str = "sface_2021dec_int8bq"
-    # A frame that the tracking model does not embed must be this continuous with a neighbour that it does:
+    # Two consecutive frames this continuous are one face track, of which the tracking model embeds one frame:
     # the correlation of their 24 px grey face patches aligned on the five points (liveness.continuity).
     # scripts/measure_continuity.py on shared/faces: two different people at most 0.78 (388 pairs), the next
     # frame of one take (moved 1-6 px, scaled up to 4%) 0.998 median, 99% of them at 0.9 or more. Above 1,
