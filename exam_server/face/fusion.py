@@ -909,13 +909,19 @@ def rank_check(
         return None
     key = gallery.model_key
     model = engine.model_for(key)
-    stored = [t.embedding.vector for t in templates if t.embedding.model_key == key]
+    stored = [t for t in templates if t.embedding.model_key == key]
     if not stored:
         return None
+    # Like for like: the gallery holds each colleague's enrolled templates and answers the nearest one, so the
+    # claimed worker is measured on his own enrolled ones (stored rows: template_id set), nearest too. The
+    # day's check-in reference and the chip photo stay out: they are the face that came through the door,
+    # which is the impostor's own when one got past it, and would hide him from the check at every capture.
+    enrolled = [t for t in stored if t.template_id is not None] or stored
     probe = mean_vector([p.embedding_for(key).vector for p in probes], model.metric)
-    claimed = float(np.mean([model.distance(probe, t) for t in stored]))
+    claimed = min(float(model.distance(probe, t.embedding.vector)) for t in enrolled)
     hits = gallery.search(probe, k=1, exclude=population.claimed)
-    if not hits or hits[0].distance >= claimed:
+    # Nearer by more than float32 rounding: the gallery computes in float32, an equal template is not nearer.
+    if not hits or hits[0].distance >= claimed - 1e-6:
         return None
     return {
         "worker_id": int(hits[0].worker_id),

@@ -143,3 +143,38 @@ def test_array_gallery_search_and_spread(metric):
     assert all(h.worker_id != 11 for h in gallery.search(np.array([0, 1, 0, 0], np.float32), exclude=11))
     assert 11 not in gallery.restricted(drop_rows=[1, 2])
     assert gallery.spread(2).shape == (2, 4)
+
+
+@needs_sface
+@needs_faces
+def test_the_rank_check_measures_the_claimed_worker_on_his_enrolled_templates_as_the_gallery_does(
+    two_photos, two_engine
+):
+    """Kit got past the door as Rose: his check-in frames are her day's reference, and he is enrolled himself.
+
+    At a capture the rank check still names him: Rose is measured on her enrolled photo alone, nearest, as the
+    gallery measures Kit on his; the check-in reference (Kit's own face) would have hidden him.
+    """
+    from exam_server.face.fusion import rank_check
+
+    engine, photos = two_engine, two_photos
+    key = engine.track_model.key
+    model = engine.model_for(key)
+    probe = photos.sample(KIT3, "live")
+    enrolled = photos.sample(ROSE1).templates(template_id=1)
+    door = photos.sample(KIT2, "live").templates()  # the day's check-in reference: no stored row
+    kit = photos.sample(KIT1).embedding_for(key).vector
+    gallery = ArrayGallery(key, [2], kit[None, :], model.metric)
+    population = Population({}, claimed=1, rank_gallery=gallery)
+
+    look_alike = rank_check(engine, population, [probe], [*enrolled, *door])
+    assert look_alike is not None and look_alike["worker_id"] == 2
+    to_rose = model.distance(probe.embedding_for(key).vector, photos.sample(ROSE1).embedding_for(key).vector)
+    assert look_alike["claimed_distance"] == pytest.approx(to_rose, abs=1e-6)
+    assert look_alike["distance"] < look_alike["claimed_distance"]
+    # Two colleagues enrolled from one photo are equally near: neither is nearer than the other.
+    twin = ArrayGallery(key, [2], photos.sample(ROSE1).embedding_for(key).vector[None, :], model.metric)
+    assert rank_check(engine, Population({}, 1, twin), [probe], [*enrolled, *door]) is None
+    # Without a stored template (a pair judged by `face verify`), every template given counts, nearest.
+    alone = rank_check(engine, population, [probe], photos.sample(ROSE1).templates())
+    assert alone is not None and alone["claimed_distance"] == pytest.approx(to_rose, abs=1e-6)
