@@ -87,12 +87,16 @@ def cpu_and_wall(fn) -> tuple[float, float]:
     return time.process_time() - cpu, time.perf_counter() - wall
 
 
-def burst_frames(faces: Path, count: int, cropped: bool = True, filmed: bool = True) -> list[bytes]:
+def burst_frames(
+    faces: Path, count: int, cropped: bool = True, filmed: bool = True, takes: int = 4, zoom: float = 0.0
+) -> list[bytes]:
     """Return a burst of `count` 640 px frames of one person, each slightly moved, as the kiosk sends it.
 
     cropped: cut to one region around the face as kiosk_client.frames.crop_jpegs does (else whole frames).
-    filmed: consecutive frames come from one photo at a time (four takes, as a camera films one scene, the
+    filmed: consecutive frames come from one photo at a time (`takes` takes, as a camera films one scene, the
     face continuous from frame to frame); else every frame comes from the next photo (no continuity at all).
+    zoom: each frame scaled this much more than the one before (the face nearing the camera), so that one
+    take's frames differ as much as filmed ones do (one photo moved a pixel or two looks static).
     """
     import face_recognition
 
@@ -105,12 +109,14 @@ def burst_frames(faces: Path, count: int, cropped: bool = True, filmed: bool = T
         "single/obama/obama4.jpg",
     ]
     frames = []
+    photos = photos[:takes] if filmed else photos
     for n in range(count):
         bgr = cv2.imread(str(faces / photos[n * len(photos) // count if filmed else n % len(photos)]))
         scale = 640 / max(bgr.shape[:2])
         bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         h, w = bgr.shape[:2]
-        shift = np.float32([[1, 0, (n % 5) - 2], [0, 1, (n % 3) - 1]])
+        k = 1.0 + zoom * n
+        shift = np.float32([[k, 0, (n % 5) - 2 + (1 - k) * w / 2], [0, k, (n % 3) - 1 + (1 - k) * h / 2]])
         bgr = cv2.warpAffine(bgr, shift, (w, h), borderMode=cv2.BORDER_REPLICATE)
         frames.append(bgr)
     if not cropped:
@@ -129,7 +135,7 @@ def bench_checkin(faces: Path, rounds: int) -> dict[str, float]:
 
     from exam_server.face import replay
     from exam_server.face.fusion import verify_fused
-    from exam_server.face.liveness import Challenge, draw_challenge
+    from exam_server.face.liveness import MOVE_CODES, Challenge, draw_challenge
     from exam_server.services.exam.checkin import BURST_FRAMES, challenge_of
 
     kind = draw_challenge(length=3)  # the server's default: three moves
@@ -138,6 +144,8 @@ def bench_checkin(faces: Path, rounds: int) -> dict[str, float]:
         "checkin": burst_frames(faces, count),
         "whole": burst_frames(faces, count, cropped=False),
         "cuts": burst_frames(faces, count, filmed=False),
+        # One take, the face nearing the camera: one face track, as a kiosk films a check-in without a break.
+        "one_take": burst_frames(faces, count, takes=1, zoom=0.01),
         # A one-move challenge's burst (checkin.BURST_FRAMES): what fewer frames would cost.
         "one_move": burst_frames(faces, BURST_FRAMES),
     }
@@ -182,7 +190,8 @@ def bench_checkin(faces: Path, rounds: int) -> dict[str, float]:
         now = time.time()
         # A three-move answer these photos do not make: every face analysis runs, the moves are judged last.
         result = engine.check_liveness(Challenge(answer, "n", now, now + 60), frames, now, decoded)
-        assert result.code == "liveness_movement_not_seen", result.to_dict()
+        # Either move refusal comes after every face analysis (one still photo in one take moves as a plane).
+        assert result.code in MOVE_CODES, result.to_dict()
         verdict = verify_fused(
             engine,
             result.samples,
@@ -217,6 +226,8 @@ def bench_checkin(faces: Path, rounds: int) -> dict[str, float]:
         "every": lambda: checkin("every"),
         "whole": lambda: checkin("engine", "whole"),
         "cuts": lambda: checkin("engine", "cuts"),
+        "one_take": lambda: checkin("engine", "one_take"),
+        "one_take_one_identity": lambda: checkin("one_identity", "one_take"),
         "one_identity": lambda: checkin("one_identity"),
         "one_move": lambda: checkin("engine", "one_move"),
         "before": lambda: checkin("before"),
@@ -243,6 +254,7 @@ def bench_checkin(faces: Path, rounds: int) -> dict[str, float]:
     out.update(identity_frames=seen["engine/checkin"]["identity_frames"], tracked=seen["engine/checkin"]["tracked"])
     out.update(tracked_whole=seen["engine/whole"]["tracked"], tracked_cuts=seen["engine/cuts"]["tracked"])
     out.update(tracked_one=seen["one_identity/checkin"]["tracked"], tracked_move=seen["engine/one_move"]["tracked"])
+    out.update(tracked_take=seen["engine/one_take"]["tracked"])
     out.update(crop_h=sizes["checkin"][0], crop_w=sizes["checkin"][1])
     out["stages"] = bench_stages(engines["engine"], bursts["checkin"], chip, rounds)
     return out
@@ -428,9 +440,6 @@ def main() -> None:
     asked = lambda key: "yes" if ck["seen"][key]["dlib_asked"] else "no"  # noqa: E731
     st = ck["stages"]
     frame_work = ck["frames"] * (st["decode_hash"] + st["find"])
-    identity_cost = st["sface_pass"] + st["sface_flip"]
-    floor = frame_work + ck["identity_frames"] * identity_cost + st["chip_lead"]
-    floor_one = frame_work + identity_cost + st["chip_lead"]
     modelled = (
         frame_work + ck["tracked"] * st["sface_pass"] + ck["identity_frames"] * st["sface_flip"] + st["chip_lead"]
     )
@@ -465,7 +474,8 @@ A check-in's burst is what the server asks of the kiosk for its default three-mo
 {ck["crop_w"]}x{ck["crop_h"]} px around the face, plus a 102x126 ID-card chip photo. The burst is filmed as a
 camera films: four takes (four photos of one person) of {ck["frames"] // 4} frames each, the face moved a pixel or
 two from frame to frame; the row "every frame another photo" has no continuity at all (its frames cycle through
-the photos), the worst case. Each is timed as the server runs it: the chip photo analysed at `begin()`, every
+the photos), the worst case; the row "one take" films one photo throughout, each frame scaled 1% more than the one
+before (the face nearing the camera), one face track as a kiosk films a check-in without a break. Each is timed as the server runs it: the chip photo analysed at `begin()`, every
 frame decoded once, for the replay check's hash and `check_liveness` both (this run's challenge: `{ck["challenge"]}`,
 which these photos do not perform, so every face analysis runs and the moves are judged last), and the fused
 decision over the burst and both templates. CPU time is `time.process_time()` (every thread of the process),
@@ -478,6 +488,8 @@ wall time beside it; medians of {ck["rounds"]} interleaved rounds (the "before" 
 | same, every model asked (`EXAM_FACE_FUSED_LEAD_FIRST=false`: dlib also embeds the two judged frames and the chip photo) | {ck["every_cpu"]:.0f} ms | {ck["every_wall"]:.0f} ms | {ck["every_ratio"]:.2f}x | | |
 | same, {ck["frames"]} whole 640 px frames ({ck["tracked_whole"]} by SFace's one pass) | {ck["whole_cpu"]:.0f} ms | {ck["whole_wall"]:.0f} ms | {ck["whole_ratio"]:.2f}x | | |
 | same crops, every frame another photo: no continuity ({ck["tracked_cuts"]} by SFace's one pass) | {ck["cuts_cpu"]:.0f} ms | {ck["cuts_wall"]:.0f} ms | {ck["cuts_ratio"]:.2f}x | | |
+| same, one take: the face continuous from first frame to last, as a kiosk films it ({ck["tracked_take"]} by SFace's one pass) | {ck["one_take_cpu"]:.0f} ms | {ck["one_take_wall"]:.0f} ms | {ck["one_take_ratio"]:.2f}x | <= 1.5x | {ok(ck["one_take_ratio"] <= 1.5)} |
+| same one take, one identity frame instead of one per half | {ck["one_take_one_identity_cpu"]:.0f} ms | {ck["one_take_one_identity_wall"]:.0f} ms | {ck["one_take_one_identity_ratio"]:.2f}x | | |
 | same, one identity frame instead of one per half (`EXAM_FACE_LIVENESS_IDENTITY_FRAMES=1`; {ck["tracked_one"]} by SFace's one pass) | {ck["one_identity_cpu"]:.0f} ms | {ck["one_identity_wall"]:.0f} ms | {ck["one_identity_ratio"]:.2f}x | | |
 | same, a one-move challenge's {ck["frames_one_move"]} crops ({ck["tracked_move"]} by SFace's one pass) | {ck["one_move_cpu"]:.0f} ms | {ck["one_move_wall"]:.0f} ms | {ck["one_move_ratio"]:.2f}x | | |
 | check-in as before issue 22 (every frame found with upsampling, embedded by both models; chip analysed twice) | {ck["before_cpu"]:.0f} ms | {ck["before_wall"]:.0f} ms | {ck["before_ratio"]:.2f}x | | |
@@ -500,9 +512,9 @@ this burst's takes of different photos are {ck["tracked"]} tracks, a burst filme
 leaves the decision open (`fusion.settled_by_lead`, docs/face-models.md "SFace asked first"): then
 {ck["identity_frames"] + 1} dlib encodings and the chip photo's second analysis add about
 {(ck["identity_frames"] + 1) * st["dlib"] + st["chip_every"] - st["chip_lead"]:.0f} ms. The 1.5x target is
-{1.5 * ck["bare_cpu"]:.0f} ms. On a burst that is one face track from first frame to last, the per-frame work, each
-identity frame's two SFace passes and the chip photo take {floor:.0f} ms
-({floor / ck["bare_cpu"]:.2f}x); with one identity frame {floor_one:.0f} ms ({floor_one / ck["bare_cpu"]:.2f}x).
+{1.5 * ck["bare_cpu"]:.0f} ms. A burst filmed in one take is one face track: SFace embeds only its identity
+frames, and the check-in costs {ck["one_take_cpu"]:.0f} ms ({ck["one_take_ratio"]:.2f}x), {ck["one_take_one_identity_cpu"]:.0f} ms
+({ck["one_take_one_identity_ratio"]:.2f}x) with one identity frame.
 
 The second process's total RSS grows by the size of the file because RSS counts every resident page a
 process has mapped, shared ones included; those pages are the page cache's single copy (RssFile
