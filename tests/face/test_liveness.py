@@ -235,6 +235,22 @@ def test_another_person_in_any_frame_of_a_filmed_burst_fails(
 
 
 @needs_faces
+@pytest.mark.parametrize("start", [0, 4, 8])
+def test_a_stranger_filmed_for_several_frames_is_a_face_track_of_his_own_and_fails(
+    engine, enrolled, photos, filmed_rgb, start
+):
+    """Someone else in front of the camera for four frames in a row: continuous among themselves, never with
+    the worker's frames on either side, so they are one track of their own, and one of them is embedded."""
+    frames = [encode_jpeg(f) for f in filmed_rgb]
+    other = photos.rgb("single/biden/biden2.jpg", 640)
+    for n in range(start, start + 4):
+        frames[n] = encode_jpeg(_shifted(other, n))
+    code, result = _refusal(engine, _challenge("turn_left"), frames, enrolled)
+    assert code in ("liveness_face_changed", "face_mismatch"), result.to_dict()
+    assert set(range(start, start + 4)) & set(result.tracked_frames), result.tracked_frames
+
+
+@needs_faces
 def test_the_identity_is_judged_on_one_frame_of_each_half_a_frontal_one_where_there_is(engine, enrolled, turn_frames):
     result = engine.check_liveness(_challenge("turn_left"), turn_frames)
     assert result.code is None, result.to_dict()
