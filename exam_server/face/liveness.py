@@ -51,8 +51,8 @@ _THUMB = (64, 48)
 # pasted at a frame's edge, a quarter or a third of its longer side wide, 82-602.
 _OUTSIDE_GREY = 24
 _OUTSIDE_PIXELS = 48
-# The face patch that vouches for a frame's neighbour (continuity): grey, this many pixels square, aligned on
-# the five points as the embedding models align their 112 px crops, compared at shifts up to _PATCH_SHIFT.
+# The face patch that joins consecutive frames into one face track (continuity): grey, this many pixels square,
+# aligned on the five points as the embedding models align their 112 px crops, compared at shifts up to _PATCH_SHIFT.
 _PATCH = 24
 _PATCH_SHIFT = 2
 
