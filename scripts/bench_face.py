@@ -129,13 +129,46 @@ def burst_frames(
     return crop_jpegs(frames, union, max(b[2] - b[0] for b in boxes))
 
 
+def run_checkin(engine: FaceEngine, frames: list[bytes], chip: bytes, templates: list, answer: str, chips: int = 1):
+    """Judge one check-in as the server does; return its liveness result and identity verdict.
+
+    begin(): the chip photo analysed by the model asked first (`chips` times: before issue 22, twice). Then every
+    frame decoded once, for the replay hash and check_liveness, and the fused decision over the burst, the
+    enrolment templates and the chip photo's (dlib's only if the decision asks: checkin._chip_rest).
+    """
+    from exam_server.face import replay
+    from exam_server.face.fusion import verify_fused
+    from exam_server.face.liveness import MOVE_CODES, Challenge
+
+    for _ in range(chips):
+        chip_rgb = engine.decode(chip, "id_card").rgb
+        chip_sample = engine.embed_lead(chip_rgb, engine.analyse_rgb(chip_rgb, "id_card", "id_card", embed=False))
+    have = set(chip_sample.embeddings)
+
+    def chip_rest() -> list:  # checkin._chip_rest: the kept photo analysed again for the models it lacks
+        again = engine.analyse_rgb(engine.decode(chip, "id_card").rgb, "id_card", "id_card", check=False)
+        return [t for t in again.templates() if t.embedding.model_key not in have]
+
+    decoded = engine.decode_frames(frames)  # once, for replays.hash_frames and check_liveness
+    [replay.phash(rgb) for rgb in decoded]  # replays.hash_frames
+    now = time.time()
+    # An answer these photos do not make: every face analysis runs, the moves are judged last.
+    result = engine.check_liveness(Challenge(answer, "n", now, now + 60), frames, now, decoded)
+    # Either move refusal comes after every face analysis (one still photo in one take moves as a plane).
+    assert result.code in MOVE_CODES, result.to_dict()
+    verdict = verify_fused(
+        engine, result.samples, [*templates, *chip_sample.templates()], tracked=result.tracked, templates_rest=chip_rest
+    )
+    return result, verdict
+
+
 def bench_checkin(faces: Path, rounds: int) -> dict[str, float]:
     """Return CPU and wall medians of one bare analysis, the engine's check-in (burst + chip) and capture."""
     import face_recognition
 
     from exam_server.face import replay
     from exam_server.face.fusion import verify_fused
-    from exam_server.face.liveness import MOVE_CODES, Challenge, draw_challenge
+    from exam_server.face.liveness import draw_challenge
     from exam_server.services.exam.checkin import BURST_FRAMES, challenge_of
 
     kind = draw_challenge(length=3)  # the server's default: three moves
@@ -173,32 +206,9 @@ def bench_checkin(faces: Path, rounds: int) -> dict[str, float]:
     seen: dict[str, dict] = {}
 
     def checkin(name: str, burst: str = "checkin") -> None:
-        engine, frames = engines[name], bursts[burst]
         answer = "open_mouth" if burst == "one_move" else kind
-        # begin(): the chip photo analysed (and, before, analysed again at /frames), by the model asked first.
-        for _ in range(2 if name == "before" else 1):
-            chip_rgb = engine.decode(chip, "id_card").rgb
-            chip_sample = engine.embed_lead(chip_rgb, engine.analyse_rgb(chip_rgb, "id_card", "id_card", embed=False))
-        have = set(chip_sample.embeddings)
-
-        def chip_rest() -> list:  # checkin._chip_rest: the kept photo analysed again for the models it lacks
-            again = engine.analyse_rgb(engine.decode(chip, "id_card").rgb, "id_card", "id_card", check=False)
-            return [t for t in again.templates() if t.embedding.model_key not in have]
-
-        decoded = engine.decode_frames(frames)  # once, for replays.hash_frames and check_liveness
-        [replay.phash(rgb) for rgb in decoded]  # replays.hash_frames
-        now = time.time()
-        # A three-move answer these photos do not make: every face analysis runs, the moves are judged last.
-        result = engine.check_liveness(Challenge(answer, "n", now, now + 60), frames, now, decoded)
-        # Either move refusal comes after every face analysis (one still photo in one take moves as a plane).
-        assert result.code in MOVE_CODES, result.to_dict()
-        verdict = verify_fused(
-            engine,
-            result.samples,
-            [*templates[name], *chip_sample.templates()],
-            tracked=result.tracked,
-            templates_rest=chip_rest,
-        )
+        chips = 2 if name == "before" else 1  # before issue 22 the chip photo was analysed again at /frames
+        result, verdict = run_checkin(engines[name], bursts[burst], chip, templates[name], answer, chips)
         seen[f"{name}/{burst}"] = {
             "identity_frames": len(result.samples),
             "tracked": len(result.tracked_frames),
@@ -258,6 +268,43 @@ def bench_checkin(faces: Path, rounds: int) -> dict[str, float]:
     out.update(crop_h=sizes["checkin"][0], crop_w=sizes["checkin"][1])
     out["stages"] = bench_stages(engines["engine"], bursts["checkin"], chip, rounds)
     return out
+
+
+def _storm_process(faces: Path, share: int, barrier, out) -> None:
+    """One face-pool process of the storm: warm up, wait for the others, judge `share` check-ins, report."""
+    from exam_server.face.liveness import draw_challenge
+    from exam_server.services.exam.checkin import challenge_of
+
+    kind = draw_challenge(length=3)
+    frames = burst_frames(faces, challenge_of(kind)["frames"])
+    engine = FaceEngine()
+    enrolled = (faces / "single/obama/obama2.jpg").read_bytes()
+    chip = engine.id_card_photo(enrolled)
+    templates = engine.enrol_sample(enrolled, "console").templates()
+    run_checkin(engine, frames, chip, templates, kind)  # models loaded, caches warm
+    barrier.wait()
+    cpu, started = time.process_time(), time.time()
+    for _ in range(share):
+        run_checkin(engine, frames, chip, templates, kind)
+    out.put((time.process_time() - cpu, started, time.time()))
+
+
+def bench_storm(faces: Path, checkins: int = 200, processes: int = 2) -> dict[str, float]:
+    """Return the wall time of `checkins` check-ins judged by `processes` processes at once, face work only."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # fresh interpreters, as gunicorn's workers are
+    barrier, out = context.Barrier(processes), context.Queue()
+    shares = [checkins // processes + (n < checkins % processes) for n in range(processes)]
+    workers = [context.Process(target=_storm_process, args=(faces, n, barrier, out)) for n in shares]
+    for w in workers:
+        w.start()
+    reports = [out.get(timeout=1800) for _ in workers]
+    for w in workers:
+        w.join()
+    wall = max(r[2] for r in reports) - min(r[1] for r in reports)
+    cpu = sum(r[0] for r in reports)
+    return {"checkins": checkins, "processes": processes, "wall_s": wall, "cpu_ms_per_checkin": 1000 * cpu / checkins}
 
 
 def bench_stages(engine: FaceEngine, frames: list[bytes], chip: bytes, rounds: int) -> dict[str, float]:
@@ -423,6 +470,11 @@ def main() -> None:
         f"{ck['before_ratio']:.2f}x; capture {ck['capture_ratio']:.2f}x (every model {ck['capture_every_ratio']:.2f}x); "
         f"stages {json.dumps({k: round(v, 1) for k, v in ck['stages'].items()})}; seen {json.dumps(ck['seen'])}"
     )
+    storm = bench_storm(args.faces, 40 if args.quick else 200)
+    print(
+        f"storm: {storm['checkins']} check-ins by {storm['processes']} processes in {storm['wall_s']:.1f} s, "
+        f"{storm['cpu_ms_per_checkin']:.0f} ms CPU each"
+    )
     batch = bench_batch(args.faces, copies)
     print(
         f"batch enrolment of {batch['files']:.0f} photos: 1 process {batch['seconds_1']:.1f} s, "
@@ -493,6 +545,7 @@ wall time beside it; medians of {ck["rounds"]} interleaved rounds (the "before" 
 | same, one identity frame instead of one per half (`EXAM_FACE_LIVENESS_IDENTITY_FRAMES=1`; {ck["tracked_one"]} by SFace's one pass) | {ck["one_identity_cpu"]:.0f} ms | {ck["one_identity_wall"]:.0f} ms | {ck["one_identity_ratio"]:.2f}x | | |
 | same, a one-move challenge's {ck["frames_one_move"]} crops ({ck["tracked_move"]} by SFace's one pass) | {ck["one_move_cpu"]:.0f} ms | {ck["one_move_wall"]:.0f} ms | {ck["one_move_ratio"]:.2f}x | | |
 | check-in as before issue 22 (every frame found with upsampling, embedded by both models; chip analysed twice) | {ck["before_cpu"]:.0f} ms | {ck["before_wall"]:.0f} ms | {ck["before_ratio"]:.2f}x | | |
+| check-in storm: {storm["checkins"]} check-ins as shipped (the first row's) judged by {storm["processes"]} processes at once, face work only (no HTTP, no database; the whole server's storm: `scripts/bench_load.py`) | {storm["cpu_ms_per_checkin"]:.0f} ms each | {storm["wall_s"]:.1f} s for all | {storm["cpu_ms_per_checkin"] / ck["bare_cpu"]:.2f}x | | |
 | in-exam capture: one 640x480 frame, hash, analysis, fused decision, as shipped (dlib asked: {asked("capture/engine")}) | {ck["capture_cpu"]:.0f} ms | {ck["capture_wall"]:.0f} ms | {ck["capture_ratio"]:.2f}x | <= 0.8x | {ok(ck["capture_ratio"] <= 0.8)} |
 | same, every model asked | {ck["capture_every_cpu"]:.0f} ms | {ck["capture_every_wall"]:.0f} ms | {ck["capture_every_ratio"]:.2f}x | | |
 
