@@ -22,11 +22,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import pickle
-import re
 import sys
 import time
 from pathlib import Path
 
+import benchdoc  # scripts/benchdoc.py: replace_section
 import cv2
 import numpy as np
 
@@ -299,10 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_write:
         print(text)
         return 0
-    doc = DOC.read_text(encoding="utf-8")
-    if BEGIN not in doc:
-        raise SystemExit(f"{DOC} has no {BEGIN} … {END} section to replace")
-    DOC.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: text, doc, flags=re.S), encoding="utf-8")
+    benchdoc.replace_section(DOC, BEGIN, END, text)
     print(f"wrote {DOC}")
     return 0
 

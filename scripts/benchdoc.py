@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -23,6 +24,21 @@ the date. Comparisons are measured against their baseline in the same run and qu
 This file is rebuilt from `docs/benchmarks_<area>.md` by `python scripts/benchdoc.py`, which
 every benchmark script runs when it finishes.
 """
+
+
+def replace_section(doc: Path, begin: str, end: str, text: str, append: bool = False) -> None:
+    """Put `text` (markers included) in place of the section between `begin` and `end` of a document.
+
+    append: add it at the end when the document has no such section yet (else that is an error).
+    """
+    content = doc.read_text(encoding="utf-8")
+    if begin in content:
+        content = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: text, content, flags=re.S)
+    elif append:
+        content += "\n" + text + "\n"
+    else:
+        raise SystemExit(f"{doc} has no {begin} … {end} section to replace")
+    doc.write_text(content, encoding="utf-8")
 
 
 def machine(*extras: str) -> str:

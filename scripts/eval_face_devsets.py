@@ -32,13 +32,14 @@ import argparse
 import importlib.metadata
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import benchdoc  # scripts/benchdoc.py: replace_section
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "face-models.md"
@@ -307,10 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_write:
             print(text)
             return 0
-        doc = DOC.read_text(encoding="utf-8")
-        if ARC_BEGIN not in doc:
-            raise SystemExit(f"{DOC} has no {ARC_BEGIN} marker")
-        DOC.write_text(re.sub(re.escape(ARC_BEGIN) + ".*?" + re.escape(ARC_END), lambda _: text, doc, flags=re.S))
+        benchdoc.replace_section(DOC, ARC_BEGIN, ARC_END, text)
         print(f"wrote the ArcFace section of {DOC}")
         return 0
     DET_DIR.mkdir(parents=True, exist_ok=True)
@@ -331,12 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_write:
         print(text)
         return 0
-    doc = DOC.read_text(encoding="utf-8")
-    if BEGIN in doc:
-        doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: text, doc, flags=re.S)
-    else:
-        doc += "\n" + text + "\n"
-    DOC.write_text(doc, encoding="utf-8")
+    benchdoc.replace_section(DOC, BEGIN, END, text, append=True)
     print(f"wrote {DOC}")
     return 0
 
