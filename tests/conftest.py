@@ -115,6 +115,31 @@ def app(database_url, tmp_path_factory):
 
 
 @pytest.fixture()
+def make_app(database_url, tmp_path, db):
+    """Return a maker of further apps on the test database, with CSRF on (the real default) and `config` added.
+
+    The session's app turns CSRF off and lifts the login limit so that tests need not fetch tokens; the tests
+    of those protections build their app here. Each app's connections are closed after the test.
+    """
+    from exam_server import create_app
+    from exam_server.extensions import db as sqla
+
+    built = []
+
+    def make(**config):
+        base = {"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": database_url, "DATA_DIR": str(tmp_path)}
+        application = create_app({**base, **config})
+        application.test_client_class = FreshContextClient
+        built.append(application)
+        return application
+
+    yield make
+    for application in built:
+        with application.app_context():
+            sqla.engine.dispose()
+
+
+@pytest.fixture()
 def db(app):
     """Yield the SQLAlchemy handle inside an app context; empty every table afterwards."""
     from exam_server.extensions import db as sqla

@@ -7,28 +7,14 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from exam_server import create_app
 from exam_server.services.exam import kiosks
 from kiosk_client.api import Busy, KioskApi
-from tests.conftest import FreshContextClient
 
 
 @pytest.fixture()
-def limited_app(database_url, tmp_path, db):
+def limited_app(make_app):
     """An app on the test database allowing 5 requests a minute per token and 3 per address without one."""
-    limited = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "k",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "DATA_DIR": str(tmp_path),
-            "QUEUE_URL": "immediate",
-            "API_RATE_LIMIT": "5 per minute",
-            "API_ANONYMOUS_RATE_LIMIT": "3 per minute",
-        }
-    )
-    limited.test_client_class = FreshContextClient
-    return limited
+    return make_app(QUEUE_URL="immediate", API_RATE_LIMIT="5 per minute", API_ANONYMOUS_RATE_LIMIT="3 per minute")
 
 
 def register(db, name):

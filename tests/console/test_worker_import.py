@@ -265,26 +265,9 @@ def test_staged_upload_belongs_to_its_uploader(db, world, login):
 
 
 @pytest.fixture()
-def strict_app(database_url, tmp_path, db):
+def strict_app(make_app):
     """An app with CSRF on and the default 8 MiB request limit, on the same database."""
-    from exam_server import create_app
-    from tests.conftest import FreshContextClient
-
-    strict = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "k",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "DATA_DIR": str(tmp_path),
-            "LOGIN_RATE_LIMIT": "1000 per minute",
-        }
-    )
-    strict.test_client_class = FreshContextClient
-    yield strict
-    with strict.app_context():
-        from exam_server.extensions import db as sqla
-
-        sqla.engine.dispose()
+    return make_app(LOGIN_RATE_LIMIT="1000 per minute")
 
 
 def csrf_token(client, path: str) -> str:

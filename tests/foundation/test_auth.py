@@ -5,7 +5,6 @@ import re
 import pytest
 from sqlalchemy import select
 
-from exam_server import create_app
 from exam_server.models import AuditLog
 from tests import factories
 
@@ -63,21 +62,9 @@ def test_scope_limits_dashboard_counts(db, world, login):
 
 
 @pytest.fixture()
-def strict_app(database_url, tmp_path, db):
+def strict_app(make_app):
     """An app with CSRF and rate limiting on, on the same database."""
-    from tests.conftest import FreshContextClient
-
-    strict = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "k",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "DATA_DIR": str(tmp_path),
-            "LOGIN_RATE_LIMIT": "3 per minute",
-        }
-    )
-    strict.test_client_class = FreshContextClient
-    return strict
+    return make_app(LOGIN_RATE_LIMIT="3 per minute")
 
 
 def test_login_form_requires_csrf_token(strict_app, world):

@@ -152,20 +152,6 @@ __all__ = ["PIN", "factories"]
 
 
 @pytest.fixture()
-def strict_client(database_url, db, tmp_path):
+def strict_client(make_app):
     """Return a test client of an app that checks CSRF tokens (the test app does not), on the same database."""
-    from exam_server import create_app
-    from tests.conftest import FreshContextClient
-
-    strict = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "strict-key",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "DATA_DIR": str(tmp_path),
-            "SERVER_NAME": "exam.test",
-            "QUEUE_URL": "immediate",
-        }
-    )
-    strict.test_client_class = FreshContextClient
-    return strict.test_client()
+    return make_app(SECRET_KEY="strict-key", SERVER_NAME="exam.test", QUEUE_URL="immediate").test_client()
