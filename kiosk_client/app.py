@@ -540,6 +540,10 @@ class KioskApp:
             if self.exam is not None:
                 self.exam.finish()
                 sitting_id, worker = self.exam.id, self.exam.state.get("worker")
+            if self.screen in PIN_SCREENS and self.pin_visit is not None and self.pin_visit["sitting_id"] == sitting_id:
+                # A late answer about the sitting whose result was shown (a copy of the submit's reply, a message
+                # refused as closed after it) must not take the worker back out of the PIN screens.
+                return
             # After the exam, never on its time: the server says until when this kiosk may set it (pin_until).
             offered = bool(result.get("pin_until")) and sitting_id is not None
             self.pin_visit = {"sitting_id": sitting_id, "worker": worker or {}} if offered else None

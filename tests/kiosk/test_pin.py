@@ -271,6 +271,22 @@ def test_an_exam_resumed_after_a_restart_offers_the_pin_after_it(screen, live):
         again.stop()
 
 
+def test_a_late_copy_of_the_result_does_not_take_the_worker_out_of_the_pin_screens(screen, live):
+    """A message about the sitting answered after its result (a capture refused as closed reads the result
+    back) shows nothing new: the worker typing a PIN stays on the keypad (this once failed CI after a restart)."""
+    _, kiosk = screen
+    citizen_id = citizen_id_of(live)
+    state = sit_exam(kiosk, live)
+    assert state["pin_offer"] is True
+    open_keypad(kiosk)
+    assert kiosk.screen == "pin_entry"
+    kiosk.show_result(state["result"])
+    assert kiosk.screen == "pin_entry"
+    enter_pin(kiosk, PIN)
+    wait_for(kiosk, "pin_done")
+    assert signs_in(live, citizen_id, PIN)
+
+
 def type_pin_twice(page, pin: str, slip: bool = False) -> None:
     """Type a PIN on the touch keypad and again to confirm it; with a slip put right the first time."""
     for phase in ("first", "again"):
