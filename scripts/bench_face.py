@@ -559,7 +559,7 @@ by SFace first {st["chip_lead"]:.1f} ms, by every model {st["chip_every"]:.1f} m
 {ck["frames"]} x ({st["decode_hash"]:.1f} + {st["find"]:.1f}) = {frame_work:.0f} ms of per-frame work, {ck["tracked"]} SFace
 passes {ck["tracked"] * st["sface_pass"]:.0f} ms (`liveness.tracked_frames`: one frame of each face track, a run of
 frames each continuous with the next, `liveness_track_min_correlation`; the identity frames' passes among them;
-this burst's takes of different photos are {ck["tracked"]} tracks, a burst filmed without a break is one),
+this burst's takes of different photos need {ck["tracked"]}, a burst filmed without a break only its identity frames'),
 {ck["identity_frames"]} mirrored passes {ck["identity_frames"] * st["sface_flip"]:.0f} ms and the chip photo
 {st["chip_lead"]:.0f} ms: {modelled:.0f} ms of the {ck["checkin_cpu"]:.0f} ms measured. dlib is asked only when SFace
 leaves the decision open (`fusion.settled_by_lead`, docs/face-models.md "SFace asked first"): then
