@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="comma-separated, run in order on the same city: shared (one gunicorn with "
         "gunicorn.conf.py serves everything), split (check-in bursts and captures go to a "
         "second gunicorn, the face pool, with EXAM_NICE=10, as kiosk-client --face-server "
-        "sends them; docs/scaling.md)",
+        "sends them; docs/scaling.md), split_every_frame (split, every frame of a burst its own face track)",
     )
     parser.add_argument(
         "--burst-frames",
@@ -111,14 +111,23 @@ def start_gunicorn(url: str, data_dir: Path, port: int, log: Path, **env_extra: 
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
-def start_servers(url: str, data_dir: Path, port: int, logs: Path, face_pool: bool, **env_extra: str):
+def start_servers(
+    url: str,
+    data_dir: Path,
+    port: int,
+    logs: Path,
+    face_pool: bool,
+    face_env: dict[str, str] | None = None,
+    **env_extra: str,
+):
     """Start gunicorn on port and, with face_pool, the face pool on port + 1; return the processes and routes.
 
     The face pool is a second gunicorn of the same app that takes the check-in bursts and captures, as
-    kiosk-client --face-server sends them (docs/scaling.md): EXAM_NICE=10, 32 threads, no sweep. env_extra
-    goes to the first server only. The routes map the load drivers' kinds of request to base URLs.
+    kiosk-client --face-server sends them (docs/scaling.md): EXAM_NICE=10, 32 threads, no sweep. face_env
+    goes to both servers, env_extra to the first server only. The routes map the load drivers' kinds of request to base URLs.
     """
-    servers = [start_gunicorn(url, data_dir, port, logs / "gunicorn.log", **env_extra)]
+    face_env = face_env or {}
+    servers = [start_gunicorn(url, data_dir, port, logs / "gunicorn.log", **face_env, **env_extra)]
     routes = {"default": f"http://127.0.0.1:{port}"}
     if face_pool:
         servers.append(
@@ -130,6 +139,7 @@ def start_servers(url: str, data_dir: Path, port: int, logs: Path, face_pool: bo
                 EXAM_NICE="10",
                 EXAM_THREADS="32",
                 EXAM_SWEEP_SECONDS="0",
+                **face_env,
             )
         )
         routes.update(frames=f"http://127.0.0.1:{port + 1}", capture=f"http://127.0.0.1:{port + 1}")
@@ -162,7 +172,10 @@ def stop(process) -> None:
             process.kill()
 
 
-VARIANTS = ("shared", "split")
+VARIANTS = ("shared", "split", "split_every_frame")
+# split_every_frame: split, with every frame of a burst its own face track (a continuity above 1), so that SFace's
+# one pass embeds every frame: what real footage filmed at the kiosk's spacing is close to (scripts/measure_burst.py).
+EVERY_FRAME_ENV = {"EXAM_FACE_LIVENESS_TRACK_MIN_CORRELATION": "1.01"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -185,7 +198,8 @@ def run(args: argparse.Namespace) -> int:
         per_variant = args.kiosks * args.sittings_per_kiosk
         setup = build(url, data_dir, args, per_variant * len(variants))
         for n, name in enumerate(variants):
-            args.split = name == "split"
+            args.split = name.startswith("split")
+            args.every_frame = name == "split_every_frame"
             text, answers = run_variant(
                 args,
                 url,
@@ -212,7 +226,8 @@ def run_variant(
     logs.mkdir(parents=True, exist_ok=True)
     for old in logs.glob("gunicorn*.log"):
         old.unlink()
-    servers, routes = start_servers(url, data_dir, args.port, logs, args.split)
+    face_env = EVERY_FRAME_ENV if getattr(args, "every_frame", False) else {}
+    servers, routes = start_servers(url, data_dir, args.port, logs, args.split, face_env)
     try:
         for port in range(args.port, args.port + len(servers)):
             wait_ready(port, "/api/v1/ping", {"Authorization": f"Bearer {tokens[0]}"})

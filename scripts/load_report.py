@@ -202,6 +202,8 @@ def report(args, stats, answers: dict, bare: float, before: dict, after: dict, m
     busy = (after["busy"] - before["busy"]) / (elapsed * cores)
     pool = f"{gunicorn_conf.workers} workers x {gunicorn_conf.threads} threads (gthread)"
     variant = "face work on its own pool" if args.split else "one pool serves everything"
+    if getattr(args, "every_frame", False):
+        variant += ", every frame of a burst its own face track"
     lines = [
         f"## Kiosk API under load: {args.kiosks} kiosks ({variant})",
         "",

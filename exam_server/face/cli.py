@@ -162,7 +162,7 @@ def _verify_files(
     cohort: Any,
 ) -> dict[str, Any]:
     from .fusion import embedded_by_all, verify_fused
-    from .liveness import embed_burst
+    from .liveness import embed_burst, find_faces
     from .pairs import search_key
 
     data = _read(enrolled, "a")
@@ -179,11 +179,15 @@ def _verify_files(
         probes = [_refusing(lambda: engine.analyse(_read(live[0], "b"), "live"), "b")]
         chosen = [0]
     else:
-        images, found = [], []
-        for path, name in zip(live, names, strict=True):
-            images.append(_refusing(partial(engine.decode, _read(path, name), "live"), name).rgb)
-            found.append(_refusing(partial(engine.analyse_rgb, images[-1], "live", check=False, embed=False), name))
-        burst = embed_burst(engine, images, found)  # the frames and vectors check-in decides on
+        images = [
+            _refusing(partial(engine.decode, _read(path, name), "live"), name).rgb
+            for path, name in zip(live, names, strict=True)
+        ]
+        try:  # the faces found, the frames and the vectors exactly as check-in's liveness has them
+            faces = find_faces(engine, images)
+        except FaceRefusal as refusal:
+            raise _Refused(refusal, names[refusal.frame or 0]) from refusal
+        burst = embed_burst(engine, faces.images, faces.samples, faces.patches)
         chosen, probes, tracked = burst.identity_frames, burst.samples, burst.tracked
     if model is not None:
         probes = embedded_by_all(probes, [model.key])

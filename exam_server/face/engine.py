@@ -81,6 +81,8 @@ class FaceEngine:
         extra_models: Sequence[EmbeddingModel] | None = None,
     ) -> None:
         self.settings = settings or FaceSettings()
+        if self.settings.opencv_threads > 0:
+            cv2.setNumThreads(self.settings.opencv_threads)
         self.detector = detector or DlibHogDetector()
         self.landmarker = landmarker or DlibShape68Provider()
         self._model = model
@@ -206,7 +208,18 @@ class FaceEngine:
 
         near: the face box of the previous frame of a burst, the same size, whose face is looked for around it first.
         """
-        face = self.find_single_face(rgb, kind, near)
+        return self.describe(rgb, self.find_single_face(rgb, kind, near), kind, source, check, embed)
+
+    def describe(
+        self,
+        rgb: np.ndarray,
+        face: DetectedFace,
+        kind: str = "live",
+        source: str | None = None,
+        check: bool = True,
+        embed: bool = True,
+    ) -> FaceSample:
+        """Return the sample of a face already found in an image: its quality figures, checked, and its embeddings."""
         figures = self.measure(rgb, face)
         if check:
             check_quality(figures, kind, self.settings)
@@ -341,6 +354,14 @@ class FaceEngine:
         """Return the region of a width x height frame that _detect_near scans around a previous face box."""
         return near.grown(_WINDOW_GROW).clipped(width, height)
 
+    def window_in_picture(self, near: FaceBox, width: int, height: int) -> bool:
+        """Tell whether the window around a face box (face_window) lies wholly inside a width x height frame."""
+        return near.grown(_WINDOW_GROW) == self.face_window(near, width, height)
+
+    def one_face_near(self, rgb: np.ndarray, near: FaceBox) -> bool:
+        """Tell whether the window around a previous face box holds exactly one face, clear of its edges."""
+        return len(self._detect_near(rgb, near)) == 1
+
     def _detect_near(self, rgb: np.ndarray, near: FaceBox) -> list[FaceBox]:
         """Look for the face only around the previous frame's: [its box], or [] for the full search to decide.
 
@@ -350,7 +371,7 @@ class FaceEngine:
         at this scale up to the window's side), which is where the same face is a frame later. What it cannot:
         anything outside the window, such as a second face entering the picture, and a face smaller than that
         inside it. So it answers only when it finds exactly one face clear of the window's edges, and the caller
-        (liveness._find_faces) asks it only for a frame after the first of a burst that is unchanged outside the
+        (liveness.find_faces) asks it only for a frame after the first of a burst that is unchanged outside the
         window since the previous frame: a face that enters elsewhere changes it, and the full search sees the
         frame; a face elsewhere that has not moved since was there for the first frame's full search.
         """

@@ -56,9 +56,17 @@ class FaceError(Exception):
 class FaceRefusal(FaceError):
     """Refuse an image or a check for a named reason a kiosk can show."""
 
-    def __init__(self, code: str, detail: str = "", message_zh: str | None = None, limits: dict | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        detail: str = "",
+        message_zh: str | None = None,
+        limits: dict | None = None,
+        frame: int | None = None,
+    ) -> None:
         self.code = code
         self.detail = detail
+        self.frame = frame  # which frame of a burst was refused (from 0), where a burst was judged
         self.limits = limits or {}  # the limit not met (e.g. min_px), for the photo message
         self.message_zh = message_zh or MESSAGES_ZH.get(code, "人脸核验失败，请重试。")
         super().__init__(f"{code}: {detail}" if detail else code)

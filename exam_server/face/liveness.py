@@ -55,6 +55,7 @@ _OUTSIDE_PIXELS = 48
 # aligned on the five points as the embedding models align their 112 px crops, compared at shifts up to _PATCH_SHIFT.
 _PATCH = 24
 _PATCH_SHIFT = 2
+_FLAT_PATCH = np.zeros((_PATCH, _PATCH), np.float32)  # a frame without landmarks: continuous with nothing
 
 
 @dataclass(frozen=True)
@@ -283,10 +284,10 @@ def blink_seen(ears: Sequence[float], ratio: float) -> bool:
 def identity_frames(samples: Sequence[FaceSample], count: int, settings: Any) -> list[int]:
     """Return the numbers of the frames whose identity is embedded and decided on: the best frontal one of each part.
 
-    The burst is cut into `count` equal parts and each gives its most frontal, open-eyed, closed-mouthed and
-    sharpest frame: the pose the enrolment photos and the calibrated thresholds are of (a turned, blinking or
-    blurred face is further from its own enrolment photo), and the parts make the "same face" check span the
-    burst. That the face which made the moves is the claimed worker's is proven for every frame apart: by the
+    The burst is cut into `count` equal parts (one by default, liveness_identity_frames) and each gives its most
+    frontal, open-eyed, closed-mouthed and sharpest frame: the pose the enrolment photos and the calibrated
+    thresholds are of (a turned, blinking or blurred face is further from its own enrolment photo). That the
+    face which made the moves is the claimed worker's is proven for every frame apart: by the
     tracking model's one-pass embedding, judged alone against the templates by the decision (fusion.verify_fused),
     or by continuity, frame to frame, with a frame so embedded (tracked_frames).
     """
@@ -377,7 +378,12 @@ class BurstEmbedding:
     tracked: dict[int, Embedding]  # the tracking model's one-pass embedding of each tracked frame
 
 
-def embed_burst(engine: FaceEngine, images: Sequence[np.ndarray], found: Sequence[FaceSample]) -> BurstEmbedding:
+def embed_burst(
+    engine: FaceEngine,
+    images: Sequence[np.ndarray],
+    found: Sequence[FaceSample],
+    patches: Sequence[np.ndarray] | None = None,
+) -> BurstEmbedding:
     """Embed a burst analysed without embeddings (`found`, one sample of each image) as its identity is decided.
 
     The identity embeddings, the costly part, only for the frames that decide (identity_frames says which).
@@ -385,12 +391,15 @@ def embed_burst(engine: FaceEngine, images: Sequence[np.ndarray], found: Sequenc
     (tracked_frames): a face swapped into any frame breaks its track and is embedded and compared. A burst
     without continuity (frames of different takes) has every frame embedded; a filmed one only its identity
     frames. Check-in and `exam-server face verify` both embed a burst here, so that they decide on the same vectors.
+    patches: the frames' aligned patches where the caller has them (find_faces), else made here.
     """
     settings = engine.settings
     track = engine.track_model
     faces = [DetectedFace(s.box, s.landmarks) for s in found if s.landmarks is not None]  # analyse_rgb sets them
     chosen = identity_frames(found, settings.liveness_identity_frames, settings)
-    links = continuity([aligned_patch(rgb, face.landmarks) for rgb, face in zip(images, faces, strict=True)])
+    if patches is None:
+        patches = [aligned_patch(rgb, face.landmarks) for rgb, face in zip(images, faces, strict=True)]
+    links = continuity(patches)
     embedded = tracked_frames(len(images), chosen, links, settings.liveness_track_min_correlation)
     vectors = {n: track.quick_embed(images[n], faces[n]) for n in embedded}
     # The identity frames by the model the decision asks first; the others only if it asks for them.
@@ -430,9 +439,10 @@ def check_liveness(
     if len(decoded) != len(frames):
         raise ValueError(f"{len(decoded)} decoded images for {len(frames)} frames")
     try:
-        found, images, thumbs = _find_faces(engine, decoded)
+        faces = find_faces(engine, decoded)
     except FaceRefusal as refusal:
         return _fail(result, refusal.code, refusal.detail)
+    found, thumbs = faces.samples, faces.thumbs
 
     result.yaw = [s.quality.yaw for s in found]
     result.eye_aspect_ratio = [s.quality.eye_aspect_ratio for s in found]
@@ -440,7 +450,7 @@ def check_liveness(
     if result.frame_difference < settings.liveness_static_max_diff:
         return _fail(result, "liveness_static", f"frames differ by {result.frame_difference:.2f} grey levels")
 
-    burst = embed_burst(engine, images, found)
+    burst = embed_burst(engine, faces.images, found, faces.patches)
     result.identity_frames, result.tracked_frames = burst.identity_frames, burst.tracked_frames
     # One face throughout, judged on the frames against each other by the tracking model: the judged
     # frames against each other, every tracked frame against the nearest judged one.
@@ -467,17 +477,24 @@ def check_liveness(
     return result
 
 
-def _find_faces(
-    engine: FaceEngine, decoded: Sequence[np.ndarray | FaceRefusal]
-) -> tuple[list[FaceSample], list[np.ndarray], list[np.ndarray]]:
-    """Return every frame's face analysed without embedding, its image and its grey thumbnail; raise the first refusal.
+@dataclass
+class FoundFaces:
+    """Every frame of a burst with its face analysed without embedding (find_faces)."""
+
+    samples: list[FaceSample]
+    images: list[np.ndarray]
+    thumbs: list[np.ndarray]  # grey thumbnails, _THUMB
+    patches: list[np.ndarray]  # the faces' aligned patches (aligned_patch), for continuity
+    followed: list[int] = field(default_factory=list)  # frames whose face was followed, not detected (_follow)
+
+
+def find_faces(engine: FaceEngine, decoded: Sequence[np.ndarray | FaceRefusal]) -> FoundFaces:
+    """Return every frame's face analysed without embedding, with its image, thumbnail and patch; raise the first refusal.
 
     Every frame: the face, its count and its 68 points (what the moves are read from), no embedding. Motion blurs
     frames in the middle of a turn; only the identity and the count of faces matter here.
     """
-    found: list[FaceSample] = []
-    images: list[np.ndarray] = []
-    thumbs: list[np.ndarray] = []
+    out = FoundFaces([], [], [], [])
     for number, rgb in enumerate(decoded):
         try:
             if isinstance(rgb, FaceRefusal):
@@ -487,15 +504,65 @@ def _find_faces(
             # The first frame, and any other that changed outside the window around the previous face, has the
             # full search: a face entering the picture there changes it (FaceEngine._detect_near says what the
             # window search can and cannot see).
-            same = bool(found) and _same_outside(images[-1], thumbs[-1], rgb, thumb, found[-1].box, engine)
-            found.append(
-                engine.analyse_rgb(rgb, "live", check=False, embed=False, near=found[-1].box if same else None)
-            )
+            previous = out.samples[-1] if out.samples else None
+            if previous is not None and _same_outside(out.images[-1], out.thumbs[-1], rgb, thumb, previous.box, engine):
+                near: FaceBox | None = previous.box
+                followed = _follow(engine, rgb, previous, out.patches[-1])
+            else:
+                near, followed = None, None
+            if followed is not None:
+                sample, patch = followed
+                out.followed.append(number)
+            else:
+                sample = engine.analyse_rgb(rgb, "live", check=False, embed=False, near=near)
+                patch = aligned_patch(rgb, sample.landmarks) if sample.landmarks is not None else _FLAT_PATCH
         except FaceRefusal as refusal:
-            raise FaceRefusal(refusal.code, f"frame {number}: {refusal.detail}") from refusal
-        images.append(rgb)
-        thumbs.append(thumb)
-    return found, images, thumbs
+            raise FaceRefusal(
+                refusal.code, f"frame {number}: {refusal.detail}", refusal.message_zh, refusal.limits, number
+            ) from refusal
+        out.samples.append(sample)
+        out.images.append(rgb)
+        out.thumbs.append(thumb)
+        out.patches.append(patch)
+    return out
+
+
+def _follow(
+    engine: FaceEngine, rgb: np.ndarray, previous: FaceSample, previous_patch: np.ndarray
+) -> tuple[FaceSample, np.ndarray] | None:
+    """Return the previous frame's face followed into this frame by its 68 points, with its patch; None to detect it.
+
+    The 68 points are placed in the previous face's box (dlib's shape predictor corrects a box a few pixels
+    off) and the box moves as they moved: no detector, when the face is continuous with the previous frame's
+    (one face track, liveness_track_min_correlation) and the window the detector would scan (face_window) lies
+    wholly inside the picture: a second face can then reach it only across the rest of the picture, which the
+    caller has seen unchanged. Where the window touches the picture's edge, the window search still counts the
+    faces in it (one, clear of its edges), and the points are still the followed ones: switching to the
+    detector's box mid-take moved them enough to break the track (scripts/measure_burst.py). Measured on
+    scripts/bench_face.py's one-take burst: the points 0.4 px from the detector's on average, the cost a third.
+    """
+    settings = engine.settings
+    if not settings.liveness_follow_faces or previous.landmarks is None:
+        return None
+    landmarks = engine.landmarker.landmarks(rgb, previous.box)
+    patch = aligned_patch(rgb, landmarks)
+    if continuity([previous_patch, patch])[0] < settings.liveness_track_min_correlation:
+        return None
+    height, width = rgb.shape[:2]
+    if not engine.window_in_picture(previous.box, width, height) and not engine.one_face_near(rgb, previous.box):
+        return None
+    box = _moved_box(previous.box, previous.landmarks.points, landmarks.points)
+    return engine.describe(rgb, DetectedFace(box, landmarks), "live", check=False, embed=False), patch
+
+
+def _moved_box(box: FaceBox, before: np.ndarray, after: np.ndarray) -> FaceBox:
+    """Return the box moved and scaled as the points moved from before to after (their centroid and spread)."""
+    start, end = before.mean(axis=0), after.mean(axis=0)
+    spread = float(np.sum((before - start) ** 2))
+    scale = float(np.sqrt(np.sum((after - end) ** 2) / spread)) if spread > 0 else 1.0
+    corners = (np.array([[box.left, box.top], [box.right, box.bottom]], np.float64) - start) * scale + end
+    (left, top), (right, bottom) = np.round(corners).astype(int)
+    return FaceBox(int(left), int(top), int(right), int(bottom), box.score)
 
 
 def _same_outside(

@@ -81,8 +81,10 @@ class FaceSettings:
     liveness_blink_ratio: float = 0.7
     liveness_static_max_diff: float = 2.0
     liveness_min_nonrigid: float = 0.02
-    # Frames of a burst embedded for identity (besides the peak of each move): liveness.identity_frames.
-    liveness_identity_frames: int = 2
+    # Frames of a burst embedded for identity, the best of each part of it (liveness.identity_frames). One: the
+    # thresholds are fitted on one photo against another, and a second frame of one face track is nearly the
+    # same picture (docs/face.md "One identity frame"); every other track is held by the tracking model's pass.
+    liveness_identity_frames: int = 1
     # The model whose one-pass embedding of every frame proves the same face throughout the burst (the
     # primary model when the engine does not hold it): SFace costs a fifth of dlib's encoding per frame.
     liveness_track_model: str = "sface_2021dec_int8bq"
@@ -92,6 +94,9 @@ class FaceSettings:
     # frame of one take (moved 1-6 px, scaled up to 4%) 0.998 median, 99% of them at 0.9 or more. Above 1,
     # every frame is embedded.
     liveness_track_min_correlation: float = 0.9
+    # A frame continuous with the previous one has its face followed by its 68 points from the previous box,
+    # without the detector (liveness._follow: a third of the cost); off, every frame's face is detected.
+    liveness_follow_faces: bool = True
     mirrored_frames: bool = False
 
     # Embedding model and batch work.
@@ -100,6 +105,10 @@ class FaceSettings:
     # of its own ("...-flip"), so switching it means re-enrolling (exam-server face reenrol).
     flip_average: bool = True
     batch_processes: int = 2
+    # OpenCV's threads per process (0: left as they are; OpenCV's default is one per core). The server runs one face analysis
+    # at a time per process, a process per core, so OpenCV's extra threads only add CPU: one thread cut a
+    # check-in's CPU time by 5-9% (scripts/bench_face.py). Set process-wide when a FaceEngine is made.
+    opencv_threads: int = 1
 
     # More embedding models computed from the same detection at every analysis (comma-separated in
     # EXAM_FACE_EXTRA_MODELS; empty for dlib alone); thresholds of models other than dlib, and the

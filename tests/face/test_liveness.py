@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from exam_server.face import FaceRefusal, challenges
+from exam_server.face import FaceEngine, FaceRefusal, challenges
 from exam_server.face.fusion import verify_fused
 from exam_server.face.liveness import (
     Challenge,
@@ -15,6 +15,7 @@ from exam_server.face.liveness import (
     blink_seen,
     challenge_space,
     continuity,
+    find_faces,
     issue_challenge,
     moves_seen,
     sequence_seen,
@@ -251,7 +252,23 @@ def test_a_stranger_filmed_for_several_frames_is_a_face_track_of_his_own_and_fai
 
 
 @needs_faces
-def test_the_identity_is_judged_on_one_frame_of_each_half_a_frontal_one_where_there_is(engine, enrolled, turn_frames):
+def test_the_identity_is_judged_on_one_frame_and_every_other_face_track_by_the_tracking_pass(
+    engine, enrolled, turn_frames
+):
+    result = engine.check_liveness(_challenge("turn_left"), turn_frames)
+    assert result.code is None, result.to_dict()
+    (chosen,) = result.identity_frames
+    assert len(result.samples) == 1 and chosen in result.tracked_frames
+    # Four photos, three face tracks (the first two are one picture at two sizes): each track held to the
+    # claimed worker by the tracking model's pass alone.
+    assert len(result.tracked_frames) == len(TURN) - 1, result.tracked_frames
+    identity = verify_fused(engine, result.samples, enrolled, tracked=result.tracked)
+    assert identity.decision in ("match", "review") and identity.tracked["frames"] == result.tracked_frames
+
+
+@needs_faces
+def test_two_identity_frames_are_one_of_each_half_a_frontal_one_where_there_is(engine, turn_frames):
+    engine = FaceEngine(engine.settings.replace(liveness_identity_frames=2))
     result = engine.check_liveness(_challenge("turn_left"), turn_frames)
     assert result.code is None, result.to_dict()
     first, second = result.identity_frames
@@ -396,7 +413,48 @@ def test_a_recording_fails_the_next_check_in_at_least_95_percent_of_the_time():
 
 
 @needs_faces
+def test_within_a_take_the_face_is_followed_by_its_points_where_the_detector_finds_it(
+    engine, filmed_rgb, stranger_aligned
+):
+    faces = find_faces(engine, filmed_rgb)
+    # Each take's second and third frames: continuous with the frame before, the window inside the picture.
+    # A take's first frame is another picture, so the detector looks at it (the full search: changed outside).
+    assert faces.followed == [n for n in range(len(filmed_rgb)) if n % 3], faces.followed
+    for n in faces.followed:
+        detected = engine.find_single_face(filmed_rgb[n])
+        followed = faces.samples[n]
+        assert np.abs(followed.landmarks.points - detected.landmarks.points).mean() < 1.5, n
+        box, full = followed.box.to_list(), detected.box.to_list()
+        assert max(abs(a - b) for a, b in zip(box, full, strict=True)) <= detected.box.width * 0.15, (n, box, full)
+    # A stranger's face pasted on the worker's, points and all: not continuous, so the detector looks at it.
+    pasted = [*filmed_rgb[:2], stranger_aligned[2]]
+    assert find_faces(engine, pasted).followed == [1]
+
+
+@needs_faces
+def test_a_face_near_the_pictures_edge_is_followed_only_while_the_window_holds_it_alone(
+    engine, filmed_rgb, monkeypatch
+):
+    """Where the window around the face passes the picture's edge, a face could enter it from beyond the picture
+    without crossing the rest of it: the window search still counts the faces in it before a face is followed."""
+    box = engine.find_single_face(filmed_rgb[0]).box.grown(1.2).clipped(*filmed_rgb[0].shape[1::-1])
+    take = [np.ascontiguousarray(rgb[box.top : box.bottom, box.left : box.right]) for rgb in filmed_rgb[:3]]
+    asked: list[bool] = []
+    alone = engine.one_face_near
+
+    def spy(rgb, near):
+        asked.append(alone(rgb, near))
+        return asked[-1]
+
+    monkeypatch.setattr(engine, "one_face_near", spy)
+    assert find_faces(engine, take).followed == [1, 2] and asked == [True, True]
+    monkeypatch.setattr(engine, "one_face_near", lambda rgb, near: False)  # as if a second face were in it
+    assert find_faces(engine, take).followed == []
+
+
+@needs_faces
 def test_within_a_take_the_face_is_found_in_the_window_around_the_previous_one(engine, filmed_rgb, monkeypatch):
+    engine = FaceEngine(engine.settings.replace(liveness_follow_faces=False))
     answered: list[bool] = []
     near = engine._detect_near
 
