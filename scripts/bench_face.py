@@ -88,7 +88,13 @@ def cpu_and_wall(fn) -> tuple[float, float]:
 
 
 def burst_frames(
-    faces: Path, count: int, cropped: bool = True, filmed: bool = True, takes: int = 4, zoom: float = 0.0
+    faces: Path,
+    count: int,
+    cropped: bool = True,
+    filmed: bool = True,
+    takes: int = 4,
+    zoom: float = 0.0,
+    photos: list[str] | None = None,
 ) -> list[bytes]:
     """Return a burst of `count` 640 px frames of one person, each slightly moved, as the kiosk sends it.
 
@@ -97,19 +103,21 @@ def burst_frames(
     face continuous from frame to frame); else every frame comes from the next photo (no continuity at all).
     zoom: each frame scaled this much more than the one before (the face nearing the camera), so that one
     take's frames differ as much as filmed ones do (one photo moved a pixel or two looks static).
+    photos: the photos filmed, one take each (default: four of one person, the first `takes` of them filmed).
     """
     import face_recognition
 
     from kiosk_client.frames import crop_jpegs
 
-    photos = [
-        "single/obama/obama1.jpg",
-        "resolutions/obama-720p.jpg",
-        "single/obama/obama3.jpg",
-        "single/obama/obama4.jpg",
-    ]
+    if photos is None:
+        photos = [
+            "single/obama/obama1.jpg",
+            "resolutions/obama-720p.jpg",
+            "single/obama/obama3.jpg",
+            "single/obama/obama4.jpg",
+        ]
+        photos = photos[:takes] if filmed else photos
     frames = []
-    photos = photos[:takes] if filmed else photos
     for n in range(count):
         bgr = cv2.imread(str(faces / photos[n * len(photos) // count if filmed else n % len(photos)]))
         scale = 640 / max(bgr.shape[:2])

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from bench_face import burst_frames  # scripts/ is on the path when a script runs
 
 from exam_server.face import FaceEngine
 from exam_server.face.detection import head_pose
@@ -41,18 +42,8 @@ FRAMES = 16
 
 
 def _film(faces: Path, paths: list[str]) -> list[bytes]:
-    """Return a burst of FRAMES JPEG frames filming the photos in turn (one take each), the face nearing."""
-    frames = []
-    for n in range(FRAMES):
-        bgr = cv2.imread(str(faces / paths[n * len(paths) // FRAMES]))
-        scale = 640 / max(bgr.shape[:2])
-        bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        h, w = bgr.shape[:2]
-        k = 1.0 + 0.01 * n
-        m = np.float32([[k, 0, (n % 5) - 2 + (1 - k) * w / 2], [0, k, (n % 3) - 1 + (1 - k) * h / 2]])
-        moved = cv2.warpAffine(bgr, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
-        frames.append(cv2.imencode(".jpg", moved, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
-    return frames
+    """Return a burst of FRAMES whole JPEG frames filming the photos in turn (one take each), the face nearing."""
+    return burst_frames(faces, FRAMES, cropped=False, zoom=0.01, photos=paths)
 
 
 def _followed_against_detected(engine: FaceEngine, bursts: list[list[bytes]]) -> None:
